@@ -20,20 +20,20 @@ pub struct Body {
     pub payload: Payload,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
 pub struct KeyValue {
     pub key: String,
     pub value: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
 pub struct KeyVersion {
     pub key: String,
     pub version: u64,
 }
 
 /// Why a commit aborted: the version the transaction relied on and the one the store has.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
 pub struct Conflict {
     pub key: String,
     pub expected: u64,
@@ -92,6 +92,30 @@ pub enum Payload {
     },
 }
 
+impl Payload {
+    /// The body's wire `type`: for `Unknown` and `Malformed`, the type the sender wrote.
+    pub fn type_name(&self) -> &str {
+        match self {
+            Payload::Init { .. } => "init",
+            Payload::InitOk => "init_ok",
+            Payload::OccBegin => "occ_begin",
+            Payload::OccBeginOk { .. } => "occ_begin_ok",
+            Payload::OccRead { .. } => "occ_read",
+            Payload::OccReadOk { .. } => "occ_read_ok",
+            Payload::OccCommit { .. } => "occ_commit",
+            Payload::OccCommitOk { .. } => "occ_commit_ok",
+            Payload::Error { .. } => "error",
+            Payload::Unknown { type_name } | Payload::Malformed { type_name, .. } => type_name,
+        }
+    }
+}
+
+/// Whether a wire `type` names a reply (or an error), which nodes never answer: answering a
+/// reply could start an endless exchange between two nodes.
+pub fn is_reply_type(type_name: &str) -> bool {
+    type_name == "error" || type_name.ends_with("_ok")
+}
+
 /// Maelstrom error codes used by this store. Codes >= 1000 are ours and, by Maelstrom's
 /// convention, indefinite: the operation may or may not have taken effect.
 pub mod error_code {
@@ -100,6 +124,9 @@ pub mod error_code {
     pub const TEMPORARILY_UNAVAILABLE: u32 = 11;
     pub const MALFORMED_REQUEST: u32 = 12;
     pub const ABORT: u32 = 14;
+    /// The request contradicts the node's state, e.g. an `init` naming a different node id
+    /// than the one the node was already initialised with.
+    pub const PRECONDITION_FAILED: u32 = 22;
     pub const TXN_CONFLICT: u32 = 30;
     /// The node no longer remembers this transaction (its state expired): it cannot know
     /// whether an earlier attempt committed, so the answer is indefinite.
