@@ -1,1 +1,43 @@
-fn main() {}
+//! `sim`: run simulated tests of the OCC store and check histories.
+//!
+//! Exit codes: 0 the run (or history) is valid; 1 an anomaly or liveness failure was
+//! found; 2 usage error, unreadable input or internal error.
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use sim::cli::run::RunArgs;
+
+#[derive(Parser, Debug)]
+#[command(name = "sim", about = "Deterministic simulation harness for the OCC key-value store")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run one simulated test (the default: `sim --seed 7` is `sim run --seed 7`).
+    Run(RunArgs),
+}
+
+const SUBCOMMANDS: &[&str] = &["run", "help"];
+
+/// `run` is the default subcommand: when the first argument is a flag other than help or
+/// version, it is inserted.
+fn with_default_subcommand(mut args: Vec<OsString>) -> Vec<OsString> {
+    let first = args.get(1).and_then(|a| a.to_str()).unwrap_or("");
+    let is_global = matches!(first, "-h" | "--help" | "-V" | "--version");
+    if first.starts_with('-') && !is_global && !SUBCOMMANDS.contains(&first) {
+        args.insert(1, "run".into());
+    }
+    args
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse_from(with_default_subcommand(std::env::args_os().collect()));
+    match cli.command {
+        Command::Run(args) => sim::cli::run::run(&args),
+    }
+}

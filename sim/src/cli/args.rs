@@ -1,0 +1,101 @@
+//! Flags shared by the subcommands that run simulations (`run`, later `sweep`, `shrink`).
+
+use std::path::PathBuf;
+
+use clap::Args;
+use workloads::workload::Workload;
+
+use crate::faults::FaultSpec;
+use crate::world::RunConfig;
+
+/// How one simulated run is set up. Every flag has a default that makes a meaningful test.
+#[derive(Args, Clone, Debug)]
+pub struct RunFlags {
+    /// Workload: register, bank, counter, hotspot or mixed.
+    #[arg(long, default_value = "mixed", value_parser = parse_workload)]
+    pub workload: Workload,
+    /// Concurrent client processes.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub clients: u32,
+    /// Logical transactions in all, spread over the clients.
+    #[arg(long, default_value_t = 300)]
+    pub txns: u64,
+    /// Keys per key family (registers, accounts, counters, hot keys).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub keys: u32,
+    /// Fault families: swarm (the seed picks), none, all, or a list like drop,partition
+    /// (families: drop, duplicate, delay, partition, clock).
+    #[arg(long, default_value = "swarm", value_parser = FaultSpec::parse)]
+    pub faults: FaultSpec,
+}
+
+impl RunFlags {
+    pub fn config(&self, seed: u64) -> RunConfig {
+        RunConfig {
+            seed,
+            workload: self.workload,
+            clients: self.clients,
+            txns: self.txns,
+            keys: self.keys,
+            faults: self.faults.clone(),
+            record_trace: false,
+        }
+    }
+}
+
+/// The flags that reproduce `config`, in a fixed order (seed excluded).
+pub fn flags_of(config: &RunConfig) -> String {
+    format!(
+        "--workload {} --clients {} --txns {} --keys {} --faults {}",
+        config.workload.name(),
+        config.clients,
+        config.txns,
+        config.keys,
+        config.faults.flag()
+    )
+}
+
+/// `cargo run -p sim -- --seed N ...`: the one command that reruns `config` bit for bit.
+pub fn repro_command(config: &RunConfig) -> String {
+    format!("cargo run -p sim -- --seed {} {}", config.seed, flags_of(config))
+}
+
+/// A seed in decimal or `0x`-prefixed hexadecimal.
+pub fn parse_seed(text: &str) -> Result<u64, String> {
+    let parsed = match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+        Some(hex) => u64::from_str_radix(hex, 16),
+        None => text.parse(),
+    };
+    parsed.map_err(|e| format!("`{text}` is not a u64 seed (decimal or 0x-hex): {e}"))
+}
+
+pub fn parse_workload(text: &str) -> Result<Workload, String> {
+    Workload::from_name(text).ok_or_else(|| {
+        format!("unknown workload `{text}`: expected register, bank, counter, hotspot or mixed")
+    })
+}
+
+/// Output files of a run.
+#[derive(Args, Clone, Debug, Default)]
+pub struct OutputFlags {
+    /// Write the history as JSON lines (re-check it with `sim check FILE`).
+    #[arg(long, value_name = "FILE")]
+    pub history: Option<PathBuf>,
+    /// Write every message event, one per line.
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seeds_parse_in_decimal_and_hex() {
+        assert_eq!(parse_seed("42"), Ok(42));
+        assert_eq!(parse_seed("0x2a"), Ok(42));
+        assert_eq!(parse_seed("0xFFFFFFFFFFFFFFFF"), Ok(u64::MAX));
+        assert!(parse_seed("-1").unwrap_err().contains("`-1`"));
+        assert!(parse_seed("0xzz").is_err());
+    }
+}

@@ -1,0 +1,132 @@
+//! `sim run`: one simulated test, summarised in a few lines.
+
+use std::fmt::Write as _;
+use std::process::ExitCode;
+
+use clap::Args;
+
+use crate::cli::args::{parse_seed, repro_command, OutputFlags, RunFlags};
+use crate::world::{simulate, Simulation, TraceEvent};
+
+#[derive(Args, Clone, Debug)]
+pub struct RunArgs {
+    /// The run's master seed, decimal or 0x-hex.
+    #[arg(long, value_parser = parse_seed)]
+    pub seed: u64,
+    #[command(flatten)]
+    pub flags: RunFlags,
+    #[command(flatten)]
+    pub output: OutputFlags,
+}
+
+pub fn run(args: &RunArgs) -> ExitCode {
+    let mut config = args.flags.config(args.seed);
+    config.record_trace = args.output.trace.is_some();
+    let sim = simulate(&config);
+    print!("{}", summary(&sim));
+    if let Some(path) = &args.output.history {
+        let mut text = String::new();
+        for event in &sim.history {
+            text.push_str(&serde_json::to_string(event).expect("history events serialize"));
+            text.push('\n');
+        }
+        if let Err(e) = std::fs::write(path, text) {
+            eprintln!("sim run: cannot write history to {}: {e}", path.display());
+            return ExitCode::from(2);
+        }
+    }
+    if let Some(path) = &args.output.trace {
+        if let Err(e) = std::fs::write(path, render_trace(&sim)) {
+            eprintln!("sim run: cannot write trace to {}: {e}", path.display());
+            return ExitCode::from(2);
+        }
+    }
+    if sim.internal_error.is_some() {
+        return ExitCode::from(2);
+    }
+    if sim.liveness_failure.is_some() {
+        return ExitCode::from(1);
+    }
+    ExitCode::SUCCESS
+}
+
+/// Configuration, fault mix, counts, verdict, fingerprint, and on failure the repro.
+pub fn summary(sim: &Simulation) -> String {
+    let c = &sim.config;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "seed {}: workload {}, {} clients, {} txns, {} keys per family",
+        c.seed,
+        c.workload.name(),
+        c.clients,
+        c.txns,
+        c.keys
+    );
+    let _ = writeln!(out, "faults ({}): {}", c.faults.flag(), sim.mix);
+    let s = &sim.clients;
+    let attempts = s.committed + s.aborted;
+    let abort_permille = (s.aborted * 1000).checked_div(attempts).unwrap_or(0);
+    let _ = writeln!(
+        out,
+        "transactions: {} committed, {} aborted, {} failed, {} indeterminate (abort rate {}.{}%)",
+        s.committed,
+        s.aborted,
+        s.failed,
+        s.indeterminate,
+        abort_permille / 10,
+        abort_permille % 10
+    );
+    let n = &sim.network;
+    let _ = writeln!(
+        out,
+        "messages: {} sent, {} delivered, {} dropped, {} lost to partitions, {} duplicated",
+        n.sent, n.delivered, n.dropped, n.partitioned, n.duplicated
+    );
+    let healed = sim.healed_at_us.map_or("never".to_string(), format_us);
+    let _ = writeln!(
+        out,
+        "virtual time: {} (faults healed at {healed})",
+        format_us(sim.virtual_duration_us)
+    );
+    if let Some(error) = &sim.internal_error {
+        let _ = writeln!(out, "internal error: {error}");
+    }
+    if let Some(failure) = &sim.liveness_failure {
+        let _ = writeln!(out, "liveness failure: {failure}");
+    }
+    let _ = writeln!(out, "fingerprint: {:016x}", sim.fingerprint);
+    if sim.liveness_failure.is_some() || sim.internal_error.is_some() {
+        let _ = writeln!(out, "reproduce: {}", repro_command(&sim.config));
+    }
+    out
+}
+
+/// `1.234567s`
+fn format_us(us: u64) -> String {
+    format!("{}.{:06}s", us / 1_000_000, us % 1_000_000)
+}
+
+/// One line per message event: `time_us event source -> target wire`.
+pub fn render_trace(sim: &Simulation) -> String {
+    let name = |i: &usize| sim.names[*i].as_str();
+    let mut out = String::new();
+    for event in &sim.trace {
+        let _ = match event {
+            TraceEvent::Send { time_us, source, target, wire, fate } => {
+                writeln!(out, "{time_us} {fate} {} -> {} {wire}", name(source), name(target))
+            }
+            TraceEvent::Deliver { time_us, source, target, wire } => {
+                writeln!(out, "{time_us} delivered {} -> {} {wire}", name(source), name(target))
+            }
+            TraceEvent::Partition { time_us, kind, cut } => {
+                let links: Vec<String> =
+                    cut.iter().map(|(s, t)| format!("{}->{}", name(s), name(t))).collect();
+                writeln!(out, "{time_us} partition {kind} cut {}", links.join(" "))
+            }
+            TraceEvent::PartitionHealed { time_us } => writeln!(out, "{time_us} partition healed"),
+            TraceEvent::Heal { time_us } => writeln!(out, "{time_us} heal: fault phase over"),
+        };
+    }
+    out
+}

@@ -1,0 +1,312 @@
+//! The fault mix of a run (swarm testing) and the nemesis that schedules partitions.
+//!
+//! Each run draws which fault families are on, some fully off, and their rates, from its
+//! own `faults` stream: a sweep thereby explores runs with many faults of one kind as well
+//! as runs with a little of everything, which finds more bugs than one fixed mix.
+//! `--faults` can fix the families (`none`, `all`, or a list such as `drop,partition`);
+//! the rates still come from the seed.
+
+use std::fmt;
+
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+
+/// A probability as a ratio of integers: no floats reach a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ratio {
+    pub numerator: u32,
+    pub denominator: u32,
+}
+
+impl Ratio {
+    pub fn new(numerator: u32, denominator: u32) -> Ratio {
+        assert!(denominator > 0 && numerator <= denominator, "bad ratio {numerator}/{denominator}");
+        Ratio { numerator, denominator }
+    }
+
+    pub fn sample(self, rng: &mut ChaCha8Rng) -> bool {
+        self.numerator > 0 && rng.gen_ratio(self.numerator, self.denominator)
+    }
+}
+
+impl fmt::Display for Ratio {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.numerator, self.denominator)
+    }
+}
+
+/// The fault families a run can have.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Family {
+    Drop,
+    Duplicate,
+    Delay,
+    Partition,
+    Clock,
+}
+
+impl Family {
+    pub const ALL: [Family; 5] =
+        [Family::Drop, Family::Duplicate, Family::Delay, Family::Partition, Family::Clock];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Family::Drop => "drop",
+            Family::Duplicate => "duplicate",
+            Family::Delay => "delay",
+            Family::Partition => "partition",
+            Family::Clock => "clock",
+        }
+    }
+}
+
+/// What `--faults` asked for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FaultSpec {
+    /// The seed decides which families are on (the default).
+    Swarm,
+    /// Exactly these families (empty: a clean run).
+    Families(Vec<Family>),
+}
+
+impl FaultSpec {
+    pub fn parse(text: &str) -> Result<FaultSpec, String> {
+        match text {
+            "swarm" => return Ok(FaultSpec::Swarm),
+            "none" => return Ok(FaultSpec::Families(Vec::new())),
+            "all" => return Ok(FaultSpec::Families(Family::ALL.to_vec())),
+            _ => {}
+        }
+        let mut families = Vec::new();
+        for name in text.split(',') {
+            let family = Family::ALL.into_iter().find(|f| f.name() == name).ok_or_else(|| {
+                format!(
+                    "unknown fault family `{name}`: expected swarm, none, all, or a \
+                     comma-separated list of drop, duplicate, delay, partition, clock"
+                )
+            })?;
+            if !families.contains(&family) {
+                families.push(family);
+            }
+        }
+        families.sort();
+        Ok(FaultSpec::Families(families))
+    }
+
+    /// The flag value that reproduces this spec.
+    pub fn flag(&self) -> String {
+        match self {
+            FaultSpec::Swarm => "swarm".into(),
+            FaultSpec::Families(f) if f.is_empty() => "none".into(),
+            FaultSpec::Families(f) => f.iter().map(|f| f.name()).collect::<Vec<_>>().join(","),
+        }
+    }
+}
+
+/// Messages held back far longer than usual, so they arrive after later ones.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DelaySpikes {
+    pub ratio: Ratio,
+    pub delay_us_max: u64,
+}
+
+/// Partitions start after a quiet interval and heal after a duration, both drawn per
+/// partition up to these bounds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PartitionSchedule {
+    pub interval_us_max: u64,
+    pub duration_us_max: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClockSkew {
+    pub offset_us_max: u64,
+    pub drift_ppm_max: i64,
+}
+
+/// The faults of one run. `None` means the family is off.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FaultMix {
+    pub drop: Option<Ratio>,
+    pub duplicate: Option<Ratio>,
+    pub delay: Option<DelaySpikes>,
+    pub partition: Option<PartitionSchedule>,
+    pub clock: Option<ClockSkew>,
+}
+
+impl FaultMix {
+    /// Draws the mix of a run from its `faults` stream.
+    pub fn draw(spec: &FaultSpec, rng: &mut ChaCha8Rng) -> FaultMix {
+        // Always draw every family's switch and rates, so that fixing one family with a
+        // flag leaves the rates of the others as the seed would have drawn them.
+        let mut on = [false; 5];
+        for slot in &mut on {
+            *slot = rng.gen_ratio(1, 2);
+        }
+        let drop = Ratio::new(rng.gen_range(1..=10), 100);
+        let duplicate = Ratio::new(rng.gen_range(1..=10), 100);
+        let delay = DelaySpikes {
+            ratio: Ratio::new(rng.gen_range(1..=10), 100),
+            delay_us_max: rng.gen_range(10_000..=100_000),
+        };
+        let partition = PartitionSchedule {
+            interval_us_max: rng.gen_range(20_000..=300_000),
+            duration_us_max: rng.gen_range(20_000..=200_000),
+        };
+        let clock = ClockSkew {
+            offset_us_max: rng.gen_range(0..=50_000),
+            drift_ppm_max: rng.gen_range(100..=20_000),
+        };
+        let is_on = |family: Family| match spec {
+            FaultSpec::Swarm => on[family as usize],
+            FaultSpec::Families(families) => families.contains(&family),
+        };
+        FaultMix {
+            drop: is_on(Family::Drop).then_some(drop),
+            duplicate: is_on(Family::Duplicate).then_some(duplicate),
+            delay: is_on(Family::Delay).then_some(delay),
+            partition: is_on(Family::Partition).then_some(partition),
+            clock: is_on(Family::Clock).then_some(clock),
+        }
+    }
+
+    pub fn is_clean(&self) -> bool {
+        *self == FaultMix::default()
+    }
+}
+
+impl fmt::Display for FaultMix {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let off = || "off".to_string();
+        let drop = self.drop.map_or_else(off, |r| format!("{r} of messages"));
+        let duplicate = self.duplicate.map_or_else(off, |r| format!("{r} of messages"));
+        let delay = self.delay.map_or_else(off, |d| {
+            format!("{} of messages held up to {}ms", d.ratio, d.delay_us_max / 1000)
+        });
+        let partition = self.partition.map_or_else(off, |p| {
+            format!(
+                "every <={}ms, lasting <={}ms",
+                p.interval_us_max / 1000,
+                p.duration_us_max / 1000
+            )
+        });
+        let clock = self.clock.map_or_else(off, |c| {
+            format!("offset <={}ms, drift <={}ppm", c.offset_us_max / 1000, c.drift_ppm_max)
+        });
+        write!(
+            f,
+            "drop: {drop}; duplicate: {duplicate}; delay: {delay}; partition: {partition}; \
+             clock: {clock}"
+        )
+    }
+}
+
+/// The shapes a partition takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PartitionKind {
+    /// Two groups that cannot talk to each other.
+    Symmetric,
+    /// Messages from one group to the other are lost; the other way works.
+    OneWay,
+    /// One process cut off from everyone.
+    Isolate,
+    /// Every client cut off from every node.
+    ClientsFromNodes,
+}
+
+impl PartitionKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            PartitionKind::Symmetric => "symmetric",
+            PartitionKind::OneWay => "one-way",
+            PartitionKind::Isolate => "isolate",
+            PartitionKind::ClientsFromNodes => "clients-from-nodes",
+        }
+    }
+}
+
+/// Draws a partition over `processes` (their node-ness given) as a list of cut directed
+/// links `(source, target)`.
+pub fn draw_partition(
+    rng: &mut ChaCha8Rng,
+    is_node: &[bool],
+) -> (PartitionKind, Vec<(usize, usize)>) {
+    let n = is_node.len();
+    let kind = match rng.gen_range(0..4) {
+        0 => PartitionKind::Symmetric,
+        1 => PartitionKind::OneWay,
+        2 => PartitionKind::Isolate,
+        _ => PartitionKind::ClientsFromNodes,
+    };
+    let mut cut = Vec::new();
+    match kind {
+        PartitionKind::Symmetric | PartitionKind::OneWay => {
+            let side: Vec<bool> = (0..n).map(|_| rng.gen_ratio(1, 2)).collect();
+            for source in 0..n {
+                for target in 0..n {
+                    let crosses = side[source] != side[target];
+                    let blocked = match kind {
+                        PartitionKind::OneWay => crosses && side[source],
+                        _ => crosses,
+                    };
+                    if blocked {
+                        cut.push((source, target));
+                    }
+                }
+            }
+        }
+        PartitionKind::Isolate => {
+            let lonely = rng.gen_range(0..n);
+            for other in (0..n).filter(|&o| o != lonely) {
+                cut.push((lonely, other));
+                cut.push((other, lonely));
+            }
+        }
+        PartitionKind::ClientsFromNodes => {
+            for source in 0..n {
+                for target in 0..n {
+                    if is_node[source] != is_node[target] {
+                        cut.push((source, target));
+                    }
+                }
+            }
+        }
+    }
+    (kind, cut)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::streams::stream;
+
+    #[test]
+    fn spec_parses_families_and_rejects_unknown_ones() {
+        assert_eq!(FaultSpec::parse("none"), Ok(FaultSpec::Families(vec![])));
+        assert_eq!(
+            FaultSpec::parse("partition,drop"),
+            Ok(FaultSpec::Families(vec![Family::Drop, Family::Partition]))
+        );
+        let error = FaultSpec::parse("drop,lightning").unwrap_err();
+        assert!(error.contains("`lightning`"), "{error}");
+    }
+
+    #[test]
+    fn none_draws_a_clean_mix_and_all_draws_every_family() {
+        let mut rng = stream(1, "faults");
+        assert!(FaultMix::draw(&FaultSpec::parse("none").unwrap(), &mut rng).is_clean());
+        let all = FaultMix::draw(&FaultSpec::parse("all").unwrap(), &mut rng);
+        assert!(all.drop.is_some() && all.duplicate.is_some() && all.delay.is_some());
+        assert!(all.partition.is_some() && all.clock.is_some());
+    }
+
+    #[test]
+    fn swarm_turns_families_off_on_some_seeds_and_on_on_others() {
+        let mixes: Vec<FaultMix> =
+            (0..64).map(|s| FaultMix::draw(&FaultSpec::Swarm, &mut stream(s, "faults"))).collect();
+        assert!(mixes.iter().any(|m| m.drop.is_none()));
+        assert!(mixes.iter().any(|m| m.drop.is_some()));
+        assert!(mixes.iter().any(|m| m.partition.is_none()));
+        assert!(mixes.iter().any(|m| m.partition.is_some()));
+    }
+}

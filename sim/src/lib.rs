@@ -1,0 +1,14 @@
+//! The harness: a deterministic simulator of a faulty world around the store, and the
+//! checker that judges the histories it records.
+//!
+//! Nothing on the simulated path reads a wall clock, draws OS randomness, spawns a thread
+//! or iterates a randomly seeded hash map: one seed fixes the whole run.
+
+pub mod cli;
+pub mod clock;
+pub mod faults;
+pub mod fingerprint;
+pub mod network;
+pub mod queue;
+pub mod streams;
+pub mod world;

@@ -1,0 +1,564 @@
+//! The simulated world: processes (store nodes and clients), the event queue, the
+//! network, the nemesis and the clocks, stepped one event at a time.
+//!
+//! Nodes run the real `node` state machine through its public step API; clients run the
+//! `workloads` client. Every message is encoded and decoded by the same codec `occ-node`
+//! uses, so what is simulated is what ships. A run has two phases: faults, then (once most
+//! of the work is done, or a time cap passes) everything heals and the clients must finish
+//! within a bound; a final read of every key closes the history.
+
+use std::collections::BTreeMap;
+
+use node::codec;
+use node::protocol::{Body, Envelope, Payload};
+use node::{Node, NodeConfig};
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use workloads::client::{Client, ClientConfig, ClientStats, Record, Source};
+use workloads::history::Event;
+use workloads::workload::{key_space, Generator, Instr, Program, Workload};
+
+use crate::clock::Clock;
+use crate::faults::{draw_partition, FaultMix, FaultSpec};
+use crate::fingerprint::Fingerprint;
+use crate::network::{Fate, Network, NetworkStats};
+use crate::queue::EventQueue;
+use crate::streams::stream;
+
+/// The fault phase ends at the latest this long into the run (virtual time).
+pub const FAULT_PHASE_US_MAX: u64 = 60_000_000;
+/// After healing, every client must finish (and the final read complete) within this.
+pub const LIVENESS_BOUND_US: u64 = 10_000_000;
+/// Where the simulator's own `init` comes from; replies to it are not routed.
+const CONTROLLER: &str = "sim";
+
+/// What a run is asked to do (the CLI's run flags).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunConfig {
+    pub seed: u64,
+    pub workload: Workload,
+    pub clients: u32,
+    /// Logical transactions in all, spread over the clients.
+    pub txns: u64,
+    /// Keys per key family of the workload.
+    pub keys: u32,
+    pub faults: FaultSpec,
+    /// Keep every message event (for `--trace` and failure reports).
+    pub record_trace: bool,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        RunConfig {
+            seed: 0,
+            workload: Workload::Mixed,
+            clients: 5,
+            txns: 300,
+            keys: 5,
+            faults: FaultSpec::Swarm,
+            record_trace: false,
+        }
+    }
+}
+
+/// One entry of the message trace.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TraceEvent {
+    Send { time_us: u64, source: usize, target: usize, wire: String, fate: String },
+    Deliver { time_us: u64, source: usize, target: usize, wire: String },
+    Partition { time_us: u64, kind: &'static str, cut: Vec<(usize, usize)> },
+    PartitionHealed { time_us: u64 },
+    Heal { time_us: u64 },
+}
+
+/// What a run produced, before checking.
+pub struct Simulation {
+    pub config: RunConfig,
+    pub mix: FaultMix,
+    /// Process names by index: the node first, then the clients, then the final reader.
+    pub names: Vec<String>,
+    pub history: Vec<Event>,
+    pub trace: Vec<TraceEvent>,
+    pub clients: ClientStats,
+    pub network: NetworkStats,
+    pub fingerprint: u64,
+    pub virtual_duration_us: u64,
+    pub healed_at_us: Option<u64>,
+    /// Set when work could not finish within its bound.
+    pub liveness_failure: Option<String>,
+    /// Set when the simulator itself hit something impossible (e.g. a codec round trip
+    /// failed): the run's verdict cannot be trusted.
+    pub internal_error: Option<String>,
+}
+
+enum Actor {
+    Node(Box<Node>),
+    Client(Box<Client>),
+    /// The final reader before it is spawned.
+    Dormant,
+}
+
+struct Process {
+    name: String,
+    clock: Clock,
+    actor: Actor,
+    /// Bumped whenever the scheduled tick changes, so superseded ticks are ignored.
+    tick_generation: u64,
+    tick_at_us: Option<u64>,
+}
+
+enum Action {
+    Deliver { source: usize, target: usize, wire: String },
+    Tick { process: usize, generation: u64 },
+    PartitionStart,
+    PartitionEnd,
+}
+
+const NODE: usize = 0;
+
+struct World {
+    config: RunConfig,
+    mix: FaultMix,
+    processes: Vec<Process>,
+    by_name: BTreeMap<String, usize>,
+    queue: EventQueue<Action>,
+    network: Network,
+    nemesis: ChaCha8Rng,
+    fingerprint: Fingerprint,
+    history: Vec<Event>,
+    trace: Vec<TraceEvent>,
+    outbox: Vec<Envelope>,
+    records: Vec<Record>,
+    healed_at_us: Option<u64>,
+    final_reader: usize,
+    final_spawned: bool,
+    internal_error: Option<String>,
+    last_us: u64,
+}
+
+/// Runs one simulated test to completion (or to its liveness bound).
+pub fn simulate(config: &RunConfig) -> Simulation {
+    let mut world = World::new(config.clone());
+    let liveness_failure = world.run();
+    let virtual_duration_us = world.last_us;
+    let clients = world.client_stats();
+    Simulation {
+        config: world.config,
+        mix: world.mix,
+        names: world.processes.iter().map(|p| p.name.clone()).collect(),
+        history: world.history,
+        trace: world.trace,
+        clients,
+        network: world.network.stats,
+        fingerprint: world.fingerprint.finish(),
+        virtual_duration_us,
+        healed_at_us: world.healed_at_us,
+        liveness_failure,
+        internal_error: world.internal_error,
+    }
+}
+
+impl World {
+    fn new(config: RunConfig) -> World {
+        assert!(config.clients > 0, "a run needs at least one client");
+        let mix = FaultMix::draw(&config.faults, &mut stream(config.seed, "faults"));
+        let clock_of = |name: &str| match mix.clock {
+            None => Clock::default(),
+            Some(skew) => {
+                let mut rng = stream(config.seed, &format!("clock/{name}"));
+                let drift = rng.gen_range(-skew.drift_ppm_max..=skew.drift_ppm_max);
+                Clock::new(rng.gen_range(0..=skew.offset_us_max), drift)
+            }
+        };
+        let mut processes = vec![Process::new("n1".into(), clock_of("n1"), Actor::Dormant)];
+        let clients = u64::from(config.clients);
+        for slot in 0..clients {
+            let name = format!("c{}", slot + 1);
+            let mut rng = stream(config.seed, &format!("client/{}", slot + 1));
+            let count = config.txns / clients + u64::from(slot < config.txns % clients);
+            let client_config = ClientConfig::default();
+            let start_at_us = rng.gen_range(0..=client_config.think_us_max);
+            let client = Client::new(
+                name.clone(),
+                "n1".into(),
+                slot,
+                clients,
+                client_config,
+                rng,
+                Source::Generated {
+                    generator: Generator::new(config.workload, config.keys),
+                    count,
+                },
+                start_at_us,
+            );
+            let clock = clock_of(&name);
+            processes.push(Process::new(name, clock, Actor::Client(Box::new(client))));
+        }
+        let final_name = format!("c{}", clients + 1);
+        let final_clock = clock_of(&final_name);
+        processes.push(Process::new(final_name, final_clock, Actor::Dormant));
+        let final_reader = processes.len() - 1;
+        let by_name = processes.iter().enumerate().map(|(i, p)| (p.name.clone(), i)).collect();
+        let network = Network::new(mix.clone(), stream(config.seed, "network"), processes.len());
+        let mut world = World {
+            nemesis: stream(config.seed, "nemesis"),
+            mix,
+            processes,
+            by_name,
+            queue: EventQueue::default(),
+            network,
+            fingerprint: Fingerprint::default(),
+            history: Vec::new(),
+            trace: Vec::new(),
+            outbox: Vec::new(),
+            records: Vec::new(),
+            healed_at_us: None,
+            final_reader,
+            final_spawned: false,
+            internal_error: None,
+            last_us: 0,
+            config,
+        };
+        world.start();
+        world
+    }
+
+    fn start(&mut self) {
+        let mut node = Node::new(NodeConfig::default());
+        let init = Envelope {
+            src: CONTROLLER.into(),
+            dest: "n1".into(),
+            body: Body {
+                msg_id: Some(0),
+                in_reply_to: None,
+                payload: Payload::Init { node_id: "n1".into(), node_ids: vec!["n1".into()] },
+            },
+        };
+        let mut replies = Vec::new();
+        node.handle(self.processes[NODE].clock.local(0), init, &mut replies);
+        self.processes[NODE].actor = Actor::Node(Box::new(node));
+        for index in 0..self.processes.len() {
+            self.reschedule(index, 0);
+        }
+        if let Some(schedule) = self.mix.partition {
+            let first = self.nemesis.gen_range(1..=schedule.interval_us_max);
+            self.queue.push(first, Action::PartitionStart);
+        }
+    }
+
+    /// Steps events until the final read completes. Returns a liveness failure, if any.
+    fn run(&mut self) -> Option<String> {
+        while let Some((now_us, action)) = self.queue.pop() {
+            if self.internal_error.is_some() {
+                return None;
+            }
+            if let Some(healed) = self.healed_at_us {
+                if now_us > healed + LIVENESS_BOUND_US {
+                    return Some(self.liveness_report(healed, now_us));
+                }
+            }
+            self.last_us = now_us;
+            match action {
+                Action::Deliver { source, target, wire } => {
+                    self.deliver(now_us, source, target, wire)
+                }
+                Action::Tick { process, generation } => {
+                    if self.processes[process].tick_generation == generation {
+                        self.processes[process].tick_at_us = None;
+                        self.step(process, now_us, None);
+                    }
+                }
+                Action::PartitionStart => self.partition_start(now_us),
+                Action::PartitionEnd => self.partition_end(now_us),
+            }
+            self.advance_phase(now_us);
+            if self.final_spawned && self.is_done(self.final_reader) {
+                return self.final_read_failure();
+            }
+        }
+        Some(format!(
+            "nothing left to happen at {}us but the run has not finished: {}",
+            self.last_us,
+            self.stuck_clients()
+        ))
+    }
+}
+
+impl Process {
+    fn new(name: String, clock: Clock, actor: Actor) -> Process {
+        Process { name, clock, actor, tick_generation: 0, tick_at_us: None }
+    }
+}
+
+impl World {
+    /// Feeds one input (a message, or `None` for "time passed") to a process, then sends
+    /// what it produced and schedules its next tick.
+    fn step(&mut self, index: usize, now_us: u64, input: Option<Envelope>) {
+        let local_us = self.processes[index].clock.local(now_us);
+        let mut outbox = std::mem::take(&mut self.outbox);
+        let mut records = std::mem::take(&mut self.records);
+        match (&mut self.processes[index].actor, input) {
+            (Actor::Node(node), Some(envelope)) => node.handle(local_us, envelope, &mut outbox),
+            (Actor::Node(node), None) => node.tick(local_us, &mut outbox),
+            (Actor::Client(client), Some(envelope)) => {
+                client.handle(local_us, envelope, &mut outbox, &mut records)
+            }
+            (Actor::Client(client), None) => client.tick(local_us, &mut outbox, &mut records),
+            (Actor::Dormant, _) => {}
+        }
+        for record in records.drain(..) {
+            self.record(now_us, record);
+        }
+        for envelope in outbox.drain(..) {
+            self.transmit(now_us, index, envelope);
+        }
+        self.outbox = outbox;
+        self.records = records;
+        self.reschedule(index, now_us);
+    }
+
+    /// Stamps a client's record with its index and the true time, into the history.
+    fn record(&mut self, now_us: u64, record: Record) {
+        let event = Event {
+            index: self.history.len() as u64,
+            time: now_us,
+            process: record.process,
+            kind: record.kind,
+            txn_id: record.txn_id,
+            ops: record.ops,
+        };
+        self.fingerprint.write_u64(now_us);
+        self.fingerprint.write_u64(event.process);
+        self.fingerprint.write_u64(event.kind as u64);
+        self.history.push(event);
+    }
+
+    fn reschedule(&mut self, index: usize, now_us: u64) {
+        let process = &mut self.processes[index];
+        let deadline_local = match &process.actor {
+            Actor::Node(node) => node.next_deadline(),
+            Actor::Client(client) => client.next_deadline(),
+            Actor::Dormant => None,
+        };
+        let due_us = deadline_local.map(|local| process.clock.true_time_at(local).max(now_us));
+        if due_us == process.tick_at_us {
+            return;
+        }
+        process.tick_generation += 1;
+        process.tick_at_us = due_us;
+        if let Some(due_us) = due_us {
+            let generation = process.tick_generation;
+            self.queue.push(due_us, Action::Tick { process: index, generation });
+        }
+    }
+
+    /// Encodes a message exactly as `occ-node` would and hands it to the network.
+    fn transmit(&mut self, now_us: u64, source: usize, envelope: Envelope) {
+        let wire = codec::encode_to_string(&envelope);
+        let Some(&target) = self.by_name.get(&envelope.dest) else {
+            // Replies to the simulator's own `init` have nowhere to go; nothing else
+            // should be addressed outside the world.
+            if envelope.dest != CONTROLLER {
+                self.internal_error = Some(format!(
+                    "{} sent a message to unknown process `{}`: {wire}",
+                    self.processes[source].name, envelope.dest
+                ));
+            }
+            return;
+        };
+        let fate = self.network.send(source, target);
+        self.fingerprint.write_u64(now_us);
+        self.fingerprint.write_u64(source as u64);
+        self.fingerprint.write_u64(target as u64);
+        self.fingerprint.write_str(&wire);
+        let fate_text = match &fate {
+            Fate::Arrives(delays) => {
+                delays.iter().for_each(|d| self.fingerprint.write_u64(*d));
+                if delays.len() > 1 {
+                    "duplicated".to_string()
+                } else {
+                    "sent".to_string()
+                }
+            }
+            Fate::Lost(loss) => {
+                self.fingerprint.write_str(loss.name());
+                loss.name().to_string()
+            }
+        };
+        if let Fate::Arrives(delays) = fate {
+            for delay_us in delays {
+                let deliver = Action::Deliver { source, target, wire: wire.clone() };
+                self.queue.push(now_us + delay_us, deliver);
+            }
+        }
+        if self.config.record_trace {
+            self.trace.push(TraceEvent::Send {
+                time_us: now_us,
+                source,
+                target,
+                wire,
+                fate: fate_text,
+            });
+        }
+    }
+
+    fn deliver(&mut self, now_us: u64, source: usize, target: usize, wire: String) {
+        match codec::decode(&wire) {
+            Ok(envelope) => {
+                self.network.stats.delivered += 1;
+                if self.config.record_trace {
+                    self.trace.push(TraceEvent::Deliver { time_us: now_us, source, target, wire });
+                }
+                self.step(target, now_us, Some(envelope));
+            }
+            Err(error) => {
+                self.internal_error =
+                    Some(format!("the codec could not decode what it encoded ({error}): {wire}"));
+            }
+        }
+    }
+
+    fn partition_start(&mut self, now_us: u64) {
+        let Some(schedule) = self.mix.partition else { return };
+        if self.healed_at_us.is_some() {
+            return;
+        }
+        let is_node: Vec<bool> =
+            self.processes.iter().enumerate().map(|(i, _)| i == NODE).collect();
+        let (kind, cut) = draw_partition(&mut self.nemesis, &is_node);
+        self.network.set_partition(&cut);
+        self.fingerprint.write_u64(now_us);
+        self.fingerprint.write_str(kind.name());
+        if self.config.record_trace {
+            self.trace.push(TraceEvent::Partition { time_us: now_us, kind: kind.name(), cut });
+        }
+        let duration = self.nemesis.gen_range(1..=schedule.duration_us_max);
+        self.queue.push(now_us + duration, Action::PartitionEnd);
+    }
+
+    fn partition_end(&mut self, now_us: u64) {
+        let Some(schedule) = self.mix.partition else { return };
+        if self.healed_at_us.is_some() {
+            return;
+        }
+        self.network.set_partition(&[]);
+        if self.config.record_trace {
+            self.trace.push(TraceEvent::PartitionHealed { time_us: now_us });
+        }
+        let quiet = self.nemesis.gen_range(1..=schedule.interval_us_max);
+        self.queue.push(now_us + quiet, Action::PartitionStart);
+    }
+
+    /// Heals once most of the work is done (or the fault phase's cap passes), and starts
+    /// the final read once every client has finished.
+    fn advance_phase(&mut self, now_us: u64) {
+        let clients = self.config.clients as usize;
+        if self.healed_at_us.is_none() {
+            let finished: u64 = self.client_stats().finished;
+            let all_done = (1..=clients).all(|i| self.is_done(i));
+            if all_done || finished * 5 >= self.config.txns * 4 || now_us >= FAULT_PHASE_US_MAX {
+                self.heal(now_us);
+            }
+        }
+        if !self.final_spawned && (1..=clients).all(|i| self.is_done(i)) {
+            self.spawn_final_reader(now_us);
+        }
+    }
+
+    fn heal(&mut self, now_us: u64) {
+        self.healed_at_us = Some(now_us);
+        self.network.heal();
+        self.fingerprint.write_u64(now_us);
+        self.fingerprint.write_str("heal");
+        if self.config.record_trace {
+            self.trace.push(TraceEvent::Heal { time_us: now_us });
+        }
+    }
+
+    /// A fresh process reads every key of the workload in one transaction, after all
+    /// other work: the checker compares these final versions with the committed writes.
+    fn spawn_final_reader(&mut self, now_us: u64) {
+        self.final_spawned = true;
+        let process = (1..=self.config.clients as usize)
+            .filter_map(|i| match &self.processes[i].actor {
+                Actor::Client(c) => Some(c.process()),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(0)
+            + 1;
+        let keys = key_space(self.config.workload, self.config.keys);
+        let program = Program { instrs: keys.into_iter().map(Instr::Read).collect() };
+        let index = self.final_reader;
+        let name = self.processes[index].name.clone();
+        let start_local = self.processes[index].clock.local(now_us);
+        let client = Client::new(
+            name,
+            "n1".into(),
+            process,
+            1,
+            ClientConfig { max_attempts: 1, ..ClientConfig::default() },
+            stream(self.config.seed, "final-reader"),
+            Source::Fixed(vec![program]),
+            start_local,
+        );
+        self.processes[index].actor = Actor::Client(Box::new(client));
+        self.reschedule(index, now_us);
+    }
+
+    fn is_done(&self, index: usize) -> bool {
+        match &self.processes[index].actor {
+            Actor::Client(client) => client.is_done(),
+            _ => false,
+        }
+    }
+
+    /// The final read must commit: without it the checker cannot compare final versions.
+    fn final_read_failure(&self) -> Option<String> {
+        let committed = match &self.processes[self.final_reader].actor {
+            Actor::Client(client) => client.stats().committed == 1,
+            _ => false,
+        };
+        (!committed).then(|| {
+            "the final read of every key did not commit after the network healed".to_string()
+        })
+    }
+
+    fn stuck_clients(&self) -> String {
+        let stuck: Vec<String> = self
+            .processes
+            .iter()
+            .filter_map(|p| match &p.actor {
+                Actor::Client(c) if !c.is_done() => Some(c.describe()),
+                _ => None,
+            })
+            .collect();
+        stuck.join("; ")
+    }
+
+    fn liveness_report(&self, healed_us: u64, now_us: u64) -> String {
+        format!(
+            "work did not finish within {}ms of healing at {}us (now {}us): {}",
+            LIVENESS_BOUND_US / 1000,
+            healed_us,
+            now_us,
+            self.stuck_clients()
+        )
+    }
+
+    /// Statistics of the workload clients (the final read is not counted).
+    fn client_stats(&self) -> ClientStats {
+        let mut total = ClientStats::default();
+        for process in &self.processes[1..=self.config.clients as usize] {
+            if let Actor::Client(client) = &process.actor {
+                let stats = client.stats();
+                total.committed += stats.committed;
+                total.aborted += stats.aborted;
+                total.failed += stats.failed;
+                total.indeterminate += stats.indeterminate;
+                total.finished += stats.finished;
+            }
+        }
+        total
+    }
+}

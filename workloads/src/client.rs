@@ -1,0 +1,533 @@
+//! A client: a state machine that runs transactions against the store, one at a time,
+//! and records each one's invocation and completion.
+//!
+//! It has the node's shape: `handle(now, envelope, outbox, records)`, `tick(now, ...)`,
+//! `next_deadline()`, with `now` read from the client's own (possibly skewed) clock. It
+//! never touches a real clock, a thread or OS randomness: the simulator drives it.
+//!
+//! Failure handling follows Jepsen. A lost `occ_begin` or `occ_read` is resent a bounded
+//! number of times, then the transaction is recorded `fail` (no commit was ever sent, so
+//! it definitely did not commit). An aborted transaction is retried as a new one. A commit
+//! whose reply does not come is resent with the same `txn_id` a bounded number of times,
+//! then recorded `info` (it may or may not have committed) and the process is retired: the
+//! client continues under a new process id.
+
+use std::collections::BTreeMap;
+
+use node::protocol::{error_code, Body, Envelope, KeyValue, KeyVersion, Payload};
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+
+use crate::history::{EventKind, Op, OpKind};
+use crate::workload::{Generator, Instr, Program};
+
+/// Timing and retry bounds of a client, in the client's own clock.
+#[derive(Clone, Debug)]
+pub struct ClientConfig {
+    /// How long to wait for a reply before resending.
+    pub request_timeout_us: u64,
+    /// Resends of a lost `occ_begin` or `occ_read` before the transaction fails.
+    pub max_resends: u32,
+    /// Resends of a commit whose reply is lost before it is recorded `info`.
+    pub max_commit_resends: u32,
+    /// Attempts of one logical transaction (the first plus retries after aborts).
+    pub max_attempts: u32,
+    /// Pause between transactions, drawn uniformly from `0..=think_us_max`.
+    pub think_us_max: u64,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        ClientConfig {
+            request_timeout_us: 40_000,
+            max_resends: 3,
+            max_commit_resends: 3,
+            max_attempts: 4,
+            think_us_max: 2_000,
+        }
+    }
+}
+
+/// A history event before the simulator stamps it with its index and true time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Record {
+    pub process: u64,
+    pub kind: EventKind,
+    pub txn_id: Option<String>,
+    pub ops: Vec<Op>,
+}
+
+/// Where the programs come from.
+pub enum Source {
+    /// Draw `count` programs from a workload generator.
+    Generated { generator: Generator, count: u64 },
+    /// Run exactly these programs (the final read of a run).
+    Fixed(Vec<Program>),
+}
+
+/// What a client tells the world about itself.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ClientStats {
+    pub committed: u64,
+    pub aborted: u64,
+    pub failed: u64,
+    pub indeterminate: u64,
+    /// Logical transactions finished (committed, or given up after its attempts).
+    pub finished: u64,
+}
+
+#[derive(Clone, Debug)]
+enum Phase {
+    /// Thinking until the given local time, then starting the next transaction.
+    Idle {
+        start_at_us: u64,
+    },
+    /// Waiting for the reply to `pending`.
+    Waiting,
+    Done,
+}
+
+/// The request in flight and every msg_id it was sent under (a late reply to an earlier
+/// send answers the same request).
+#[derive(Clone, Debug)]
+struct Pending {
+    payload: Payload,
+    msg_ids: Vec<u64>,
+    sends: u32,
+    deadline_us: u64,
+}
+
+/// The transaction in progress.
+#[derive(Clone, Debug)]
+struct Txn {
+    program: Program,
+    attempt: u32,
+    txn_id: Option<String>,
+    pc: usize,
+    /// The transaction's view: values read from the store, overlaid by its own writes.
+    view: BTreeMap<String, Option<String>>,
+    read_versions: Vec<KeyVersion>,
+    writes: Vec<KeyValue>,
+    ops: Vec<Op>,
+}
+
+pub struct Client {
+    address: String,
+    node: String,
+    process: u64,
+    /// Added to `process` on retirement, so ids of all clients stay disjoint.
+    process_stride: u64,
+    config: ClientConfig,
+    rng: ChaCha8Rng,
+    source: Source,
+    started: u64,
+    next_msg_id: u64,
+    next_value: u64,
+    phase: Phase,
+    pending: Option<Pending>,
+    txn: Option<Txn>,
+    /// A transaction that failed definitely, to run again as a new one: (program, attempt).
+    retry: Option<(Program, u32)>,
+    stats: ClientStats,
+}
+
+impl Client {
+    /// `first_process` is this client's first history process id; after each retirement it
+    /// grows by `process_stride`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        address: String,
+        node: String,
+        first_process: u64,
+        process_stride: u64,
+        config: ClientConfig,
+        rng: ChaCha8Rng,
+        source: Source,
+        start_at_us: u64,
+    ) -> Client {
+        assert!(process_stride > 0, "process ids of retired processes must not collide");
+        Client {
+            address,
+            node,
+            process: first_process,
+            process_stride,
+            config,
+            rng,
+            source,
+            started: 0,
+            next_msg_id: 1,
+            next_value: 0,
+            phase: Phase::Idle { start_at_us },
+            pending: None,
+            txn: None,
+            retry: None,
+            stats: ClientStats::default(),
+        }
+    }
+
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+
+    /// The history process id the client currently runs under.
+    pub fn process(&self) -> u64 {
+        self.process
+    }
+
+    pub fn is_done(&self) -> bool {
+        matches!(self.phase, Phase::Done)
+    }
+
+    pub fn stats(&self) -> &ClientStats {
+        &self.stats
+    }
+
+    /// A one-line description of what the client is doing, for liveness reports.
+    pub fn describe(&self) -> String {
+        let txn = self.txn.as_ref().and_then(|t| t.txn_id.clone()).unwrap_or_else(|| "-".into());
+        match (&self.phase, &self.pending) {
+            (Phase::Done, _) => format!("{} done", self.address),
+            (Phase::Idle { start_at_us }, _) => {
+                format!("{} idle until {start_at_us}us", self.address)
+            }
+            (Phase::Waiting, Some(p)) => format!(
+                "{} (process {}) waiting for the reply to {} of txn {txn}, sent {} times",
+                self.address,
+                self.process,
+                payload_name(&p.payload),
+                p.sends
+            ),
+            (Phase::Waiting, None) => format!("{} waiting", self.address),
+        }
+    }
+
+    pub fn next_deadline(&self) -> Option<u64> {
+        match &self.phase {
+            Phase::Idle { start_at_us } => Some(*start_at_us),
+            Phase::Waiting => self.pending.as_ref().map(|p| p.deadline_us),
+            Phase::Done => None,
+        }
+    }
+
+    /// Time passed: start the next transaction, or resend / give up on a lost reply.
+    pub fn tick(&mut self, now_us: u64, outbox: &mut Vec<Envelope>, records: &mut Vec<Record>) {
+        match self.phase {
+            Phase::Idle { start_at_us } if now_us >= start_at_us => {
+                self.start_next(now_us, outbox, records)
+            }
+            Phase::Waiting => {
+                let Some(pending) = &self.pending else { return };
+                if now_us < pending.deadline_us {
+                    return;
+                }
+                let is_commit = matches!(pending.payload, Payload::OccCommit { .. });
+                let limit = if is_commit {
+                    self.config.max_commit_resends
+                } else {
+                    self.config.max_resends
+                };
+                if pending.sends <= limit {
+                    let payload = pending.payload.clone();
+                    self.send(now_us, payload, outbox);
+                } else if is_commit {
+                    self.finish_indeterminate(now_us, records);
+                } else {
+                    self.finish_failed(now_us, records);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A message arrived. Replies to anything but the request in flight (duplicates, late
+    /// answers to a request already given up on) are ignored.
+    pub fn handle(
+        &mut self,
+        now_us: u64,
+        envelope: Envelope,
+        outbox: &mut Vec<Envelope>,
+        records: &mut Vec<Record>,
+    ) {
+        let Some(in_reply_to) = envelope.body.in_reply_to else { return };
+        let answers_pending =
+            self.pending.as_ref().is_some_and(|p| p.msg_ids.contains(&in_reply_to));
+        if !answers_pending {
+            return;
+        }
+        let pending = self.pending.take().expect("checked above");
+        match (pending.payload, envelope.body.payload) {
+            (Payload::OccBegin, Payload::OccBeginOk { txn_id }) => {
+                if let Some(txn) = &mut self.txn {
+                    txn.txn_id = Some(txn_id);
+                }
+                self.run_program(now_us, outbox);
+            }
+            (Payload::OccRead { key, .. }, Payload::OccReadOk { value, version }) => {
+                if let Some(txn) = &mut self.txn {
+                    txn.ops.push(Op {
+                        f: OpKind::Read,
+                        key: key.clone(),
+                        value: value.clone(),
+                        version: Some(version),
+                    });
+                    txn.read_versions.push(KeyVersion { key: key.clone(), version });
+                    txn.view.insert(key, value);
+                    txn.pc += 1;
+                }
+                self.run_program(now_us, outbox);
+            }
+            (Payload::OccCommit { .. }, Payload::OccCommitOk { committed: true, versions, .. }) => {
+                self.finish_committed(now_us, &versions, records)
+            }
+            (Payload::OccCommit { .. }, Payload::OccCommitOk { committed: false, .. }) => {
+                self.stats.aborted += 1;
+                self.finish_with(now_us, EventKind::Fail, records);
+            }
+            (Payload::OccCommit { .. }, Payload::Error { code, .. })
+                if error_code::is_indefinite(code) =>
+            {
+                self.finish_indeterminate(now_us, records)
+            }
+            // Any other answer (an error to a begin, read or commit; a reply of the wrong
+            // type) definitely did not commit anything.
+            (_, _) => self.finish_failed(now_us, records),
+        }
+    }
+
+    fn start_next(&mut self, now_us: u64, outbox: &mut Vec<Envelope>, records: &mut Vec<Record>) {
+        if let Some((program, attempt)) = self.retry.take() {
+            self.begin_attempt(now_us, program, attempt, outbox, records);
+            return;
+        }
+        let program = match &mut self.source {
+            Source::Generated { generator, count } => {
+                if self.started >= *count {
+                    self.phase = Phase::Done;
+                    return;
+                }
+                let (rng, next_value, process) =
+                    (&mut self.rng, &mut self.next_value, self.process);
+                let mut fresh = || fresh_value(process, next_value);
+                generator.next_program(rng, &mut fresh)
+            }
+            Source::Fixed(programs) => {
+                if self.started as usize >= programs.len() {
+                    self.phase = Phase::Done;
+                    return;
+                }
+                programs[self.started as usize].clone()
+            }
+        };
+        self.started += 1;
+        self.begin_attempt(now_us, program, 1, outbox, records);
+    }
+
+    fn begin_attempt(
+        &mut self,
+        now_us: u64,
+        program: Program,
+        attempt: u32,
+        outbox: &mut Vec<Envelope>,
+        records: &mut Vec<Record>,
+    ) {
+        records.push(Record {
+            process: self.process,
+            kind: EventKind::Invoke,
+            txn_id: None,
+            ops: invocation_ops(&program),
+        });
+        self.txn = Some(Txn {
+            program,
+            attempt,
+            txn_id: None,
+            pc: 0,
+            view: BTreeMap::new(),
+            read_versions: Vec::new(),
+            writes: Vec::new(),
+            ops: Vec::new(),
+        });
+        self.phase = Phase::Waiting;
+        self.send(now_us, Payload::OccBegin, outbox);
+    }
+
+    /// Runs instructions that need no round trip, until the next read or the commit.
+    fn run_program(&mut self, now_us: u64, outbox: &mut Vec<Envelope>) {
+        let Some(txn) = &mut self.txn else { return };
+        let txn_id = txn.txn_id.clone().unwrap_or_default();
+        while let Some(instr) = txn.program.instrs.get(txn.pc).cloned() {
+            match instr {
+                Instr::Read(key) => {
+                    if let Some(value) = txn.writes.iter().rev().find(|w| w.key == key) {
+                        // Served from the write buffer: the store is not asked.
+                        txn.ops.push(Op {
+                            f: OpKind::Read,
+                            key,
+                            value: Some(value.value.clone()),
+                            version: None,
+                        });
+                        txn.pc += 1;
+                        continue;
+                    }
+                    self.send(now_us, Payload::OccRead { txn_id, key }, outbox);
+                    return;
+                }
+                Instr::Write(key, value) => buffer_write(txn, key, value),
+                Instr::WriteAdd { key, delta, base } => {
+                    let value = view_as_integer(txn, &key, base).saturating_add(delta);
+                    buffer_write(txn, key, value.to_string());
+                }
+                Instr::RequireAtLeast { key, amount, base } => {
+                    if view_as_integer(txn, &key, base) < amount {
+                        txn.pc = txn.program.instrs.len();
+                        continue;
+                    }
+                }
+            }
+            txn.pc += 1;
+        }
+        let payload = Payload::OccCommit {
+            txn_id,
+            writes: txn.writes.clone(),
+            read_versions: txn.read_versions.clone(),
+        };
+        self.send(now_us, payload, outbox);
+    }
+
+    fn send(&mut self, now_us: u64, payload: Payload, outbox: &mut Vec<Envelope>) {
+        let msg_id = self.next_msg_id;
+        self.next_msg_id += 1;
+        outbox.push(Envelope {
+            src: self.address.clone(),
+            dest: self.node.clone(),
+            body: Body { msg_id: Some(msg_id), in_reply_to: None, payload: payload.clone() },
+        });
+        let deadline_us = now_us.saturating_add(self.config.request_timeout_us);
+        match &mut self.pending {
+            Some(p) if p.payload == payload => {
+                p.msg_ids.push(msg_id);
+                p.sends += 1;
+                p.deadline_us = deadline_us;
+            }
+            _ => {
+                self.pending =
+                    Some(Pending { payload, msg_ids: vec![msg_id], sends: 1, deadline_us })
+            }
+        }
+        self.phase = Phase::Waiting;
+    }
+
+    fn finish_committed(
+        &mut self,
+        now_us: u64,
+        versions: &[KeyVersion],
+        records: &mut Vec<Record>,
+    ) {
+        if let Some(txn) = &mut self.txn {
+            // Only the last write of each key installed a version.
+            for index in 0..txn.ops.len() {
+                let op = &txn.ops[index];
+                let is_last_write = op.f == OpKind::Write
+                    && !txn.ops[index + 1..]
+                        .iter()
+                        .any(|o| o.f == OpKind::Write && o.key == op.key);
+                if is_last_write {
+                    let version = versions.iter().find(|v| v.key == op.key).map(|v| v.version);
+                    txn.ops[index].version = version;
+                }
+            }
+        }
+        self.stats.committed += 1;
+        self.stats.finished += 1;
+        self.complete(now_us, EventKind::Ok, records);
+    }
+
+    fn finish_failed(&mut self, now_us: u64, records: &mut Vec<Record>) {
+        self.stats.failed += 1;
+        self.finish_with(now_us, EventKind::Fail, records);
+    }
+
+    /// Records a definite failure and retries the transaction as a new one, within bounds.
+    fn finish_with(&mut self, now_us: u64, kind: EventKind, records: &mut Vec<Record>) {
+        let Some(txn) = self.txn.clone() else { return };
+        // `complete` goes idle for a think time, so a retry on a hot key backs off too.
+        self.complete(now_us, kind, records);
+        if txn.attempt < self.config.max_attempts {
+            let mut program = txn.program;
+            let (next_value, process) = (&mut self.next_value, self.process);
+            program.refresh_values(|| fresh_value(process, next_value));
+            self.retry = Some((program, txn.attempt + 1));
+        } else {
+            self.stats.finished += 1;
+        }
+    }
+
+    fn finish_indeterminate(&mut self, now_us: u64, records: &mut Vec<Record>) {
+        self.stats.indeterminate += 1;
+        self.stats.finished += 1;
+        self.complete(now_us, EventKind::Info, records);
+        // Jepsen's rule: a process with an operation of unknown outcome never issues
+        // another one; a fresh process takes its place.
+        self.process += self.process_stride;
+    }
+
+    /// Records the completion of the transaction in progress and goes idle.
+    fn complete(&mut self, now_us: u64, kind: EventKind, records: &mut Vec<Record>) {
+        self.pending = None;
+        let Some(txn) = self.txn.take() else { return };
+        records.push(Record { process: self.process, kind, txn_id: txn.txn_id, ops: txn.ops });
+        let pause = self.rng.gen_range(0..=self.config.think_us_max);
+        self.phase = Phase::Idle { start_at_us: now_us + pause };
+    }
+}
+
+/// A value no other process or transaction writes: `<process>.<sequence>`.
+fn fresh_value(process: u64, next_value: &mut u64) -> String {
+    *next_value += 1;
+    format!("{process}.{next_value}")
+}
+
+fn buffer_write(txn: &mut Txn, key: String, value: String) {
+    txn.ops.push(Op {
+        f: OpKind::Write,
+        key: key.clone(),
+        value: Some(value.clone()),
+        version: None,
+    });
+    txn.view.insert(key.clone(), Some(value.clone()));
+    txn.writes.push(KeyValue { key, value });
+}
+
+/// The transaction's view of `key` as an integer; absent (or, after a store bug, not a
+/// number) counts as `base`, so a client never panics on what the store returns.
+fn view_as_integer(txn: &Txn, key: &str, base: i64) -> i64 {
+    match txn.view.get(key) {
+        Some(Some(value)) => value.parse().unwrap_or(base),
+        _ => base,
+    }
+}
+
+/// The operations as known when the transaction is invoked: reads without results, and
+/// writes whose value depends on a read (`WriteAdd`) without a value.
+fn invocation_ops(program: &Program) -> Vec<Op> {
+    program
+        .instrs
+        .iter()
+        .filter_map(|instr| match instr {
+            Instr::Read(key) => Some(Op::read(key.clone())),
+            Instr::Write(key, value) => Some(Op::write(key.clone(), value.clone())),
+            Instr::WriteAdd { key, .. } => {
+                Some(Op { f: OpKind::Write, key: key.clone(), value: None, version: None })
+            }
+            Instr::RequireAtLeast { .. } => None,
+        })
+        .collect()
+}
+
+fn payload_name(payload: &Payload) -> &'static str {
+    match payload {
+        Payload::OccBegin => "occ_begin",
+        Payload::OccRead { .. } => "occ_read",
+        Payload::OccCommit { .. } => "occ_commit",
+        _ => "a request",
+    }
+}
