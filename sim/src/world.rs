@@ -25,10 +25,11 @@ use crate::network::{Fate, Network, NetworkStats};
 use crate::queue::EventQueue;
 use crate::streams::stream;
 
-/// The fault phase ends at the latest this long into the run (virtual time).
-pub const FAULT_PHASE_US_MAX: u64 = 60_000_000;
-/// After healing, every client must finish (and the final read complete) within this.
-pub const LIVENESS_BOUND_US: u64 = 10_000_000;
+/// Progress bound: a client gives up on a transaction within well under a second of
+/// virtual time (bounded resends and attempts), so this long without any logical
+/// transaction finishing means the system is stuck. During the fault phase a stall ends
+/// the phase early (faults may be the cause); after healing it is a liveness failure.
+pub const STALL_BOUND_US: u64 = 10_000_000;
 /// Where the simulator's own `init` comes from; replies to it are not routed.
 const CONTROLLER: &str = "sim";
 
@@ -134,6 +135,9 @@ struct World {
     final_spawned: bool,
     internal_error: Option<String>,
     last_us: u64,
+    /// Logical transactions finished by all clients, and when the count last grew.
+    finished: u64,
+    last_progress_us: u64,
 }
 
 /// Runs one simulated test to completion (or to its liveness bound).
@@ -217,6 +221,8 @@ impl World {
             final_spawned: false,
             internal_error: None,
             last_us: 0,
+            finished: 0,
+            last_progress_us: 0,
             config,
         };
         world.start();
@@ -252,10 +258,8 @@ impl World {
             if self.internal_error.is_some() {
                 return None;
             }
-            if let Some(healed) = self.healed_at_us {
-                if now_us > healed + LIVENESS_BOUND_US {
-                    return Some(self.liveness_report(healed, now_us));
-                }
+            if self.healed_at_us.is_some() && now_us > self.last_progress_us + STALL_BOUND_US {
+                return Some(self.liveness_report(now_us));
             }
             self.last_us = now_us;
             match action {
@@ -300,10 +304,18 @@ impl World {
         match (&mut self.processes[index].actor, input) {
             (Actor::Node(node), Some(envelope)) => node.handle(local_us, envelope, &mut outbox),
             (Actor::Node(node), None) => node.tick(local_us, &mut outbox),
-            (Actor::Client(client), Some(envelope)) => {
-                client.handle(local_us, envelope, &mut outbox, &mut records)
+            (Actor::Client(client), input) => {
+                let finished_before = client.stats().finished;
+                match input {
+                    Some(envelope) => client.handle(local_us, envelope, &mut outbox, &mut records),
+                    None => client.tick(local_us, &mut outbox, &mut records),
+                }
+                let finished_now = client.stats().finished;
+                if finished_now > finished_before {
+                    self.finished += finished_now - finished_before;
+                    self.last_progress_us = now_us;
+                }
             }
-            (Actor::Client(client), None) => client.tick(local_us, &mut outbox, &mut records),
             (Actor::Dormant, _) => {}
         }
         for record in records.drain(..) {
@@ -454,9 +466,9 @@ impl World {
     fn advance_phase(&mut self, now_us: u64) {
         let clients = self.config.clients as usize;
         if self.healed_at_us.is_none() {
-            let finished: u64 = self.client_stats().finished;
-            let all_done = (1..=clients).all(|i| self.is_done(i));
-            if all_done || finished * 5 >= self.config.txns * 4 || now_us >= FAULT_PHASE_US_MAX {
+            let mostly_done = self.finished * 5 >= self.config.txns * 4;
+            let stalled = now_us > self.last_progress_us + STALL_BOUND_US;
+            if mostly_done || stalled || (1..=clients).all(|i| self.is_done(i)) {
                 self.heal(now_us);
             }
         }
@@ -536,11 +548,13 @@ impl World {
         stuck.join("; ")
     }
 
-    fn liveness_report(&self, healed_us: u64, now_us: u64) -> String {
+    fn liveness_report(&self, now_us: u64) -> String {
         format!(
-            "work did not finish within {}ms of healing at {}us (now {}us): {}",
-            LIVENESS_BOUND_US / 1000,
-            healed_us,
+            "no transaction finished for {}ms after the faults healed at {}us (last progress \
+             at {}us, now {}us): {}",
+            STALL_BOUND_US / 1000,
+            self.healed_at_us.unwrap_or(0),
+            self.last_progress_us,
             now_us,
             self.stuck_clients()
         )

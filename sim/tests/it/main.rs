@@ -1,0 +1,4 @@
+//! Integration tests of the `sim` crate, one module per topic.
+
+mod determinism;
+mod run_cli;

@@ -1,0 +1,103 @@
+//! `sim run` through the real binary: output shape, exit codes, files it writes.
+
+use std::process::{Command, Output};
+
+fn sim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sim")).args(args).output().expect("sim runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).expect("utf-8 stdout")
+}
+
+fn fingerprint_line(text: &str) -> &str {
+    text.lines().find(|l| l.starts_with("fingerprint: ")).expect("a fingerprint line")
+}
+
+#[test]
+fn run_is_the_default_subcommand_and_prints_the_summary_in_order() {
+    // `sim --seed 7` and `sim run --seed 7` are the same run, reported in the documented order.
+    let short = sim(&["--seed", "7"]);
+    let long = sim(&["run", "--seed", "7"]);
+    assert_eq!(stdout(&short), stdout(&long));
+    let text = stdout(&short);
+    let order = [
+        "seed 7:",
+        "faults (swarm):",
+        "transactions:",
+        "messages:",
+        "virtual time:",
+        "fingerprint:",
+    ];
+    let mut position = 0;
+    for prefix in order {
+        let found = text[position..]
+            .find(prefix)
+            .unwrap_or_else(|| panic!("no `{prefix}` after byte {position} in:\n{text}"));
+        position += found;
+    }
+    let hex = fingerprint_line(&text).trim_start_matches("fingerprint: ");
+    assert_eq!(hex.len(), 16);
+    assert!(hex.chars().all(|c| c.is_ascii_hexdigit()));
+}
+
+#[test]
+fn hex_and_decimal_seeds_name_the_same_run() {
+    let decimal = stdout(&sim(&["--seed", "255", "--txns", "40"]));
+    let hex = stdout(&sim(&["--seed", "0xff", "--txns", "40"]));
+    assert_eq!(fingerprint_line(&decimal), fingerprint_line(&hex));
+}
+
+#[test]
+fn the_binary_prints_the_same_fingerprint_on_every_run() {
+    let first = stdout(&sim(&["--seed", "99", "--faults", "all"]));
+    let second = stdout(&sim(&["--seed", "99", "--faults", "all"]));
+    assert_eq!(first, second);
+}
+
+#[test]
+fn bad_flags_exit_2_with_a_message_naming_the_problem() {
+    for (args, needle) in [
+        (&["--seed", "x1"][..], "`x1` is not a u64 seed"),
+        (&["--seed", "1", "--workload", "queue"], "unknown workload `queue`"),
+        (&["--seed", "1", "--faults", "drop,fire"], "unknown fault family `fire`"),
+        (&["--seed", "1", "--clients", "0"], "--clients"),
+        (&["run"], "--seed"),
+    ] {
+        let output = sim(args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(needle), "{args:?}: stderr lacks `{needle}`:\n{stderr}");
+    }
+}
+
+#[test]
+fn history_and_trace_files_are_written() {
+    let dir = std::env::temp_dir().join(format!("sim-run-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let history = dir.join("history.jsonl");
+    let trace = dir.join("trace.txt");
+    let output = sim(&[
+        "--seed",
+        "3",
+        "--txns",
+        "30",
+        "--faults",
+        "all",
+        "--history",
+        history.to_str().unwrap(),
+        "--trace",
+        trace.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", stdout(&output));
+    let history = std::fs::read_to_string(&history).unwrap();
+    let events: Vec<workloads::history::Event> =
+        history.lines().map(|l| serde_json::from_str(l).expect("a history event")).collect();
+    assert!(events.len() >= 60, "30 transactions give at least 60 events");
+    let trace = std::fs::read_to_string(&trace).unwrap();
+    assert!(trace.lines().any(|l| l.contains(" delivered c1 -> n1 ")), "{trace}");
+    let unwritable = sim(&["--seed", "3", "--txns", "5", "--history", "/nonexistent/dir/h.jsonl"]);
+    assert_eq!(unwritable.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unwritable.stderr).contains("/nonexistent/dir/h.jsonl"));
+    std::fs::remove_dir_all(&dir).ok();
+}
