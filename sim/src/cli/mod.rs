@@ -1,0 +1,3 @@
+//! Subcommands of the `sim` binary, one module each; `main.rs` only parses and dispatches.
+
+pub mod check;
