@@ -20,9 +20,11 @@ struct Cli {
 enum Command {
     /// Run one simulated test (the default: `sim --seed 7` is `sim run --seed 7`).
     Run(RunArgs),
+    /// Check a history file for serializability and version anomalies.
+    Check(sim::cli::check::CheckArgs),
 }
 
-const SUBCOMMANDS: &[&str] = &["run", "help"];
+const SUBCOMMANDS: &[&str] = &["run", "check", "help"];
 
 /// `run` is the default subcommand: when the first argument is a flag other than help or
 /// version, it is inserted.
@@ -39,5 +41,6 @@ fn main() -> ExitCode {
     let cli = Cli::parse_from(with_default_subcommand(std::env::args_os().collect()));
     match cli.command {
         Command::Run(args) => sim::cli::run::run(&args),
+        Command::Check(args) => sim::cli::check::run(&args),
     }
 }

@@ -1,0 +1,195 @@
+//! Valid histories from a serial reference store, for tests and benchmarks.
+//!
+//! Transactions execute one at a time against an in-memory store at commit points
+//! `10 * i + 5` (virtual microseconds); each is given a real-time interval around its
+//! commit point (invoked at most `spread_us` before, completed at most `spread_us` after)
+//! on a process that is free then, so intervals overlap but never contradict the serial
+//! order. The result is serializable and strictly serializable by construction, and every
+//! read and version is exactly what a correct store reports.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use workloads::history::{Event, EventKind, Op, OpKind};
+
+/// What to generate. Ratios are per mille.
+#[derive(Clone, Debug)]
+pub struct GenConfig {
+    pub seed: u64,
+    pub txns: usize,
+    pub processes: u64,
+    pub keys: usize,
+    pub ops_max: usize,
+    /// Per mille of reads among ops.
+    pub read_per_mille: u32,
+    pub fail_per_mille: u32,
+    /// Per mille of indeterminate transactions (half of them take effect).
+    pub info_per_mille: u32,
+    /// Values drawn from this many strings (0: every written value unique).
+    pub value_domain: u32,
+    pub spread_us: u64,
+    /// End with a read-only transaction reading every key after all others completed.
+    pub final_read: bool,
+}
+
+impl Default for GenConfig {
+    fn default() -> GenConfig {
+        GenConfig {
+            seed: 0,
+            txns: 200,
+            processes: 5,
+            keys: 8,
+            ops_max: 4,
+            read_per_mille: 500,
+            fail_per_mille: 100,
+            info_per_mille: 50,
+            value_domain: 0,
+            spread_us: 30,
+            final_read: true,
+        }
+    }
+}
+
+/// A valid history for `config`, events in time order with indexes `0..`.
+pub fn serial_history(config: &GenConfig) -> Vec<Event> {
+    let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
+    let keys: Vec<String> = (0..config.keys.max(1)).map(|k| format!("k{k}")).collect();
+    // Per key: (version, value).
+    let mut store: Vec<(u64, Option<String>)> = vec![(0, None); keys.len()];
+    // Per process slot: current process id, time its last transaction completed.
+    let mut slots: Vec<(u64, u64)> = (0..config.processes.max(1)).map(|p| (p, 0)).collect();
+    let mut next_process = config.processes.max(1);
+    // (time, sequence, event) to be sorted into a history.
+    let mut timed: Vec<(u64, u64, Event)> = Vec::with_capacity(config.txns * 2 + 2);
+    let mut seq = 0u64;
+    let mut last_time = 0u64;
+    let mut push = |timed: &mut Vec<(u64, u64, Event)>, time: u64, process: u64, kind, ops| {
+        timed.push((time, seq, Event { index: 0, time, process, kind, txn_id: None, ops }));
+        seq += 1;
+    };
+    for i in 0..config.txns {
+        let commit_us = 10 * i as u64 + 5;
+        let free: Vec<usize> = (0..slots.len()).filter(|&s| slots[s].1 < commit_us).collect();
+        let slot = if free.is_empty() {
+            slots.push((next_process, 0));
+            next_process += 1;
+            slots.len() - 1
+        } else {
+            free[rng.gen_range(0..free.len())]
+        };
+        let (process, done_us) = slots[slot];
+        let earliest = (done_us + 1).max(commit_us.saturating_sub(config.spread_us));
+        let invoke_us = rng.gen_range(earliest..=commit_us);
+        let complete_us = commit_us + rng.gen_range(1..=config.spread_us.max(1));
+        last_time = last_time.max(complete_us);
+
+        let n_ops = rng.gen_range(1..=config.ops_max.max(1));
+        let mut asked = Vec::with_capacity(n_ops);
+        for j in 0..n_ops {
+            let key = rng.gen_range(0..keys.len());
+            if rng.gen_range(0..1000) < config.read_per_mille {
+                asked.push((key, None));
+            } else {
+                let value = if config.value_domain == 0 {
+                    format!("{i}.{j}")
+                } else {
+                    format!("v{}", rng.gen_range(0..config.value_domain))
+                };
+                asked.push((key, Some(value)));
+            }
+        }
+        let roll = rng.gen_range(0..1000);
+        let kind = if roll < config.fail_per_mille {
+            EventKind::Fail
+        } else if roll < config.fail_per_mille + config.info_per_mille {
+            EventKind::Info
+        } else {
+            EventKind::Ok
+        };
+        let applies = match kind {
+            EventKind::Ok => true,
+            EventKind::Info => rng.gen_bool(0.5),
+            _ => false,
+        };
+        // Execute at the commit point.
+        let mut buffer: Vec<(usize, String)> = Vec::new();
+        let mut done_ops = Vec::with_capacity(n_ops);
+        for (key, write) in &asked {
+            match write {
+                None => {
+                    let op = match buffer.iter().rev().find(|(k, _)| k == key) {
+                        Some((_, v)) => Op {
+                            f: OpKind::Read,
+                            key: keys[*key].clone(),
+                            value: Some(v.clone()),
+                            version: None,
+                        },
+                        None => Op {
+                            f: OpKind::Read,
+                            key: keys[*key].clone(),
+                            value: store[*key].1.clone(),
+                            version: Some(store[*key].0),
+                        },
+                    };
+                    done_ops.push(op);
+                }
+                Some(v) => {
+                    buffer.push((*key, v.clone()));
+                    done_ops.push(Op::write(keys[*key].clone(), v.clone()));
+                }
+            }
+        }
+        if applies {
+            for (j, (key, write)) in asked.iter().enumerate() {
+                let Some(value) = write else { continue };
+                let last = !asked[j + 1..].iter().any(|(k, w)| k == key && w.is_some());
+                if last {
+                    store[*key].0 += 1;
+                    store[*key].1 = Some(value.clone());
+                    if kind == EventKind::Ok {
+                        done_ops[j].version = Some(store[*key].0);
+                    }
+                }
+            }
+        }
+        let invoke_ops = asked
+            .iter()
+            .map(|(key, write)| match write {
+                None => Op::read(keys[*key].clone()),
+                Some(v) => Op::write(keys[*key].clone(), v.clone()),
+            })
+            .collect();
+        push(&mut timed, invoke_us, process, EventKind::Invoke, invoke_ops);
+        push(&mut timed, complete_us, process, kind, done_ops);
+        slots[slot].1 = complete_us;
+        if kind == EventKind::Info {
+            // Jepsen's rule: an indeterminate process is retired and replaced.
+            slots[slot] = (next_process, complete_us);
+            next_process += 1;
+        }
+    }
+    if config.final_read {
+        let at = last_time + 10;
+        let ops = keys.iter().map(|k| Op::read(k.clone())).collect();
+        let done = keys
+            .iter()
+            .zip(&store)
+            .map(|(k, (version, value))| Op {
+                f: OpKind::Read,
+                key: k.clone(),
+                value: value.clone(),
+                version: Some(*version),
+            })
+            .collect();
+        push(&mut timed, at, next_process, EventKind::Invoke, ops);
+        push(&mut timed, at + 10, next_process, EventKind::Ok, done);
+    }
+    timed.sort_by_key(|(time, seq, _)| (*time, *seq));
+    timed
+        .into_iter()
+        .enumerate()
+        .map(|(index, (_, _, mut event))| {
+            event.index = index as u64;
+            event
+        })
+        .collect()
+}

@@ -1,0 +1,389 @@
+//! Pairing invocations with completions into transactions, checking that the history is
+//! well formed, and interning keys and values into dense ids.
+//!
+//! Well-formedness (a violation is a [`HistoryError`], not a verdict):
+//! - event `index` strictly increases and `time` never decreases from line to line;
+//! - a process has at most one open transaction, and completes only the one it opened;
+//! - a process whose transaction ended `info` is retired and never appears again;
+//! - a completion's ops match its invocation's (same `f`, key and written value in the
+//!   same order); an `ok` has all of them, a `fail` or `info` may report a prefix;
+//! - every write has a value; in an `ok`, the last write of each key carries the version
+//!   it installed and earlier writes of that key carry none; `fail` and `info` writes
+//!   carry no version.
+//!
+//! An invocation still open at the end of the history is indeterminate, like `info`.
+
+use std::collections::BTreeMap;
+
+use workloads::history::{Event, EventKind, Op, OpKind};
+
+use super::history::HistoryError;
+use super::intern::Interner;
+
+/// `u32` "none" for value ids (a null value) and txn or position references.
+pub(crate) const NONE: u32 = u32::MAX;
+/// `u64` "none" for versions (a read served from the write buffer; a write with no version).
+pub(crate) const NO_VERSION: u64 = u64::MAX;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    Ok,
+    Fail,
+    /// `info`, or never completed: may or may not have committed.
+    Info,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Txn {
+    pub(crate) process: u64,
+    /// Position of the invocation in the event slice.
+    pub(crate) invoke: u32,
+    /// Position of the completion, or [`NONE`] when the history ends first.
+    pub(crate) complete: u32,
+    pub(crate) outcome: Outcome,
+    pub(crate) ops_start: u32,
+    pub(crate) ops_end: u32,
+}
+
+/// One operation with interned key and value.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct COp {
+    pub(crate) write: bool,
+    pub(crate) key: u32,
+    /// Value id, or [`NONE`] for null.
+    pub(crate) value: u32,
+    /// Version, or [`NO_VERSION`] for null.
+    pub(crate) version: u64,
+}
+
+pub(crate) struct History<'a> {
+    pub(crate) events: &'a [Event],
+    pub(crate) txns: Vec<Txn>,
+    pub(crate) ops: Vec<COp>,
+    pub(crate) keys: Interner<'a>,
+    pub(crate) values: Interner<'a>,
+    /// For each event position, the transaction it belongs to.
+    pub(crate) event_txn: Vec<u32>,
+}
+
+impl<'a> History<'a> {
+    pub(crate) fn ops(&self, txn: u32) -> &[COp] {
+        let t = &self.txns[txn as usize];
+        &self.ops[t.ops_start as usize..t.ops_end as usize]
+    }
+
+    /// The event that best describes a transaction's ops: its completion if any.
+    pub(crate) fn last_event(&self, txn: u32) -> &'a Event {
+        let t = &self.txns[txn as usize];
+        let pos = if t.complete == NONE { t.invoke } else { t.complete };
+        &self.events[pos as usize]
+    }
+}
+
+enum Process {
+    Open(u32),
+    Idle,
+    Retired(usize),
+}
+
+fn kind_name(kind: EventKind) -> &'static str {
+    match kind {
+        EventKind::Invoke => "invoke",
+        EventKind::Ok => "ok",
+        EventKind::Fail => "fail",
+        EventKind::Info => "info",
+    }
+}
+
+fn f_name(f: OpKind) -> &'static str {
+    match f {
+        OpKind::Read => "read",
+        OpKind::Write => "write",
+    }
+}
+
+pub(crate) fn pair(events: &[Event]) -> Result<History<'_>, HistoryError> {
+    let mut history = History {
+        events,
+        txns: Vec::new(),
+        ops: Vec::new(),
+        keys: Interner::default(),
+        values: Interner::default(),
+        event_txn: Vec::with_capacity(events.len()),
+    };
+    let mut processes: BTreeMap<u64, Process> = BTreeMap::new();
+    for (pos, event) in events.iter().enumerate() {
+        if pos > 0 {
+            let prev = &events[pos - 1];
+            if event.index <= prev.index {
+                return Err(HistoryError::at(
+                    pos,
+                    format!(
+                        "index {} does not increase (previous line has index {})",
+                        event.index, prev.index
+                    ),
+                ));
+            }
+            if event.time < prev.time {
+                return Err(HistoryError::at(
+                    pos,
+                    format!(
+                        "time {} goes backwards (previous line has time {})",
+                        event.time, prev.time
+                    ),
+                ));
+            }
+        }
+        let state = processes.entry(event.process).or_insert(Process::Idle);
+        if event.kind == EventKind::Invoke {
+            match *state {
+                Process::Open(txn) => {
+                    let open_line = history.txns[txn as usize].invoke as usize + 1;
+                    return Err(HistoryError::at(
+                        pos,
+                        format!(
+                            "process {} invokes a transaction while its transaction invoked on line {open_line} is still open",
+                            event.process
+                        ),
+                    ));
+                }
+                Process::Retired(info_pos) => {
+                    return Err(HistoryError::at(
+                        pos,
+                        format!(
+                            "process {} was retired by its info completion on line {} and must not appear again",
+                            event.process,
+                            info_pos + 1
+                        ),
+                    ));
+                }
+                Process::Idle => {}
+            }
+            for (i, op) in event.ops.iter().enumerate() {
+                if op.f == OpKind::Write && op.value.is_none() {
+                    return Err(HistoryError::at(
+                        pos,
+                        format!("op {i}: write of {:?} has no value", op.key),
+                    ));
+                }
+            }
+            let txn = u32::try_from(history.txns.len()).expect("fewer than 2^32 transactions");
+            history.txns.push(Txn {
+                process: event.process,
+                invoke: pos as u32,
+                complete: NONE,
+                outcome: Outcome::Info,
+                ops_start: 0,
+                ops_end: 0,
+            });
+            *state = Process::Open(txn);
+            history.event_txn.push(txn);
+            continue;
+        }
+        let txn = match *state {
+            Process::Open(txn) => txn,
+            Process::Idle => {
+                return Err(HistoryError::at(
+                    pos,
+                    format!(
+                        "{} completion for process {}, which has no open transaction",
+                        kind_name(event.kind),
+                        event.process
+                    ),
+                ))
+            }
+            Process::Retired(info_pos) => {
+                return Err(HistoryError::at(
+                    pos,
+                    format!(
+                        "process {} was retired by its info completion on line {} and must not appear again",
+                        event.process,
+                        info_pos + 1
+                    ),
+                ))
+            }
+        };
+        let outcome = match event.kind {
+            EventKind::Ok => Outcome::Ok,
+            EventKind::Fail => Outcome::Fail,
+            _ => Outcome::Info,
+        };
+        *state = if outcome == Outcome::Info { Process::Retired(pos) } else { Process::Idle };
+        let invoke_pos = history.txns[txn as usize].invoke as usize;
+        validate_completion(pos, event, invoke_pos, &events[invoke_pos])?;
+        let t = &mut history.txns[txn as usize];
+        t.complete = pos as u32;
+        t.outcome = outcome;
+        history.event_txn.push(txn);
+        intern_ops(&mut history, txn, &events[invoke_pos].ops, &event.ops);
+    }
+    for txn in 0..history.txns.len() as u32 {
+        if history.txns[txn as usize].complete == NONE {
+            let invoke = &events[history.txns[txn as usize].invoke as usize];
+            intern_ops(&mut history, txn, &invoke.ops, &[]);
+        }
+    }
+    Ok(history)
+}
+
+fn validate_completion(
+    pos: usize,
+    event: &Event,
+    invoke_pos: usize,
+    invoke: &Event,
+) -> Result<(), HistoryError> {
+    let kind = kind_name(event.kind);
+    let (n, m) = (event.ops.len(), invoke.ops.len());
+    if n > m || (event.kind == EventKind::Ok && n != m) {
+        return Err(HistoryError::at(
+            pos,
+            format!(
+                "{kind} completion has {n} ops but its invocation on line {} has {m}",
+                invoke_pos + 1
+            ),
+        ));
+    }
+    for (i, (done, asked)) in event.ops.iter().zip(&invoke.ops).enumerate() {
+        if done.f != asked.f || done.key != asked.key {
+            return Err(HistoryError::at(
+                pos,
+                format!(
+                    "op {i} is a {} of {:?} but the invocation on line {} has a {} of {:?}",
+                    f_name(done.f),
+                    done.key,
+                    invoke_pos + 1,
+                    f_name(asked.f),
+                    asked.key
+                ),
+            ));
+        }
+        if done.f == OpKind::Write {
+            if done.value.is_none() {
+                return Err(HistoryError::at(
+                    pos,
+                    format!("op {i}: write of {:?} has no value", done.key),
+                ));
+            }
+            if done.value != asked.value {
+                return Err(HistoryError::at(
+                    pos,
+                    format!(
+                        "op {i}: write of {:?} has value {:?} but the invocation on line {} writes {:?}",
+                        done.key,
+                        done.value.as_deref().unwrap_or(""),
+                        invoke_pos + 1,
+                        asked.value.as_deref().unwrap_or("")
+                    ),
+                ));
+            }
+        }
+    }
+    for (i, op) in event.ops.iter().enumerate() {
+        if op.f != OpKind::Write {
+            continue;
+        }
+        let last_of_key =
+            !event.ops[i + 1..].iter().any(|o| o.f == OpKind::Write && o.key == op.key);
+        match (event.kind, last_of_key, op.version) {
+            (EventKind::Ok, true, None) => {
+                return Err(HistoryError::at(
+                    pos,
+                    format!(
+                        "op {i}: ok write of {:?} does not say which version it installed",
+                        op.key
+                    ),
+                ))
+            }
+            (EventKind::Ok, false, Some(_)) => {
+                return Err(HistoryError::at(
+                    pos,
+                    format!(
+                        "op {i}: write of {:?} carries a version but is not the transaction's last write of that key",
+                        op.key
+                    ),
+                ))
+            }
+            (EventKind::Fail | EventKind::Info, _, Some(_)) => {
+                return Err(HistoryError::at(
+                    pos,
+                    format!(
+                        "op {i}: {kind} write of {:?} carries a version; only ok writes install one",
+                        op.key
+                    ),
+                ))
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn intern_ops<'a>(history: &mut History<'a>, txn: u32, asked: &'a [Op], done: &'a [Op]) {
+    let start = history.ops.len() as u32;
+    for (i, invoked) in asked.iter().enumerate() {
+        let op = done.get(i).unwrap_or(invoked);
+        let key = history.keys.intern(&op.key);
+        let value = match &op.value {
+            Some(v) => history.values.intern(v),
+            None => NONE,
+        };
+        let version = match (done.get(i), op.version) {
+            // An op the completion did not report is unknown: no version.
+            (None, _) => NO_VERSION,
+            (Some(_), Some(v)) => v.min(NO_VERSION - 1),
+            (Some(_), None) => NO_VERSION,
+        };
+        // A read the completion did not report has no value either.
+        let value = if done.get(i).is_none() && op.f == OpKind::Read { NONE } else { value };
+        history.ops.push(COp { write: op.f == OpKind::Write, key, value, version });
+    }
+    let t = &mut history.txns[txn as usize];
+    t.ops_start = start;
+    t.ops_end = history.ops.len() as u32;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::history::parse_history;
+
+    fn check_err(lines: &[&str], line: usize, needle: &str) {
+        let events = parse_history(&lines.join("\n")).unwrap();
+        let err = pair(&events).err().expect("malformed history accepted");
+        assert_eq!(err.line, line, "{err}");
+        assert!(err.message.contains(needle), "{err}");
+    }
+
+    const INV0: &str = r#"{"index":0,"time":1,"process":0,"type":"invoke","ops":[{"f":"w","key":"x","value":"1"}]}"#;
+
+    #[test]
+    fn pairs_invocations_with_completions() {
+        let ok = r#"{"index":1,"time":2,"process":0,"type":"ok","ops":[{"f":"w","key":"x","value":"1","version":1}]}"#;
+        let events = parse_history(&[INV0, ok].join("\n")).unwrap();
+        let h = pair(&events).unwrap();
+        assert_eq!(h.txns.len(), 1);
+        assert_eq!(h.txns[0].outcome, Outcome::Ok);
+        assert_eq!(h.ops(0)[0].version, 1);
+    }
+
+    #[test]
+    fn rejects_malformed_histories_with_the_line() {
+        let inv0b = r#"{"index":1,"time":2,"process":0,"type":"invoke","ops":[]}"#;
+        check_err(&[INV0, inv0b], 2, "still open");
+        let ok1 = r#"{"index":1,"time":2,"process":1,"type":"ok","ops":[]}"#;
+        check_err(&[INV0, ok1], 2, "no open transaction");
+        let info = r#"{"index":1,"time":2,"process":0,"type":"info","ops":[{"f":"w","key":"x","value":"1"}]}"#;
+        let again = r#"{"index":2,"time":3,"process":0,"type":"invoke","ops":[]}"#;
+        check_err(&[INV0, info, again], 3, "retired");
+        let wrong_key = r#"{"index":1,"time":2,"process":0,"type":"ok","ops":[{"f":"w","key":"y","value":"1","version":1}]}"#;
+        check_err(&[INV0, wrong_key], 2, "invocation on line 1");
+        let no_version = r#"{"index":1,"time":2,"process":0,"type":"ok","ops":[{"f":"w","key":"x","value":"1"}]}"#;
+        check_err(&[INV0, no_version], 2, "does not say which version");
+        let back = r#"{"index":1,"time":0,"process":0,"type":"fail","ops":[]}"#;
+        check_err(&[INV0, back], 2, "time 0 goes backwards");
+        let same_index = r#"{"index":0,"time":1,"process":0,"type":"fail","ops":[]}"#;
+        check_err(&[INV0, same_index], 2, "does not increase");
+        let fail_version = r#"{"index":1,"time":2,"process":0,"type":"fail","ops":[{"f":"w","key":"x","value":"1","version":1}]}"#;
+        check_err(&[INV0, fail_version], 2, "only ok writes install");
+    }
+}

@@ -1,0 +1,914 @@
+//! Version bookkeeping without a graph, and the exact dependency edges it implies.
+//!
+//! Each key's committed versions must be exactly `1..=N`, one installer each. `ok`
+//! transactions say which version they installed; the versions nobody claims ("holes")
+//! must be explained by indeterminate (`info`) transactions, attributed by value:
+//!
+//! - A committed read of a hole `k@v` with value `X` names its installer among the `info`
+//!   transactions whose last write of `k` is `X` (the candidates). Per key and value, with
+//!   `H` holes read as `X` and `W` candidates: `H = W = 1` attributes the hole to that
+//!   transaction; `H = W > 1` proves all candidates committed without saying which is
+//!   which; `H < W` is ambiguous and proves nothing; `W = 0` makes the reads garbage
+//!   (`G1a` or `G1b` when the value comes from an aborted or intermediate write), and
+//!   `H > W > 0` makes some of them garbage. Repeated values never produce an anomaly
+//!   on their own: only counts that cannot add up do.
+//! - Holes nobody read can be filled by any `info` writer of the key not used above; if
+//!   there are more holes than such writers, that is a `version-gap`; if exactly as many,
+//!   every `info` writer of the key must have committed.
+//! - An `info` transaction proved committed this way counts as committed: its reads are
+//!   checked and give edges, and its attributed writes give edges. All-or-nothing: when a
+//!   key it wrote has a final read, some version of that key must be left for it
+//!   (`incompatible-info` otherwise). Proofs feed each other (a committed `info`'s reads can
+//!   prove another committed), so the analysis repeats until nothing new is proved.
+//!
+//! Only committed reads (of `ok` transactions and of `info` transactions proved
+//! committed) are checked or used: an aborted transaction may have seen anything.
+//!
+//! Final reads: a read of `k` from the store (not the write buffer) in a read-only `ok`
+//! transaction invoked after the completion of every transaction (of any outcome) that
+//! writes `k`. The final version `F` is the largest such read; the history is expected to
+//! be quiescent then (no indeterminate commit still landing). Every final read of `k`
+//! must see `F`, and no `ok` transaction may have installed `k` above `F`
+//! (`final-version-mismatch`); versions up to `F` are held to the rules above, so `F`
+//! equals the number of committed writes of `k`.
+
+use super::txns::{COp, History, Outcome, NONE, NO_VERSION};
+
+/// What a dependency edge says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum EdgeKind {
+    /// Installer of `k@v` -> installer of `k@v+1`.
+    Ww = 0,
+    /// Installer of `k@v` -> reader of `k@v`.
+    Wr = 1,
+    /// Reader of `k@v` -> installer of `k@v+1`.
+    Rw = 2,
+    /// Completed before the other was invoked (through time-chain nodes).
+    Rt = 3,
+}
+
+impl EdgeKind {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            EdgeKind::Ww => "ww",
+            EdgeKind::Wr => "wr",
+            EdgeKind::Rw => "rw",
+            EdgeKind::Rt => "realtime",
+        }
+    }
+
+    fn from_bits(bits: u32) -> EdgeKind {
+        match bits {
+            0 => EdgeKind::Ww,
+            1 => EdgeKind::Wr,
+            2 => EdgeKind::Rw,
+            _ => EdgeKind::Rt,
+        }
+    }
+}
+
+/// A graph edge, 12 bytes: key id in the low 30 bits, kind in the top 2.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Edge {
+    pub(crate) source: u32,
+    pub(crate) target: u32,
+    key_kind: u32,
+}
+
+const KEY_MASK: u32 = (1 << 30) - 1;
+
+impl Edge {
+    pub(crate) fn new(source: u32, target: u32, kind: EdgeKind, key: u32) -> Edge {
+        Edge { source, target, key_kind: (key & KEY_MASK) | ((kind as u32) << 30) }
+    }
+
+    pub(crate) fn kind(&self) -> EdgeKind {
+        EdgeKind::from_bits(self.key_kind >> 30)
+    }
+
+    /// The key justifying the edge ([`NONE`] for real-time edges).
+    pub(crate) fn key(&self) -> u32 {
+        let key = self.key_kind & KEY_MASK;
+        if key == KEY_MASK {
+            NONE
+        } else {
+            key
+        }
+    }
+}
+
+/// A node standing for the unknown installer of versions `low..=high` of `key` (an
+/// indeterminate transaction, or the store skipping versions). Its edges are real
+/// constraints on whoever installed those versions, so cycles through it are real.
+#[derive(Clone, Debug)]
+pub(crate) struct Placeholder {
+    pub(crate) key: u32,
+    pub(crate) low: u64,
+    pub(crate) high: u64,
+    /// Up to four `info` transactions that may be it.
+    pub(crate) candidates: Vec<u32>,
+}
+
+/// A rule broken, found without the graph.
+#[derive(Clone, Debug)]
+pub(crate) struct Finding {
+    pub(crate) name: &'static str,
+    pub(crate) lines: Vec<String>,
+    pub(crate) txns: Vec<u32>,
+}
+
+pub(crate) struct Analysis {
+    /// Per transaction: `ok`, or `info` proved committed.
+    pub(crate) committed: Vec<bool>,
+    /// `(txn, key, version)` for `info` transactions attributed a version, sorted.
+    pub(crate) attributed: Vec<(u32, u32, u64)>,
+    pub(crate) findings: Vec<Finding>,
+    pub(crate) edges: Vec<Edge>,
+    pub(crate) placeholders: Vec<Placeholder>,
+}
+
+impl Analysis {
+    /// The version of `key` that `txn` installed, if known.
+    pub(crate) fn installed(&self, h: &History, txn: u32, key: u32) -> Option<u64> {
+        let t = &h.txns[txn as usize];
+        match t.outcome {
+            Outcome::Ok => h
+                .ops(txn)
+                .iter()
+                .rev()
+                .find(|op| op.write && op.key == key && op.version != NO_VERSION)
+                .map(|op| op.version),
+            _ => {
+                let i = self.attributed.partition_point(|&(t2, k2, _)| (t2, k2) < (txn, key));
+                self.attributed
+                    .get(i)
+                    .filter(|&&(t2, k2, _)| t2 == txn && k2 == key)
+                    .map(|&(_, _, v)| v)
+            }
+        }
+    }
+}
+
+/// A committed read of `key` from the store.
+#[derive(Clone, Copy, Debug)]
+struct ReadRec {
+    key: u32,
+    version: u64,
+    txn: u32,
+    value: u32,
+    final_read: bool,
+}
+
+/// An `ok` transaction's installed version.
+#[derive(Clone, Copy, Debug)]
+struct Install {
+    key: u32,
+    version: u64,
+    txn: u32,
+    value: u32,
+}
+
+/// Precomputed facts that do not change between passes.
+struct Facts {
+    installs: Vec<Install>,
+    /// `(key, value, txn)`: the last write of each key of each `info` transaction.
+    info_writes: Vec<(u32, u32, u32)>,
+    /// `(key, value)` written as the last write of a key by `ok`/`info` transactions.
+    written_final: Vec<(u32, u32)>,
+    /// `(key, value)` written at all by `ok`/`info` transactions.
+    written_any: Vec<(u32, u32)>,
+    /// `(key, value)` written by failed transactions.
+    written_failed: Vec<(u32, u32)>,
+    /// Per key: the last completion position of a transaction writing it (`NONE`: one
+    /// never completed).
+    last_writer_done: Vec<u32>,
+    read_only: Vec<bool>,
+}
+
+fn contains(set: &[(u32, u32)], item: (u32, u32)) -> bool {
+    set.binary_search(&item).is_ok()
+}
+
+fn facts(h: &History, findings: &mut Vec<Finding>) -> Facts {
+    let mut f = Facts {
+        installs: Vec::new(),
+        info_writes: Vec::new(),
+        written_final: Vec::new(),
+        written_any: Vec::new(),
+        written_failed: Vec::new(),
+        last_writer_done: vec![0; h.keys.len()],
+        read_only: Vec::with_capacity(h.txns.len()),
+    };
+    for (txn, t) in h.txns.iter().enumerate() {
+        let txn = txn as u32;
+        let ops = h.ops(txn);
+        f.read_only.push(!ops.iter().any(|op| op.write));
+        for (i, op) in ops.iter().enumerate() {
+            if !op.write {
+                continue;
+            }
+            let done = &mut f.last_writer_done[op.key as usize];
+            if t.complete == NONE {
+                *done = NONE;
+            } else if *done != NONE {
+                *done = (*done).max(t.complete);
+            }
+            let last = !ops[i + 1..].iter().any(|o| o.write && o.key == op.key);
+            match t.outcome {
+                Outcome::Fail => f.written_failed.push((op.key, op.value)),
+                Outcome::Ok | Outcome::Info => {
+                    f.written_any.push((op.key, op.value));
+                    if last {
+                        f.written_final.push((op.key, op.value));
+                    }
+                }
+            }
+            if !last {
+                continue;
+            }
+            match t.outcome {
+                Outcome::Ok if op.version == 0 => findings.push(Finding {
+                    name: "wrong-version-bump",
+                    lines: vec![format!(
+                        "{} says it installed {}@0, but versions start at 0 for an absent key and every committed write bumps them",
+                        label(h, txn),
+                        h.keys.name(op.key)
+                    )],
+                    txns: vec![txn],
+                }),
+                Outcome::Ok => f.installs.push(Install {
+                    key: op.key,
+                    version: op.version,
+                    txn,
+                    value: op.value,
+                }),
+                Outcome::Info => f.info_writes.push((op.key, op.value, txn)),
+                Outcome::Fail => {}
+            }
+        }
+    }
+    f.installs.sort_unstable_by_key(|i| (i.key, i.version, i.txn));
+    f.info_writes.sort_unstable();
+    for set in [&mut f.written_final, &mut f.written_any, &mut f.written_failed] {
+        set.sort_unstable();
+        set.dedup();
+    }
+    f
+}
+
+pub(crate) fn label(h: &History, txn: u32) -> String {
+    format!("T{}", h.events[h.txns[txn as usize].invoke as usize].index)
+}
+
+pub(crate) fn value_text(h: &History, value: u32) -> String {
+    if value == NONE {
+        "null".to_string()
+    } else {
+        format!("{:?}", h.values.name(value))
+    }
+}
+
+/// Runs the version rules until no more `info` transactions are proved committed.
+pub(crate) fn analyze(h: &History) -> Analysis {
+    let mut base_findings = Vec::new();
+    let facts = facts(h, &mut base_findings);
+    let mut committed: Vec<bool> = h.txns.iter().map(|t| t.outcome == Outcome::Ok).collect();
+    loop {
+        let mut pass = Pass {
+            h,
+            facts: &facts,
+            committed: &committed,
+            newly_committed: Vec::new(),
+            attributed: Vec::new(),
+            findings: base_findings.clone(),
+            edges: Vec::new(),
+            placeholders: Vec::new(),
+            garbage: Vec::new(),
+        };
+        pass.run();
+        let Pass { newly_committed, attributed, findings, edges, placeholders, .. } = pass;
+        let mut changed = false;
+        for txn in newly_committed {
+            if !committed[txn as usize] {
+                committed[txn as usize] = true;
+                changed = true;
+            }
+        }
+        if !changed {
+            let mut attributed = attributed;
+            attributed.sort_unstable();
+            return Analysis { committed, attributed, findings, edges, placeholders };
+        }
+    }
+}
+
+struct Pass<'p, 'a> {
+    h: &'p History<'a>,
+    facts: &'p Facts,
+    committed: &'p [bool],
+    newly_committed: Vec<u32>,
+    attributed: Vec<(u32, u32, u64)>,
+    findings: Vec<Finding>,
+    edges: Vec<Edge>,
+    placeholders: Vec<Placeholder>,
+    /// Indexes (into the sorted reads) of reads found garbage: they give no edges.
+    garbage: Vec<bool>,
+}
+
+/// One version of a key as the edge walk sees it.
+struct Point {
+    version: u64,
+    /// Graph node installing it (`NONE`: version 0 or nobody known).
+    installer: u32,
+    /// Range into the reads of non-garbage readers.
+    readers: std::ops::Range<usize>,
+}
+
+impl Pass<'_, '_> {
+    fn finding(&mut self, name: &'static str, lines: Vec<String>, txns: Vec<u32>) {
+        self.findings.push(Finding { name, lines, txns });
+    }
+
+    fn key(&self, key: u32) -> &str {
+        self.h.keys.name(key)
+    }
+
+    fn run(&mut self) {
+        let reads = self.txn_rules();
+        self.garbage = vec![false; reads.len()];
+        let installs = &self.facts.installs;
+        let info_writes = &self.facts.info_writes;
+        let (mut r, mut i, mut w) = (0, 0, 0);
+        for key in 0..self.h.keys.len() as u32 {
+            let r_end = r + reads[r..].partition_point(|x| x.key == key);
+            let i_end = i + installs[i..].partition_point(|x| x.key == key);
+            let w_end = w + info_writes[w..].partition_point(|x| x.0 == key);
+            self.key_rules(key, &reads, r..r_end, &installs[i..i_end], &info_writes[w..w_end]);
+            (r, i, w) = (r_end, i_end, w_end);
+        }
+        // Version bumps of info transactions, now that their versions are attributed.
+        let attributed = std::mem::take(&mut self.attributed);
+        for &(txn, key, installed) in &attributed {
+            for op in self.h.ops(txn) {
+                if !op.write && op.key == key && op.version != NO_VERSION {
+                    self.bump_rule(txn, op, installed);
+                }
+            }
+        }
+        self.attributed = attributed;
+    }
+
+    /// Per committed transaction: internal reads and version bumps. Returns its store
+    /// reads, sorted by (key, version, txn).
+    fn txn_rules(&mut self) -> Vec<ReadRec> {
+        let h = self.h;
+        let mut reads = Vec::new();
+        let mut buffer: Vec<(u32, u32)> = Vec::new();
+        for txn in 0..h.txns.len() as u32 {
+            if !self.committed[txn as usize] {
+                continue;
+            }
+            let t = h.txns[txn as usize];
+            let ops = h.ops(txn);
+            buffer.clear();
+            for op in ops {
+                if op.write {
+                    match buffer.iter_mut().find(|(k, _)| *k == op.key) {
+                        Some(slot) => slot.1 = op.value,
+                        None => buffer.push((op.key, op.value)),
+                    }
+                    continue;
+                }
+                let own = buffer.iter().find(|(k, _)| *k == op.key).map(|&(_, v)| v);
+                match (op.version == NO_VERSION, own) {
+                    (true, Some(own)) if own != op.value => self.finding(
+                        "internal",
+                        vec![format!(
+                            "{} wrote {} = {} and then read it back from its write buffer as {}",
+                            label(h, txn),
+                            self.key(op.key),
+                            value_text(h, own),
+                            value_text(h, op.value)
+                        )],
+                        vec![txn],
+                    ),
+                    (true, Some(_)) => {}
+                    // An unreported read of an info transaction: unknown, not wrong.
+                    (true, None) if t.outcome == Outcome::Info && op.value == NONE => {}
+                    (true, None) => self.finding(
+                        "internal",
+                        vec![format!(
+                            "{} read {} = {} from its write buffer, but it had not written {}",
+                            label(h, txn),
+                            self.key(op.key),
+                            value_text(h, op.value),
+                            self.key(op.key)
+                        )],
+                        vec![txn],
+                    ),
+                    (false, Some(own)) => self.finding(
+                        "internal",
+                        vec![format!(
+                            "{} wrote {} = {} and then read {}@{} = {} from the store instead of its own write",
+                            label(h, txn),
+                            self.key(op.key),
+                            value_text(h, own),
+                            self.key(op.key),
+                            op.version,
+                            value_text(h, op.value)
+                        )],
+                        vec![txn],
+                    ),
+                    (false, None) => {
+                        let final_read = self.facts.read_only[txn as usize]
+                            && t.outcome == Outcome::Ok
+                            && self.facts.last_writer_done[op.key as usize] != NONE
+                            && t.invoke > self.facts.last_writer_done[op.key as usize];
+                        reads.push(ReadRec {
+                            key: op.key,
+                            version: op.version,
+                            txn,
+                            value: op.value,
+                            final_read,
+                        });
+                        if t.outcome == Outcome::Ok {
+                            let installed = ops
+                                .iter()
+                                .rev()
+                                .find(|o| o.write && o.key == op.key && o.version != NO_VERSION);
+                            if let Some(w) = installed {
+                                self.bump_rule(txn, op, w.version);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        reads.sort_unstable_by_key(|r| (r.key, r.version, r.txn));
+        reads
+    }
+
+    /// A transaction that read `k@v` from the store and wrote `k` installed `k@v+1`.
+    fn bump_rule(&mut self, txn: u32, read: &COp, installed: u64) {
+        let h = self.h;
+        if installed != 0 && installed != read.version.saturating_add(1) {
+            self.finding(
+                "wrong-version-bump",
+                vec![format!(
+                    "{} read {}@{} and then installed {}@{}, not {}@{}",
+                    label(h, txn),
+                    self.key(read.key),
+                    read.version,
+                    self.key(read.key),
+                    installed,
+                    self.key(read.key),
+                    read.version.saturating_add(1)
+                )],
+                vec![txn],
+            );
+        }
+    }
+
+    /// Names a read whose value no installer of its version wrote.
+    fn bad_read_name(&self, key: u32, value: u32, installer: Option<u32>) -> &'static str {
+        let f = self.facts;
+        if value != NONE {
+            if !contains(&f.written_any, (key, value)) && contains(&f.written_failed, (key, value))
+            {
+                return "G1a";
+            }
+            let intermediate_of_installer = installer.is_some_and(|t| {
+                let ops = self.h.ops(t);
+                ops.iter().enumerate().any(|(i, op)| {
+                    op.write
+                        && op.key == key
+                        && op.value == value
+                        && ops[i + 1..].iter().any(|o| o.write && o.key == key)
+                })
+            });
+            if intermediate_of_installer
+                || (contains(&f.written_any, (key, value))
+                    && !contains(&f.written_final, (key, value)))
+            {
+                return "G1b";
+            }
+        }
+        "garbage-read"
+    }
+
+    fn bad_read_why(&self, name: &str) -> &'static str {
+        match name {
+            "G1a" => " (that value was written only by transactions that failed)",
+            "G1b" => " (that value was only ever an intermediate write, overwritten in the same transaction)",
+            _ => "",
+        }
+    }
+
+    fn key_rules(
+        &mut self,
+        key: u32,
+        reads: &[ReadRec],
+        range: std::ops::Range<usize>,
+        installs: &[Install],
+        info_writes: &[(u32, u32, u32)],
+    ) {
+        let h = self.h;
+        let kname = self.key(key).to_string();
+        // Claimed versions, and duplicates.
+        let mut claimed = 0u64;
+        let mut ok_max = 0u64;
+        let mut j = 0;
+        while j < installs.len() {
+            let v = installs[j].version;
+            let end = j + installs[j..].partition_point(|x| x.version == v);
+            claimed += 1;
+            ok_max = v;
+            if end - j > 1 {
+                let txns: Vec<u32> = installs[j..end].iter().map(|x| x.txn).collect();
+                let lines = txns
+                    .iter()
+                    .zip(&installs[j..end])
+                    .map(|(&t, x)| {
+                        format!(
+                            "{} installed {kname}@{v} = {}",
+                            label(h, t),
+                            value_text(h, x.value)
+                        )
+                    })
+                    .collect();
+                self.finding("duplicate-version", lines, txns);
+            }
+            j = end;
+        }
+        let installer_of = |v: u64| -> Option<&Install> {
+            let idx = installs.partition_point(|x| x.version < v);
+            installs.get(idx).filter(|x| x.version == v)
+        };
+
+        // Final reads.
+        let finals: Vec<&ReadRec> = reads[range.clone()].iter().filter(|r| r.final_read).collect();
+        let final_version = finals.iter().map(|r| r.version).max();
+        if let Some(f) = final_version {
+            if let Some(r) = finals.iter().find(|r| r.version != f) {
+                let other = finals.iter().find(|r| r.version == f).expect("max exists");
+                self.finding(
+                    "final-version-mismatch",
+                    vec![
+                        format!(
+                            "{} read {kname}@{} after every write of {kname} completed",
+                            label(h, r.txn),
+                            r.version
+                        ),
+                        format!(
+                            "{} read {kname}@{f} after every write of {kname} completed",
+                            label(h, other.txn)
+                        ),
+                    ],
+                    vec![r.txn, other.txn],
+                );
+            }
+            if ok_max > f {
+                let last = installer_of(ok_max).expect("claimed");
+                let reader = finals.iter().find(|r| r.version == f).expect("max exists");
+                self.finding(
+                    "final-version-mismatch",
+                    vec![
+                        format!("{} installed {kname}@{ok_max} and completed", label(h, last.txn)),
+                        format!(
+                            "{} then read {kname}@{f} after every write of {kname} completed: the final version should be {ok_max} (committed writes above {f} are missing)",
+                            label(h, reader.txn)
+                        ),
+                    ],
+                    vec![last.txn, reader.txn],
+                );
+            }
+        }
+
+        // Reads against installers; collect read holes.
+        let max_read = reads[range.clone()].iter().map(|r| r.version).max().unwrap_or(0);
+        let max_known = ok_max.max(max_read);
+        // (value, version, reads range) of holes read with one value.
+        let mut valued_holes: Vec<(u32, u64, std::ops::Range<usize>)> = Vec::new();
+        let mut read_hole_versions = 0u64;
+        let mut a = range.start;
+        while a < range.end {
+            let v = reads[a].version;
+            let b = a + reads[a..range.end].partition_point(|x| x.version == v);
+            if v == 0 {
+                for idx in a..b {
+                    if reads[idx].value != NONE {
+                        self.garbage[idx] = true;
+                        self.finding(
+                            "garbage-read",
+                            vec![format!(
+                                "{} read {kname}@0 = {}, but version 0 means absent and reads null",
+                                label(h, reads[idx].txn),
+                                value_text(h, reads[idx].value)
+                            )],
+                            vec![reads[idx].txn],
+                        );
+                    }
+                }
+            } else if let Some(inst) = installer_of(v) {
+                for idx in a..b {
+                    let rd = reads[idx];
+                    if rd.value != inst.value {
+                        self.garbage[idx] = true;
+                        let name = self.bad_read_name(key, rd.value, Some(inst.txn));
+                        let why = self.bad_read_why(name);
+                        self.finding(
+                            name,
+                            vec![
+                                format!(
+                                    "{} installed {kname}@{v} = {}",
+                                    label(h, inst.txn),
+                                    value_text(h, inst.value)
+                                ),
+                                format!(
+                                    "{} read {kname}@{v} = {}{why}",
+                                    label(h, rd.txn),
+                                    value_text(h, rd.value)
+                                ),
+                            ],
+                            vec![inst.txn, rd.txn],
+                        );
+                    }
+                }
+            } else {
+                read_hole_versions += 1;
+                let first = reads[a].value;
+                if let Some(idx) = (a..b).find(|&idx| reads[idx].value != first) {
+                    for g in a..b {
+                        self.garbage[g] = true;
+                    }
+                    self.finding(
+                        "garbage-read",
+                        vec![
+                            format!(
+                                "{} read {kname}@{v} = {}",
+                                label(h, reads[a].txn),
+                                value_text(h, first)
+                            ),
+                            format!(
+                                "{} read {kname}@{v} = {}: one version cannot hold two values",
+                                label(h, reads[idx].txn),
+                                value_text(h, reads[idx].value)
+                            ),
+                        ],
+                        vec![reads[a].txn, reads[idx].txn],
+                    );
+                } else if first == NONE {
+                    for g in a..b {
+                        self.garbage[g] = true;
+                    }
+                    self.finding(
+                        "garbage-read",
+                        vec![format!(
+                            "{} read {kname}@{v} = null, but only version 0 is absent",
+                            label(h, reads[a].txn)
+                        )],
+                        vec![reads[a].txn],
+                    );
+                } else {
+                    valued_holes.push((first, v, a..b));
+                }
+            }
+            a = b;
+        }
+
+        // Attribute valued holes to info writers, value by value.
+        valued_holes.sort_unstable_by_key(|x| (x.0, x.1));
+        let mut matched = 0u64;
+        // Info txns placed (or possibly placed) in a valued hole of this key.
+        let mut in_valued_group: Vec<u32> = Vec::new();
+        // Per valued hole: its installer node, or NONE for a placeholder.
+        let mut hole_installer: Vec<(u64, u32, Vec<u32>)> = Vec::new();
+        let mut g = 0;
+        while g < valued_holes.len() {
+            let value = valued_holes[g].0;
+            let g_end = g + valued_holes[g..].partition_point(|x| x.0 == value);
+            let holes = &valued_holes[g..g_end];
+            let lo = info_writes.partition_point(|x| x.1 < value);
+            let hi = info_writes.partition_point(|x| x.1 <= value);
+            let writers: Vec<u32> = info_writes[lo..hi].iter().map(|x| x.2).collect();
+            let (nh, nw) = (holes.len(), writers.len());
+            matched += nh.min(nw) as u64;
+            in_valued_group.extend(&writers);
+            if nw == 0 {
+                for (_, v, rr) in holes.iter().cloned() {
+                    let name = self.bad_read_name(key, value, None);
+                    let why = self.bad_read_why(name);
+                    for idx in rr.clone() {
+                        self.garbage[idx] = true;
+                    }
+                    let mut txns: Vec<u32> = reads[rr.clone()].iter().map(|x| x.txn).collect();
+                    txns.truncate(4);
+                    self.finding(
+                        name,
+                        vec![format!(
+                            "{} read {kname}@{v} = {}, but no committed or indeterminate transaction installed {kname}@{v} with that value{why}",
+                            label(h, reads[rr.start].txn),
+                            value_text(h, value)
+                        )],
+                        txns,
+                    );
+                }
+            } else if nh > nw {
+                let mut lines: Vec<String> = holes
+                    .iter()
+                    .map(|(_, v, rr)| {
+                        format!(
+                            "{} read {kname}@{v} = {}",
+                            label(h, reads[rr.start].txn),
+                            value_text(h, value)
+                        )
+                    })
+                    .collect();
+                lines.push(format!(
+                    "but only {nw} indeterminate transaction(s) wrote {kname} = {} and no ok transaction installed those versions",
+                    value_text(h, value)
+                ));
+                for (_, _, rr) in holes {
+                    for idx in rr.clone() {
+                        self.garbage[idx] = true;
+                    }
+                }
+                let txns = holes.iter().map(|(_, _, rr)| reads[rr.start].txn).take(4).collect();
+                self.finding("garbage-read", lines, txns);
+                self.newly_committed.extend(&writers);
+            } else if nh == 1 && nw == 1 {
+                let (_, v, _) = holes[0];
+                self.attributed.push((writers[0], key, v));
+                self.newly_committed.push(writers[0]);
+                hole_installer.push((v, writers[0], Vec::new()));
+            } else {
+                if nh == nw {
+                    self.newly_committed.extend(&writers);
+                }
+                for (_, v, _) in holes {
+                    hole_installer.push((*v, NONE, writers.iter().copied().take(4).collect()));
+                }
+            }
+            g = g_end;
+        }
+        hole_installer.sort_unstable_by_key(|x| x.0);
+
+        // Unread holes against the info writers left.
+        let unread_holes = max_known - claimed - read_hole_versions;
+        let available = info_writes.len() as u64 - matched;
+        if unread_holes > available {
+            let mut missing = Vec::new();
+            let mut next = 1u64;
+            let mut known: Vec<u64> = installs.iter().map(|x| x.version).collect();
+            known.extend(reads[range.clone()].iter().map(|r| r.version));
+            known.push(max_known + 1);
+            known.sort_unstable();
+            known.dedup();
+            for &v in &known {
+                if v > next && missing.len() < 4 {
+                    missing.push(if v - 1 == next {
+                        format!("{next}")
+                    } else {
+                        format!("{next}..{}", v - 1)
+                    });
+                }
+                next = next.max(v + 1);
+            }
+            let mut lines = vec![format!(
+                "{kname} has versions up to {max_known}, but {unread_holes} of them (versions {}) were installed by no ok transaction and nobody read them",
+                missing.join(", ")
+            )];
+            lines.push(format!(
+                "only {available} indeterminate transaction(s) writing {kname} are left to explain them"
+            ));
+            let txns = installs.iter().rev().take(1).map(|x| x.txn).collect();
+            self.finding("version-gap", lines, txns);
+        } else if unread_holes > 0 && unread_holes == available {
+            // Every info writer of the key is needed to explain its versions.
+            self.newly_committed.extend(info_writes.iter().map(|x| x.2));
+        }
+
+        // All-or-nothing for info transactions known committed, when a final read caps
+        // the versions.
+        if final_version == Some(max_known) {
+            in_valued_group.sort_unstable();
+            let mut required: Vec<u32> = info_writes
+                .iter()
+                .map(|x| x.2)
+                .filter(|&t| {
+                    self.committed[t as usize] && in_valued_group.binary_search(&t).is_err()
+                })
+                .collect();
+            required.sort_unstable();
+            if required.len() as u64 > unread_holes {
+                let lines = required
+                    .iter()
+                    .take(4)
+                    .map(|&t| {
+                        format!(
+                            "{} (indeterminate) committed, as other transactions observed its writes, but none of {kname}'s versions 1..{max_known} (final read {kname}@{}) can be its write of {kname}",
+                            label(h, t),
+                            final_version.unwrap_or(0)
+                        )
+                    })
+                    .collect();
+                required.truncate(4);
+                self.finding("incompatible-info", lines, required);
+            }
+        }
+
+        self.key_edges(key, reads, range, installs, &hole_installer, info_writes);
+    }
+
+    /// Emits ww, wr and rw edges for one key, walking its versions in order.
+    fn key_edges(
+        &mut self,
+        key: u32,
+        reads: &[ReadRec],
+        range: std::ops::Range<usize>,
+        installs: &[Install],
+        hole_installer: &[(u64, u32, Vec<u32>)],
+        info_writes: &[(u32, u32, u32)],
+    ) {
+        let n_txns = self.h.txns.len() as u32;
+        let mut points: Vec<Point> = Vec::new();
+        let (mut i, mut r) = (0usize, range.start);
+        while i < installs.len() || r < range.end {
+            let vi = installs.get(i).map_or(u64::MAX, |x| x.version);
+            let vr = if r < range.end { reads[r].version } else { u64::MAX };
+            let v = vi.min(vr);
+            let mut installer = NONE;
+            if vi == v {
+                installer = installs[i].txn;
+                i += installs[i..].partition_point(|x| x.version == v);
+            }
+            let r_start = r;
+            if vr == v {
+                r += reads[r..range.end].partition_point(|x| x.version == v);
+            }
+            if installer == NONE && v > 0 {
+                let idx = hole_installer.partition_point(|x| x.0 < v);
+                match hole_installer.get(idx).filter(|x| x.0 == v) {
+                    Some(&(_, t, _)) if t != NONE => installer = t,
+                    Some((_, _, candidates)) => {
+                        installer = n_txns + self.placeholders.len() as u32;
+                        self.placeholders.push(Placeholder {
+                            key,
+                            low: v,
+                            high: v,
+                            candidates: candidates.clone(),
+                        });
+                    }
+                    // A hole whose reads were garbage: no edges through it.
+                    None => {}
+                }
+            }
+            points.push(Point { version: v, installer, readers: r_start..r });
+        }
+        let mut prev: Option<usize> = None;
+        for c in 0..points.len() {
+            let cur_installer = points[c].installer;
+            if let Some(p) = prev {
+                let (pv, p_inst) = (points[p].version, points[p].installer);
+                let target = if points[c].version == pv + 1 {
+                    cur_installer
+                } else {
+                    // An unread, unclaimed run of versions: one placeholder stands for it.
+                    let node = n_txns + self.placeholders.len() as u32;
+                    let candidates = info_writes
+                        .iter()
+                        .map(|x| x.2)
+                        .filter(|&t| !self.attributed.iter().any(|&(a, k, _)| a == t && k == key))
+                        .take(4)
+                        .collect();
+                    self.placeholders.push(Placeholder {
+                        key,
+                        low: pv + 1,
+                        high: points[c].version - 1,
+                        candidates,
+                    });
+                    self.link(node, cur_installer, EdgeKind::Ww, key);
+                    node
+                };
+                self.link(p_inst, target, EdgeKind::Ww, key);
+                for idx in points[p].readers.clone() {
+                    if !self.garbage[idx] {
+                        self.link(reads[idx].txn, target, EdgeKind::Rw, key);
+                    }
+                }
+            }
+            for idx in points[c].readers.clone() {
+                if !self.garbage[idx] {
+                    self.link(cur_installer, reads[idx].txn, EdgeKind::Wr, key);
+                }
+            }
+            prev = Some(c);
+        }
+    }
+
+    fn link(&mut self, source: u32, target: u32, kind: EdgeKind, key: u32) {
+        if source != NONE && target != NONE && source != target {
+            self.edges.push(Edge::new(source, target, kind, key));
+        }
+    }
+}

@@ -1,0 +1,73 @@
+//! `sim check FILE [--model serializable|strict-serializable] [--json]`.
+//!
+//! Exit codes: 0 valid, 1 anomalies found, 2 the history could not be checked (unreadable
+//! file, malformed history; clap reports bad flags with 2 as well).
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, ValueEnum};
+
+use crate::check::{check, parse_history, Model};
+
+/// How many anomalies of each kind the text report explains in full.
+const SHOWN_PER_KIND: usize = 3;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ModelArg {
+    Serializable,
+    StrictSerializable,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// History file: one JSON event per line (see DESIGN.md).
+    pub file: PathBuf,
+    /// Consistency model to check.
+    #[arg(long, value_enum, default_value = "strict-serializable")]
+    pub model: ModelArg,
+    /// Print the verdict as one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(args: &CheckArgs) -> ExitCode {
+    let file = args.file.display();
+    let text = match std::fs::read_to_string(&args.file) {
+        Ok(text) => text,
+        Err(e) => {
+            eprintln!("sim check: {file}: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let model = match args.model {
+        ModelArg::Serializable => Model::Serializable,
+        ModelArg::StrictSerializable => Model::StrictSerializable,
+    };
+    let verdict = parse_history(&text).and_then(|events| {
+        drop(text);
+        check(&events, model)
+    });
+    let verdict = match verdict {
+        Ok(verdict) => verdict,
+        Err(e) => {
+            eprintln!("sim check: {file}:{}: {}", e.line, e.message);
+            return ExitCode::from(2);
+        }
+    };
+    let out = if args.json {
+        format!("{}\n", verdict.to_json())
+    } else {
+        verdict.render_text(SHOWN_PER_KIND)
+    };
+    let mut stdout = std::io::stdout().lock();
+    if stdout.write_all(out.as_bytes()).and_then(|()| stdout.flush()).is_err() {
+        return ExitCode::from(2);
+    }
+    if verdict.valid {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
