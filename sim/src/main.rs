@@ -1,4 +1,5 @@
-//! `sim`: run simulated tests of the OCC store and check histories.
+//! `sim`: run simulated tests of the OCC store and check histories. Parses arguments and
+//! dispatches to `sim::cli`.
 //!
 //! Exit codes: 0 the run (or history) is valid; 1 an anomaly or liveness failure was
 //! found; 2 usage error, unreadable input or internal error.
@@ -7,7 +8,7 @@ use std::ffi::OsString;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use sim::cli::run::RunArgs;
+use sim::cli;
 
 #[derive(Parser, Debug)]
 #[command(name = "sim", about = "Deterministic simulation harness for the OCC key-value store")]
@@ -19,12 +20,16 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run one simulated test (the default: `sim --seed 7` is `sim run --seed 7`).
-    Run(RunArgs),
+    Run(cli::run::RunArgs),
+    /// Run every seed of a range with the same flags, in parallel.
+    Sweep(cli::sweep::SweepArgs),
+    /// Rerun every seed recorded in seeds/ and expect each to pass now.
+    Replay(cli::replay::ReplayArgs),
     /// Check a history file for serializability and version anomalies.
-    Check(sim::cli::check::CheckArgs),
+    Check(cli::check::CheckArgs),
 }
 
-const SUBCOMMANDS: &[&str] = &["run", "check", "help"];
+const SUBCOMMANDS: &[&str] = &["run", "sweep", "replay", "check", "help"];
 
 /// `run` is the default subcommand: when the first argument is a flag other than help or
 /// version, it is inserted.
@@ -40,7 +45,9 @@ fn with_default_subcommand(mut args: Vec<OsString>) -> Vec<OsString> {
 fn main() -> ExitCode {
     let cli = Cli::parse_from(with_default_subcommand(std::env::args_os().collect()));
     match cli.command {
-        Command::Run(args) => sim::cli::run::run(&args),
-        Command::Check(args) => sim::cli::check::run(&args),
+        Command::Run(args) => cli::run::run(&args),
+        Command::Sweep(args) => cli::sweep::run(&args),
+        Command::Replay(args) => cli::replay::run(&args),
+        Command::Check(args) => cli::check::run(&args),
     }
 }

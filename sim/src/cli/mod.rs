@@ -3,4 +3,6 @@
 
 pub mod args;
 pub mod check;
+pub mod replay;
 pub mod run;
+pub mod sweep;

@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use clap::Args;
 
 use crate::cli::args::{parse_seed, repro_command, OutputFlags, RunFlags};
-use crate::world::{simulate, Simulation, TraceEvent};
+use crate::outcome::{evaluate, Failure, RunOutcome};
+use crate::world::{Simulation, TraceEvent};
 
 #[derive(Args, Clone, Debug)]
 pub struct RunArgs {
@@ -22,8 +23,9 @@ pub struct RunArgs {
 pub fn run(args: &RunArgs) -> ExitCode {
     let mut config = args.flags.config(args.seed);
     config.record_trace = args.output.trace.is_some();
-    let sim = simulate(&config);
-    print!("{}", summary(&sim));
+    let outcome = evaluate(&config);
+    print!("{}", summary(&outcome));
+    let sim = &outcome.sim;
     if let Some(path) = &args.output.history {
         let mut text = String::new();
         for event in &sim.history {
@@ -36,22 +38,21 @@ pub fn run(args: &RunArgs) -> ExitCode {
         }
     }
     if let Some(path) = &args.output.trace {
-        if let Err(e) = std::fs::write(path, render_trace(&sim)) {
+        if let Err(e) = std::fs::write(path, render_trace(sim)) {
             eprintln!("sim run: cannot write trace to {}: {e}", path.display());
             return ExitCode::from(2);
         }
     }
-    if sim.internal_error.is_some() {
-        return ExitCode::from(2);
+    match outcome.failure() {
+        None => ExitCode::SUCCESS,
+        Some(Failure::Internal(_)) => ExitCode::from(2),
+        Some(_) => ExitCode::from(1),
     }
-    if sim.liveness_failure.is_some() {
-        return ExitCode::from(1);
-    }
-    ExitCode::SUCCESS
 }
 
 /// Configuration, fault mix, counts, verdict, fingerprint, and on failure the repro.
-pub fn summary(sim: &Simulation) -> String {
+pub fn summary(outcome: &RunOutcome) -> String {
+    let sim = &outcome.sim;
     let c = &sim.config;
     let mut out = String::new();
     let _ = writeln!(
@@ -89,15 +90,35 @@ pub fn summary(sim: &Simulation) -> String {
         "virtual time: {} (faults healed at {healed})",
         format_us(sim.virtual_duration_us)
     );
-    if let Some(error) = &sim.internal_error {
+    out.push_str(&verdict_text(outcome));
+    let _ = writeln!(out, "fingerprint: {:016x}", sim.fingerprint);
+    if let Some(failure) = outcome.failure() {
+        let _ = writeln!(out, "FAILED: {}", failure.headline());
+        let _ = writeln!(out, "reproduce: {}", repro_command(&sim.config));
+    }
+    out
+}
+
+/// The checker's verdict with its explanation, workload invariants, liveness.
+fn verdict_text(outcome: &RunOutcome) -> String {
+    let mut out = String::new();
+    match &outcome.verdict {
+        Ok(verdict) => out.push_str(&verdict.render_text(3)),
+        Err(error) => {
+            let _ = writeln!(out, "valid: unknown (the history could not be checked: {error})");
+        }
+    }
+    for violation in outcome.violations.iter().take(5) {
+        let _ = writeln!(out, "{}: {}", violation.name, violation.explanation);
+    }
+    if outcome.violations.len() > 5 {
+        let _ = writeln!(out, "... {} more invariant violations", outcome.violations.len() - 5);
+    }
+    if let Some(error) = &outcome.sim.internal_error {
         let _ = writeln!(out, "internal error: {error}");
     }
-    if let Some(failure) = &sim.liveness_failure {
+    if let Some(failure) = &outcome.sim.liveness_failure {
         let _ = writeln!(out, "liveness failure: {failure}");
-    }
-    let _ = writeln!(out, "fingerprint: {:016x}", sim.fingerprint);
-    if sim.liveness_failure.is_some() || sim.internal_error.is_some() {
-        let _ = writeln!(out, "reproduce: {}", repro_command(&sim.config));
     }
     out
 }

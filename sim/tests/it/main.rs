@@ -2,3 +2,5 @@
 
 mod determinism;
 mod run_cli;
+mod snapshots;
+mod sweep_cli;

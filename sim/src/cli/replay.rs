@@ -1,0 +1,46 @@
+//! `sim replay PATH`: rerun every recorded seed of `seeds/` and expect each to pass now.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+
+use crate::cli::args::repro_command;
+use crate::outcome::evaluate;
+use crate::seeds::load;
+
+#[derive(Args, Clone, Debug)]
+pub struct ReplayArgs {
+    /// A seeds file, or a directory whose *.txt files are read.
+    #[arg(default_value = "seeds")]
+    pub path: PathBuf,
+}
+
+pub fn run(args: &ReplayArgs) -> ExitCode {
+    let lines = match load(&args.path) {
+        Ok(lines) => lines,
+        Err(error) => {
+            eprintln!("sim replay: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut failed = 0;
+    for line in &lines {
+        let outcome = evaluate(&line.config);
+        let place = format!("{}:{}", line.file.display(), line.line);
+        match outcome.failure() {
+            None => println!("ok     {place} seed {} ({})", line.config.seed, line.note),
+            Some(failure) => {
+                failed += 1;
+                println!("FAILED {place} seed {}: {}", line.config.seed, failure.headline());
+                println!("       reproduce: {}", repro_command(&line.config));
+            }
+        }
+    }
+    println!("replayed {} seeds: {} passed, {failed} failed", lines.len(), lines.len() - failed);
+    if failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}

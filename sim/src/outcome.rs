@@ -1,0 +1,81 @@
+//! One run, judged: the simulation plus the checker's verdict and the workload's
+//! invariants, and the one word that sums it up.
+
+use crate::check::{self, HistoryError, Model, Verdict};
+use crate::invariants::{self, Violation};
+use crate::world::{simulate, RunConfig, Simulation};
+
+pub struct RunOutcome {
+    pub sim: Simulation,
+    /// `Err` only if the simulator recorded a history the checker cannot read: a bug in
+    /// the harness, reported as an internal error.
+    pub verdict: Result<Verdict, HistoryError>,
+    pub violations: Vec<Violation>,
+}
+
+/// Why a run failed, most fundamental first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// The harness itself misbehaved; nothing else about the run can be trusted.
+    Internal(String),
+    /// Work could not finish after the faults healed.
+    Liveness(String),
+    /// The history breaks serializability, version rules or a workload invariant; the
+    /// names of what was found, sorted and deduplicated.
+    Anomalies(Vec<String>),
+}
+
+impl Failure {
+    /// One line: `anomaly G-single, G2-item`, `liveness: ...`.
+    pub fn headline(&self) -> String {
+        match self {
+            Failure::Internal(e) => format!("internal error: {e}"),
+            Failure::Liveness(e) => format!("liveness failure: {e}"),
+            Failure::Anomalies(names) => format!("anomalies: {}", names.join(", ")),
+        }
+    }
+
+    /// Short names for tables and seeds/ notes.
+    pub fn names(&self) -> Vec<String> {
+        match self {
+            Failure::Internal(_) => vec!["internal-error".into()],
+            Failure::Liveness(_) => vec!["liveness".into()],
+            Failure::Anomalies(names) => names.clone(),
+        }
+    }
+}
+
+/// Simulates `config` and checks what it recorded.
+pub fn evaluate(config: &RunConfig) -> RunOutcome {
+    let sim = simulate(config);
+    let verdict = check::check(&sim.history, Model::StrictSerializable);
+    let violations = invariants::check(&sim.history, config.workload, config.keys);
+    RunOutcome { sim, verdict, violations }
+}
+
+impl RunOutcome {
+    pub fn failure(&self) -> Option<Failure> {
+        if let Some(error) = &self.sim.internal_error {
+            return Some(Failure::Internal(error.clone()));
+        }
+        let verdict = match &self.verdict {
+            Ok(verdict) => verdict,
+            Err(error) => {
+                return Some(Failure::Internal(format!(
+                    "the checker rejected the simulator's own history: {error}"
+                )))
+            }
+        };
+        let mut names: Vec<String> = verdict.anomalies.iter().map(|a| a.name.clone()).collect();
+        names.extend(self.violations.iter().map(|v| v.name.to_string()));
+        names.sort();
+        names.dedup();
+        if !names.is_empty() {
+            return Some(Failure::Anomalies(names));
+        }
+        if let Some(liveness) = &self.sim.liveness_failure {
+            return Some(Failure::Liveness(liveness.clone()));
+        }
+        None
+    }
+}

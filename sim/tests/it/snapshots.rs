@@ -1,0 +1,60 @@
+//! Reviewed histories: a change in the store's or simulator's behaviour shows up as a
+//! diff of these snapshots (`cargo insta review`), never as a silent change.
+
+use sim::faults::FaultSpec;
+use sim::outcome::evaluate;
+use sim::render::history_compact;
+use sim::world::RunConfig;
+use workloads::workload::Workload;
+
+/// Small runs, so a diff stays readable: 3 clients, 24 transactions, 3 keys per family.
+fn rendered(seed: u64, workload: Workload, faults: &str) -> String {
+    let config = RunConfig {
+        seed,
+        workload,
+        clients: 3,
+        txns: 24,
+        keys: 3,
+        faults: FaultSpec::parse(faults).expect("a valid fault spec"),
+        record_trace: false,
+    };
+    let outcome = evaluate(&config);
+    let verdict = match (&outcome.verdict, outcome.failure()) {
+        (Err(e), _) => format!("history could not be checked: {e}"),
+        (Ok(_), None) => "valid".to_string(),
+        (Ok(_), Some(failure)) => failure.headline(),
+    };
+    format!(
+        "seed {seed} workload {} faults {faults}: {}\nfingerprint {:016x}\nverdict: {verdict}\n\n{}",
+        workload.name(),
+        outcome.sim.mix,
+        outcome.sim.fingerprint,
+        history_compact(&outcome.sim.history)
+    )
+}
+
+macro_rules! snapshot {
+    ($name:ident, $seed:expr, $workload:expr, $faults:expr) => {
+        #[test]
+        fn $name() {
+            insta::with_settings!({
+                snapshot_path => "../../../snapshots",
+                prepend_module_to_snapshot => false,
+                omit_expression => true,
+            }, {
+                insta::assert_snapshot!(stringify!($name), rendered($seed, $workload, $faults));
+            });
+        }
+    };
+}
+
+snapshot!(register_clean_seed_1, 1, Workload::Register, "none");
+snapshot!(register_all_faults_seed_2, 2, Workload::Register, "all");
+snapshot!(bank_clean_seed_3, 3, Workload::Bank, "none");
+snapshot!(bank_partitions_seed_4, 4, Workload::Bank, "partition,clock");
+snapshot!(counter_clean_seed_5, 5, Workload::Counter, "none");
+snapshot!(counter_drops_and_duplicates_seed_6, 6, Workload::Counter, "drop,duplicate");
+snapshot!(hotspot_clean_seed_7, 7, Workload::Hotspot, "none");
+snapshot!(hotspot_all_faults_seed_8, 8, Workload::Hotspot, "all");
+snapshot!(mixed_clean_seed_9, 9, Workload::Mixed, "none");
+snapshot!(mixed_swarm_seed_10, 10, Workload::Mixed, "swarm");

@@ -1,0 +1,110 @@
+//! `sim sweep` and `sim replay` through the real binary.
+
+use std::process::{Command, Output};
+
+fn sim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sim")).args(args).output().expect("sim runs")
+}
+
+fn json(output: &Output) -> serde_json::Value {
+    serde_json::from_slice(&output.stdout).expect("one JSON object on stdout")
+}
+
+const SMALL: &[&str] = &["--txns", "30", "--clients", "3"];
+
+fn sweep(extra: &[&str]) -> serde_json::Value {
+    let mut args = vec!["sweep", "--json"];
+    args.extend_from_slice(SMALL);
+    args.extend_from_slice(extra);
+    let output = sim(&args);
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    json(&output)
+}
+
+#[test]
+fn per_seed_results_do_not_depend_on_jobs() {
+    // One thread or four, every seed runs the same: the fingerprints match position by position.
+    let one = sweep(&["--seeds", "0..24", "--jobs", "1"]);
+    let four = sweep(&["--seeds", "0..24", "--jobs", "4"]);
+    assert_eq!(one["fingerprints"], four["fingerprints"]);
+    assert_eq!(one["seeds_run"], 24);
+}
+
+#[test]
+fn shards_split_a_range_exactly_once_with_the_same_results() {
+    // Three shards of 0..20 together run each seed once, and each as the whole sweep does.
+    let whole = sweep(&["--seeds", "0..20", "--jobs", "2"]);
+    let mut pieces: Vec<serde_json::Value> = (1..=3)
+        .flat_map(|i| {
+            let shard = format!("{i}/3");
+            let part = sweep(&["--seeds", "0..20", "--shard", &shard]);
+            part["fingerprints"].as_array().unwrap().clone()
+        })
+        .collect();
+    pieces.sort_by_key(|pair| pair[0].as_u64().unwrap());
+    assert_eq!(serde_json::Value::Array(pieces), whole["fingerprints"]);
+}
+
+#[test]
+fn the_text_summary_reports_counts_rates_and_the_slowest_seed() {
+    let output = sim(&["sweep", "--seeds", "5..=9", "--txns", "20"]);
+    assert_eq!(output.status.code(), Some(0));
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(text.contains("seeds run: 5, failed: 0"), "{text}");
+    assert!(text.contains("seeds/s") && text.contains("simulated txns/s"), "{text}");
+    assert!(text.contains("slowest: seed "), "{text}");
+}
+
+#[test]
+fn bad_sweep_flags_exit_2() {
+    for (args, needle) in [
+        (&["sweep", "--seeds", "9..3"][..], "empty"),
+        (&["sweep", "--seeds", "0..9", "--shard", "4/3"], "`4/3`"),
+        (&["sweep", "--seeds", "0..9", "--jobs", "0"], "--jobs"),
+    ] {
+        let output = sim(args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn replay_reruns_seed_files_and_reports_bad_lines_with_their_place() {
+    let dir = std::env::temp_dir().join(format!("sim-replay-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = dir.join("good.txt");
+    std::fs::write(&good, "# comment\n\n3 --txns 10 --faults all # a note\n").unwrap();
+    let output = sim(&["replay", good.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(0));
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("replayed 1 seeds: 1 passed, 0 failed")
+    );
+    let bad = dir.join("bad.txt");
+    std::fs::write(&bad, "3 --txns 10\n4 --workload nope\n").unwrap();
+    let output = sim(&["replay", bad.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("bad.txt:2: ") && stderr.contains("unknown workload"), "{stderr}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn every_recorded_seed_in_seeds_passes_now() {
+    // The regression suite: each seed that ever failed must pass today.
+    let seeds = concat!(env!("CARGO_MANIFEST_DIR"), "/../seeds");
+    let lines = sim::seeds::load(std::path::Path::new(seeds)).expect("seeds/ parses");
+    assert!(!lines.is_empty(), "seeds/ holds the seeds that ever failed");
+    for line in lines {
+        let outcome = sim::outcome::evaluate(&line.config);
+        assert_eq!(
+            outcome.failure(),
+            None,
+            "{}:{} (seed {}: {}) fails again",
+            line.file.display(),
+            line.line,
+            line.config.seed,
+            line.note
+        );
+    }
+}
