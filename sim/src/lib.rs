@@ -21,3 +21,4 @@ pub mod seeds;
 pub mod streams;
 pub mod sweep;
 pub mod world;
+pub mod report;

@@ -7,7 +7,7 @@
 //! of the work is done, or a time cap passes) everything heals and the clients must finish
 //! within a bound; a final read of every key closes the history.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use node::codec;
 use node::protocol::{Body, Envelope, Payload};
@@ -46,6 +46,10 @@ pub struct RunConfig {
     pub faults: FaultSpec,
     /// Keep every message event (for `--trace` and failure reports).
     pub record_trace: bool,
+    /// Run only these programs: client number (from 1) -> indices of its generated
+    /// programs to run (the others are drawn and skipped). `None` runs everything. Set by
+    /// the shrinker; a run that uses it is reproduced from a replay file, not flags.
+    pub keep: Option<BTreeMap<u32, BTreeSet<u64>>>,
 }
 
 impl Default for RunConfig {
@@ -58,6 +62,7 @@ impl Default for RunConfig {
             keys: 5,
             faults: FaultSpec::Swarm,
             record_trace: false,
+            keep: None,
         }
     }
 }
@@ -79,6 +84,8 @@ pub struct Simulation {
     /// Process names by index: the node first, then the clients, then the final reader.
     pub names: Vec<String>,
     pub history: Vec<Event>,
+    /// Which simulated process (index into `names`) each history process ran on.
+    pub process_index: BTreeMap<u64, usize>,
     pub trace: Vec<TraceEvent>,
     pub clients: ClientStats,
     pub network: NetworkStats,
@@ -127,6 +134,7 @@ struct World {
     nemesis: ChaCha8Rng,
     fingerprint: Fingerprint,
     history: Vec<Event>,
+    process_index: BTreeMap<u64, usize>,
     trace: Vec<TraceEvent>,
     outbox: Vec<Envelope>,
     records: Vec<Record>,
@@ -151,6 +159,7 @@ pub fn simulate(config: &RunConfig) -> Simulation {
         mix: world.mix,
         names: world.processes.iter().map(|p| p.name.clone()).collect(),
         history: world.history,
+        process_index: world.process_index,
         trace: world.trace,
         clients,
         network: world.network.stats,
@@ -178,20 +187,26 @@ impl World {
         let clients = u64::from(config.clients);
         for slot in 0..clients {
             let name = format!("c{}", slot + 1);
-            let mut rng = stream(config.seed, &format!("client/{}", slot + 1));
+            let programs = stream(config.seed, &format!("client/{}", slot + 1));
+            let mut timing = stream(config.seed, &format!("client/{}/timing", slot + 1));
             let count = config.txns / clients + u64::from(slot < config.txns % clients);
             let client_config = ClientConfig::default();
-            let start_at_us = rng.gen_range(0..=client_config.think_us_max);
+            let start_at_us = timing.gen_range(0..=client_config.think_us_max);
+            let keep = config.keep.as_ref().map(|keep| {
+                keep.get(&(slot as u32 + 1)).cloned().unwrap_or_default()
+            });
             let client = Client::new(
                 name.clone(),
                 "n1".into(),
                 slot,
                 clients,
                 client_config,
-                rng,
+                programs,
+                timing,
                 Source::Generated {
                     generator: Generator::new(config.workload, config.keys),
                     count,
+                    keep,
                 },
                 start_at_us,
             );
@@ -213,6 +228,7 @@ impl World {
             network,
             fingerprint: Fingerprint::default(),
             history: Vec::new(),
+            process_index: BTreeMap::new(),
             trace: Vec::new(),
             outbox: Vec::new(),
             records: Vec::new(),
@@ -319,6 +335,7 @@ impl World {
             (Actor::Dormant, _) => {}
         }
         for record in records.drain(..) {
+            self.process_index.insert(record.process, index);
             self.record(now_us, record);
         }
         for envelope in outbox.drain(..) {
@@ -466,7 +483,7 @@ impl World {
     fn advance_phase(&mut self, now_us: u64) {
         let clients = self.config.clients as usize;
         if self.healed_at_us.is_none() {
-            let mostly_done = self.finished * 5 >= self.config.txns * 4;
+            let mostly_done = self.finished * 5 >= self.planned_txns() * 4;
             let stalled = now_us > self.last_progress_us + STALL_BOUND_US;
             if mostly_done || stalled || (1..=clients).all(|i| self.is_done(i)) {
                 self.heal(now_us);
@@ -511,11 +528,20 @@ impl World {
             1,
             ClientConfig { max_attempts: 1, ..ClientConfig::default() },
             stream(self.config.seed, "final-reader"),
+            stream(self.config.seed, "final-reader/timing"),
             Source::Fixed(vec![program]),
             start_local,
         );
         self.processes[index].actor = Actor::Client(Box::new(client));
         self.reschedule(index, now_us);
+    }
+
+    /// Logical transactions the clients will run: all of them, or only those kept.
+    fn planned_txns(&self) -> u64 {
+        match &self.config.keep {
+            None => self.config.txns,
+            Some(keep) => keep.values().map(|programs| programs.len() as u64).sum(),
+        }
     }
 
     fn is_done(&self, index: usize) -> bool {

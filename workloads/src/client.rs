@@ -12,7 +12,7 @@
 //! then recorded `info` (it may or may not have committed) and the process is retired: the
 //! client continues under a new process id.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use node::protocol::{error_code, Body, Envelope, KeyValue, KeyVersion, Payload};
 use rand::Rng;
@@ -59,8 +59,11 @@ pub struct Record {
 
 /// Where the programs come from.
 pub enum Source {
-    /// Draw `count` programs from a workload generator.
-    Generated { generator: Generator, count: u64 },
+    /// Draw `count` programs from a workload generator and run them, or only those whose
+    /// index (from 0, in draw order) is in `keep`. Skipped programs are still drawn, so the
+    /// programs kept are exactly what they were in the full run: this is what lets a
+    /// shrinker delete transactions one by one.
+    Generated { generator: Generator, count: u64, keep: Option<BTreeSet<u64>> },
     /// Run exactly these programs (the final read of a run).
     Fixed(Vec<Program>),
 }
@@ -118,9 +121,14 @@ pub struct Client {
     /// Added to `process` on retirement, so ids of all clients stay disjoint.
     process_stride: u64,
     config: ClientConfig,
-    rng: ChaCha8Rng,
+    /// Draws programs; a separate stream from `timing`, so that skipping a program does
+    /// not change the programs after it.
+    programs: ChaCha8Rng,
+    /// Draws think times.
+    timing: ChaCha8Rng,
     source: Source,
-    started: u64,
+    /// Programs drawn so far (run or skipped).
+    drawn: u64,
     next_msg_id: u64,
     next_value: u64,
     phase: Phase,
@@ -141,7 +149,8 @@ impl Client {
         first_process: u64,
         process_stride: u64,
         config: ClientConfig,
-        rng: ChaCha8Rng,
+        programs: ChaCha8Rng,
+        timing: ChaCha8Rng,
         source: Source,
         start_at_us: u64,
     ) -> Client {
@@ -152,9 +161,10 @@ impl Client {
             process: first_process,
             process_stride,
             config,
-            rng,
+            programs,
+            timing,
             source,
-            started: 0,
+            drawn: 0,
             next_msg_id: 1,
             next_value: 0,
             phase: Phase::Idle { start_at_us },
@@ -300,25 +310,30 @@ impl Client {
             return;
         }
         let program = match &mut self.source {
-            Source::Generated { generator, count } => {
-                if self.started >= *count {
+            Source::Generated { generator, count, keep } => loop {
+                if self.drawn >= *count {
                     self.phase = Phase::Done;
                     return;
                 }
                 let (rng, next_value, process) =
-                    (&mut self.rng, &mut self.next_value, self.process);
+                    (&mut self.programs, &mut self.next_value, self.process);
                 let mut fresh = || fresh_value(process, next_value);
-                generator.next_program(rng, &mut fresh)
-            }
+                let program = generator.next_program(rng, &mut fresh);
+                let index = self.drawn;
+                self.drawn += 1;
+                if keep.as_ref().is_none_or(|keep| keep.contains(&index)) {
+                    break program;
+                }
+            },
             Source::Fixed(programs) => {
-                if self.started as usize >= programs.len() {
+                let Some(program) = programs.get(self.drawn as usize) else {
                     self.phase = Phase::Done;
                     return;
-                }
-                programs[self.started as usize].clone()
+                };
+                self.drawn += 1;
+                program.clone()
             }
         };
-        self.started += 1;
         self.begin_attempt(now_us, program, 1, outbox, records);
     }
 
@@ -475,7 +490,7 @@ impl Client {
         self.pending = None;
         let Some(txn) = self.txn.take() else { return };
         records.push(Record { process: self.process, kind, txn_id: txn.txn_id, ops: txn.ops });
-        let pause = self.rng.gen_range(0..=self.config.think_us_max);
+        let pause = self.timing.gen_range(0..=self.config.think_us_max);
         self.phase = Phase::Idle { start_at_us: now_us + pause };
     }
 }

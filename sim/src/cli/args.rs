@@ -39,6 +39,7 @@ impl RunFlags {
             keys: self.keys,
             faults: self.faults.clone(),
             record_trace: false,
+            keep: None,
         }
     }
 }

@@ -17,6 +17,7 @@ fn rendered(seed: u64, workload: Workload, faults: &str) -> String {
         keys: 3,
         faults: FaultSpec::parse(faults).expect("a valid fault spec"),
         record_trace: false,
+        keep: None,
     };
     let outcome = evaluate(&config);
     let verdict = match (&outcome.verdict, outcome.failure()) {
