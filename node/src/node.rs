@@ -5,9 +5,9 @@
 //! types with 10 and malformed ones with 12; answer anything but `init` with 11 until the
 //! node is initialised; otherwise serve it.
 
-use crate::protocol::{error_code, is_reply_type, Body, Envelope, KeyVersion, Payload};
+use crate::protocol::{error_code, is_reply_type, Body, Envelope, KeyValue, KeyVersion, Payload};
 use crate::store::Store;
-use crate::txns::{Lookup, TxnTable};
+use crate::txns::{Lookup, Outcome, TxnTable};
 
 /// How long the node remembers transactions, in virtual microseconds.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -145,9 +145,7 @@ impl Node {
         let (value, version) = self.store.read(&key);
         let value = value.map(str::to_owned);
         match self.txns.open_mut(&txn_id) {
-            Some(txn) => {
-                txn.reads.entry(key).or_insert(version);
-            }
+            Some(txn) => txn.reads.push((key, version)),
             None => self.txns.mark_used(&txn_id),
         }
         Payload::OccReadOk { value, version }
@@ -157,11 +155,11 @@ impl Node {
         &mut self,
         now_us: u64,
         txn_id: String,
-        writes: Vec<crate::protocol::KeyValue>,
+        writes: Vec<KeyValue>,
         read_versions: Vec<KeyVersion>,
     ) -> Payload {
         let recorded = match self.txns.lookup(&txn_id) {
-            Lookup::Finished(outcome) => return outcome.clone(),
+            Lookup::Finished(outcome) => return outcome.to_payload(),
             Lookup::Expired => {
                 return error(
                     error_code::TXN_STATE_EXPIRED,
@@ -179,19 +177,13 @@ impl Node {
             .chain(recorded.iter().map(|(k, v)| (k.as_str(), *v)));
         let conflicts = self.store.validate(checks);
         let outcome = if conflicts.is_empty() {
-            let versions = self.store.apply(writes);
-            let new_version = versions.iter().map(|v| v.version).max();
-            Payload::OccCommitOk { committed: true, new_version, versions, conflicts }
+            Outcome::Committed(self.store.apply(writes))
         } else {
-            Payload::OccCommitOk {
-                committed: false,
-                new_version: None,
-                versions: Vec::new(),
-                conflicts,
-            }
+            Outcome::Aborted(conflicts)
         };
-        self.txns.finish(now_us, txn_id, outcome.clone());
-        outcome
+        let reply = outcome.to_payload();
+        self.txns.finish(now_us, &txn_id, outcome);
+        reply
     }
 }
 
