@@ -341,3 +341,174 @@ fn string(out: &mut Vec<u8>, s: &str) {
     out.extend_from_slice(&bytes[start..]);
     out.push(b'"');
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn envelope(msg_id: Option<u64>, in_reply_to: Option<u64>, payload: Payload) -> Envelope {
+        Envelope {
+            src: "c1".to_owned(),
+            dest: "n1".to_owned(),
+            body: Body { msg_id, in_reply_to, payload },
+        }
+    }
+
+    /// Decodes `line` (an envelope from c1 to n1) and expects its body's fields and payload.
+    fn check(line: &str, msg_id: Option<u64>, payload: Payload) {
+        let body = format!(r#"{{"src":"c1","dest":"n1","body":{line}}}"#);
+        assert_eq!(decode(&body), Ok(envelope(msg_id, None, payload)), "decoding {line}");
+    }
+
+    /// Expects `line` not to decode, with an error message containing `why`.
+    fn check_error(line: &str, why: &str) {
+        match decode(line) {
+            Ok(e) => panic!("{line} decoded to {e:?}, expected an error about {why}"),
+            Err(e) => assert!(e.to_string().contains(why), "error for {line} was `{e}`"),
+        }
+    }
+
+    fn malformed(type_name: &str, reason: &str) -> Payload {
+        Payload::Malformed { type_name: type_name.to_owned(), reason: reason.to_owned() }
+    }
+
+    #[test]
+    fn every_payload_survives_a_round_trip() {
+        let kv = |k: &str, v: &str| KeyValue { key: k.to_owned(), value: v.to_owned() };
+        let kver = |k: &str, v| KeyVersion { key: k.to_owned(), version: v };
+        let payloads = [
+            Payload::Init { node_id: "n1".to_owned(), node_ids: vec!["n1".into(), "n2".into()] },
+            Payload::InitOk,
+            Payload::OccBegin,
+            Payload::OccBeginOk { txn_id: "t1".to_owned() },
+            Payload::OccRead { txn_id: "t1".to_owned(), key: "x".to_owned() },
+            Payload::OccReadOk { value: None, version: 0 },
+            Payload::OccReadOk { value: Some("42".to_owned()), version: u64::MAX },
+            Payload::OccCommit {
+                txn_id: "t1".to_owned(),
+                writes: vec![kv("x", "1"), kv("y", "")],
+                read_versions: vec![kver("x", 5)],
+            },
+            Payload::OccCommitOk {
+                committed: true,
+                new_version: Some(6),
+                versions: vec![kver("x", 6), kver("y", 1)],
+                conflicts: vec![],
+            },
+            Payload::OccCommitOk {
+                committed: false,
+                new_version: None,
+                versions: vec![],
+                conflicts: vec![Conflict { key: "x".to_owned(), expected: 999, actual: 0 }],
+            },
+            Payload::Error { code: 12, text: "bad \"field\"".to_owned() },
+            Payload::Unknown { type_name: "frobnicate".to_owned() },
+        ];
+        for payload in payloads {
+            let e = envelope(Some(7), Some(3), payload);
+            assert_eq!(decode(&encode_to_string(&e)), Ok(e.clone()), "{}", encode_to_string(&e));
+        }
+    }
+
+    #[test]
+    fn strings_are_escaped_so_any_text_survives() {
+        let text = "quote \" backslash \\ newline \n tab \t nul \u{0} bell \u{7} del \u{7f} é ☃ 🦀";
+        let e = envelope(None, None, Payload::OccBeginOk { txn_id: text.to_owned() });
+        let line = encode_to_string(&e);
+        assert!(!line.contains('\n'), "a raw newline would split the line: {line}");
+        assert_eq!(decode(&line), Ok(e));
+        // serde_json agrees with our encoding.
+        let value: serde_json::Value = serde_json::from_str(&line).expect("valid JSON");
+        assert_eq!(value["body"]["txn_id"], text);
+    }
+
+    #[test]
+    fn the_seed_lines_decode() {
+        check(
+            r#"{"type":"init","msg_id":1,"node_id":"n1","node_ids":["n1"]}"#,
+            Some(1),
+            Payload::Init { node_id: "n1".to_owned(), node_ids: vec!["n1".to_owned()] },
+        );
+        check(
+            r#"{"type":"occ_commit","msg_id":2,"txn_id":"t1","writes":[{"key":"x","value":"new"}],"read_versions":[{"key":"x","version":999}]}"#,
+            Some(2),
+            Payload::OccCommit {
+                txn_id: "t1".to_owned(),
+                writes: vec![KeyValue { key: "x".to_owned(), value: "new".to_owned() }],
+                read_versions: vec![KeyVersion { key: "x".to_owned(), version: 999 }],
+            },
+        );
+    }
+
+    #[test]
+    fn field_order_null_and_extra_fields_do_not_matter() {
+        check(
+            r#"{"key":"x","extra":[1,{"a":2}],"txn_id":"t9","msg_id":null,"type":"occ_read"}"#,
+            None,
+            Payload::OccRead { txn_id: "t9".to_owned(), key: "x".to_owned() },
+        );
+        check(
+            r#"{"type":"occ_commit","txn_id":"t1","msg_id":4}"#,
+            Some(4),
+            Payload::OccCommit { txn_id: "t1".to_owned(), writes: vec![], read_versions: vec![] },
+        );
+    }
+
+    #[test]
+    fn an_unknown_type_decodes_to_unknown_even_with_odd_fields() {
+        check(
+            r#"{"type":"frob","msg_id":"seven","key":5}"#,
+            None,
+            Payload::Unknown { type_name: "frob".to_owned() },
+        );
+    }
+
+    #[test]
+    fn a_missing_or_ill_typed_field_is_malformed_and_named() {
+        check(
+            r#"{"type":"occ_read","msg_id":1,"key":"x"}"#,
+            Some(1),
+            malformed("occ_read", "missing field `txn_id`"),
+        );
+        check(
+            r#"{"type":"occ_read","msg_id":1,"txn_id":5,"key":"x"}"#,
+            Some(1),
+            malformed("occ_read", "field `txn_id`: invalid type: integer `5`, expected a string"),
+        );
+        check(
+            r#"{"type":"occ_commit","msg_id":1,"txn_id":"t1","writes":[{"key":"x"}]}"#,
+            Some(1),
+            malformed("occ_commit", "field `writes`: missing field `value`"),
+        );
+        check(
+            r#"{"type":"occ_commit","msg_id":1,"txn_id":"t1","read_versions":[{"key":"x","version":-1}]}"#,
+            Some(1),
+            malformed(
+                "occ_commit",
+                "field `read_versions`: invalid value: integer `-1`, expected u64",
+            ),
+        );
+        check(
+            r#"{"type":"occ_begin","msg_id":"one"}"#,
+            None,
+            malformed("occ_begin", "field `msg_id`: invalid type: string \"one\", expected u64"),
+        );
+    }
+
+    #[test]
+    fn lines_that_are_not_envelopes_are_errors_that_say_why() {
+        check_error("", "invalid JSON");
+        check_error("hello", "invalid JSON");
+        check_error(r#"{"src":"c1","dest":"n1","body":{"type":"init""#, "invalid JSON");
+        check_error(
+            r#"{"src":"c1","dest":"n1","body":{"type":"occ_begin"}} trailing"#,
+            "invalid JSON",
+        );
+        check_error("[1,2]", "not an envelope");
+        check_error(r#"{"dest":"n1","body":{"type":"occ_begin"}}"#, "missing field `src`");
+        check_error(r#"{"src":1,"dest":"n1","body":{"type":"occ_begin"}}"#, "not an envelope");
+        check_error(r#"{"src":"c1","dest":"n1","body":5}"#, "not an envelope");
+        check_error(r#"{"src":"c1","dest":"n1","body":{"msg_id":1}}"#, "missing field `type`");
+        check_error(r#"{"src":"c1","dest":"n1","body":{"type":7}}"#, "not an envelope");
+    }
+}

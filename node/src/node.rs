@@ -5,9 +5,9 @@
 //! types with 10 and malformed ones with 12; answer anything but `init` with 11 until the
 //! node is initialised; otherwise serve it.
 
-use crate::protocol::{error_code, is_reply_type, Body, Envelope, KeyVersion, Payload};
+use crate::protocol::{error_code, is_reply_type, Body, Envelope, KeyValue, KeyVersion, Payload};
 use crate::store::Store;
-use crate::txns::{Lookup, TxnTable};
+use crate::txns::{Lookup, Outcome, TxnTable};
 
 /// How long the node remembers transactions, in virtual microseconds.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -145,9 +145,7 @@ impl Node {
         let (value, version) = self.store.read(&key);
         let value = value.map(str::to_owned);
         match self.txns.open_mut(&txn_id) {
-            Some(txn) => {
-                txn.reads.entry(key).or_insert(version);
-            }
+            Some(txn) => txn.reads.push((key, version)),
             None => self.txns.mark_used(&txn_id),
         }
         Payload::OccReadOk { value, version }
@@ -157,11 +155,11 @@ impl Node {
         &mut self,
         now_us: u64,
         txn_id: String,
-        writes: Vec<crate::protocol::KeyValue>,
+        writes: Vec<KeyValue>,
         read_versions: Vec<KeyVersion>,
     ) -> Payload {
         let recorded = match self.txns.lookup(&txn_id) {
-            Lookup::Finished(outcome) => return outcome.clone(),
+            Lookup::Finished(outcome) => return outcome.to_payload(),
             Lookup::Expired => {
                 return error(
                     error_code::TXN_STATE_EXPIRED,
@@ -173,28 +171,305 @@ impl Node {
             Lookup::Open => self.txns.take_open(&txn_id).map(|t| t.reads).unwrap_or_default(),
             Lookup::Unknown => Default::default(),
         };
-        let checks = read_versions
-            .iter()
-            .map(|r| (r.key.as_str(), r.version))
-            .chain(recorded.iter().map(|(k, v)| (k.as_str(), *v)));
+        // Clients usually echo the reads the node recorded as `read_versions`; checking
+        // such a pair once is enough.
+        let echoed = |key: &str, version: u64| {
+            read_versions.iter().any(|r| r.version == version && r.key == key)
+        };
+        let checks = read_versions.iter().map(|r| (r.key.as_str(), r.version)).chain(
+            recorded
+                .iter()
+                .filter(|(k, v)| read_versions.len() > 16 || !echoed(k, *v))
+                .map(|(k, v)| (k.as_str(), *v)),
+        );
         let conflicts = self.store.validate(checks);
         let outcome = if conflicts.is_empty() {
-            let versions = self.store.apply(writes);
-            let new_version = versions.iter().map(|v| v.version).max();
-            Payload::OccCommitOk { committed: true, new_version, versions, conflicts }
+            Outcome::Committed(self.store.apply(writes))
         } else {
-            Payload::OccCommitOk {
-                committed: false,
-                new_version: None,
-                versions: Vec::new(),
-                conflicts,
-            }
+            Outcome::Aborted(conflicts)
         };
-        self.txns.finish(now_us, txn_id, outcome.clone());
-        outcome
+        let reply = outcome.to_payload();
+        self.txns.finish(now_us, &txn_id, outcome);
+        reply
     }
 }
 
 fn error(code: u32, text: String) -> Payload {
     Payload::Error { code, text }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::Conflict;
+
+    /// A node fed from client `c1`, answering with payloads only (envelopes are checked in
+    /// `replies_are_addressed_and_numbered`).
+    struct Harness {
+        node: Node,
+        msg_id: u64,
+    }
+
+    impl Harness {
+        fn new(config: NodeConfig) -> Harness {
+            let mut h = Harness { node: Node::new(config), msg_id: 0 };
+            let init = Payload::Init { node_id: "n1".to_owned(), node_ids: vec!["n1".to_owned()] };
+            assert_eq!(h.send(0, init), Some(Payload::InitOk));
+            h
+        }
+
+        fn send(&mut self, now_us: u64, payload: Payload) -> Option<Payload> {
+            self.msg_id += 1;
+            let body = Body { msg_id: Some(self.msg_id), in_reply_to: None, payload };
+            let mut outbox = Vec::new();
+            let envelope = Envelope { src: "c1".to_owned(), dest: "n1".to_owned(), body };
+            self.node.handle(now_us, envelope, &mut outbox);
+            assert!(outbox.len() <= 1, "more than one reply: {outbox:?}");
+            outbox.pop().map(|e| e.body.payload)
+        }
+
+        /// Sends `payload` and expects exactly `expect` back.
+        fn check(&mut self, now_us: u64, payload: Payload, expect: Payload) {
+            let what = format!("{payload:?}");
+            assert_eq!(self.send(now_us, payload), Some(expect), "reply to {what}");
+        }
+    }
+
+    fn begin() -> Payload {
+        Payload::OccBegin
+    }
+    fn begun(txn_id: &str) -> Payload {
+        Payload::OccBeginOk { txn_id: txn_id.to_owned() }
+    }
+    fn read(txn_id: &str, key: &str) -> Payload {
+        Payload::OccRead { txn_id: txn_id.to_owned(), key: key.to_owned() }
+    }
+    fn value(value: Option<&str>, version: u64) -> Payload {
+        Payload::OccReadOk { value: value.map(str::to_owned), version }
+    }
+    fn commit(txn_id: &str, writes: &[(&str, &str)], reads: &[(&str, u64)]) -> Payload {
+        Payload::OccCommit {
+            txn_id: txn_id.to_owned(),
+            writes: writes
+                .iter()
+                .map(|(k, v)| KeyValue { key: (*k).to_owned(), value: (*v).to_owned() })
+                .collect(),
+            read_versions: reads
+                .iter()
+                .map(|(k, v)| KeyVersion { key: (*k).to_owned(), version: *v })
+                .collect(),
+        }
+    }
+    fn committed(versions: &[(&str, u64)]) -> Payload {
+        Outcome::Committed(
+            versions
+                .iter()
+                .map(|(k, v)| KeyVersion { key: (*k).to_owned(), version: *v })
+                .collect(),
+        )
+        .to_payload()
+    }
+    fn aborted(conflicts: &[(&str, u64, u64)]) -> Payload {
+        Outcome::Aborted(
+            conflicts
+                .iter()
+                .map(|(k, e, a)| Conflict { key: (*k).to_owned(), expected: *e, actual: *a })
+                .collect(),
+        )
+        .to_payload()
+    }
+    fn error_code_of(reply: Option<Payload>) -> u32 {
+        match reply {
+            Some(Payload::Error { code, .. }) => code,
+            other => panic!("expected an error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn replies_are_addressed_and_numbered() {
+        let mut node = Node::new(NodeConfig::default());
+        let mut outbox = Vec::new();
+        let send = |node: &mut Node, outbox: &mut Vec<Envelope>, src: &str, id, payload| {
+            let body = Body { msg_id: Some(id), in_reply_to: None, payload };
+            node.handle(0, Envelope { src: src.into(), dest: "n1".into(), body }, outbox);
+        };
+        let init = Payload::Init { node_id: "n1".into(), node_ids: vec!["n1".into()] };
+        send(&mut node, &mut outbox, "c0", 1, init);
+        send(&mut node, &mut outbox, "c7", 40, begin());
+        let got: Vec<_> = outbox
+            .iter()
+            .map(|e| (e.src.as_str(), e.dest.as_str(), e.body.msg_id, e.body.in_reply_to))
+            .collect();
+        assert_eq!(got, [("n1", "c0", Some(0), Some(1)), ("n1", "c7", Some(1), Some(40))]);
+    }
+
+    #[test]
+    fn a_commit_with_current_versions_bumps_each_written_key() {
+        let mut h = Harness::new(NodeConfig::default());
+        h.check(0, begin(), begun("t1"));
+        h.check(0, commit("t1", &[("x", "1")], &[]), committed(&[("x", 1)]));
+        h.check(0, begin(), begun("t2"));
+        h.check(0, read("t2", "x"), value(Some("1"), 1));
+        h.check(0, read("t2", "y"), value(None, 0));
+        h.check(
+            0,
+            commit("t2", &[("y", "a"), ("x", "2"), ("y", "b")], &[("x", 1), ("y", 0)]),
+            committed(&[("x", 2), ("y", 1)]),
+        );
+        h.check(0, begin(), begun("t3"));
+        h.check(0, read("t3", "y"), value(Some("b"), 1));
+    }
+
+    #[test]
+    fn new_version_is_the_largest_and_absent_for_read_only_commits() {
+        let mut h = Harness::new(NodeConfig::default());
+        h.check(0, commit("t1", &[("x", "1")], &[]), committed(&[("x", 1)]));
+        match h.send(0, commit("t2", &[("x", "2"), ("y", "1")], &[])) {
+            Some(Payload::OccCommitOk { committed: true, new_version, .. }) => {
+                assert_eq!(new_version, Some(2));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        match h.send(0, commit("t3", &[], &[("x", 2)])) {
+            Some(Payload::OccCommitOk { committed: true, new_version, versions, .. }) => {
+                assert_eq!((new_version, versions), (None, vec![]));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_stale_recorded_read_aborts_even_if_the_client_omits_it() {
+        let mut h = Harness::new(NodeConfig::default());
+        h.check(0, begin(), begun("t1"));
+        h.check(0, read("t1", "x"), value(None, 0));
+        h.check(0, commit("t2", &[("x", "other")], &[]), committed(&[("x", 1)]));
+        // A read-only commit validates too, and without read_versions the node's own
+        // record of the read is what catches the conflict.
+        h.check(0, commit("t1", &[], &[]), aborted(&[("x", 0, 1)]));
+        h.check(0, begin(), begun("t3"));
+        h.check(0, commit("t3", &[("y", "1")], &[("x", 0), ("z", 0)]), aborted(&[("x", 0, 1)]));
+        h.check(0, read("t3", "y"), value(None, 0));
+    }
+
+    #[test]
+    fn a_retried_commit_gets_the_first_answer_even_if_the_world_changed() {
+        let mut h = Harness::new(NodeConfig::default());
+        h.check(0, begin(), begun("t1"));
+        h.check(0, commit("t1", &[("x", "1")], &[("x", 0)]), committed(&[("x", 1)]));
+        // The retry's read_versions are now stale, but it must not be re-validated.
+        h.check(0, commit("t1", &[("x", "1")], &[("x", 0)]), committed(&[("x", 1)]));
+        h.check(0, read("r", "x"), value(Some("1"), 1));
+        h.check(0, commit("t2", &[("x", "2")], &[("x", 0)]), aborted(&[("x", 0, 1)]));
+        h.check(0, commit("tA", &[("x", "3")], &[]), committed(&[("x", 2)]));
+        // A retried abort stays an abort, even with read_versions that are current now.
+        h.check(0, commit("t2", &[("x", "2")], &[("x", 2)]), aborted(&[("x", 0, 1)]));
+        h.check(0, commit("tA", &[("x", "3")], &[]), committed(&[("x", 2)]));
+    }
+
+    #[test]
+    fn begin_never_issues_an_id_a_client_already_used() {
+        let mut h = Harness::new(NodeConfig::default());
+        h.check(0, commit("t1", &[("x", "1")], &[]), committed(&[("x", 1)]));
+        h.check(0, read("t5", "x"), value(Some("1"), 1));
+        h.check(0, begin(), begun("t6"));
+        // Foreign forms are outside the node's numbering.
+        h.check(0, commit("t0", &[], &[]), committed(&[]));
+        h.check(0, commit("t07", &[], &[]), committed(&[]));
+        h.check(0, begin(), begun("t7"));
+    }
+
+    #[test]
+    fn expired_state_answers_an_indefinite_error() {
+        let config = NodeConfig { txn_ttl_us: 100, outcome_ttl_us: 1000 };
+        let mut h = Harness::new(config);
+        h.check(0, begin(), begun("t1"));
+        h.check(10, begin(), begun("t2"));
+        assert_eq!(h.node.next_deadline(), Some(100));
+        h.check(50, commit("t2", &[("x", "1")], &[]), committed(&[("x", 1)]));
+        // t1 was abandoned: at its deadline its state is gone.
+        let expired = h.send(100, commit("t1", &[("y", "1")], &[]));
+        assert_eq!(error_code_of(expired), error_code::TXN_STATE_EXPIRED);
+        assert!(error_code::is_indefinite(error_code::TXN_STATE_EXPIRED));
+        // t2's outcome is remembered until 50 + 1000.
+        h.check(1049, commit("t2", &[("x", "1")], &[]), committed(&[("x", 1)]));
+        let forgotten = h.send(1050, commit("t2", &[("x", "1")], &[]));
+        assert_eq!(error_code_of(forgotten), error_code::TXN_STATE_EXPIRED);
+        // Nothing was re-applied: x is still at version 1. Reads are served regardless.
+        h.check(1050, read("t2", "x"), value(Some("1"), 1));
+    }
+
+    #[test]
+    fn tick_and_next_deadline_bound_memory() {
+        let config = NodeConfig { txn_ttl_us: 100, outcome_ttl_us: 200 };
+        let mut h = Harness::new(config);
+        for i in 0..1000 {
+            h.send(i, begin());
+            h.send(i, commit(&format!("t{}", i / 2 + 1), &[("k", "v")], &[]));
+            h.send(i, commit(&format!("foreign{i}"), &[], &[]));
+        }
+        let (open, outcomes, queued) = h.node.table_sizes();
+        assert!(
+            open <= 100 && outcomes <= 2 * 200 && queued <= 3 * 200 + 100,
+            "{open} {outcomes} {queued}"
+        );
+        let deadline = h.node.next_deadline().expect("state is pending");
+        h.node.tick(10_000, &mut Vec::new());
+        assert_eq!(h.node.table_sizes(), (0, 0, 0));
+        assert!(deadline <= 1100, "deadline {deadline}");
+        assert_eq!(h.node.next_deadline(), None);
+    }
+
+    #[test]
+    fn deadlines_stay_ordered_when_now_goes_backwards() {
+        let mut h = Harness::new(NodeConfig { txn_ttl_us: 100, outcome_ttl_us: 100 });
+        h.check(500, begin(), begun("t1"));
+        h.check(0, begin(), begun("t2"));
+        // t2's deadline was clamped up to t1's, so one tick at 600 clears both.
+        h.node.tick(600, &mut Vec::new());
+        assert_eq!(h.node.table_sizes(), (0, 0, 0));
+    }
+
+    #[test]
+    fn requests_before_init_are_refused_and_replies_are_ignored() {
+        let mut node = Node::new(NodeConfig::default());
+        let mut outbox = Vec::new();
+        let body = Body { msg_id: Some(1), in_reply_to: None, payload: begin() };
+        node.handle(0, Envelope { src: "c1".into(), dest: "n1".into(), body }, &mut outbox);
+        let reply = outbox.pop().expect("a reply");
+        assert_eq!(reply.src, "n1", "answers as the address it was sent to");
+        assert_eq!(error_code_of(Some(reply.body.payload)), error_code::TEMPORARILY_UNAVAILABLE);
+
+        let mut h = Harness::new(NodeConfig::default());
+        for reply in [
+            Payload::InitOk,
+            begun("t1"),
+            value(None, 0),
+            committed(&[]),
+            Payload::Error { code: 1, text: String::new() },
+            Payload::Malformed { type_name: "occ_read_ok".into(), reason: "x".into() },
+            Payload::Unknown { type_name: "foo_ok".into() },
+        ] {
+            assert_eq!(h.send(0, reply.clone()), None, "{reply:?} got an answer");
+        }
+    }
+
+    #[test]
+    fn bad_requests_get_10_or_12_and_a_second_init_is_checked() {
+        let mut h = Harness::new(NodeConfig::default());
+        let unknown = h.send(0, Payload::Unknown { type_name: "frob".into() });
+        assert_eq!(error_code_of(unknown), error_code::NOT_SUPPORTED);
+        let reason = "missing field `txn_id`".to_owned();
+        match h.send(0, Payload::Malformed { type_name: "occ_read".into(), reason }) {
+            Some(Payload::Error { code, text }) => {
+                assert_eq!(code, error_code::MALFORMED_REQUEST);
+                assert!(text.contains("`txn_id`"), "{text}");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        let same = Payload::Init { node_id: "n1".into(), node_ids: vec![] };
+        h.check(0, same, Payload::InitOk);
+        let other = h.send(0, Payload::Init { node_id: "n2".into(), node_ids: vec![] });
+        assert_eq!(error_code_of(other), error_code::PRECONDITION_FAILED);
+    }
 }

@@ -21,18 +21,61 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use crate::protocol::Payload;
+use crate::protocol::{Conflict, KeyVersion, Payload};
 
 /// The answer a commit got, kept to answer retries identically.
-pub type Outcome = Payload;
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Every written key's new version, sorted by key.
+    Committed(Vec<KeyVersion>),
+    Aborted(Vec<Conflict>),
+}
+
+impl Outcome {
+    /// The `occ_commit_ok` reply that tells a client this outcome.
+    pub fn to_payload(&self) -> Payload {
+        match self {
+            Outcome::Committed(versions) => Payload::OccCommitOk {
+                committed: true,
+                new_version: versions.iter().map(|v| v.version).max(),
+                versions: versions.clone(),
+                conflicts: Vec::new(),
+            },
+            Outcome::Aborted(conflicts) => Payload::OccCommitOk {
+                committed: false,
+                new_version: None,
+                versions: Vec::new(),
+                conflicts: conflicts.clone(),
+            },
+        }
+    }
+}
 
 #[derive(Clone, Debug, Default)]
 pub struct OpenTxn {
-    /// Key -> the version the node served at the transaction's first read of it. Later
-    /// reads of the same key keep the first version: if it has changed since, the
-    /// transaction cannot commit anyway.
-    pub reads: BTreeMap<String, u64>,
+    /// `(key, version)` for every read the node served the transaction, in order. A key
+    /// read twice appears twice; validating both is what a single entry would prove
+    /// anyway (if the two versions differ, the first is stale). Appending keeps a read
+    /// O(1) however many reads a transaction makes.
+    pub reads: Vec<(String, u64)>,
     deadline_us: u64,
+}
+
+/// A transaction id as the tables key it: the node's own `t<n>` ids by number (cheap to
+/// compare and to queue), anything else by its text.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum TxnKey {
+    Own(u64),
+    Foreign(String),
+}
+
+impl TxnKey {
+    fn of(txn_id: &str) -> TxnKey {
+        match own_id_number(txn_id) {
+            Some(n) => TxnKey::Own(n),
+            None => TxnKey::Foreign(txn_id.to_owned()),
+        }
+    }
 }
 
 /// What the node knows about a transaction id.
@@ -56,8 +99,11 @@ pub struct TxnTable {
     next_txn: u64,
     open: BTreeMap<u64, OpenTxn>,
     open_expiry: VecDeque<(u64, u64)>,
-    outcomes: BTreeMap<String, (Outcome, u64)>,
-    outcome_expiry: VecDeque<(u64, String)>,
+    /// Outcomes of the node's own ids, and of foreign ones: split so that the common case
+    /// compares integers and allocates nothing.
+    own_outcomes: BTreeMap<u64, (Outcome, u64)>,
+    foreign_outcomes: BTreeMap<String, (Outcome, u64)>,
+    outcome_expiry: VecDeque<(u64, TxnKey)>,
 }
 
 /// The number in an id of the node's own form `t<n>` (n >= 1, no leading zeros).
@@ -77,7 +123,8 @@ impl TxnTable {
             next_txn: 1,
             open: BTreeMap::new(),
             open_expiry: VecDeque::new(),
-            outcomes: BTreeMap::new(),
+            own_outcomes: BTreeMap::new(),
+            foreign_outcomes: BTreeMap::new(),
             outcome_expiry: VecDeque::new(),
         }
     }
@@ -92,18 +139,25 @@ impl TxnTable {
         self.next_txn = n + 1;
         let deadline_us = clamp(now_us.saturating_add(self.txn_ttl_us), self.open_expiry.back());
         self.open_expiry.push_back((deadline_us, n));
-        self.open.insert(n, OpenTxn { reads: BTreeMap::new(), deadline_us });
+        self.open.insert(n, OpenTxn { reads: Vec::new(), deadline_us });
         Some(n)
     }
 
     pub fn lookup(&self, txn_id: &str) -> Lookup<'_> {
-        if let Some((outcome, _)) = self.outcomes.get(txn_id) {
-            return Lookup::Finished(outcome);
-        }
-        match own_id_number(txn_id) {
-            Some(n) if self.open.contains_key(&n) => Lookup::Open,
-            Some(n) if n < self.next_txn => Lookup::Expired,
-            _ => Lookup::Unknown,
+        let Some(n) = own_id_number(txn_id) else {
+            return match self.foreign_outcomes.get(txn_id) {
+                Some((outcome, _)) => Lookup::Finished(outcome),
+                None => Lookup::Unknown,
+            };
+        };
+        if let Some((outcome, _)) = self.own_outcomes.get(&n) {
+            Lookup::Finished(outcome)
+        } else if self.open.contains_key(&n) {
+            Lookup::Open
+        } else if n < self.next_txn {
+            Lookup::Expired
+        } else {
+            Lookup::Unknown
         }
     }
 
@@ -120,15 +174,21 @@ impl TxnTable {
     }
 
     /// Ends `txn_id` (open or not) with `outcome`, remembered for retries.
-    pub fn finish(&mut self, now_us: u64, txn_id: String, outcome: Outcome) {
-        self.mark_used(&txn_id);
-        if let Some(n) = own_id_number(&txn_id) {
-            self.open.remove(&n);
-        }
+    pub fn finish(&mut self, now_us: u64, txn_id: &str, outcome: Outcome) {
+        self.mark_used(txn_id);
         let deadline_us =
             clamp(now_us.saturating_add(self.outcome_ttl_us), self.outcome_expiry.back());
-        self.outcome_expiry.push_back((deadline_us, txn_id.clone()));
-        self.outcomes.insert(txn_id, (outcome, deadline_us));
+        let key = TxnKey::of(txn_id);
+        match &key {
+            TxnKey::Own(n) => {
+                self.open.remove(n);
+                self.own_outcomes.insert(*n, (outcome, deadline_us));
+            }
+            TxnKey::Foreign(id) => {
+                self.foreign_outcomes.insert(id.clone(), (outcome, deadline_us));
+            }
+        }
+        self.outcome_expiry.push_back((deadline_us, key));
     }
 
     /// Takes the open transaction's state out to validate it; the caller `finish`es the
@@ -152,11 +212,20 @@ impl TxnTable {
             if *deadline_us > now_us {
                 break;
             }
-            let Some((deadline_us, txn_id)) = self.outcome_expiry.pop_front() else { break };
+            let Some((deadline_us, key)) = self.outcome_expiry.pop_front() else { break };
             // A foreign id may have been finished again after an earlier expiry; only the
             // entry this deadline belongs to may go.
-            if self.outcomes.get(&txn_id).is_some_and(|(_, d)| *d == deadline_us) {
-                self.outcomes.remove(&txn_id);
+            match key {
+                TxnKey::Own(n) => {
+                    if self.own_outcomes.get(&n).is_some_and(|(_, d)| *d == deadline_us) {
+                        self.own_outcomes.remove(&n);
+                    }
+                }
+                TxnKey::Foreign(id) => {
+                    if self.foreign_outcomes.get(&id).is_some_and(|(_, d)| *d == deadline_us) {
+                        self.foreign_outcomes.remove(&id);
+                    }
+                }
             }
         }
     }
@@ -173,7 +242,11 @@ impl TxnTable {
 
     /// (open transactions, remembered outcomes, queued expiries): for tests of boundedness.
     pub fn sizes(&self) -> (usize, usize, usize) {
-        (self.open.len(), self.outcomes.len(), self.open_expiry.len() + self.outcome_expiry.len())
+        (
+            self.open.len(),
+            self.own_outcomes.len() + self.foreign_outcomes.len(),
+            self.open_expiry.len() + self.outcome_expiry.len(),
+        )
     }
 }
 
