@@ -22,3 +22,5 @@ pub mod streams;
 pub mod sweep;
 pub mod world;
 pub mod report;
+pub mod shrink;
+pub mod replay_file;

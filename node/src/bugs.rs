@@ -1,0 +1,98 @@
+//! Planted bugs: deliberate defects the harness must catch, each a mistake real OCC
+//! implementations make. Off unless [`crate::NodeConfig::bug`] names one; the `occ-node`
+//! binary never sets it. They exist to prove the simulator and checker find such bugs:
+//! `sim bugs` lists them, `sim run --bug NAME` switches one on.
+
+/// One planted defect.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Bug {
+    /// Commits without validating anything: lost updates everywhere.
+    SkipValidation,
+    /// Validates only keys the transaction also writes: read-only keys are ignored, so
+    /// write skew commits.
+    ValidateWrittenKeysOnly,
+    /// Applies the writes, then validates, and does not roll back on abort: an aborted
+    /// transaction's writes stay visible.
+    ApplyBeforeValidate,
+    /// Bumps each written key's version by the number of writes in the commit instead of
+    /// once per key.
+    BumpPerWrite,
+    /// Does not bump the version of a key the transaction wrote without reading it (a
+    /// blind write): two different values share a version.
+    NoBumpOnBlindWrite,
+    /// Re-validates a retried commit instead of answering from the outcome table: a retry
+    /// of a commit that succeeded now conflicts with its own writes and says "aborted".
+    RevalidateRetry,
+    /// Forgets outcomes after 1ms and then treats the id as one it never issued, validating
+    /// the retry statelessly instead of answering "indefinite".
+    EarlyOutcomeExpiry,
+    /// Serves read values from a cache that commits do not invalidate, with the store's
+    /// current version: stale values under fresh versions.
+    StaleReadCache,
+    /// Applies a multi-key commit in two steps: the first key now, the others only after
+    /// the next message is handled, so another transaction can slip between.
+    SplitCommit,
+}
+
+impl Bug {
+    pub const ALL: [Bug; 9] = [
+        Bug::SkipValidation,
+        Bug::ValidateWrittenKeysOnly,
+        Bug::ApplyBeforeValidate,
+        Bug::BumpPerWrite,
+        Bug::NoBumpOnBlindWrite,
+        Bug::RevalidateRetry,
+        Bug::EarlyOutcomeExpiry,
+        Bug::StaleReadCache,
+        Bug::SplitCommit,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Bug::SkipValidation => "skip-validation",
+            Bug::ValidateWrittenKeysOnly => "validate-written-keys-only",
+            Bug::ApplyBeforeValidate => "apply-before-validate",
+            Bug::BumpPerWrite => "bump-per-write",
+            Bug::NoBumpOnBlindWrite => "no-bump-on-blind-write",
+            Bug::RevalidateRetry => "revalidate-retry",
+            Bug::EarlyOutcomeExpiry => "early-outcome-expiry",
+            Bug::StaleReadCache => "stale-read-cache",
+            Bug::SplitCommit => "split-commit",
+        }
+    }
+
+    /// One line for `sim bugs`.
+    pub fn description(self) -> &'static str {
+        match self {
+            Bug::SkipValidation => "commits without validating read versions (lost updates)",
+            Bug::ValidateWrittenKeysOnly => {
+                "validates only keys that are also written: read-only keys are ignored (write skew)"
+            }
+            Bug::ApplyBeforeValidate => {
+                "applies writes before validating and does not roll back on abort"
+            }
+            Bug::BumpPerWrite => {
+                "bumps each written key by the number of writes in the commit, not once per key"
+            }
+            Bug::NoBumpOnBlindWrite => {
+                "does not bump the version of a key written without being read"
+            }
+            Bug::RevalidateRetry => {
+                "re-validates a retried commit instead of answering from the outcome table"
+            }
+            Bug::EarlyOutcomeExpiry => {
+                "expires remembered outcomes after 1ms and then validates retries statelessly"
+            }
+            Bug::StaleReadCache => {
+                "serves reads from a value cache that commits do not invalidate"
+            }
+            Bug::SplitCommit => {
+                "applies a multi-key commit in two steps another transaction can slip between"
+            }
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Bug> {
+        Bug::ALL.into_iter().find(|bug| bug.name() == name)
+    }
+}

@@ -1,0 +1,217 @@
+//! Shrinking: reduce a failing run to a small one that fails the same way.
+//!
+//! First over the flags (fault families, clients, transactions, keys), each step kept only
+//! if the run still fails the same way; then delta debugging (Zeller's ddmin) over the
+//! run's transactions: which generated programs of which client actually run. Skipped
+//! programs are still drawn, so the kept ones stay what they were; everything else (timing,
+//! network draws) follows from the seed. The result is 1-minimal: removing any single
+//! remaining transaction makes the failure go away (or change).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::faults::{FaultMix, FaultSpec, Family};
+use crate::outcome::{evaluate, Failure};
+use crate::world::RunConfig;
+
+/// Runs a shrink may spend; each is one full simulated run (small ones, mostly).
+pub const RUNS_MAX_DEFAULT: u64 = 3_000;
+
+pub struct Shrunk {
+    pub original: RunConfig,
+    pub original_failure: Failure,
+    pub original_txns: usize,
+    pub shrunk: RunConfig,
+    pub shrunk_failure: Failure,
+    pub shrunk_txns: usize,
+    /// Simulated runs spent.
+    pub runs: u64,
+}
+
+/// Transactions a run invoked (every attempt, the final read included).
+pub fn txns_of(config: &RunConfig) -> usize {
+    evaluate(config).sim.history.iter().filter(|e| e.kind == workloads::history::EventKind::Invoke).count()
+}
+
+struct Shrinker {
+    target: Failure,
+    runs: u64,
+    runs_max: u64,
+}
+
+impl Shrinker {
+    /// Does `candidate` fail the same way as the original? Anomalies must share a name
+    /// (a G-single that shrinks to a G-single, not to some other failure); liveness and
+    /// internal failures must stay what they were.
+    fn fails_same_way(&mut self, candidate: &RunConfig) -> bool {
+        if self.runs >= self.runs_max {
+            return false;
+        }
+        self.runs += 1;
+        match (&self.target, evaluate(candidate).failure()) {
+            (Failure::Anomalies(want), Some(Failure::Anomalies(got))) => {
+                got.iter().any(|name| want.contains(name))
+            }
+            (Failure::Liveness(_), Some(Failure::Liveness(_))) => true,
+            (Failure::Internal(_), Some(Failure::Internal(_))) => true,
+            _ => false,
+        }
+    }
+}
+
+/// Shrinks a failing run. `Err` if the run does not fail.
+pub fn shrink(config: &RunConfig, runs_max: u64) -> Result<Shrunk, String> {
+    let original = RunConfig { record_trace: false, ..config.clone() };
+    let outcome = evaluate(&original);
+    let Some(target) = outcome.failure() else {
+        return Err(format!("seed {} passes with these flags: there is nothing to shrink", config.seed));
+    };
+    let original_txns = outcome
+        .sim
+        .history
+        .iter()
+        .filter(|e| e.kind == workloads::history::EventKind::Invoke)
+        .count();
+    // Swarm is spelled out as the families it drew, which is the same run, so families
+    // can then be removed one at a time.
+    let mix = outcome.sim.mix.clone();
+    let mut best = RunConfig { faults: FaultSpec::Families(families_of(&mix)), ..original.clone() };
+    let mut shrinker = Shrinker { target: target.clone(), runs: 1, runs_max };
+
+    shrink_faults(&mut shrinker, &mut best);
+    shrink_number(&mut shrinker, &mut best, |c| u64::from(c.clients), |c, n| c.clients = n as u32);
+    shrink_number(&mut shrinker, &mut best, |c| c.txns, |c, n| c.txns = n);
+    shrink_number(&mut shrinker, &mut best, |c| u64::from(c.keys), |c, n| c.keys = n as u32);
+    shrink_faults(&mut shrinker, &mut best);
+    shrink_programs(&mut shrinker, &mut best);
+
+    let shrunk_outcome = evaluate(&best);
+    let shrunk_failure = shrunk_outcome.failure().unwrap_or_else(|| target.clone());
+    let shrunk_txns = shrunk_outcome
+        .sim
+        .history
+        .iter()
+        .filter(|e| e.kind == workloads::history::EventKind::Invoke)
+        .count();
+    Ok(Shrunk {
+        original,
+        original_failure: target,
+        original_txns,
+        shrunk: best,
+        shrunk_failure,
+        shrunk_txns,
+        runs: shrinker.runs,
+    })
+}
+
+fn families_of(mix: &FaultMix) -> Vec<Family> {
+    let mut families = Vec::new();
+    if mix.drop.is_some() {
+        families.push(Family::Drop);
+    }
+    if mix.duplicate.is_some() {
+        families.push(Family::Duplicate);
+    }
+    if mix.delay.is_some() {
+        families.push(Family::Delay);
+    }
+    if mix.partition.is_some() {
+        families.push(Family::Partition);
+    }
+    if mix.clock.is_some() {
+        families.push(Family::Clock);
+    }
+    families
+}
+
+/// No faults at all if that still fails; else drop families one at a time.
+fn shrink_faults(shrinker: &mut Shrinker, best: &mut RunConfig) {
+    let FaultSpec::Families(families) = best.faults.clone() else { return };
+    if families.is_empty() {
+        return;
+    }
+    let clean = RunConfig { faults: FaultSpec::Families(Vec::new()), ..best.clone() };
+    if shrinker.fails_same_way(&clean) {
+        *best = clean;
+        return;
+    }
+    for family in families {
+        let FaultSpec::Families(current) = &best.faults else { return };
+        let fewer: Vec<Family> = current.iter().copied().filter(|f| *f != family).collect();
+        let candidate = RunConfig { faults: FaultSpec::Families(fewer), ..best.clone() };
+        if shrinker.fails_same_way(&candidate) {
+            *best = candidate;
+        }
+    }
+}
+
+/// The smallest value of one numeric flag (from 1 up, then by halving the gap) that still
+/// fails: small values first, since each run is cheap when the value is small.
+fn shrink_number(
+    shrinker: &mut Shrinker,
+    best: &mut RunConfig,
+    get: impl Fn(&RunConfig) -> u64,
+    set: impl Fn(&mut RunConfig, u64),
+) {
+    let current = get(best);
+    let mut candidates: Vec<u64> = vec![1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 128, 256];
+    candidates.retain(|n| *n < current);
+    for n in candidates {
+        let mut candidate = best.clone();
+        set(&mut candidate, n);
+        if shrinker.fails_same_way(&candidate) {
+            *best = candidate;
+            return;
+        }
+    }
+}
+
+/// ddmin over the (client, program index) pairs of the run.
+fn shrink_programs(shrinker: &mut Shrinker, best: &mut RunConfig) {
+    let clients = u64::from(best.clients);
+    let mut programs: Vec<(u32, u64)> = Vec::new();
+    for slot in 0..clients {
+        let count = best.txns / clients + u64::from(slot < best.txns % clients);
+        for index in 0..count {
+            if best.keep.as_ref().is_none_or(|keep| {
+                keep.get(&(slot as u32 + 1)).is_some_and(|kept| kept.contains(&index))
+            }) {
+                programs.push((slot as u32 + 1, index));
+            }
+        }
+    }
+    let with = |programs: &[(u32, u64)]| {
+        let mut keep: BTreeMap<u32, BTreeSet<u64>> = BTreeMap::new();
+        for &(client, index) in programs {
+            keep.entry(client).or_default().insert(index);
+        }
+        RunConfig { keep: Some(keep), ..best.clone() }
+    };
+    let mut granularity = 2;
+    while programs.len() >= 2 {
+        let chunk = programs.len().div_ceil(granularity);
+        let mut reduced = false;
+        for start in (0..programs.len()).step_by(chunk) {
+            let complement: Vec<(u32, u64)> = programs[..start]
+                .iter()
+                .chain(programs[(start + chunk).min(programs.len())..].iter())
+                .copied()
+                .collect();
+            if shrinker.fails_same_way(&with(&complement)) {
+                programs = complement;
+                granularity = (granularity - 1).max(2);
+                reduced = true;
+                break;
+            }
+        }
+        if !reduced {
+            if granularity >= programs.len() {
+                break;
+            }
+            granularity = (granularity * 2).min(programs.len());
+        }
+    }
+    let candidate = with(&programs);
+    if candidate.keep.as_ref().is_some_and(|k| k.values().map(BTreeSet::len).sum::<usize>() < best.txns as usize) {
+        *best = candidate;
+    }
+}
