@@ -14,7 +14,8 @@
 //!
 //! What this library must never do, so that a simulation is reproducible bit for bit:
 //! read a clock, draw randomness, spawn threads, do I/O, iterate a randomly seeded hash
-//! map, or panic on any input. `clippy.toml` enforces the first four.
+//! map, or panic on any input. The root `clippy.toml` forbids the clock, randomness, thread
+//! and hash-map slips; I/O and panics are kept out by review and the fuzz test.
 //!
 //! Modules: [`protocol`] (typed messages), [`codec`] (JSON lines), `store` (versioned map,
 //! validate/apply), `txns` (open transactions, outcomes, expiry), `node` (dispatch).
