@@ -83,9 +83,7 @@ impl Bug {
             Bug::EarlyOutcomeExpiry => {
                 "expires remembered outcomes after 1ms and then validates retries statelessly"
             }
-            Bug::StaleReadCache => {
-                "serves reads from a value cache that commits do not invalidate"
-            }
+            Bug::StaleReadCache => "serves reads from a value cache that commits do not invalidate",
             Bug::SplitCommit => {
                 "applies a multi-key commit in two steps another transaction can slip between"
             }

@@ -20,10 +20,12 @@
 //! Modules: [`protocol`] (typed messages), [`codec`] (JSON lines), `store` (versioned map,
 //! validate/apply), `txns` (open transactions, outcomes, expiry), `node` (dispatch).
 
+pub mod bugs;
 pub mod codec;
 mod node;
 pub mod protocol;
 mod store;
 mod txns;
 
+pub use bugs::Bug;
 pub use node::{Node, NodeConfig};

@@ -5,6 +5,9 @@
 //! types with 10 and malformed ones with 12; answer anything but `init` with 11 until the
 //! node is initialised; otherwise serve it.
 
+use std::collections::BTreeMap;
+
+use crate::bugs::Bug;
 use crate::protocol::{error_code, is_reply_type, Body, Envelope, KeyValue, KeyVersion, Payload};
 use crate::store::Store;
 use crate::txns::{Lookup, Outcome, TxnTable};
@@ -18,11 +21,13 @@ pub struct NodeConfig {
     /// How long after a commit its answer is kept for retries. Default 60 s: longer than
     /// any sane client retry window.
     pub outcome_ttl_us: u64,
+    /// A planted defect for the harness to find (see [`Bug`]); always `None` in `occ-node`.
+    pub bug: Option<Bug>,
 }
 
 impl Default for NodeConfig {
     fn default() -> NodeConfig {
-        NodeConfig { txn_ttl_us: 10_000_000, outcome_ttl_us: 60_000_000 }
+        NodeConfig { txn_ttl_us: 10_000_000, outcome_ttl_us: 60_000_000, bug: None }
     }
 }
 
@@ -35,15 +40,27 @@ pub struct Node {
     next_msg_id: u64,
     store: Store,
     txns: TxnTable,
+    bug: Option<Bug>,
+    /// `Bug::StaleReadCache`: values served by earlier reads, never invalidated.
+    read_cache: BTreeMap<String, Option<String>>,
+    /// `Bug::SplitCommit`: the second half of a commit, applied after the next message.
+    deferred_writes: Vec<KeyValue>,
 }
 
 impl Node {
     pub fn new(config: NodeConfig) -> Node {
+        let outcome_ttl_us = match config.bug {
+            Some(Bug::EarlyOutcomeExpiry) => 1_000,
+            _ => config.outcome_ttl_us,
+        };
         Node {
             node_id: None,
             next_msg_id: 0,
             store: Store::default(),
-            txns: TxnTable::new(config.txn_ttl_us, config.outcome_ttl_us),
+            txns: TxnTable::new(config.txn_ttl_us, outcome_ttl_us),
+            bug: config.bug,
+            read_cache: BTreeMap::new(),
+            deferred_writes: Vec::new(),
         }
     }
 
@@ -53,7 +70,13 @@ impl Node {
         self.txns.expire(now_us);
         let Envelope { src, dest, body } = envelope;
         let Body { msg_id, payload, .. } = body;
-        let Some(reply) = self.answer(now_us, payload) else { return };
+        // `Bug::SplitCommit`: the rest of the previous commit lands only after this message.
+        let deferred = std::mem::take(&mut self.deferred_writes);
+        let reply = self.answer(now_us, payload);
+        if !deferred.is_empty() {
+            self.store.apply(deferred);
+        }
+        let Some(reply) = reply else { return };
         // Reuse the request's `dest` as the reply's `src` when it already names this node
         // (the usual case): one allocation fewer per message on the hot path.
         let from = match &self.node_id {
@@ -148,7 +171,10 @@ impl Node {
     /// state, its commit is validated. Only an open transaction records the read.
     fn read(&mut self, txn_id: String, key: String) -> Payload {
         let (value, version) = self.store.read(&key);
-        let value = value.map(str::to_owned);
+        let mut value = value.map(str::to_owned);
+        if self.bug == Some(Bug::StaleReadCache) {
+            value = self.read_cache.entry(key.clone()).or_insert(value).clone();
+        }
         match self.txns.open_mut(&txn_id) {
             Some(txn) => txn.reads.push((key, version)),
             None => self.txns.mark_used(&txn_id),
@@ -164,7 +190,9 @@ impl Node {
         read_versions: Vec<KeyVersion>,
     ) -> Payload {
         let recorded = match self.txns.lookup(&txn_id) {
+            Lookup::Finished(_) if self.bug == Some(Bug::RevalidateRetry) => Default::default(),
             Lookup::Finished(outcome) => return outcome.to_payload(),
+            Lookup::Expired if self.bug == Some(Bug::EarlyOutcomeExpiry) => Default::default(),
             Lookup::Expired => {
                 return error(
                     error_code::TXN_STATE_EXPIRED,
@@ -188,15 +216,105 @@ impl Node {
             .iter()
             .map(|r| (r.key.as_str(), r.version))
             .chain(recorded.iter().filter(|(k, v)| !echoed(k, *v)).map(|(k, v)| (k.as_str(), *v)));
-        let conflicts = self.store.validate(checks);
-        let outcome = if conflicts.is_empty() {
-            Outcome::Committed(self.store.apply(writes))
-        } else {
-            Outcome::Aborted(conflicts)
+        let outcome = match self.bug {
+            None => {
+                let conflicts = self.store.validate(checks);
+                if conflicts.is_empty() {
+                    Outcome::Committed(self.store.apply(writes))
+                } else {
+                    Outcome::Aborted(conflicts)
+                }
+            }
+            Some(bug) => {
+                let checks: Vec<(&str, u64)> = checks.collect();
+                self.commit_with_bug(bug, &checks, writes)
+            }
         };
         let reply = outcome.to_payload();
         self.txns.finish(now_us, &txn_id, outcome);
         reply
+    }
+}
+
+impl Node {
+    /// Validation and apply as each planted bug gets them wrong. Kept apart from the
+    /// correct path above, which stays free of bug checks.
+    fn commit_with_bug(
+        &mut self,
+        bug: Bug,
+        checks: &[(&str, u64)],
+        writes: Vec<KeyValue>,
+    ) -> Outcome {
+        let validate_all = |store: &Store| store.validate(checks.iter().copied());
+        match bug {
+            Bug::SkipValidation => Outcome::Committed(self.store.apply(writes)),
+            Bug::ValidateWrittenKeysOnly => {
+                let written = |key: &str| writes.iter().any(|w| w.key == key);
+                let conflicts =
+                    self.store.validate(checks.iter().copied().filter(|(key, _)| written(key)));
+                if conflicts.is_empty() {
+                    Outcome::Committed(self.store.apply(writes))
+                } else {
+                    Outcome::Aborted(conflicts)
+                }
+            }
+            Bug::ApplyBeforeValidate => {
+                // The versions are judged as they were, but the writes are already in.
+                let conflicts = validate_all(&self.store);
+                let versions = self.store.apply(writes);
+                if conflicts.is_empty() {
+                    Outcome::Committed(versions)
+                } else {
+                    Outcome::Aborted(conflicts)
+                }
+            }
+            Bug::BumpPerWrite | Bug::NoBumpOnBlindWrite => {
+                let conflicts = validate_all(&self.store);
+                if !conflicts.is_empty() {
+                    return Outcome::Aborted(conflicts);
+                }
+                let bump = if bug == Bug::BumpPerWrite { writes.len() as u64 } else { 1 };
+                let read = |key: &str| checks.iter().any(|(k, _)| *k == key);
+                let unbumped: Vec<String> = if bug == Bug::NoBumpOnBlindWrite {
+                    writes.iter().filter(|w| !read(&w.key)).map(|w| w.key.clone()).collect()
+                } else {
+                    Vec::new()
+                };
+                Outcome::Committed(self.store.apply_buggy(writes, bump, &unbumped))
+            }
+            Bug::SplitCommit => {
+                let conflicts = validate_all(&self.store);
+                if !conflicts.is_empty() {
+                    return Outcome::Aborted(conflicts);
+                }
+                // Claim the versions the whole commit will install, apply only the first key.
+                let mut keys: Vec<&str> = writes.iter().map(|w| w.key.as_str()).collect();
+                keys.sort_unstable();
+                keys.dedup();
+                let claimed: Vec<KeyVersion> = keys
+                    .iter()
+                    .map(|key| KeyVersion {
+                        key: (*key).to_owned(),
+                        version: self.store.version(key) + 1,
+                    })
+                    .collect();
+                let first = keys.first().map(|k| (*k).to_owned());
+                let (now, later): (Vec<KeyValue>, Vec<KeyValue>) =
+                    writes.into_iter().partition(|w| Some(&w.key) == first.as_ref());
+                self.store.apply(now);
+                self.deferred_writes = later;
+                Outcome::Committed(claimed)
+            }
+            // These bugs live in lookup and reads; validation and apply are correct.
+            Bug::RevalidateRetry | Bug::EarlyOutcomeExpiry | Bug::StaleReadCache => {
+                let conflicts = validate_all(&self.store);
+                if conflicts.is_empty() {
+                    Outcome::Committed(self.store.apply(writes))
+                } else {
+                    Outcome::Aborted(conflicts)
+                }
+            }
+        }
     }
 }
 
@@ -387,7 +505,7 @@ mod tests {
 
     #[test]
     fn expired_state_answers_an_indefinite_error() {
-        let config = NodeConfig { txn_ttl_us: 100, outcome_ttl_us: 1000 };
+        let config = NodeConfig { txn_ttl_us: 100, outcome_ttl_us: 1000, bug: None };
         let mut h = Harness::new(config);
         h.check(0, begin(), begun("t1"));
         h.check(10, begin(), begun("t2"));
@@ -407,7 +525,7 @@ mod tests {
 
     #[test]
     fn tick_and_next_deadline_bound_memory() {
-        let config = NodeConfig { txn_ttl_us: 100, outcome_ttl_us: 200 };
+        let config = NodeConfig { txn_ttl_us: 100, outcome_ttl_us: 200, bug: None };
         let mut h = Harness::new(config);
         for i in 0..1000 {
             h.send(i, begin());
@@ -428,7 +546,7 @@ mod tests {
 
     #[test]
     fn deadlines_stay_ordered_when_now_goes_backwards() {
-        let mut h = Harness::new(NodeConfig { txn_ttl_us: 100, outcome_ttl_us: 100 });
+        let mut h = Harness::new(NodeConfig { txn_ttl_us: 100, outcome_ttl_us: 100, bug: None });
         h.check(500, begin(), begun("t1"));
         h.check(0, begin(), begun("t2"));
         // t2's deadline was clamped up to t1's, so one tick at 600 clears both.

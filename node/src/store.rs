@@ -86,6 +86,34 @@ impl Store {
     }
 }
 
+impl Store {
+    /// `apply` as two planted bugs get it wrong: each key's version goes up by `bump`,
+    /// and keys in `unbumped` keep their version while their value changes.
+    pub fn apply_buggy(
+        &mut self,
+        writes: Vec<KeyValue>,
+        bump: u64,
+        unbumped: &[String],
+    ) -> Vec<KeyVersion> {
+        let mut versions = Vec::new();
+        for KeyValue { key, value } in writes {
+            let step = if unbumped.contains(&key) { 0 } else { bump };
+            let entry = self
+                .keys
+                .entry(key.clone())
+                .or_insert(Versioned { value: String::new(), version: 0 });
+            entry.value = value;
+            entry.version = entry.version.saturating_add(step);
+            match versions.iter_mut().find(|v: &&mut KeyVersion| v.key == key) {
+                Some(v) => v.version = entry.version,
+                None => versions.push(KeyVersion { key, version: entry.version }),
+            }
+        }
+        versions.sort_by(|a, b| a.key.cmp(&b.key));
+        versions
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

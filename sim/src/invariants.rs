@@ -91,13 +91,13 @@ fn check_counters(event: &Event, violations: &mut Vec<Violation>) {
             violations.push(Violation {
                 name: "counter-mismatch",
                 explanation: format!(
-                    "process {} (txn {}) read counter {}@{version} = {:?}, but {version} \
-                     committed increments make it {:?}",
+                    "process {} (txn {}) read counter {}@{version} = {}, but {version} \
+                     committed increments make it {}",
                     event.process,
                     event.txn_id.as_deref().unwrap_or("?"),
                     op.key,
-                    op.value,
-                    expected
+                    op.value.as_deref().unwrap_or("null"),
+                    expected.as_deref().unwrap_or("null")
                 ),
                 event_index: event.index,
             });

@@ -37,7 +37,9 @@ impl ReplayFile {
             faults: config.faults.flag(),
             bug: config.bug.map(|b| b.name().to_string()),
             keep: config.keep.as_ref().map(|keep| {
-                keep.iter().map(|(client, programs)| (*client, programs.iter().copied().collect())).collect()
+                keep.iter()
+                    .map(|(client, programs)| (*client, programs.iter().copied().collect()))
+                    .collect()
             }),
         }
     }
@@ -57,7 +59,9 @@ impl ReplayFile {
             record_trace: false,
             keep: self.keep.as_ref().map(|keep| {
                 keep.iter()
-                    .map(|(client, programs)| (*client, programs.iter().copied().collect::<BTreeSet<u64>>()))
+                    .map(|(client, programs)| {
+                        (*client, programs.iter().copied().collect::<BTreeSet<u64>>())
+                    })
                     .collect()
             }),
         })

@@ -36,7 +36,8 @@ pub fn sequence_diagram(sim: &Simulation, anomaly: &Anomaly) -> Option<String> {
         return None;
     }
     let clients: BTreeSet<usize> = columns.clone();
-    let nodes: Vec<usize> = (0..sim.names.len()).filter(|i| sim.names[*i].starts_with('n')).collect();
+    let nodes: Vec<usize> =
+        (0..sim.names.len()).filter(|i| sim.names[*i].starts_with('n')).collect();
     columns.extend(nodes);
     let columns: Vec<usize> = columns.into_iter().collect();
     let (from_us, to_us) = (start_us.saturating_sub(MARGIN_US), end_us + MARGIN_US);
@@ -56,7 +57,14 @@ pub fn sequence_diagram(sim: &Simulation, anomaly: &Anomaly) -> Option<String> {
                     "sent" => String::new(),
                     other => format!(" [{other}]"),
                 };
-                arrow_row(*time_us, columns.len(), a, b, fate != "sent" && fate != "duplicated", &format!("{}{mark}", describe(wire)))
+                arrow_row(
+                    *time_us,
+                    columns.len(),
+                    a,
+                    b,
+                    fate != "sent" && fate != "duplicated",
+                    &format!("{}{mark}", describe(wire)),
+                )
             }
             TraceEvent::Partition { time_us, kind, cut } if (from_us..=to_us).contains(time_us) => {
                 let links: Vec<String> = cut
@@ -64,7 +72,18 @@ pub fn sequence_diagram(sim: &Simulation, anomaly: &Anomaly) -> Option<String> {
                     .filter(|(s, t)| columns.contains(s) && columns.contains(t))
                     .map(|(s, t)| format!("{}->{}", sim.names[*s], sim.names[*t]))
                     .collect();
-                banner_row(*time_us, columns.len(), &format!("partition ({kind}) cuts {}", if links.is_empty() { "none of these links".to_string() } else { links.join(" ") }))
+                banner_row(
+                    *time_us,
+                    columns.len(),
+                    &format!(
+                        "partition ({kind}) cuts {}",
+                        if links.is_empty() {
+                            "none of these links".to_string()
+                        } else {
+                            links.join(" ")
+                        }
+                    ),
+                )
             }
             TraceEvent::PartitionHealed { time_us } if (from_us..=to_us).contains(time_us) => {
                 banner_row(*time_us, columns.len(), "partition healed")
@@ -114,14 +133,16 @@ fn arrow_row(time_us: u64, width: usize, a: usize, b: usize, lost: bool, label: 
         line[left + 1] = '<';
     }
     if lost {
-        let middle = (left + right) / 2;
+        let mut middle = (left + right) / 2;
+        if middle % COLUMN == 0 {
+            // Not on a bystander's column line.
+            middle += 1;
+        }
         line[middle] = 'X';
         let (keep_from, keep_to) = if a < b { (left + 1, middle) } else { (middle + 1, right) };
         for (i, cell) in line.iter_mut().enumerate().take(right).skip(left + 1) {
-            if i < keep_from || i >= keep_to {
-                if i != middle {
-                    *cell = ' ';
-                }
+            if (i < keep_from || i >= keep_to) && i != middle {
+                *cell = ' ';
             }
         }
     }
@@ -146,12 +167,15 @@ fn describe(wire: &str) -> String {
             format!("occ_read_ok {}@{version}", value.as_deref().unwrap_or("null"))
         }
         Payload::OccCommit { txn_id, writes, read_versions } => {
-            let writes: Vec<String> = writes.iter().map(|w| format!("{}={}", w.key, w.value)).collect();
-            let reads: Vec<String> = read_versions.iter().map(|r| format!("{}@{}", r.key, r.version)).collect();
+            let writes: Vec<String> =
+                writes.iter().map(|w| format!("{}={}", w.key, w.value)).collect();
+            let reads: Vec<String> =
+                read_versions.iter().map(|r| format!("{}@{}", r.key, r.version)).collect();
             format!("occ_commit {txn_id} w[{}] rv[{}]", writes.join(" "), reads.join(" "))
         }
         Payload::OccCommitOk { committed: true, versions, .. } => {
-            let versions: Vec<String> = versions.iter().map(|v| format!("{}@{}", v.key, v.version)).collect();
+            let versions: Vec<String> =
+                versions.iter().map(|v| format!("{}@{}", v.key, v.version)).collect();
             format!("occ_commit_ok committed [{}]", versions.join(" "))
         }
         Payload::OccCommitOk { committed: false, conflicts, .. } => {
@@ -183,7 +207,13 @@ pub fn failure_report(outcome: &RunOutcome, repro: &str, anomalies_max: usize) -
     let _ = writeln!(out, "fingerprint: {:016x}", outcome.sim.fingerprint);
     if let Ok(verdict) = &outcome.verdict {
         for (i, anomaly) in verdict.anomalies.iter().take(anomalies_max).enumerate() {
-            let _ = writeln!(out, "\n--- anomaly {} of {}: {}", i + 1, verdict.anomalies.len(), anomaly.name);
+            let _ = writeln!(
+                out,
+                "\n--- anomaly {} of {}: {}",
+                i + 1,
+                verdict.anomalies.len(),
+                anomaly.name
+            );
             for line in &anomaly.explanation {
                 let _ = writeln!(out, "  {line}");
             }

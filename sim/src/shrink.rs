@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::faults::{FaultMix, FaultSpec, Family};
+use crate::faults::{Family, FaultMix, FaultSpec};
 use crate::outcome::{evaluate, Failure};
 use crate::world::RunConfig;
 
@@ -29,7 +29,12 @@ pub struct Shrunk {
 
 /// Transactions a run invoked (every attempt, the final read included).
 pub fn txns_of(config: &RunConfig) -> usize {
-    evaluate(config).sim.history.iter().filter(|e| e.kind == workloads::history::EventKind::Invoke).count()
+    evaluate(config)
+        .sim
+        .history
+        .iter()
+        .filter(|e| e.kind == workloads::history::EventKind::Invoke)
+        .count()
 }
 
 struct Shrinker {
@@ -63,7 +68,10 @@ pub fn shrink(config: &RunConfig, runs_max: u64) -> Result<Shrunk, String> {
     let original = RunConfig { record_trace: false, ..config.clone() };
     let outcome = evaluate(&original);
     let Some(target) = outcome.failure() else {
-        return Err(format!("seed {} passes with these flags: there is nothing to shrink", config.seed));
+        return Err(format!(
+            "seed {} passes with these flags: there is nothing to shrink",
+            config.seed
+        ));
     };
     let original_txns = outcome
         .sim
@@ -211,7 +219,11 @@ fn shrink_programs(shrinker: &mut Shrinker, best: &mut RunConfig) {
         }
     }
     let candidate = with(&programs);
-    if candidate.keep.as_ref().is_some_and(|k| k.values().map(BTreeSet::len).sum::<usize>() < best.txns as usize) {
+    if candidate
+        .keep
+        .as_ref()
+        .is_some_and(|k| k.values().map(BTreeSet::len).sum::<usize>() < best.txns as usize)
+    {
         *best = candidate;
     }
 }

@@ -44,6 +44,8 @@ pub struct RunConfig {
     /// Keys per key family of the workload.
     pub keys: u32,
     pub faults: FaultSpec,
+    /// A planted bug switched on in the store (`--bug`); `None` tests the real store.
+    pub bug: Option<node::Bug>,
     /// Keep every message event (for `--trace` and failure reports).
     pub record_trace: bool,
     /// Run only these programs: client number (from 1) -> indices of its generated
@@ -61,6 +63,7 @@ impl Default for RunConfig {
             txns: 300,
             keys: 5,
             faults: FaultSpec::Swarm,
+            bug: None,
             record_trace: false,
             keep: None,
         }
@@ -192,9 +195,10 @@ impl World {
             let count = config.txns / clients + u64::from(slot < config.txns % clients);
             let client_config = ClientConfig::default();
             let start_at_us = timing.gen_range(0..=client_config.think_us_max);
-            let keep = config.keep.as_ref().map(|keep| {
-                keep.get(&(slot as u32 + 1)).cloned().unwrap_or_default()
-            });
+            let keep = config
+                .keep
+                .as_ref()
+                .map(|keep| keep.get(&(slot as u32 + 1)).cloned().unwrap_or_default());
             let client = Client::new(
                 name.clone(),
                 "n1".into(),
@@ -246,7 +250,7 @@ impl World {
     }
 
     fn start(&mut self) {
-        let mut node = Node::new(NodeConfig::default());
+        let mut node = Node::new(NodeConfig { bug: self.config.bug, ..NodeConfig::default() });
         let init = Envelope {
             src: CONTROLLER.into(),
             dest: "n1".into(),

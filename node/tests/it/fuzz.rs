@@ -136,7 +136,8 @@ fn the_node_survives_random_typed_messages() {
     // Proves handle/tick never panic and keep their reply invariants on random payloads.
     for seed in 0..4u64 {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let config = NodeConfig { txn_ttl_us: rng.gen_range(1..5_000), outcome_ttl_us: 20_000 };
+        let config =
+            NodeConfig { txn_ttl_us: rng.gen_range(1..5_000), outcome_ttl_us: 20_000, bug: None };
         let mut node = Node::new(config);
         let mut now_us = 0;
         let mut next_msg_id = 0;
@@ -219,7 +220,7 @@ fn the_node_survives_random_and_mutated_json_lines() {
     // Proves decode never panics, every decoded message round-trips through encode, and
     // the node survives whatever decodes.
     let mut rng = ChaCha8Rng::seed_from_u64(0x5eed);
-    let mut node = Node::new(NodeConfig { txn_ttl_us: 1_000, outcome_ttl_us: 3_000 });
+    let mut node = Node::new(NodeConfig { txn_ttl_us: 1_000, outcome_ttl_us: 3_000, bug: None });
     let mut now_us = 0;
     let mut next_msg_id = 0;
     let (mut decoded, mut malformed) = (0, 0);

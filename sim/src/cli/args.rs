@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
+use node::Bug;
 use workloads::workload::Workload;
 
 use crate::faults::FaultSpec;
@@ -27,6 +28,9 @@ pub struct RunFlags {
     /// (families: drop, duplicate, delay, partition, clock).
     #[arg(long, default_value = "swarm", value_parser = FaultSpec::parse)]
     pub faults: FaultSpec,
+    /// Switch on one planted bug in the store (see `sim bugs`); off by default.
+    #[arg(long, value_parser = parse_bug)]
+    pub bug: Option<Bug>,
 }
 
 impl RunFlags {
@@ -38,6 +42,7 @@ impl RunFlags {
             txns: self.txns,
             keys: self.keys,
             faults: self.faults.clone(),
+            bug: self.bug,
             record_trace: false,
             keep: None,
         }
@@ -46,14 +51,19 @@ impl RunFlags {
 
 /// The flags that reproduce `config`, in a fixed order (seed excluded).
 pub fn flags_of(config: &RunConfig) -> String {
-    format!(
+    let mut flags = format!(
         "--workload {} --clients {} --txns {} --keys {} --faults {}",
         config.workload.name(),
         config.clients,
         config.txns,
         config.keys,
         config.faults.flag()
-    )
+    );
+    if let Some(bug) = config.bug {
+        flags.push_str(" --bug ");
+        flags.push_str(bug.name());
+    }
+    flags
 }
 
 /// `cargo run -p sim -- --seed N ...`: the one command that reruns `config` bit for bit.
@@ -68,6 +78,11 @@ pub fn parse_seed(text: &str) -> Result<u64, String> {
         None => text.parse(),
     };
     parsed.map_err(|e| format!("`{text}` is not a u64 seed (decimal or 0x-hex): {e}"))
+}
+
+pub fn parse_bug(text: &str) -> Result<Bug, String> {
+    Bug::from_name(text)
+        .ok_or_else(|| format!("unknown bug `{text}`: `sim bugs` lists the planted bugs"))
 }
 
 pub fn parse_workload(text: &str) -> Result<Workload, String> {

@@ -2,7 +2,9 @@
 //! `main.rs` only parses and dispatches.
 
 pub mod args;
+pub mod bugs;
 pub mod check;
 pub mod replay;
 pub mod run;
+pub mod shrink;
 pub mod sweep;

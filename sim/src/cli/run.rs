@@ -5,27 +5,70 @@ use std::process::ExitCode;
 
 use clap::Args;
 
+use std::path::PathBuf;
+
 use crate::cli::args::{parse_seed, repro_command, OutputFlags, RunFlags};
+use crate::cli::sweep::seeds_line;
 use crate::outcome::{evaluate, Failure, RunOutcome};
+use crate::replay_file::ReplayFile;
+use crate::report::{failure_report, sequence_diagram};
 use crate::world::{Simulation, TraceEvent};
 
 #[derive(Args, Clone, Debug)]
 pub struct RunArgs {
     /// The run's master seed, decimal or 0x-hex.
-    #[arg(long, value_parser = parse_seed)]
-    pub seed: u64,
+    #[arg(long, value_parser = parse_seed, required_unless_present = "replay")]
+    pub seed: Option<u64>,
+    /// Run a replay file written by `sim shrink` instead (the run flags are then ignored).
+    #[arg(long, value_name = "FILE", conflicts_with = "seed")]
+    pub replay: Option<PathBuf>,
     #[command(flatten)]
     pub flags: RunFlags,
     #[command(flatten)]
     pub output: OutputFlags,
+    /// On failure, write the full failure report (every anomaly explained, with the
+    /// message sequence diagrams of the transactions involved) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
 }
 
 pub fn run(args: &RunArgs) -> ExitCode {
-    let mut config = args.flags.config(args.seed);
+    let (mut config, repro) = match (&args.replay, args.seed) {
+        (Some(path), _) => match ReplayFile::load(path) {
+            Ok(config) => (config, format!("cargo run -p sim -- run --replay {}", path.display())),
+            Err(error) => {
+                eprintln!("sim run: {error}");
+                return ExitCode::from(2);
+            }
+        },
+        (None, Some(seed)) => {
+            let config = args.flags.config(seed);
+            let repro = repro_command(&config);
+            (config, repro)
+        }
+        (None, None) => unreachable!("clap requires --seed unless --replay is given"),
+    };
+    // A failing run is run again with its trace recorded: the same run (recording does
+    // not change it), now with the messages the report draws.
     config.record_trace = args.output.trace.is_some();
-    let outcome = evaluate(&config);
-    print!("{}", summary(&outcome));
+    let mut outcome = evaluate(&config);
+    if outcome.failure().is_some() && !config.record_trace {
+        config.record_trace = true;
+        outcome = evaluate(&config);
+    }
+    print!("{}", summary(&outcome, &repro));
     let sim = &outcome.sim;
+    if let Some(path) = &args.report {
+        let text = if outcome.failure().is_some() {
+            failure_report(&outcome, &repro, usize::MAX)
+        } else {
+            summary(&outcome, &repro)
+        };
+        if let Err(e) = std::fs::write(path, text) {
+            eprintln!("sim run: cannot write the report to {}: {e}", path.display());
+            return ExitCode::from(2);
+        }
+    }
     if let Some(path) = &args.output.history {
         let mut text = String::new();
         for event in &sim.history {
@@ -51,7 +94,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
 }
 
 /// Configuration, fault mix, counts, verdict, fingerprint, and on failure the repro.
-pub fn summary(outcome: &RunOutcome) -> String {
+pub fn summary(outcome: &RunOutcome, repro: &str) -> String {
     let sim = &outcome.sim;
     let c = &sim.config;
     let mut out = String::new();
@@ -91,12 +134,26 @@ pub fn summary(outcome: &RunOutcome) -> String {
         format_us(sim.virtual_duration_us)
     );
     out.push_str(&verdict_text(outcome));
+    if let Some(diagram) = first_diagram(outcome) {
+        let _ = writeln!(out, "\nmessages of the first anomaly's transactions:\n{diagram}");
+    }
     let _ = writeln!(out, "fingerprint: {:016x}", sim.fingerprint);
     if let Some(failure) = outcome.failure() {
         let _ = writeln!(out, "FAILED: {}", failure.headline());
-        let _ = writeln!(out, "reproduce: {}", repro_command(&sim.config));
+        let _ = writeln!(out, "reproduce: {repro}");
+        if sim.config.keep.is_none() {
+            let note = format!("{} (found by sim run)", failure.names().join(", "));
+            let _ = writeln!(out, "add to seeds/: {}", seeds_line(&sim.config, &note));
+        }
     }
     out
+}
+
+/// The sequence diagram of the first anomaly, when the run recorded its trace.
+fn first_diagram(outcome: &RunOutcome) -> Option<String> {
+    let verdict = outcome.verdict.as_ref().ok()?;
+    let anomaly = verdict.anomalies.first()?;
+    sequence_diagram(&outcome.sim, anomaly)
 }
 
 /// The checker's verdict with its explanation, workload invariants, liveness.

@@ -16,6 +16,7 @@ fn rendered(seed: u64, workload: Workload, faults: &str) -> String {
         txns: 24,
         keys: 3,
         faults: FaultSpec::parse(faults).expect("a valid fault spec"),
+        bug: None,
         record_trace: false,
         keep: None,
     };

@@ -1,0 +1,12 @@
+//! `sim bugs`: the planted bugs `--bug` can switch on, one line each.
+
+use std::process::ExitCode;
+
+use node::Bug;
+
+pub fn run() -> ExitCode {
+    for bug in Bug::ALL {
+        println!("{:<28} {}", bug.name(), bug.description());
+    }
+    ExitCode::SUCCESS
+}
