@@ -9,6 +9,7 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::faults::FaultMix;
+use crate::streams::stream;
 
 /// Base one-way delay: every message, faults or not.
 pub const DELAY_US_MIN: u64 = 100;
@@ -41,7 +42,9 @@ pub struct NetworkStats {
 
 pub struct Network {
     mix: FaultMix,
-    rng: ChaCha8Rng,
+    seed: u64,
+    /// `links[source * processes + target]`, created on first use.
+    links: Vec<Option<ChaCha8Rng>>,
     processes: usize,
     /// `cut[source * processes + target]`: the link is partitioned.
     cut: Vec<bool>,
@@ -58,10 +61,11 @@ pub enum Fate {
 }
 
 impl Network {
-    pub fn new(mix: FaultMix, rng: ChaCha8Rng, processes: usize) -> Network {
+    pub fn new(mix: FaultMix, seed: u64, processes: usize) -> Network {
         Network {
             mix,
-            rng,
+            seed,
+            links: (0..processes * processes).map(|_| None).collect(),
             processes,
             cut: vec![false; processes * processes],
             faults_active: true,
@@ -76,26 +80,30 @@ impl Network {
             self.stats.partitioned += 1;
             return Fate::Lost(Loss::Partitioned);
         }
-        if self.faults_active && self.mix.drop.is_some_and(|r| r.sample(&mut self.rng)) {
+        let (mix, faults_active) = (self.mix.clone(), self.faults_active);
+        let rng = self.link(source, target);
+        // Every message draws the same numbers whatever happens to it, so one message's
+        // fate never shifts the draws of the next on its link.
+        let dropped = mix.drop.is_some_and(|r| r.sample(rng));
+        let duplicated = mix.duplicate.is_some_and(|r| r.sample(rng));
+        let first = delay_us(rng, &mix);
+        let second = delay_us(rng, &mix);
+        if faults_active && dropped {
             self.stats.dropped += 1;
             return Fate::Lost(Loss::Dropped);
         }
-        let mut delays = vec![self.delay_us()];
-        if self.faults_active && self.mix.duplicate.is_some_and(|r| r.sample(&mut self.rng)) {
+        let spiked = |(base, spike): (u64, u64)| if faults_active { base + spike } else { base };
+        if faults_active && duplicated {
             self.stats.duplicated += 1;
-            delays.push(self.delay_us());
+            return Fate::Arrives(vec![spiked(first), spiked(second)]);
         }
-        Fate::Arrives(delays)
+        Fate::Arrives(vec![spiked(first)])
     }
 
-    fn delay_us(&mut self) -> u64 {
-        let base = self.rng.gen_range(DELAY_US_MIN..=DELAY_US_MAX);
-        match self.mix.delay {
-            Some(spike) if self.faults_active && spike.ratio.sample(&mut self.rng) => {
-                base + self.rng.gen_range(0..=spike.delay_us_max)
-            }
-            _ => base,
-        }
+    fn link(&mut self, source: usize, target: usize) -> &mut ChaCha8Rng {
+        let seed = self.seed;
+        self.links[source * self.processes + target]
+            .get_or_insert_with(|| stream(seed, &format!("network/{source}->{target}")))
     }
 
     pub fn is_cut(&self, source: usize, target: usize) -> bool {
@@ -119,6 +127,16 @@ impl Network {
     }
 }
 
+/// A base delay and, if a spike hits this message, the extra hold-up.
+fn delay_us(rng: &mut ChaCha8Rng, mix: &FaultMix) -> (u64, u64) {
+    let base = rng.gen_range(DELAY_US_MIN..=DELAY_US_MAX);
+    let spike = match mix.delay {
+        Some(spike) if spike.ratio.sample(rng) => rng.gen_range(0..=spike.delay_us_max),
+        _ => 0,
+    };
+    (base, spike)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,7 +145,7 @@ mod tests {
 
     #[test]
     fn a_clean_network_delivers_everything_once_within_the_base_delay() {
-        let mut net = Network::new(FaultMix::default(), stream(1, "network"), 2);
+        let mut net = Network::new(FaultMix::default(), 1, 2);
         for _ in 0..1000 {
             match net.send(0, 1) {
                 Fate::Arrives(d) => {
@@ -141,7 +159,7 @@ mod tests {
 
     #[test]
     fn partitions_cut_only_their_links_and_heal() {
-        let mut net = Network::new(FaultMix::default(), stream(1, "network"), 3);
+        let mut net = Network::new(FaultMix::default(), 1, 3);
         net.set_partition(&[(0, 1)]);
         assert_eq!(net.send(0, 1), Fate::Lost(Loss::Partitioned));
         assert!(matches!(net.send(1, 0), Fate::Arrives(_)), "one-way cut blocked the reverse");
@@ -157,7 +175,7 @@ mod tests {
             duplicate: Some(Ratio::new(1, 4)),
             ..FaultMix::draw(&FaultSpec::Families(vec![]), &mut stream(0, "faults"))
         };
-        let mut net = Network::new(mix, stream(2, "network"), 2);
+        let mut net = Network::new(mix, 2, 2);
         (0..4000).for_each(|_| drop(net.send(0, 1)));
         assert!((800..1200).contains(&net.stats.dropped), "{:?}", net.stats);
         assert!((500..1000).contains(&net.stats.duplicated), "{:?}", net.stats);

@@ -222,7 +222,7 @@ impl World {
         processes.push(Process::new(final_name, final_clock, Actor::Dormant));
         let final_reader = processes.len() - 1;
         let by_name = processes.iter().enumerate().map(|(i, p)| (p.name.clone(), i)).collect();
-        let network = Network::new(mix.clone(), stream(config.seed, "network"), processes.len());
+        let network = Network::new(mix.clone(), config.seed, processes.len());
         let mut world = World {
             nemesis: stream(config.seed, "nemesis"),
             mix,

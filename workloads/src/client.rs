@@ -15,7 +15,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use node::protocol::{error_code, Body, Envelope, KeyValue, KeyVersion, Payload};
-use rand::Rng;
+use rand::RngCore;
 use rand_chacha::ChaCha8Rng;
 
 use crate::history::{EventKind, Op, OpKind};
@@ -103,6 +103,8 @@ struct Pending {
 /// The transaction in progress.
 #[derive(Clone, Debug)]
 struct Txn {
+    /// The program's index among those drawn.
+    index: u64,
     program: Program,
     attempt: u32,
     txn_id: Option<String>,
@@ -121,11 +123,12 @@ pub struct Client {
     /// Added to `process` on retirement, so ids of all clients stay disjoint.
     process_stride: u64,
     config: ClientConfig,
-    /// Draws programs; a separate stream from `timing`, so that skipping a program does
-    /// not change the programs after it.
+    /// Draws programs; a stream of its own, so that skipping a program does not change
+    /// the programs after it.
     programs: ChaCha8Rng,
-    /// Draws think times.
-    timing: ChaCha8Rng,
+    /// Think times are a hash of this key, the program's index and the attempt, not draws
+    /// in sequence: deleting one transaction leaves every other's pause unchanged.
+    timing_key: u64,
     source: Source,
     /// Programs drawn so far (run or skipped).
     drawn: u64,
@@ -134,8 +137,9 @@ pub struct Client {
     phase: Phase,
     pending: Option<Pending>,
     txn: Option<Txn>,
-    /// A transaction that failed definitely, to run again as a new one: (program, attempt).
-    retry: Option<(Program, u32)>,
+    /// A transaction that failed definitely, to run again as a new one:
+    /// (program index, program, attempt).
+    retry: Option<(u64, Program, u32)>,
     stats: ClientStats,
 }
 
@@ -150,7 +154,7 @@ impl Client {
         process_stride: u64,
         config: ClientConfig,
         programs: ChaCha8Rng,
-        timing: ChaCha8Rng,
+        mut timing: ChaCha8Rng,
         source: Source,
         start_at_us: u64,
     ) -> Client {
@@ -162,7 +166,7 @@ impl Client {
             process_stride,
             config,
             programs,
-            timing,
+            timing_key: timing.next_u64(),
             source,
             drawn: 0,
             next_msg_id: 1,
@@ -305,8 +309,8 @@ impl Client {
     }
 
     fn start_next(&mut self, now_us: u64, outbox: &mut Vec<Envelope>, records: &mut Vec<Record>) {
-        if let Some((program, attempt)) = self.retry.take() {
-            self.begin_attempt(now_us, program, attempt, outbox, records);
+        if let Some((index, program, attempt)) = self.retry.take() {
+            self.begin_attempt(now_us, index, program, attempt, outbox, records);
             return;
         }
         let program = match &mut self.source {
@@ -322,7 +326,7 @@ impl Client {
                 let index = self.drawn;
                 self.drawn += 1;
                 if keep.as_ref().is_none_or(|keep| keep.contains(&index)) {
-                    break program;
+                    break (index, program);
                 }
             },
             Source::Fixed(programs) => {
@@ -331,15 +335,17 @@ impl Client {
                     return;
                 };
                 self.drawn += 1;
-                program.clone()
+                (self.drawn - 1, program.clone())
             }
         };
-        self.begin_attempt(now_us, program, 1, outbox, records);
+        let (index, program) = program;
+        self.begin_attempt(now_us, index, program, 1, outbox, records);
     }
 
     fn begin_attempt(
         &mut self,
         now_us: u64,
+        index: u64,
         program: Program,
         attempt: u32,
         outbox: &mut Vec<Envelope>,
@@ -352,6 +358,7 @@ impl Client {
             ops: invocation_ops(&program),
         });
         self.txn = Some(Txn {
+            index,
             program,
             attempt,
             txn_id: None,
@@ -470,7 +477,7 @@ impl Client {
             let mut program = txn.program;
             let (next_value, process) = (&mut self.next_value, self.process);
             program.refresh_values(|| fresh_value(process, next_value));
-            self.retry = Some((program, txn.attempt + 1));
+            self.retry = Some((txn.index, program, txn.attempt + 1));
         } else {
             self.stats.finished += 1;
         }
@@ -489,9 +496,23 @@ impl Client {
     fn complete(&mut self, now_us: u64, kind: EventKind, records: &mut Vec<Record>) {
         self.pending = None;
         let Some(txn) = self.txn.take() else { return };
+        let pause = self.think_us(txn.index, txn.attempt);
         records.push(Record { process: self.process, kind, txn_id: txn.txn_id, ops: txn.ops });
-        let pause = self.timing.gen_range(0..=self.config.think_us_max);
         self.phase = Phase::Idle { start_at_us: now_us + pause };
+    }
+}
+
+impl Client {
+    /// The pause after attempt `attempt` of program `index`, uniform in
+    /// `0..=think_us_max`: SplitMix64 of the client's timing key, index and attempt.
+    fn think_us(&self, index: u64, attempt: u32) -> u64 {
+        let mut z = self.timing_key
+            ^ index.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            ^ u64::from(attempt).wrapping_mul(0xD1B5_4A32_D192_ED03);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        z % (self.config.think_us_max + 1)
     }
 }
 

@@ -6,7 +6,7 @@ use node::Bug;
 
 pub fn run() -> ExitCode {
     for bug in Bug::ALL {
-        println!("{:<28} {}", bug.name(), bug.description());
+        crate::cli::emit(&format!("{:<28} {}\n", bug.name(), bug.description()));
     }
     ExitCode::SUCCESS
 }

@@ -29,15 +29,26 @@ pub fn run(args: &ReplayArgs) -> ExitCode {
         let outcome = evaluate(&line.config);
         let place = format!("{}:{}", line.file.display(), line.line);
         match outcome.failure() {
-            None => println!("ok     {place} seed {} ({})", line.config.seed, line.note),
+            None => crate::cli::emit(&format!(
+                "ok     {place} seed {} ({})\n",
+                line.config.seed, line.note
+            )),
             Some(failure) => {
                 failed += 1;
-                println!("FAILED {place} seed {}: {}", line.config.seed, failure.headline());
-                println!("       reproduce: {}", repro_command(&line.config));
+                crate::cli::emit(&format!(
+                    "FAILED {place} seed {}: {}\n",
+                    line.config.seed,
+                    failure.headline()
+                ));
+                crate::cli::emit(&format!("       reproduce: {}\n", repro_command(&line.config)));
             }
         }
     }
-    println!("replayed {} seeds: {} passed, {failed} failed", lines.len(), lines.len() - failed);
+    crate::cli::emit(&format!(
+        "replayed {} seeds: {} passed, {failed} failed\n",
+        lines.len(),
+        lines.len() - failed
+    ));
     if failed > 0 {
         ExitCode::from(1)
     } else {

@@ -56,7 +56,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
         config.record_trace = true;
         outcome = evaluate(&config);
     }
-    print!("{}", summary(&outcome, &repro));
+    crate::cli::emit(&summary(&outcome, &repro));
     let sim = &outcome.sim;
     if let Some(path) = &args.report {
         let text = if outcome.failure().is_some() {

@@ -38,18 +38,18 @@ pub fn run(args: &ShrinkArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    println!(
-        "original: {} transactions, {}",
+    crate::cli::emit(&format!(
+        "original: {} transactions, {}\n",
         shrunk.original_txns,
         shrunk.original_failure.headline()
-    );
-    println!("  {}", repro_command(&shrunk.original));
-    println!(
-        "shrunk:   {} transactions, {} ({} runs)",
+    ));
+    crate::cli::emit(&format!("  {}\n", repro_command(&shrunk.original)));
+    crate::cli::emit(&format!(
+        "shrunk:   {} transactions, {} ({} runs)\n",
         shrunk.shrunk_txns,
         shrunk.shrunk_failure.headline(),
         shrunk.runs
-    );
+    ));
     let repro = if shrunk.shrunk.keep.is_none() {
         repro_command(&shrunk.shrunk)
     } else {
@@ -61,9 +61,9 @@ pub fn run(args: &ShrinkArgs) -> ExitCode {
         }
         format!("cargo run -p sim -- run --replay {}", path.display())
     };
-    println!("  {repro}");
+    crate::cli::emit(&format!("  {repro}\n"));
     let traced = evaluate(&RunConfig { record_trace: true, ..shrunk.shrunk.clone() });
-    println!("\n{}", failure_report(&traced, &repro, 3));
-    print!("{}", crate::render::history_compact(&traced.sim.history));
+    crate::cli::emit(&format!("\n{}\n", failure_report(&traced, &repro, 3)));
+    crate::cli::emit(&format!("{}", crate::render::history_compact(&traced.sim.history)));
     ExitCode::from(1)
 }

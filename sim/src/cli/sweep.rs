@@ -51,9 +51,12 @@ pub fn run(args: &SweepArgs) -> ExitCode {
     });
     let wall = started.elapsed();
     if args.json {
-        println!("{}", summary_json(args, shard, jobs, &config, &results, wall));
+        crate::cli::emit(&format!(
+            "{}\n",
+            summary_json(args, shard, jobs, &config, &results, wall)
+        ));
     } else {
-        print!("{}", summary_text(args, shard, jobs, &config, &results, wall));
+        crate::cli::emit(&summary_text(args, shard, jobs, &config, &results, wall));
     }
     if results.iter().any(|r| r.failure.is_some()) {
         ExitCode::from(1)

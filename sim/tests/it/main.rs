@@ -1,5 +1,6 @@
 //! Integration tests of the `sim` crate, one module per topic.
 
+mod bugs;
 mod determinism;
 mod run_cli;
 mod snapshots;
