@@ -595,23 +595,22 @@ impl Pass<'_, '_> {
             let v = reads[a].version;
             let b = a + reads[a..range.end].partition_point(|x| x.version == v);
             if v == 0 {
-                for idx in a..b {
-                    if reads[idx].value != NONE {
+                for (idx, rd) in reads.iter().enumerate().take(b).skip(a) {
+                    if rd.value != NONE {
                         self.garbage[idx] = true;
                         self.finding(
                             "garbage-read",
                             vec![format!(
                                 "{} read {kname}@0 = {}, but version 0 means absent and reads null",
-                                label(h, reads[idx].txn),
-                                value_text(h, reads[idx].value)
+                                label(h, rd.txn),
+                                value_text(h, rd.value)
                             )],
-                            vec![reads[idx].txn],
+                            vec![rd.txn],
                         );
                     }
                 }
             } else if let Some(inst) = installer_of(v) {
-                for idx in a..b {
-                    let rd = reads[idx];
+                for (idx, rd) in reads.iter().enumerate().take(b).skip(a) {
                     if rd.value != inst.value {
                         self.garbage[idx] = true;
                         let name = self.bad_read_name(key, rd.value, Some(inst.txn));

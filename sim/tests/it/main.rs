@@ -1,0 +1,3 @@
+//! Integration tests of the `sim` crate, one module per topic.
+
+mod check;
