@@ -32,6 +32,7 @@
 //! (`final-version-mismatch`); versions up to `F` are held to the rules above, so `F`
 //! equals the number of committed writes of `k`.
 
+use super::intern::{Value, NULL};
 use super::txns::{COp, History, Outcome, NONE, NO_VERSION};
 
 /// What a dependency edge says.
@@ -155,7 +156,7 @@ struct ReadRec {
     key: u32,
     version: u64,
     txn: u32,
-    value: u32,
+    value: Value,
     final_read: bool,
 }
 
@@ -165,27 +166,83 @@ struct Install {
     key: u32,
     version: u64,
     txn: u32,
-    value: u32,
+    value: Value,
+}
+
+/// A transaction's write buffer while its ops are replayed in program order, and the
+/// versions its last writes installed. Linear for small transactions, a map for big ones.
+#[derive(Default)]
+struct Buffer {
+    small: Vec<(u32, Option<Value>, u64)>,
+    big: std::collections::BTreeMap<u32, (Option<Value>, u64)>,
+    use_big: bool,
+}
+
+impl Buffer {
+    /// Starts a transaction; `installs` says whether its writes carry versions (`ok`).
+    fn reset(&mut self, ops: &[COp], installs: bool) {
+        self.small.clear();
+        self.big.clear();
+        self.use_big = ops.len() > 32;
+        for op in ops.iter().filter(|op| op.write && op.last_write) {
+            let version = if installs { op.version } else { NO_VERSION };
+            if self.use_big {
+                self.big.insert(op.key, (None, version));
+            } else {
+                self.small.push((op.key, None, version));
+            }
+        }
+    }
+
+    fn write(&mut self, key: u32, value: Value) {
+        if self.use_big {
+            if let Some(slot) = self.big.get_mut(&key) {
+                slot.0 = Some(value);
+            }
+        } else if let Some(slot) = self.small.iter_mut().find(|s| s.0 == key) {
+            slot.1 = Some(value);
+        }
+    }
+
+    /// The value this transaction last wrote to `key` so far, if any.
+    fn value(&self, key: u32) -> Option<Value> {
+        // None inside: the key is written later in the transaction, not yet.
+        if self.use_big {
+            self.big.get(&key).and_then(|s| s.0)
+        } else {
+            self.small.iter().find(|s| s.0 == key).and_then(|s| s.1)
+        }
+    }
+
+    /// The version this `ok` transaction installed for `key`.
+    fn installed(&self, key: u32) -> Option<u64> {
+        let version = if self.use_big {
+            self.big.get(&key).map(|s| s.1)
+        } else {
+            self.small.iter().find(|s| s.0 == key).map(|s| s.2)
+        };
+        version.filter(|&v| v != NO_VERSION)
+    }
 }
 
 /// Precomputed facts that do not change between passes.
 struct Facts {
     installs: Vec<Install>,
     /// `(key, value, txn)`: the last write of each key of each `info` transaction.
-    info_writes: Vec<(u32, u32, u32)>,
+    info_writes: Vec<(u32, Value, u32)>,
     /// `(key, value)` written as the last write of a key by `ok`/`info` transactions.
-    written_final: Vec<(u32, u32)>,
+    written_final: Vec<(u32, Value)>,
     /// `(key, value)` written at all by `ok`/`info` transactions.
-    written_any: Vec<(u32, u32)>,
+    written_any: Vec<(u32, Value)>,
     /// `(key, value)` written by failed transactions.
-    written_failed: Vec<(u32, u32)>,
+    written_failed: Vec<(u32, Value)>,
     /// Per key: the last completion position of a transaction writing it (`NONE`: one
     /// never completed).
     last_writer_done: Vec<u32>,
     read_only: Vec<bool>,
 }
 
-fn contains(set: &[(u32, u32)], item: (u32, u32)) -> bool {
+fn contains(set: &[(u32, Value)], item: (u32, Value)) -> bool {
     set.binary_search(&item).is_ok()
 }
 
@@ -203,7 +260,7 @@ fn facts(h: &History, findings: &mut Vec<Finding>) -> Facts {
         let txn = txn as u32;
         let ops = h.ops(txn);
         f.read_only.push(!ops.iter().any(|op| op.write));
-        for (i, op) in ops.iter().enumerate() {
+        for op in ops {
             if !op.write {
                 continue;
             }
@@ -213,7 +270,7 @@ fn facts(h: &History, findings: &mut Vec<Finding>) -> Facts {
             } else if *done != NONE {
                 *done = (*done).max(t.complete);
             }
-            let last = !ops[i + 1..].iter().any(|o| o.write && o.key == op.key);
+            let last = op.last_write;
             match t.outcome {
                 Outcome::Fail => f.written_failed.push((op.key, op.value)),
                 Outcome::Ok | Outcome::Info => {
@@ -260,11 +317,10 @@ pub(crate) fn label(h: &History, txn: u32) -> String {
     format!("T{}", h.events[h.txns[txn as usize].invoke as usize].index)
 }
 
-pub(crate) fn value_text(h: &History, value: u32) -> String {
-    if value == NONE {
-        "null".to_string()
-    } else {
-        format!("{:?}", h.values.name(value))
+pub(crate) fn value_text(h: &History, value: Value) -> String {
+    match h.values.text(value) {
+        None => "null".to_string(),
+        Some(text) => format!("{text:?}"),
     }
 }
 
@@ -363,23 +419,23 @@ impl Pass<'_, '_> {
     fn txn_rules(&mut self) -> Vec<ReadRec> {
         let h = self.h;
         let mut reads = Vec::new();
-        let mut buffer: Vec<(u32, u32)> = Vec::new();
+        let mut buffer = Buffer::default();
         for txn in 0..h.txns.len() as u32 {
             if !self.committed[txn as usize] {
                 continue;
             }
             let t = h.txns[txn as usize];
             let ops = h.ops(txn);
-            buffer.clear();
+            let read_only = self.facts.read_only[txn as usize];
+            if !read_only {
+                buffer.reset(ops, t.outcome == Outcome::Ok);
+            }
             for op in ops {
                 if op.write {
-                    match buffer.iter_mut().find(|(k, _)| *k == op.key) {
-                        Some(slot) => slot.1 = op.value,
-                        None => buffer.push((op.key, op.value)),
-                    }
+                    buffer.write(op.key, op.value);
                     continue;
                 }
-                let own = buffer.iter().find(|(k, _)| *k == op.key).map(|&(_, v)| v);
+                let own = if read_only { None } else { buffer.value(op.key) };
                 match (op.version == NO_VERSION, own) {
                     (true, Some(own)) if own != op.value => self.finding(
                         "internal",
@@ -394,7 +450,7 @@ impl Pass<'_, '_> {
                     ),
                     (true, Some(_)) => {}
                     // An unreported read of an info transaction: unknown, not wrong.
-                    (true, None) if t.outcome == Outcome::Info && op.value == NONE => {}
+                    (true, None) if t.outcome == Outcome::Info && op.value == NULL => {}
                     (true, None) => self.finding(
                         "internal",
                         vec![format!(
@@ -420,7 +476,7 @@ impl Pass<'_, '_> {
                         vec![txn],
                     ),
                     (false, None) => {
-                        let final_read = self.facts.read_only[txn as usize]
+                        let final_read = read_only
                             && t.outcome == Outcome::Ok
                             && self.facts.last_writer_done[op.key as usize] != NONE
                             && t.invoke > self.facts.last_writer_done[op.key as usize];
@@ -431,14 +487,8 @@ impl Pass<'_, '_> {
                             value: op.value,
                             final_read,
                         });
-                        if t.outcome == Outcome::Ok {
-                            let installed = ops
-                                .iter()
-                                .rev()
-                                .find(|o| o.write && o.key == op.key && o.version != NO_VERSION);
-                            if let Some(w) = installed {
-                                self.bump_rule(txn, op, w.version);
-                            }
+                        if let Some(installed) = if read_only { None } else { buffer.installed(op.key) } {
+                            self.bump_rule(txn, op, installed);
                         }
                     }
                 }
@@ -470,21 +520,18 @@ impl Pass<'_, '_> {
     }
 
     /// Names a read whose value no installer of its version wrote.
-    fn bad_read_name(&self, key: u32, value: u32, installer: Option<u32>) -> &'static str {
+    fn bad_read_name(&self, key: u32, value: Value, installer: Option<u32>) -> &'static str {
         let f = self.facts;
-        if value != NONE {
+        if value != NULL {
             if !contains(&f.written_any, (key, value)) && contains(&f.written_failed, (key, value))
             {
                 return "G1a";
             }
             let intermediate_of_installer = installer.is_some_and(|t| {
-                let ops = self.h.ops(t);
-                ops.iter().enumerate().any(|(i, op)| {
-                    op.write
-                        && op.key == key
-                        && op.value == value
-                        && ops[i + 1..].iter().any(|o| o.write && o.key == key)
-                })
+                self.h
+                    .ops(t)
+                    .iter()
+                    .any(|op| op.write && !op.last_write && op.key == key && op.value == value)
             });
             if intermediate_of_installer
                 || (contains(&f.written_any, (key, value))
@@ -510,7 +557,7 @@ impl Pass<'_, '_> {
         reads: &[ReadRec],
         range: std::ops::Range<usize>,
         installs: &[Install],
-        info_writes: &[(u32, u32, u32)],
+        info_writes: &[(u32, Value, u32)],
     ) {
         let h = self.h;
         let kname = self.key(key).to_string();
@@ -588,7 +635,7 @@ impl Pass<'_, '_> {
         let max_read = reads[range.clone()].iter().map(|r| r.version).max().unwrap_or(0);
         let max_known = ok_max.max(max_read);
         // (value, version, reads range) of holes read with one value.
-        let mut valued_holes: Vec<(u32, u64, std::ops::Range<usize>)> = Vec::new();
+        let mut valued_holes: Vec<(Value, u64, std::ops::Range<usize>)> = Vec::new();
         let mut read_hole_versions = 0u64;
         let mut a = range.start;
         while a < range.end {
@@ -596,7 +643,7 @@ impl Pass<'_, '_> {
             let b = a + reads[a..range.end].partition_point(|x| x.version == v);
             if v == 0 {
                 for (idx, rd) in reads.iter().enumerate().take(b).skip(a) {
-                    if rd.value != NONE {
+                    if rd.value != NULL {
                         self.garbage[idx] = true;
                         self.finding(
                             "garbage-read",
@@ -656,7 +703,7 @@ impl Pass<'_, '_> {
                         ],
                         vec![reads[a].txn, reads[idx].txn],
                     );
-                } else if first == NONE {
+                } else if first == NULL {
                     for g in a..b {
                         self.garbage[g] = true;
                     }
@@ -827,7 +874,7 @@ impl Pass<'_, '_> {
         range: std::ops::Range<usize>,
         installs: &[Install],
         hole_installer: &[(u64, u32, Vec<u32>)],
-        info_writes: &[(u32, u32, u32)],
+        info_writes: &[(u32, Value, u32)],
     ) {
         let n_txns = self.h.txns.len() as u32;
         let mut points: Vec<Point> = Vec::new();
@@ -877,7 +924,7 @@ impl Pass<'_, '_> {
                     let candidates = info_writes
                         .iter()
                         .map(|x| x.2)
-                        .filter(|&t| !self.attributed.iter().any(|&(a, k, _)| a == t && k == key))
+                        .filter(|&t| !hole_installer.iter().any(|h| h.1 == t))
                         .take(4)
                         .collect();
                     self.placeholders.push(Placeholder {
