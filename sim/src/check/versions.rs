@@ -114,6 +114,8 @@ pub(crate) struct Placeholder {
 #[derive(Clone, Debug)]
 pub(crate) struct Finding {
     pub(crate) name: &'static str,
+    /// The key whose rule is broken.
+    pub(crate) key: u32,
     pub(crate) lines: Vec<String>,
     pub(crate) txns: Vec<u32>,
 }
@@ -286,6 +288,7 @@ fn facts(h: &History, findings: &mut Vec<Finding>) -> Facts {
             match t.outcome {
                 Outcome::Ok if op.version == 0 => findings.push(Finding {
                     name: "wrong-version-bump",
+                    key: op.key,
                     lines: vec![format!(
                         "{} says it installed {}@0, but versions start at 0 for an absent key and every committed write bumps them",
                         label(h, txn),
@@ -340,6 +343,7 @@ pub(crate) fn analyze(h: &History) -> Analysis {
             edges: Vec::new(),
             placeholders: Vec::new(),
             garbage: Vec::new(),
+            incompatible: Vec::new(),
         };
         pass.run();
         let Pass { newly_committed, attributed, findings, edges, placeholders, .. } = pass;
@@ -369,6 +373,9 @@ struct Pass<'p, 'a> {
     placeholders: Vec<Placeholder>,
     /// Indexes (into the sorted reads) of reads found garbage: they give no edges.
     garbage: Vec<bool>,
+    /// `(key, final version, info txns)` breaking all-or-nothing, explained after every
+    /// key was attributed.
+    incompatible: Vec<(u32, u64, Vec<u32>)>,
 }
 
 /// One version of a key as the edge walk sees it.
@@ -381,8 +388,8 @@ struct Point {
 }
 
 impl Pass<'_, '_> {
-    fn finding(&mut self, name: &'static str, lines: Vec<String>, txns: Vec<u32>) {
-        self.findings.push(Finding { name, lines, txns });
+    fn finding(&mut self, key: u32, name: &'static str, lines: Vec<String>, txns: Vec<u32>) {
+        self.findings.push(Finding { name, key, lines, txns });
     }
 
     fn key(&self, key: u32) -> &str {
@@ -412,6 +419,44 @@ impl Pass<'_, '_> {
             }
         }
         self.attributed = attributed;
+        self.explain_incompatible(&reads);
+    }
+
+    /// `incompatible-info`: an info transaction proved committed, with a write that no
+    /// version of a key with a final read can be.
+    fn explain_incompatible(&mut self, reads: &[ReadRec]) {
+        let h = self.h;
+        let mut attributed = self.attributed.clone();
+        attributed.sort_unstable();
+        for (key, last, txns) in std::mem::take(&mut self.incompatible) {
+            let kname = self.key(key).to_string();
+            let mut lines = Vec::new();
+            for &t in &txns {
+                let at = attributed.partition_point(|x| x.0 < t);
+                let evidence: Vec<String> = attributed[at..]
+                    .iter()
+                    .take_while(|x| x.0 == t)
+                    .take(2)
+                    .map(|&(_, k, v)| {
+                        let r = reads.partition_point(|x| (x.key, x.version) < (k, v));
+                        let reader = reads.get(r).filter(|x| x.key == k && x.version == v);
+                        let by = reader
+                            .map_or(String::new(), |x| format!(" read by {}", label(h, x.txn)));
+                        format!("{}@{v}{by}", self.key(k))
+                    })
+                    .collect();
+                let why = if evidence.is_empty() {
+                    "the versions of a key it wrote cannot be explained without it".to_string()
+                } else {
+                    format!("its writes were observed as {}", evidence.join(", "))
+                };
+                lines.push(format!(
+                    "{} (indeterminate) committed ({why}), so its write of {kname} committed too; but the versions of {kname} up to the final read {kname}@{last} leave no room for it (each was installed by, or read from, another transaction)",
+                    label(h, t)
+                ));
+            }
+            self.finding(key, "incompatible-info", lines, txns);
+        }
     }
 
     /// Per committed transaction: internal reads and version bumps. Returns its store
@@ -438,6 +483,7 @@ impl Pass<'_, '_> {
                 let own = if read_only { None } else { buffer.value(op.key) };
                 match (op.version == NO_VERSION, own) {
                     (true, Some(own)) if own != op.value => self.finding(
+                        op.key,
                         "internal",
                         vec![format!(
                             "{} wrote {} = {} and then read it back from its write buffer as {}",
@@ -452,6 +498,7 @@ impl Pass<'_, '_> {
                     // An unreported read of an info transaction: unknown, not wrong.
                     (true, None) if t.outcome == Outcome::Info && op.value == NULL => {}
                     (true, None) => self.finding(
+                        op.key,
                         "internal",
                         vec![format!(
                             "{} read {} = {} from its write buffer, but it had not written {}",
@@ -463,6 +510,7 @@ impl Pass<'_, '_> {
                         vec![txn],
                     ),
                     (false, Some(own)) => self.finding(
+                        op.key,
                         "internal",
                         vec![format!(
                             "{} wrote {} = {} and then read {}@{} = {} from the store instead of its own write",
@@ -503,6 +551,7 @@ impl Pass<'_, '_> {
         let h = self.h;
         if installed != 0 && installed != read.version.saturating_add(1) {
             self.finding(
+                read.key,
                 "wrong-version-bump",
                 vec![format!(
                     "{} read {}@{} and then installed {}@{}, not {}@{}",
@@ -583,7 +632,7 @@ impl Pass<'_, '_> {
                         )
                     })
                     .collect();
-                self.finding("duplicate-version", lines, txns);
+                self.finding(key, "duplicate-version", lines, txns);
             }
             j = end;
         }
@@ -599,6 +648,7 @@ impl Pass<'_, '_> {
             if let Some(r) = finals.iter().find(|r| r.version != f) {
                 let other = finals.iter().find(|r| r.version == f).expect("max exists");
                 self.finding(
+                    key,
                     "final-version-mismatch",
                     vec![
                         format!(
@@ -618,6 +668,7 @@ impl Pass<'_, '_> {
                 let last = installer_of(ok_max).expect("claimed");
                 let reader = finals.iter().find(|r| r.version == f).expect("max exists");
                 self.finding(
+                    key,
                     "final-version-mismatch",
                     vec![
                         format!("{} installed {kname}@{ok_max} and completed", label(h, last.txn)),
@@ -646,6 +697,7 @@ impl Pass<'_, '_> {
                     if rd.value != NULL {
                         self.garbage[idx] = true;
                         self.finding(
+                            key,
                             "garbage-read",
                             vec![format!(
                                 "{} read {kname}@0 = {}, but version 0 means absent and reads null",
@@ -663,6 +715,7 @@ impl Pass<'_, '_> {
                         let name = self.bad_read_name(key, rd.value, Some(inst.txn));
                         let why = self.bad_read_why(name);
                         self.finding(
+                            key,
                             name,
                             vec![
                                 format!(
@@ -688,6 +741,7 @@ impl Pass<'_, '_> {
                         self.garbage[g] = true;
                     }
                     self.finding(
+                        key,
                         "garbage-read",
                         vec![
                             format!(
@@ -708,6 +762,7 @@ impl Pass<'_, '_> {
                         self.garbage[g] = true;
                     }
                     self.finding(
+                        key,
                         "garbage-read",
                         vec![format!(
                             "{} read {kname}@{v} = null, but only version 0 is absent",
@@ -750,6 +805,7 @@ impl Pass<'_, '_> {
                     let mut txns: Vec<u32> = reads[rr.clone()].iter().map(|x| x.txn).collect();
                     txns.truncate(4);
                     self.finding(
+                        key,
                         name,
                         vec![format!(
                             "{} read {kname}@{v} = {}, but no committed or indeterminate transaction installed {kname}@{v} with that value{why}",
@@ -780,7 +836,7 @@ impl Pass<'_, '_> {
                     }
                 }
                 let txns = holes.iter().map(|(_, _, rr)| reads[rr.start].txn).take(4).collect();
-                self.finding("garbage-read", lines, txns);
+                self.finding(key, "garbage-read", lines, txns);
                 self.newly_committed.extend(&writers);
             } else if nh == 1 && nw == 1 {
                 let (_, v, _) = holes[0];
@@ -828,7 +884,7 @@ impl Pass<'_, '_> {
                 "only {available} indeterminate transaction(s) writing {kname} are left to explain them"
             ));
             let txns = installs.iter().rev().take(1).map(|x| x.txn).collect();
-            self.finding("version-gap", lines, txns);
+            self.finding(key, "version-gap", lines, txns);
         } else if unread_holes > 0 && unread_holes == available {
             // Every info writer of the key is needed to explain its versions.
             self.newly_committed.extend(info_writes.iter().map(|x| x.2));
@@ -847,19 +903,8 @@ impl Pass<'_, '_> {
                 .collect();
             required.sort_unstable();
             if required.len() as u64 > unread_holes {
-                let lines = required
-                    .iter()
-                    .take(4)
-                    .map(|&t| {
-                        format!(
-                            "{} (indeterminate) committed, as other transactions observed its writes, but none of {kname}'s versions 1..{max_known} (final read {kname}@{}) can be its write of {kname}",
-                            label(h, t),
-                            final_version.unwrap_or(0)
-                        )
-                    })
-                    .collect();
                 required.truncate(4);
-                self.finding("incompatible-info", lines, required);
+                self.incompatible.push((key, max_known, required));
             }
         }
 
