@@ -42,6 +42,7 @@ const EXPECTED: &[(&str, &[&str], &[&str])] = &[
         &["G-single-realtime", "final-version-mismatch"],
     ),
     ("incompatible_info_half_applied", &["incompatible-info"], &["incompatible-info"]),
+    ("g_single_through_an_ambiguous_info_installer", &["G-single"], &["G-single"]),
     ("valid_info_commit_that_happened", &[], &[]),
     ("valid_info_commit_that_did_not_happen", &[], &[]),
     ("valid_info_commit_proved_by_a_version_nobody_read", &[], &[]),
@@ -156,6 +157,17 @@ fn histories_of_a_serial_store_are_accepted() {
             assert!(verdict.valid, "{config:?} {model:?}\n{}", verdict.render_text(3));
         }
     }
+}
+
+#[test]
+fn an_unknown_installer_is_named_with_its_candidates() {
+    let (_, strict) = check_file("g_single_through_an_ambiguous_info_installer");
+    let text = strict.render_text(3);
+    assert!(text.contains("T5 read x@0; ?x@1 installed x@1 (rw)"), "{text}");
+    assert!(
+        text.contains("?x@1: an unknown installer of x@1 (one of the indeterminate T0, T1)"),
+        "{text}"
+    );
 }
 
 #[test]
