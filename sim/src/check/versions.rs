@@ -709,8 +709,13 @@ impl Pass<'_, '_> {
                     }
                 }
             } else if let Some(inst) = installer_of(v) {
+                // With a duplicate version, a read matching any of its claimants is not
+                // garbage: `duplicate-version` already says what is wrong.
+                let lo = installs.partition_point(|x| x.version < v);
+                let claimants =
+                    &installs[lo..lo + installs[lo..].partition_point(|x| x.version == v)];
                 for (idx, rd) in reads.iter().enumerate().take(b).skip(a) {
-                    if rd.value != inst.value {
+                    if claimants.iter().all(|c| c.value != rd.value) {
                         self.garbage[idx] = true;
                         let name = self.bad_read_name(key, rd.value, Some(inst.txn));
                         let why = self.bad_read_why(name);
