@@ -15,25 +15,11 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let txns: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(100_000);
     let seed: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(1);
-    let events = serial_history(&GenConfig { seed, ..bench_config(txns) });
+    let events = serial_history(&GenConfig { seed, ..GenConfig::bench(txns) });
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for event in &events {
         serde_json::to_writer(&mut out, event).expect("stdout");
         out.write_all(b"\n").expect("stdout");
     }
     out.flush().expect("stdout");
-}
-
-/// The bench's shape: many keys, a few ops each, some failures and indeterminate commits.
-fn bench_config(txns: usize) -> GenConfig {
-    GenConfig {
-        txns,
-        processes: 16,
-        keys: (txns / 10).max(10),
-        ops_max: 4,
-        fail_per_mille: 50,
-        info_per_mille: 10,
-        spread_us: 60,
-        ..GenConfig::default()
-    }
 }

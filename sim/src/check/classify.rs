@@ -9,18 +9,29 @@
 //! first; a component of the full graph (with real-time edges) that contains no
 //! dependency cycle needs a real-time edge, and its name gets `-realtime`.
 //!
-//! "Shortest" is exact for components of up to [`EXACT_LIMIT`] nodes (every node is
-//! tried as a start); above that, searches are bounded by a work budget and report the
-//! shortest cycle among those tried.
+//! "Shortest" is exact for components of up to [`EXACT_LIMIT`] nodes (every node, and
+//! every rw edge, is tried as a start); above that, the number of starts shrinks with the
+//! component's size so that the work per component stays linear in its size (a broken
+//! store can produce many components, or one with a million nodes), and the report
+//! gives the shortest cycle among those tried. Which starts are tried is deterministic.
 
 use super::graph::{weight, Components, Graph, Search, Step, RT, RW, WR, WW};
 use super::txns::NONE;
 use super::versions::EdgeKind;
 
 /// Components up to this many nodes get an exhaustive shortest-cycle search.
-pub(crate) const EXACT_LIMIT: usize = 512;
-/// Roughly how many node visits one component's searches may spend.
-const WORK_BUDGET: usize = 20_000_000;
+pub(crate) const EXACT_LIMIT: usize = 64;
+/// Above [`EXACT_LIMIT`], a component of `n` nodes gets `WORK / n` searches (at least one).
+const WORK: usize = EXACT_LIMIT * EXACT_LIMIT;
+
+/// How many searches (each linear in the component) a component of `n` nodes gets.
+fn tries(n: usize) -> usize {
+    if n <= EXACT_LIMIT {
+        usize::MAX
+    } else {
+        (WORK / n).max(1)
+    }
+}
 
 pub(crate) struct Cycle {
     pub(crate) name: String,
@@ -86,9 +97,8 @@ fn ladder(
     }
     // Exactly one rw edge: rw a -> b, then back from b to a without rw.
     let rws = g.internal_edges(members, comps, comp, RW);
-    let tries = (WORK_BUDGET / (members.len() + 1)).max(4);
     let mut best: Option<Vec<Step>> = None;
-    for rw in rws.iter().take(if members.len() <= EXACT_LIMIT { usize::MAX } else { tries }) {
+    for rw in rws.iter().take(tries(members.len())) {
         if let Some(mut path) = search.path(g, comps, comp, WW | WR | base, rw.target, rw.source) {
             path.insert(0, *rw);
             if best.as_ref().is_none_or(|b| weight(g, &path) < weight(g, b)) {
@@ -116,13 +126,8 @@ fn shortest_cycle(
     mask: u8,
     search: &mut Search,
 ) -> Option<Vec<Step>> {
-    let tries = if members.len() <= EXACT_LIMIT {
-        usize::MAX
-    } else {
-        (WORK_BUDGET / (members.len() + 1)).max(4)
-    };
     let mut best: Option<Vec<Step>> = None;
-    for &start in members.iter().filter(|&&v| v < g.chain_start).take(tries) {
+    for &start in members.iter().filter(|&&v| v < g.chain_start).take(tries(members.len())) {
         if let Some(path) = search.path(g, comps, comp, mask, start, start) {
             if best.as_ref().is_none_or(|b| weight(g, &path) < weight(g, b)) {
                 let done = weight(g, &path) == 2;

@@ -49,6 +49,23 @@ impl Default for GenConfig {
     }
 }
 
+impl GenConfig {
+    /// The benchmark's shape: many keys, a few ops each, some failures and indeterminate
+    /// commits, 16 processes with overlapping intervals.
+    pub fn bench(txns: usize) -> GenConfig {
+        GenConfig {
+            txns,
+            processes: 16,
+            keys: (txns / 10).max(10),
+            ops_max: 4,
+            fail_per_mille: 50,
+            info_per_mille: 10,
+            spread_us: 60,
+            ..GenConfig::default()
+        }
+    }
+}
+
 /// A valid history for `config`, events in time order with indexes `0..`.
 pub fn serial_history(config: &GenConfig) -> Vec<Event> {
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed);

@@ -7,7 +7,9 @@
 //! gets a chain node `C`, the transaction points to its `C`, each `C` points to the next,
 //! and each `C` points to the transactions invoked after it and before the next
 //! completion. So `T1` reaches `T2` through the chain exactly when `T1` completed before
-//! `T2` was invoked, with O(1) edges per transaction. Edges leaving a chain node weigh 0,
+//! `T2` was invoked, with O(1) edges per transaction. "Before" is line order: times never
+//! decrease down the file, and when two events share a `time` the earlier line happened
+//! first (the simulator writes events in the order it processed them). Edges leaving a chain node weigh 0,
 //! so path lengths count transaction-level edges only.
 
 use std::collections::VecDeque;

@@ -12,6 +12,39 @@
 //!
 //! Cost is linear in the history (plus sorting): no HashMap with random state, no
 //! per-edge allocation, real-time order through a chain of time nodes.
+//!
+//! # Anomaly names
+//!
+//! Version rules (checked per key, without the graph; "committed" means `ok`, or `info`
+//! proved committed, see `versions`):
+//! - `duplicate-version`: two `ok` transactions installed the same `k@v`.
+//! - `version-gap`: some versions of `k` below the highest one known were installed by
+//!   no `ok` transaction, nobody read them, and too few `info` writers of `k` remain to
+//!   have installed them.
+//! - `garbage-read`: a committed read of `k@v` returned a value that `k@v`'s installer
+//!   did not write (or non-null at version 0, null above it, two values for one version,
+//!   or a value no indeterminate transaction could have installed there).
+//! - `G1a` (aborted read): such a read returned a value written only by failed
+//!   transactions.
+//! - `G1b` (intermediate read): such a read returned a value its writer overwrote in the
+//!   same transaction.
+//! - `wrong-version-bump`: a committed transaction read `k@v` from the store and wrote
+//!   `k`, but installed a version other than `v+1` (or any transaction installed `k@0`).
+//! - `internal`: a read inside a committed transaction disagrees with the transaction's
+//!   own earlier write of that key (or claims its write buffer without one, or went to the
+//!   store after writing the key).
+//! - `final-version-mismatch`: final reads of `k` disagree, or the final version is below
+//!   a version an `ok` transaction installed (committed writes are missing).
+//! - `incompatible-info`: an indeterminate transaction proved committed (its write was
+//!   observed) wrote a key whose versions, up to its final read, leave no room for that
+//!   write: it took effect on some keys and not others.
+//!
+//! Cycles in the dependency graph (ww, wr, rw edges from versions; plus real-time edges
+//! under strict serializability), named after the cycle reported for each strongly
+//! connected component: `G0` (ww edges only), `G1c` (ww and wr, at least one wr),
+//! `G-single` (exactly one rw), `G-nonadjacent` (several rw, no two consecutive),
+//! `G2-item` (some two rw consecutive); each with `-realtime` when the cycle needs a
+//! real-time edge (the component has no cycle without one).
 
 pub mod generate;
 pub mod history;

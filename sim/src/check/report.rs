@@ -66,7 +66,11 @@ pub struct TxnRef {
     pub completion_index: Option<u64>,
     pub completion_time: Option<u64>,
     pub completion_line: Option<usize>,
+    /// Its ops in program order; for a transaction of more than [`OPS_SHOWN`] ops, only
+    /// those on the keys the anomaly is about (up to that many).
     pub ops: Vec<Op>,
+    /// How many ops the transaction has (more than `ops.len()` when some are left out).
+    pub ops_total: usize,
     /// For an unknown installer: what is known of it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
@@ -155,6 +159,9 @@ fn txn_line(t: &TxnRef) -> String {
     }
     let ops: Vec<String> = t.ops.iter().map(op_text).collect();
     let _ = write!(line, ": {}", ops.join(", "));
+    if t.ops_total > t.ops.len() {
+        let _ = write!(line, " ({} other ops not shown)", t.ops_total - t.ops.len());
+    }
     line
 }
 
@@ -169,7 +176,27 @@ fn op_text(op: &Op) -> String {
     }
 }
 
-pub(crate) fn txn_ref(h: &History, txn: u32) -> TxnRef {
+/// Big transactions (a final read of every key) show only the ops that matter.
+pub const OPS_SHOWN: usize = 16;
+
+/// A transaction's ops, or for a big one the ops on `keys` (the anomaly's keys).
+fn shown_ops(h: &History, txn: u32, keys: &[u32]) -> Vec<Op> {
+    let event = h.last_event(txn);
+    if event.ops.len() <= OPS_SHOWN {
+        return event.ops.clone();
+    }
+    let ops = h.ops(txn);
+    event
+        .ops
+        .iter()
+        .zip(ops)
+        .filter(|(_, op)| keys.contains(&op.key))
+        .map(|(op, _)| op.clone())
+        .take(OPS_SHOWN)
+        .collect()
+}
+
+pub(crate) fn txn_ref(h: &History, txn: u32, keys: &[u32]) -> TxnRef {
     let t = &h.txns[txn as usize];
     let invoke = &h.events[t.invoke as usize];
     let done = (t.complete != NONE).then(|| &h.events[t.complete as usize]);
@@ -190,7 +217,8 @@ pub(crate) fn txn_ref(h: &History, txn: u32) -> TxnRef {
         completion_index: done.map(|e| e.index),
         completion_time: done.map(|e| e.time),
         completion_line: done.map(|_| t.complete as usize + 1),
-        ops: h.last_event(txn).ops.clone(),
+        ops: shown_ops(h, txn, keys),
+        ops_total: h.last_event(txn).ops.len(),
         note: None,
     }
 }
@@ -219,9 +247,9 @@ impl Namer<'_, '_> {
         }
     }
 
-    pub(crate) fn node_ref(&self, node: u32) -> TxnRef {
+    pub(crate) fn node_ref(&self, node: u32, keys: &[u32]) -> TxnRef {
         if node < self.n_txns() {
-            return txn_ref(self.h, node);
+            return txn_ref(self.h, node, keys);
         }
         let p = &self.analysis.placeholders[(node - self.n_txns()) as usize];
         let key = self.h.keys.name(p.key);
@@ -248,6 +276,7 @@ impl Namer<'_, '_> {
             completion_time: None,
             completion_line: None,
             ops: Vec::new(),
+            ops_total: 0,
             note: Some(format!("an unknown installer of {versions} ({who})")),
         }
     }
@@ -346,11 +375,11 @@ pub(crate) fn build(
 ) -> Verdict {
     let namer = Namer { h, analysis };
     let mut anomalies: Vec<Anomaly> = Vec::new();
-    for Finding { name, lines, txns } in &analysis.findings {
+    for Finding { name, key, lines, txns } in &analysis.findings {
         anomalies.push(Anomaly {
             name: name.to_string(),
             explanation: lines.clone(),
-            txns: txns.iter().map(|&t| txn_ref(h, t)).collect(),
+            txns: txns.iter().map(|&t| txn_ref(h, t, &[*key])).collect(),
             cycle: Vec::new(),
         });
     }
@@ -367,7 +396,10 @@ pub(crate) fn build(
         anomalies.push(Anomaly {
             name: cycle.name,
             explanation,
-            txns: cycle.steps.iter().map(|s| namer.node_ref(s.source)).collect(),
+            txns: {
+                let keys: Vec<u32> = cycle.steps.iter().map(|s| s.key).collect();
+                cycle.steps.iter().map(|s| namer.node_ref(s.source, &keys)).collect()
+            },
             cycle: edges,
         });
     }

@@ -18,9 +18,9 @@ use std::collections::BTreeMap;
 use workloads::history::{Event, EventKind, Op, OpKind};
 
 use super::history::HistoryError;
-use super::intern::Interner;
+use super::intern::{Interner, Value, Values, NULL};
 
-/// `u32` "none" for value ids (a null value) and txn or position references.
+/// `u32` "none" for txn, node, key or position references.
 pub(crate) const NONE: u32 = u32::MAX;
 /// `u64` "none" for versions (a read served from the write buffer; a write with no version).
 pub(crate) const NO_VERSION: u64 = u64::MAX;
@@ -50,10 +50,30 @@ pub(crate) struct Txn {
 pub(crate) struct COp {
     pub(crate) write: bool,
     pub(crate) key: u32,
-    /// Value id, or [`NONE`] for null.
-    pub(crate) value: u32,
+    /// The value written or read ([`NULL`] for null).
+    pub(crate) value: Value,
     /// Version, or [`NO_VERSION`] for null.
     pub(crate) version: u64,
+    /// A write that is the transaction's last write of its key (the one that installs).
+    pub(crate) last_write: bool,
+}
+
+/// For each op `(is_write, key)`, whether it is the last write of its key. Linear scans for
+/// small transactions, a sort for big ones (a bulk load must not be quadratic).
+pub(crate) fn last_writes<K: Ord>(ops: &[(bool, K)]) -> Vec<bool> {
+    let mut last = vec![false; ops.len()];
+    if ops.len() <= 32 {
+        for (i, (write, key)) in ops.iter().enumerate() {
+            last[i] = *write && !ops[i + 1..].iter().any(|(w, k)| *w && k == key);
+        }
+        return last;
+    }
+    let mut writes: Vec<usize> = (0..ops.len()).filter(|&i| ops[i].0).collect();
+    writes.sort_by(|&a, &b| ops[a].1.cmp(&ops[b].1).then(a.cmp(&b)));
+    for (j, &i) in writes.iter().enumerate() {
+        last[i] = writes.get(j + 1).is_none_or(|&next| ops[next].1 != ops[i].1);
+    }
+    last
 }
 
 pub(crate) struct History<'a> {
@@ -61,7 +81,7 @@ pub(crate) struct History<'a> {
     pub(crate) txns: Vec<Txn>,
     pub(crate) ops: Vec<COp>,
     pub(crate) keys: Interner<'a>,
-    pub(crate) values: Interner<'a>,
+    pub(crate) values: Values<'a>,
     /// For each event position, the transaction it belongs to.
     pub(crate) event_txn: Vec<u32>,
 }
@@ -108,7 +128,7 @@ pub(crate) fn pair(events: &[Event]) -> Result<History<'_>, HistoryError> {
         txns: Vec::new(),
         ops: Vec::new(),
         keys: Interner::default(),
-        values: Interner::default(),
+        values: Values::default(),
         event_txn: Vec::with_capacity(events.len()),
     };
     let mut processes: BTreeMap<u64, Process> = BTreeMap::new();
@@ -276,12 +296,14 @@ fn validate_completion(
             }
         }
     }
+    let shape: Vec<(bool, &str)> =
+        event.ops.iter().map(|op| (op.f == OpKind::Write, op.key.as_str())).collect();
+    let last = last_writes(&shape);
     for (i, op) in event.ops.iter().enumerate() {
         if op.f != OpKind::Write {
             continue;
         }
-        let last_of_key =
-            !event.ops[i + 1..].iter().any(|o| o.f == OpKind::Write && o.key == op.key);
+        let last_of_key = last[i];
         match (event.kind, last_of_key, op.version) {
             (EventKind::Ok, true, None) => {
                 return Err(HistoryError::at(
@@ -329,10 +351,7 @@ fn intern_ops<'a>(
     for (i, invoked) in asked.iter().enumerate() {
         let op = done.get(i).unwrap_or(invoked);
         let key = history.keys.intern(&op.key);
-        let value = match &op.value {
-            Some(v) => history.values.intern(v),
-            None => NONE,
-        };
+        let value = history.values.value(op.value.as_deref());
         let version = match (done.get(i), op.version) {
             // An op the completion did not report is unknown: no version.
             (None, _) => NO_VERSION,
@@ -340,8 +359,19 @@ fn intern_ops<'a>(
             (Some(_), None) => NO_VERSION,
         };
         // A read the completion did not report has no value either.
-        let value = if done.get(i).is_none() && op.f == OpKind::Read { NONE } else { value };
-        history.ops.push(COp { write: op.f == OpKind::Write, key, value, version });
+        let value = if done.get(i).is_none() && op.f == OpKind::Read { NULL } else { value };
+        history.ops.push(COp {
+            write: op.f == OpKind::Write,
+            key,
+            value,
+            version,
+            last_write: false,
+        });
+    }
+    let added = &mut history.ops[start as usize..];
+    let shape: Vec<(bool, u32)> = added.iter().map(|op| (op.write, op.key)).collect();
+    for (op, last) in added.iter_mut().zip(last_writes(&shape)) {
+        op.last_write = last;
     }
     let t = &mut history.txns[txn as usize];
     t.ops_start = start;
@@ -361,6 +391,17 @@ mod tests {
     }
 
     const INV0: &str = r#"{"index":0,"time":1,"process":0,"type":"invoke","ops":[{"f":"w","key":"x","value":"1"}]}"#;
+
+    #[test]
+    fn last_writes_marks_the_last_write_of_each_key_small_or_big() {
+        let small = [(true, 1), (false, 1), (true, 2), (true, 1)];
+        assert_eq!(last_writes(&small), vec![false, false, true, true]);
+        let big: Vec<(bool, u32)> = (0..100).map(|i| (i % 3 != 0, i % 7)).collect();
+        let expect: Vec<bool> = (0..100)
+            .map(|i| big[i].0 && !big[i + 1..].iter().any(|o| o.0 && o.1 == big[i].1))
+            .collect();
+        assert_eq!(last_writes(&big), expect);
+    }
 
     #[test]
     fn pairs_invocations_with_completions() {

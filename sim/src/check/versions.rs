@@ -32,6 +32,7 @@
 //! (`final-version-mismatch`); versions up to `F` are held to the rules above, so `F`
 //! equals the number of committed writes of `k`.
 
+use super::intern::{Value, NULL};
 use super::txns::{COp, History, Outcome, NONE, NO_VERSION};
 
 /// What a dependency edge says.
@@ -113,6 +114,8 @@ pub(crate) struct Placeholder {
 #[derive(Clone, Debug)]
 pub(crate) struct Finding {
     pub(crate) name: &'static str,
+    /// The key whose rule is broken.
+    pub(crate) key: u32,
     pub(crate) lines: Vec<String>,
     pub(crate) txns: Vec<u32>,
 }
@@ -155,7 +158,7 @@ struct ReadRec {
     key: u32,
     version: u64,
     txn: u32,
-    value: u32,
+    value: Value,
     final_read: bool,
 }
 
@@ -165,27 +168,83 @@ struct Install {
     key: u32,
     version: u64,
     txn: u32,
-    value: u32,
+    value: Value,
+}
+
+/// A transaction's write buffer while its ops are replayed in program order, and the
+/// versions its last writes installed. Linear for small transactions, a map for big ones.
+#[derive(Default)]
+struct Buffer {
+    small: Vec<(u32, Option<Value>, u64)>,
+    big: std::collections::BTreeMap<u32, (Option<Value>, u64)>,
+    use_big: bool,
+}
+
+impl Buffer {
+    /// Starts a transaction; `installs` says whether its writes carry versions (`ok`).
+    fn reset(&mut self, ops: &[COp], installs: bool) {
+        self.small.clear();
+        self.big.clear();
+        self.use_big = ops.len() > 32;
+        for op in ops.iter().filter(|op| op.write && op.last_write) {
+            let version = if installs { op.version } else { NO_VERSION };
+            if self.use_big {
+                self.big.insert(op.key, (None, version));
+            } else {
+                self.small.push((op.key, None, version));
+            }
+        }
+    }
+
+    fn write(&mut self, key: u32, value: Value) {
+        if self.use_big {
+            if let Some(slot) = self.big.get_mut(&key) {
+                slot.0 = Some(value);
+            }
+        } else if let Some(slot) = self.small.iter_mut().find(|s| s.0 == key) {
+            slot.1 = Some(value);
+        }
+    }
+
+    /// The value this transaction last wrote to `key` so far, if any.
+    fn value(&self, key: u32) -> Option<Value> {
+        // None inside: the key is written later in the transaction, not yet.
+        if self.use_big {
+            self.big.get(&key).and_then(|s| s.0)
+        } else {
+            self.small.iter().find(|s| s.0 == key).and_then(|s| s.1)
+        }
+    }
+
+    /// The version this `ok` transaction installed for `key`.
+    fn installed(&self, key: u32) -> Option<u64> {
+        let version = if self.use_big {
+            self.big.get(&key).map(|s| s.1)
+        } else {
+            self.small.iter().find(|s| s.0 == key).map(|s| s.2)
+        };
+        version.filter(|&v| v != NO_VERSION)
+    }
 }
 
 /// Precomputed facts that do not change between passes.
 struct Facts {
     installs: Vec<Install>,
     /// `(key, value, txn)`: the last write of each key of each `info` transaction.
-    info_writes: Vec<(u32, u32, u32)>,
+    info_writes: Vec<(u32, Value, u32)>,
     /// `(key, value)` written as the last write of a key by `ok`/`info` transactions.
-    written_final: Vec<(u32, u32)>,
+    written_final: Vec<(u32, Value)>,
     /// `(key, value)` written at all by `ok`/`info` transactions.
-    written_any: Vec<(u32, u32)>,
+    written_any: Vec<(u32, Value)>,
     /// `(key, value)` written by failed transactions.
-    written_failed: Vec<(u32, u32)>,
+    written_failed: Vec<(u32, Value)>,
     /// Per key: the last completion position of a transaction writing it (`NONE`: one
     /// never completed).
     last_writer_done: Vec<u32>,
     read_only: Vec<bool>,
 }
 
-fn contains(set: &[(u32, u32)], item: (u32, u32)) -> bool {
+fn contains(set: &[(u32, Value)], item: (u32, Value)) -> bool {
     set.binary_search(&item).is_ok()
 }
 
@@ -203,7 +262,7 @@ fn facts(h: &History, findings: &mut Vec<Finding>) -> Facts {
         let txn = txn as u32;
         let ops = h.ops(txn);
         f.read_only.push(!ops.iter().any(|op| op.write));
-        for (i, op) in ops.iter().enumerate() {
+        for op in ops {
             if !op.write {
                 continue;
             }
@@ -213,7 +272,7 @@ fn facts(h: &History, findings: &mut Vec<Finding>) -> Facts {
             } else if *done != NONE {
                 *done = (*done).max(t.complete);
             }
-            let last = !ops[i + 1..].iter().any(|o| o.write && o.key == op.key);
+            let last = op.last_write;
             match t.outcome {
                 Outcome::Fail => f.written_failed.push((op.key, op.value)),
                 Outcome::Ok | Outcome::Info => {
@@ -229,6 +288,7 @@ fn facts(h: &History, findings: &mut Vec<Finding>) -> Facts {
             match t.outcome {
                 Outcome::Ok if op.version == 0 => findings.push(Finding {
                     name: "wrong-version-bump",
+                    key: op.key,
                     lines: vec![format!(
                         "{} says it installed {}@0, but versions start at 0 for an absent key and every committed write bumps them",
                         label(h, txn),
@@ -260,11 +320,10 @@ pub(crate) fn label(h: &History, txn: u32) -> String {
     format!("T{}", h.events[h.txns[txn as usize].invoke as usize].index)
 }
 
-pub(crate) fn value_text(h: &History, value: u32) -> String {
-    if value == NONE {
-        "null".to_string()
-    } else {
-        format!("{:?}", h.values.name(value))
+pub(crate) fn value_text(h: &History, value: Value) -> String {
+    match h.values.text(value) {
+        None => "null".to_string(),
+        Some(text) => format!("{text:?}"),
     }
 }
 
@@ -284,6 +343,7 @@ pub(crate) fn analyze(h: &History) -> Analysis {
             edges: Vec::new(),
             placeholders: Vec::new(),
             garbage: Vec::new(),
+            incompatible: Vec::new(),
         };
         pass.run();
         let Pass { newly_committed, attributed, findings, edges, placeholders, .. } = pass;
@@ -313,6 +373,9 @@ struct Pass<'p, 'a> {
     placeholders: Vec<Placeholder>,
     /// Indexes (into the sorted reads) of reads found garbage: they give no edges.
     garbage: Vec<bool>,
+    /// `(key, final version, info txns)` breaking all-or-nothing, explained after every
+    /// key was attributed.
+    incompatible: Vec<(u32, u64, Vec<u32>)>,
 }
 
 /// One version of a key as the edge walk sees it.
@@ -325,8 +388,8 @@ struct Point {
 }
 
 impl Pass<'_, '_> {
-    fn finding(&mut self, name: &'static str, lines: Vec<String>, txns: Vec<u32>) {
-        self.findings.push(Finding { name, lines, txns });
+    fn finding(&mut self, key: u32, name: &'static str, lines: Vec<String>, txns: Vec<u32>) {
+        self.findings.push(Finding { name, key, lines, txns });
     }
 
     fn key(&self, key: u32) -> &str {
@@ -356,6 +419,44 @@ impl Pass<'_, '_> {
             }
         }
         self.attributed = attributed;
+        self.explain_incompatible(&reads);
+    }
+
+    /// `incompatible-info`: an info transaction proved committed, with a write that no
+    /// version of a key with a final read can be.
+    fn explain_incompatible(&mut self, reads: &[ReadRec]) {
+        let h = self.h;
+        let mut attributed = self.attributed.clone();
+        attributed.sort_unstable();
+        for (key, last, txns) in std::mem::take(&mut self.incompatible) {
+            let kname = self.key(key).to_string();
+            let mut lines = Vec::new();
+            for &t in &txns {
+                let at = attributed.partition_point(|x| x.0 < t);
+                let evidence: Vec<String> = attributed[at..]
+                    .iter()
+                    .take_while(|x| x.0 == t)
+                    .take(2)
+                    .map(|&(_, k, v)| {
+                        let r = reads.partition_point(|x| (x.key, x.version) < (k, v));
+                        let reader = reads.get(r).filter(|x| x.key == k && x.version == v);
+                        let by = reader
+                            .map_or(String::new(), |x| format!(" read by {}", label(h, x.txn)));
+                        format!("{}@{v}{by}", self.key(k))
+                    })
+                    .collect();
+                let why = if evidence.is_empty() {
+                    "the versions of a key it wrote cannot be explained without it".to_string()
+                } else {
+                    format!("its writes were observed as {}", evidence.join(", "))
+                };
+                lines.push(format!(
+                    "{} (indeterminate) committed ({why}), so its write of {kname} committed too; but the versions of {kname} up to the final read {kname}@{last} leave no room for it (each was installed by, or read from, another transaction)",
+                    label(h, t)
+                ));
+            }
+            self.finding(key, "incompatible-info", lines, txns);
+        }
     }
 
     /// Per committed transaction: internal reads and version bumps. Returns its store
@@ -363,25 +464,26 @@ impl Pass<'_, '_> {
     fn txn_rules(&mut self) -> Vec<ReadRec> {
         let h = self.h;
         let mut reads = Vec::new();
-        let mut buffer: Vec<(u32, u32)> = Vec::new();
+        let mut buffer = Buffer::default();
         for txn in 0..h.txns.len() as u32 {
             if !self.committed[txn as usize] {
                 continue;
             }
             let t = h.txns[txn as usize];
             let ops = h.ops(txn);
-            buffer.clear();
+            let read_only = self.facts.read_only[txn as usize];
+            if !read_only {
+                buffer.reset(ops, t.outcome == Outcome::Ok);
+            }
             for op in ops {
                 if op.write {
-                    match buffer.iter_mut().find(|(k, _)| *k == op.key) {
-                        Some(slot) => slot.1 = op.value,
-                        None => buffer.push((op.key, op.value)),
-                    }
+                    buffer.write(op.key, op.value);
                     continue;
                 }
-                let own = buffer.iter().find(|(k, _)| *k == op.key).map(|&(_, v)| v);
+                let own = if read_only { None } else { buffer.value(op.key) };
                 match (op.version == NO_VERSION, own) {
                     (true, Some(own)) if own != op.value => self.finding(
+                        op.key,
                         "internal",
                         vec![format!(
                             "{} wrote {} = {} and then read it back from its write buffer as {}",
@@ -394,8 +496,9 @@ impl Pass<'_, '_> {
                     ),
                     (true, Some(_)) => {}
                     // An unreported read of an info transaction: unknown, not wrong.
-                    (true, None) if t.outcome == Outcome::Info && op.value == NONE => {}
+                    (true, None) if t.outcome == Outcome::Info && op.value == NULL => {}
                     (true, None) => self.finding(
+                        op.key,
                         "internal",
                         vec![format!(
                             "{} read {} = {} from its write buffer, but it had not written {}",
@@ -407,6 +510,7 @@ impl Pass<'_, '_> {
                         vec![txn],
                     ),
                     (false, Some(own)) => self.finding(
+                        op.key,
                         "internal",
                         vec![format!(
                             "{} wrote {} = {} and then read {}@{} = {} from the store instead of its own write",
@@ -420,7 +524,7 @@ impl Pass<'_, '_> {
                         vec![txn],
                     ),
                     (false, None) => {
-                        let final_read = self.facts.read_only[txn as usize]
+                        let final_read = read_only
                             && t.outcome == Outcome::Ok
                             && self.facts.last_writer_done[op.key as usize] != NONE
                             && t.invoke > self.facts.last_writer_done[op.key as usize];
@@ -431,14 +535,8 @@ impl Pass<'_, '_> {
                             value: op.value,
                             final_read,
                         });
-                        if t.outcome == Outcome::Ok {
-                            let installed = ops
-                                .iter()
-                                .rev()
-                                .find(|o| o.write && o.key == op.key && o.version != NO_VERSION);
-                            if let Some(w) = installed {
-                                self.bump_rule(txn, op, w.version);
-                            }
+                        if let Some(installed) = if read_only { None } else { buffer.installed(op.key) } {
+                            self.bump_rule(txn, op, installed);
                         }
                     }
                 }
@@ -453,6 +551,7 @@ impl Pass<'_, '_> {
         let h = self.h;
         if installed != 0 && installed != read.version.saturating_add(1) {
             self.finding(
+                read.key,
                 "wrong-version-bump",
                 vec![format!(
                     "{} read {}@{} and then installed {}@{}, not {}@{}",
@@ -470,21 +569,18 @@ impl Pass<'_, '_> {
     }
 
     /// Names a read whose value no installer of its version wrote.
-    fn bad_read_name(&self, key: u32, value: u32, installer: Option<u32>) -> &'static str {
+    fn bad_read_name(&self, key: u32, value: Value, installer: Option<u32>) -> &'static str {
         let f = self.facts;
-        if value != NONE {
+        if value != NULL {
             if !contains(&f.written_any, (key, value)) && contains(&f.written_failed, (key, value))
             {
                 return "G1a";
             }
             let intermediate_of_installer = installer.is_some_and(|t| {
-                let ops = self.h.ops(t);
-                ops.iter().enumerate().any(|(i, op)| {
-                    op.write
-                        && op.key == key
-                        && op.value == value
-                        && ops[i + 1..].iter().any(|o| o.write && o.key == key)
-                })
+                self.h
+                    .ops(t)
+                    .iter()
+                    .any(|op| op.write && !op.last_write && op.key == key && op.value == value)
             });
             if intermediate_of_installer
                 || (contains(&f.written_any, (key, value))
@@ -510,7 +606,7 @@ impl Pass<'_, '_> {
         reads: &[ReadRec],
         range: std::ops::Range<usize>,
         installs: &[Install],
-        info_writes: &[(u32, u32, u32)],
+        info_writes: &[(u32, Value, u32)],
     ) {
         let h = self.h;
         let kname = self.key(key).to_string();
@@ -536,7 +632,7 @@ impl Pass<'_, '_> {
                         )
                     })
                     .collect();
-                self.finding("duplicate-version", lines, txns);
+                self.finding(key, "duplicate-version", lines, txns);
             }
             j = end;
         }
@@ -552,6 +648,7 @@ impl Pass<'_, '_> {
             if let Some(r) = finals.iter().find(|r| r.version != f) {
                 let other = finals.iter().find(|r| r.version == f).expect("max exists");
                 self.finding(
+                    key,
                     "final-version-mismatch",
                     vec![
                         format!(
@@ -571,6 +668,7 @@ impl Pass<'_, '_> {
                 let last = installer_of(ok_max).expect("claimed");
                 let reader = finals.iter().find(|r| r.version == f).expect("max exists");
                 self.finding(
+                    key,
                     "final-version-mismatch",
                     vec![
                         format!("{} installed {kname}@{ok_max} and completed", label(h, last.txn)),
@@ -588,35 +686,41 @@ impl Pass<'_, '_> {
         let max_read = reads[range.clone()].iter().map(|r| r.version).max().unwrap_or(0);
         let max_known = ok_max.max(max_read);
         // (value, version, reads range) of holes read with one value.
-        let mut valued_holes: Vec<(u32, u64, std::ops::Range<usize>)> = Vec::new();
+        let mut valued_holes: Vec<(Value, u64, std::ops::Range<usize>)> = Vec::new();
         let mut read_hole_versions = 0u64;
         let mut a = range.start;
         while a < range.end {
             let v = reads[a].version;
             let b = a + reads[a..range.end].partition_point(|x| x.version == v);
             if v == 0 {
-                for idx in a..b {
-                    if reads[idx].value != NONE {
+                for (idx, rd) in reads.iter().enumerate().take(b).skip(a) {
+                    if rd.value != NULL {
                         self.garbage[idx] = true;
                         self.finding(
+                            key,
                             "garbage-read",
                             vec![format!(
                                 "{} read {kname}@0 = {}, but version 0 means absent and reads null",
-                                label(h, reads[idx].txn),
-                                value_text(h, reads[idx].value)
+                                label(h, rd.txn),
+                                value_text(h, rd.value)
                             )],
-                            vec![reads[idx].txn],
+                            vec![rd.txn],
                         );
                     }
                 }
             } else if let Some(inst) = installer_of(v) {
-                for idx in a..b {
-                    let rd = reads[idx];
-                    if rd.value != inst.value {
+                // With a duplicate version, a read matching any of its claimants is not
+                // garbage: `duplicate-version` already says what is wrong.
+                let lo = installs.partition_point(|x| x.version < v);
+                let claimants =
+                    &installs[lo..lo + installs[lo..].partition_point(|x| x.version == v)];
+                for (idx, rd) in reads.iter().enumerate().take(b).skip(a) {
+                    if claimants.iter().all(|c| c.value != rd.value) {
                         self.garbage[idx] = true;
                         let name = self.bad_read_name(key, rd.value, Some(inst.txn));
                         let why = self.bad_read_why(name);
                         self.finding(
+                            key,
                             name,
                             vec![
                                 format!(
@@ -642,6 +746,7 @@ impl Pass<'_, '_> {
                         self.garbage[g] = true;
                     }
                     self.finding(
+                        key,
                         "garbage-read",
                         vec![
                             format!(
@@ -657,11 +762,12 @@ impl Pass<'_, '_> {
                         ],
                         vec![reads[a].txn, reads[idx].txn],
                     );
-                } else if first == NONE {
+                } else if first == NULL {
                     for g in a..b {
                         self.garbage[g] = true;
                     }
                     self.finding(
+                        key,
                         "garbage-read",
                         vec![format!(
                             "{} read {kname}@{v} = null, but only version 0 is absent",
@@ -704,6 +810,7 @@ impl Pass<'_, '_> {
                     let mut txns: Vec<u32> = reads[rr.clone()].iter().map(|x| x.txn).collect();
                     txns.truncate(4);
                     self.finding(
+                        key,
                         name,
                         vec![format!(
                             "{} read {kname}@{v} = {}, but no committed or indeterminate transaction installed {kname}@{v} with that value{why}",
@@ -734,7 +841,7 @@ impl Pass<'_, '_> {
                     }
                 }
                 let txns = holes.iter().map(|(_, _, rr)| reads[rr.start].txn).take(4).collect();
-                self.finding("garbage-read", lines, txns);
+                self.finding(key, "garbage-read", lines, txns);
                 self.newly_committed.extend(&writers);
             } else if nh == 1 && nw == 1 {
                 let (_, v, _) = holes[0];
@@ -782,7 +889,7 @@ impl Pass<'_, '_> {
                 "only {available} indeterminate transaction(s) writing {kname} are left to explain them"
             ));
             let txns = installs.iter().rev().take(1).map(|x| x.txn).collect();
-            self.finding("version-gap", lines, txns);
+            self.finding(key, "version-gap", lines, txns);
         } else if unread_holes > 0 && unread_holes == available {
             // Every info writer of the key is needed to explain its versions.
             self.newly_committed.extend(info_writes.iter().map(|x| x.2));
@@ -801,19 +908,8 @@ impl Pass<'_, '_> {
                 .collect();
             required.sort_unstable();
             if required.len() as u64 > unread_holes {
-                let lines = required
-                    .iter()
-                    .take(4)
-                    .map(|&t| {
-                        format!(
-                            "{} (indeterminate) committed, as other transactions observed its writes, but none of {kname}'s versions 1..{max_known} (final read {kname}@{}) can be its write of {kname}",
-                            label(h, t),
-                            final_version.unwrap_or(0)
-                        )
-                    })
-                    .collect();
                 required.truncate(4);
-                self.finding("incompatible-info", lines, required);
+                self.incompatible.push((key, max_known, required));
             }
         }
 
@@ -828,7 +924,7 @@ impl Pass<'_, '_> {
         range: std::ops::Range<usize>,
         installs: &[Install],
         hole_installer: &[(u64, u32, Vec<u32>)],
-        info_writes: &[(u32, u32, u32)],
+        info_writes: &[(u32, Value, u32)],
     ) {
         let n_txns = self.h.txns.len() as u32;
         let mut points: Vec<Point> = Vec::new();
@@ -878,7 +974,7 @@ impl Pass<'_, '_> {
                     let candidates = info_writes
                         .iter()
                         .map(|x| x.2)
-                        .filter(|&t| !self.attributed.iter().any(|&(a, k, _)| a == t && k == key))
+                        .filter(|&t| !hole_installer.iter().any(|h| h.1 == t))
                         .take(4)
                         .collect();
                     self.placeholders.push(Placeholder {

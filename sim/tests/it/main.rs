@@ -1,6 +1,7 @@
 //! Integration tests of the `sim` crate, one module per topic.
 
 mod bugs;
+mod check;
 mod determinism;
 mod run_cli;
 mod snapshots;

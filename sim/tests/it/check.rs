@@ -1,0 +1,418 @@
+//! `sim check`: hand-built histories, generated histories and their mutations, and the
+//! binary's exit codes and messages.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use sim::check::generate::{serial_history, GenConfig};
+use sim::check::{check, parse_history, Model, Verdict};
+use workloads::history::{Event, EventKind, OpKind};
+
+fn histories_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/histories")
+}
+
+/// Every file under `tests/histories`, with the anomaly names expected under
+/// serializability and under strict serializability (empty: must be accepted).
+const EXPECTED: &[(&str, &[&str], &[&str])] = &[
+    ("g0_write_cycle", &["G0"], &["G0"]),
+    ("g1c_circular_information_flow", &["G1c"], &["G1c"]),
+    ("g_single_read_skew", &["G-single"], &["G-single"]),
+    ("g_nonadjacent_two_separated_anti_dependencies", &["G-nonadjacent"], &["G-nonadjacent"]),
+    ("g2_item_write_skew", &["G2-item"], &["G2-item"]),
+    ("g0_realtime_versions_against_real_time", &[], &["G0-realtime"]),
+    ("g1c_realtime_read_from_the_future", &[], &["G1c-realtime"]),
+    ("g_single_realtime_stale_read", &[], &["G-single-realtime"]),
+    ("g_nonadjacent_realtime", &[], &["G-nonadjacent-realtime"]),
+    ("g2_item_realtime", &[], &["G2-item-realtime"]),
+    ("g1a_aborted_read", &["G1a"], &["G1a"]),
+    ("g1b_intermediate_read", &["G1b"], &["G1b"]),
+    ("garbage_read_value_nobody_wrote", &["garbage-read"], &["garbage-read"]),
+    ("duplicate_version", &["duplicate-version"], &["duplicate-version"]),
+    ("version_gap", &["version-gap"], &["version-gap"]),
+    (
+        "wrong_version_bump_lost_update",
+        &["G-single", "wrong-version-bump"],
+        &["G-single", "wrong-version-bump"],
+    ),
+    ("internal_read_own_write", &["internal"], &["internal"]),
+    (
+        "final_version_mismatch",
+        &["final-version-mismatch"],
+        &["G-single-realtime", "final-version-mismatch"],
+    ),
+    ("incompatible_info_half_applied", &["incompatible-info"], &["incompatible-info"]),
+    ("g_single_through_an_ambiguous_info_installer", &["G-single"], &["G-single"]),
+    ("valid_info_commit_that_happened", &[], &[]),
+    ("valid_info_commit_that_did_not_happen", &[], &[]),
+    ("valid_info_commit_proved_by_a_version_nobody_read", &[], &[]),
+    ("valid_read_only_serialized_in_the_past", &[], &[]),
+    ("valid_blind_writes", &[], &[]),
+    ("valid_repeated_values_told_apart_by_version", &[], &[]),
+    ("valid_repeated_values_with_ambiguous_info", &[], &[]),
+    ("valid_aborted_txn_saw_inconsistent_data", &[], &[]),
+    ("valid_open_invocation_at_the_end", &[], &[]),
+];
+
+fn names(verdict: &Verdict) -> Vec<String> {
+    verdict.counts.keys().cloned().collect()
+}
+
+fn check_file(name: &str) -> (Verdict, Verdict) {
+    let path = histories_dir().join(format!("{name}.jsonl"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let events = parse_history(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let serializable =
+        check(&events, Model::Serializable).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let strict =
+        check(&events, Model::StrictSerializable).unwrap_or_else(|e| panic!("{name}: {e}"));
+    (serializable, strict)
+}
+
+#[test]
+fn every_hand_built_history_gets_exactly_the_expected_anomalies() {
+    let mut failures = Vec::new();
+    for &(name, serializable, strict) in EXPECTED {
+        let (got_serializable, got_strict) = check_file(name);
+        for (model, want, got) in
+            [("serializable", serializable, got_serializable), ("strict", strict, got_strict)]
+        {
+            let got_names = names(&got);
+            if got_names != want {
+                failures.push(format!(
+                    "{name} ({model}): expected {want:?}, got {got_names:?}\n{}",
+                    got.render_text(3)
+                ));
+            }
+            assert_eq!(got.valid, want.is_empty(), "{name} ({model})");
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn the_table_lists_every_history_file() {
+    let mut files: Vec<String> = std::fs::read_dir(histories_dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter_map(|f| f.strip_suffix(".jsonl").map(str::to_string))
+        .collect();
+    files.sort();
+    let mut listed: Vec<String> = EXPECTED.iter().map(|e| e.0.to_string()).collect();
+    listed.sort();
+    assert_eq!(files, listed);
+}
+
+#[test]
+fn cycle_explanations_name_keys_versions_and_edges() {
+    let (_, strict) = check_file("g_single_read_skew");
+    let text = strict.render_text(3);
+    assert!(text.contains("T3 read x@1; T2 installed x@2 (rw)"), "{text}");
+    assert!(text.contains("T2 installed y@2; T3 read y@2 (wr)"), "{text}");
+    assert!(text.contains("T3: process 2, invoked t=30 (line 4), ok t=110 (line 6)"), "{text}");
+    let (_, strict) = check_file("g_single_realtime_stale_read");
+    let text = strict.render_text(3);
+    assert!(text.contains("T0 completed at t=10 (line 2); T2 was invoked later at t=20"), "{text}");
+    let json = strict.to_json();
+    assert_eq!(json["valid"], false);
+    assert_eq!(json["anomalies"][0]["name"], "G-single-realtime");
+    assert_eq!(json["anomalies"][0]["cycle"][0]["kind"], "realtime");
+    assert_eq!(json["counts"]["G-single-realtime"], 1);
+}
+
+// ---- generated histories ----
+
+fn configs() -> Vec<GenConfig> {
+    let mut configs = Vec::new();
+    for seed in 0..60u64 {
+        configs.push(GenConfig { seed, ..GenConfig::default() });
+        // Few values: repeated values everywhere, with indeterminate commits.
+        configs.push(GenConfig {
+            seed,
+            value_domain: 3,
+            info_per_mille: 150,
+            keys: 3,
+            ..GenConfig::default()
+        });
+        // Heavy contention, many processes, long overlapping intervals, no final read.
+        configs.push(GenConfig {
+            seed,
+            processes: 12,
+            keys: 2,
+            spread_us: 200,
+            info_per_mille: 100,
+            final_read: false,
+            ..GenConfig::default()
+        });
+    }
+    configs
+}
+
+#[test]
+fn histories_of_a_serial_store_are_accepted() {
+    for config in configs() {
+        let events = serial_history(&config);
+        for model in [Model::Serializable, Model::StrictSerializable] {
+            let verdict = check(&events, model).unwrap();
+            assert!(verdict.valid, "{config:?} {model:?}\n{}", verdict.render_text(3));
+        }
+    }
+}
+
+#[test]
+fn an_unknown_installer_is_named_with_its_candidates() {
+    let (_, strict) = check_file("g_single_through_an_ambiguous_info_installer");
+    let text = strict.render_text(3);
+    assert!(text.contains("T5 read x@0; ?x@1 installed x@1 (rw)"), "{text}");
+    assert!(
+        text.contains("?x@1: an unknown installer of x@1 (one of the indeterminate T0, T1)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn checking_is_deterministic() {
+    let events = serial_history(&GenConfig { seed: 7, ..GenConfig::default() });
+    let mut events_bad = events.clone();
+    assert!(mutate_read_value(&mut events_bad));
+    for events in [&events, &events_bad] {
+        let a = check(events, Model::StrictSerializable).unwrap();
+        let b = check(events, Model::StrictSerializable).unwrap();
+        assert_eq!(a.render_text(100), b.render_text(100));
+        assert_eq!(a.to_json().to_string(), b.to_json().to_string());
+    }
+}
+
+/// Completion events of ok transactions, as (position, op index) of their writes.
+fn ok_writes(events: &[Event]) -> Vec<(usize, usize)> {
+    let mut found = Vec::new();
+    for (pos, e) in events.iter().enumerate() {
+        if e.kind == EventKind::Ok {
+            for (i, op) in e.ops.iter().enumerate() {
+                if op.f == OpKind::Write && op.version.is_some() {
+                    found.push((pos, i));
+                }
+            }
+        }
+    }
+    found
+}
+
+/// Whether an ok transaction read `key@version` from the store.
+fn observed(events: &[Event], key: &str, version: Option<u64>) -> bool {
+    events.iter().any(|e| {
+        e.kind == EventKind::Ok
+            && e.ops.iter().any(|o| o.f == OpKind::Read && o.key == key && o.version == version)
+    })
+}
+
+/// Swaps the installed versions of two ok writes of the same key, the first of which was
+/// read by someone. (Swapping two blind writes nobody read is still serializable.)
+fn mutate_swap_versions(events: &mut [Event]) -> bool {
+    let writes = ok_writes(events);
+    for (a, &(pa, ia)) in writes.iter().enumerate() {
+        if !observed(events, &events[pa].ops[ia].key, events[pa].ops[ia].version) {
+            continue;
+        }
+        for &(pb, ib) in &writes[a + 1..] {
+            if events[pa].ops[ia].key == events[pb].ops[ib].key {
+                let va = events[pa].ops[ia].version;
+                events[pa].ops[ia].version = events[pb].ops[ib].version;
+                events[pb].ops[ib].version = va;
+                return true;
+            }
+        }
+    }
+    false
+}
+
+/// Removes an ok write (from invocation and completion) whose version was read later.
+fn mutate_drop_write(events: &mut [Event]) -> bool {
+    for (pos, i) in ok_writes(events) {
+        let op = events[pos].ops[i].clone();
+        let last_of_key = !events[pos].ops[i + 1..].iter().any(|o| o.key == op.key);
+        let first_of_key = !events[pos].ops[..i].iter().any(|o| o.key == op.key);
+        if !observed(events, &op.key, op.version) || !last_of_key || !first_of_key {
+            continue;
+        }
+        let process = events[pos].process;
+        let invoke = (0..pos).rev().find(|&p| events[p].process == process).unwrap();
+        events[pos].ops.remove(i);
+        events[invoke].ops.remove(i);
+        return true;
+    }
+    false
+}
+
+/// Changes the value of a committed read of a version >= 1.
+fn mutate_read_value(events: &mut [Event]) -> bool {
+    for e in events.iter_mut().filter(|e| e.kind == EventKind::Ok) {
+        for op in &mut e.ops {
+            if op.f == OpKind::Read && op.version.is_some_and(|v| v >= 1) {
+                op.value = Some("mutated".to_string());
+                return true;
+            }
+        }
+    }
+    false
+}
+
+/// Makes a read see the version before the one it saw, although that version's
+/// successor completed before the reader was invoked: real time contradicts the order
+/// the reads imply. The read keeps a consistent value, so serializability still holds
+/// when the reader reads nothing else.
+fn mutate_stale_read(events: &mut [Event]) -> bool {
+    let writes = ok_writes(events);
+    for pos in 0..events.len() {
+        if events[pos].kind != EventKind::Ok || events[pos].ops.len() != 1 {
+            continue;
+        }
+        let op = events[pos].ops[0].clone();
+        let Some(v) = op.version.filter(|&v| v >= 2) else { continue };
+        if op.f != OpKind::Read {
+            continue;
+        }
+        let process = events[pos].process;
+        let invoke = (0..pos).rev().find(|&p| events[p].process == process).unwrap();
+        let installer_done = writes
+            .iter()
+            .find(|&&(p, i)| events[p].ops[i].key == op.key && events[p].ops[i].version == Some(v));
+        let previous = writes.iter().find(|&&(p, i)| {
+            events[p].ops[i].key == op.key && events[p].ops[i].version == Some(v - 1)
+        });
+        let (Some(&(done, _)), Some(&(pp, pi))) = (installer_done, previous) else { continue };
+        if done < invoke {
+            let old = events[pp].ops[pi].value.clone();
+            let read = &mut events[pos].ops[0];
+            read.version = Some(v - 1);
+            read.value = old;
+            return true;
+        }
+    }
+    false
+}
+
+type Mutation = fn(&mut [Event]) -> bool;
+
+#[test]
+fn single_mutations_of_valid_histories_are_rejected() {
+    let mut counts = [0usize; 4];
+    for seed in 0..40u64 {
+        let config = GenConfig { seed, info_per_mille: 0, ..GenConfig::default() };
+        let events = serial_history(&config);
+        // (what, how, rejected under serializability too)
+        let mutations: [(&str, Mutation, bool); 4] = [
+            ("swap versions", mutate_swap_versions, true),
+            ("drop a write", mutate_drop_write, true),
+            ("change a read value", mutate_read_value, true),
+            ("stale read against real time", mutate_stale_read, false),
+        ];
+        for (m, (what, mutate, serializable_too)) in mutations.into_iter().enumerate() {
+            let mut mutated = events.clone();
+            if !mutate(&mut mutated) {
+                continue;
+            }
+            counts[m] += 1;
+            let strict = check(&mutated, Model::StrictSerializable).unwrap();
+            assert!(!strict.valid, "seed {seed}: {what} accepted under strict serializability");
+            let serializable = check(&mutated, Model::Serializable).unwrap();
+            assert_eq!(
+                !serializable.valid,
+                serializable_too,
+                "seed {seed}: {what} under serializability\n{}",
+                serializable.render_text(3)
+            );
+        }
+    }
+    assert!(counts.iter().all(|&c| c >= 10), "too few mutations applied: {counts:?}");
+}
+
+// ---- the binary ----
+
+fn sim(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_sim")).args(args).output().unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+fn history_path(name: &str) -> String {
+    histories_dir().join(format!("{name}.jsonl")).to_string_lossy().into_owned()
+}
+
+fn temp_file(name: &str, text: &str) -> String {
+    let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    std::fs::write(&path, text).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+#[test]
+fn binary_exits_0_for_a_valid_history() {
+    let (code, out, _) = sim(&["check", &history_path("valid_blind_writes")]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("valid: true\n"), "{out}");
+}
+
+#[test]
+fn binary_exits_1_with_an_explanation_for_anomalies() {
+    let (code, out, _) = sim(&["check", &history_path("g2_item_write_skew")]);
+    assert_eq!(code, 1);
+    assert!(out.starts_with("valid: false\n"), "{out}");
+    assert!(out.contains("anomalies: G2-item 1"), "{out}");
+    assert!(out.contains("(rw)"), "{out}");
+}
+
+#[test]
+fn binary_model_flag_selects_real_time_checking() {
+    let path = history_path("g_single_realtime_stale_read");
+    assert_eq!(sim(&["check", &path]).0, 1, "strict serializability is the default");
+    assert_eq!(sim(&["check", &path, "--model", "strict-serializable"]).0, 1);
+    assert_eq!(sim(&["check", &path, "--model", "serializable"]).0, 0);
+}
+
+#[test]
+fn binary_json_is_one_object_with_the_same_content() {
+    let (code, out, _) = sim(&["check", &history_path("g0_write_cycle"), "--json"]);
+    assert_eq!(code, 1);
+    assert_eq!(out.lines().count(), 1);
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["valid"], false);
+    assert_eq!(json["model"], "strict-serializable");
+    assert_eq!(json["counts"]["G0"], 1);
+    assert_eq!(json["anomalies"][0]["cycle"][0]["kind"], "ww");
+}
+
+#[test]
+fn binary_exits_2_for_a_missing_file() {
+    let (code, out, err) = sim(&["check", "/nonexistent/h.jsonl"]);
+    assert_eq!(code, 2);
+    assert!(out.is_empty());
+    assert!(err.starts_with("sim check: /nonexistent/h.jsonl: "), "{err}");
+}
+
+#[test]
+fn binary_exits_2_naming_the_line_of_a_malformed_history() {
+    let good = r#"{"index":0,"time":1,"process":0,"type":"invoke","ops":[]}"#;
+    let path = temp_file("malformed.jsonl", &format!("{good}\n{{\"index\": 1, oops\n"));
+    let (code, _, err) = sim(&["check", &path]);
+    assert_eq!(code, 2);
+    assert!(err.starts_with(&format!("sim check: {path}:2: not a history event")), "{err}");
+    let reused = r#"{"index":1,"time":2,"process":0,"type":"info","ops":[]}
+{"index":2,"time":3,"process":0,"type":"invoke","ops":[]}"#;
+    let path = temp_file("retired.jsonl", &format!("{good}\n{reused}\n"));
+    let (code, _, err) = sim(&["check", &path]);
+    assert_eq!(code, 2);
+    assert!(err.contains(":3: process 0 was retired by its info completion on line 2"), "{err}");
+}
+
+#[test]
+fn binary_exits_2_for_bad_flags() {
+    let (code, _, err) =
+        sim(&["check", &history_path("valid_blind_writes"), "--model", "linearizable"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("invalid value 'linearizable'"), "{err}");
+    let (code, _, _) = sim(&["check"]);
+    assert_eq!(code, 2);
+}
