@@ -64,6 +64,6 @@ pub fn run(args: &ShrinkArgs) -> ExitCode {
     crate::cli::emit(&format!("  {repro}\n"));
     let traced = evaluate(&RunConfig { record_trace: true, ..shrunk.shrunk.clone() });
     crate::cli::emit(&format!("\n{}\n", failure_report(&traced, &repro, 3)));
-    crate::cli::emit(&format!("{}", crate::render::history_compact(&traced.sim.history)));
+    crate::cli::emit(&crate::render::history_compact(&traced.sim.history));
     ExitCode::from(1)
 }
