@@ -12,7 +12,7 @@ use crate::cli::sweep::seeds_line;
 use crate::outcome::{evaluate, Failure, RunOutcome};
 use crate::replay_file::ReplayFile;
 use crate::report::{failure_report, sequence_diagram};
-use crate::world::{Simulation, TraceEvent};
+use crate::world::{simulate, RunConfig, Simulation, TraceEvent};
 
 #[derive(Args, Clone, Debug)]
 pub struct RunArgs {
@@ -26,6 +26,10 @@ pub struct RunArgs {
     pub flags: RunFlags,
     #[command(flatten)]
     pub output: OutputFlags,
+    /// Run twice with the trace on and compare: on a mismatch, say at which event the two
+    /// runs first diverge (exit 2). Catches nondeterminism a code change let in.
+    #[arg(long)]
+    pub check_determinism: bool,
     /// On failure, write the full failure report (every anomaly explained, with the
     /// message sequence diagrams of the transactions involved) to FILE.
     #[arg(long, value_name = "FILE")]
@@ -48,6 +52,12 @@ pub fn run(args: &RunArgs) -> ExitCode {
         }
         (None, None) => unreachable!("clap requires --seed unless --replay is given"),
     };
+    if args.check_determinism {
+        if let Err(divergence) = compare_runs(&config) {
+            eprintln!("sim run: NONDETERMINISM: {divergence}");
+            return ExitCode::from(2);
+        }
+    }
     // A failing run is run again with its trace recorded: the same run (recording does
     // not change it), now with the messages the report draws.
     config.record_trace = args.output.trace.is_some();
@@ -185,6 +195,49 @@ fn format_us(us: u64) -> String {
     format!("{}.{:06}s", us / 1_000_000, us % 1_000_000)
 }
 
+/// Runs `config` twice with traces and reports the first event at which they differ.
+fn compare_runs(config: &RunConfig) -> Result<(), String> {
+    let traced = RunConfig { record_trace: true, ..config.clone() };
+    let (first, second) = (simulate(&traced), simulate(&traced));
+    let (lines_a, lines_b) = (render_trace(&first), render_trace(&second));
+    if let Some(divergence) = first_divergence(&lines_a, &lines_b) {
+        return Err(divergence);
+    }
+    if first.fingerprint != second.fingerprint {
+        return Err(format!(
+            "same trace prefix but different runs: {} vs {} trace events, fingerprints {:016x} vs {:016x}",
+            lines_a.lines().count(),
+            lines_b.lines().count(),
+            first.fingerprint,
+            second.fingerprint
+        ));
+    }
+    if first.history != second.history {
+        return Err("same messages but different histories".into());
+    }
+    Ok(())
+}
+
+/// Where two traces first differ, as a sentence with both versions of the event.
+pub fn first_divergence(first: &str, second: &str) -> Option<String> {
+    let mut a = first.lines();
+    let mut b = second.lines();
+    for index in 0.. {
+        match (a.next(), b.next()) {
+            (None, None) => return None,
+            (x, y) if x == y => continue,
+            (x, y) => {
+                return Some(format!(
+                    "the runs diverge at trace event {index}:\n  first:  {}\n  second: {}",
+                    x.unwrap_or("(trace ended)"),
+                    y.unwrap_or("(trace ended)")
+                ))
+            }
+        }
+    }
+    None
+}
+
 /// One line per message event: `time_us event source -> target wire`.
 pub fn render_trace(sim: &Simulation) -> String {
     let name = |i: &usize| sim.names[*i].as_str();
@@ -207,4 +260,20 @@ pub fn render_trace(sim: &Simulation) -> String {
         };
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_divergence_names_the_first_differing_event() {
+        assert_eq!(first_divergence("a\nb\n", "a\nb\n"), None);
+        let found = first_divergence("a\nb\nc\n", "a\nx\nc\n").unwrap();
+        assert!(
+            found.contains("event 1") && found.contains("first:  b") && found.contains("second: x")
+        );
+        let shorter = first_divergence("a\nb\n", "a\n").unwrap();
+        assert!(shorter.contains("event 1") && shorter.contains("(trace ended)"), "{shorter}");
+    }
 }
