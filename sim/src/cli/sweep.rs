@@ -129,6 +129,28 @@ fn totals(results: &[SeedResult], wall: Duration) -> Totals<'_> {
     }
 }
 
+/// What a summary says about one failing seed.
+struct Found {
+    headline: String,
+    names: Vec<String>,
+    repro: String,
+    seeds_line: String,
+}
+
+impl Found {
+    fn of(result: &SeedResult, config: &RunConfig) -> Found {
+        let failure = result.failure.as_ref().expect("only failing seeds are reported");
+        let seeded = RunConfig { seed: result.seed, ..config.clone() };
+        let note = format!("{} (found by sweep)", failure.names().join(", "));
+        Found {
+            headline: failure.headline(),
+            names: failure.names(),
+            repro: repro_command(&seeded),
+            seeds_line: seeds_line(&seeded, &note),
+        }
+    }
+}
+
 fn summary_text(
     args: &SweepArgs,
     shard: Shard,
@@ -151,12 +173,10 @@ fn summary_text(
     );
     let _ = writeln!(out, "seeds run: {}, failed: {}", results.len(), t.failed.len());
     for result in &t.failed {
-        let failure = result.failure.as_ref().expect("filtered on failure");
-        let seeded = RunConfig { seed: result.seed, ..config.clone() };
-        let _ = writeln!(out, "FAILED seed {}: {}", result.seed, failure.headline());
-        let _ = writeln!(out, "  reproduce: {}", repro_command(&seeded));
-        let note = format!("{} (found by sweep)", failure.names().join(", "));
-        let _ = writeln!(out, "  add to seeds/: {}", seeds_line(&seeded, &note));
+        let found = Found::of(result, config);
+        let _ = writeln!(out, "FAILED seed {}: {}", result.seed, found.headline);
+        let _ = writeln!(out, "  reproduce: {}", found.repro);
+        let _ = writeln!(out, "  add to seeds/: {}", found.seeds_line);
     }
     let _ = writeln!(
         out,
@@ -186,16 +206,14 @@ fn summary_json(
         .failed
         .iter()
         .map(|result| {
-            let failure = result.failure.as_ref().expect("filtered on failure");
-            let seeded = RunConfig { seed: result.seed, ..config.clone() };
-            let note = format!("{} (found by sweep)", failure.names().join(", "));
+            let found = Found::of(result, config);
             json!({
                 "seed": result.seed,
-                "failure": failure.headline(),
-                "names": failure.names(),
+                "failure": found.headline,
+                "names": found.names,
                 "fingerprint": format!("{:016x}", result.fingerprint),
-                "reproduce": repro_command(&seeded),
-                "seeds_line": seeds_line(&seeded, &note),
+                "reproduce": found.repro,
+                "seeds_line": found.seeds_line,
             })
         })
         .collect();
