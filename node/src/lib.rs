@@ -22,6 +22,7 @@
 
 pub mod bugs;
 pub mod codec;
+mod fxmap;
 mod node;
 pub mod protocol;
 mod store;

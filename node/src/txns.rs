@@ -21,6 +21,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
+use crate::fxmap::FxHashMap;
 use crate::protocol::{Conflict, KeyVersion, Payload};
 
 /// The answer a commit got, kept to answer retries identically.
@@ -97,12 +98,17 @@ pub struct TxnTable {
     outcome_ttl_us: u64,
     /// Every numeric id below this is spent. Starts at 1: `t0` is never issued.
     next_txn: u64,
-    open: BTreeMap<u64, OpenTxn>,
+    /// The tables are only looked up by id, never iterated: expiry walks the queues, so a
+    /// hash map's order cannot leak.
+    open: FxHashMap<u64, OpenTxn>,
     open_expiry: VecDeque<(u64, u64)>,
     /// Outcomes of the node's own ids, and of foreign ones: split so that the common case
-    /// compares integers and allocates nothing.
+    /// compares integers and allocates nothing. Own ids stay in a `BTreeMap` on purpose:
+    /// they arrive nearly in order, so inserts and (mostly missing) lookups walk the
+    /// tree's cache-hot right edge, where a hash table of hundreds of thousands of
+    /// remembered outcomes costs a cache miss per probe.
     own_outcomes: BTreeMap<u64, (Outcome, u64)>,
-    foreign_outcomes: BTreeMap<String, (Outcome, u64)>,
+    foreign_outcomes: FxHashMap<String, (Outcome, u64)>,
     outcome_expiry: VecDeque<(u64, TxnKey)>,
 }
 
@@ -121,10 +127,10 @@ impl TxnTable {
             txn_ttl_us,
             outcome_ttl_us,
             next_txn: 1,
-            open: BTreeMap::new(),
+            open: FxHashMap::default(),
             open_expiry: VecDeque::new(),
             own_outcomes: BTreeMap::new(),
-            foreign_outcomes: BTreeMap::new(),
+            foreign_outcomes: FxHashMap::default(),
             outcome_expiry: VecDeque::new(),
         }
     }
