@@ -18,10 +18,12 @@
 //! and hash-map slips; I/O and panics are kept out by review and the fuzz test.
 //!
 //! Modules: [`protocol`] (typed messages), [`codec`] (JSON lines), `store` (versioned map,
-//! validate/apply), `txns` (open transactions, outcomes, expiry), `node` (dispatch).
+//! validate/apply), `txns` (open transactions, outcomes, expiry), `node` (dispatch),
+//! `fxmap` (a fixed-hasher hash map, the only one allowed, for tables never iterated).
 
 pub mod bugs;
 pub mod codec;
+mod fxmap;
 mod node;
 pub mod protocol;
 mod store;

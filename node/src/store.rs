@@ -5,8 +5,7 @@
 //! The two are separate on purpose: the node decides between them, and later work (planted
 //! bugs, sharding) needs to change one without touching the other.
 
-use std::collections::BTreeMap;
-
+use crate::fxmap::FxHashMap;
 use crate::protocol::{Conflict, KeyValue, KeyVersion};
 
 /// A key's current value and version. Absent keys are version 0 with no value; a key
@@ -19,7 +18,9 @@ struct Versioned {
 
 #[derive(Clone, Debug, Default)]
 pub struct Store {
-    keys: BTreeMap<String, Versioned>,
+    /// Only ever looked up by key, never iterated (`apply` sorts the writes itself), so a
+    /// hash map's order cannot leak.
+    keys: FxHashMap<String, Versioned>,
 }
 
 impl Store {

@@ -21,6 +21,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
+use crate::fxmap::FxHashMap;
 use crate::protocol::{Conflict, KeyVersion, Payload};
 
 /// The answer a commit got, kept to answer retries identically.
@@ -69,11 +70,20 @@ enum TxnKey {
     Foreign(String),
 }
 
-impl TxnKey {
-    fn of(txn_id: &str) -> TxnKey {
+/// A transaction id parsed once per message, so the tables need not parse it again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TxnRef<'a> {
+    /// The node's own form `t<n>`.
+    Own(u64),
+    /// Any other form.
+    Foreign(&'a str),
+}
+
+impl TxnRef<'_> {
+    pub fn of(txn_id: &str) -> TxnRef<'_> {
         match own_id_number(txn_id) {
-            Some(n) => TxnKey::Own(n),
-            None => TxnKey::Foreign(txn_id.to_owned()),
+            Some(n) => TxnRef::Own(n),
+            None => TxnRef::Foreign(txn_id),
         }
     }
 }
@@ -91,18 +101,111 @@ pub enum Lookup<'a> {
     Unknown,
 }
 
+/// How far past the end of the own-outcome window a finished id may land and still grow
+/// the window (the gap is filled with empty slots). Farther ids go to the sparse map.
+const WINDOW_GAP_MAX: u64 = 1024;
+
+/// Outcomes of the node's own ids. The node issues ids in order and clients commit them
+/// roughly in order, so outcomes mostly land at the end of a window of consecutive ids and
+/// expire from its front: a slot per id, found by subtraction, with no hashing and no tree
+/// walk, and neighbouring ids on neighbouring cache lines. Ids far from the window (a
+/// client that used `t99999999`, or a commit that arrives after its id left the window's
+/// front) go to `sparse`; an id is looked up in both, so where it lives is only a matter
+/// of speed.
+#[derive(Clone, Debug)]
+struct OwnOutcomes {
+    /// The id of `window[0]`.
+    base: u64,
+    window: VecDeque<Option<(Outcome, u64)>>,
+    sparse: BTreeMap<u64, (Outcome, u64)>,
+    /// Outcomes held in `window`.
+    in_window: usize,
+}
+
+impl OwnOutcomes {
+    fn new() -> OwnOutcomes {
+        OwnOutcomes { base: 1, window: VecDeque::new(), sparse: BTreeMap::new(), in_window: 0 }
+    }
+
+    fn slot(&self, n: u64) -> Option<usize> {
+        let i = usize::try_from(n.checked_sub(self.base)?).ok()?;
+        (i < self.window.len()).then_some(i)
+    }
+
+    fn get(&self, n: u64) -> Option<&(Outcome, u64)> {
+        let in_window = self.slot(n).and_then(|i| self.window[i].as_ref());
+        if in_window.is_some() || self.sparse.is_empty() {
+            return in_window;
+        }
+        self.sparse.get(&n)
+    }
+
+    fn insert(&mut self, n: u64, entry: (Outcome, u64)) {
+        if self.window.is_empty() {
+            self.base = n;
+        }
+        // Saturating: a window ending at u64::MAX already holds every id past its start.
+        let end = self.base.saturating_add(self.window.len() as u64);
+        let slot = match self.slot(n) {
+            Some(i) => Some(i),
+            None if n >= end && n - end <= WINDOW_GAP_MAX => {
+                self.window.resize(self.window.len() + (n - end) as usize + 1, None);
+                Some(self.window.len() - 1)
+            }
+            None => None,
+        };
+        match slot {
+            Some(i) => {
+                if self.window[i].replace(entry).is_none() {
+                    self.in_window += 1;
+                }
+                // A copy left in `sparse` from before the window reached `n` is stale now.
+                if !self.sparse.is_empty() {
+                    self.sparse.remove(&n);
+                }
+            }
+            None => {
+                self.sparse.insert(n, entry);
+            }
+        }
+    }
+
+    /// Forgets `n`'s outcome if it is the one that expires at `deadline_us`.
+    fn expire(&mut self, n: u64, deadline_us: u64) {
+        if let Some(i) = self.slot(n) {
+            if self.window[i].as_ref().is_some_and(|(_, d)| *d == deadline_us) {
+                self.window[i] = None;
+                self.in_window -= 1;
+            }
+        }
+        if self.sparse.get(&n).is_some_and(|(_, d)| *d == deadline_us) {
+            self.sparse.remove(&n);
+        }
+        while let Some(None) = self.window.front() {
+            self.window.pop_front();
+            self.base = self.base.saturating_add(1);
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.in_window + self.sparse.len()
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct TxnTable {
     txn_ttl_us: u64,
     outcome_ttl_us: u64,
     /// Every numeric id below this is spent. Starts at 1: `t0` is never issued.
     next_txn: u64,
-    open: BTreeMap<u64, OpenTxn>,
+    /// The tables are only looked up by id, never iterated: expiry walks the queues, so a
+    /// hash map's order cannot leak.
+    open: FxHashMap<u64, OpenTxn>,
     open_expiry: VecDeque<(u64, u64)>,
     /// Outcomes of the node's own ids, and of foreign ones: split so that the common case
     /// compares integers and allocates nothing.
-    own_outcomes: BTreeMap<u64, (Outcome, u64)>,
-    foreign_outcomes: BTreeMap<String, (Outcome, u64)>,
+    own_outcomes: OwnOutcomes,
+    foreign_outcomes: FxHashMap<String, (Outcome, u64)>,
     outcome_expiry: VecDeque<(u64, TxnKey)>,
 }
 
@@ -121,10 +224,10 @@ impl TxnTable {
             txn_ttl_us,
             outcome_ttl_us,
             next_txn: 1,
-            open: BTreeMap::new(),
+            open: FxHashMap::default(),
             open_expiry: VecDeque::new(),
-            own_outcomes: BTreeMap::new(),
-            foreign_outcomes: BTreeMap::new(),
+            own_outcomes: OwnOutcomes::new(),
+            foreign_outcomes: FxHashMap::default(),
             outcome_expiry: VecDeque::new(),
         }
     }
@@ -143,14 +246,17 @@ impl TxnTable {
         Some(n)
     }
 
-    pub fn lookup(&self, txn_id: &str) -> Lookup<'_> {
-        let Some(n) = own_id_number(txn_id) else {
-            return match self.foreign_outcomes.get(txn_id) {
-                Some((outcome, _)) => Lookup::Finished(outcome),
-                None => Lookup::Unknown,
-            };
+    pub fn lookup(&self, txn: TxnRef<'_>) -> Lookup<'_> {
+        let n = match txn {
+            TxnRef::Own(n) => n,
+            TxnRef::Foreign(id) => {
+                return match self.foreign_outcomes.get(id) {
+                    Some((outcome, _)) => Lookup::Finished(outcome),
+                    None => Lookup::Unknown,
+                }
+            }
         };
-        if let Some((outcome, _)) = self.own_outcomes.get(&n) {
+        if let Some((outcome, _)) = self.own_outcomes.get(n) {
             Lookup::Finished(outcome)
         } else if self.open.contains_key(&n) {
             Lookup::Open
@@ -161,40 +267,47 @@ impl TxnTable {
         }
     }
 
-    /// The open transaction `txn_id`, if there is one.
-    pub fn open_mut(&mut self, txn_id: &str) -> Option<&mut OpenTxn> {
-        self.open.get_mut(&own_id_number(txn_id)?)
+    /// The open transaction `txn`, if there is one.
+    pub fn open_mut(&mut self, txn: TxnRef<'_>) -> Option<&mut OpenTxn> {
+        match txn {
+            TxnRef::Own(n) => self.open.get_mut(&n),
+            TxnRef::Foreign(_) => None,
+        }
     }
 
     /// Marks a client-chosen id as spent so that `begin` never issues it.
-    pub fn mark_used(&mut self, txn_id: &str) {
-        if let Some(n) = own_id_number(txn_id) {
+    pub fn mark_used(&mut self, txn: TxnRef<'_>) {
+        if let TxnRef::Own(n) = txn {
             self.next_txn = self.next_txn.max(n.saturating_add(1));
         }
     }
 
-    /// Ends `txn_id` (open or not) with `outcome`, remembered for retries.
-    pub fn finish(&mut self, now_us: u64, txn_id: &str, outcome: Outcome) {
-        self.mark_used(txn_id);
+    /// Ends `txn` (open or not) with `outcome`, remembered for retries.
+    pub fn finish(&mut self, now_us: u64, txn: TxnRef<'_>, outcome: Outcome) {
+        self.mark_used(txn);
         let deadline_us =
             clamp(now_us.saturating_add(self.outcome_ttl_us), self.outcome_expiry.back());
-        let key = TxnKey::of(txn_id);
-        match &key {
-            TxnKey::Own(n) => {
-                self.open.remove(n);
-                self.own_outcomes.insert(*n, (outcome, deadline_us));
+        let key = match txn {
+            TxnRef::Own(n) => {
+                self.open.remove(&n);
+                self.own_outcomes.insert(n, (outcome, deadline_us));
+                TxnKey::Own(n)
             }
-            TxnKey::Foreign(id) => {
-                self.foreign_outcomes.insert(id.clone(), (outcome, deadline_us));
+            TxnRef::Foreign(id) => {
+                self.foreign_outcomes.insert(id.to_owned(), (outcome, deadline_us));
+                TxnKey::Foreign(id.to_owned())
             }
-        }
+        };
         self.outcome_expiry.push_back((deadline_us, key));
     }
 
     /// Takes the open transaction's state out to validate it; the caller `finish`es the
     /// transaction right after, so no one observes it half-ended.
-    pub fn take_open(&mut self, txn_id: &str) -> Option<OpenTxn> {
-        self.open.remove(&own_id_number(txn_id)?)
+    pub fn take_open(&mut self, txn: TxnRef<'_>) -> Option<OpenTxn> {
+        match txn {
+            TxnRef::Own(n) => self.open.remove(&n),
+            TxnRef::Foreign(_) => None,
+        }
     }
 
     /// Forgets every open transaction and outcome whose deadline is at or before `now_us`.
@@ -213,14 +326,10 @@ impl TxnTable {
                 break;
             }
             let Some((deadline_us, key)) = self.outcome_expiry.pop_front() else { break };
-            // A foreign id may have been finished again after an earlier expiry; only the
-            // entry this deadline belongs to may go.
+            // An id may have been finished again after an earlier expiry (a foreign id, or
+            // a planted bug's re-validation): only the entry this deadline belongs to may go.
             match key {
-                TxnKey::Own(n) => {
-                    if self.own_outcomes.get(&n).is_some_and(|(_, d)| *d == deadline_us) {
-                        self.own_outcomes.remove(&n);
-                    }
-                }
+                TxnKey::Own(n) => self.own_outcomes.expire(n, deadline_us),
                 TxnKey::Foreign(id) => {
                     if self.foreign_outcomes.get(&id).is_some_and(|(_, d)| *d == deadline_us) {
                         self.foreign_outcomes.remove(&id);
@@ -253,4 +362,67 @@ impl TxnTable {
 /// A deadline no earlier than the last one queued, keeping the queue sorted.
 fn clamp<T>(deadline_us: u64, last: Option<&(u64, T)>) -> u64 {
     last.map_or(deadline_us, |(d, _)| deadline_us.max(*d))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome(n: u64) -> Outcome {
+        Outcome::Committed(vec![KeyVersion { key: format!("k{n}"), version: n }])
+    }
+
+    /// Inserts `(id, deadline)` pairs, then checks that each id finds its own outcome,
+    /// and that expiring them all in insertion order empties the table.
+    fn check(entries: &[(u64, u64)]) {
+        let mut own = OwnOutcomes::new();
+        for &(n, d) in entries {
+            own.insert(n, (outcome(n), d));
+        }
+        for &(n, d) in entries {
+            assert_eq!(own.get(n), Some(&(outcome(n), d)), "id {n} in {entries:?}");
+        }
+        assert_eq!(own.len(), entries.len(), "{entries:?}");
+        for &(n, d) in entries {
+            own.expire(n, d);
+            assert_eq!(own.get(n), None, "id {n} after its expiry in {entries:?}");
+        }
+        assert_eq!((own.len(), own.window.len()), (0, 0), "{entries:?}");
+    }
+
+    #[test]
+    fn own_outcomes_are_found_wherever_they_landed() {
+        // In order, a little out of order, far ahead, behind the window, at the very top.
+        check(&[(1, 1), (2, 1), (3, 1)]);
+        check(&[(3, 1), (1, 1), (2, 2), (6, 2)]);
+        check(&[(1, 1), (5_000, 1), (2, 1), (5_001, 2)]);
+        check(&[(10, 1), (4, 1), (11, 2), (12, 3)]);
+        check(&[(u64::MAX - 1, 1), (u64::MAX, 1), (1, 2)]);
+    }
+
+    #[test]
+    fn an_outcome_expires_only_at_its_own_deadline() {
+        let mut own = OwnOutcomes::new();
+        own.insert(1, (outcome(1), 10));
+        own.insert(5_000, (outcome(5_000), 10));
+        // Finished again (a planted bug re-validates), with a later deadline.
+        own.insert(1, (outcome(2), 20));
+        own.expire(1, 10);
+        assert_eq!(own.get(1), Some(&(outcome(2), 20)));
+        own.expire(5_000, 10);
+        own.expire(1, 20);
+        assert_eq!(own.len(), 0);
+    }
+
+    #[test]
+    fn the_window_only_spans_remembered_outcomes() {
+        let mut own = OwnOutcomes::new();
+        for n in 1..=100 {
+            own.insert(n, (outcome(n), n));
+            if n > 10 {
+                own.expire(n - 10, n - 10);
+            }
+        }
+        assert_eq!((own.len(), own.window.len(), own.base), (10, 10, 91));
+    }
 }
