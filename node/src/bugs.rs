@@ -32,10 +32,13 @@ pub enum Bug {
     /// Applies a multi-key commit in two steps: the first key now, the others only after
     /// the next message is handled, so another transaction can slip between.
     SplitCommit,
+    /// Stops answering anything after its 100th commit, as a node stuck on a lock or a
+    /// full queue would: a liveness bug, not a safety one.
+    HangAfter100Commits,
 }
 
 impl Bug {
-    pub const ALL: [Bug; 9] = [
+    pub const ALL: [Bug; 10] = [
         Bug::SkipValidation,
         Bug::ValidateWrittenKeysOnly,
         Bug::ApplyBeforeValidate,
@@ -45,6 +48,7 @@ impl Bug {
         Bug::EarlyOutcomeExpiry,
         Bug::StaleReadCache,
         Bug::SplitCommit,
+        Bug::HangAfter100Commits,
     ];
 
     pub fn name(self) -> &'static str {
@@ -58,6 +62,7 @@ impl Bug {
             Bug::EarlyOutcomeExpiry => "early-outcome-expiry",
             Bug::StaleReadCache => "stale-read-cache",
             Bug::SplitCommit => "split-commit",
+            Bug::HangAfter100Commits => "hang-after-100-commits",
         }
     }
 
@@ -87,6 +92,7 @@ impl Bug {
             Bug::SplitCommit => {
                 "applies a multi-key commit in two steps another transaction can slip between"
             }
+            Bug::HangAfter100Commits => "stops answering anything after its 100th commit",
         }
     }
 

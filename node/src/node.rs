@@ -45,6 +45,8 @@ pub struct Node {
     read_cache: BTreeMap<String, Option<String>>,
     /// `Bug::SplitCommit`: the second half of a commit, applied after the next message.
     deferred_writes: Vec<KeyValue>,
+    /// `Bug::HangAfter100Commits`: commits so far.
+    commits: u64,
 }
 
 impl Node {
@@ -61,6 +63,7 @@ impl Node {
             bug: config.bug,
             read_cache: BTreeMap::new(),
             deferred_writes: Vec::new(),
+            commits: 0,
         }
     }
 
@@ -70,6 +73,9 @@ impl Node {
         self.txns.expire(now_us);
         let Envelope { src, dest, body } = envelope;
         let Body { msg_id, payload, .. } = body;
+        if self.bug == Some(Bug::HangAfter100Commits) && self.commits >= 100 {
+            return;
+        }
         // `Bug::SplitCommit`: the rest of the previous commit lands only after this message.
         let deferred = std::mem::take(&mut self.deferred_writes);
         let reply = self.answer(now_us, payload);
@@ -307,8 +313,12 @@ impl Node {
                 self.deferred_writes = later;
                 Outcome::Committed(claimed)
             }
-            // These bugs live in lookup and reads; validation and apply are correct.
-            Bug::RevalidateRetry | Bug::EarlyOutcomeExpiry | Bug::StaleReadCache => {
+            // These bugs live in lookup, reads or dispatch; validation and apply are correct.
+            Bug::RevalidateRetry
+            | Bug::EarlyOutcomeExpiry
+            | Bug::StaleReadCache
+            | Bug::HangAfter100Commits => {
+                self.commits += 1;
                 let conflicts = validate_all(&self.store);
                 if conflicts.is_empty() {
                     Outcome::Committed(self.store.apply(writes))

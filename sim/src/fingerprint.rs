@@ -66,9 +66,9 @@ impl Fingerprint {
 /// FNV-1a, 64 bits: for short names (stream ids), where speed does not matter and a
 /// published algorithm does.
 pub fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(FNV_OFFSET_BASIS, |state, byte| {
-        (state ^ u64::from(*byte)).wrapping_mul(FNV_PRIME)
-    })
+    bytes
+        .iter()
+        .fold(FNV_OFFSET_BASIS, |state, byte| (state ^ u64::from(*byte)).wrapping_mul(FNV_PRIME))
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use node::{Node, NodeConfig};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use workloads::client::{Client, ClientConfig, ClientStats, Record, Source};
-use workloads::history::Event;
+use workloads::history::{Event, EventKind};
 use workloads::workload::{key_space, Generator, Instr, Program, Workload};
 
 use crate::clock::Clock;
@@ -555,14 +555,41 @@ impl World {
         }
     }
 
-    /// The final read must commit: without it the checker cannot compare final versions.
+    /// After healing the store must make progress: the final read must commit (without
+    /// it the checker cannot compare final versions), and if clients began transactions
+    /// after the heal, at least one of them must commit. Clients always finish (they give
+    /// up after bounded retries), so finishing alone proves nothing.
     fn final_read_failure(&self) -> Option<String> {
-        let committed = match &self.processes[self.final_reader].actor {
-            Actor::Client(client) => client.stats().committed == 1,
-            _ => false,
+        let final_process = match &self.processes[self.final_reader].actor {
+            Actor::Client(client) if client.stats().committed == 1 => client.process(),
+            _ => {
+                return Some(
+                    "the final read of every key did not commit after the network healed"
+                        .to_string(),
+                )
+            }
         };
-        (!committed).then(|| {
-            "the final read of every key did not commit after the network healed".to_string()
+        let healed_us = self.healed_at_us?;
+        let mut invoked_at: BTreeMap<u64, u64> = BTreeMap::new();
+        let (mut began, mut committed) = (0u64, 0u64);
+        for event in self.history.iter().filter(|e| e.process != final_process) {
+            match event.kind {
+                EventKind::Invoke => {
+                    invoked_at.insert(event.process, event.time);
+                    began += u64::from(event.time > healed_us);
+                }
+                EventKind::Ok => {
+                    let invoked = invoked_at.get(&event.process).copied().unwrap_or(0);
+                    committed += u64::from(invoked > healed_us);
+                }
+                _ => {}
+            }
+        }
+        (began > 0 && committed == 0).then(|| {
+            format!(
+                "after the faults healed at {healed_us}us, clients began {began} transactions \
+                 and not one committed"
+            )
         })
     }
 

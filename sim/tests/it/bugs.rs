@@ -33,6 +33,8 @@ fn expected_names(bug: Bug) -> &'static [&'static str] {
         Bug::SplitCommit => {
             &["G-single", "G2-item", "duplicate-version", "version-gap", "bank-total-mismatch"]
         }
+        // Not a safety bug: the harness must call it a liveness failure.
+        Bug::HangAfter100Commits => &["liveness"],
     }
 }
 
