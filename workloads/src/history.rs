@@ -4,8 +4,10 @@
 
 use serde::{Deserialize, Serialize};
 
-/// One line of a history file.
+/// One line of a history file. Unknown fields are refused: a misspelt `"verison"` must
+/// be an input error naming the field, not a silently missing version.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Event {
     pub index: u64,
     /// Virtual microseconds (true simulated time, not a process's skewed clock).
@@ -44,6 +46,7 @@ pub enum OpKind {
 /// the transaction's own write buffer; `value: None, version: Some(0)` for an absent key).
 /// A write carries the value written and, on `ok` only, the version it installed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Op {
     pub f: OpKind,
     pub key: String,
@@ -60,5 +63,20 @@ impl Op {
 
     pub fn write(key: impl Into<String>, value: impl Into<String>) -> Op {
         Op { f: OpKind::Write, key: key.into(), value: Some(value.into()), version: None }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_round_trip_and_misspelt_fields_are_refused() {
+        let line = r#"{"index":3,"time":5200,"process":0,"type":"ok","txn_id":"t1","ops":[{"f":"r","key":"x","value":"3","version":2},{"f":"w","key":"x","value":"7","version":3}]}"#;
+        let event: Event = serde_json::from_str(line).expect("the DESIGN.md example parses");
+        assert_eq!(serde_json::to_string(&event).unwrap(), line);
+        let typo = line.replace("\"version\":2", "\"verison\":2");
+        let error = serde_json::from_str::<Event>(&typo).unwrap_err().to_string();
+        assert!(error.contains("verison"), "{error}");
     }
 }
