@@ -567,3 +567,143 @@ fn payload_name(payload: &Payload) -> &'static str {
         _ => "a request",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    fn client(programs: Vec<Program>) -> Client {
+        Client::new(
+            "c1".into(),
+            "n1".into(),
+            3,
+            10,
+            ClientConfig::default(),
+            ChaCha8Rng::seed_from_u64(1),
+            ChaCha8Rng::seed_from_u64(2),
+            Source::Fixed(programs),
+            0,
+        )
+    }
+
+    fn program(instrs: Vec<Instr>) -> Program {
+        Program { instrs }
+    }
+
+    /// Steps the client at `now` and returns what it sent.
+    fn tick(c: &mut Client, now: u64, records: &mut Vec<Record>) -> Vec<Envelope> {
+        let mut out = Vec::new();
+        c.tick(now, &mut out, records);
+        out
+    }
+
+    fn reply(
+        c: &mut Client,
+        now: u64,
+        to: &Envelope,
+        payload: Payload,
+        records: &mut Vec<Record>,
+    ) -> Vec<Envelope> {
+        let mut out = Vec::new();
+        let body = Body { msg_id: Some(900), in_reply_to: to.body.msg_id, payload };
+        c.handle(now, Envelope { src: "n1".into(), dest: "c1".into(), body }, &mut out, records);
+        out
+    }
+
+    #[test]
+    fn a_lost_commit_is_resent_with_the_same_txn_then_recorded_info_and_the_process_retired() {
+        let mut records = Vec::new();
+        let mut c = client(vec![program(vec![Instr::Write("x".into(), "v".into())])]);
+        let begin = tick(&mut c, 0, &mut records).pop().expect("occ_begin");
+        let commit =
+            reply(&mut c, 10, &begin, Payload::OccBeginOk { txn_id: "t7".into() }, &mut records)
+                .pop()
+                .expect("occ_commit");
+        let timeout = ClientConfig::default().request_timeout_us;
+        for _ in 0..ClientConfig::default().max_commit_resends {
+            let now = c.next_deadline().expect("waiting");
+            let resent = tick(&mut c, now, &mut records).pop().expect("a resend");
+            assert_eq!(resent.body.payload, commit.body.payload, "same txn_id and writes");
+        }
+        let now = c.next_deadline().unwrap();
+        assert!(now >= 10 + timeout);
+        assert!(tick(&mut c, now, &mut records).is_empty(), "gives up instead of resending");
+        let kinds: Vec<(u64, EventKind)> = records.iter().map(|r| (r.process, r.kind)).collect();
+        assert_eq!(kinds, [(3, EventKind::Invoke), (3, EventKind::Info)]);
+        assert_eq!(c.process(), 13, "a fresh process id, one stride on");
+        assert_eq!(c.stats().indeterminate, 1);
+    }
+
+    #[test]
+    fn an_aborted_transaction_is_retried_as_a_new_one_with_fresh_values() {
+        let mut records = Vec::new();
+        let mut c = client(vec![program(vec![
+            Instr::Read("x".into()),
+            Instr::Write("x".into(), "old".into()),
+        ])]);
+        let begin = tick(&mut c, 0, &mut records).pop().unwrap();
+        let read =
+            reply(&mut c, 1, &begin, Payload::OccBeginOk { txn_id: "t1".into() }, &mut records)
+                .pop()
+                .unwrap();
+        let commit =
+            reply(&mut c, 2, &read, Payload::OccReadOk { value: None, version: 0 }, &mut records)
+                .pop()
+                .unwrap();
+        let aborted = Payload::OccCommitOk {
+            committed: false,
+            new_version: None,
+            versions: vec![],
+            conflicts: vec![],
+        };
+        assert!(reply(&mut c, 3, &commit, aborted, &mut records).is_empty());
+        assert_eq!(records.last().map(|r| r.kind), Some(EventKind::Fail));
+        let retry_at = c.next_deadline().unwrap();
+        assert!(matches!(
+            tick(&mut c, retry_at, &mut records).pop().unwrap().body.payload,
+            Payload::OccBegin
+        ));
+        let invoke = records.last().unwrap();
+        assert_eq!(invoke.kind, EventKind::Invoke, "the retry is a new invocation");
+        assert_ne!(
+            invoke.ops[1].value.as_deref(),
+            Some("old"),
+            "with a value never written before"
+        );
+        assert_eq!(c.stats().aborted, 1);
+    }
+
+    #[test]
+    fn reads_of_own_writes_come_from_the_buffer_and_stale_replies_are_ignored() {
+        let mut records = Vec::new();
+        let mut c = client(vec![program(vec![
+            Instr::Write("x".into(), "mine".into()),
+            Instr::Read("x".into()),
+        ])]);
+        let begin = tick(&mut c, 0, &mut records).pop().unwrap();
+        let sent =
+            reply(&mut c, 1, &begin, Payload::OccBeginOk { txn_id: "t1".into() }, &mut records);
+        assert!(matches!(sent[0].body.payload, Payload::OccCommit { .. }), "no occ_read was sent");
+        // A duplicate of the begin reply answers nothing in flight.
+        assert!(reply(
+            &mut c,
+            2,
+            &begin,
+            Payload::OccBeginOk { txn_id: "t9".into() },
+            &mut records
+        )
+        .is_empty());
+        let ok = Payload::OccCommitOk {
+            committed: true,
+            new_version: Some(1),
+            versions: vec![KeyVersion { key: "x".into(), version: 1 }],
+            conflicts: vec![],
+        };
+        reply(&mut c, 3, &sent[0], ok, &mut records);
+        let done = records.last().unwrap();
+        assert_eq!((done.kind, done.txn_id.as_deref()), (EventKind::Ok, Some("t1")));
+        assert_eq!(done.ops[0].version, Some(1), "the write installed x@1");
+        assert_eq!((done.ops[1].value.as_deref(), done.ops[1].version), (Some("mine"), None));
+    }
+}
