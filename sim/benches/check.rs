@@ -1,5 +1,7 @@
 //! Times `check` on generated valid histories of 100k and 1M transactions and prints the
-//! time per size, the ratio (linear growth means about 10) and peak memory.
+//! time per size, the time of each phase, the ratios (linear growth means about 10) and
+//! peak memory. Parsing the history's text is timed too, apart from `check` (which takes
+//! parsed events).
 //!
 //! `cargo bench -p sim --bench check` (release). Sizes can be given as arguments:
 //! `cargo bench -p sim --bench check -- 100000 1000000`.
@@ -10,7 +12,7 @@
 use std::time::{Duration, Instant};
 
 use sim::check::generate::{serial_history, GenConfig};
-use sim::check::{check, Model};
+use sim::check::{check_phased, parse_history, Model, PHASES};
 
 fn status_kib(field: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -27,33 +29,91 @@ fn mib(kib: Option<u64>) -> String {
     kib.map_or("n/a".to_string(), |k| format!("{} MiB", k / 1024))
 }
 
+/// One size's timings: parse (apart), check in total, and each phase of check.
+struct Run {
+    n: usize,
+    parse: Duration,
+    total: Duration,
+    phases: Vec<Duration>,
+}
+
+fn run(n: usize) -> Run {
+    let events = serial_history(&GenConfig { seed: 1, ..GenConfig::bench(n) });
+    let before = status_kib("VmRSS:");
+    reset_peak();
+    let mut phases = Vec::with_capacity(PHASES.len());
+    let start = Instant::now();
+    let mut last = start;
+    let verdict = check_phased(&events, Model::StrictSerializable, &mut |_| {
+        let now = Instant::now();
+        phases.push(now - last);
+        last = now;
+    })
+    .expect("well formed");
+    let total = start.elapsed();
+    assert!(verdict.valid, "generated history rejected:\n{}", verdict.render_text(3));
+    println!(
+        "check {n:>8} txns ({} events, {} graph edges): {:>8.3} s, RSS with events {}, peak {}",
+        events.len(),
+        verdict.stats.graph_edges,
+        total.as_secs_f64(),
+        mib(before),
+        mib(status_kib("VmHWM:"))
+    );
+    // After check, so that the text's memory does not count in check's peak.
+    let parse = {
+        let mut text = String::new();
+        for event in &events {
+            text.push_str(&serde_json::to_string(event).expect("an event is plain data"));
+            text.push('\n');
+        }
+        let start = Instant::now();
+        let parsed = parse_history(&text).expect("generated text parses");
+        let parse = start.elapsed();
+        assert_eq!(parsed.len(), events.len());
+        parse
+    };
+    Run { n, parse, total, phases }
+}
+
 fn main() {
     let sizes: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
     let sizes = if sizes.is_empty() { vec![100_000, 1_000_000] } else { sizes };
-    let mut times: Vec<(usize, Duration)> = Vec::new();
-    for &n in &sizes {
-        let events = serial_history(&GenConfig { seed: 1, ..GenConfig::bench(n) });
-        let before = status_kib("VmRSS:");
-        reset_peak();
-        let start = Instant::now();
-        let verdict = check(&events, Model::StrictSerializable).expect("well formed");
-        let elapsed = start.elapsed();
-        assert!(verdict.valid, "generated history rejected:\n{}", verdict.render_text(3));
-        println!(
-            "check {n:>8} txns ({} events, {} graph edges): {:>8.3} s, RSS with events {}, peak {}",
-            events.len(),
-            verdict.stats.graph_edges,
-            elapsed.as_secs_f64(),
-            mib(before),
-            mib(status_kib("VmHWM:"))
-        );
-        times.push((n, elapsed));
+    let runs: Vec<Run> = sizes.iter().map(|&n| run(n)).collect();
+    // Rows: each phase, the rest of check (freeing), check's total, and parsing apart.
+    let mut rows: Vec<(String, Vec<Duration>)> = PHASES
+        .iter()
+        .enumerate()
+        .map(|(i, name)| (name.to_string(), runs.iter().map(|r| r.phases[i]).collect()))
+        .collect();
+    rows.push((
+        "(free)".to_string(),
+        runs.iter().map(|r| r.total.saturating_sub(r.phases.iter().sum())).collect(),
+    ));
+    rows.push(("check total".to_string(), runs.iter().map(|r| r.total).collect()));
+    rows.push(("parse (apart)".to_string(), runs.iter().map(|r| r.parse).collect()));
+    print!("{:<14}", "phase");
+    for r in &runs {
+        print!("{:>14}", format!("{} txns", r.n));
     }
-    if let [(n1, t1), .., (n2, t2)] = times[..] {
+    println!("{:>10}", "ratio");
+    for (name, times) in &rows {
+        print!("{name:<14}");
+        for t in times {
+            print!("{:>12.3} s", t.as_secs_f64());
+        }
+        if let [first, .., last] = times[..] {
+            print!("{:>10}", format!("x{:.2}", last.as_secs_f64() / first.as_secs_f64()));
+        }
+        println!();
+    }
+    if let [first, .., last] = &runs[..] {
         println!(
-            "ratio {n2}/{n1}: time x{:.2} for size x{:.1}",
-            t2.as_secs_f64() / t1.as_secs_f64(),
-            n2 as f64 / n1 as f64
+            "ratio {}/{}: time x{:.2} for size x{:.1}",
+            last.n,
+            first.n,
+            last.total.as_secs_f64() / first.total.as_secs_f64(),
+            last.n as f64 / first.n as f64
         );
     }
 }
