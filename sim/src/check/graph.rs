@@ -94,26 +94,31 @@ impl Graph {
 
     /// Iterative Tarjan over the edges whose kind is in `mask`.
     pub(crate) fn components(&self, mask: u8) -> Components {
+        /// A node's Tarjan state in one place, so that looking at an edge's target costs
+        /// one cache line, not one per array. On the stack exactly when it has an index
+        /// and no component yet.
+        #[derive(Clone, Copy)]
+        struct State {
+            index: u32,
+            low: u32,
+            comp: u32,
+        }
         let n = self.nodes();
-        let mut index = vec![NONE; n];
-        let mut low = vec![0u32; n];
-        let mut on_stack = vec![false; n];
+        let mut state = vec![State { index: NONE, low: 0, comp: NONE }; n];
         let mut stack: Vec<u32> = Vec::new();
         let mut calls: Vec<(u32, usize)> = Vec::new();
-        let mut of = vec![NONE; n];
         let mut cyclic = Vec::new();
         let mut cyclic_index = Vec::new();
         let mut next_index = 0u32;
         let mut next_comp = 0u32;
         for root in 0..n as u32 {
-            if index[root as usize] != NONE {
+            if state[root as usize].index != NONE {
                 continue;
             }
-            index[root as usize] = next_index;
-            low[root as usize] = next_index;
+            state[root as usize].index = next_index;
+            state[root as usize].low = next_index;
             next_index += 1;
             stack.push(root);
-            on_stack[root as usize] = true;
             calls.push((root, self.out(root).start));
             while let Some(&mut (v, ref mut at)) = calls.last_mut() {
                 let end = self.offsets[v as usize + 1] as usize;
@@ -124,44 +129,51 @@ impl Graph {
                         continue;
                     }
                     let w = self.targets[e];
-                    if index[w as usize] == NONE {
-                        index[w as usize] = next_index;
-                        low[w as usize] = next_index;
+                    let sw = state[w as usize];
+                    if sw.index == NONE {
+                        state[w as usize] =
+                            State { index: next_index, low: next_index, comp: NONE };
                         next_index += 1;
                         stack.push(w);
-                        on_stack[w as usize] = true;
                         calls.push((w, self.out(w).start));
-                    } else if on_stack[w as usize] {
-                        low[v as usize] = low[v as usize].min(index[w as usize]);
+                    } else if sw.comp == NONE {
+                        let sv = &mut state[v as usize];
+                        sv.low = sv.low.min(sw.index);
                     }
                     continue;
                 }
                 calls.pop();
+                let sv = state[v as usize];
                 if let Some(&(parent, _)) = calls.last() {
-                    low[parent as usize] = low[parent as usize].min(low[v as usize]);
+                    let sp = &mut state[parent as usize];
+                    sp.low = sp.low.min(sv.low);
                 }
-                if low[v as usize] == index[v as usize] {
+                if sv.low == sv.index {
+                    // Nearly every component is one node: no allocation for those.
+                    if stack.last() == Some(&v) {
+                        stack.pop();
+                        state[v as usize].comp = next_comp;
+                        cyclic_index.push(NONE);
+                        next_comp += 1;
+                        continue;
+                    }
                     let mut members = Vec::new();
                     loop {
                         let w = stack.pop().expect("v is on the stack");
-                        on_stack[w as usize] = false;
-                        of[w as usize] = next_comp;
+                        state[w as usize].comp = next_comp;
                         members.push(w);
                         if w == v {
                             break;
                         }
                     }
-                    if members.len() > 1 {
-                        members.reverse();
-                        cyclic_index.push(cyclic.len() as u32);
-                        cyclic.push(members);
-                    } else {
-                        cyclic_index.push(NONE);
-                    }
+                    members.reverse();
+                    cyclic_index.push(cyclic.len() as u32);
+                    cyclic.push(members);
                     next_comp += 1;
                 }
             }
         }
+        let of = state.iter().map(|s| s.comp).collect();
         Components { of, cyclic, cyclic_index }
     }
 

@@ -403,9 +403,11 @@ impl Pass<'_, '_> {
         let info_writes = &self.facts.info_writes;
         let (mut r, mut i, mut w) = (0, 0, 0);
         for key in 0..self.h.keys.len() as u32 {
-            let r_end = r + reads[r..].partition_point(|x| x.key == key);
-            let i_end = i + installs[i..].partition_point(|x| x.key == key);
-            let w_end = w + info_writes[w..].partition_point(|x| x.0 == key);
+            // Linear advances, not binary searches: a search per key over the whole
+            // remaining array is O(keys * log) with a cache miss per probe.
+            let r_end = r + reads[r..].iter().take_while(|x| x.key == key).count();
+            let i_end = i + installs[i..].iter().take_while(|x| x.key == key).count();
+            let w_end = w + info_writes[w..].iter().take_while(|x| x.0 == key).count();
             self.key_rules(key, &reads, r..r_end, &installs[i..i_end], &info_writes[w..w_end]);
             (r, i, w) = (r_end, i_end, w_end);
         }
