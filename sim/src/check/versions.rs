@@ -58,7 +58,7 @@ impl EdgeKind {
         }
     }
 
-    fn from_bits(bits: u32) -> EdgeKind {
+    pub(crate) fn from_bits(bits: u32) -> EdgeKind {
         match bits {
             0 => EdgeKind::Ww,
             1 => EdgeKind::Wr,
