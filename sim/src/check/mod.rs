@@ -50,6 +50,7 @@ pub mod generate;
 pub mod history;
 pub mod report;
 
+mod bucket;
 mod classify;
 mod graph;
 mod intern;

@@ -76,6 +76,42 @@ pub(crate) fn last_writes<K: Ord>(ops: &[(bool, K)]) -> Vec<bool> {
     last
 }
 
+/// Which ops are the last write of their key, without allocating for small transactions.
+pub(crate) enum LastWrites {
+    /// Bit `i` set: op `i` is a last write (transactions of up to 32 ops).
+    Small(u32),
+    Big(Vec<bool>),
+}
+
+impl LastWrites {
+    /// For `n` ops where `op(i)` is `(is_write, key)`.
+    pub(crate) fn new<K: Ord>(n: usize, op: impl Fn(usize) -> (bool, K)) -> LastWrites {
+        if n > 32 {
+            return LastWrites::Big(last_writes(&(0..n).map(op).collect::<Vec<_>>()));
+        }
+        let mut mask = 0u32;
+        for i in 0..n {
+            let (write, key) = op(i);
+            if write
+                && !(i + 1..n).any(|j| {
+                    let (w, k) = op(j);
+                    w && k == key
+                })
+            {
+                mask |= 1 << i;
+            }
+        }
+        LastWrites::Small(mask)
+    }
+
+    pub(crate) fn get(&self, i: usize) -> bool {
+        match self {
+            LastWrites::Small(mask) => mask >> i & 1 == 1,
+            LastWrites::Big(last) => last[i],
+        }
+    }
+}
+
 pub(crate) struct History<'a> {
     pub(crate) events: &'a [Event],
     pub(crate) txns: Vec<Txn>,
@@ -125,7 +161,7 @@ fn f_name(f: OpKind) -> &'static str {
 pub(crate) fn pair(events: &[Event]) -> Result<History<'_>, HistoryError> {
     let mut history = History {
         events,
-        txns: Vec::new(),
+        txns: Vec::with_capacity(events.len() / 2 + 1),
         ops: Vec::new(),
         keys: Interner::default(),
         values: Values::default(),
@@ -296,14 +332,14 @@ fn validate_completion(
             }
         }
     }
-    let shape: Vec<(bool, &str)> =
-        event.ops.iter().map(|op| (op.f == OpKind::Write, op.key.as_str())).collect();
-    let last = last_writes(&shape);
+    let last = LastWrites::new(event.ops.len(), |i| {
+        (event.ops[i].f == OpKind::Write, event.ops[i].key.as_str())
+    });
     for (i, op) in event.ops.iter().enumerate() {
         if op.f != OpKind::Write {
             continue;
         }
-        let last_of_key = last[i];
+        let last_of_key = last.get(i);
         match (event.kind, last_of_key, op.version) {
             (EventKind::Ok, true, None) => {
                 return Err(HistoryError::at(
@@ -369,9 +405,9 @@ fn intern_ops<'a>(
         });
     }
     let added = &mut history.ops[start as usize..];
-    let shape: Vec<(bool, u32)> = added.iter().map(|op| (op.write, op.key)).collect();
-    for (op, last) in added.iter_mut().zip(last_writes(&shape)) {
-        op.last_write = last;
+    let last = LastWrites::new(added.len(), |i| (added[i].write, added[i].key));
+    for (i, op) in added.iter_mut().enumerate() {
+        op.last_write = last.get(i);
     }
     let t = &mut history.txns[txn as usize];
     t.ops_start = start;
@@ -401,6 +437,11 @@ mod tests {
             .map(|i| big[i].0 && !big[i + 1..].iter().any(|o| o.0 && o.1 == big[i].1))
             .collect();
         assert_eq!(last_writes(&big), expect);
+        for ops in [&small[..], &big[..32], &big[..]] {
+            let flags = LastWrites::new(ops.len(), |i| ops[i]);
+            let flags: Vec<bool> = (0..ops.len()).map(|i| flags.get(i)).collect();
+            assert_eq!(flags, last_writes(ops), "{} ops", ops.len());
+        }
     }
 
     #[test]

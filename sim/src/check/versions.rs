@@ -32,6 +32,7 @@
 //! (`final-version-mismatch`); versions up to `F` are held to the rules above, so `F`
 //! equals the number of committed writes of `k`.
 
+use super::bucket;
 use super::intern::{Value, NULL};
 use super::txns::{COp, History, Outcome, NONE, NO_VERSION};
 
@@ -307,11 +308,20 @@ fn facts(h: &History, findings: &mut Vec<Finding>) -> Facts {
             }
         }
     }
-    f.installs.sort_unstable_by_key(|i| (i.key, i.version, i.txn));
+    // Counting sorts by key, then sorts of each key's few items: the same order as one
+    // sort of the whole array ((key, version, txn) is unique), in linear passes.
+    let keys = h.keys.len();
+    let (mut installs, offsets) = bucket::by_id(&f.installs, keys, |i| i.key);
+    bucket::sort_runs(&mut installs, &offsets, |run| {
+        run.sort_unstable_by_key(|i| (i.version, i.txn))
+    });
+    f.installs = installs;
     f.info_writes.sort_unstable();
     for set in [&mut f.written_final, &mut f.written_any, &mut f.written_failed] {
-        set.sort_unstable();
-        set.dedup();
+        let (mut sorted, offsets) = bucket::by_id(set, keys, |x| x.0);
+        bucket::sort_runs(&mut sorted, &offsets, |run| run.sort_unstable());
+        sorted.dedup();
+        *set = sorted;
     }
     f
 }
@@ -544,7 +554,10 @@ impl Pass<'_, '_> {
                 }
             }
         }
-        reads.sort_unstable_by_key(|r| (r.key, r.version, r.txn));
+        // By key, then by (version, txn) within each key; reads were pushed in txn order,
+        // so a transaction's reads of one version stay in program order.
+        let (mut reads, offsets) = bucket::by_id(&reads, h.keys.len(), |r| r.key);
+        bucket::sort_runs(&mut reads, &offsets, |run| run.sort_by_key(|r| (r.version, r.txn)));
         reads
     }
 
