@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use workloads::history::{Event, EventKind, Op, OpKind};
 
 use super::history::HistoryError;
-use super::intern::{Interner, Value, Values, NULL};
+use super::intern::{Interner, Packed, Value, Values, NULL};
 
 /// `u32` "none" for txn, node, key or position references.
 pub(crate) const NONE: u32 = u32::MAX;
@@ -167,6 +167,10 @@ pub(crate) fn pair(events: &[Event]) -> Result<History<'_>, HistoryError> {
         values: Values::default(),
         event_txn: Vec::with_capacity(events.len()),
     };
+    // Each op's key, packed while its event is at hand; interned after the loop, in op
+    // order (so ids still follow first appearance), where the lookups do not compete for
+    // the cache with a walk over the whole history.
+    let mut op_keys: Vec<Packed<'_>> = Vec::new();
     let mut processes: BTreeMap<u64, Process> = BTreeMap::new();
     for (pos, event) in events.iter().enumerate() {
         if pos > 0 {
@@ -266,13 +270,16 @@ pub(crate) fn pair(events: &[Event]) -> Result<History<'_>, HistoryError> {
         t.outcome = outcome;
         history.event_txn.push(txn);
         let is_ok = outcome == Outcome::Ok;
-        intern_ops(&mut history, txn, &events[invoke_pos].ops, &event.ops, is_ok);
+        intern_ops(&mut history, &mut op_keys, txn, &events[invoke_pos].ops, &event.ops, is_ok);
     }
     for txn in 0..history.txns.len() as u32 {
         if history.txns[txn as usize].complete == NONE {
             let invoke = &events[history.txns[txn as usize].invoke as usize];
-            intern_ops(&mut history, txn, &invoke.ops, &[], false);
+            intern_ops(&mut history, &mut op_keys, txn, &invoke.ops, &[], false);
         }
+    }
+    for (op, &key) in history.ops.iter_mut().zip(&op_keys) {
+        op.key = history.keys.intern_packed(key);
     }
     Ok(history)
 }
@@ -374,8 +381,11 @@ fn validate_completion(
     Ok(())
 }
 
+/// Appends a transaction's ops with their values interned; their keys go to `op_keys`,
+/// to be interned later.
 fn intern_ops<'a>(
     history: &mut History<'a>,
+    op_keys: &mut Vec<Packed<'a>>,
     txn: u32,
     asked: &'a [Op],
     done: &'a [Op],
@@ -386,7 +396,7 @@ fn intern_ops<'a>(
     let asked = if outcome_is_ok { &asked[..done.len()] } else { asked };
     for (i, invoked) in asked.iter().enumerate() {
         let op = done.get(i).unwrap_or(invoked);
-        let key = history.keys.intern(&op.key);
+        op_keys.push(Packed::new(&op.key));
         let value = history.values.value(op.value.as_deref());
         let version = match (done.get(i), op.version) {
             // An op the completion did not report is unknown: no version.
@@ -398,14 +408,15 @@ fn intern_ops<'a>(
         let value = if done.get(i).is_none() && op.f == OpKind::Read { NULL } else { value };
         history.ops.push(COp {
             write: op.f == OpKind::Write,
-            key,
+            key: NONE,
             value,
             version,
             last_write: false,
         });
     }
     let added = &mut history.ops[start as usize..];
-    let last = LastWrites::new(added.len(), |i| (added[i].write, added[i].key));
+    let keys = &op_keys[start as usize..];
+    let last = LastWrites::new(added.len(), |i| (added[i].write, keys[i]));
     for (i, op) in added.iter_mut().enumerate() {
         op.last_write = last.get(i);
     }
