@@ -9,6 +9,19 @@ pub(crate) fn by_id<T: Copy>(
     ids: usize,
     id: impl Fn(&T) -> u32,
 ) -> (Vec<T>, Vec<usize>) {
+    let mut sorted = Vec::new();
+    let offsets = by_id_into(items, ids, id, &mut sorted);
+    (sorted, offsets)
+}
+
+/// [`by_id`] into `sorted`, whose memory is reused: on big histories a fresh array means
+/// fresh pages from the kernel (the allocator maps big blocks afresh each time).
+pub(crate) fn by_id_into<T: Copy>(
+    items: &[T],
+    ids: usize,
+    id: impl Fn(&T) -> u32,
+    sorted: &mut Vec<T>,
+) -> Vec<usize> {
     let mut offsets = vec![0usize; ids + 1];
     for item in items {
         offsets[id(item) as usize + 1] += 1;
@@ -16,17 +29,18 @@ pub(crate) fn by_id<T: Copy>(
     for i in 0..ids {
         offsets[i + 1] += offsets[i];
     }
+    sorted.clear();
     let Some(&first) = items.first() else {
-        return (Vec::new(), offsets);
+        return offsets;
     };
-    let mut sorted = vec![first; items.len()];
+    sorted.resize(items.len(), first);
     let mut fill = offsets.clone();
     for &item in items {
         let at = &mut fill[id(&item) as usize];
         sorted[*at] = item;
         *at += 1;
     }
-    (sorted, offsets)
+    offsets
 }
 
 /// Sorts each id's run of `items` (laid out by [`by_id`]) with `sort`.

@@ -118,7 +118,8 @@ impl Graph {
         let n = self.nodes();
         let mut state = vec![State { index: NONE, low: 0, comp: NONE }; n];
         let mut stack: Vec<u32> = Vec::new();
-        let mut calls: Vec<(u32, usize)> = Vec::new();
+        // (node, next edge to look at): edge ids fit in u32 (the offsets are u32).
+        let mut calls: Vec<(u32, u32)> = Vec::new();
         let mut cyclic = Vec::new();
         let mut cyclic_index = Vec::new();
         let mut next_index = 0u32;
@@ -131,11 +132,11 @@ impl Graph {
             state[root as usize].low = next_index;
             next_index += 1;
             stack.push(root);
-            calls.push((root, self.out(root).start));
+            calls.push((root, self.offsets[root as usize]));
             while let Some(&mut (v, ref mut at)) = calls.last_mut() {
-                let end = self.offsets[v as usize + 1] as usize;
+                let end = self.offsets[v as usize + 1];
                 if *at < end {
-                    let e = *at;
+                    let e = *at as usize;
                     *at += 1;
                     if !self.in_mask(e, mask) {
                         continue;
@@ -147,7 +148,7 @@ impl Graph {
                             State { index: next_index, low: next_index, comp: NONE };
                         next_index += 1;
                         stack.push(w);
-                        calls.push((w, self.out(w).start));
+                        calls.push((w, self.offsets[w as usize]));
                     } else if sw.comp == NONE {
                         let sv = &mut state[v as usize];
                         sv.low = sv.low.min(sw.index);

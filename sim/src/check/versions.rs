@@ -342,6 +342,8 @@ pub(crate) fn analyze(h: &History) -> Analysis {
     let mut base_findings = Vec::new();
     let facts = facts(h, &mut base_findings);
     let mut committed: Vec<bool> = h.txns.iter().map(|t| t.outcome == Outcome::Ok).collect();
+    // The big arrays of a pass that proved something, reused by the next pass.
+    let mut spare = Spare::default();
     loop {
         let mut pass = Pass {
             h,
@@ -350,13 +352,16 @@ pub(crate) fn analyze(h: &History) -> Analysis {
             newly_committed: Vec::new(),
             attributed: Vec::new(),
             findings: base_findings.clone(),
-            edges: Vec::new(),
+            edges: std::mem::take(&mut spare.edges),
             placeholders: Vec::new(),
             garbage: Vec::new(),
             incompatible: Vec::new(),
+            spare: std::mem::take(&mut spare),
         };
+        pass.edges.clear();
         pass.run();
-        let Pass { newly_committed, attributed, findings, edges, placeholders, .. } = pass;
+        let Pass { newly_committed, attributed, findings, mut edges, placeholders, .. } = pass;
+        spare = pass.spare;
         let mut changed = false;
         for txn in newly_committed {
             if !committed[txn as usize] {
@@ -369,7 +374,18 @@ pub(crate) fn analyze(h: &History) -> Analysis {
             attributed.sort_unstable();
             return Analysis { committed, attributed, findings, edges, placeholders };
         }
+        spare.edges = std::mem::take(&mut edges);
     }
+}
+
+/// Arrays of one pass kept for the next, so that a big history's second pass does not
+/// get (and fault in) fresh memory for them.
+#[derive(Default)]
+struct Spare {
+    edges: Vec<Edge>,
+    /// Store reads in transaction order, before sorting.
+    unsorted: Vec<ReadRec>,
+    reads: Vec<ReadRec>,
 }
 
 struct Pass<'p, 'a> {
@@ -386,6 +402,7 @@ struct Pass<'p, 'a> {
     /// `(key, final version, info txns)` breaking all-or-nothing, explained after every
     /// key was attributed.
     incompatible: Vec<(u32, u64, Vec<u32>)>,
+    spare: Spare,
 }
 
 /// One version of a key as the edge walk sees it.
@@ -432,6 +449,7 @@ impl Pass<'_, '_> {
         }
         self.attributed = attributed;
         self.explain_incompatible(&reads);
+        self.spare.reads = reads;
     }
 
     /// `incompatible-info`: an info transaction proved committed, with a write that no
@@ -475,7 +493,8 @@ impl Pass<'_, '_> {
     /// reads, sorted by (key, version, txn).
     fn txn_rules(&mut self) -> Vec<ReadRec> {
         let h = self.h;
-        let mut reads = Vec::new();
+        let mut reads = std::mem::take(&mut self.spare.unsorted);
+        reads.clear();
         let mut buffer = Buffer::default();
         for txn in 0..h.txns.len() as u32 {
             if !self.committed[txn as usize] {
@@ -556,9 +575,11 @@ impl Pass<'_, '_> {
         }
         // By key, then by (version, txn) within each key; reads were pushed in txn order,
         // so a transaction's reads of one version stay in program order.
-        let (mut reads, offsets) = bucket::by_id(&reads, h.keys.len(), |r| r.key);
-        bucket::sort_runs(&mut reads, &offsets, |run| run.sort_by_key(|r| (r.version, r.txn)));
-        reads
+        let mut sorted = std::mem::take(&mut self.spare.reads);
+        let offsets = bucket::by_id_into(&reads, h.keys.len(), |r| r.key, &mut sorted);
+        bucket::sort_runs(&mut sorted, &offsets, |run| run.sort_by_key(|r| (r.version, r.txn)));
+        self.spare.unsorted = reads;
+        sorted
     }
 
     /// A transaction that read `k@v` from the store and wrote `k` installed `k@v+1`.
