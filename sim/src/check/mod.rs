@@ -6,12 +6,17 @@
 //! - `txns`: invocations paired with completions, well-formedness, interning;
 //! - `versions`: per-key version rules, attribution of indeterminate commits, and the
 //!   ww/wr/rw edges those versions prove;
+//! - `bucket`: stable counting sorts by key id, for the analysis's big arrays;
 //! - `graph`: the graph in CSR form, iterative Tarjan, 0-1 BFS shortest cycles;
 //! - `classify`: every cyclic component, named as Adya/Elle do;
 //! - [`report`]: the verdict as text and JSON.
 //!
-//! Cost is linear in the history (plus sorting): no HashMap with random state, no
-//! per-edge allocation, real-time order through a chain of time nodes.
+//! Cost is linear in the history: big arrays are sorted by counting on dense key ids
+//! (comparison sorts only within one key's few items), no HashMap with random state, no
+//! per-edge or per-transaction allocation, real-time order through a chain of time nodes.
+//! What still grows faster than the history is the cache: the graph search and the key
+//! table are random accesses into arrays that outgrow it (`cargo bench -p sim --bench
+//! check` prints each phase's growth).
 //!
 //! # Anomaly names
 //!
