@@ -317,11 +317,13 @@ fn facts(h: &History, findings: &mut Vec<Finding>) -> Facts {
     });
     f.installs = installs;
     f.info_writes.sort_unstable();
+    // Each set's unsorted array becomes the next one's output: no fresh memory per set.
+    let mut spare: Vec<(u32, Value)> = Vec::new();
     for set in [&mut f.written_final, &mut f.written_any, &mut f.written_failed] {
-        let (mut sorted, offsets) = bucket::by_id(set, keys, |x| x.0);
-        bucket::sort_runs(&mut sorted, &offsets, |run| run.sort_unstable());
-        sorted.dedup();
-        *set = sorted;
+        let offsets = bucket::by_id_into(set, keys, |x| x.0, &mut spare);
+        bucket::sort_runs(&mut spare, &offsets, |run| run.sort_unstable());
+        spare.dedup();
+        std::mem::swap(set, &mut spare);
     }
     f
 }
