@@ -22,18 +22,18 @@ pub(crate) const WR: u8 = 1 << EdgeKind::Wr as u8;
 pub(crate) const RW: u8 = 1 << EdgeKind::Rw as u8;
 pub(crate) const RT: u8 = 1 << EdgeKind::Rt as u8;
 
-fn bit(kind: EdgeKind) -> u8 {
-    1 << kind as u8
-}
-
 pub(crate) struct Graph {
     /// Nodes at or above this id are time-chain nodes.
     pub(crate) chain_start: u32,
     offsets: Vec<u32>,
+    /// Per edge, its target in the low 30 bits and its kind in the top 2: one array to
+    /// read, not two, in the searches' inner loops.
     targets: Vec<u32>,
-    kinds: Vec<EdgeKind>,
     keys: Vec<u32>,
 }
+
+const TARGET_BITS: u32 = 30;
+const TARGET_MASK: u32 = (1 << TARGET_BITS) - 1;
 
 /// A step of a path: the edge `source -> target` of `kind`, justified by `key`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,6 +58,7 @@ impl Graph {
     /// Builds the CSR arrays by counting sort on the source (stable: edge order within a
     /// node follows emission order, which is deterministic).
     pub(crate) fn new(nodes: u32, chain_start: u32, edges: &[Edge]) -> Graph {
+        assert!(nodes <= TARGET_MASK, "a graph has fewer than 2^30 nodes");
         let n = nodes as usize;
         let mut offsets = vec![0u32; n + 1];
         for e in edges {
@@ -68,16 +69,14 @@ impl Graph {
         }
         let mut fill = offsets.clone();
         let mut targets = vec![0u32; edges.len()];
-        let mut kinds = vec![EdgeKind::Ww; edges.len()];
         let mut keys = vec![0u32; edges.len()];
         for e in edges {
             let at = fill[e.source as usize] as usize;
             fill[e.source as usize] += 1;
-            targets[at] = e.target;
-            kinds[at] = e.kind();
+            targets[at] = e.target | ((e.kind() as u32) << TARGET_BITS);
             keys[at] = e.key();
         }
-        Graph { chain_start, offsets, targets, kinds, keys }
+        Graph { chain_start, offsets, targets, keys }
     }
 
     pub(crate) fn nodes(&self) -> usize {
@@ -88,80 +87,106 @@ impl Graph {
         self.targets.len()
     }
 
+    fn target(&self, edge: usize) -> u32 {
+        self.targets[edge] & TARGET_MASK
+    }
+
+    fn kind(&self, edge: usize) -> EdgeKind {
+        EdgeKind::from_bits(self.targets[edge] >> TARGET_BITS)
+    }
+
+    /// Whether the edge's kind is in `mask`.
+    fn in_mask(&self, edge: usize, mask: u8) -> bool {
+        mask & (1 << (self.targets[edge] >> TARGET_BITS)) != 0
+    }
+
     fn out(&self, node: u32) -> std::ops::Range<usize> {
         self.offsets[node as usize] as usize..self.offsets[node as usize + 1] as usize
     }
 
     /// Iterative Tarjan over the edges whose kind is in `mask`.
     pub(crate) fn components(&self, mask: u8) -> Components {
+        /// A node's Tarjan state in one place, so that looking at an edge's target costs
+        /// one cache line, not one per array. On the stack exactly when it has an index
+        /// and no component yet.
+        #[derive(Clone, Copy)]
+        struct State {
+            index: u32,
+            low: u32,
+            comp: u32,
+        }
         let n = self.nodes();
-        let mut index = vec![NONE; n];
-        let mut low = vec![0u32; n];
-        let mut on_stack = vec![false; n];
+        let mut state = vec![State { index: NONE, low: 0, comp: NONE }; n];
         let mut stack: Vec<u32> = Vec::new();
-        let mut calls: Vec<(u32, usize)> = Vec::new();
-        let mut of = vec![NONE; n];
+        // (node, next edge to look at): edge ids fit in u32 (the offsets are u32).
+        let mut calls: Vec<(u32, u32)> = Vec::new();
         let mut cyclic = Vec::new();
         let mut cyclic_index = Vec::new();
         let mut next_index = 0u32;
         let mut next_comp = 0u32;
         for root in 0..n as u32 {
-            if index[root as usize] != NONE {
+            if state[root as usize].index != NONE {
                 continue;
             }
-            index[root as usize] = next_index;
-            low[root as usize] = next_index;
+            state[root as usize].index = next_index;
+            state[root as usize].low = next_index;
             next_index += 1;
             stack.push(root);
-            on_stack[root as usize] = true;
-            calls.push((root, self.out(root).start));
+            calls.push((root, self.offsets[root as usize]));
             while let Some(&mut (v, ref mut at)) = calls.last_mut() {
-                let end = self.offsets[v as usize + 1] as usize;
+                let end = self.offsets[v as usize + 1];
                 if *at < end {
-                    let e = *at;
+                    let e = *at as usize;
                     *at += 1;
-                    if mask & bit(self.kinds[e]) == 0 {
+                    if !self.in_mask(e, mask) {
                         continue;
                     }
-                    let w = self.targets[e];
-                    if index[w as usize] == NONE {
-                        index[w as usize] = next_index;
-                        low[w as usize] = next_index;
+                    let w = self.target(e);
+                    let sw = state[w as usize];
+                    if sw.index == NONE {
+                        state[w as usize] =
+                            State { index: next_index, low: next_index, comp: NONE };
                         next_index += 1;
                         stack.push(w);
-                        on_stack[w as usize] = true;
-                        calls.push((w, self.out(w).start));
-                    } else if on_stack[w as usize] {
-                        low[v as usize] = low[v as usize].min(index[w as usize]);
+                        calls.push((w, self.offsets[w as usize]));
+                    } else if sw.comp == NONE {
+                        let sv = &mut state[v as usize];
+                        sv.low = sv.low.min(sw.index);
                     }
                     continue;
                 }
                 calls.pop();
+                let sv = state[v as usize];
                 if let Some(&(parent, _)) = calls.last() {
-                    low[parent as usize] = low[parent as usize].min(low[v as usize]);
+                    let sp = &mut state[parent as usize];
+                    sp.low = sp.low.min(sv.low);
                 }
-                if low[v as usize] == index[v as usize] {
+                if sv.low == sv.index {
+                    // Nearly every component is one node: no allocation for those.
+                    if stack.last() == Some(&v) {
+                        stack.pop();
+                        state[v as usize].comp = next_comp;
+                        cyclic_index.push(NONE);
+                        next_comp += 1;
+                        continue;
+                    }
                     let mut members = Vec::new();
                     loop {
                         let w = stack.pop().expect("v is on the stack");
-                        on_stack[w as usize] = false;
-                        of[w as usize] = next_comp;
+                        state[w as usize].comp = next_comp;
                         members.push(w);
                         if w == v {
                             break;
                         }
                     }
-                    if members.len() > 1 {
-                        members.reverse();
-                        cyclic_index.push(cyclic.len() as u32);
-                        cyclic.push(members);
-                    } else {
-                        cyclic_index.push(NONE);
-                    }
+                    members.reverse();
+                    cyclic_index.push(cyclic.len() as u32);
+                    cyclic.push(members);
                     next_comp += 1;
                 }
             }
         }
+        let of = state.iter().map(|s| s.comp).collect();
         Components { of, cyclic, cyclic_index }
     }
 
@@ -176,12 +201,12 @@ impl Graph {
         let mut steps = Vec::new();
         for &u in members {
             for e in self.out(u) {
-                let w = self.targets[e];
-                if mask & bit(self.kinds[e]) != 0 && comps.of[w as usize] == comp {
+                let w = self.target(e);
+                if self.in_mask(e, mask) && comps.of[w as usize] == comp {
                     steps.push(Step {
                         source: u,
                         target: w,
-                        kind: self.kinds[e],
+                        kind: self.kind(e),
                         key: self.keys[e],
                     });
                 }
@@ -238,10 +263,10 @@ impl Search {
             }
             let weight = u32::from(u < g.chain_start);
             for e in g.out(u) {
-                if mask & bit(g.kinds[e]) == 0 {
+                if !g.in_mask(e, mask) {
                     continue;
                 }
-                let w = g.targets[e];
+                let w = g.target(e);
                 if comps.of[w as usize] != comp {
                     continue;
                 }
@@ -270,7 +295,7 @@ impl Search {
         let mut steps = vec![Step {
             source: at,
             target: goal,
-            kind: g.kinds[edge as usize],
+            kind: g.kind(edge as usize),
             key: g.keys[edge as usize],
         }];
         while at != source {
@@ -278,7 +303,7 @@ impl Search {
             steps.push(Step {
                 source: p,
                 target: at,
-                kind: g.kinds[e as usize],
+                kind: g.kind(e as usize),
                 key: g.keys[e as usize],
             });
             at = p;

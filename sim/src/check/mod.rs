@@ -6,12 +6,17 @@
 //! - `txns`: invocations paired with completions, well-formedness, interning;
 //! - `versions`: per-key version rules, attribution of indeterminate commits, and the
 //!   ww/wr/rw edges those versions prove;
+//! - `bucket`: stable counting sorts by key id, for the analysis's big arrays;
 //! - `graph`: the graph in CSR form, iterative Tarjan, 0-1 BFS shortest cycles;
 //! - `classify`: every cyclic component, named as Adya/Elle do;
 //! - [`report`]: the verdict as text and JSON.
 //!
-//! Cost is linear in the history (plus sorting): no HashMap with random state, no
-//! per-edge allocation, real-time order through a chain of time nodes.
+//! Cost is linear in the history: big arrays are sorted by counting on dense key ids
+//! (comparison sorts only within one key's few items), no HashMap with random state, no
+//! per-edge or per-transaction allocation, real-time order through a chain of time nodes.
+//! What still grows faster than the history is the cache: the graph search and the key
+//! table are random accesses into arrays that outgrow it (`cargo bench -p sim --bench
+//! check` prints each phase's growth).
 //!
 //! # Anomaly names
 //!
@@ -50,6 +55,7 @@ pub mod generate;
 pub mod history;
 pub mod report;
 
+mod bucket;
 mod classify;
 mod graph;
 mod intern;
@@ -87,8 +93,23 @@ impl Model {
 /// Checks a history. A history that is not well formed (see `txns`) is an error, not a
 /// verdict; the error's line is the event's position plus one.
 pub fn check(events: &[Event], model: Model) -> Result<Verdict, HistoryError> {
+    check_phased(events, model, &mut |_| {})
+}
+
+/// The phases of [`check`], in order, as [`check_phased`] reports them.
+pub const PHASES: [&str; 6] = ["pair", "versions", "realtime", "graph", "cycles", "report"];
+
+/// [`check`], calling `phase_done` with each name of [`PHASES`] as that phase ends. The
+/// checker reads no clock; this lets a benchmark time the phases.
+pub fn check_phased(
+    events: &[Event],
+    model: Model,
+    phase_done: &mut dyn FnMut(&'static str),
+) -> Result<Verdict, HistoryError> {
     let h = txns::pair(events)?;
+    phase_done(PHASES[0]);
     let mut analysis = versions::analyze(&h);
+    phase_done(PHASES[1]);
     let mut edges: Vec<Edge> = std::mem::take(&mut analysis.edges);
     let chain_start = (h.txns.len() + analysis.placeholders.len()) as u32;
     let mut nodes = chain_start;
@@ -114,8 +135,13 @@ pub fn check(events: &[Event], model: Model) -> Result<Verdict, HistoryError> {
             }
         }
     }
+    phase_done(PHASES[2]);
     let graph = graph::Graph::new(nodes, chain_start, &edges);
     drop(edges);
+    phase_done(PHASES[3]);
     let cycles = classify::find_cycles(&graph, model == Model::StrictSerializable);
-    Ok(report::build(&h, &analysis, cycles, model, graph.nodes(), graph.edges()))
+    phase_done(PHASES[4]);
+    let verdict = report::build(&h, &analysis, cycles, model, graph.nodes(), graph.edges());
+    phase_done(PHASES[5]);
+    Ok(verdict)
 }

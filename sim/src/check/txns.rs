@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use workloads::history::{Event, EventKind, Op, OpKind};
 
 use super::history::HistoryError;
-use super::intern::{Interner, Value, Values, NULL};
+use super::intern::{Interner, Packed, Value, Values, NULL};
 
 /// `u32` "none" for txn, node, key or position references.
 pub(crate) const NONE: u32 = u32::MAX;
@@ -76,6 +76,42 @@ pub(crate) fn last_writes<K: Ord>(ops: &[(bool, K)]) -> Vec<bool> {
     last
 }
 
+/// Which ops are the last write of their key, without allocating for small transactions.
+pub(crate) enum LastWrites {
+    /// Bit `i` set: op `i` is a last write (transactions of up to 32 ops).
+    Small(u32),
+    Big(Vec<bool>),
+}
+
+impl LastWrites {
+    /// For `n` ops where `op(i)` is `(is_write, key)`.
+    pub(crate) fn new<K: Ord>(n: usize, op: impl Fn(usize) -> (bool, K)) -> LastWrites {
+        if n > 32 {
+            return LastWrites::Big(last_writes(&(0..n).map(op).collect::<Vec<_>>()));
+        }
+        let mut mask = 0u32;
+        for i in 0..n {
+            let (write, key) = op(i);
+            if write
+                && !(i + 1..n).any(|j| {
+                    let (w, k) = op(j);
+                    w && k == key
+                })
+            {
+                mask |= 1 << i;
+            }
+        }
+        LastWrites::Small(mask)
+    }
+
+    pub(crate) fn get(&self, i: usize) -> bool {
+        match self {
+            LastWrites::Small(mask) => mask >> i & 1 == 1,
+            LastWrites::Big(last) => last[i],
+        }
+    }
+}
+
 pub(crate) struct History<'a> {
     pub(crate) events: &'a [Event],
     pub(crate) txns: Vec<Txn>,
@@ -125,12 +161,16 @@ fn f_name(f: OpKind) -> &'static str {
 pub(crate) fn pair(events: &[Event]) -> Result<History<'_>, HistoryError> {
     let mut history = History {
         events,
-        txns: Vec::new(),
+        txns: Vec::with_capacity(events.len() / 2 + 1),
         ops: Vec::new(),
         keys: Interner::default(),
         values: Values::default(),
         event_txn: Vec::with_capacity(events.len()),
     };
+    // Each op's key, packed while its event is at hand; interned after the loop, in op
+    // order (so ids still follow first appearance), where the lookups do not compete for
+    // the cache with a walk over the whole history.
+    let mut op_keys: Vec<Packed<'_>> = Vec::new();
     let mut processes: BTreeMap<u64, Process> = BTreeMap::new();
     for (pos, event) in events.iter().enumerate() {
         if pos > 0 {
@@ -230,13 +270,16 @@ pub(crate) fn pair(events: &[Event]) -> Result<History<'_>, HistoryError> {
         t.outcome = outcome;
         history.event_txn.push(txn);
         let is_ok = outcome == Outcome::Ok;
-        intern_ops(&mut history, txn, &events[invoke_pos].ops, &event.ops, is_ok);
+        intern_ops(&mut history, &mut op_keys, txn, &events[invoke_pos].ops, &event.ops, is_ok);
     }
     for txn in 0..history.txns.len() as u32 {
         if history.txns[txn as usize].complete == NONE {
             let invoke = &events[history.txns[txn as usize].invoke as usize];
-            intern_ops(&mut history, txn, &invoke.ops, &[], false);
+            intern_ops(&mut history, &mut op_keys, txn, &invoke.ops, &[], false);
         }
+    }
+    for (op, &key) in history.ops.iter_mut().zip(&op_keys) {
+        op.key = history.keys.intern_packed(key);
     }
     Ok(history)
 }
@@ -296,14 +339,14 @@ fn validate_completion(
             }
         }
     }
-    let shape: Vec<(bool, &str)> =
-        event.ops.iter().map(|op| (op.f == OpKind::Write, op.key.as_str())).collect();
-    let last = last_writes(&shape);
+    let last = LastWrites::new(event.ops.len(), |i| {
+        (event.ops[i].f == OpKind::Write, event.ops[i].key.as_str())
+    });
     for (i, op) in event.ops.iter().enumerate() {
         if op.f != OpKind::Write {
             continue;
         }
-        let last_of_key = last[i];
+        let last_of_key = last.get(i);
         match (event.kind, last_of_key, op.version) {
             (EventKind::Ok, true, None) => {
                 return Err(HistoryError::at(
@@ -338,8 +381,11 @@ fn validate_completion(
     Ok(())
 }
 
+/// Appends a transaction's ops with their values interned; their keys go to `op_keys`,
+/// to be interned later.
 fn intern_ops<'a>(
     history: &mut History<'a>,
+    op_keys: &mut Vec<Packed<'a>>,
     txn: u32,
     asked: &'a [Op],
     done: &'a [Op],
@@ -350,7 +396,7 @@ fn intern_ops<'a>(
     let asked = if outcome_is_ok { &asked[..done.len()] } else { asked };
     for (i, invoked) in asked.iter().enumerate() {
         let op = done.get(i).unwrap_or(invoked);
-        let key = history.keys.intern(&op.key);
+        op_keys.push(Packed::new(&op.key));
         let value = history.values.value(op.value.as_deref());
         let version = match (done.get(i), op.version) {
             // An op the completion did not report is unknown: no version.
@@ -362,16 +408,17 @@ fn intern_ops<'a>(
         let value = if done.get(i).is_none() && op.f == OpKind::Read { NULL } else { value };
         history.ops.push(COp {
             write: op.f == OpKind::Write,
-            key,
+            key: NONE,
             value,
             version,
             last_write: false,
         });
     }
     let added = &mut history.ops[start as usize..];
-    let shape: Vec<(bool, u32)> = added.iter().map(|op| (op.write, op.key)).collect();
-    for (op, last) in added.iter_mut().zip(last_writes(&shape)) {
-        op.last_write = last;
+    let keys = &op_keys[start as usize..];
+    let last = LastWrites::new(added.len(), |i| (added[i].write, keys[i]));
+    for (i, op) in added.iter_mut().enumerate() {
+        op.last_write = last.get(i);
     }
     let t = &mut history.txns[txn as usize];
     t.ops_start = start;
@@ -401,6 +448,11 @@ mod tests {
             .map(|i| big[i].0 && !big[i + 1..].iter().any(|o| o.0 && o.1 == big[i].1))
             .collect();
         assert_eq!(last_writes(&big), expect);
+        for ops in [&small[..], &big[..32], &big[..]] {
+            let flags = LastWrites::new(ops.len(), |i| ops[i]);
+            let flags: Vec<bool> = (0..ops.len()).map(|i| flags.get(i)).collect();
+            assert_eq!(flags, last_writes(ops), "{} ops", ops.len());
+        }
     }
 
     #[test]

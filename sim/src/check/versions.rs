@@ -32,6 +32,7 @@
 //! (`final-version-mismatch`); versions up to `F` are held to the rules above, so `F`
 //! equals the number of committed writes of `k`.
 
+use super::bucket;
 use super::intern::{Value, NULL};
 use super::txns::{COp, History, Outcome, NONE, NO_VERSION};
 
@@ -58,7 +59,7 @@ impl EdgeKind {
         }
     }
 
-    fn from_bits(bits: u32) -> EdgeKind {
+    pub(crate) fn from_bits(bits: u32) -> EdgeKind {
         match bits {
             0 => EdgeKind::Ww,
             1 => EdgeKind::Wr,
@@ -307,11 +308,22 @@ fn facts(h: &History, findings: &mut Vec<Finding>) -> Facts {
             }
         }
     }
-    f.installs.sort_unstable_by_key(|i| (i.key, i.version, i.txn));
+    // Counting sorts by key, then sorts of each key's few items: the same order as one
+    // sort of the whole array ((key, version, txn) is unique), in linear passes.
+    let keys = h.keys.len();
+    let (mut installs, offsets) = bucket::by_id(&f.installs, keys, |i| i.key);
+    bucket::sort_runs(&mut installs, &offsets, |run| {
+        run.sort_unstable_by_key(|i| (i.version, i.txn))
+    });
+    f.installs = installs;
     f.info_writes.sort_unstable();
+    // Each set's unsorted array becomes the next one's output: no fresh memory per set.
+    let mut spare: Vec<(u32, Value)> = Vec::new();
     for set in [&mut f.written_final, &mut f.written_any, &mut f.written_failed] {
-        set.sort_unstable();
-        set.dedup();
+        let offsets = bucket::by_id_into(set, keys, |x| x.0, &mut spare);
+        bucket::sort_runs(&mut spare, &offsets, |run| run.sort_unstable());
+        spare.dedup();
+        std::mem::swap(set, &mut spare);
     }
     f
 }
@@ -332,6 +344,8 @@ pub(crate) fn analyze(h: &History) -> Analysis {
     let mut base_findings = Vec::new();
     let facts = facts(h, &mut base_findings);
     let mut committed: Vec<bool> = h.txns.iter().map(|t| t.outcome == Outcome::Ok).collect();
+    // The big arrays of a pass that proved something, reused by the next pass.
+    let mut spare = Spare::default();
     loop {
         let mut pass = Pass {
             h,
@@ -340,13 +354,16 @@ pub(crate) fn analyze(h: &History) -> Analysis {
             newly_committed: Vec::new(),
             attributed: Vec::new(),
             findings: base_findings.clone(),
-            edges: Vec::new(),
+            edges: std::mem::take(&mut spare.edges),
             placeholders: Vec::new(),
             garbage: Vec::new(),
             incompatible: Vec::new(),
+            spare: std::mem::take(&mut spare),
         };
+        pass.edges.clear();
         pass.run();
-        let Pass { newly_committed, attributed, findings, edges, placeholders, .. } = pass;
+        let Pass { newly_committed, attributed, findings, mut edges, placeholders, .. } = pass;
+        spare = pass.spare;
         let mut changed = false;
         for txn in newly_committed {
             if !committed[txn as usize] {
@@ -359,7 +376,18 @@ pub(crate) fn analyze(h: &History) -> Analysis {
             attributed.sort_unstable();
             return Analysis { committed, attributed, findings, edges, placeholders };
         }
+        spare.edges = std::mem::take(&mut edges);
     }
+}
+
+/// Arrays of one pass kept for the next, so that a big history's second pass does not
+/// get (and fault in) fresh memory for them.
+#[derive(Default)]
+struct Spare {
+    edges: Vec<Edge>,
+    /// Store reads in transaction order, before sorting.
+    unsorted: Vec<ReadRec>,
+    reads: Vec<ReadRec>,
 }
 
 struct Pass<'p, 'a> {
@@ -376,6 +404,7 @@ struct Pass<'p, 'a> {
     /// `(key, final version, info txns)` breaking all-or-nothing, explained after every
     /// key was attributed.
     incompatible: Vec<(u32, u64, Vec<u32>)>,
+    spare: Spare,
 }
 
 /// One version of a key as the edge walk sees it.
@@ -403,9 +432,11 @@ impl Pass<'_, '_> {
         let info_writes = &self.facts.info_writes;
         let (mut r, mut i, mut w) = (0, 0, 0);
         for key in 0..self.h.keys.len() as u32 {
-            let r_end = r + reads[r..].partition_point(|x| x.key == key);
-            let i_end = i + installs[i..].partition_point(|x| x.key == key);
-            let w_end = w + info_writes[w..].partition_point(|x| x.0 == key);
+            // Linear advances, not binary searches: a search per key over the whole
+            // remaining array is O(keys * log) with a cache miss per probe.
+            let r_end = r + reads[r..].iter().take_while(|x| x.key == key).count();
+            let i_end = i + installs[i..].iter().take_while(|x| x.key == key).count();
+            let w_end = w + info_writes[w..].iter().take_while(|x| x.0 == key).count();
             self.key_rules(key, &reads, r..r_end, &installs[i..i_end], &info_writes[w..w_end]);
             (r, i, w) = (r_end, i_end, w_end);
         }
@@ -420,6 +451,7 @@ impl Pass<'_, '_> {
         }
         self.attributed = attributed;
         self.explain_incompatible(&reads);
+        self.spare.reads = reads;
     }
 
     /// `incompatible-info`: an info transaction proved committed, with a write that no
@@ -463,7 +495,8 @@ impl Pass<'_, '_> {
     /// reads, sorted by (key, version, txn).
     fn txn_rules(&mut self) -> Vec<ReadRec> {
         let h = self.h;
-        let mut reads = Vec::new();
+        let mut reads = std::mem::take(&mut self.spare.unsorted);
+        reads.clear();
         let mut buffer = Buffer::default();
         for txn in 0..h.txns.len() as u32 {
             if !self.committed[txn as usize] {
@@ -542,8 +575,13 @@ impl Pass<'_, '_> {
                 }
             }
         }
-        reads.sort_unstable_by_key(|r| (r.key, r.version, r.txn));
-        reads
+        // By key, then by (version, txn) within each key; reads were pushed in txn order,
+        // so a transaction's reads of one version stay in program order.
+        let mut sorted = std::mem::take(&mut self.spare.reads);
+        let offsets = bucket::by_id_into(&reads, h.keys.len(), |r| r.key, &mut sorted);
+        bucket::sort_runs(&mut sorted, &offsets, |run| run.sort_by_key(|r| (r.version, r.txn)));
+        self.spare.unsorted = reads;
+        sorted
     }
 
     /// A transaction that read `k@v` from the store and wrote `k` installed `k@v+1`.
