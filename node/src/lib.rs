@@ -23,7 +23,7 @@
 
 pub mod bugs;
 pub mod codec;
-mod fxmap;
+pub mod fxmap;
 mod node;
 pub mod protocol;
 mod store;
