@@ -207,16 +207,7 @@ pub(crate) fn pair(events: &[Event]) -> Result<History<'_>, HistoryError> {
                         ),
                     ));
                 }
-                Process::Retired(info_pos) => {
-                    return Err(HistoryError::at(
-                        pos,
-                        format!(
-                            "process {} was retired by its info completion on line {} and must not appear again",
-                            event.process,
-                            info_pos + 1
-                        ),
-                    ));
-                }
+                Process::Retired(info_pos) => return Err(reappeared(pos, event.process, info_pos)),
                 Process::Idle => {}
             }
             // An invoked write may lack its value: a read-modify-write (an increment, a
@@ -246,16 +237,7 @@ pub(crate) fn pair(events: &[Event]) -> Result<History<'_>, HistoryError> {
                     ),
                 ))
             }
-            Process::Retired(info_pos) => {
-                return Err(HistoryError::at(
-                    pos,
-                    format!(
-                        "process {} was retired by its info completion on line {} and must not appear again",
-                        event.process,
-                        info_pos + 1
-                    ),
-                ))
-            }
+            Process::Retired(info_pos) => return Err(reappeared(pos, event.process, info_pos)),
         };
         let outcome = match event.kind {
             EventKind::Ok => Outcome::Ok,
@@ -282,6 +264,17 @@ pub(crate) fn pair(events: &[Event]) -> Result<History<'_>, HistoryError> {
         op.key = history.keys.intern_packed(key);
     }
     Ok(history)
+}
+
+/// Jepsen's rule: a process whose transaction ended `info` never issues another.
+fn reappeared(pos: usize, process: u64, info_pos: usize) -> HistoryError {
+    HistoryError::at(
+        pos,
+        format!(
+            "process {process} was retired by its info completion on line {} and must not appear again",
+            info_pos + 1
+        ),
+    )
 }
 
 fn validate_completion(
