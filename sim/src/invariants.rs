@@ -111,7 +111,15 @@ mod tests {
     use workloads::history::Op;
 
     fn ok(ops: Vec<Op>) -> Event {
-        Event { index: 1, time: 10, process: 0, kind: EventKind::Ok, txn_id: None, ops }
+        Event {
+            index: 1,
+            time: 10,
+            process: 0,
+            kind: EventKind::Ok,
+            txn_id: None,
+            ops,
+            final_read: false,
+        }
     }
 
     fn read(key: &str, value: Option<&str>, version: u64) -> Op {

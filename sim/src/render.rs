@@ -87,6 +87,7 @@ mod tests {
                 kind: EventKind::Invoke,
                 txn_id: None,
                 ops: vec![],
+                final_read: false,
             },
             Event {
                 index: 1,
@@ -100,6 +101,7 @@ mod tests {
                     op(OpKind::Write, "x", Some("3.9"), Some(5)),
                     op(OpKind::Read, "x", Some("3.9"), None),
                 ],
+                final_read: false,
             },
         ];
         assert_eq!(

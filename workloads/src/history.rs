@@ -18,6 +18,17 @@ pub struct Event {
     #[serde(default)]
     pub txn_id: Option<String>,
     pub ops: Vec<Op>,
+    /// Part of the final read: a read-only transaction the harness runs after every other
+    /// transaction has completed and the network is quiescent (every message in flight
+    /// delivered or dropped), so nothing it does not see can still land. Checkers may
+    /// treat what it reads as each key's final state. Written as `"final": true`, and
+    /// left out when false.
+    #[serde(rename = "final", default, skip_serializing_if = "is_false")]
+    pub final_read: bool,
+}
+
+fn is_false(flag: &bool) -> bool {
+    !flag
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -78,5 +89,15 @@ mod tests {
         let typo = line.replace("\"version\":2", "\"verison\":2");
         let error = serde_json::from_str::<Event>(&typo).unwrap_err().to_string();
         assert!(error.contains("verison"), "{error}");
+    }
+
+    #[test]
+    fn the_final_mark_is_written_only_when_set() {
+        let line = r#"{"index":9,"time":1,"process":3,"type":"invoke","txn_id":null,"ops":[],"final":true}"#;
+        let event: Event = serde_json::from_str(line).expect("a marked event parses");
+        assert!(event.final_read);
+        assert_eq!(serde_json::to_string(&event).unwrap(), line);
+        let unmarked = Event { final_read: false, ..event };
+        assert!(!serde_json::to_string(&unmarked).unwrap().contains("final"));
     }
 }

@@ -80,7 +80,11 @@ pub fn serial_history(config: &GenConfig) -> Vec<Event> {
     let mut seq = 0u64;
     let mut last_time = 0u64;
     let mut push = |timed: &mut Vec<(u64, u64, Event)>, time: u64, process: u64, kind, ops| {
-        timed.push((time, seq, Event { index: 0, time, process, kind, txn_id: None, ops }));
+        timed.push((
+            time,
+            seq,
+            Event { index: 0, time, process, kind, txn_id: None, ops, final_read: false },
+        ));
         seq += 1;
     };
     for i in 0..config.txns {
@@ -199,6 +203,9 @@ pub fn serial_history(config: &GenConfig) -> Vec<Event> {
             .collect();
         push(&mut timed, at, next_process, EventKind::Invoke, ops);
         push(&mut timed, at + 10, next_process, EventKind::Ok, done);
+        // Taken after every other transaction completed, nothing in flight: a fact.
+        let n = timed.len();
+        timed[n - 2..].iter_mut().for_each(|(_, _, event)| event.final_read = true);
     }
     timed.sort_by_key(|(time, seq, _)| (*time, *seq));
     timed

@@ -9,7 +9,10 @@
 //!   same order); an `ok` has all of them, a `fail` or `info` may report a prefix;
 //! - every write has a value; in an `ok`, the last write of each key carries the version
 //!   it installed and earlier writes of that key carry none; `fail` and `info` writes
-//!   carry no version.
+//!   carry no version;
+//! - a final read (`"final": true` on its invocation; its completion may repeat the mark)
+//!   writes nothing, and once one is invoked every later event belongs to a final read:
+//!   the mark promises that all other work had finished and nothing was in flight.
 //!
 //! An invocation still open at the end of the history is indeterminate, like `info`.
 
@@ -43,6 +46,8 @@ pub(crate) struct Txn {
     pub(crate) outcome: Outcome,
     pub(crate) ops_start: u32,
     pub(crate) ops_end: u32,
+    /// Invoked with `"final": true`: what it reads is each key's final state.
+    pub(crate) final_read: bool,
 }
 
 /// One operation with interned key and value.
@@ -172,6 +177,8 @@ pub(crate) fn pair(events: &[Event]) -> Result<History<'_>, HistoryError> {
     // the cache with a walk over the whole history.
     let mut op_keys: Vec<Packed<'_>> = Vec::new();
     let mut processes: BTreeMap<u64, Process> = BTreeMap::new();
+    // Position of the first final invocation, once there is one.
+    let mut final_from: Option<usize> = None;
     for (pos, event) in events.iter().enumerate() {
         if pos > 0 {
             let prev = &events[pos - 1];
@@ -195,6 +202,28 @@ pub(crate) fn pair(events: &[Event]) -> Result<History<'_>, HistoryError> {
             }
         }
         let state = processes.entry(event.process).or_insert(Process::Idle);
+        if event.kind == EventKind::Invoke && event.final_read && final_from.is_none() {
+            final_from = Some(pos);
+        }
+        if let Some(start) = final_from {
+            let open_final = match *state {
+                Process::Open(txn) => history.txns[txn as usize].final_read,
+                _ => false,
+            };
+            let is_final =
+                if event.kind == EventKind::Invoke { event.final_read } else { open_final };
+            if !is_final {
+                return Err(HistoryError::at(
+                    pos,
+                    format!(
+                        "this {} event of process {} comes after the final read began on line {}; a final read must start after every other transaction has completed",
+                        kind_name(event.kind),
+                        event.process,
+                        start + 1
+                    ),
+                ));
+            }
+        }
         if event.kind == EventKind::Invoke {
             match *state {
                 Process::Open(txn) => {
@@ -220,6 +249,7 @@ pub(crate) fn pair(events: &[Event]) -> Result<History<'_>, HistoryError> {
                 outcome: Outcome::Info,
                 ops_start: 0,
                 ops_end: 0,
+                final_read: event.final_read,
             });
             *state = Process::Open(txn);
             history.event_txn.push(txn);
@@ -247,6 +277,7 @@ pub(crate) fn pair(events: &[Event]) -> Result<History<'_>, HistoryError> {
         *state = if outcome == Outcome::Info { Process::Retired(pos) } else { Process::Idle };
         let invoke_pos = history.txns[txn as usize].invoke as usize;
         validate_completion(pos, event, invoke_pos, &events[invoke_pos])?;
+        validate_final_mark(pos, event, invoke_pos, &events[invoke_pos])?;
         let t = &mut history.txns[txn as usize];
         t.complete = pos as u32;
         t.outcome = outcome;
@@ -264,6 +295,36 @@ pub(crate) fn pair(events: &[Event]) -> Result<History<'_>, HistoryError> {
         op.key = history.keys.intern_packed(key);
     }
     Ok(history)
+}
+
+/// A final read is marked on its invocation and only reads.
+fn validate_final_mark(
+    pos: usize,
+    event: &Event,
+    invoke_pos: usize,
+    invoke: &Event,
+) -> Result<(), HistoryError> {
+    if event.final_read && !invoke.final_read {
+        return Err(HistoryError::at(
+            pos,
+            format!(
+                "completion is marked final but its invocation on line {} is not; mark the invocation",
+                invoke_pos + 1
+            ),
+        ));
+    }
+    let write = invoke.ops.iter().chain(&event.ops).find(|op| op.f == OpKind::Write);
+    match write {
+        Some(op) if invoke.final_read => Err(HistoryError::at(
+            pos,
+            format!(
+                "the final read invoked on line {} writes {:?}; a final read only reads",
+                invoke_pos + 1,
+                op.key
+            ),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Jepsen's rule: a process whose transaction ended `info` never issues another.
@@ -477,5 +538,29 @@ mod tests {
         check_err(&[INV0, same_index], 2, "does not increase");
         let fail_version = r#"{"index":1,"time":2,"process":0,"type":"fail","ops":[{"f":"w","key":"x","value":"1","version":1}]}"#;
         check_err(&[INV0, fail_version], 2, "only ok writes install");
+    }
+
+    #[test]
+    fn final_reads_come_last_only_read_and_are_marked_on_the_invocation() {
+        let ok0 = r#"{"index":1,"time":2,"process":0,"type":"ok","ops":[{"f":"w","key":"x","value":"1","version":1}]}"#;
+        let final_inv = r#"{"index":2,"time":3,"process":1,"type":"invoke","ops":[{"f":"r","key":"x"}],"final":true}"#;
+        let final_ok = r#"{"index":3,"time":4,"process":1,"type":"ok","ops":[{"f":"r","key":"x","value":"1","version":1}],"final":true}"#;
+        let events = parse_history(&[INV0, ok0, final_inv, final_ok].join("\n")).unwrap();
+        assert!(pair(&events).unwrap().txns[1].final_read);
+        // A transaction still running when the final read begins breaks the promise.
+        let early_final = r#"{"index":1,"time":2,"process":1,"type":"invoke","ops":[{"f":"r","key":"x"}],"final":true}"#;
+        let ok0_after = ok0.replace(r#""index":1,"time":2"#, r#""index":2,"time":3"#);
+        check_err(&[INV0, early_final, &ok0_after], 3, "after the final read began on line 2");
+        let late = r#"{"index":4,"time":5,"process":2,"type":"invoke","ops":[]}"#;
+        check_err(
+            &[INV0, ok0, final_inv, final_ok, late],
+            5,
+            "after the final read began on line 3",
+        );
+        let unmarked_inv = final_inv.replace(r#","final":true"#, "");
+        check_err(&[INV0, ok0, &unmarked_inv, final_ok], 4, "mark the invocation");
+        let writing_inv = r#"{"index":2,"time":3,"process":1,"type":"invoke","ops":[{"f":"w","key":"x","value":"2"}],"final":true}"#;
+        let writing_ok = r#"{"index":3,"time":4,"process":1,"type":"ok","ops":[{"f":"w","key":"x","value":"2","version":2}]}"#;
+        check_err(&[INV0, ok0, writing_inv, writing_ok], 4, "a final read only reads");
     }
 }

@@ -24,13 +24,20 @@
 //! Only committed reads (of `ok` transactions and of `info` transactions proved
 //! committed) are checked or used: an aborted transaction may have seen anything.
 //!
-//! Final reads: a read of `k` from the store (not the write buffer) in a read-only `ok`
-//! transaction invoked after the completion of every transaction (of any outcome) that
-//! writes `k`. The final version `F` is the largest such read; the history is expected to
-//! be quiescent then (no indeterminate commit still landing). Every final read of `k`
-//! must see `F`, and no `ok` transaction may have installed `k` above `F`
-//! (`final-version-mismatch`); versions up to `F` are held to the rules above, so `F`
-//! equals the number of committed writes of `k`.
+//! Final reads: a read of `k` from the store in an `ok` transaction marked final
+//! (`"final": true`). The mark is the history's promise that the read began after every
+//! other transaction completed and nothing was in flight, so no indeterminate commit can
+//! still land after it: the final version `F` is a fact, not an inference from timing.
+//! Every final read of `k` must see `F`, and no `ok` transaction may have installed `k`
+//! above `F` (`final-version-mismatch`); versions up to `F` are held to the rules above,
+//! so `F` equals the number of committed writes of `k`.
+//!
+//! Nothing here is inferred from time. An `info` transaction's completion is only when
+//! its client gave up: its commit may land at any later moment, so it sets no deadline.
+//! And under plain serializability a read invoked after a write completed may still
+//! order before it, so "read after every write completed" proves nothing either. A
+//! history without marked final reads gets no final-version rule; under strict
+//! serializability the real-time edges of the graph say all that timing can prove.
 
 use super::bucket;
 use super::intern::{Value, NULL};
@@ -239,9 +246,6 @@ struct Facts {
     written_any: Vec<(u32, Value)>,
     /// `(key, value)` written by failed transactions.
     written_failed: Vec<(u32, Value)>,
-    /// Per key: the last completion position of a transaction writing it (`NONE`: one
-    /// never completed).
-    last_writer_done: Vec<u32>,
     read_only: Vec<bool>,
 }
 
@@ -256,7 +260,6 @@ fn facts(h: &History, findings: &mut Vec<Finding>) -> Facts {
         written_final: Vec::new(),
         written_any: Vec::new(),
         written_failed: Vec::new(),
-        last_writer_done: vec![0; h.keys.len()],
         read_only: Vec::with_capacity(h.txns.len()),
     };
     for (txn, t) in h.txns.iter().enumerate() {
@@ -266,12 +269,6 @@ fn facts(h: &History, findings: &mut Vec<Finding>) -> Facts {
         for op in ops {
             if !op.write {
                 continue;
-            }
-            let done = &mut f.last_writer_done[op.key as usize];
-            if t.complete == NONE {
-                *done = NONE;
-            } else if *done != NONE {
-                *done = (*done).max(t.complete);
             }
             let last = op.last_write;
             match t.outcome {
@@ -557,10 +554,8 @@ impl Pass<'_, '_> {
                         vec![txn],
                     ),
                     (false, None) => {
-                        let final_read = read_only
-                            && t.outcome == Outcome::Ok
-                            && self.facts.last_writer_done[op.key as usize] != NONE
-                            && t.invoke > self.facts.last_writer_done[op.key as usize];
+                        // Final reads are read-only (the history's well-formedness says so).
+                        let final_read = t.final_read && t.outcome == Outcome::Ok;
                         reads.push(ReadRec {
                             key: op.key,
                             version: op.version,
@@ -689,15 +684,8 @@ impl Pass<'_, '_> {
                     key,
                     "final-version-mismatch",
                     vec![
-                        format!(
-                            "{} read {kname}@{} after every write of {kname} completed",
-                            label(h, r.txn),
-                            r.version
-                        ),
-                        format!(
-                            "{} read {kname}@{f} after every write of {kname} completed",
-                            label(h, other.txn)
-                        ),
+                        format!("{} read {kname}@{} in the final read", label(h, r.txn), r.version),
+                        format!("{} read {kname}@{f} in the final read", label(h, other.txn)),
                     ],
                     vec![r.txn, other.txn],
                 );
@@ -711,7 +699,7 @@ impl Pass<'_, '_> {
                     vec![
                         format!("{} installed {kname}@{ok_max} and completed", label(h, last.txn)),
                         format!(
-                            "{} then read {kname}@{f} after every write of {kname} completed: the final version should be {ok_max} (committed writes above {f} are missing)",
+                            "{} then read {kname}@{f} in the final read, with nothing left in flight: the final version should be {ok_max} (committed writes above {f} are missing)",
                             label(h, reader.txn)
                         ),
                     ],

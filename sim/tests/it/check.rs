@@ -52,6 +52,10 @@ const EXPECTED: &[(&str, &[&str], &[&str])] = &[
     ("valid_repeated_values_with_ambiguous_info", &[], &[]),
     ("valid_aborted_txn_saw_inconsistent_data", &[], &[]),
     ("valid_open_invocation_at_the_end", &[], &[]),
+    // False alarms of old: an info write landing after its client gave up (seed 69917),
+    // and real time reasoned about under plain serializability.
+    ("valid_late_info_write_lands_after_a_read", &[], &[]),
+    ("valid_serializable_stale_read_after_a_completed_write", &[], &["G-single-realtime"]),
 ];
 
 fn names(verdict: &Verdict) -> Vec<String> {
@@ -84,7 +88,9 @@ fn every_hand_built_history_gets_exactly_the_expected_anomalies() {
                     got.render_text(3)
                 ));
             }
-            assert_eq!(got.valid, want.is_empty(), "{name} ({model})");
+            if got.valid != want.is_empty() {
+                failures.push(format!("{name} ({model}): valid is {}", got.valid));
+            }
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
