@@ -5,7 +5,8 @@
 //! `workloads` client. Every message is encoded and decoded by the same codec `occ-node`
 //! uses, so what is simulated is what ships. A run has two phases: faults, then (once most
 //! of the work is done, or a time cap passes) everything heals and the clients must finish
-//! within a bound; a final read of every key closes the history.
+//! within a bound. Once every client is done and nothing is left in flight, a final read
+//! of every key closes the history, marked final: what it reads is each key's end state.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -30,6 +31,9 @@ use crate::streams::stream;
 /// transaction finishing means the system is stuck. During the fault phase a stall ends
 /// the phase early (faults may be the cause); after healing it is a liveness failure.
 pub const STALL_BOUND_US: u64 = 10_000_000;
+/// Keys per final-read transaction: a read of every key in one transaction would outlive
+/// the store's transaction TTL once the key space is large.
+pub const FINAL_READ_KEYS_MAX: usize = 1_000;
 /// Where the simulator's own `init` comes from; replies to it are not routed.
 const CONTROLLER: &str = "sim";
 
@@ -146,9 +150,14 @@ struct World {
     final_spawned: bool,
     internal_error: Option<String>,
     last_us: u64,
-    /// Logical transactions finished by all clients, and when the count last grew.
+    /// Logical transactions finished by all clients.
     finished: u64,
+    /// When a client last got an answer that moved its work on (or the heal, if later):
+    /// the liveness clock. A long scan makes progress read by read, not only when it ends.
     last_progress_us: u64,
+    /// Message copies scheduled for delivery and not yet delivered: the final read waits
+    /// for zero, so no commit still in the network can land after it.
+    in_flight: u64,
 }
 
 /// Runs one simulated test to completion (or to its liveness bound).
@@ -243,6 +252,7 @@ impl World {
             last_us: 0,
             finished: 0,
             last_progress_us: 0,
+            in_flight: 0,
             config,
         };
         world.start();
@@ -284,6 +294,7 @@ impl World {
             self.last_us = now_us;
             match action {
                 Action::Deliver { source, target, wire } => {
+                    self.in_flight -= 1;
                     self.deliver(now_us, source, target, wire)
                 }
                 Action::Tick { process, generation } => {
@@ -326,21 +337,30 @@ impl World {
             (Actor::Node(node), None) => node.tick(local_us, &mut outbox),
             (Actor::Client(client), input) => {
                 let finished_before = client.stats().finished;
-                match input {
-                    Some(envelope) => client.handle(local_us, envelope, &mut outbox, &mut records),
-                    None => client.tick(local_us, &mut outbox, &mut records),
-                }
+                // A reply the client acts on (its next request, or a completion) is
+                // progress; a stale or duplicate reply produces nothing, a resend is a tick.
+                let answered = match input {
+                    Some(envelope) => {
+                        client.handle(local_us, envelope, &mut outbox, &mut records);
+                        !outbox.is_empty() || !records.is_empty()
+                    }
+                    None => {
+                        client.tick(local_us, &mut outbox, &mut records);
+                        false
+                    }
+                };
                 let finished_now = client.stats().finished;
-                if finished_now > finished_before {
-                    self.finished += finished_now - finished_before;
+                self.finished += finished_now - finished_before;
+                if answered || finished_now > finished_before {
                     self.last_progress_us = now_us;
                 }
             }
             (Actor::Dormant, _) => {}
         }
+        let final_read = index == self.final_reader;
         for record in records.drain(..) {
             self.process_index.insert(record.process, index);
-            self.record(now_us, record);
+            self.record(now_us, record, final_read);
         }
         for envelope in outbox.drain(..) {
             self.transmit(now_us, index, envelope);
@@ -351,7 +371,7 @@ impl World {
     }
 
     /// Stamps a client's record with its index and the true time, into the history.
-    fn record(&mut self, now_us: u64, record: Record) {
+    fn record(&mut self, now_us: u64, record: Record, final_read: bool) {
         let event = Event {
             index: self.history.len() as u64,
             time: now_us,
@@ -359,6 +379,7 @@ impl World {
             kind: record.kind,
             txn_id: record.txn_id,
             ops: record.ops,
+            final_read,
         };
         self.fingerprint.write_u64(now_us);
         self.fingerprint.write_u64(event.process);
@@ -422,6 +443,7 @@ impl World {
             for delay_us in delays {
                 let deliver = Action::Deliver { source, target, wire: wire.clone() };
                 self.queue.push(now_us + delay_us, deliver);
+                self.in_flight += 1;
             }
         }
         if self.config.record_trace {
@@ -493,13 +515,17 @@ impl World {
                 self.heal(now_us);
             }
         }
-        if !self.final_spawned && (1..=clients).all(|i| self.is_done(i)) {
+        let quiescent = self.in_flight == 0;
+        if !self.final_spawned && quiescent && (1..=clients).all(|i| self.is_done(i)) {
             self.spawn_final_reader(now_us);
         }
     }
 
     fn heal(&mut self, now_us: u64) {
         self.healed_at_us = Some(now_us);
+        // The liveness bound counts from the heal: a stall during the faults, which may
+        // be what ended them, is not the healed system's fault.
+        self.last_progress_us = now_us;
         self.network.heal();
         self.fingerprint.write_u64(now_us);
         self.fingerprint.write_str("heal");
@@ -508,8 +534,10 @@ impl World {
         }
     }
 
-    /// A fresh process reads every key of the workload in one transaction, after all
-    /// other work: the checker compares these final versions with the committed writes.
+    /// A fresh process reads every key of the workload (in transactions of at most
+    /// [`FINAL_READ_KEYS_MAX`] keys), after all other work finished and every message in
+    /// flight arrived or was lost: the checker compares these final versions with the
+    /// committed writes.
     fn spawn_final_reader(&mut self, now_us: u64) {
         self.final_spawned = true;
         let process = (1..=self.config.clients as usize)
@@ -521,7 +549,10 @@ impl World {
             .unwrap_or(0)
             + 1;
         let keys = key_space(self.config.workload, self.config.keys);
-        let program = Program { instrs: keys.into_iter().map(Instr::Read).collect() };
+        let programs = keys
+            .chunks(FINAL_READ_KEYS_MAX)
+            .map(|chunk| Program { instrs: chunk.iter().cloned().map(Instr::Read).collect() })
+            .collect();
         let index = self.final_reader;
         let name = self.processes[index].name.clone();
         let start_local = self.processes[index].clock.local(now_us);
@@ -533,7 +564,7 @@ impl World {
             ClientConfig { max_attempts: 1, ..ClientConfig::default() },
             stream(self.config.seed, "final-reader"),
             stream(self.config.seed, "final-reader/timing"),
-            Source::Fixed(vec![program]),
+            Source::Fixed(programs),
             start_local,
         );
         self.processes[index].actor = Actor::Client(Box::new(client));
@@ -560,8 +591,10 @@ impl World {
     /// after the heal, at least one of them must commit. Clients always finish (they give
     /// up after bounded retries), so finishing alone proves nothing.
     fn final_read_failure(&self) -> Option<String> {
+        let chunks =
+            key_space(self.config.workload, self.config.keys).len().div_ceil(FINAL_READ_KEYS_MAX);
         let final_process = match &self.processes[self.final_reader].actor {
-            Actor::Client(client) if client.stats().committed == 1 => client.process(),
+            Actor::Client(client) if client.stats().committed == chunks as u64 => client.process(),
             _ => {
                 return Some(
                     "the final read of every key did not commit after the network healed"

@@ -14,6 +14,18 @@ use rand_chacha::ChaCha8Rng;
 /// `BANK_INITIAL_BALANCE * accounts`.
 pub const BANK_INITIAL_BALANCE: i64 = 100;
 
+/// Wide reads (a bank audit, a scan) run in one transaction, which the store forgets
+/// `txn_ttl_us` (10 s) after it began; read by read, at about a millisecond a round trip
+/// plus resends under faults, a few hundred keys fit with room to spare. So the bank
+/// has at most this many accounts (an audit must read them all), and a scan of a larger
+/// family reads a window of this many consecutive keys.
+pub const WIDE_READ_KEYS_MAX: u32 = 500;
+
+/// Bank accounts for `keys` keys per family: an audit reads every one.
+pub fn bank_accounts(keys: u32) -> u32 {
+    keys.min(WIDE_READ_KEYS_MAX)
+}
+
 /// Which workload the clients run (`--workload`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Workload {
@@ -58,7 +70,13 @@ pub fn key_space(workload: Workload, keys: u32) -> Vec<String> {
         Workload::Hotspot => &["h"],
         Workload::Mixed => &["r", "a", "c", "h"],
     };
-    families.iter().flat_map(|prefix| (0..keys).map(move |i| format!("{prefix}{i}"))).collect()
+    families
+        .iter()
+        .flat_map(|&prefix| {
+            let count = if prefix == "a" { bank_accounts(keys) } else { keys };
+            (0..count).map(move |i| format!("{prefix}{i}"))
+        })
+        .collect()
 }
 
 /// One instruction of a transaction program.
@@ -124,7 +142,7 @@ impl Generator {
                 30..=49 => Workload::Bank,
                 50..=69 => Workload::Counter,
                 70..=89 => Workload::Hotspot,
-                _ => return self.scan(),
+                _ => return self.scan(rng),
             },
             other => other,
         };
@@ -141,11 +159,20 @@ impl Generator {
         Program { instrs }
     }
 
-    /// Read-only scan of every register and account key.
-    fn scan(&self) -> Program {
-        let instrs = (0..self.keys)
+    /// Read-only scan of every register and account key; past [`WIDE_READ_KEYS_MAX`]
+    /// registers, of a window of that many (drawn only then, so that runs with fewer keys
+    /// draw what they always drew).
+    fn scan(&self, rng: &mut ChaCha8Rng) -> Program {
+        let registers: Vec<u32> = if self.keys <= WIDE_READ_KEYS_MAX {
+            (0..self.keys).collect()
+        } else {
+            let start = rng.gen_range(0..self.keys);
+            (0..WIDE_READ_KEYS_MAX).map(|i| (start + i) % self.keys).collect()
+        };
+        let instrs = registers
+            .into_iter()
             .map(|i| Instr::Read(format!("r{i}")))
-            .chain((0..self.keys).map(|i| Instr::Read(format!("a{i}"))))
+            .chain((0..bank_accounts(self.keys)).map(|i| Instr::Read(format!("a{i}"))))
             .collect();
         Program { instrs }
     }
@@ -178,11 +205,12 @@ impl Generator {
 
     /// A transfer between two distinct accounts (3 in 4) or an audit of all accounts.
     fn bank(&self, rng: &mut ChaCha8Rng) -> Vec<Instr> {
-        if self.keys < 2 || rng.gen_ratio(1, 4) {
-            return (0..self.keys).map(|i| Instr::Read(format!("a{i}"))).collect();
+        let accounts = bank_accounts(self.keys);
+        if accounts < 2 || rng.gen_ratio(1, 4) {
+            return (0..accounts).map(|i| Instr::Read(format!("a{i}"))).collect();
         }
-        let from = rng.gen_range(0..self.keys);
-        let to = (from + rng.gen_range(1..self.keys)) % self.keys;
+        let from = rng.gen_range(0..accounts);
+        let to = (from + rng.gen_range(1..accounts)) % accounts;
         let amount = rng.gen_range(1..=20);
         let (from, to) = (format!("a{from}"), format!("a{to}"));
         let base = BANK_INITIAL_BALANCE;
@@ -193,5 +221,33 @@ impl Generator {
             Instr::WriteAdd { key: from, delta: -amount, base },
             Instr::WriteAdd { key: to, delta: amount, base },
         ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    fn reads(program: &Program) -> usize {
+        program.instrs.iter().filter(|i| matches!(i, Instr::Read(_))).count()
+    }
+
+    #[test]
+    fn wide_reads_stay_within_the_bound_however_many_keys() {
+        // A scan or audit of a huge key space would outlive the store's transaction TTL.
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        let mut fresh = || "v".to_string();
+        for keys in [5, 500, 501, 100_000] {
+            let generator = Generator::new(Workload::Mixed, keys);
+            let widest = (0..400)
+                .map(|_| reads(&generator.next_program(&mut rng, &mut fresh)))
+                .max()
+                .unwrap();
+            let expect = 2 * keys.min(WIDE_READ_KEYS_MAX) as usize;
+            assert_eq!(widest, expect, "{keys} keys");
+            let accounts = key_space(Workload::Bank, keys).len();
+            assert_eq!(accounts, keys.min(WIDE_READ_KEYS_MAX) as usize);
+        }
     }
 }

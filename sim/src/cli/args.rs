@@ -21,7 +21,9 @@ pub struct RunFlags {
     /// Logical transactions in all, spread over the clients.
     #[arg(long, default_value_t = 300)]
     pub txns: u64,
-    /// Keys per key family (registers, accounts, counters, hot keys).
+    /// Keys per key family (registers, accounts, counters, hot keys). The bank has at most
+    /// 500 accounts and a scan reads at most 500 registers: each runs in one transaction,
+    /// which must finish within the store's transaction TTL.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub keys: u32,
     /// Fault families: swarm (the seed picks), none, all, or a list like drop,partition

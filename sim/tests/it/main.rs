@@ -3,6 +3,7 @@
 mod bugs;
 mod check;
 mod determinism;
+mod final_read;
 mod run_cli;
 mod snapshots;
 mod sweep_cli;
