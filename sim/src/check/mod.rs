@@ -38,8 +38,9 @@
 //! - `internal`: a read inside a committed transaction disagrees with the transaction's
 //!   own earlier write of that key (or claims its write buffer without one, or went to the
 //!   store after writing the key).
-//! - `final-version-mismatch`: final reads of `k` disagree, or the final version is below
-//!   a version an `ok` transaction installed (committed writes are missing).
+//! - `final-version-mismatch`: marked final reads (`"final": true`) of `k` disagree, or
+//!   the final version is below a version an `ok` transaction installed (committed
+//!   writes are missing).
 //! - `incompatible-info`: an indeterminate transaction proved committed (its write was
 //!   observed) wrote a key whose versions, up to its final read, leave no room for that
 //!   write: it took effect on some keys and not others.
@@ -50,6 +51,24 @@
 //! `G-single` (exactly one rw), `G-nonadjacent` (several rw, no two consecutive),
 //! `G2-item` (some two rw consecutive); each with `-realtime` when the cycle needs a
 //! real-time edge (the component has no cycle without one).
+
+//!
+//! # Which rule belongs to which model
+//!
+//! Two mistakes make false alarms, and no rule makes them: reasoning about real time
+//! under plain serializability, and giving an `info` transaction a deadline (its
+//! completion is only when the client gave up; its commit may land at any later moment).
+//!
+//! | rule | serializable | strict-serializable | uses time? |
+//! |---|---|---|---|
+//! | duplicate-version, version-gap, garbage-read, G1a, G1b, wrong-version-bump, internal | yes | yes | no |
+//! | final-version-mismatch, incompatible-info | with marked final reads | with marked final reads | no: the `"final"` mark is the history's promise of quiescence, not a time |
+//! | G0, G1c, G-single, G-nonadjacent, G2-item (ww, wr, rw edges) | yes | yes | no |
+//! | the same with `-realtime` | no | yes | an `ok` transaction's completion precedes every later invocation; an `info` or open transaction gets no completion edge, only its invocation |
+//!
+//! An `info` transaction counts as committed only when something observed its effect (a
+//! read of its value, or versions no other transaction can explain), never because time
+//! passed.
 
 pub mod generate;
 pub mod history;
