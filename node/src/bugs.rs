@@ -35,10 +35,17 @@ pub enum Bug {
     /// Stops answering anything after its 100th commit, as a node stuck on a lock or a
     /// full queue would: a liveness bug, not a safety one.
     HangAfter100Commits,
+    /// Panics when validation finds a conflict, as code that assumes commits never
+    /// conflict would (an `unwrap` on the happy path): the harness must report the seed,
+    /// not die with it.
+    PanicOnConflict,
+    /// After its 100th commit asks to be ticked at time 0 forever, as a timer that
+    /// re-arms itself in the past would: virtual time stops advancing.
+    TickStorm,
 }
 
 impl Bug {
-    pub const ALL: [Bug; 10] = [
+    pub const ALL: [Bug; 12] = [
         Bug::SkipValidation,
         Bug::ValidateWrittenKeysOnly,
         Bug::ApplyBeforeValidate,
@@ -49,6 +56,8 @@ impl Bug {
         Bug::StaleReadCache,
         Bug::SplitCommit,
         Bug::HangAfter100Commits,
+        Bug::PanicOnConflict,
+        Bug::TickStorm,
     ];
 
     pub fn name(self) -> &'static str {
@@ -63,6 +72,8 @@ impl Bug {
             Bug::StaleReadCache => "stale-read-cache",
             Bug::SplitCommit => "split-commit",
             Bug::HangAfter100Commits => "hang-after-100-commits",
+            Bug::PanicOnConflict => "panic-on-conflict",
+            Bug::TickStorm => "tick-storm",
         }
     }
 
@@ -93,6 +104,8 @@ impl Bug {
                 "applies a multi-key commit in two steps another transaction can slip between"
             }
             Bug::HangAfter100Commits => "stops answering anything after its 100th commit",
+            Bug::PanicOnConflict => "panics when validation finds a conflict",
+            Bug::TickStorm => "after its 100th commit asks for a tick at time 0, forever",
         }
     }
 

@@ -107,6 +107,9 @@ impl Node {
     /// The earliest virtual time at which [`Node::tick`] has work to do. It may be early
     /// (a transaction that committed still has its expiry queued), never late.
     pub fn next_deadline(&self) -> Option<u64> {
+        if self.bug == Some(Bug::TickStorm) && self.commits >= 100 {
+            return Some(0);
+        }
         self.txns.next_deadline()
     }
 
@@ -313,11 +316,19 @@ impl Node {
                 self.deferred_writes = later;
                 Outcome::Committed(claimed)
             }
-            // These bugs live in lookup, reads or dispatch; validation and apply are correct.
+            Bug::PanicOnConflict => {
+                let conflicts = validate_all(&self.store);
+                let first = conflicts.first().map(|c| c.key.clone());
+                assert!(first.is_none(), "planted bug: commit conflicts on {first:?}");
+                Outcome::Committed(self.store.apply(writes))
+            }
+            // These bugs live in lookup, reads, dispatch or timers; validation and apply
+            // are correct.
             Bug::RevalidateRetry
             | Bug::EarlyOutcomeExpiry
             | Bug::StaleReadCache
-            | Bug::HangAfter100Commits => {
+            | Bug::HangAfter100Commits
+            | Bug::TickStorm => {
                 self.commits += 1;
                 let conflicts = validate_all(&self.store);
                 if conflicts.is_empty() {

@@ -15,6 +15,7 @@ pub mod fingerprint;
 pub mod invariants;
 pub mod network;
 pub mod outcome;
+pub mod panics;
 pub mod queue;
 pub mod render;
 pub mod replay_file;

@@ -18,6 +18,8 @@ pub struct RunOutcome {
 pub enum Failure {
     /// The harness itself misbehaved; nothing else about the run can be trusted.
     Internal(String),
+    /// The store panicked: the run stopped there.
+    Panic(String),
     /// Work could not finish after the faults healed.
     Liveness(String),
     /// The history breaks serializability, version rules or a workload invariant; the
@@ -30,6 +32,7 @@ impl Failure {
     pub fn headline(&self) -> String {
         match self {
             Failure::Internal(e) => format!("internal error: {e}"),
+            Failure::Panic(e) => format!("the store panicked: {e}"),
             Failure::Liveness(e) => format!("liveness failure: {e}"),
             Failure::Anomalies(names) => format!("anomalies: {}", names.join(", ")),
         }
@@ -39,6 +42,7 @@ impl Failure {
     pub fn names(&self) -> Vec<String> {
         match self {
             Failure::Internal(_) => vec!["internal-error".into()],
+            Failure::Panic(_) => vec!["panic".into()],
             Failure::Liveness(_) => vec!["liveness".into()],
             Failure::Anomalies(names) => names.clone(),
         }
@@ -57,6 +61,11 @@ impl RunOutcome {
     pub fn failure(&self) -> Option<Failure> {
         if let Some(error) = &self.sim.internal_error {
             return Some(Failure::Internal(error.clone()));
+        }
+        // What was recorded before the panic is still checked below only if nothing
+        // panicked: a history cut short says nothing about the final state.
+        if let Some(message) = &self.sim.node_panic {
+            return Some(Failure::Panic(message.clone()));
         }
         let verdict = match &self.verdict {
             Ok(verdict) => verdict,

@@ -82,7 +82,7 @@ struct Shrinker {
 impl Shrinker {
     /// Does `candidate` fail the same way as the original? Anomalies must keep the target
     /// name (a duplicate version that shrinks to a duplicate version, not to some other
-    /// failure); liveness and internal failures must stay what they were.
+    /// failure); liveness, panic and internal failures must stay what they were.
     fn fails_same_way(&mut self, candidate: &RunConfig) -> bool {
         if self.runs >= self.runs_max {
             return false;
@@ -94,6 +94,7 @@ impl Shrinker {
             }
             (Failure::Liveness(_), Some(Failure::Liveness(_))) => true,
             (Failure::Internal(_), Some(Failure::Internal(_))) => true,
+            (Failure::Panic(_), Some(Failure::Panic(_))) => true,
             _ => false,
         }
     }

@@ -31,6 +31,11 @@ use crate::streams::stream;
 /// transaction finishing means the system is stuck. During the fault phase a stall ends
 /// the phase early (faults may be the cause); after healing it is a liveness failure.
 pub const STALL_BOUND_US: u64 = 10_000_000;
+/// Events at one virtual instant before the run is declared stuck: a process that keeps
+/// asking to be woken "now" (or two that ping-pong without delay) would otherwise spin
+/// forever without virtual time advancing. Far above anything a correct run does at one
+/// microsecond.
+pub const EVENTS_PER_INSTANT_MAX: u64 = 100_000;
 /// Keys per final-read transaction: a read of every key in one transaction would outlive
 /// the store's transaction TTL once the key space is large.
 pub const FINAL_READ_KEYS_MAX: usize = 1_000;
@@ -104,6 +109,8 @@ pub struct Simulation {
     /// Set when the simulator itself hit something impossible (e.g. a codec round trip
     /// failed): the run's verdict cannot be trusted.
     pub internal_error: Option<String>,
+    /// Set when the store panicked: the message and where. The run stops there.
+    pub node_panic: Option<String>,
 }
 
 enum Actor {
@@ -149,7 +156,10 @@ struct World {
     final_reader: usize,
     final_spawned: bool,
     internal_error: Option<String>,
+    node_panic: Option<String>,
     last_us: u64,
+    /// Events handled at `last_us` so far (see [`EVENTS_PER_INSTANT_MAX`]).
+    events_this_instant: u64,
     /// Logical transactions finished by all clients.
     finished: u64,
     /// When a client last got an answer that moved its work on (or the heal, if later):
@@ -180,6 +190,7 @@ pub fn simulate(config: &RunConfig) -> Simulation {
         healed_at_us: world.healed_at_us,
         liveness_failure,
         internal_error: world.internal_error,
+        node_panic: world.node_panic,
     }
 }
 
@@ -249,7 +260,9 @@ impl World {
             final_reader,
             final_spawned: false,
             internal_error: None,
+            node_panic: None,
             last_us: 0,
+            events_this_instant: 0,
             finished: 0,
             last_progress_us: 0,
             in_flight: 0,
@@ -271,7 +284,10 @@ impl World {
             },
         };
         let mut replies = Vec::new();
-        node.handle(self.processes[NODE].clock.local(0), init, &mut replies);
+        let local_us = self.processes[NODE].clock.local(0);
+        if let Err(message) = crate::panics::catch(|| node.handle(local_us, init, &mut replies)) {
+            self.node_panic = Some(format!("n1 panicked on init: {message}"));
+        }
         self.processes[NODE].actor = Actor::Node(Box::new(node));
         for index in 0..self.processes.len() {
             self.reschedule(index, 0);
@@ -285,11 +301,23 @@ impl World {
     /// Steps events until the final read completes. Returns a liveness failure, if any.
     fn run(&mut self) -> Option<String> {
         while let Some((now_us, action)) = self.queue.pop() {
-            if self.internal_error.is_some() {
+            if self.internal_error.is_some() || self.node_panic.is_some() {
                 return None;
             }
             if self.healed_at_us.is_some() && now_us > self.last_progress_us + STALL_BOUND_US {
                 return Some(self.liveness_report(now_us));
+            }
+            if now_us == self.last_us {
+                self.events_this_instant += 1;
+                if self.events_this_instant > EVENTS_PER_INSTANT_MAX {
+                    return Some(format!(
+                        "virtual time stopped: {EVENTS_PER_INSTANT_MAX} events at {now_us}us \
+                         without time advancing (the last one: {})",
+                        self.describe_action(&action)
+                    ));
+                }
+            } else {
+                self.events_this_instant = 1;
             }
             self.last_us = now_us;
             match action {
@@ -333,8 +361,19 @@ impl World {
         let mut outbox = std::mem::take(&mut self.outbox);
         let mut records = std::mem::take(&mut self.records);
         match (&mut self.processes[index].actor, input) {
-            (Actor::Node(node), Some(envelope)) => node.handle(local_us, envelope, &mut outbox),
-            (Actor::Node(node), None) => node.tick(local_us, &mut outbox),
+            (Actor::Node(node), input) => {
+                let stepped = crate::panics::catch(|| match input {
+                    Some(envelope) => node.handle(local_us, envelope, &mut outbox),
+                    None => node.tick(local_us, &mut outbox),
+                });
+                if let Err(message) = stepped {
+                    self.node_panic = Some(format!(
+                        "{} panicked at {now_us}us: {message}",
+                        self.processes[index].name
+                    ));
+                    outbox.clear();
+                }
+            }
             (Actor::Client(client), input) => {
                 let finished_before = client.stats().finished;
                 // A reply the client acts on (its next request, or a completion) is
@@ -388,12 +427,21 @@ impl World {
     }
 
     fn reschedule(&mut self, index: usize, now_us: u64) {
-        let process = &mut self.processes[index];
-        let deadline_local = match &process.actor {
-            Actor::Node(node) => node.next_deadline(),
+        let deadline_local = match &self.processes[index].actor {
+            Actor::Node(node) => match crate::panics::catch(|| node.next_deadline()) {
+                Ok(deadline) => deadline,
+                Err(message) => {
+                    self.node_panic = Some(format!(
+                        "{} panicked at {now_us}us in next_deadline: {message}",
+                        self.processes[index].name
+                    ));
+                    None
+                }
+            },
             Actor::Client(client) => client.next_deadline(),
             Actor::Dormant => None,
         };
+        let process = &mut self.processes[index];
         let due_us = deadline_local.map(|local| process.clock.true_time_at(local).max(now_us));
         if due_us == process.tick_at_us {
             return;
@@ -624,6 +672,21 @@ impl World {
                  and not one committed"
             )
         })
+    }
+
+    /// One line on what an event was about to do, for "time stopped" reports.
+    fn describe_action(&self, action: &Action) -> String {
+        match action {
+            Action::Deliver { source, target, .. } => format!(
+                "a message from {} to {}",
+                self.processes[*source].name, self.processes[*target].name
+            ),
+            Action::Tick { process, .. } => {
+                format!("a tick {} asked for", self.processes[*process].name)
+            }
+            Action::PartitionStart => "a partition starting".to_string(),
+            Action::PartitionEnd => "a partition healing".to_string(),
+        }
     }
 
     fn stuck_clients(&self) -> String {

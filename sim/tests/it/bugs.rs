@@ -35,6 +35,10 @@ fn expected_names(bug: Bug) -> &'static [&'static str] {
         }
         // Not a safety bug: the harness must call it a liveness failure.
         Bug::HangAfter100Commits => &["liveness"],
+        // A panic in the store is that seed's failure, not the harness's end.
+        Bug::PanicOnConflict => &["panic"],
+        // Virtual time that stops advancing is a liveness failure, not a hang.
+        Bug::TickStorm => &["liveness"],
     }
 }
 
@@ -102,6 +106,19 @@ fn shrinking_reduces_planted_bugs_to_at_most_six_transactions() {
             bug.name()
         );
     }
+}
+
+#[test]
+fn a_panicking_store_fails_its_seed_and_the_sweep_goes_on() {
+    // Every seed is run and reported with its repro and the panic's message and place;
+    // the sweep exits 1, not 101.
+    let output = sim(&["sweep", "--seeds", "0..6", "--jobs", "2", "--bug", "panic-on-conflict"]);
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(text.contains("seeds run: 6"), "{text}");
+    assert!(text.contains("planted bug: commit conflicts"), "{text}");
+    assert!(text.contains("node.rs:"), "{text}");
+    assert!(text.contains("reproduce: cargo run -p sim -- --seed"), "{text}");
 }
 
 fn sim(args: &[&str]) -> std::process::Output {
