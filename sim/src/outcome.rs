@@ -53,7 +53,8 @@ impl Failure {
 pub fn evaluate(config: &RunConfig) -> RunOutcome {
     let sim = simulate(config);
     let verdict = check::check(&sim.history, Model::StrictSerializable);
-    let violations = invariants::check(&sim.history, config.workload, config.keys);
+    let mut violations = invariants::check(&sim.history, config.workload, config.keys);
+    violations.extend(sim.protocol_violations.iter().cloned());
     RunOutcome { sim, verdict, violations }
 }
 

@@ -20,8 +20,10 @@ use workloads::history::{Event, EventKind};
 use workloads::workload::{key_space, Generator, Instr, Program, Workload};
 
 use crate::clock::Clock;
+use crate::conformance::Conformance;
 use crate::faults::{draw_partition, FaultMix, FaultSpec};
 use crate::fingerprint::Fingerprint;
+use crate::invariants::Violation;
 use crate::network::{Fate, Network, NetworkStats};
 use crate::queue::EventQueue;
 use crate::streams::stream;
@@ -111,6 +113,8 @@ pub struct Simulation {
     pub internal_error: Option<String>,
     /// Set when the store panicked: the message and where. The run stops there.
     pub node_panic: Option<String>,
+    /// What the store's messages broke of the protocol (see `conformance`).
+    pub protocol_violations: Vec<Violation>,
 }
 
 enum Actor {
@@ -157,6 +161,7 @@ struct World {
     final_spawned: bool,
     internal_error: Option<String>,
     node_panic: Option<String>,
+    conformance: Conformance,
     last_us: u64,
     /// Events handled at `last_us` so far (see [`EVENTS_PER_INSTANT_MAX`]).
     events_this_instant: u64,
@@ -191,6 +196,7 @@ pub fn simulate(config: &RunConfig) -> Simulation {
         liveness_failure,
         internal_error: world.internal_error,
         node_panic: world.node_panic,
+        protocol_violations: world.conformance.finish(),
     }
 }
 
@@ -243,6 +249,7 @@ impl World {
         let final_reader = processes.len() - 1;
         let by_name = processes.iter().enumerate().map(|(i, p)| (p.name.clone(), i)).collect();
         let network = Network::new(mix.clone(), config.seed, processes.len());
+        let process_count = processes.len();
         let mut world = World {
             nemesis: stream(config.seed, "nemesis"),
             mix,
@@ -261,6 +268,7 @@ impl World {
             final_spawned: false,
             internal_error: None,
             node_panic: None,
+            conformance: Conformance::new(process_count, NodeConfig::default().outcome_ttl_us),
             last_us: 0,
             events_this_instant: 0,
             finished: 0,
@@ -456,6 +464,15 @@ impl World {
 
     /// Encodes a message exactly as `occ-node` would and hands it to the network.
     fn transmit(&mut self, now_us: u64, source: usize, envelope: Envelope) {
+        match self.by_name.get(&envelope.dest) {
+            Some(&target) if source == NODE => {
+                let local_us = self.processes[NODE].clock.local(now_us);
+                self.conformance.set_history_len(self.history.len() as u64);
+                self.conformance.reply(target, &envelope, local_us);
+            }
+            Some(&NODE) => self.conformance.request(source, &envelope),
+            _ => {}
+        }
         let wire = codec::encode_to_string(&envelope);
         let Some(&target) = self.by_name.get(&envelope.dest) else {
             // Replies to the simulator's own `init` have nowhere to go; nothing else

@@ -1,0 +1,367 @@
+//! Protocol conformance, checked on every message the store sends: what the history
+//! cannot show because a client turned it into "failed" or "unknown".
+//!
+//! - `node-msg-id`: the store numbers its messages, each `msg_id` larger than the last.
+//! - `reply-to-unknown-request`: every reply's `in_reply_to` names a request its
+//!   recipient sent to the store, and `reply-type-mismatch`: answers it with the
+//!   matching reply (or an error).
+//! - `spurious-abort`: an aborted commit names at least one conflict, and each one is
+//!   real: the actual version is above the expected one, and is a version the store
+//!   announced before (every version is installed by a commit, whose reply says so).
+//! - `contradicting-answers`: a retried commit never gets another answer than the first.
+//! - `forgotten-outcome`: within the store's outcome window (`outcome_ttl_us` after the
+//!   first answer, on the store's clock) a retried commit gets its first answer, never
+//!   "unknown": an indeterminate result the store could have avoided.
+//!
+//! Messages are observed as they are sent, once each (the network's duplicates are
+//! deliveries of one send), so nothing here depends on faults.
+
+use std::collections::BTreeMap;
+
+use node::protocol::{error_code, Envelope, Payload};
+
+use crate::invariants::Violation;
+
+/// Violations kept per run: the first few say what is wrong; the rest are counted.
+const VIOLATIONS_MAX: usize = 20;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Request {
+    Begin,
+    Read,
+    Commit,
+    Other,
+}
+
+struct CommitRequest {
+    txn_id: String,
+}
+
+pub struct Conformance {
+    outcome_ttl_us: u64,
+    /// The smallest `msg_id` the store may use next.
+    next_node_msg_id: u64,
+    /// Per process index: the kind of each request it sent the store, by `msg_id`
+    /// (clients number their messages densely from 0).
+    requests: Vec<Vec<Request>>,
+    /// `(process, msg_id)` of each commit request.
+    commits: BTreeMap<(usize, u64), CommitRequest>,
+    /// Per `txn_id`: the first definite answer (committed?) and when, on the store's clock.
+    answers: BTreeMap<String, (bool, u64)>,
+    /// Per key: the largest version the store announced.
+    announced: BTreeMap<String, u64>,
+    violations: Vec<Violation>,
+    /// Violations found beyond [`VIOLATIONS_MAX`].
+    more: u64,
+    /// The history's length, to place a violation among its events.
+    history_len: u64,
+}
+
+impl Conformance {
+    pub fn new(processes: usize, outcome_ttl_us: u64) -> Conformance {
+        Conformance {
+            outcome_ttl_us,
+            next_node_msg_id: 0,
+            requests: vec![Vec::new(); processes],
+            commits: BTreeMap::new(),
+            answers: BTreeMap::new(),
+            announced: BTreeMap::new(),
+            violations: Vec::new(),
+            more: 0,
+            history_len: 0,
+        }
+    }
+
+    /// The violations found, with a last line counting any beyond the bound.
+    pub fn finish(mut self) -> Vec<Violation> {
+        if self.more > 0 {
+            let last = self.violations.last().map_or("protocol", |v| v.name);
+            self.violations.push(Violation {
+                name: last,
+                explanation: format!("... and {} more protocol violations", self.more),
+                event_index: self.history_len,
+            });
+        }
+        self.violations
+    }
+
+    pub fn set_history_len(&mut self, len: u64) {
+        self.history_len = len;
+    }
+
+    /// A client (process `source`) sent the store a request.
+    pub fn request(&mut self, source: usize, envelope: &Envelope) {
+        let Some(msg_id) = envelope.body.msg_id else { return };
+        let kind = match &envelope.body.payload {
+            Payload::OccBegin => Request::Begin,
+            Payload::OccRead { .. } => Request::Read,
+            Payload::OccCommit { txn_id, .. } => {
+                self.commits.insert((source, msg_id), CommitRequest { txn_id: txn_id.clone() });
+                Request::Commit
+            }
+            _ => Request::Other,
+        };
+        let kinds = &mut self.requests[source];
+        let Ok(slot) = usize::try_from(msg_id) else { return };
+        if kinds.len() <= slot {
+            kinds.resize(slot + 1, Request::Other);
+        }
+        kinds[slot] = kind;
+    }
+
+    /// The store sent `envelope` to process `target` at `node_local_us` on its clock.
+    pub fn reply(&mut self, target: usize, envelope: &Envelope, node_local_us: u64) {
+        let body = &envelope.body;
+        match body.msg_id {
+            Some(id) if id >= self.next_node_msg_id => self.next_node_msg_id = id + 1,
+            id => {
+                let expected = self.next_node_msg_id;
+                self.violation("node-msg-id", format!(
+                    "the store sent {} with msg_id {id:?}; every message needs a msg_id of at least {expected}",
+                    body.payload.type_name()
+                ));
+            }
+        }
+        let Some(in_reply_to) = body.in_reply_to else {
+            self.violation(
+                "reply-to-unknown-request",
+                format!("the store sent {} with no in_reply_to", body.payload.type_name()),
+            );
+            return;
+        };
+        let request = usize::try_from(in_reply_to)
+            .ok()
+            .and_then(|slot| self.requests.get(target).and_then(|kinds| kinds.get(slot)))
+            .copied();
+        let Some(request) = request else {
+            self.violation(
+                "reply-to-unknown-request",
+                format!(
+                    "the store answered msg {in_reply_to} of process {target} with {}, but that process never sent it such a request",
+                    body.payload.type_name()
+                ),
+            );
+            return;
+        };
+        let matches = matches!(
+            (request, &body.payload),
+            (_, Payload::Error { .. })
+                | (Request::Begin, Payload::OccBeginOk { .. })
+                | (Request::Read, Payload::OccReadOk { .. })
+                | (Request::Commit, Payload::OccCommitOk { .. })
+                | (Request::Other, _)
+        );
+        if !matches {
+            self.violation(
+                "reply-type-mismatch",
+                format!(
+                    "the store answered a {request:?} request (msg {in_reply_to} of process {target}) with {}",
+                    body.payload.type_name()
+                ),
+            );
+            return;
+        }
+        if request == Request::Commit {
+            self.commit_reply(target, in_reply_to, &body.payload, node_local_us);
+        }
+    }
+
+    fn announce(&mut self, key: &str, version: u64) {
+        match self.announced.get_mut(key) {
+            Some(max) => *max = (*max).max(version),
+            None => {
+                self.announced.insert(key.to_string(), version);
+            }
+        }
+    }
+
+    fn commit_reply(&mut self, target: usize, msg_id: u64, payload: &Payload, local_us: u64) {
+        let Some(request) = self.commits.get(&(target, msg_id)) else { return };
+        let txn_id = request.txn_id.clone();
+        match payload {
+            Payload::OccCommitOk { committed, versions, conflicts, .. } => {
+                if !committed {
+                    let problems = self.conflict_problems(conflicts);
+                    if let Some(problem) = problems {
+                        self.violation(
+                            "spurious-abort",
+                            format!("the store aborted {txn_id}: {problem}"),
+                        );
+                    }
+                }
+                for v in versions {
+                    self.announce(&v.key, v.version);
+                }
+                match self.answers.get(&txn_id) {
+                    Some(&(first, _)) if first != *committed => self.violation(
+                        "contradicting-answers",
+                        format!(
+                            "the store answered a commit of {txn_id} with committed={committed} after answering committed={first}"
+                        ),
+                    ),
+                    Some(_) => {}
+                    None => {
+                        self.answers.insert(txn_id, (*committed, local_us));
+                    }
+                }
+            }
+            Payload::Error { code, text } if error_code::is_indefinite(*code) => {
+                if let Some(&(first, at_us)) = self.answers.get(&txn_id) {
+                    let age_us = local_us.saturating_sub(at_us);
+                    if age_us < self.outcome_ttl_us {
+                        self.violation(
+                            "forgotten-outcome",
+                            format!(
+                                "the store answered a retried commit of {txn_id} \"unknown\" ({code}: {text}) {age_us}us after answering committed={first}, within its {}us outcome window",
+                                self.outcome_ttl_us
+                            ),
+                        );
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// What is wrong with an abort's conflicts, if anything.
+    fn conflict_problems(&self, conflicts: &[node::protocol::Conflict]) -> Option<String> {
+        if conflicts.is_empty() {
+            return Some("it names no conflict".to_string());
+        }
+        // `expected` may be a version the commit does not mention: the store also checks
+        // the reads it recorded, including one served to a resend whose reply was lost.
+        for c in conflicts {
+            if c.actual <= c.expected {
+                return Some(format!(
+                    "its conflict on {} says expected {} but actual {}: versions only grow, so nothing changed",
+                    c.key, c.expected, c.actual
+                ));
+            }
+            let announced = self.announced.get(&c.key).copied().unwrap_or(0);
+            if c.actual > announced {
+                return Some(format!(
+                    "its conflict on {} names actual version {}, but the store never announced a version above {announced}",
+                    c.key, c.actual
+                ));
+            }
+        }
+        None
+    }
+
+    fn violation(&mut self, name: &'static str, explanation: String) {
+        if self.violations.len() >= VIOLATIONS_MAX {
+            self.more += 1;
+            return;
+        }
+        self.violations.push(Violation { name, explanation, event_index: self.history_len });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use node::protocol::{Body, Conflict, KeyVersion};
+
+    use super::*;
+
+    const CLIENT: usize = 1;
+
+    fn envelope(msg_id: u64, in_reply_to: Option<u64>, payload: Payload) -> Envelope {
+        Envelope {
+            src: "x".into(),
+            dest: "y".into(),
+            body: Body { msg_id: Some(msg_id), in_reply_to, payload },
+        }
+    }
+
+    fn commit(txn: &str) -> Payload {
+        Payload::OccCommit { txn_id: txn.into(), writes: vec![], read_versions: vec![] }
+    }
+
+    fn answer(
+        committed: bool,
+        versions: &[(&str, u64)],
+        conflicts: &[(&str, u64, u64)],
+    ) -> Payload {
+        Payload::OccCommitOk {
+            committed,
+            new_version: None,
+            versions: versions
+                .iter()
+                .map(|(k, v)| KeyVersion { key: (*k).into(), version: *v })
+                .collect(),
+            conflicts: conflicts
+                .iter()
+                .map(|(k, e, a)| Conflict { key: (*k).into(), expected: *e, actual: *a })
+                .collect(),
+        }
+    }
+
+    /// Runs `(client request?, node reply, node-local time)` steps; returns the names found.
+    fn check(steps: &[(Option<Payload>, Option<Payload>, u64)]) -> Vec<&'static str> {
+        let mut c = Conformance::new(2, 1_000);
+        let (mut client_id, mut node_id) = (0, 0);
+        for (request, reply, at_us) in steps {
+            if let Some(request) = request {
+                c.request(CLIENT, &envelope(client_id, None, request.clone()));
+                client_id += 1;
+            }
+            if let Some(reply) = reply {
+                c.reply(CLIENT, &envelope(node_id, Some(client_id - 1), reply.clone()), *at_us);
+                node_id += 1;
+            }
+        }
+        c.finish().iter().map(|v| v.name).collect()
+    }
+
+    #[test]
+    fn an_abort_must_name_a_real_conflict() {
+        // x reached version 2 through a commit the store announced.
+        let setup = (Some(commit("t1")), Some(answer(true, &[("x", 2)], &[])), 0);
+        assert_eq!(
+            check(&[
+                setup.clone(),
+                (Some(commit("t2")), Some(answer(false, &[], &[("x", 1, 2)])), 0)
+            ]),
+            Vec::<&str>::new()
+        );
+        assert_eq!(
+            check(&[setup.clone(), (Some(commit("t2")), Some(answer(false, &[], &[])), 0)]),
+            ["spurious-abort"]
+        );
+        assert_eq!(
+            check(&[
+                setup.clone(),
+                (Some(commit("t2")), Some(answer(false, &[], &[("x", 2, 2)])), 0)
+            ]),
+            ["spurious-abort"]
+        );
+        assert_eq!(
+            check(&[setup, (Some(commit("t2")), Some(answer(false, &[], &[("x", 2, 3)])), 0)]),
+            ["spurious-abort"]
+        );
+    }
+
+    #[test]
+    fn a_retried_commit_gets_its_first_answer_within_the_outcome_window() {
+        let first = (Some(commit("t1")), Some(answer(true, &[("x", 1)], &[])), 100);
+        let unknown = |at_us| {
+            (Some(commit("t1")), Some(Payload::Error { code: 1000, text: "expired".into() }), at_us)
+        };
+        assert_eq!(check(&[first.clone(), unknown(1_099)]), ["forgotten-outcome"]);
+        assert_eq!(check(&[first.clone(), unknown(1_100)]), Vec::<&str>::new());
+        let contradicting = (Some(commit("t1")), Some(answer(false, &[], &[("x", 0, 1)])), 200);
+        assert_eq!(check(&[first, contradicting]), ["contradicting-answers"]);
+    }
+
+    #[test]
+    fn replies_are_numbered_and_answer_a_request_of_their_kind() {
+        let mut c = Conformance::new(2, 1_000);
+        c.request(CLIENT, &envelope(0, None, Payload::OccBegin));
+        c.reply(CLIENT, &envelope(5, Some(0), Payload::OccBeginOk { txn_id: "t1".into() }), 0);
+        c.reply(CLIENT, &envelope(5, Some(0), Payload::OccBeginOk { txn_id: "t1".into() }), 0);
+        c.reply(CLIENT, &envelope(6, Some(7), Payload::OccBeginOk { txn_id: "t1".into() }), 0);
+        c.reply(CLIENT, &envelope(8, Some(0), Payload::OccReadOk { value: None, version: 0 }), 0);
+        let names: Vec<&str> = c.finish().iter().map(|v| v.name).collect();
+        assert_eq!(names, ["node-msg-id", "reply-to-unknown-request", "reply-type-mismatch"]);
+    }
+}
