@@ -125,3 +125,55 @@ fn a_thousand_clients_run_in_memory_linear_in_the_processes() {
     assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
     assert!(stdout(&output).contains("seed 1: workload mixed, 1000 clients"));
 }
+
+/// A fresh directory for one test's files, under cargo's scratch space.
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    std::fs::remove_dir_all(&dir).ok();
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn a_replay_file_gets_the_limits_of_the_flags_and_exits_2_naming_what_is_wrong() {
+    // Proves a replay file cannot get around the flags' validation: 100,000 clients, a
+    // keep naming a client or a program that does not exist are refused before the run.
+    let dir = scratch("replay-limits");
+    let base = r#""seed": 1, "workload": "mixed", "txns": 10, "keys": 5, "faults": "none""#;
+    for (body, needle) in [
+        (
+            r#""clients": 100000"#,
+            "`clients` is 100000, outside 1 to 1000 (the limits of --clients)",
+        ),
+        (
+            r#""clients": 3, "keep": {"9": [0]}"#,
+            "`keep` names client 9, but the run has clients 1 to 3",
+        ),
+        (r#""clients": 3, "keep": {"2": [7]}"#, "`keep` names program 7 of client 2"),
+    ] {
+        let path = dir.join("bad.json");
+        std::fs::write(&path, format!("{{{base}, {body}}}")).unwrap();
+        let output = sim(&["run", "--replay", path.to_str().unwrap()]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{body}: {stderr}");
+        assert!(stderr.contains(path.to_str().unwrap()) && stderr.contains(needle), "{stderr}");
+        assert!(!stderr.contains("panicked") && output.stdout.is_empty(), "{stderr}");
+    }
+    let good = dir.join("good.json");
+    std::fs::write(&good, format!("{{{base}, \"clients\": 3, \"keep\": {{\"1\": [3]}}}}")).unwrap();
+    let output = sim(&["run", "--replay", good.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+}
+
+#[test]
+fn txns_beyond_a_million_are_refused_with_exit_2() {
+    // Proves --txns is bounded (it once took u64::MAX and grew without end).
+    for txns in ["1000001", "18446744073709551615", "0"] {
+        let output = sim(&["--seed", "1", "--txns", txns]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "--txns {txns}: {stderr}");
+        assert!(stderr.contains("--txns") && stderr.contains("1..=1000000"), "{stderr}");
+    }
+    let largest = sim(&["--seed", "1", "--txns", "1000000", "--help"]);
+    assert!(stdout(&largest).contains("1 to 1,000,000"), "--help documents the bound");
+}
