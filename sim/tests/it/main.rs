@@ -4,5 +4,6 @@ mod bugs;
 mod check;
 mod determinism;
 mod run_cli;
+mod shrink_cli;
 mod snapshots;
 mod sweep_cli;
