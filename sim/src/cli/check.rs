@@ -3,7 +3,6 @@
 //! Exit codes: 0 valid, 1 anomalies found, 2 the history could not be checked (unreadable
 //! file, malformed history; clap reports bad flags with 2 as well).
 
-use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -61,10 +60,7 @@ pub fn run(args: &CheckArgs) -> ExitCode {
     } else {
         verdict.render_text(SHOWN_PER_KIND)
     };
-    let mut stdout = std::io::stdout().lock();
-    if stdout.write_all(out.as_bytes()).and_then(|()| stdout.flush()).is_err() {
-        return ExitCode::from(2);
-    }
+    crate::cli::emit(&out);
     if verdict.valid {
         ExitCode::SUCCESS
     } else {

@@ -177,3 +177,53 @@ fn txns_beyond_a_million_are_refused_with_exit_2() {
     let largest = sim(&["--seed", "1", "--txns", "1000000", "--help"]);
     assert!(stdout(&largest).contains("1 to 1,000,000"), "--help documents the bound");
 }
+
+#[test]
+fn an_unwritable_output_path_fails_before_the_run_naming_the_path_and_the_reason() {
+    // Proves --history, --trace and --report are checked first: exit 2, no run, and the
+    // message says which file and why.
+    for flag in ["--history", "--trace", "--report"] {
+        let output = sim(&["--seed", "3", "--txns", "5", flag, "/nonexistent/dir/out.txt"]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{flag}: {stderr}");
+        assert!(output.stdout.is_empty(), "{flag}: the run went ahead: {}", stdout(&output));
+        assert!(
+            stderr.contains("/nonexistent/dir/out.txt: No such file or directory"),
+            "{flag}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn an_output_error_after_the_run_never_hides_the_verdict() {
+    // Proves a file that fails to write (/dev/full opens, then refuses every byte) is
+    // reported after the verdict: a failing run still exits 1, a passing run exits 2.
+    let failing = ["--seed", "0", "--txns", "100", "--bug", "skip-validation"];
+    let output = sim(&[&failing[..], &["--history", "/dev/full"]].concat());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stdout(&output).contains("FAILED: anomalies"), "{}", stdout(&output));
+    assert!(
+        stderr.contains("cannot write the history to /dev/full: No space left on device"),
+        "{stderr}"
+    );
+    let output = sim(&["--seed", "1", "--txns", "20", "--trace", "/dev/full"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stdout(&output).contains("fingerprint: "), "the summary still comes first");
+    assert!(stderr.contains("cannot write the trace to /dev/full"), "{stderr}");
+}
+
+#[test]
+fn a_full_stdout_is_reported_on_stderr_with_exit_2() {
+    // Proves `sim --seed 1 > /dev/full` no longer exits 2 without a word.
+    let full = std::fs::OpenOptions::new().write(true).open("/dev/full").expect("/dev/full");
+    let output = Command::new(env!("CARGO_BIN_EXE_sim"))
+        .args(["--seed", "1", "--txns", "20"])
+        .stdout(full)
+        .output()
+        .expect("sim runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("sim: writing stdout: No space left on device"), "{stderr}");
+}
