@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 
 use crate::bugs::Bug;
+use crate::clip::clip;
 use crate::protocol::{error_code, is_reply_type, Body, Envelope, KeyValue, KeyVersion, Payload};
 use crate::store::Store;
 use crate::txns::{Lookup, Outcome, TxnRef, TxnTable};
@@ -130,6 +131,7 @@ impl Node {
                 return None;
             }
             Payload::Unknown { type_name } => {
+                let type_name = clip(&type_name);
                 error(error_code::NOT_SUPPORTED, format!("unsupported message type `{type_name}`"))
             }
             Payload::Malformed { type_name, reason } => {
@@ -155,7 +157,7 @@ impl Node {
             Some(current) if *current == node_id => Payload::InitOk,
             Some(current) => error(
                 error_code::PRECONDITION_FAILED,
-                format!("already initialised as `{current}`, not `{node_id}`"),
+                format!("already initialised as `{}`, not `{}`", clip(current), clip(&node_id)),
             ),
             None => {
                 self.node_id = Some(node_id);
@@ -205,7 +207,8 @@ impl Node {
                 return error(
                     error_code::TXN_STATE_EXPIRED,
                     format!(
-                        "state of transaction `{txn_id}` expired: it may or may not have committed"
+                        "state of transaction `{}` expired: it may or may not have committed",
+                        clip(&txn_id)
                     ),
                 )
             }
