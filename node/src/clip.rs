@@ -20,7 +20,7 @@ pub fn clip(text: &str) -> Cow<'_, str> {
 }
 
 fn clip_to(text: &str, max: usize) -> Cow<'_, str> {
-    if text.len() <= max {
+    if text.len() <= max || is_clipped(text, max) {
         return Cow::Borrowed(text);
     }
     let mut end = max;
@@ -57,7 +57,7 @@ pub fn clip_quoted(message: &str) -> Cow<'_, str> {
         }
         let end = end.min(bytes.len());
         let inner = &message[start..end];
-        if inner.len() > ECHO_MAX_BYTES {
+        if inner.len() > ECHO_MAX_BYTES && !is_clipped(inner, ECHO_MAX_BYTES) {
             out.push_str(&message[copied..start]);
             out.push_str(&clip(inner));
             copied = end;
@@ -69,6 +69,12 @@ pub fn clip_quoted(message: &str) -> Cow<'_, str> {
     }
     out.push_str(&message[copied..]);
     Cow::Owned(clip_to(&out, MESSAGE_MAX_BYTES).into_owned())
+}
+
+/// Text already cut to `max` (so clipping twice changes nothing): at most `max` bytes,
+/// then `… (N more bytes)`, itself at most 37 bytes.
+fn is_clipped(text: &str, max: usize) -> bool {
+    text.len() <= max + 37 && text.ends_with(" more bytes)") && text.contains("… (")
 }
 
 #[cfg(test)]
@@ -100,6 +106,10 @@ mod tests {
         let clipped = clip_quoted(&message);
         assert!(clipped.ends_with("(102 more bytes)\" and \"z\""), "{clipped}");
         check(&format!("open \"{long}"), &format!("open \"{kept}… (50 more bytes)"));
+        // Clipping twice (the checker's message, then the command line's) changes nothing.
+        let huge = format!("value \"{}\" and more", "h".repeat(1_000_000));
+        let once = clip_quoted(&huge).into_owned();
+        assert_eq!(clip_quoted(&once), once);
     }
 
     #[test]
@@ -112,5 +122,6 @@ mod tests {
         let clipped = clip_quoted(&sneaky);
         assert!(clipped.len() < MESSAGE_MAX_BYTES + 40, "{} bytes", clipped.len());
         assert!(clipped.ends_with("more bytes)"), "{clipped}");
+        assert_eq!(clip_quoted(&clipped), clipped, "clipping twice changes nothing");
     }
 }

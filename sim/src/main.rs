@@ -13,6 +13,7 @@ use sim::cli;
 #[derive(Parser, Debug)]
 #[command(
     name = "sim",
+    version,
     about = "Deterministic simulation harness for the OCC key-value store",
     after_help = "Exit codes: 0 valid; 1 an anomaly or liveness failure was found; 2 usage \
                   error, unreadable input, unwritable output or internal error."

@@ -114,8 +114,10 @@ impl ReplayFile {
     pub fn load(path: &Path) -> Result<RunConfig, String> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("{}: cannot read the replay file: {e}", path.display()))?;
-        let file: ReplayFile = serde_json::from_str(&text)
-            .map_err(|e| format!("{}: not a replay file: {e}", path.display()))?;
+        let file: ReplayFile = serde_json::from_str(&text).map_err(|e| {
+            let message = node::clip::clip_quoted(&e.to_string()).into_owned();
+            format!("{}: not a replay file: {message}", path.display())
+        })?;
         file.config().map_err(|e| format!("{}: {e}", path.display()))
     }
 
