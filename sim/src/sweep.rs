@@ -358,7 +358,7 @@ mod tests {
         let result = |seed: u64| SeedResult {
             seed,
             fingerprint: seed * 7,
-            failure: (seed % 3 == 0).then(|| Failure::Liveness("stuck".into())),
+            failure: seed.is_multiple_of(3).then(|| Failure::Liveness("stuck".into())),
             txns: 2,
             wall: Duration::from_millis(seed % 5),
         };

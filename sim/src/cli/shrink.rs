@@ -56,7 +56,9 @@ pub fn run(args: &ShrinkArgs) -> ExitCode {
     let shrunk = match shrink(&config, args.runs_max) {
         Ok(shrunk) => shrunk,
         Err(message) => {
-            out.map(Out::discard);
+            if let Some(out) = out {
+                out.discard();
+            }
             eprintln!("sim shrink: {message}");
             return ExitCode::from(2);
         }
@@ -74,7 +76,13 @@ pub fn run(args: &ShrinkArgs) -> ExitCode {
         shrunk.runs
     ));
     let repro = if shrunk.shrunk.keep.is_none() {
-        out.map(Out::discard);
+        if let Some(out) = out {
+            let shown = out.path.display().to_string();
+            out.discard();
+            crate::cli::emit(&format!(
+                "no replay file needed (flags reproduce it): {shown} not written\n"
+            ));
+        }
         repro_command(&shrunk.shrunk)
     } else {
         let json = ReplayFile::of(&shrunk.shrunk).to_json();
