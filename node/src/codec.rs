@@ -21,6 +21,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use crate::clip;
 use crate::protocol::{Body, Conflict, Envelope, KeyValue, KeyVersion, Payload};
 
 /// Why a line is not a message. `Display` says what was wrong, e.g.
@@ -94,7 +95,8 @@ pub fn decode(line: &str) -> Result<Envelope, DecodeError> {
             serde_json::error::Category::Data => "not an envelope",
             _ => "invalid JSON",
         };
-        DecodeError { message: format!("{what}: {e}") }
+        // serde quotes the offending input whole: a long line must not echo back whole.
+        DecodeError { message: format!("{what}: {}", clip::clip_quoted(&e.to_string())) }
     })?;
     let RawEnvelope { src, dest, body } = raw;
     Ok(Envelope { src, dest, body: decode_body(body) })
@@ -166,7 +168,7 @@ fn optional<T: DeserializeOwned>(raw: Option<&RawValue>, name: &str) -> Result<O
         let message = e.to_string();
         let position = format!(" at line {} column {}", e.line(), e.column());
         let message = message.strip_suffix(&position).unwrap_or(&message);
-        format!("field `{name}`: {message}")
+        format!("field `{name}`: {}", clip::clip_quoted(message))
     })
 }
 

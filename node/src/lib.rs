@@ -17,11 +17,13 @@
 //! map, or panic on any input. The root `clippy.toml` forbids the clock, randomness, thread
 //! and hash-map slips; I/O and panics are kept out by review and the fuzz test.
 //!
-//! Modules: [`protocol`] (typed messages), [`codec`] (JSON lines), `store` (versioned map,
+//! Modules: [`protocol`] (typed messages), [`codec`] (JSON lines), [`clip`] (bounded quotes
+//! of input in error messages), `store` (versioned map,
 //! validate/apply), `txns` (open transactions, outcomes, expiry), `node` (dispatch),
 //! `fxmap` (a fixed-hasher hash map, the only one allowed, for tables never iterated).
 
 pub mod bugs;
+pub mod clip;
 pub mod codec;
 pub mod fxmap;
 mod node;

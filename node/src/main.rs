@@ -11,15 +11,17 @@
 //! `next_deadline` has passed. While stdin is idle nothing runs, which is fine: state
 //! cannot grow without input.
 //!
-//! Usage: `occ-node [--txn-ttl-ms N] [--outcome-ttl-ms N]` (see `--help`).
+//! Usage: `occ-node [--txn-ttl-ms N] [--outcome-ttl-ms N]` (see `--help`, `--version`).
 //!
-//! Exit codes: 0 at end of input (or after `--help`); 1 if reading stdin or writing stdout
-//! fails (e.g. the reader went away); 2 on bad command-line arguments.
+//! Exit codes: 0 at end of input (or after `--help`, `--version`); 1 if reading stdin or
+//! writing stdout fails (e.g. the reader went away), said on stderr; 2 on bad
+//! command-line arguments. A bad line's message quotes at most 200 bytes of any piece of it.
 
 use std::io::{self, BufRead, Write};
 use std::process::ExitCode;
 use std::time::Instant;
 
+use node::clip::clip;
 use node::codec;
 use node::protocol::Envelope;
 use node::{Node, NodeConfig};
@@ -35,18 +37,26 @@ options:
                       (default 10000)
   --outcome-ttl-ms N  remember a commit's answer for retries for N ms (default 60000)
   -h, --help          print this help
+  -V, --version       print the version
 
 exit codes: 0 end of input, 1 I/O error, 2 bad arguments";
 
 /// Flush stdout once this much output is pending even if input keeps coming.
 const OUT_CHUNK_BYTES: usize = 64 * 1024;
 
+/// What the command line asks for.
+enum Request {
+    Serve(NodeConfig),
+    Help,
+    Version,
+}
+
 fn main() -> ExitCode {
     let config = match parse_args(std::env::args().skip(1)) {
-        Ok(Some(config)) => config,
-        Ok(None) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
+        Ok(Request::Serve(config)) => config,
+        Ok(Request::Help) => return print_exit(USAGE),
+        Ok(Request::Version) => {
+            return print_exit(concat!("occ-node ", env!("CARGO_PKG_VERSION")));
         }
         Err(message) => {
             eprintln!("occ-node: {message}\n\n{USAGE}");
@@ -62,8 +72,19 @@ fn main() -> ExitCode {
     }
 }
 
-/// `Ok(None)` means `--help`.
-fn parse_args(args: impl Iterator<Item = String>) -> Result<Option<NodeConfig>, String> {
+/// Prints `text` and a newline on stdout: exit 0, or 1 saying why it could not.
+fn print_exit(text: &str) -> ExitCode {
+    let mut stdout = io::stdout().lock();
+    match writeln!(stdout, "{text}").and_then(|()| stdout.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let _ = writeln!(io::stderr(), "occ-node: writing stdout: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn parse_args(args: impl Iterator<Item = String>) -> Result<Request, String> {
     let mut config = NodeConfig::default();
     let mut args = args;
     while let Some(arg) = args.next() {
@@ -72,18 +93,19 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Option<NodeConfig>, 
             None => (arg, None),
         };
         let target = match flag.as_str() {
-            "-h" | "--help" => return Ok(None),
+            "-h" | "--help" => return Ok(Request::Help),
+            "-V" | "--version" => return Ok(Request::Version),
             "--txn-ttl-ms" => &mut config.txn_ttl_us,
             "--outcome-ttl-ms" => &mut config.outcome_ttl_us,
-            _ => return Err(format!("unknown argument `{flag}`")),
+            _ => return Err(format!("unknown argument `{}`", clip(&flag))),
         };
         let value = inline.or_else(|| args.next()).ok_or(format!("{flag} needs a value"))?;
-        let ms: u64 = value
-            .parse()
-            .map_err(|_| format!("{flag}: `{value}` is not a whole number of milliseconds"))?;
+        let ms: u64 = value.parse().map_err(|_| {
+            format!("{flag}: `{}` is not a whole number of milliseconds", clip(&value))
+        })?;
         *target = ms.checked_mul(1000).ok_or(format!("{flag}: {ms} ms is too large"))?;
     }
-    Ok(Some(config))
+    Ok(Request::Serve(config))
 }
 
 fn run(config: NodeConfig) -> io::Result<()> {
@@ -108,21 +130,21 @@ fn run(config: NodeConfig) -> io::Result<()> {
         // About to read: if nothing is buffered, the read may block, so everything
         // answered so far must reach the client first.
         if input.buffer().is_empty() || out.len() >= OUT_CHUNK_BYTES {
-            stdout.write_all(&out)?;
+            stdout.write_all(&out).map_err(writing)?;
             out.clear();
             if input.buffer().is_empty() {
-                stdout.flush()?;
+                stdout.flush().map_err(writing)?;
             }
         }
-        let buf = input.fill_buf()?;
+        let buf = input.fill_buf().map_err(reading)?;
         if buf.is_empty() {
             // End of input; a last line without a newline still counts.
             if !partial.is_empty() {
                 line_number += 1;
                 step(&mut node, now_us(), line_number, &partial, &mut outbox, &mut out);
             }
-            stdout.write_all(&out)?;
-            stdout.flush()?;
+            stdout.write_all(&out).map_err(writing)?;
+            stdout.flush().map_err(writing)?;
             return Ok(());
         }
         let Some(newline) = buf.iter().position(|&b| b == b'\n') else {
@@ -141,6 +163,15 @@ fn run(config: NodeConfig) -> io::Result<()> {
         }
         input.consume(newline + 1);
     }
+}
+
+/// The stdin or stdout error, saying which of the two failed.
+fn reading(e: io::Error) -> io::Error {
+    io::Error::new(e.kind(), format!("reading stdin: {e}"))
+}
+
+fn writing(e: io::Error) -> io::Error {
+    io::Error::new(e.kind(), format!("writing stdout: {e}"))
 }
 
 /// Decodes one input line, feeds it (and any due tick) to the node, encodes the replies.

@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 
 use crate::bugs::Bug;
+use crate::clip::clip;
 use crate::protocol::{error_code, is_reply_type, Body, Envelope, KeyValue, KeyVersion, Payload};
 use crate::store::Store;
 use crate::txns::{Lookup, Outcome, TxnRef, TxnTable};
@@ -133,6 +134,7 @@ impl Node {
                 return None;
             }
             Payload::Unknown { type_name } => {
+                let type_name = clip(&type_name);
                 error(error_code::NOT_SUPPORTED, format!("unsupported message type `{type_name}`"))
             }
             Payload::Malformed { type_name, reason } => {
@@ -144,7 +146,7 @@ impl Node {
                 "node not initialised: send init first".to_owned(),
             ),
             Payload::OccBegin => self.begin(now_us),
-            Payload::OccRead { txn_id, key } => self.read(txn_id, key),
+            Payload::OccRead { txn_id, key } => self.read(now_us, txn_id, key),
             Payload::OccCommit { txn_id, writes, read_versions } => {
                 self.commit(now_us, txn_id, writes, read_versions)
             }
@@ -158,7 +160,7 @@ impl Node {
             Some(current) if *current == node_id => Payload::InitOk,
             Some(current) => error(
                 error_code::PRECONDITION_FAILED,
-                format!("already initialised as `{current}`, not `{node_id}`"),
+                format!("already initialised as `{}`, not `{}`", clip(current), clip(&node_id)),
             ),
             None => {
                 self.node_id = Some(node_id);
@@ -178,7 +180,7 @@ impl Node {
 
     /// Reads are always served: a read changes nothing, and whatever the transaction's
     /// state, its commit is validated. Only an open transaction records the read.
-    fn read(&mut self, txn_id: String, key: String) -> Payload {
+    fn read(&mut self, now_us: u64, txn_id: String, key: String) -> Payload {
         let (value, version) = self.store.read(&key);
         let mut value = value.map(str::to_owned);
         if self.bug == Some(Bug::StaleReadCache) {
@@ -187,7 +189,7 @@ impl Node {
         let txn = TxnRef::of(&txn_id);
         match self.txns.open_mut(txn) {
             Some(open) => open.reads.push((key, version)),
-            None => self.txns.mark_used(txn),
+            None => self.txns.reserve(now_us, txn),
         }
         Payload::OccReadOk { value, version }
     }
@@ -208,7 +210,8 @@ impl Node {
                 return error(
                     error_code::TXN_STATE_EXPIRED,
                     format!(
-                        "state of transaction `{txn_id}` expired: it may or may not have committed"
+                        "state of transaction `{}` expired: it may or may not have committed",
+                        clip(&txn_id)
                     ),
                 )
             }
@@ -546,12 +549,49 @@ mod tests {
     fn begin_never_issues_an_id_a_client_already_used() {
         let mut h = Harness::new(NodeConfig::default());
         h.check(0, commit("t1", &[("x", "1")], &[]), committed(&[("x", 1)]));
-        h.check(0, read("t5", "x"), value(Some("1"), 1));
-        h.check(0, begin(), begun("t6"));
+        h.check(0, read("t3", "x"), value(Some("1"), 1));
+        h.check(0, begin(), begun("t2"));
+        h.check(0, begin(), begun("t4"));
         // Foreign forms are outside the node's numbering.
         h.check(0, commit("t0", &[], &[]), committed(&[]));
         h.check(0, commit("t07", &[], &[]), committed(&[]));
-        h.check(0, begin(), begun("t7"));
+        h.check(0, begin(), begun("t5"));
+        // The client's t1 still gets its own answer, not a new transaction's.
+        h.check(0, commit("t1", &[("x", "1")], &[]), committed(&[("x", 1)]));
+    }
+
+    #[test]
+    fn no_client_id_exhausts_or_moves_the_id_counter() {
+        let mut h = Harness::new(NodeConfig::default());
+        for top in ["t18446744073709551615", "t18446744073709551614"] {
+            h.check(0, read(top, "x"), value(None, 0));
+            h.check(0, commit(top, &[], &[("x", 0)]), committed(&[]));
+        }
+        h.check(0, commit("t1000000", &[], &[]), committed(&[]));
+        h.check(0, begin(), begun("t1"));
+        h.check(0, begin(), begun("t2"));
+        // The client's own ids are still idempotent while remembered.
+        h.check(0, commit("t18446744073709551615", &[], &[("x", 5)]), committed(&[]));
+    }
+
+    #[test]
+    fn a_reservation_lasts_as_long_as_the_state_it_stands_for() {
+        let config = NodeConfig { txn_ttl_us: 100, outcome_ttl_us: 1000, bug: None };
+        let mut h = Harness::new(config);
+        h.check(0, read("t1", "x"), value(None, 0));
+        h.check(0, commit("t2", &[("x", "1")], &[]), committed(&[("x", 1)]));
+        assert_eq!(h.node.table_sizes(), (1, 1, 2), "the reservation of t1, the outcome of t2");
+        // A read reserves for the open-transaction TTL: then t1 is free to issue, t2 not yet.
+        h.node.tick(100, &mut Vec::new());
+        h.check(100, begin(), begun("t1"));
+        // Past the outcome TTL the counter never reached t2: a late retry is validated
+        // again (the TTL is the retry window, as for foreign ids), and t2 may be issued.
+        h.node.tick(1000, &mut Vec::new());
+        h.check(1000, commit("t2", &[("x", "2")], &[("x", 0)]), aborted(&[("x", 0, 1)]));
+        h.node.tick(3000, &mut Vec::new());
+        h.check(3000, begin(), begun("t2"));
+        h.node.tick(4000, &mut Vec::new());
+        assert_eq!(h.node.table_sizes(), (0, 0, 0));
     }
 
     #[test]

@@ -5,19 +5,25 @@
 //! - **Outcomes** (the answer to a commit) make a retried commit get the first answer.
 //!   They expire `outcome_ttl_us` after the commit that produced them.
 //!
-//! Ids: the node issues `t1`, `t2`, ... and treats every id of that form up to the highest
-//! one *issued or used by a client* as spent, so `occ_begin` never hands out an id that a
-//! client already used on its own (a stateless commit of `t5` followed by a begin that
-//! issued `t5` would otherwise answer the new transaction's commit with the old outcome).
-//! A spent id with no state left is [`Lookup::Expired`]: the node can no longer know what
-//! happened to it. Ids of any other form (`"abc"`, `"t0"`, `"t007"`) are foreign: they are
-//! validated statelessly and only idempotent while their outcome is remembered.
+//! Ids: the node issues `t1`, `t2`, ... from a counter that only `occ_begin` moves. A
+//! client may also name an id of that form the node has not issued yet (the protocol
+//! validates such a commit statelessly): that id is then *reserved*, never moved past, so
+//! no client message can exhaust or poison the id space (a commit naming
+//! `t18446744073709551615` once made every later begin fail). While a reservation lasts,
+//! `occ_begin` skips the id, so the node never hands out an id a client is using on its own
+//! (a stateless commit of `t5` followed by a begin that issued `t5` would otherwise answer
+//! the new transaction's commit with the old outcome). A commit's reservation is its
+//! remembered outcome (`outcome_ttl_us`); a read's lasts `txn_ttl_us`, as an open
+//! transaction would. An issued (or skipped) id with no state left is [`Lookup::Expired`]:
+//! the node can no longer know what happened to it. A client-chosen id whose reservation
+//! has ended, and ids of any other form (`"abc"`, `"t0"`, `"t007"`), are validated
+//! statelessly and only idempotent while their outcome is remembered.
 //!
 //! Expiry runs off two FIFO queues. Deadlines are clamped to be non-decreasing, so each
 //! queue is sorted by construction even if a driver hands in a `now` that goes backwards,
 //! and expiring is popping from the front. Entries whose transaction already committed
 //! stay queued until their deadline and are then dropped (the queue stays bounded by the
-//! rate of begins times the TTL).
+//! rate of begins times the TTL). Reservations expire off a third queue the same way.
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -95,9 +101,9 @@ pub enum Lookup<'a> {
     Finished(&'a Outcome),
     /// Begun and still open.
     Open,
-    /// Issued or used once, but its state has expired.
+    /// Behind the counter (issued, or skipped for a client) with no state left.
     Expired,
-    /// Never issued nor used: validate statelessly.
+    /// Not reached by the counter and nothing remembered: validate statelessly.
     Unknown,
 }
 
@@ -196,7 +202,8 @@ impl OwnOutcomes {
 pub struct TxnTable {
     txn_ttl_us: u64,
     outcome_ttl_us: u64,
-    /// Every numeric id below this is spent. Starts at 1: `t0` is never issued.
+    /// The next id `begin` considers; only `begin` moves it. Starts at 1: `t0` is never
+    /// issued.
     next_txn: u64,
     /// The tables are only looked up by id, never iterated: expiry walks the queues, so a
     /// hash map's order cannot leak.
@@ -207,6 +214,10 @@ pub struct TxnTable {
     own_outcomes: OwnOutcomes,
     foreign_outcomes: FxHashMap<String, (Outcome, u64)>,
     outcome_expiry: VecDeque<(u64, TxnKey)>,
+    /// Own-form ids at or past `next_txn` that a client read under, with the deadline of
+    /// the reservation: `begin` skips them. Looked up only, never iterated.
+    reserved: FxHashMap<u64, u64>,
+    reserved_expiry: VecDeque<(u64, u64)>,
 }
 
 /// The number in an id of the node's own form `t<n>` (n >= 1, no leading zeros).
@@ -229,14 +240,22 @@ impl TxnTable {
             own_outcomes: OwnOutcomes::new(),
             foreign_outcomes: FxHashMap::default(),
             outcome_expiry: VecDeque::new(),
+            reserved: FxHashMap::default(),
+            reserved_expiry: VecDeque::new(),
         }
     }
 
-    /// Opens a new transaction and returns its number, or `None` once ids are exhausted
-    /// (only possible after a client used an id near `u64::MAX`).
+    /// Opens a new transaction and returns its number. Ids a client is using on its own
+    /// (a remembered outcome, a reservation) are skipped; each skip passes an entry that
+    /// one client message created, so the counter cannot be pushed to its end: `None` only
+    /// after 2^64 begins and skips.
     pub fn begin(&mut self, now_us: u64) -> Option<u64> {
-        let n = self.next_txn;
+        let mut n = self.next_txn;
+        while self.own_outcomes.get(n).is_some() || self.reserved.contains_key(&n) {
+            n = n.checked_add(1)?;
+        }
         if n == u64::MAX {
+            self.next_txn = n;
             return None;
         }
         self.next_txn = n + 1;
@@ -275,16 +294,22 @@ impl TxnTable {
         }
     }
 
-    /// Marks a client-chosen id as spent so that `begin` never issues it.
-    pub fn mark_used(&mut self, txn: TxnRef<'_>) {
-        if let TxnRef::Own(n) = txn {
-            self.next_txn = self.next_txn.max(n.saturating_add(1));
+    /// A client read under `txn` outside an open transaction: if it is an own-form id the
+    /// node has not reached yet, `begin` must not issue it while the client may still
+    /// commit it. The counter does not move.
+    pub fn reserve(&mut self, now_us: u64, txn: TxnRef<'_>) {
+        let TxnRef::Own(n) = txn else { return };
+        if n < self.next_txn {
+            return;
         }
+        let deadline_us =
+            clamp(now_us.saturating_add(self.txn_ttl_us), self.reserved_expiry.back());
+        self.reserved.insert(n, deadline_us);
+        self.reserved_expiry.push_back((deadline_us, n));
     }
 
     /// Ends `txn` (open or not) with `outcome`, remembered for retries.
     pub fn finish(&mut self, now_us: u64, txn: TxnRef<'_>, outcome: Outcome) {
-        self.mark_used(txn);
         let deadline_us =
             clamp(now_us.saturating_add(self.outcome_ttl_us), self.outcome_expiry.back());
         let key = match txn {
@@ -310,8 +335,18 @@ impl TxnTable {
         }
     }
 
-    /// Forgets every open transaction and outcome whose deadline is at or before `now_us`.
+    /// Forgets every open transaction, outcome and reservation whose deadline is at or
+    /// before `now_us`.
     pub fn expire(&mut self, now_us: u64) {
+        while let Some(&(deadline_us, n)) = self.reserved_expiry.front() {
+            if deadline_us > now_us {
+                break;
+            }
+            self.reserved_expiry.pop_front();
+            if self.reserved.get(&n) == Some(&deadline_us) {
+                self.reserved.remove(&n);
+            }
+        }
         while let Some(&(deadline_us, n)) = self.open_expiry.front() {
             if deadline_us > now_us {
                 break;
@@ -343,18 +378,17 @@ impl TxnTable {
     pub fn next_deadline(&self) -> Option<u64> {
         let open = self.open_expiry.front().map(|&(d, _)| d);
         let outcome = self.outcome_expiry.front().map(|&(d, _)| d);
-        match (open, outcome) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let reserved = self.reserved_expiry.front().map(|&(d, _)| d);
+        [open, outcome, reserved].into_iter().flatten().min()
     }
 
-    /// (open transactions, remembered outcomes, queued expiries): for tests of boundedness.
+    /// (open transactions and reservations, remembered outcomes, queued expiries): for
+    /// tests of boundedness.
     pub fn sizes(&self) -> (usize, usize, usize) {
         (
-            self.open.len(),
+            self.open.len() + self.reserved.len(),
             self.own_outcomes.len() + self.foreign_outcomes.len(),
-            self.open_expiry.len() + self.outcome_expiry.len(),
+            self.open_expiry.len() + self.outcome_expiry.len() + self.reserved_expiry.len(),
         )
     }
 }

@@ -225,12 +225,65 @@ impl PartitionKind {
     }
 }
 
-/// Draws a partition over `processes` (their node-ness given) as a list of cut directed
-/// links `(source, target)`.
-pub fn draw_partition(
-    rng: &mut ChaCha8Rng,
-    is_node: &[bool],
-) -> (PartitionKind, Vec<(usize, usize)>) {
+/// Which directed links a partition cuts, stored in O(processes) (a list of cut links
+/// is O(processes²): 1,000 clients made it half a million pairs) and asked about one link
+/// in O(1).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Shape {
+    /// Links between the two sides are cut; `one_way`: only those leaving side `true`.
+    Sides { side: Vec<bool>, one_way: bool },
+    /// Every link to and from one process.
+    Isolate { lonely: usize },
+    /// Every link between a node and a client.
+    ClientsFromNodes { is_node: Vec<bool> },
+}
+
+/// A partition the nemesis drew: its kind and the links it cuts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Partition {
+    pub kind: PartitionKind,
+    pub shape: Shape,
+    /// Processes it was drawn over: links of processes at or past this are never cut.
+    pub processes: usize,
+}
+
+impl Partition {
+    /// Does the partition cut the link from `source` to `target`?
+    pub fn cuts(&self, source: usize, target: usize) -> bool {
+        if source >= self.processes || target >= self.processes {
+            return false;
+        }
+        match &self.shape {
+            Shape::Sides { side, one_way } => {
+                side[source] != side[target] && (!*one_way || side[source])
+            }
+            Shape::Isolate { lonely } => {
+                source != target && (source == *lonely || target == *lonely)
+            }
+            Shape::ClientsFromNodes { is_node } => is_node[source] != is_node[target],
+        }
+    }
+
+    /// Every cut link `(source, target)`, in the order of a walk over sources then targets
+    /// (for the isolated process: each other process, both directions). Only a trace needs
+    /// the list; a run asks [`Partition::cuts`].
+    pub fn links(&self) -> Vec<(usize, usize)> {
+        let n = self.processes;
+        match &self.shape {
+            Shape::Isolate { lonely } => (0..n)
+                .filter(|&o| o != *lonely)
+                .flat_map(|other| [(*lonely, other), (other, *lonely)])
+                .collect(),
+            _ => (0..n)
+                .flat_map(|source| (0..n).map(move |target| (source, target)))
+                .filter(|&(source, target)| self.cuts(source, target))
+                .collect(),
+        }
+    }
+}
+
+/// Draws a partition over `processes` (their node-ness given).
+pub fn draw_partition(rng: &mut ChaCha8Rng, is_node: &[bool]) -> Partition {
     let n = is_node.len();
     let kind = match rng.gen_range(0..4) {
         0 => PartitionKind::Symmetric,
@@ -238,41 +291,15 @@ pub fn draw_partition(
         2 => PartitionKind::Isolate,
         _ => PartitionKind::ClientsFromNodes,
     };
-    let mut cut = Vec::new();
-    match kind {
+    let shape = match kind {
         PartitionKind::Symmetric | PartitionKind::OneWay => {
             let side: Vec<bool> = (0..n).map(|_| rng.gen_ratio(1, 2)).collect();
-            for source in 0..n {
-                for target in 0..n {
-                    let crosses = side[source] != side[target];
-                    let blocked = match kind {
-                        PartitionKind::OneWay => crosses && side[source],
-                        _ => crosses,
-                    };
-                    if blocked {
-                        cut.push((source, target));
-                    }
-                }
-            }
+            Shape::Sides { side, one_way: kind == PartitionKind::OneWay }
         }
-        PartitionKind::Isolate => {
-            let lonely = rng.gen_range(0..n);
-            for other in (0..n).filter(|&o| o != lonely) {
-                cut.push((lonely, other));
-                cut.push((other, lonely));
-            }
-        }
-        PartitionKind::ClientsFromNodes => {
-            for source in 0..n {
-                for target in 0..n {
-                    if is_node[source] != is_node[target] {
-                        cut.push((source, target));
-                    }
-                }
-            }
-        }
-    }
-    (kind, cut)
+        PartitionKind::Isolate => Shape::Isolate { lonely: rng.gen_range(0..n) },
+        PartitionKind::ClientsFromNodes => Shape::ClientsFromNodes { is_node: is_node.to_vec() },
+    };
+    Partition { kind, shape, processes: n }
 }
 
 #[cfg(test)]
@@ -308,5 +335,73 @@ mod tests {
         assert!(mixes.iter().any(|m| m.drop.is_some()));
         assert!(mixes.iter().any(|m| m.partition.is_none()));
         assert!(mixes.iter().any(|m| m.partition.is_some()));
+    }
+
+    /// The cut links as the old drawing listed them: every ordered pair the shape blocks.
+    fn listed_the_old_way(kind: PartitionKind, shape: &Shape, n: usize) -> Vec<(usize, usize)> {
+        let mut cut = Vec::new();
+        match shape {
+            Shape::Sides { side, .. } => {
+                for source in 0..n {
+                    for target in 0..n {
+                        let crosses = side[source] != side[target];
+                        let blocked = match kind {
+                            PartitionKind::OneWay => crosses && side[source],
+                            _ => crosses,
+                        };
+                        if blocked {
+                            cut.push((source, target));
+                        }
+                    }
+                }
+            }
+            Shape::Isolate { lonely } => {
+                for other in (0..n).filter(|o| o != lonely) {
+                    cut.push((*lonely, other));
+                    cut.push((other, *lonely));
+                }
+            }
+            Shape::ClientsFromNodes { is_node } => {
+                for source in 0..n {
+                    for target in 0..n {
+                        if is_node[source] != is_node[target] {
+                            cut.push((source, target));
+                        }
+                    }
+                }
+            }
+        }
+        cut
+    }
+
+    #[test]
+    fn a_compact_partition_cuts_exactly_the_links_a_list_did() {
+        // Same draws, same cut links in the same order as the quadratic list it replaced,
+        // and `cuts` agrees with the list on every pair (and beyond the processes).
+        let mut rng = stream(3, "nemesis");
+        let mut kinds = Vec::new();
+        for n in [1, 2, 3, 7, 12] {
+            let is_node: Vec<bool> = (0..n).map(|i| i == 0).collect();
+            for _ in 0..40 {
+                let partition = draw_partition(&mut rng, &is_node);
+                let listed = listed_the_old_way(partition.kind, &partition.shape, n);
+                assert_eq!(partition.links(), listed, "{partition:?}");
+                for source in 0..=n {
+                    for target in 0..=n {
+                        let expected = listed.contains(&(source, target));
+                        assert_eq!(partition.cuts(source, target), expected, "{partition:?}");
+                    }
+                }
+                kinds.push(partition.kind);
+            }
+        }
+        for kind in [
+            PartitionKind::Symmetric,
+            PartitionKind::OneWay,
+            PartitionKind::Isolate,
+            PartitionKind::ClientsFromNodes,
+        ] {
+            assert!(kinds.contains(&kind), "{kind:?} never drawn");
+        }
     }
 }

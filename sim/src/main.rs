@@ -2,7 +2,9 @@
 //! dispatches to `sim::cli`.
 //!
 //! Exit codes: 0 the run (or history) is valid; 1 an anomaly or liveness failure was
-//! found; 2 usage error, unreadable input or internal error.
+//! found; 2 usage error, unreadable or empty input, unwritable output or internal error.
+//! The verdict wins over a late output error: a failing run that cannot write a file
+//! still exits 1 (the error follows the summary on stderr).
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -13,9 +15,15 @@ use sim::cli;
 #[derive(Parser, Debug)]
 #[command(
     name = "sim",
+    version,
     about = "Deterministic simulation harness for the OCC key-value store",
     after_help = "Exit codes: 0 valid; 1 an anomaly or liveness failure was found; 2 usage \
-                  error, unreadable input, unwritable output or internal error."
+                  error (values outside the limits included), unreadable or empty input, \
+                  unwritable output or internal error. Output files are opened before the \
+                  run (a bad path exits 2 at once); a failing run that then cannot write a \
+                  file still exits 1, the error said on stderr after the verdict. A stdout \
+                  that cannot be written exits 2, said on stderr. Limits: --clients 1 to \
+                  1,000, --txns 1 to 1,000,000, --keys 1 to 100,000 (replay files too)."
 )]
 struct Cli {
     #[command(subcommand)]

@@ -1,12 +1,16 @@
 //! Replay files: a run that flags alone cannot express (a shrunk run that skips chosen
 //! transactions) written as one JSON object, run again with `sim run --replay FILE`.
+//!
+//! A replay file is input like any other: it gets the limits of the flags it stands for
+//! (`"clients": 100000` once aborted on an allocation failure), and a `keep` must name
+//! clients and programs the run has.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::cli::args::{parse_bug, parse_workload};
+use crate::cli::args::{parse_bug, parse_workload, CLIENTS_MAX, KEYS_MAX, TXNS_MAX};
 use crate::faults::FaultSpec;
 use crate::world::RunConfig;
 
@@ -27,7 +31,10 @@ pub struct ReplayFile {
 }
 
 impl ReplayFile {
+    /// The file of `config`. A shrunk `keep` may still list clients the shrinker removed
+    /// afterwards (a run ignores them); they are left out, so that the file loads.
     pub fn of(config: &RunConfig) -> ReplayFile {
+        let exists = |client: u32| (1..=config.clients).contains(&client);
         ReplayFile {
             seed: config.seed,
             workload: config.workload.name().to_string(),
@@ -38,24 +45,37 @@ impl ReplayFile {
             bug: config.bug.map(|b| b.name().to_string()),
             keep: config.keep.as_ref().map(|keep| {
                 keep.iter()
-                    .map(|(client, programs)| (*client, programs.iter().copied().collect()))
+                    .filter(|(client, _)| exists(**client))
+                    .map(|(client, programs)| {
+                        let count = programs_of_client(config.txns, config.clients, *client);
+                        (*client, programs.iter().copied().filter(|p| *p < count).collect())
+                    })
                     .collect()
             }),
         }
     }
 
+    /// The run this file describes, if every field is within the limits of its flag.
     pub fn config(&self) -> Result<RunConfig, String> {
-        if self.clients == 0 || self.keys == 0 {
-            return Err("clients and keys must be at least 1".into());
+        within("clients", u64::from(self.clients), u64::from(CLIENTS_MAX), "--clients")?;
+        within("txns", self.txns, TXNS_MAX, "--txns")?;
+        within("keys", u64::from(self.keys), u64::from(KEYS_MAX), "--keys")?;
+        if let Some(keep) = &self.keep {
+            self.check_keep(keep)?;
         }
         Ok(RunConfig {
             seed: self.seed,
-            workload: parse_workload(&self.workload)?,
+            workload: parse_workload(&self.workload).map_err(|e| format!("`workload`: {e}"))?,
             clients: self.clients,
             txns: self.txns,
             keys: self.keys,
-            faults: FaultSpec::parse(&self.faults)?,
-            bug: self.bug.as_deref().map(parse_bug).transpose()?,
+            faults: FaultSpec::parse(&self.faults).map_err(|e| format!("`faults`: {e}"))?,
+            bug: self
+                .bug
+                .as_deref()
+                .map(parse_bug)
+                .transpose()
+                .map_err(|e| format!("`bug`: {e}"))?,
             record_trace: false,
             keep: self.keep.as_ref().map(|keep| {
                 keep.iter()
@@ -67,15 +87,118 @@ impl ReplayFile {
         })
     }
 
+    /// Every client `keep` names exists, and so does every program it names.
+    fn check_keep(&self, keep: &BTreeMap<u32, Vec<u64>>) -> Result<(), String> {
+        for (&client, programs) in keep {
+            if !(1..=self.clients).contains(&client) {
+                return Err(format!(
+                    "`keep` names client {client}, but the run has clients 1 to {}",
+                    self.clients
+                ));
+            }
+            let count = programs_of_client(self.txns, self.clients, client);
+            if let Some(program) = programs.iter().find(|p| **p >= count) {
+                return Err(format!(
+                    "`keep` names program {program} of client {client}, which has {}",
+                    match count {
+                        0 => "no programs".to_string(),
+                        1 => "only program 0".to_string(),
+                        n => format!("programs 0 to {}", n - 1),
+                    }
+                ));
+            }
+        }
+        Ok(())
+    }
+
     pub fn load(path: &Path) -> Result<RunConfig, String> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("{}: cannot read the replay file: {e}", path.display()))?;
-        let file: ReplayFile = serde_json::from_str(&text)
-            .map_err(|e| format!("{}: not a replay file: {e}", path.display()))?;
+        let file: ReplayFile = serde_json::from_str(&text).map_err(|e| {
+            let message = node::clip::clip_quoted(&e.to_string()).into_owned();
+            format!("{}: not a replay file: {message}", path.display())
+        })?;
         file.config().map_err(|e| format!("{}: {e}", path.display()))
     }
 
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("a replay file serializes") + "\n"
+    }
+}
+
+/// How many programs client `client` (from 1) generates when `txns` are spread over
+/// `clients`: the first `txns % clients` clients get one more (as the world deals them).
+pub fn programs_of_client(txns: u64, clients: u32, client: u32) -> u64 {
+    let clients = u64::from(clients.max(1));
+    let slot = u64::from(client.saturating_sub(1));
+    txns / clients + u64::from(slot < txns % clients)
+}
+
+/// A numeric field within `1..=max`, or an error naming the field and the flag's limit.
+fn within(field: &str, value: u64, max: u64, flag: &str) -> Result<(), String> {
+    if (1..=max).contains(&value) {
+        return Ok(());
+    }
+    Err(format!("`{field}` is {value}, outside 1 to {max} (the limits of {flag})"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file() -> ReplayFile {
+        ReplayFile::of(&RunConfig { clients: 3, txns: 10, ..RunConfig::default() })
+    }
+
+    /// `edit` applied to a valid file must make `config` fail with an error containing
+    /// `expect`.
+    fn check(edit: impl FnOnce(&mut ReplayFile), expect: &str) {
+        let mut replay = file();
+        edit(&mut replay);
+        let error = replay.config().expect_err(expect);
+        assert!(error.contains(expect), "{error:?} lacks {expect:?}");
+    }
+
+    #[test]
+    fn fields_outside_the_flags_limits_are_refused_naming_the_field_and_the_limit() {
+        check(
+            |f| f.clients = 100_000,
+            "`clients` is 100000, outside 1 to 1000 (the limits of --clients)",
+        );
+        check(|f| f.clients = 0, "`clients` is 0");
+        check(|f| f.txns = u64::MAX, "`txns` is 18446744073709551615, outside 1 to 1000000");
+        check(|f| f.txns = 0, "`txns` is 0");
+        check(|f| f.keys = 100_001, "`keys` is 100001, outside 1 to 100000");
+        check(|f| f.workload = "queue".into(), "`workload`: unknown workload `queue`");
+        check(|f| f.faults = "fire".into(), "`faults`: unknown fault family `fire`");
+        check(|f| f.bug = Some("nope".into()), "`bug`: unknown bug `nope`");
+    }
+
+    #[test]
+    fn a_keep_must_name_clients_and_programs_that_exist() {
+        // 10 programs over 3 clients: client 1 has 4 (0 to 3), clients 2 and 3 have 3.
+        let keep = |entries: &[(u32, &[u64])]| {
+            Some(entries.iter().map(|(c, p)| (*c, p.to_vec())).collect())
+        };
+        check(|f| f.keep = keep(&[(4, &[0])]), "names client 4, but the run has clients 1 to 3");
+        check(|f| f.keep = keep(&[(0, &[0])]), "names client 0");
+        check(
+            |f| f.keep = keep(&[(2, &[1, 3])]),
+            "program 3 of client 2, which has programs 0 to 2",
+        );
+        let mut fine = file();
+        fine.keep = keep(&[(1, &[3]), (2, &[]), (3, &[0, 2])]);
+        assert!(fine.config().is_ok());
+    }
+
+    #[test]
+    fn a_shrunk_keep_of_removed_clients_is_left_out_of_the_file() {
+        let mut keep = BTreeMap::new();
+        keep.insert(1, BTreeSet::from([0, 1]));
+        keep.insert(5, BTreeSet::from([0]));
+        let config = RunConfig { clients: 2, txns: 4, keep: Some(keep), ..RunConfig::default() };
+        let replay = ReplayFile::of(&config);
+        assert_eq!(replay.keep, Some(BTreeMap::from([(1, vec![0, 1])])));
+        assert_eq!(replay.config().map(|c| c.keep.is_some()), Ok(true));
     }
 }

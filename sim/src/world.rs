@@ -248,7 +248,7 @@ impl World {
         processes.push(Process::new(final_name, final_clock, Actor::Dormant));
         let final_reader = processes.len() - 1;
         let by_name = processes.iter().enumerate().map(|(i, p)| (p.name.clone(), i)).collect();
-        let network = Network::new(mix.clone(), config.seed, processes.len());
+        let network = Network::new(mix.clone(), config.seed);
         let process_count = processes.len();
         let mut world = World {
             nemesis: stream(config.seed, "nemesis"),
@@ -545,13 +545,16 @@ impl World {
         }
         let is_node: Vec<bool> =
             self.processes.iter().enumerate().map(|(i, _)| i == NODE).collect();
-        let (kind, cut) = draw_partition(&mut self.nemesis, &is_node);
-        self.network.set_partition(&cut);
+        let partition = draw_partition(&mut self.nemesis, &is_node);
+        let kind = partition.kind;
         self.fingerprint.write_u64(now_us);
         self.fingerprint.write_str(kind.name());
         if self.config.record_trace {
+            // Only a trace lists the cut links (quadratic in the processes).
+            let cut = partition.links();
             self.trace.push(TraceEvent::Partition { time_us: now_us, kind: kind.name(), cut });
         }
+        self.network.set_partition(Some(partition));
         let duration = self.nemesis.gen_range(1..=schedule.duration_us_max);
         self.queue.push(now_us + duration, Action::PartitionEnd);
     }
@@ -561,7 +564,7 @@ impl World {
         if self.healed_at_us.is_some() {
             return;
         }
-        self.network.set_partition(&[]);
+        self.network.set_partition(None);
         if self.config.record_trace {
             self.trace.push(TraceEvent::PartitionHealed { time_us: now_us });
         }

@@ -80,3 +80,27 @@ fn replies_sent_to_the_node_are_ignored() {
     assert!(run.stderr.is_empty(), "stderr: {}", run.stderr);
     assert_eq!(run.stdout.len(), 2, "{:?}", run.stdout);
 }
+
+#[test]
+fn errors_quote_at_most_200_bytes_of_a_long_line() {
+    // Proves a megabyte of input never comes back whole: not on stderr for a line that is
+    // not an envelope, not in the reply to an unknown type or an ill-typed field.
+    let long = "x".repeat(1_000_000);
+    let lines = [
+        INIT.to_owned(),
+        format!(r#"{{"src":"c1","dest":"n1","body":"{long}"}}"#),
+        format!(r#"{{"src":"c1","dest":"n1","body":{{"type":"{long}","msg_id":2}}}}"#),
+        format!(
+            r#"{{"src":"c1","dest":"n1","body":{{"type":"occ_commit","msg_id":3,"txn_id":"t1","read_versions":"{long}"}}}}"#
+        ),
+    ];
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let run = run(&lines);
+    let clipped = format!("{}… (999800 more bytes)", "x".repeat(200));
+    assert!(run.stderr.contains("occ-node: line 2: not an envelope: invalid type: string"));
+    assert!(run.stderr.contains(&clipped) && run.stderr.len() < 1_000, "{}", run.stderr);
+    for msg_id in [2, 3] {
+        let text = reply_to(&run.stdout, msg_id)["text"].as_str().unwrap_or("").to_owned();
+        assert!(text.contains(&clipped) && text.len() < 1_000, "{msg_id}: {text}");
+    }
+}

@@ -15,6 +15,36 @@ fn help_documents_the_flags_and_exits_0() {
 }
 
 #[test]
+fn version_prints_the_name_and_version_and_exits_0() {
+    // Proves occ-node answers --version (and -V) like sim does.
+    for flag in ["--version", "-V"] {
+        let run = Command::new(env!("CARGO_BIN_EXE_occ-node")).arg(flag).output().expect("run");
+        assert_eq!(run.status.code(), Some(0), "{flag}");
+        let text = String::from_utf8_lossy(&run.stdout);
+        assert_eq!(text, concat!("occ-node ", env!("CARGO_PKG_VERSION"), "\n"), "{flag}");
+    }
+}
+
+#[test]
+fn a_full_stdout_is_reported_on_stderr_with_exit_1() {
+    // Proves a failed write says what failed (writing stdout) and why.
+    let full = std::fs::OpenOptions::new().write(true).open("/dev/full").expect("/dev/full");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_occ-node"))
+        .stdin(Stdio::piped())
+        .stdout(full)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn occ-node");
+    let mut stdin = child.stdin.take().expect("stdin is piped");
+    let _ = stdin.write_all(format!("{INIT}\n").as_bytes());
+    drop(stdin);
+    let output = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("occ-node: writing stdout: No space left on device"), "{stderr}");
+}
+
+#[test]
 fn bad_flags_are_refused_with_exit_code_2() {
     // Proves unknown flags, missing and non-numeric values each fail clearly with code 2.
     for (args, why) in [

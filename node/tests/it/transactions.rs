@@ -80,3 +80,19 @@ fn retried_abort_gets_the_first_answer() {
         (&first["committed"], &first["conflicts"])
     );
 }
+
+#[test]
+fn a_client_naming_the_last_possible_id_does_not_exhaust_begin() {
+    // Proves no client message poisons the id space: after a read and a commit naming
+    // t18446744073709551615, begins are still served, from t1 on.
+    let run = run(&[
+        INIT,
+        r#"{"src":"c1","dest":"n1","body":{"type":"occ_read","msg_id":2,"txn_id":"t18446744073709551615","key":"x"}}"#,
+        r#"{"src":"c1","dest":"n1","body":{"type":"occ_commit","msg_id":3,"txn_id":"t18446744073709551615","writes":[{"key":"x","value":"1"}],"read_versions":[{"key":"x","version":0}]}}"#,
+        r#"{"src":"c2","dest":"n1","body":{"type":"occ_begin","msg_id":4}}"#,
+        r#"{"src":"c2","dest":"n1","body":{"type":"occ_begin","msg_id":5}}"#,
+    ]);
+    assert_eq!(reply_to(&run.stdout, 3)["committed"], true, "validated statelessly");
+    assert_eq!(reply_to(&run.stdout, 4)["txn_id"], "t1");
+    assert_eq!(reply_to(&run.stdout, 5)["txn_id"], "t2");
+}

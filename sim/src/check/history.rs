@@ -49,8 +49,11 @@ pub(crate) fn parse_line(position: usize, line: &str) -> Result<Event, HistoryEr
             "blank line: a history has exactly one event per line",
         ));
     }
-    serde_json::from_str::<Event>(line)
-        .map_err(|e| HistoryError::at(position, format!("not a history event: {e}")))
+    // serde quotes the offending value whole: a long line must not echo back whole.
+    serde_json::from_str::<Event>(line).map_err(|e| {
+        let message = node::clip::clip_quoted(&e.to_string()).into_owned();
+        HistoryError::at(position, format!("not a history event: {message}"))
+    })
 }
 
 #[cfg(test)]

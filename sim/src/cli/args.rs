@@ -9,22 +9,32 @@ use workloads::workload::Workload;
 use crate::faults::FaultSpec;
 use crate::world::RunConfig;
 
+/// The limits of the run flags, shared with replay files (which must not get around them)
+/// and the README. A run holds its whole history and the checker's graph: about 2.5 KB
+/// per transaction, so the largest run takes about 2.5 GB and half a minute.
+pub const CLIENTS_MAX: u32 = 1_000;
+pub const TXNS_MAX: u64 = 1_000_000;
+pub const KEYS_MAX: u32 = 100_000;
+
 /// How one simulated run is set up. Every flag has a default that makes a meaningful test.
 #[derive(Args, Clone, Debug)]
 pub struct RunFlags {
     /// Workload: register, bank, counter, hotspot or mixed.
     #[arg(long, default_value = "mixed", value_parser = parse_workload)]
     pub workload: Workload,
-    /// Concurrent client processes.
-    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    /// Concurrent client processes (1 to 1,000).
+    #[arg(long, default_value_t = 5,
+          value_parser = clap::value_parser!(u32).range(1..=i64::from(CLIENTS_MAX)))]
     pub clients: u32,
-    /// Logical transactions in all, spread over the clients.
-    #[arg(long, default_value_t = 300)]
+    /// Logical transactions in all, spread over the clients (1 to 1,000,000).
+    #[arg(long, default_value_t = 300,
+          value_parser = clap::value_parser!(u64).range(1..=TXNS_MAX))]
     pub txns: u64,
-    /// Keys per key family (registers, accounts, counters, hot keys). The bank has at most
-    /// 500 accounts and a scan reads at most 500 registers: each runs in one transaction,
-    /// which must finish within the store's transaction TTL.
-    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    /// Keys per key family (registers, accounts, counters, hot keys; 1 to 100,000). The
+    /// bank has at most 500 accounts and a scan reads at most 500 registers: each runs in
+    /// one transaction, which must finish within the store's transaction TTL.
+    #[arg(long, default_value_t = 5,
+          value_parser = clap::value_parser!(u32).range(1..=i64::from(KEYS_MAX)))]
     pub keys: u32,
     /// Fault families: swarm (the seed picks), none, all, or a list like drop,partition
     /// (families: drop, duplicate, delay, partition, clock).

@@ -1,13 +1,15 @@
-//! `sim check FILE [--model serializable|strict-serializable] [--json]`.
+//! `sim check FILE [--model serializable|strict-serializable] [--json]`; FILE `-` is stdin.
 //!
 //! Exit codes: 0 valid, 1 anomalies found, 2 the history could not be checked (unreadable
-//! file, malformed history; clap reports bad flags with 2 as well).
+//! file, malformed history, an empty history: nothing to check; clap reports bad flags with
+//! 2 as well). Error messages quote at most 200 bytes of any piece of the input.
 
-use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
+
+use node::clip::clip_quoted;
 
 use crate::check::{check, parse_history, Model};
 
@@ -22,7 +24,8 @@ pub enum ModelArg {
 
 #[derive(Args, Debug)]
 pub struct CheckArgs {
-    /// History file: one JSON event per line (see DESIGN.md).
+    /// History file: one JSON event per line (see DESIGN.md); `-` reads stdin. An empty
+    /// history has nothing to check: exit 2.
     pub file: PathBuf,
     /// Consistency model to check.
     #[arg(long, value_enum, default_value = "strict-serializable")]
@@ -33,14 +36,25 @@ pub struct CheckArgs {
 }
 
 pub fn run(args: &CheckArgs) -> ExitCode {
-    let file = args.file.display();
-    let text = match std::fs::read_to_string(&args.file) {
+    let stdin = args.file.as_os_str() == "-";
+    let file = if stdin { "<stdin>".into() } else { args.file.display().to_string() };
+    let read = if stdin {
+        std::io::read_to_string(std::io::stdin().lock())
+    } else {
+        std::fs::read_to_string(&args.file)
+    };
+    let text = match read {
         Ok(text) => text,
         Err(e) => {
             eprintln!("sim check: {file}: {e}");
             return ExitCode::from(2);
         }
     };
+    // Nothing to check is not a valid history: a truncated or mistyped file must not pass.
+    if text.trim().is_empty() {
+        eprintln!("sim check: history {file} is empty: nothing to check");
+        return ExitCode::from(2);
+    }
     let model = match args.model {
         ModelArg::Serializable => Model::Serializable,
         ModelArg::StrictSerializable => Model::StrictSerializable,
@@ -52,7 +66,8 @@ pub fn run(args: &CheckArgs) -> ExitCode {
     let verdict = match verdict {
         Ok(verdict) => verdict,
         Err(e) => {
-            eprintln!("sim check: {file}:{}: {}", e.line, e.message);
+            // The checker's messages quote keys and values of the history: bound them.
+            eprintln!("sim check: {file}:{}: {}", e.line, clip_quoted(&e.message));
             return ExitCode::from(2);
         }
     };
@@ -61,10 +76,7 @@ pub fn run(args: &CheckArgs) -> ExitCode {
     } else {
         verdict.render_text(SHOWN_PER_KIND)
     };
-    let mut stdout = std::io::stdout().lock();
-    if stdout.write_all(out.as_bytes()).and_then(|()| stdout.flush()).is_err() {
-        return ExitCode::from(2);
-    }
+    crate::cli::emit(&out);
     if verdict.valid {
         ExitCode::SUCCESS
     } else {

@@ -1,11 +1,17 @@
 //! `sim run`: one simulated test, summarised in a few lines.
+//!
+//! Output files (`--history`, `--trace`, `--report`) are created before the run, so an
+//! unwritable path fails at once (exit 2) instead of after the work. One that fails to
+//! write later never hides the verdict: the summary comes first, then the error on
+//! stderr; a failing run still exits 1, a passing one exits 2.
 
 use std::fmt::Write as _;
+use std::fs::File;
+use std::io::{BufWriter, Write as _};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
-
-use std::path::PathBuf;
 
 use crate::cli::args::{parse_seed, repro_command, OutputFlags, RunFlags};
 use crate::cli::sweep::seeds_line;
@@ -52,6 +58,20 @@ pub fn run(args: &RunArgs) -> ExitCode {
         }
         (None, None) => unreachable!("clap requires --seed unless --replay is given"),
     };
+    let opened = || -> Result<_, String> {
+        Ok((
+            open_output("the history", args.output.history.as_deref())?,
+            open_output("the trace", args.output.trace.as_deref())?,
+            open_output("the report", args.report.as_deref())?,
+        ))
+    };
+    let (history, trace, report) = match opened() {
+        Ok(files) => files,
+        Err(message) => {
+            eprintln!("sim run: {message}");
+            return ExitCode::from(2);
+        }
+    };
     if args.check_determinism {
         if let Err(divergence) = compare_runs(&config) {
             eprintln!("sim run: NONDETERMINISM: {divergence}");
@@ -60,7 +80,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
     }
     // A failing run is run again with its trace recorded: the same run (recording does
     // not change it), now with the messages the report draws.
-    config.record_trace = args.output.trace.is_some();
+    config.record_trace = trace.is_some();
     let mut outcome = evaluate(&config);
     if outcome.failure().is_some() && !config.record_trace {
         config.record_trace = true;
@@ -68,38 +88,67 @@ pub fn run(args: &RunArgs) -> ExitCode {
     }
     crate::cli::emit(&summary(&outcome, &repro));
     let sim = &outcome.sim;
-    if let Some(path) = &args.report {
+    let mut written = Vec::new();
+    if let Some(file) = report {
         let text = if outcome.failure().is_some() {
             failure_report(&outcome, &repro, usize::MAX)
         } else {
             summary(&outcome, &repro)
         };
-        if let Err(e) = std::fs::write(path, text) {
-            eprintln!("sim run: cannot write the report to {}: {e}", path.display());
-            return ExitCode::from(2);
-        }
+        written.push(file.write(|out| out.write_all(text.as_bytes())));
     }
-    if let Some(path) = &args.output.history {
-        let mut text = String::new();
-        for event in &sim.history {
-            text.push_str(&serde_json::to_string(event).expect("history events serialize"));
-            text.push('\n');
-        }
-        if let Err(e) = std::fs::write(path, text) {
-            eprintln!("sim run: cannot write history to {}: {e}", path.display());
-            return ExitCode::from(2);
-        }
+    if let Some(file) = history {
+        written.push(file.write(|out| {
+            for event in &sim.history {
+                serde_json::to_writer(&mut *out, event)?;
+                out.write_all(b"\n")?;
+            }
+            Ok(())
+        }));
     }
-    if let Some(path) = &args.output.trace {
-        if let Err(e) = std::fs::write(path, render_trace(sim)) {
-            eprintln!("sim run: cannot write trace to {}: {e}", path.display());
-            return ExitCode::from(2);
-        }
+    if let Some(file) = trace {
+        written.push(file.write(|out| out.write_all(render_trace(sim).as_bytes())));
     }
+    let mut output_failed = false;
+    for message in written.into_iter().filter_map(Result::err) {
+        eprintln!("sim run: {message}");
+        output_failed = true;
+    }
+    // The verdict's exit code wins over an output error: a failing run is reported as
+    // failing even if a file could not be written.
     match outcome.failure() {
+        None if output_failed => ExitCode::from(2),
         None => ExitCode::SUCCESS,
         Some(Failure::Internal(_)) => ExitCode::from(2),
         Some(_) => ExitCode::from(1),
+    }
+}
+
+/// An output file, created before the run.
+struct Output {
+    what: &'static str,
+    path: PathBuf,
+    file: File,
+}
+
+/// `Ok(None)` when the flag was not given; `Err` names the file and the OS's reason.
+fn open_output(what: &'static str, path: Option<&Path>) -> Result<Option<Output>, String> {
+    let Some(path) = path else { return Ok(None) };
+    match File::create(path) {
+        Ok(file) => Ok(Some(Output { what, path: path.to_path_buf(), file })),
+        Err(e) => Err(format!("cannot write {what} to {}: {e}", path.display())),
+    }
+}
+
+impl Output {
+    fn write(
+        self,
+        fill: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
+    ) -> Result<(), String> {
+        let mut out = BufWriter::new(self.file);
+        fill(&mut out)
+            .and_then(|()| out.flush())
+            .map_err(|e| format!("cannot write {} to {}: {e}", self.what, self.path.display()))
     }
 }
 

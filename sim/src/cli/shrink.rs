@@ -1,7 +1,14 @@
 //! `sim shrink`: reduce a failing run to a small one that fails the same way, print its
 //! repro and its failure report.
+//!
+//! A replay file is never overwritten silently: by default it gets a fresh name
+//! (`shrunk-SEED.json`, else `shrunk-SEED-2.json`, ...); `--out FILE` refuses an existing
+//! FILE unless `--force` is given, and is checked before the shrink starts. Either way the
+//! output says which file it wrote.
 
-use std::path::PathBuf;
+use std::fs::OpenOptions;
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
@@ -21,19 +28,37 @@ pub struct ShrinkArgs {
     #[command(flatten)]
     pub flags: RunFlags,
     /// Where to write the replay file when the shrunk run skips chosen transactions
-    /// (default: shrunk-<seed>.json in the current directory).
+    /// (default: shrunk-<seed>.json in the current directory, or shrunk-<seed>-2.json and
+    /// so on if that exists). An existing FILE is refused unless --force is given.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Overwrite the --out FILE if it exists.
+    #[arg(long, requires = "out")]
+    pub force: bool,
     /// At most this many simulated runs.
     #[arg(long, default_value_t = RUNS_MAX_DEFAULT)]
     pub runs_max: u64,
 }
 
 pub fn run(args: &ShrinkArgs) -> ExitCode {
+    // A bad --out fails now, not after the shrink has spent its runs.
+    let out = match &args.out {
+        Some(path) => match Out::open(path, args.force) {
+            Ok(out) => Some(out),
+            Err(message) => {
+                eprintln!("sim shrink: {message}");
+                return ExitCode::from(2);
+            }
+        },
+        None => None,
+    };
     let config = args.flags.config(args.seed);
     let shrunk = match shrink(&config, args.runs_max) {
         Ok(shrunk) => shrunk,
         Err(message) => {
+            if let Some(out) = out {
+                out.discard();
+            }
             eprintln!("sim shrink: {message}");
             return ExitCode::from(2);
         }
@@ -51,19 +76,115 @@ pub fn run(args: &ShrinkArgs) -> ExitCode {
         shrunk.runs
     ));
     let repro = if shrunk.shrunk.keep.is_none() {
+        if let Some(out) = out {
+            let shown = out.path.display().to_string();
+            out.discard();
+            crate::cli::emit(&format!(
+                "no replay file needed (flags reproduce it): {shown} not written\n"
+            ));
+        }
         repro_command(&shrunk.shrunk)
     } else {
-        let path =
-            args.out.clone().unwrap_or_else(|| PathBuf::from(format!("shrunk-{}.json", args.seed)));
-        if let Err(e) = std::fs::write(&path, ReplayFile::of(&shrunk.shrunk).to_json()) {
-            eprintln!("sim shrink: cannot write the replay file {}: {e}", path.display());
-            return ExitCode::from(2);
+        let json = ReplayFile::of(&shrunk.shrunk).to_json();
+        let written = match out {
+            Some(out) => out.write(&json),
+            None => write_fresh(args.seed, &json),
+        };
+        match written {
+            Ok((path, note)) => {
+                crate::cli::emit(&format!("{note}\n"));
+                format!("cargo run -p sim -- run --replay {}", path.display())
+            }
+            Err(message) => {
+                eprintln!("sim shrink: {message}");
+                return ExitCode::from(2);
+            }
         }
-        format!("cargo run -p sim -- run --replay {}", path.display())
     };
     crate::cli::emit(&format!("  {repro}\n"));
     let traced = evaluate(&RunConfig { record_trace: true, ..shrunk.shrunk.clone() });
     crate::cli::emit(&format!("\n{}\n", failure_report(&traced, &repro, 3)));
     crate::cli::emit(&crate::render::history_compact(&traced.sim.history));
     ExitCode::from(1)
+}
+
+/// The `--out` file, opened (created if missing, never truncated) before the shrink, so
+/// that an unwritable path or an existing file without `--force` fails first.
+struct Out {
+    path: PathBuf,
+    /// It did not exist before: if no replay file is needed after all, it is removed.
+    created: bool,
+}
+
+impl Out {
+    fn open(path: &Path, force: bool) -> Result<Out, String> {
+        let shown = path.display();
+        let existed = path.exists();
+        if existed && !force {
+            return Err(format!(
+                "{shown} exists: pass --force to overwrite it, or name another --out"
+            ));
+        }
+        OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(path)
+            .map_err(|e| format!("cannot write the replay file {shown}: {e}"))?;
+        Ok(Out { path: path.to_path_buf(), created: !existed })
+    }
+
+    /// Writes the replay file: its path and a line saying what was written.
+    fn write(self, json: &str) -> Result<(PathBuf, String), String> {
+        let shown = self.path.display();
+        std::fs::write(&self.path, json)
+            .map_err(|e| format!("cannot write the replay file {shown}: {e}"))?;
+        let note = if self.created {
+            format!("wrote replay file {shown}")
+        } else {
+            format!("overwrote replay file {shown} (--force)")
+        };
+        Ok((self.path, note))
+    }
+
+    /// No replay file is needed: leave no empty file behind.
+    fn discard(self) {
+        if self.created {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Names tried for the default replay file before giving up.
+const FRESH_NAMES_MAX: u64 = 1_000;
+
+/// Writes `json` to `shrunk-SEED.json`, or the first of `shrunk-SEED-2.json`, ... that
+/// does not exist (created exclusively, so a concurrent shrink cannot take it either).
+fn write_fresh(seed: u64, json: &str) -> Result<(PathBuf, String), String> {
+    use std::io::Write as _;
+    let first = PathBuf::from(format!("shrunk-{seed}.json"));
+    for n in 1..=FRESH_NAMES_MAX {
+        let path =
+            if n == 1 { first.clone() } else { PathBuf::from(format!("shrunk-{seed}-{n}.json")) };
+        let shown = path.display();
+        let mut file = match OpenOptions::new().write(true).create_new(true).open(&path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(format!("cannot write the replay file {shown}: {e}")),
+        };
+        file.write_all(json.as_bytes())
+            .and_then(|()| file.flush())
+            .map_err(|e| format!("cannot write the replay file {shown}: {e}"))?;
+        let note = if n == 1 {
+            format!("wrote replay file {shown}")
+        } else {
+            format!(
+                "wrote replay file {shown} ({} exists, from an earlier shrink)",
+                first.display()
+            )
+        };
+        return Ok((path, note));
+    }
+    Err(format!(
+        "shrunk-{seed}.json to shrunk-{seed}-{FRESH_NAMES_MAX}.json all exist: name the file with --out"
+    ))
 }

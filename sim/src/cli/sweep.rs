@@ -1,8 +1,13 @@
 //! `sim sweep`: every seed of a range with the same flags, a progress bar, a summary.
+//!
+//! Seeds stream through the workers and are summarised as their results come, so a
+//! sweep's memory does not depend on its range. The summary lists the first
+//! [`FAILURES_LISTED`] failing seeds and counts the rest; `--json` lists the first
+//! [`FINGERPRINTS_LISTED`] fingerprints and a digest of them all.
 
 use std::fmt::Write as _;
 use std::io::IsTerminal;
-use std::ops::Range;
+use std::ops::{ControlFlow, Range};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -11,12 +16,15 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
 use crate::cli::args::{flags_of, repro_command, RunFlags};
-use crate::sweep::{parse_range, sweep, Progress, SeedResult, Shard};
+use crate::sweep::{
+    parse_range, sweep, Progress, SeedResult, Shard, Summary, FAILURES_LISTED, FINGERPRINTS_LISTED,
+};
 use crate::world::RunConfig;
 
 #[derive(Args, Clone, Debug)]
 pub struct SweepArgs {
-    /// Seeds to run: A..B (B excluded) or A..=B.
+    /// Seeds to run: A..B (B excluded) or A..=B. Any length: seeds stream, memory stays
+    /// constant.
     #[arg(long, value_parser = parse_range)]
     pub seeds: Range<u64>,
     /// Worker threads (default: every core).
@@ -26,6 +34,10 @@ pub struct SweepArgs {
     /// cover it exactly once between them.
     #[arg(long, value_parser = Shard::parse)]
     pub shard: Option<Shard>,
+    /// Stop after the first N seeds (of the shard, in seed order): a budget for a range
+    /// too large to finish.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_seeds: Option<u64>,
     /// Print the summary as one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -41,24 +53,28 @@ pub fn seeds_line(config: &RunConfig, note: &str) -> String {
 #[allow(clippy::disallowed_methods)] // Wall time for seeds/s only; it never reaches a run.
 pub fn run(args: &SweepArgs) -> ExitCode {
     let shard = args.shard.unwrap_or(Shard { index: 1, count: 1 });
-    let seeds: Vec<u64> = shard.seeds(args.seeds.clone()).collect();
+    let range_len = shard.len(args.seeds.clone());
+    let total = range_len.min(args.max_seeds.unwrap_or(u64::MAX));
+    let seeds = shard.seeds(args.seeds.clone()).take(usize::try_from(total).unwrap_or(usize::MAX));
     let jobs = args.jobs.map_or_else(available_cores, |j| j as usize);
     let config = args.flags.config(0);
     let started = Instant::now();
-    let mut report = progress_reporter(seeds.len());
-    let results = sweep(&seeds, &config, jobs, &mut |progress, result| {
-        report(progress, result, started.elapsed())
+    let mut report = progress_reporter(total);
+    let mut summary = Summary::default();
+    sweep(seeds, &config, jobs, &mut |position, result| {
+        summary.add(position, &result);
+        let progress = Progress { done: summary.seeds_run, total, failed: summary.seeds_failed };
+        report(&progress, &result, started.elapsed());
+        ControlFlow::Continue(())
     });
     let wall = started.elapsed();
+    let sweep = Sweep { args, shard, jobs, config: &config, summary: &summary, range_len, wall };
     if args.json {
-        crate::cli::emit(&format!(
-            "{}\n",
-            summary_json(args, shard, jobs, &config, &results, wall)
-        ));
+        crate::cli::emit(&format!("{}\n", sweep.json()));
     } else {
-        crate::cli::emit(&summary_text(args, shard, jobs, &config, &results, wall));
+        crate::cli::emit(&sweep.text());
     }
-    if results.iter().any(|r| r.failure.is_some()) {
+    if summary.seeds_failed > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
@@ -72,9 +88,9 @@ fn available_cores() -> usize {
 type Reporter = Box<dyn FnMut(&Progress, &SeedResult, Duration)>;
 
 /// A bar on a terminal; otherwise a plain line every 10 seconds, and at every failure.
-fn progress_reporter(total: usize) -> Reporter {
+fn progress_reporter(total: u64) -> Reporter {
     if std::io::stderr().is_terminal() {
-        let bar = ProgressBar::new(total as u64);
+        let bar = ProgressBar::new(total);
         bar.set_style(
             ProgressStyle::with_template("{bar:40} {pos}/{len} seeds, {msg}, {per_sec}, ETA {eta}")
                 .expect("a valid template"),
@@ -109,26 +125,6 @@ fn progress_reporter(total: usize) -> Reporter {
     })
 }
 
-struct Totals<'a> {
-    failed: Vec<&'a SeedResult>,
-    txns: u64,
-    slowest: Option<&'a SeedResult>,
-    seeds_per_s: f64,
-    txns_per_s: f64,
-}
-
-fn totals(results: &[SeedResult], wall: Duration) -> Totals<'_> {
-    let seconds = wall.as_secs_f64().max(1e-9);
-    let txns: u64 = results.iter().map(|r| r.txns).sum();
-    Totals {
-        failed: results.iter().filter(|r| r.failure.is_some()).collect(),
-        txns,
-        slowest: results.iter().max_by_key(|r| r.wall),
-        seeds_per_s: results.len() as f64 / seconds,
-        txns_per_s: txns as f64 / seconds,
-    }
-}
-
 /// What a summary says about one failing seed.
 struct Found {
     headline: String,
@@ -151,85 +147,108 @@ impl Found {
     }
 }
 
-fn summary_text(
-    args: &SweepArgs,
+/// A finished sweep, to be summarised.
+struct Sweep<'a> {
+    args: &'a SweepArgs,
     shard: Shard,
     jobs: usize,
-    config: &RunConfig,
-    results: &[SeedResult],
+    config: &'a RunConfig,
+    summary: &'a Summary,
+    /// Seeds of the range in this shard, run or not.
+    range_len: u64,
     wall: Duration,
-) -> String {
-    let t = totals(results, wall);
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "sweep: seeds {}..{} (shard {}/{}), {} jobs, {}",
-        args.seeds.start,
-        args.seeds.end,
-        shard.index,
-        shard.count,
-        jobs,
-        flags_of(config)
-    );
-    let _ = writeln!(out, "seeds run: {}, failed: {}", results.len(), t.failed.len());
-    for result in &t.failed {
-        let found = Found::of(result, config);
-        let _ = writeln!(out, "FAILED seed {}: {}", result.seed, found.headline);
-        let _ = writeln!(out, "  reproduce: {}", found.repro);
-        let _ = writeln!(out, "  add to seeds/: {}", found.seeds_line);
-    }
-    let _ = writeln!(
-        out,
-        "rate: {:.1} seeds/s, {:.0} simulated txns/s ({} txns in {:.2}s wall)",
-        t.seeds_per_s,
-        t.txns_per_s,
-        t.txns,
-        wall.as_secs_f64()
-    );
-    if let Some(slowest) = t.slowest {
-        let _ =
-            writeln!(out, "slowest: seed {} ({:.3}s)", slowest.seed, slowest.wall.as_secs_f64());
-    }
-    out
 }
 
-fn summary_json(
-    args: &SweepArgs,
-    shard: Shard,
-    jobs: usize,
-    config: &RunConfig,
-    results: &[SeedResult],
-    wall: Duration,
-) -> serde_json::Value {
-    let t = totals(results, wall);
-    let failed: Vec<serde_json::Value> = t
-        .failed
-        .iter()
-        .map(|result| {
-            let found = Found::of(result, config);
-            json!({
-                "seed": result.seed,
-                "failure": found.headline,
-                "names": found.names,
-                "fingerprint": format!("{:016x}", result.fingerprint),
-                "reproduce": found.repro,
-                "seeds_line": found.seeds_line,
+impl Sweep<'_> {
+    fn rates(&self) -> (f64, f64) {
+        let seconds = self.wall.as_secs_f64().max(1e-9);
+        (self.summary.seeds_run as f64 / seconds, self.summary.txns as f64 / seconds)
+    }
+
+    fn text(&self) -> String {
+        let (s, args) = (self.summary, self.args);
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "sweep: seeds {}..{} (shard {}/{}), {} jobs, {}",
+            args.seeds.start,
+            args.seeds.end,
+            self.shard.index,
+            self.shard.count,
+            self.jobs,
+            flags_of(self.config)
+        );
+        let _ = writeln!(out, "seeds run: {}, failed: {}", s.seeds_run, s.seeds_failed);
+        if let Some(max) = args.max_seeds.filter(|max| *max < self.range_len) {
+            let not_run = self.range_len - s.seeds_run;
+            let _ = writeln!(out, "stopped after --max-seeds {max}: {not_run} seeds not run");
+        }
+        for result in s.failed() {
+            let found = Found::of(result, self.config);
+            let _ = writeln!(out, "FAILED seed {}: {}", result.seed, found.headline);
+            let _ = writeln!(out, "  reproduce: {}", found.repro);
+            let _ = writeln!(out, "  add to seeds/: {}", found.seeds_line);
+        }
+        let listed = s.failed().count() as u64;
+        if s.seeds_failed > listed {
+            let unlisted = s.seeds_failed - listed;
+            let _ = writeln!(
+                out,
+                "... and {unlisted} more failing seeds (the first {listed} are listed)"
+            );
+        }
+        let (seeds_per_s, txns_per_s) = self.rates();
+        let _ = writeln!(
+            out,
+            "rate: {seeds_per_s:.1} seeds/s, {txns_per_s:.0} simulated txns/s ({} txns in {:.2}s wall)",
+            s.txns,
+            self.wall.as_secs_f64()
+        );
+        if let Some(slowest) = &s.slowest {
+            let seconds = slowest.wall.as_secs_f64();
+            let _ = writeln!(out, "slowest: seed {} ({seconds:.3}s)", slowest.seed);
+        }
+        out
+    }
+
+    fn json(&self) -> serde_json::Value {
+        let (s, args) = (self.summary, self.args);
+        let failed: Vec<serde_json::Value> = s
+            .failed()
+            .map(|result| {
+                let found = Found::of(result, self.config);
+                json!({
+                    "seed": result.seed,
+                    "failure": found.headline,
+                    "names": found.names,
+                    "fingerprint": format!("{:016x}", result.fingerprint),
+                    "reproduce": found.repro,
+                    "seeds_line": found.seeds_line,
+                })
             })
+            .collect();
+        let (seeds_per_s, txns_per_s) = self.rates();
+        let fingerprints: Vec<serde_json::Value> =
+            s.fingerprints().map(|(seed, fp)| json!([seed, format!("{fp:016x}")])).collect();
+        json!({
+            "range": format!("{}..{}", args.seeds.start, args.seeds.end),
+            "shard": format!("{}/{}", self.shard.index, self.shard.count),
+            "jobs": self.jobs,
+            "flags": flags_of(self.config),
+            "max_seeds": args.max_seeds,
+            "seeds_run": s.seeds_run,
+            "seeds_not_run": self.range_len - s.seeds_run,
+            "seeds_failed": s.seeds_failed,
+            "failed": failed,
+            "failed_listed_max": FAILURES_LISTED,
+            "txns": s.txns,
+            "wall_seconds": self.wall.as_secs_f64(),
+            "seeds_per_second": seeds_per_s,
+            "txns_per_second": txns_per_s,
+            "slowest": s.slowest.as_ref().map(|r| json!({"seed": r.seed, "seconds": r.wall.as_secs_f64()})),
+            "fingerprints": fingerprints,
+            "fingerprints_listed_max": FINGERPRINTS_LISTED,
+            "fingerprints_digest": format!("{:016x}", s.digest()),
         })
-        .collect();
-    json!({
-        "range": format!("{}..{}", args.seeds.start, args.seeds.end),
-        "shard": format!("{}/{}", shard.index, shard.count),
-        "jobs": jobs,
-        "flags": flags_of(config),
-        "seeds_run": results.len(),
-        "seeds_failed": failed.len(),
-        "failed": failed,
-        "txns": t.txns,
-        "wall_seconds": wall.as_secs_f64(),
-        "seeds_per_second": t.seeds_per_s,
-        "txns_per_second": t.txns_per_s,
-        "slowest": t.slowest.map(|s| json!({"seed": s.seed, "seconds": s.wall.as_secs_f64()})),
-        "fingerprints": results.iter().map(|r| json!([r.seed, format!("{:016x}", r.fingerprint)])).collect::<Vec<_>>(),
-    })
+    }
 }

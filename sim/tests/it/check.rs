@@ -422,3 +422,62 @@ fn binary_exits_2_for_bad_flags() {
     let (code, _, _) = sim(&["check"]);
     assert_eq!(code, 2);
 }
+
+#[test]
+fn binary_reads_the_history_from_stdin_given_a_dash() {
+    // Proves `sim check -` checks what arrives on stdin, with the same verdict as the file.
+    let path = history_path("g2_item_write_skew");
+    let output = Command::new(env!("CARGO_BIN_EXE_sim"))
+        .args(["check", "-"])
+        .stdin(std::fs::File::open(&path).unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(String::from_utf8(output.stdout).unwrap(), sim(&["check", &path]).1);
+}
+
+#[test]
+fn binary_exits_2_for_an_empty_history_saying_so() {
+    // Proves an empty history (a truncated or mistyped file) is not reported valid.
+    for (name, text) in [("empty.jsonl", ""), ("blank.jsonl", "\n  \n")] {
+        let path = temp_file(name, text);
+        let (code, out, err) = sim(&["check", &path]);
+        assert_eq!(code, 2, "{name}: {out}");
+        assert_eq!(err, format!("sim check: history {path} is empty: nothing to check\n"));
+    }
+    let output = Command::new(env!("CARGO_BIN_EXE_sim"))
+        .args(["check", "-"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("history <stdin> is empty"));
+}
+
+#[test]
+fn binary_errors_quote_at_most_200_bytes_of_a_long_line() {
+    // Proves a malformed line of a megabyte is not echoed back whole, in a parse error or
+    // in the checker's own messages about keys and values.
+    let long = "v".repeat(1_000_000);
+    let too_long = "v".repeat(201);
+    let bad_type = format!(r#"{{"index":0,"time":1,"process":0,"type":"{long}","ops":[]}}"#);
+    let invoke = format!(
+        r#"{{"index":0,"time":1,"process":0,"type":"invoke","ops":[{{"f":"w","key":"x","value":"{long}"}}]}}"#
+    );
+    let changed = r#"{"index":1,"time":2,"process":0,"type":"ok","txn_id":"t1","ops":[{"f":"w","key":"x","value":"1","version":1}]}"#;
+    for (name, text) in
+        [("long_type.jsonl", bad_type), ("long_value.jsonl", format!("{invoke}\n{changed}\n"))]
+    {
+        let (code, _, err) = sim(&["check", &temp_file(name, &text)]);
+        assert_eq!(code, 2, "{name}");
+        assert!(err.contains("more bytes)") && !err.contains(&too_long), "{name}: {err}");
+        assert!(err.len() < 1_200, "{name}: {} bytes: {err}", err.len());
+    }
+}
+
+#[test]
+fn binary_answers_version() {
+    // Proves `sim --version` prints the name and version (clap's) and exits 0.
+    let (code, out, _) = sim(&["--version"]);
+    assert_eq!((code, out.as_str()), (0, concat!("sim ", env!("CARGO_PKG_VERSION"), "\n")));
+}

@@ -5,5 +5,6 @@ mod check;
 mod determinism;
 mod final_read;
 mod run_cli;
+mod shrink_cli;
 mod snapshots;
 mod sweep_cli;

@@ -109,3 +109,121 @@ fn check_determinism_runs_twice_and_passes_for_a_deterministic_run() {
     assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
     assert!(!String::from_utf8_lossy(&output.stderr).contains("NONDETERMINISM"));
 }
+
+#[test]
+fn a_thousand_clients_run_in_memory_linear_in_the_processes() {
+    // Proves the network holds no processes² tables: 1,000 clients and 2,000 transactions
+    // fit in 160 MiB of address space (the square tables alone took 330 MB; the run needs
+    // about 20 MB).
+    let script = r#"ulimit -v 163840 && exec "$0" "$@""#;
+    let args = ["--seed", "1", "--clients", "1000", "--txns", "2000", "--faults", "all"];
+    let output = Command::new("sh")
+        .args(["-c", script, env!("CARGO_BIN_EXE_sim")])
+        .args(args)
+        .output()
+        .expect("sh runs");
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout(&output).contains("seed 1: workload mixed, 1000 clients"));
+}
+
+/// A fresh directory for one test's files, under cargo's scratch space.
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    std::fs::remove_dir_all(&dir).ok();
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn a_replay_file_gets_the_limits_of_the_flags_and_exits_2_naming_what_is_wrong() {
+    // Proves a replay file cannot get around the flags' validation: 100,000 clients, a
+    // keep naming a client or a program that does not exist are refused before the run.
+    let dir = scratch("replay-limits");
+    let base = r#""seed": 1, "workload": "mixed", "txns": 10, "keys": 5, "faults": "none""#;
+    for (body, needle) in [
+        (
+            r#""clients": 100000"#,
+            "`clients` is 100000, outside 1 to 1000 (the limits of --clients)",
+        ),
+        (
+            r#""clients": 3, "keep": {"9": [0]}"#,
+            "`keep` names client 9, but the run has clients 1 to 3",
+        ),
+        (r#""clients": 3, "keep": {"2": [7]}"#, "`keep` names program 7 of client 2"),
+    ] {
+        let path = dir.join("bad.json");
+        std::fs::write(&path, format!("{{{base}, {body}}}")).unwrap();
+        let output = sim(&["run", "--replay", path.to_str().unwrap()]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{body}: {stderr}");
+        assert!(stderr.contains(path.to_str().unwrap()) && stderr.contains(needle), "{stderr}");
+        assert!(!stderr.contains("panicked") && output.stdout.is_empty(), "{stderr}");
+    }
+    let good = dir.join("good.json");
+    std::fs::write(&good, format!("{{{base}, \"clients\": 3, \"keep\": {{\"1\": [3]}}}}")).unwrap();
+    let output = sim(&["run", "--replay", good.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+}
+
+#[test]
+fn txns_beyond_a_million_are_refused_with_exit_2() {
+    // Proves --txns is bounded (it once took u64::MAX and grew without end).
+    for txns in ["1000001", "18446744073709551615", "0"] {
+        let output = sim(&["--seed", "1", "--txns", txns]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "--txns {txns}: {stderr}");
+        assert!(stderr.contains("--txns") && stderr.contains("1..=1000000"), "{stderr}");
+    }
+    let largest = sim(&["--seed", "1", "--txns", "1000000", "--help"]);
+    assert!(stdout(&largest).contains("1 to 1,000,000"), "--help documents the bound");
+}
+
+#[test]
+fn an_unwritable_output_path_fails_before_the_run_naming_the_path_and_the_reason() {
+    // Proves --history, --trace and --report are checked first: exit 2, no run, and the
+    // message says which file and why.
+    for flag in ["--history", "--trace", "--report"] {
+        let output = sim(&["--seed", "3", "--txns", "5", flag, "/nonexistent/dir/out.txt"]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{flag}: {stderr}");
+        assert!(output.stdout.is_empty(), "{flag}: the run went ahead: {}", stdout(&output));
+        assert!(
+            stderr.contains("/nonexistent/dir/out.txt: No such file or directory"),
+            "{flag}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn an_output_error_after_the_run_never_hides_the_verdict() {
+    // Proves a file that fails to write (/dev/full opens, then refuses every byte) is
+    // reported after the verdict: a failing run still exits 1, a passing run exits 2.
+    let failing = ["--seed", "0", "--txns", "100", "--bug", "skip-validation"];
+    let output = sim(&[&failing[..], &["--history", "/dev/full"]].concat());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stdout(&output).contains("FAILED: anomalies"), "{}", stdout(&output));
+    assert!(
+        stderr.contains("cannot write the history to /dev/full: No space left on device"),
+        "{stderr}"
+    );
+    let output = sim(&["--seed", "1", "--txns", "20", "--trace", "/dev/full"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stdout(&output).contains("fingerprint: "), "the summary still comes first");
+    assert!(stderr.contains("cannot write the trace to /dev/full"), "{stderr}");
+}
+
+#[test]
+fn a_full_stdout_is_reported_on_stderr_with_exit_2() {
+    // Proves `sim --seed 1 > /dev/full` no longer exits 2 without a word.
+    let full = std::fs::OpenOptions::new().write(true).open("/dev/full").expect("/dev/full");
+    let output = Command::new(env!("CARGO_BIN_EXE_sim"))
+        .args(["--seed", "1", "--txns", "20"])
+        .stdout(full)
+        .output()
+        .expect("sim runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("sim: writing stdout: No space left on device"), "{stderr}");
+}

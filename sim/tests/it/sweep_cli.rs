@@ -27,6 +27,7 @@ fn per_seed_results_do_not_depend_on_jobs() {
     let one = sweep(&["--seeds", "0..24", "--jobs", "1"]);
     let four = sweep(&["--seeds", "0..24", "--jobs", "4"]);
     assert_eq!(one["fingerprints"], four["fingerprints"]);
+    assert_eq!(one["fingerprints_digest"], four["fingerprints_digest"]);
     assert_eq!(one["seeds_run"], 24);
 }
 
@@ -43,6 +44,39 @@ fn shards_split_a_range_exactly_once_with_the_same_results() {
         .collect();
     pieces.sort_by_key(|pair| pair[0].as_u64().unwrap());
     assert_eq!(serde_json::Value::Array(pieces), whole["fingerprints"]);
+}
+
+#[test]
+fn a_range_of_every_seed_streams_and_stops_at_the_seed_budget() {
+    // Proves seeds stream: 0..2^64-1 (which once grew 300 MB/s until OOM) starts at once
+    // in a little memory, and --max-seeds ends it after the first N seeds of the shard.
+    let script = r#"ulimit -v 262144 && exec "$0" "$@""#;
+    let output = Command::new("sh")
+        .args(["-c", script, env!("CARGO_BIN_EXE_sim"), "sweep", "--json"])
+        .args(SMALL)
+        .args(["--seeds", "0..18446744073709551615", "--shard", "3/1000000000000"])
+        .args(["--max-seeds", "3", "--jobs", "2"])
+        .output()
+        .expect("sh runs");
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    let summary = json(&output);
+    assert_eq!(summary["seeds_run"], 3);
+    assert_eq!(
+        summary["seeds_not_run"],
+        18_446_745u64 - 3,
+        "2 + k * 10^12 < 2^64 - 1 for k <= 18,446,744"
+    );
+    let seeds: Vec<u64> = summary["fingerprints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p[0].as_u64().unwrap())
+        .collect();
+    assert_eq!(seeds, [2, 1_000_000_000_002, 2_000_000_000_002]);
+    let text =
+        sim(&["sweep", "--seeds", "0..18446744073709551615", "--max-seeds", "2", "--txns", "20"]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("seeds run: 2, failed: 0\nstopped after --max-seeds 2: 18446744073709551613 seeds not run"), "{text}");
 }
 
 #[test]

@@ -1,0 +1,74 @@
+//! `sim shrink` through the real binary: the replay files it writes.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// Runs `sim` in `dir`, where a shrink writes its default replay file.
+fn sim_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sim")).current_dir(dir).args(args).output().expect("sim runs")
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    std::fs::remove_dir_all(&dir).ok();
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Shrinks seed 0 with `bug` (each shrinks to a replay file in well under a second).
+fn shrink(dir: &Path, bug: &str, extra: &[&str]) -> (Output, String) {
+    let mut args = vec!["shrink", "--seed", "0", "--txns", "60", "--bug", bug];
+    args.extend_from_slice(extra);
+    let output = sim_in(dir, &args);
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    (output, stdout)
+}
+
+#[test]
+fn a_second_shrink_of_the_same_seed_writes_a_fresh_file_and_says_so() {
+    // Proves shrink never overwrites an earlier shrink's replay file (another bug, same
+    // seed): the second gets shrunk-0-2.json, the first file is untouched, and each run
+    // replays from the file it names.
+    let dir = scratch("shrink-fresh-names");
+    let (first, text) = shrink(&dir, "bump-per-write", &[]);
+    assert_eq!(first.status.code(), Some(1), "{text}");
+    assert!(text.contains("wrote replay file shrunk-0.json\n"), "{text}");
+    let before = std::fs::read_to_string(dir.join("shrunk-0.json")).unwrap();
+    let (second, text) = shrink(&dir, "no-bump-on-blind-write", &[]);
+    assert_eq!(second.status.code(), Some(1), "{text}");
+    assert!(text.contains("wrote replay file shrunk-0-2.json (shrunk-0.json exists"), "{text}");
+    assert!(text.contains("run --replay shrunk-0-2.json"), "{text}");
+    assert_eq!(std::fs::read_to_string(dir.join("shrunk-0.json")).unwrap(), before);
+    for (file, bug) in
+        [("shrunk-0.json", "bump-per-write"), ("shrunk-0-2.json", "no-bump-on-blind-write")]
+    {
+        let replay = sim_in(&dir, &["run", "--replay", file]);
+        assert_eq!(replay.status.code(), Some(1), "{file} replays the failure");
+        let json = std::fs::read_to_string(dir.join(file)).unwrap();
+        assert!(json.contains(&format!("\"bug\": \"{bug}\"")), "{file} is {bug}'s: {json}");
+    }
+}
+
+#[test]
+fn an_existing_out_file_is_refused_before_shrinking_unless_forced() {
+    // Proves --out never overwrites silently: without --force it exits 2 at once, with
+    // --force it overwrites and says so.
+    let dir = scratch("shrink-out-force");
+    let out = dir.join("mine.json");
+    std::fs::write(&out, "keep me\n").unwrap();
+    let (refused, text) = shrink(&dir, "bump-per-write", &["--out", out.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("mine.json exists: pass --force"), "{stderr}");
+    assert!(text.is_empty(), "nothing was shrunk: {text}");
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "keep me\n");
+    let (forced, text) =
+        shrink(&dir, "bump-per-write", &["--out", out.to_str().unwrap(), "--force"]);
+    assert_eq!(forced.status.code(), Some(1), "{text}");
+    assert!(text.contains("overwrote replay file ") && text.contains("(--force)"), "{text}");
+    assert!(std::fs::read_to_string(&out).unwrap().contains("\"bug\": \"bump-per-write\""));
+    let unwritable = shrink(&dir, "bump-per-write", &["--out", "/nonexistent/dir/s.json"]).0;
+    let stderr = String::from_utf8_lossy(&unwritable.stderr);
+    assert_eq!(unwritable.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("/nonexistent/dir/s.json: No such file or directory"), "{stderr}");
+}
