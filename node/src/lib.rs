@@ -19,13 +19,15 @@
 //!
 //! Modules: [`protocol`] (typed messages), [`codec`] (JSON lines), [`clip`] (bounded quotes
 //! of input in error messages), `store` (versioned map,
-//! validate/apply), `txns` (open transactions, outcomes, expiry), `node` (dispatch),
+//! validate/apply), `txns` (open transactions, outcomes, expiry), `node` (dispatch), [`marks`]
+//! (coverage marks on the interesting branches),
 //! `fxmap` (a fixed-hasher hash map, the only one allowed, for tables never iterated).
 
 pub mod bugs;
 pub mod clip;
 pub mod codec;
 pub mod fxmap;
+pub mod marks;
 mod node;
 pub mod protocol;
 mod store;

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use crate::bugs::Bug;
 use crate::clip::clip;
+use crate::marks::{Mark, Marks};
 use crate::protocol::{error_code, is_reply_type, Body, Envelope, KeyValue, KeyVersion, Payload};
 use crate::store::Store;
 use crate::txns::{Lookup, Outcome, TxnRef, TxnTable};
@@ -48,6 +49,8 @@ pub struct Node {
     deferred_writes: Vec<KeyValue>,
     /// `Bug::HangAfter100Commits`: commits so far.
     commits: u64,
+    /// Coverage marks hit by dispatch and commit (the table counts its expiries).
+    marks: Marks,
 }
 
 impl Node {
@@ -65,6 +68,7 @@ impl Node {
             read_cache: BTreeMap::new(),
             deferred_writes: Vec::new(),
             commits: 0,
+            marks: Marks::default(),
         }
     }
 
@@ -112,6 +116,13 @@ impl Node {
             return Some(0);
         }
         self.txns.next_deadline()
+    }
+
+    /// How often each coverage mark was hit (see [`crate::marks`]).
+    pub fn marks(&self) -> Marks {
+        let mut marks = self.marks;
+        marks.add(&self.txns.marks);
+        marks
     }
 
     /// (open transactions, remembered outcomes, queued expiries): lets tests check that
@@ -204,19 +215,26 @@ impl Node {
         let txn = TxnRef::of(&txn_id);
         let recorded = match self.txns.lookup(txn) {
             Lookup::Finished(_) if self.bug == Some(Bug::RevalidateRetry) => Default::default(),
-            Lookup::Finished(outcome) => return outcome.to_payload(),
+            Lookup::Finished(outcome) => {
+                self.marks.hit(Mark::OutcomeReplayed);
+                return outcome.to_payload();
+            }
             Lookup::Expired if self.bug == Some(Bug::EarlyOutcomeExpiry) => Default::default(),
             Lookup::Expired => {
+                self.marks.hit(Mark::CommitAfterExpiry);
                 return error(
                     error_code::TXN_STATE_EXPIRED,
                     format!(
                         "state of transaction `{}` expired: it may or may not have committed",
                         clip(&txn_id)
                     ),
-                )
+                );
             }
             Lookup::Open => self.txns.take_open(txn).map(|t| t.reads).unwrap_or_default(),
-            Lookup::Unknown => Default::default(),
+            Lookup::Unknown => {
+                self.marks.hit(Mark::ForeignCommitValidated);
+                Default::default()
+            }
         };
         // Clients usually echo the reads the node recorded as `read_versions`; a pair
         // already checked need not be looked up twice. The search is skipped for long
@@ -226,6 +244,9 @@ impl Node {
             read_versions.len() <= ECHO_SEARCH_MAX
                 && read_versions.iter().any(|r| r.version == version && r.key == key)
         };
+        if read_versions.len() <= ECHO_SEARCH_MAX && recorded.iter().any(|(k, v)| !echoed(k, *v)) {
+            self.marks.hit(Mark::RecordedReadChecked);
+        }
         let checks = read_versions
             .iter()
             .map(|r| (r.key.as_str(), r.version))
@@ -236,6 +257,7 @@ impl Node {
                 if conflicts.is_empty() {
                     Outcome::Committed(self.store.apply(writes))
                 } else {
+                    self.marks.hit(Mark::ReadSetConflict);
                     Outcome::Aborted(conflicts)
                 }
             }

@@ -28,6 +28,7 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use crate::fxmap::FxHashMap;
+use crate::marks::{Mark, Marks};
 use crate::protocol::{Conflict, KeyVersion, Payload};
 
 /// The answer a commit got, kept to answer retries identically.
@@ -176,21 +177,26 @@ impl OwnOutcomes {
         }
     }
 
-    /// Forgets `n`'s outcome if it is the one that expires at `deadline_us`.
-    fn expire(&mut self, n: u64, deadline_us: u64) {
+    /// Forgets `n`'s outcome if it is the one that expires at `deadline_us`; says whether
+    /// it did.
+    fn expire(&mut self, n: u64, deadline_us: u64) -> bool {
+        let mut forgot = false;
         if let Some(i) = self.slot(n) {
             if self.window[i].as_ref().is_some_and(|(_, d)| *d == deadline_us) {
                 self.window[i] = None;
                 self.in_window -= 1;
+                forgot = true;
             }
         }
         if self.sparse.get(&n).is_some_and(|(_, d)| *d == deadline_us) {
             self.sparse.remove(&n);
+            forgot = true;
         }
         while let Some(None) = self.window.front() {
             self.window.pop_front();
             self.base = self.base.saturating_add(1);
         }
+        forgot
     }
 
     fn len(&self) -> usize {
@@ -218,6 +224,8 @@ pub struct TxnTable {
     /// the reservation: `begin` skips them. Looked up only, never iterated.
     reserved: FxHashMap<u64, u64>,
     reserved_expiry: VecDeque<(u64, u64)>,
+    /// Expiries, counted for coverage.
+    pub marks: Marks,
 }
 
 /// The number in an id of the node's own form `t<n>` (n >= 1, no leading zeros).
@@ -242,6 +250,7 @@ impl TxnTable {
             outcome_expiry: VecDeque::new(),
             reserved: FxHashMap::default(),
             reserved_expiry: VecDeque::new(),
+            marks: Marks::default(),
         }
     }
 
@@ -354,6 +363,7 @@ impl TxnTable {
             self.open_expiry.pop_front();
             if self.open.get(&n).is_some_and(|t| t.deadline_us == deadline_us) {
                 self.open.remove(&n);
+                self.marks.hit(Mark::TxnExpired);
             }
         }
         while let Some((deadline_us, _)) = self.outcome_expiry.front() {
@@ -363,13 +373,19 @@ impl TxnTable {
             let Some((deadline_us, key)) = self.outcome_expiry.pop_front() else { break };
             // An id may have been finished again after an earlier expiry (a foreign id, or
             // a planted bug's re-validation): only the entry this deadline belongs to may go.
-            match key {
+            let forgot = match key {
                 TxnKey::Own(n) => self.own_outcomes.expire(n, deadline_us),
                 TxnKey::Foreign(id) => {
-                    if self.foreign_outcomes.get(&id).is_some_and(|(_, d)| *d == deadline_us) {
+                    let due =
+                        self.foreign_outcomes.get(&id).is_some_and(|(_, d)| *d == deadline_us);
+                    if due {
                         self.foreign_outcomes.remove(&id);
                     }
+                    due
                 }
+            };
+            if forgot {
+                self.marks.hit(Mark::OutcomeExpired);
             }
         }
     }
@@ -418,7 +434,7 @@ mod tests {
         }
         assert_eq!(own.len(), entries.len(), "{entries:?}");
         for &(n, d) in entries {
-            own.expire(n, d);
+            assert!(own.expire(n, d), "id {n} expires at {d}");
             assert_eq!(own.get(n), None, "id {n} after its expiry in {entries:?}");
         }
         assert_eq!((own.len(), own.window.len()), (0, 0), "{entries:?}");
@@ -441,10 +457,10 @@ mod tests {
         own.insert(5_000, (outcome(5_000), 10));
         // Finished again (a planted bug re-validates), with a later deadline.
         own.insert(1, (outcome(2), 20));
-        own.expire(1, 10);
+        assert!(!own.expire(1, 10), "the superseded deadline forgets nothing");
         assert_eq!(own.get(1), Some(&(outcome(2), 20)));
-        own.expire(5_000, 10);
-        own.expire(1, 20);
+        assert!(own.expire(5_000, 10));
+        assert!(own.expire(1, 20));
         assert_eq!(own.len(), 0);
     }
 

@@ -5,6 +5,14 @@
 //! as runs with a little of everything, which finds more bugs than one fixed mix.
 //! `--faults` can fix the families (`none`, `all`, or a list such as `drop,partition`);
 //! the rates still come from the seed.
+//!
+//! Two families are not about the network. `expiry` gives the store short TTLs and has
+//! clients abandon or stall some transactions, so that expiry happens within a run;
+//! `quirks` gives some clients the protocol's freedoms (leaving reads out of
+//! `read_versions`, naming their own transaction ids), so that the store's recorded
+//! reads and stateless validation are exercised. They are drawn from a stream of their
+//! own (`faults/later`), after the first five, so adding them left the first five's draws
+//! as they were.
 
 use std::fmt;
 
@@ -43,11 +51,20 @@ pub enum Family {
     Delay,
     Partition,
     Clock,
+    Expiry,
+    Quirks,
 }
 
 impl Family {
-    pub const ALL: [Family; 5] =
-        [Family::Drop, Family::Duplicate, Family::Delay, Family::Partition, Family::Clock];
+    pub const ALL: [Family; 7] = [
+        Family::Drop,
+        Family::Duplicate,
+        Family::Delay,
+        Family::Partition,
+        Family::Clock,
+        Family::Expiry,
+        Family::Quirks,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -56,6 +73,8 @@ impl Family {
             Family::Delay => "delay",
             Family::Partition => "partition",
             Family::Clock => "clock",
+            Family::Expiry => "expiry",
+            Family::Quirks => "quirks",
         }
     }
 }
@@ -82,7 +101,8 @@ impl FaultSpec {
             let family = Family::ALL.into_iter().find(|f| f.name() == name).ok_or_else(|| {
                 format!(
                     "unknown fault family `{name}`: expected swarm, none, all, or a \
-                     comma-separated list of drop, duplicate, delay, partition, clock"
+                     comma-separated list of drop, duplicate, delay, partition, clock, \
+                     expiry, quirks"
                 )
             })?;
             if !families.contains(&family) {
@@ -124,6 +144,24 @@ pub struct ClockSkew {
     pub drift_ppm_max: i64,
 }
 
+/// Short TTLs in the store, and clients that leave transactions for them to expire.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Expiry {
+    pub txn_ttl_us: u64,
+    pub outcome_ttl_us: u64,
+    /// Transactions a client begins, reads in, and then leaves without a commit.
+    pub abandon: Ratio,
+    /// Commits a client holds back until the transaction's TTL has passed.
+    pub stall: Ratio,
+}
+
+/// Clients using the protocol's freedoms: each client is quirky with this ratio, and
+/// then draws its quirk (see `workloads::client::Quirk`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Quirks {
+    pub clients: Ratio,
+}
+
 /// The faults of one run. `None` means the family is off.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FaultMix {
@@ -132,11 +170,38 @@ pub struct FaultMix {
     pub delay: Option<DelaySpikes>,
     pub partition: Option<PartitionSchedule>,
     pub clock: Option<ClockSkew>,
+    pub expiry: Option<Expiry>,
+    pub quirks: Option<Quirks>,
 }
 
 impl FaultMix {
-    /// Draws the mix of a run from its `faults` stream.
-    pub fn draw(spec: &FaultSpec, rng: &mut ChaCha8Rng) -> FaultMix {
+    /// Draws the mix of run `seed` from its `faults` and `faults/later` streams.
+    pub fn draw(spec: &FaultSpec, seed: u64) -> FaultMix {
+        let mut mix = FaultMix::draw_first(spec, &mut crate::streams::stream(seed, "faults"));
+        let later = &mut crate::streams::stream(seed, "faults/later");
+        let on = [later.gen_ratio(1, 2), later.gen_ratio(1, 2)];
+        let txn_ttl_us = later.gen_range(200_000..=2_000_000);
+        let expiry = Expiry {
+            txn_ttl_us,
+            // Longer than any client's commit retries plus the network's worst delay: a
+            // retry past the window of an id the store did not issue is validated anew,
+            // which may contradict the first answer. The protocol asks clients not to.
+            outcome_ttl_us: later.gen_range(500_000..=2_000_000),
+            abandon: Ratio::new(later.gen_range(1..=10), 100),
+            stall: Ratio::new(later.gen_range(1..=10), 100),
+        };
+        let quirks = Quirks { clients: Ratio::new(later.gen_range(1..=4), 4) };
+        let is_on = |family: Family, swarm_on: bool| match spec {
+            FaultSpec::Swarm => swarm_on,
+            FaultSpec::Families(families) => families.contains(&family),
+        };
+        mix.expiry = is_on(Family::Expiry, on[0]).then_some(expiry);
+        mix.quirks = is_on(Family::Quirks, on[1]).then_some(quirks);
+        mix
+    }
+
+    /// The network and clock families, from the `faults` stream as they always were.
+    fn draw_first(spec: &FaultSpec, rng: &mut ChaCha8Rng) -> FaultMix {
         // Always draw every family's switch and rates, so that fixing one family with a
         // flag leaves the rates of the others as the seed would have drawn them.
         let mut on = [false; 5];
@@ -167,6 +232,8 @@ impl FaultMix {
             delay: is_on(Family::Delay).then_some(delay),
             partition: is_on(Family::Partition).then_some(partition),
             clock: is_on(Family::Clock).then_some(clock),
+            expiry: None,
+            quirks: None,
         }
     }
 
@@ -193,10 +260,20 @@ impl fmt::Display for FaultMix {
         let clock = self.clock.map_or_else(off, |c| {
             format!("offset <={}ms, drift <={}ppm", c.offset_us_max / 1000, c.drift_ppm_max)
         });
+        let expiry = self.expiry.map_or_else(off, |e| {
+            format!(
+                "store TTLs {}ms (open transactions) and {}ms (outcomes), {} of transactions abandoned, {} stalled past the TTL",
+                e.txn_ttl_us / 1000,
+                e.outcome_ttl_us / 1000,
+                e.abandon,
+                e.stall
+            )
+        });
+        let quirks = self.quirks.map_or_else(off, |q| format!("{} of clients", q.clients));
         write!(
             f,
             "drop: {drop}; duplicate: {duplicate}; delay: {delay}; partition: {partition}; \
-             clock: {clock}"
+             clock: {clock}; expiry: {expiry}; quirks: {quirks}"
         )
     }
 }
@@ -320,17 +397,18 @@ mod tests {
 
     #[test]
     fn none_draws_a_clean_mix_and_all_draws_every_family() {
-        let mut rng = stream(1, "faults");
-        assert!(FaultMix::draw(&FaultSpec::parse("none").unwrap(), &mut rng).is_clean());
-        let all = FaultMix::draw(&FaultSpec::parse("all").unwrap(), &mut rng);
+        assert!(FaultMix::draw(&FaultSpec::parse("none").unwrap(), 1).is_clean());
+        let all = FaultMix::draw(&FaultSpec::parse("all").unwrap(), 1);
         assert!(all.drop.is_some() && all.duplicate.is_some() && all.delay.is_some());
         assert!(all.partition.is_some() && all.clock.is_some());
+        assert!(all.expiry.is_some() && all.quirks.is_some());
     }
 
     #[test]
     fn swarm_turns_families_off_on_some_seeds_and_on_on_others() {
-        let mixes: Vec<FaultMix> =
-            (0..64).map(|s| FaultMix::draw(&FaultSpec::Swarm, &mut stream(s, "faults"))).collect();
+        let mixes: Vec<FaultMix> = (0..64).map(|s| FaultMix::draw(&FaultSpec::Swarm, s)).collect();
+        assert!(mixes.iter().any(|m| m.expiry.is_none()));
+        assert!(mixes.iter().any(|m| m.quirks.is_some()));
         assert!(mixes.iter().any(|m| m.drop.is_none()));
         assert!(mixes.iter().any(|m| m.drop.is_some()));
         assert!(mixes.iter().any(|m| m.partition.is_none()));

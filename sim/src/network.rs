@@ -173,7 +173,7 @@ mod tests {
         let mix = FaultMix {
             drop: Some(Ratio::new(1, 4)),
             duplicate: Some(Ratio::new(1, 4)),
-            ..FaultMix::draw(&FaultSpec::Families(vec![]), &mut stream(0, "faults"))
+            ..FaultMix::draw(&FaultSpec::Families(vec![]), 0)
         };
         let mut net = Network::new(mix, 2);
         (0..4000).for_each(|_| drop(net.send(0, 1)));

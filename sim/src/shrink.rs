@@ -211,6 +211,12 @@ fn families_of(mix: &FaultMix) -> Vec<Family> {
     if mix.clock.is_some() {
         families.push(Family::Clock);
     }
+    if mix.expiry.is_some() {
+        families.push(Family::Expiry);
+    }
+    if mix.quirks.is_some() {
+        families.push(Family::Quirks);
+    }
     families
 }
 

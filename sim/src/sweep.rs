@@ -10,6 +10,7 @@
 //! Wall-clock time is measured here for the report (seeds/s, slowest seed) and never
 //! reaches a run.
 
+use node::marks::Marks;
 use std::collections::BTreeMap;
 use std::ops::{ControlFlow, Range};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -86,6 +87,8 @@ pub struct SeedResult {
     /// Transactions the clients ran (every attempt: committed, aborted, failed, info).
     pub txns: u64,
     pub wall: Duration,
+    /// The store's coverage marks in this run.
+    pub marks: Marks,
 }
 
 /// Finished results the channel holds per job before workers wait for the summary to take
@@ -107,6 +110,8 @@ pub struct Summary {
     pub seeds_failed: u64,
     pub txns: u64,
     pub slowest: Option<SeedResult>,
+    /// Coverage marks summed over every seed run.
+    pub marks: Marks,
     /// The failing results with the smallest positions, at most [`FAILURES_LISTED`].
     failed: BTreeMap<u64, SeedResult>,
     /// `(seed, fingerprint)` with the smallest positions, at most [`FINGERPRINTS_LISTED`].
@@ -121,6 +126,7 @@ impl Summary {
     pub fn add(&mut self, position: u64, result: &SeedResult) {
         self.seeds_run += 1;
         self.txns += result.txns;
+        self.marks.add(&result.marks);
         let mut pair = Fingerprint::default();
         pair.write_u64(result.seed);
         pair.write_u64(result.fingerprint);
@@ -245,6 +251,7 @@ fn run_seed(seed: u64, config: &RunConfig) -> SeedResult {
         failure: outcome.failure(),
         txns: stats.committed + stats.aborted + stats.failed + stats.indeterminate,
         wall: started.elapsed(),
+        marks: outcome.sim.marks,
     }
 }
 
@@ -361,6 +368,7 @@ mod tests {
             failure: seed.is_multiple_of(3).then(|| Failure::Liveness("stuck".into())),
             txns: 2,
             wall: Duration::from_millis(seed % 5),
+            marks: Marks::default(),
         };
         let total = (FINGERPRINTS_LISTED + 10) as u64;
         let (mut in_order, mut reversed) = (Summary::default(), Summary::default());

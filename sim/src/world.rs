@@ -11,11 +11,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use node::codec;
+use node::marks::Marks;
 use node::protocol::{Body, Envelope, Payload};
 use node::{Node, NodeConfig};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
-use workloads::client::{Client, ClientConfig, ClientStats, Record, Source};
+use workloads::client::{Client, ClientConfig, ClientStats, Neglect, Quirk, Record, Source};
 use workloads::history::{Event, EventKind};
 use workloads::workload::{key_space, Generator, Instr, Program, Workload};
 
@@ -40,7 +41,7 @@ pub const STALL_BOUND_US: u64 = 10_000_000;
 pub const EVENTS_PER_INSTANT_MAX: u64 = 100_000;
 /// Keys per final-read transaction: a read of every key in one transaction would outlive
 /// the store's transaction TTL once the key space is large.
-pub const FINAL_READ_KEYS_MAX: usize = 1_000;
+pub const FINAL_READ_KEYS_MAX: usize = 50;
 /// Where the simulator's own `init` comes from; replies to it are not routed.
 const CONTROLLER: &str = "sim";
 
@@ -115,6 +116,8 @@ pub struct Simulation {
     pub node_panic: Option<String>,
     /// What the store's messages broke of the protocol (see `conformance`).
     pub protocol_violations: Vec<Violation>,
+    /// The store's coverage marks: which interesting branches this run took, how often.
+    pub marks: Marks,
 }
 
 enum Actor {
@@ -175,12 +178,49 @@ struct World {
     in_flight: u64,
 }
 
+/// The store's configuration: default TTLs, or short ones under the `expiry` family.
+fn node_config(mix: &FaultMix, bug: Option<node::Bug>) -> NodeConfig {
+    match mix.expiry {
+        Some(e) => NodeConfig { txn_ttl_us: e.txn_ttl_us, outcome_ttl_us: e.outcome_ttl_us, bug },
+        None => NodeConfig { bug, ..NodeConfig::default() },
+    }
+}
+
+/// A workload client's quirk and neglect, drawn from its own `client/N/whims` stream when
+/// the `quirks` or `expiry` family is on (so plain runs draw nothing new).
+fn with_whims(client: Client, mix: &FaultMix, seed: u64, number: u64) -> Client {
+    if mix.quirks.is_none() && mix.expiry.is_none() {
+        return client;
+    }
+    let mut whims = stream(seed, &format!("client/{number}/whims"));
+    let quirk = match mix.quirks {
+        Some(q) if q.clients.sample(&mut whims) => {
+            [Quirk::EchoSome, Quirk::EchoNone, Quirk::OwnIds][whims.gen_range(0..3)]
+        }
+        _ => Quirk::Plain,
+    };
+    let neglect = match mix.expiry {
+        // Past the TTL on the store's clock whatever the two clocks' drift (at most 2%).
+        Some(e) => Neglect {
+            abandon_percent: e.abandon.numerator * 100 / e.abandon.denominator,
+            stall_percent: e.stall.numerator * 100 / e.stall.denominator,
+            stall_us: e.txn_ttl_us + e.txn_ttl_us / 10 + 10_000,
+        },
+        None => Neglect::default(),
+    };
+    client.with_whims(quirk, neglect, whims)
+}
+
 /// Runs one simulated test to completion (or to its liveness bound).
 pub fn simulate(config: &RunConfig) -> Simulation {
     let mut world = World::new(config.clone());
     let liveness_failure = world.run();
     let virtual_duration_us = world.last_us;
     let clients = world.client_stats();
+    let marks = match &world.processes[NODE].actor {
+        Actor::Node(node) => node.marks(),
+        _ => Marks::default(),
+    };
     Simulation {
         config: world.config,
         mix: world.mix,
@@ -197,13 +237,14 @@ pub fn simulate(config: &RunConfig) -> Simulation {
         internal_error: world.internal_error,
         node_panic: world.node_panic,
         protocol_violations: world.conformance.finish(),
+        marks,
     }
 }
 
 impl World {
     fn new(config: RunConfig) -> World {
         assert!(config.clients > 0, "a run needs at least one client");
-        let mix = FaultMix::draw(&config.faults, &mut stream(config.seed, "faults"));
+        let mix = FaultMix::draw(&config.faults, config.seed);
         let clock_of = |name: &str| match mix.clock {
             None => Clock::default(),
             Some(skew) => {
@@ -240,6 +281,7 @@ impl World {
                 },
                 start_at_us,
             );
+            let client = with_whims(client, &mix, config.seed, slot + 1);
             let clock = clock_of(&name);
             processes.push(Process::new(name, clock, Actor::Client(Box::new(client))));
         }
@@ -250,6 +292,7 @@ impl World {
         let by_name = processes.iter().enumerate().map(|(i, p)| (p.name.clone(), i)).collect();
         let network = Network::new(mix.clone(), config.seed);
         let process_count = processes.len();
+        let node_config = node_config(&mix, config.bug);
         let mut world = World {
             nemesis: stream(config.seed, "nemesis"),
             mix,
@@ -268,7 +311,7 @@ impl World {
             final_spawned: false,
             internal_error: None,
             node_panic: None,
-            conformance: Conformance::new(process_count, NodeConfig::default().outcome_ttl_us),
+            conformance: Conformance::new(process_count, node_config.outcome_ttl_us),
             last_us: 0,
             events_this_instant: 0,
             finished: 0,
@@ -281,7 +324,7 @@ impl World {
     }
 
     fn start(&mut self) {
-        let mut node = Node::new(NodeConfig { bug: self.config.bug, ..NodeConfig::default() });
+        let mut node = Node::new(node_config(&self.mix, self.config.bug));
         let init = Envelope {
             src: CONTROLLER.into(),
             dest: "n1".into(),

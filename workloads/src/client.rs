@@ -15,7 +15,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use node::protocol::{error_code, Body, Envelope, KeyValue, KeyVersion, Payload};
-use rand::RngCore;
+use rand::{Rng, RngCore};
 use rand_chacha::ChaCha8Rng;
 
 use crate::history::{EventKind, Op, OpKind};
@@ -46,6 +46,34 @@ impl Default for ClientConfig {
             think_us_max: 2_000,
         }
     }
+}
+
+/// How a client uses the protocol's freedoms. The simulator draws one per client (fault
+/// family `quirks`), so that the store's paths for such clients are exercised.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Quirk {
+    /// Echoes every read in `read_versions`, under ids the store issued.
+    #[default]
+    Plain,
+    /// Echoes each read with probability 1/2: the store must validate the reads it recorded.
+    EchoSome,
+    /// Echoes no read at all.
+    EchoNone,
+    /// Skips `occ_begin` and names its own transactions (echoing every read, since the
+    /// store records nothing for an id it did not issue): commits are validated
+    /// statelessly, as the protocol allows.
+    OwnIds,
+}
+
+/// Transactions a client leaves for the store's TTL to expire (fault family `expiry`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Neglect {
+    /// Out of 100: transactions left after their reads without a commit (recorded `fail`:
+    /// no commit was sent, so none happened).
+    pub abandon_percent: u32,
+    /// Out of 100: commits held back for `stall_us` first.
+    pub stall_percent: u32,
+    pub stall_us: u64,
 }
 
 /// A history event before the simulator stamps it with its index and true time.
@@ -87,6 +115,11 @@ enum Phase {
     },
     /// Waiting for the reply to `pending`.
     Waiting,
+    /// Holding a commit back until the given local time (`Neglect::stall_percent`).
+    Stalled {
+        until_us: u64,
+        commit: Payload,
+    },
     Done,
 }
 
@@ -141,6 +174,13 @@ pub struct Client {
     /// (program index, program, attempt).
     retry: Option<(u64, Program, u32)>,
     stats: ClientStats,
+    quirk: Quirk,
+    neglect: Neglect,
+    /// Draws for quirks and neglect; used only when one is on, so that a plain client
+    /// runs exactly as it did before they existed.
+    whims: Option<ChaCha8Rng>,
+    /// Transactions named by this client itself (`Quirk::OwnIds`).
+    own_ids: u64,
 }
 
 impl Client {
@@ -176,7 +216,24 @@ impl Client {
             txn: None,
             retry: None,
             stats: ClientStats::default(),
+            quirk: Quirk::Plain,
+            neglect: Neglect::default(),
+            whims: None,
+            own_ids: 0,
         }
+    }
+
+    /// Gives the client a quirk and neglect, with the stream their draws come from.
+    pub fn with_whims(mut self, quirk: Quirk, neglect: Neglect, whims: ChaCha8Rng) -> Client {
+        self.quirk = quirk;
+        self.neglect = neglect;
+        self.whims = Some(whims);
+        self
+    }
+
+    /// Draws `percent` out of 100 from the whims stream (never true without one).
+    fn whim(&mut self, percent: u32) -> bool {
+        percent > 0 && self.whims.as_mut().is_some_and(|rng| rng.gen_ratio(percent.min(100), 100))
     }
 
     pub fn address(&self) -> &str {
@@ -212,6 +269,9 @@ impl Client {
                 p.sends
             ),
             (Phase::Waiting, None) => format!("{} waiting", self.address),
+            (Phase::Stalled { until_us, .. }, _) => {
+                format!("{} holding a commit of txn {txn} until {until_us}us", self.address)
+            }
         }
     }
 
@@ -219,6 +279,7 @@ impl Client {
         match &self.phase {
             Phase::Idle { start_at_us } => Some(*start_at_us),
             Phase::Waiting => self.pending.as_ref().map(|p| p.deadline_us),
+            Phase::Stalled { until_us, .. } => Some(*until_us),
             Phase::Done => None,
         }
     }
@@ -228,6 +289,10 @@ impl Client {
         match self.phase {
             Phase::Idle { start_at_us } if now_us >= start_at_us => {
                 self.start_next(now_us, outbox, records)
+            }
+            Phase::Stalled { until_us, ref commit } if now_us >= until_us => {
+                let commit = commit.clone();
+                self.send(now_us, commit, outbox);
             }
             Phase::Waiting => {
                 let Some(pending) = &self.pending else { return };
@@ -274,7 +339,7 @@ impl Client {
                 if let Some(txn) = &mut self.txn {
                     txn.txn_id = Some(txn_id);
                 }
-                self.run_program(now_us, outbox);
+                self.run_program(now_us, outbox, records);
             }
             (Payload::OccRead { key, .. }, Payload::OccReadOk { value, version }) => {
                 if let Some(txn) = &mut self.txn {
@@ -288,7 +353,7 @@ impl Client {
                     txn.view.insert(key, value);
                     txn.pc += 1;
                 }
-                self.run_program(now_us, outbox);
+                self.run_program(now_us, outbox, records);
             }
             (Payload::OccCommit { .. }, Payload::OccCommitOk { committed: true, versions, .. }) => {
                 self.finish_committed(now_us, &versions, records)
@@ -369,11 +434,20 @@ impl Client {
             ops: Vec::new(),
         });
         self.phase = Phase::Waiting;
+        if self.quirk == Quirk::OwnIds {
+            self.own_ids += 1;
+            let id = format!("{}-{}", self.address, self.own_ids);
+            if let Some(txn) = &mut self.txn {
+                txn.txn_id = Some(id);
+            }
+            self.run_program(now_us, outbox, records);
+            return;
+        }
         self.send(now_us, Payload::OccBegin, outbox);
     }
 
     /// Runs instructions that need no round trip, until the next read or the commit.
-    fn run_program(&mut self, now_us: u64, outbox: &mut Vec<Envelope>) {
+    fn run_program(&mut self, now_us: u64, outbox: &mut Vec<Envelope>, records: &mut Vec<Record>) {
         let Some(txn) = &mut self.txn else { return };
         let txn_id = txn.txn_id.clone().unwrap_or_default();
         while let Some(instr) = txn.program.instrs.get(txn.pc).cloned() {
@@ -407,11 +481,25 @@ impl Client {
             }
             txn.pc += 1;
         }
-        let payload = Payload::OccCommit {
-            txn_id,
-            writes: txn.writes.clone(),
-            read_versions: txn.read_versions.clone(),
-        };
+        let (writes, mut read_versions) = (txn.writes.clone(), txn.read_versions.clone());
+        match self.quirk {
+            Quirk::EchoNone => read_versions.clear(),
+            Quirk::EchoSome => read_versions.retain(|_| self.whim(50)),
+            Quirk::Plain | Quirk::OwnIds => {}
+        }
+        let payload = Payload::OccCommit { txn_id, writes, read_versions };
+        if self.whim(self.neglect.abandon_percent) {
+            // Left open: the store's TTL must clean it up.
+            self.stats.failed += 1;
+            self.stats.finished += 1;
+            self.complete(now_us, EventKind::Fail, records);
+            return;
+        }
+        if self.whim(self.neglect.stall_percent) {
+            let until_us = now_us.saturating_add(self.neglect.stall_us);
+            self.phase = Phase::Stalled { until_us, commit: payload };
+            return;
+        }
         self.send(now_us, payload, outbox);
     }
 
@@ -705,5 +793,67 @@ mod tests {
         assert_eq!((done.kind, done.txn_id.as_deref()), (EventKind::Ok, Some("t1")));
         assert_eq!(done.ops[0].version, Some(1), "the write installed x@1");
         assert_eq!((done.ops[1].value.as_deref(), done.ops[1].version), (Some("mine"), None));
+    }
+
+    /// A client reading x and writing y, with a quirk and neglect, up to its commit (or
+    /// what it does instead); returns what it sent last and the client.
+    fn quirky(
+        quirk: Quirk,
+        neglect: Neglect,
+        records: &mut Vec<Record>,
+    ) -> (Vec<Envelope>, Client) {
+        let mut c = client(vec![program(vec![
+            Instr::Read("x".into()),
+            Instr::Write("y".into(), "v".into()),
+        ])])
+        .with_whims(quirk, neglect, ChaCha8Rng::seed_from_u64(3));
+        let mut sent = tick(&mut c, 0, records);
+        if quirk != Quirk::OwnIds {
+            let begin = sent.pop().expect("occ_begin");
+            assert_eq!(begin.body.payload, Payload::OccBegin);
+            sent = reply(&mut c, 5, &begin, Payload::OccBeginOk { txn_id: "t7".into() }, records);
+        }
+        let read = sent.pop().expect("occ_read");
+        let value = Payload::OccReadOk { value: Some("1".into()), version: 4 };
+        (reply(&mut c, 10, &read, value, records), c)
+    }
+
+    fn read_versions(sent: &[Envelope]) -> (String, Vec<KeyVersion>) {
+        match &sent.last().expect("a commit").body.payload {
+            Payload::OccCommit { txn_id, read_versions, .. } => {
+                (txn_id.clone(), read_versions.clone())
+            }
+            other => panic!("not a commit: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn quirky_clients_leave_reads_out_or_name_their_own_transactions() {
+        let mut records = Vec::new();
+        let (sent, _) = quirky(Quirk::EchoNone, Neglect::default(), &mut records);
+        assert_eq!(read_versions(&sent), ("t7".to_string(), vec![]));
+        let (sent, _) = quirky(Quirk::Plain, Neglect::default(), &mut records);
+        assert_eq!(read_versions(&sent).1, [KeyVersion { key: "x".into(), version: 4 }]);
+        // No occ_begin: the client's own id, and every read echoed.
+        let (sent, _) = quirky(Quirk::OwnIds, Neglect::default(), &mut records);
+        let (txn_id, reads) = read_versions(&sent);
+        assert_eq!(txn_id, "c1-1");
+        assert_eq!(reads.len(), 1);
+    }
+
+    #[test]
+    fn a_neglectful_client_abandons_or_stalls_its_commit() {
+        let mut records = Vec::new();
+        let abandon = Neglect { abandon_percent: 100, ..Neglect::default() };
+        let (sent, c) = quirky(Quirk::Plain, abandon, &mut records);
+        assert!(sent.is_empty(), "no commit is sent: {sent:?}");
+        assert_eq!(records.last().map(|r| r.kind), Some(EventKind::Fail));
+        assert_eq!(c.stats().finished, 1);
+        let stall = Neglect { stall_percent: 100, stall_us: 5_000, ..Neglect::default() };
+        let (sent, mut c) = quirky(Quirk::Plain, stall, &mut records);
+        assert!(sent.is_empty(), "the commit is held back");
+        assert_eq!(c.next_deadline(), Some(10 + 5_000));
+        let commit = tick(&mut c, 10 + 5_000, &mut records);
+        assert_eq!(read_versions(&commit).0, "t7");
     }
 }

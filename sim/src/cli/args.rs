@@ -37,7 +37,9 @@ pub struct RunFlags {
           value_parser = clap::value_parser!(u32).range(1..=i64::from(KEYS_MAX)))]
     pub keys: u32,
     /// Fault families: swarm (the seed picks), none, all, or a list like drop,partition
-    /// (families: drop, duplicate, delay, partition, clock).
+    /// (families: drop, duplicate, delay, partition, clock; expiry: short store TTLs and
+    /// clients that abandon or stall transactions; quirks: clients that leave reads out of
+    /// read_versions or name their own transaction ids).
     #[arg(long, default_value = "swarm", value_parser = FaultSpec::parse)]
     pub faults: FaultSpec,
     /// Switch on one planted bug in the store (see `sim bugs`); off by default.

@@ -41,6 +41,10 @@ pub struct SweepArgs {
     /// Print the summary as one JSON object.
     #[arg(long)]
     pub json: bool,
+    /// Fail (exit 1) if some coverage mark of the store was never hit: a branch no seed
+    /// took is a blind spot, however green the sweep.
+    #[arg(long)]
+    pub require_marks: bool,
     #[command(flatten)]
     pub flags: RunFlags,
 }
@@ -73,6 +77,16 @@ pub fn run(args: &SweepArgs) -> ExitCode {
         crate::cli::emit(&format!("{}\n", sweep.json()));
     } else {
         crate::cli::emit(&sweep.text());
+    }
+    let unhit: Vec<&str> =
+        summary.marks.iter().filter(|(_, n)| *n == 0).map(|(m, _)| m.name()).collect();
+    if args.require_marks && !unhit.is_empty() {
+        eprintln!(
+            "sim sweep: --require-marks: never hit in {} seeds: {}",
+            summary.seeds_run,
+            unhit.join(", ")
+        );
+        return ExitCode::from(1);
     }
     if summary.seeds_failed > 0 {
         ExitCode::from(1)
@@ -208,6 +222,15 @@ impl Sweep<'_> {
             let seconds = slowest.wall.as_secs_f64();
             let _ = writeln!(out, "slowest: seed {} ({seconds:.3}s)", slowest.seed);
         }
+        let marks: Vec<String> = s
+            .marks
+            .iter()
+            .map(|(mark, n)| match n {
+                0 => format!("{} 0 (never hit)", mark.name()),
+                n => format!("{} {n}", mark.name()),
+            })
+            .collect();
+        let _ = writeln!(out, "marks: {}", marks.join(", "));
         out
     }
 
@@ -249,6 +272,7 @@ impl Sweep<'_> {
             "fingerprints": fingerprints,
             "fingerprints_listed_max": FINGERPRINTS_LISTED,
             "fingerprints_digest": format!("{:016x}", s.digest()),
+            "marks": s.marks.iter().map(|(m, n)| (m.name().to_string(), json!(n))).collect::<serde_json::Map<_, _>>(),
         })
     }
 }

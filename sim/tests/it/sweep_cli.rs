@@ -142,3 +142,28 @@ fn every_recorded_seed_in_seeds_passes_now() {
         );
     }
 }
+
+#[test]
+fn a_sweep_counts_coverage_marks_and_can_require_every_one() {
+    // With every family on, each mark of the store is hit within a few seeds; on a clean
+    // network nothing expires, and --require-marks says which marks no seed reached.
+    let all = sim_sweep(&["--seeds", "0..40", "--faults", "all", "--require-marks"]);
+    let text = String::from_utf8_lossy(&all.stdout);
+    assert_eq!(all.status.code(), Some(0), "{text}{}", String::from_utf8_lossy(&all.stderr));
+    for mark in node::marks::Mark::ALL {
+        assert!(text.contains(&format!("{} ", mark.name())), "{} missing: {text}", mark.name());
+    }
+    assert!(!text.contains("never hit"), "{text}");
+    let clean = sim_sweep(&["--seeds", "0..4", "--faults", "none", "--require-marks"]);
+    let stderr = String::from_utf8_lossy(&clean.stderr);
+    assert_eq!(clean.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("never hit in 4 seeds") && stderr.contains("txn-expired"), "{stderr}");
+}
+
+fn sim_sweep(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_sim"))
+        .arg("sweep")
+        .args(args)
+        .output()
+        .expect("sim runs")
+}
