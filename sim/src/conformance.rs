@@ -13,10 +13,16 @@
 //!   first answer, on the store's clock) a retried commit gets its first answer, never
 //!   "unknown": an indeterminate result the store could have avoided.
 //!
+//! - `memory-bound`: after every step the store's tables hold no more than its documented
+//!   bound (`node::Node::table_sizes`): open transactions at most the begins it answered
+//!   within the last `txn_ttl_us`, remembered outcomes at most the commits it answered
+//!   within the last `outcome_ttl_us`, queued expiries at most both together. A table that
+//!   never forgets is a leak no history shows.
+//!
 //! Messages are observed as they are sent, once each (the network's duplicates are
 //! deliveries of one send), so nothing here depends on faults.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 use node::protocol::{error_code, Envelope, Payload};
 
@@ -38,7 +44,11 @@ struct CommitRequest {
 }
 
 pub struct Conformance {
+    txn_ttl_us: u64,
     outcome_ttl_us: u64,
+    /// Store-clock times of the begins and the commits it answered, within their TTLs.
+    begins_us: VecDeque<u64>,
+    commits_us: VecDeque<u64>,
     /// The smallest `msg_id` the store may use next.
     next_node_msg_id: u64,
     /// Per process index: the kind of each request it sent the store, by `msg_id`
@@ -58,9 +68,12 @@ pub struct Conformance {
 }
 
 impl Conformance {
-    pub fn new(processes: usize, outcome_ttl_us: u64) -> Conformance {
+    pub fn new(processes: usize, txn_ttl_us: u64, outcome_ttl_us: u64) -> Conformance {
         Conformance {
+            txn_ttl_us,
             outcome_ttl_us,
+            begins_us: VecDeque::new(),
+            commits_us: VecDeque::new(),
             next_node_msg_id: 0,
             requests: vec![Vec::new(); processes],
             commits: BTreeMap::new(),
@@ -161,8 +174,47 @@ impl Conformance {
             );
             return;
         }
+        match (request, &body.payload) {
+            (Request::Begin, Payload::OccBeginOk { .. }) => self.begins_us.push_back(node_local_us),
+            (Request::Commit, Payload::OccCommitOk { .. }) => {
+                self.commits_us.push_back(node_local_us)
+            }
+            _ => {}
+        }
         if request == Request::Commit {
             self.commit_reply(target, in_reply_to, &body.payload, node_local_us);
+        }
+    }
+
+    /// The store's table sizes `(open, outcomes, queued expiries)` right after a step at
+    /// `node_local_us` on its clock: each within its bound.
+    pub fn table_sizes(
+        &mut self,
+        node_local_us: u64,
+        (open, outcomes, queued): (usize, usize, usize),
+    ) {
+        // An entry made at `t` lives until `t + ttl`; the step expired everything due.
+        let (txn_ttl_us, outcome_ttl_us) = (self.txn_ttl_us, self.outcome_ttl_us);
+        let live = |times: &mut VecDeque<u64>, ttl_us: u64| {
+            while times.front().is_some_and(|&t| t.saturating_add(ttl_us) <= node_local_us) {
+                times.pop_front();
+            }
+            times.len()
+        };
+        let begins = live(&mut self.begins_us, txn_ttl_us);
+        let commits = live(&mut self.commits_us, outcome_ttl_us);
+        let over = [
+            ("open transactions", open, begins, "begins answered within the transaction TTL"),
+            ("remembered outcomes", outcomes, commits, "commits answered within the outcome TTL"),
+            ("queued expiries", queued, begins + commits, "those begins and commits together"),
+        ]
+        .into_iter()
+        .find(|(_, size, bound, _)| size > bound);
+        if let Some((table, size, bound, what)) = over {
+            self.violation(
+                "memory-bound",
+                format!("at {node_local_us}us on its clock the store holds {size} {table}, above its bound of {bound} ({what})"),
+            );
         }
     }
 
@@ -298,7 +350,7 @@ mod tests {
 
     /// Runs `(client request?, node reply, node-local time)` steps; returns the names found.
     fn check(steps: &[(Option<Payload>, Option<Payload>, u64)]) -> Vec<&'static str> {
-        let mut c = Conformance::new(2, 1_000);
+        let mut c = Conformance::new(2, 1_000_000, 1_000);
         let (mut client_id, mut node_id) = (0, 0);
         for (request, reply, at_us) in steps {
             if let Some(request) = request {
@@ -354,8 +406,22 @@ mod tests {
     }
 
     #[test]
+    fn tables_stay_within_what_the_ttls_allow() {
+        let mut c = Conformance::new(2, 100, 1_000);
+        c.request(CLIENT, &envelope(0, None, Payload::OccBegin));
+        c.reply(CLIENT, &envelope(0, Some(0), Payload::OccBeginOk { txn_id: "t1".into() }), 10);
+        c.table_sizes(10, (1, 0, 1));
+        c.table_sizes(109, (1, 0, 1));
+        // Past the TTL the open transaction must be gone.
+        c.table_sizes(110, (0, 0, 0));
+        c.table_sizes(111, (1, 0, 1));
+        let names: Vec<&str> = c.finish().iter().map(|v| v.name).collect();
+        assert_eq!(names, ["memory-bound"]);
+    }
+
+    #[test]
     fn replies_are_numbered_and_answer_a_request_of_their_kind() {
-        let mut c = Conformance::new(2, 1_000);
+        let mut c = Conformance::new(2, 1_000_000, 1_000);
         c.request(CLIENT, &envelope(0, None, Payload::OccBegin));
         c.reply(CLIENT, &envelope(5, Some(0), Payload::OccBeginOk { txn_id: "t1".into() }), 0);
         c.reply(CLIENT, &envelope(5, Some(0), Payload::OccBeginOk { txn_id: "t1".into() }), 0);

@@ -311,7 +311,11 @@ impl World {
             final_spawned: false,
             internal_error: None,
             node_panic: None,
-            conformance: Conformance::new(process_count, node_config.outcome_ttl_us),
+            conformance: Conformance::new(
+                process_count,
+                node_config.txn_ttl_us,
+                node_config.outcome_ttl_us,
+            ),
             last_us: 0,
             events_this_instant: 0,
             finished: 0,
@@ -411,6 +415,7 @@ impl World {
         let local_us = self.processes[index].clock.local(now_us);
         let mut outbox = std::mem::take(&mut self.outbox);
         let mut records = std::mem::take(&mut self.records);
+        let mut node_sizes = None;
         match (&mut self.processes[index].actor, input) {
             (Actor::Node(node), input) => {
                 let stepped = crate::panics::catch(|| match input {
@@ -423,6 +428,8 @@ impl World {
                         self.processes[index].name
                     ));
                     outbox.clear();
+                } else {
+                    node_sizes = Some(node.table_sizes());
                 }
             }
             (Actor::Client(client), input) => {
@@ -454,6 +461,10 @@ impl World {
         }
         for envelope in outbox.drain(..) {
             self.transmit(now_us, index, envelope);
+        }
+        if let Some(sizes) = node_sizes {
+            // After the replies, so that a begin answered now counts in the bound.
+            self.conformance.table_sizes(local_us, sizes);
         }
         self.outbox = outbox;
         self.records = records;
