@@ -55,10 +55,7 @@ pub struct Node {
 
 impl Node {
     pub fn new(config: NodeConfig) -> Node {
-        let outcome_ttl_us = match config.bug {
-            Some(Bug::EarlyOutcomeExpiry) => 1_000,
-            _ => config.outcome_ttl_us,
-        };
+        let outcome_ttl_us = planted_outcome_ttl_us(&config);
         Node {
             node_id: None,
             next_msg_id: 0,
@@ -78,7 +75,7 @@ impl Node {
         self.txns.expire(now_us);
         let Envelope { src, dest, body } = envelope;
         let Body { msg_id, payload, .. } = body;
-        if self.bug == Some(Bug::HangAfter100Commits) && self.commits >= 100 {
+        if self.planted_hang() {
             return;
         }
         // `Bug::SplitCommit`: the rest of the previous commit lands only after this message.
@@ -112,7 +109,7 @@ impl Node {
     /// The earliest virtual time at which [`Node::tick`] has work to do. It may be early
     /// (a transaction that committed still has its expiry queued), never late.
     pub fn next_deadline(&self) -> Option<u64> {
-        if self.bug == Some(Bug::TickStorm) && self.commits >= 100 {
+        if self.planted_tick_storm() {
             return Some(0);
         }
         self.txns.next_deadline()
@@ -194,8 +191,8 @@ impl Node {
     fn read(&mut self, now_us: u64, txn_id: String, key: String) -> Payload {
         let (value, version) = self.store.read(&key);
         let mut value = value.map(str::to_owned);
-        if self.bug == Some(Bug::StaleReadCache) {
-            value = self.read_cache.entry(key.clone()).or_insert(value).clone();
+        if self.planted(Bug::StaleReadCache) {
+            value = self.planted_stale_read(&key, value);
         }
         let txn = TxnRef::of(&txn_id);
         match self.txns.open_mut(txn) {
@@ -214,12 +211,12 @@ impl Node {
     ) -> Payload {
         let txn = TxnRef::of(&txn_id);
         let recorded = match self.txns.lookup(txn) {
-            Lookup::Finished(_) if self.bug == Some(Bug::RevalidateRetry) => Default::default(),
+            Lookup::Finished(_) if self.planted(Bug::RevalidateRetry) => Default::default(),
             Lookup::Finished(outcome) => {
                 self.marks.hit(Mark::OutcomeReplayed);
                 return outcome.to_payload();
             }
-            Lookup::Expired if self.bug == Some(Bug::EarlyOutcomeExpiry) => Default::default(),
+            Lookup::Expired if self.planted(Bug::EarlyOutcomeExpiry) => Default::default(),
             Lookup::Expired => {
                 self.marks.hit(Mark::CommitAfterExpiry);
                 return error(
@@ -269,6 +266,34 @@ impl Node {
         let reply = outcome.to_payload();
         self.txns.finish(now_us, txn, outcome);
         reply
+    }
+}
+
+/// The outcome TTL, or the one `Bug::EarlyOutcomeExpiry` gets wrong.
+fn planted_outcome_ttl_us(config: &NodeConfig) -> u64 {
+    match config.bug {
+        Some(Bug::EarlyOutcomeExpiry) => 1_000,
+        _ => config.outcome_ttl_us,
+    }
+}
+
+/// The planted bugs' hooks outside commit, named `planted*` so that a mutation run can
+/// leave them out: a mutant of code that only a planted bug runs says nothing of the store.
+impl Node {
+    fn planted(&self, bug: Bug) -> bool {
+        self.bug == Some(bug)
+    }
+
+    fn planted_hang(&self) -> bool {
+        self.planted(Bug::HangAfter100Commits) && self.commits >= 100
+    }
+
+    fn planted_tick_storm(&self) -> bool {
+        self.planted(Bug::TickStorm) && self.commits >= 100
+    }
+
+    fn planted_stale_read(&mut self, key: &str, value: Option<String>) -> Option<String> {
+        self.read_cache.entry(key.to_owned()).or_insert(value).clone()
     }
 }
 

@@ -1,0 +1,36 @@
+//! The mutation run's judge (`.ci/mutants`): does a sweep alone, with nothing but the
+//! simulator and its checks, notice that the store changed? Ignored by `cargo test`;
+//! cargo-mutants runs it with `--ignored` against each mutant of the store.
+//!
+//! It sweeps `MUTANTS_SEEDS` seeds (default 1,000) with the default flags, then as many
+//! with every fault family on, and stops at the first failing seed: a mutant that is
+//! caught costs one run, one that survives costs the whole budget.
+
+use std::ops::ControlFlow;
+
+use sim::faults::FaultSpec;
+use sim::sweep::sweep;
+use sim::world::RunConfig;
+
+#[test]
+#[ignore = "the mutation run's judge: slow, and only meaningful against a mutant"]
+fn a_sweep_finds_nothing_wrong_with_the_store() {
+    let seeds: u64 =
+        std::env::var("MUTANTS_SEEDS").ok().and_then(|s| s.parse().ok()).unwrap_or(1_000);
+    let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
+    for faults in ["swarm", "all"] {
+        let config =
+            RunConfig { faults: FaultSpec::parse(faults).unwrap(), ..RunConfig::default() };
+        let mut found = None;
+        sweep(0..seeds, &config, jobs, &mut |_, result| match result.failure {
+            Some(failure) => {
+                found = Some((result.seed, failure));
+                ControlFlow::Break(())
+            }
+            None => ControlFlow::Continue(()),
+        });
+        if let Some((seed, failure)) = found {
+            panic!("--faults {faults} seed {seed}: {}", failure.headline());
+        }
+    }
+}
