@@ -81,9 +81,7 @@ impl Node {
         // `Bug::SplitCommit`: the rest of the previous commit lands only after this message.
         let deferred = std::mem::take(&mut self.deferred_writes);
         let reply = self.answer(now_us, payload);
-        if !deferred.is_empty() {
-            self.store.apply(deferred);
-        }
+        self.planted_apply_deferred(deferred);
         let Some(reply) = reply else { return };
         // Reuse the request's `dest` as the reply's `src` when it already names this node
         // (the usual case): one allocation fewer per message on the hot path.
@@ -290,6 +288,12 @@ impl Node {
 
     fn planted_tick_storm(&self) -> bool {
         self.planted(Bug::TickStorm) && self.commits >= 100
+    }
+
+    fn planted_apply_deferred(&mut self, deferred: Vec<KeyValue>) {
+        if !deferred.is_empty() {
+            self.store.apply(deferred);
+        }
     }
 
     fn planted_stale_read(&mut self, key: &str, value: Option<String>) -> Option<String> {
