@@ -36,6 +36,8 @@ enum Request {
     Begin,
     Read,
     Commit,
+    /// Something the store must refuse with this error code.
+    Refuse(u32),
     Other,
 }
 
@@ -112,6 +114,10 @@ impl Conformance {
                 self.commits.insert((source, msg_id), CommitRequest { txn_id: txn_id.clone() });
                 Request::Commit
             }
+            Payload::Unknown { .. } => Request::Refuse(error_code::NOT_SUPPORTED),
+            Payload::Malformed { .. } => Request::Refuse(error_code::MALFORMED_REQUEST),
+            // The store is initialised before any client speaks: another id is refused.
+            Payload::Init { .. } => Request::Refuse(error_code::PRECONDITION_FAILED),
             _ => Request::Other,
         };
         let kinds = &mut self.requests[source];
@@ -158,8 +164,13 @@ impl Conformance {
         };
         let matches = matches!(
             (request, &body.payload),
-            (_, Payload::Error { .. })
-                | (Request::Begin, Payload::OccBeginOk { .. })
+            (Request::Refuse(want), Payload::Error { code, .. }) if *code == want
+        ) || matches!(
+            (request, &body.payload),
+            (
+                Request::Begin | Request::Read | Request::Commit | Request::Other,
+                Payload::Error { .. }
+            ) | (Request::Begin, Payload::OccBeginOk { .. })
                 | (Request::Read, Payload::OccReadOk { .. })
                 | (Request::Commit, Payload::OccCommitOk { .. })
                 | (Request::Other, _)
@@ -417,6 +428,22 @@ mod tests {
         c.table_sizes(111, (1, 0, 1));
         let names: Vec<&str> = c.finish().iter().map(|v| v.name).collect();
         assert_eq!(names, ["memory-bound"]);
+    }
+
+    #[test]
+    fn what_the_store_must_refuse_it_refuses_with_the_right_code() {
+        let mut c = Conformance::new(2, 1_000, 1_000);
+        let error = |code| Payload::Error { code, text: String::new() };
+        c.request(CLIENT, &envelope(0, None, Payload::Unknown { type_name: "x".into() }));
+        c.reply(CLIENT, &envelope(0, Some(0), error(10)), 0);
+        let malformed = Payload::Malformed { type_name: "occ_read".into(), reason: String::new() };
+        c.request(CLIENT, &envelope(1, None, malformed));
+        c.reply(CLIENT, &envelope(1, Some(1), error(11)), 0);
+        let init = Payload::Init { node_id: "n9".into(), node_ids: vec![] };
+        c.request(CLIENT, &envelope(2, None, init));
+        c.reply(CLIENT, &envelope(2, Some(2), Payload::InitOk), 0);
+        let names: Vec<&str> = c.finish().iter().map(|v| v.name).collect();
+        assert_eq!(names, ["reply-type-mismatch", "reply-type-mismatch"]);
     }
 
     #[test]

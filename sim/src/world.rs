@@ -195,7 +195,7 @@ fn with_whims(client: Client, mix: &FaultMix, seed: u64, number: u64) -> Client 
     let mut whims = stream(seed, &format!("client/{number}/whims"));
     let quirk = match mix.quirks {
         Some(q) if q.clients.sample(&mut whims) => {
-            [Quirk::EchoSome, Quirk::EchoNone, Quirk::OwnIds][whims.gen_range(0..3)]
+            [Quirk::EchoSome, Quirk::EchoNone, Quirk::OwnIds, Quirk::Prober][whims.gen_range(0..4)]
         }
         _ => Quirk::Plain,
     };

@@ -63,6 +63,11 @@ pub enum Quirk {
     /// store records nothing for an id it did not issue): commits are validated
     /// statelessly, as the protocol allows.
     OwnIds,
+    /// Before one transaction in four, sends the store something it must refuse: an
+    /// unknown type (error 10), a read without its fields (12), or an `init` naming
+    /// another node (22). Replies to probes are not waited for; the simulator's
+    /// conformance check judges them.
+    Prober,
 }
 
 /// Transactions a client leaves for the store's TTL to expire (fault family `expiry`).
@@ -374,6 +379,9 @@ impl Client {
     }
 
     fn start_next(&mut self, now_us: u64, outbox: &mut Vec<Envelope>, records: &mut Vec<Record>) {
+        if self.quirk == Quirk::Prober && self.whim(25) {
+            self.probe(outbox);
+        }
         if let Some((index, program, attempt)) = self.retry.take() {
             self.begin_attempt(now_us, index, program, attempt, outbox, records);
             return;
@@ -485,7 +493,7 @@ impl Client {
         match self.quirk {
             Quirk::EchoNone => read_versions.clear(),
             Quirk::EchoSome => read_versions.retain(|_| self.whim(50)),
-            Quirk::Plain | Quirk::OwnIds => {}
+            Quirk::Plain | Quirk::OwnIds | Quirk::Prober => {}
         }
         let payload = Payload::OccCommit { txn_id, writes, read_versions };
         if self.whim(self.neglect.abandon_percent) {
@@ -501,6 +509,23 @@ impl Client {
             return;
         }
         self.send(now_us, payload, outbox);
+    }
+
+    /// Sends one probe (see [`Quirk::Prober`]), outside the request in flight.
+    fn probe(&mut self, outbox: &mut Vec<Envelope>) {
+        let kind = self.whims.as_mut().map_or(0, |rng| rng.gen_range(0..3));
+        let payload = match kind {
+            0 => Payload::Unknown { type_name: "occ_frobnicate".into() },
+            1 => Payload::Malformed { type_name: "occ_read".into(), reason: String::new() },
+            _ => Payload::Init { node_id: format!("{}-impostor", self.node), node_ids: vec![] },
+        };
+        let msg_id = self.next_msg_id;
+        self.next_msg_id += 1;
+        outbox.push(Envelope {
+            src: self.address.clone(),
+            dest: self.node.clone(),
+            body: Body { msg_id: Some(msg_id), in_reply_to: None, payload },
+        });
     }
 
     fn send(&mut self, now_us: u64, payload: Payload, outbox: &mut Vec<Envelope>) {
@@ -855,5 +880,46 @@ mod tests {
         assert_eq!(c.next_deadline(), Some(10 + 5_000));
         let commit = tick(&mut c, 10 + 5_000, &mut records);
         assert_eq!(read_versions(&commit).0, "t7");
+    }
+
+    #[test]
+    fn a_prober_sends_what_the_store_must_refuse_and_carries_on() {
+        let mut records = Vec::new();
+        let programs = (0..100).map(|_| program(vec![Instr::Read("x".into())])).collect();
+        let mut c = client(programs).with_whims(
+            Quirk::Prober,
+            Neglect::default(),
+            ChaCha8Rng::seed_from_u64(5),
+        );
+        let mut probes = Vec::new();
+        for _ in 0..100 {
+            let now = c.next_deadline().expect("more to do");
+            let sent = tick(&mut c, now, &mut records);
+            probes.extend(sent.iter().filter(|e| e.body.payload != Payload::OccBegin).cloned());
+            let begin = sent.last().expect("occ_begin").clone();
+            let read = reply(
+                &mut c,
+                now,
+                &begin,
+                Payload::OccBeginOk { txn_id: "t1".into() },
+                &mut records,
+            )
+            .pop()
+            .expect("occ_read");
+            let value = Payload::OccReadOk { value: None, version: 0 };
+            let commit = reply(&mut c, now, &read, value, &mut records).pop().expect("commit");
+            let ok = Payload::OccCommitOk {
+                committed: true,
+                new_version: None,
+                versions: vec![],
+                conflicts: vec![],
+            };
+            reply(&mut c, now, &commit, ok, &mut records);
+        }
+        assert!(probes.len() >= 10, "about one transaction in four: {}", probes.len());
+        let kinds: std::collections::BTreeSet<&str> =
+            probes.iter().map(|p| p.body.payload.type_name()).collect();
+        assert_eq!(kinds.len(), 3, "{kinds:?}");
+        assert_eq!(c.stats().committed, 100, "the probes change nothing else");
     }
 }
