@@ -38,6 +38,8 @@ enum Request {
     Commit,
     /// Something the store must refuse with this error code.
     Refuse(u32),
+    /// The store's own `init` again, as a retry would send it: `init_ok`.
+    ReInit,
     Other,
 }
 
@@ -116,7 +118,9 @@ impl Conformance {
             }
             Payload::Unknown { .. } => Request::Refuse(error_code::NOT_SUPPORTED),
             Payload::Malformed { .. } => Request::Refuse(error_code::MALFORMED_REQUEST),
-            // The store is initialised before any client speaks: another id is refused.
+            // The store is initialised before any client speaks: its own id again is a
+            // retried init, another id is refused.
+            Payload::Init { node_id, .. } if *node_id == envelope.dest => Request::ReInit,
             Payload::Init { .. } => Request::Refuse(error_code::PRECONDITION_FAILED),
             _ => Request::Other,
         };
@@ -165,16 +169,17 @@ impl Conformance {
         let matches = matches!(
             (request, &body.payload),
             (Request::Refuse(want), Payload::Error { code, .. }) if *code == want
-        ) || matches!(
-            (request, &body.payload),
-            (
-                Request::Begin | Request::Read | Request::Commit | Request::Other,
-                Payload::Error { .. }
-            ) | (Request::Begin, Payload::OccBeginOk { .. })
-                | (Request::Read, Payload::OccReadOk { .. })
-                | (Request::Commit, Payload::OccCommitOk { .. })
-                | (Request::Other, _)
-        );
+        ) || matches!((request, &body.payload), (Request::ReInit, Payload::InitOk))
+            || matches!(
+                (request, &body.payload),
+                (
+                    Request::Begin | Request::Read | Request::Commit | Request::Other,
+                    Payload::Error { .. }
+                ) | (Request::Begin, Payload::OccBeginOk { .. })
+                    | (Request::Read, Payload::OccReadOk { .. })
+                    | (Request::Commit, Payload::OccCommitOk { .. })
+                    | (Request::Other, _)
+            );
         if !matches {
             self.violation(
                 "reply-type-mismatch",
@@ -442,8 +447,14 @@ mod tests {
         let init = Payload::Init { node_id: "n9".into(), node_ids: vec![] };
         c.request(CLIENT, &envelope(2, None, init));
         c.reply(CLIENT, &envelope(2, Some(2), Payload::InitOk), 0);
+        // `envelope` addresses the store as "y": its own init again must be init_ok.
+        let again = Payload::Init { node_id: "y".into(), node_ids: vec![] };
+        c.request(CLIENT, &envelope(3, None, again.clone()));
+        c.reply(CLIENT, &envelope(3, Some(3), Payload::InitOk), 0);
+        c.request(CLIENT, &envelope(4, None, again));
+        c.reply(CLIENT, &envelope(4, Some(4), error(22)), 0);
         let names: Vec<&str> = c.finish().iter().map(|v| v.name).collect();
-        assert_eq!(names, ["reply-type-mismatch", "reply-type-mismatch"]);
+        assert_eq!(names, ["reply-type-mismatch"; 3]);
     }
 
     #[test]
