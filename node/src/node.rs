@@ -84,7 +84,9 @@ impl Node {
         self.planted_apply_deferred(deferred);
         let Some(reply) = reply else { return };
         // Reuse the request's `dest` as the reply's `src` when it already names this node
-        // (the usual case): one allocation fewer per message on the hot path.
+        // (the usual case): one allocation fewer per message on the hot path. Equivalent
+        // mutants: in a world that routes by `dest`, every request names this node, so
+        // the guard only saves an allocation.
         let from = match &self.node_id {
             Some(id) if *id != dest => id.clone(),
             _ => dest,
@@ -106,6 +108,10 @@ impl Node {
 
     /// The earliest virtual time at which [`Node::tick`] has work to do. It may be early
     /// (a transaction that committed still has its expiry queued), never late.
+    ///
+    /// Equivalent mutant: `None` (never tick). `handle` expires everything due before it
+    /// answers, so answers do not depend on ticks; ticks only free memory sooner, and the
+    /// memory bound is checked after steps, when `handle` has just expired.
     pub fn next_deadline(&self) -> Option<u64> {
         if self.planted_tick_storm() {
             return Some(0);
@@ -234,14 +240,13 @@ impl Node {
         // Clients usually echo the reads the node recorded as `read_versions`; a pair
         // already checked need not be looked up twice. The search is skipped for long
         // `read_versions` so that a huge commit cannot make validation quadratic.
-        const ECHO_SEARCH_MAX: usize = 16;
+        // Equivalent mutant: the search only saves work (a pair checked twice gives the
+        // same answer), so breaking it changes no answer; no sweep can see it.
         let echoed = |key: &str, version: u64| {
             read_versions.len() <= ECHO_SEARCH_MAX
                 && read_versions.iter().any(|r| r.version == version && r.key == key)
         };
-        if read_versions.len() <= ECHO_SEARCH_MAX && recorded.iter().any(|(k, v)| !echoed(k, *v)) {
-            self.marks.hit(Mark::RecordedReadChecked);
-        }
+        self.coverage_recorded_reads(&read_versions, &recorded, echoed);
         let checks = read_versions
             .iter()
             .map(|r| (r.key.as_str(), r.version))
@@ -267,6 +272,9 @@ impl Node {
     }
 }
 
+/// `read_versions` longer than this are not searched for echoes of recorded reads.
+const ECHO_SEARCH_MAX: usize = 16;
+
 /// The outcome TTL, or the one `Bug::EarlyOutcomeExpiry` gets wrong.
 fn planted_outcome_ttl_us(config: &NodeConfig) -> u64 {
     match config.bug {
@@ -278,6 +286,19 @@ fn planted_outcome_ttl_us(config: &NodeConfig) -> u64 {
 /// The planted bugs' hooks outside commit, named `planted*` so that a mutation run can
 /// leave them out: a mutant of code that only a planted bug runs says nothing of the store.
 impl Node {
+    /// Counts `Mark::RecordedReadChecked` when a short commit left a recorded read out
+    /// (instrumentation only; named `coverage*` so that the mutation run leaves it out).
+    fn coverage_recorded_reads(
+        &mut self,
+        read_versions: &[KeyVersion],
+        recorded: &[(String, u64)],
+        echoed: impl Fn(&str, u64) -> bool,
+    ) {
+        if read_versions.len() <= ECHO_SEARCH_MAX && recorded.iter().any(|(k, v)| !echoed(k, *v)) {
+            self.marks.hit(Mark::RecordedReadChecked);
+        }
+    }
+
     fn planted(&self, bug: Bug) -> bool {
         self.bug == Some(bug)
     }

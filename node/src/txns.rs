@@ -118,7 +118,8 @@ const WINDOW_GAP_MAX: u64 = 1024;
 /// walk, and neighbouring ids on neighbouring cache lines. Ids far from the window (a
 /// client that used `t99999999`, or a commit that arrives after its id left the window's
 /// front) go to `sparse`; an id is looked up in both, so where it lives is only a matter
-/// of speed.
+/// of speed. Equivalent mutants: the choice between window and sparse map in `insert`
+/// (guards and bounds) changes where an outcome lives, never whether it is found.
 #[derive(Clone, Debug)]
 struct OwnOutcomes {
     /// The id of `window[0]`.

@@ -19,6 +19,10 @@
 //!   within the last `outcome_ttl_us`, queued expiries at most both together. A table that
 //!   never forgets is a leak no history shows.
 //!
+//! - `answered-before-init`: until the simulator's `init` reaches it, the store answers
+//!   a begin, read or commit with error 11 only.
+//! - the conflicts of an abort are each named once, in key order (as `validate` promises).
+//!
 //! Messages are observed as they are sent, once each (the network's duplicates are
 //! deliveries of one send), so nothing here depends on faults.
 
@@ -69,6 +73,8 @@ pub struct Conformance {
     more: u64,
     /// The history's length, to place a violation among its events.
     history_len: u64,
+    /// The simulator's `init` has reached the store.
+    initialised: bool,
 }
 
 impl Conformance {
@@ -86,7 +92,13 @@ impl Conformance {
             violations: Vec::new(),
             more: 0,
             history_len: 0,
+            initialised: false,
         }
+    }
+
+    /// The simulator's `init` has reached the store.
+    pub fn initialised(&mut self) {
+        self.initialised = true;
     }
 
     /// The violations found, with a last line counting any beyond the bound.
@@ -180,6 +192,21 @@ impl Conformance {
                     | (Request::Commit, Payload::OccCommitOk { .. })
                     | (Request::Other, _)
             );
+        let refused_early = matches!(
+            &body.payload,
+            Payload::Error { code, .. } if *code == error_code::TEMPORARILY_UNAVAILABLE
+        );
+        let served = matches!(request, Request::Begin | Request::Read | Request::Commit);
+        if served && !self.initialised && !refused_early {
+            self.violation(
+                "answered-before-init",
+                format!(
+                    "the store answered a {request:?} request (msg {in_reply_to} of process {target}) with {} before it was initialised; it must refuse with error 11",
+                    body.payload.type_name()
+                ),
+            );
+            return;
+        }
         if !matches {
             self.violation(
                 "reply-type-mismatch",
@@ -296,6 +323,11 @@ impl Conformance {
         if conflicts.is_empty() {
             return Some("it names no conflict".to_string());
         }
+        let in_order =
+            conflicts.windows(2).all(|w| (&w[0].key, w[0].expected) < (&w[1].key, w[1].expected));
+        if !in_order {
+            return Some("its conflicts are not each named once, in key order".to_string());
+        }
         // `expected` may be a version the commit does not mention: the store also checks
         // the reads it recorded, including one served to a resend whose reply was lost.
         for c in conflicts {
@@ -367,6 +399,7 @@ mod tests {
     /// Runs `(client request?, node reply, node-local time)` steps; returns the names found.
     fn check(steps: &[(Option<Payload>, Option<Payload>, u64)]) -> Vec<&'static str> {
         let mut c = Conformance::new(2, 1_000_000, 1_000);
+        c.initialised();
         let (mut client_id, mut node_id) = (0, 0);
         for (request, reply, at_us) in steps {
             if let Some(request) = request {
@@ -422,8 +455,35 @@ mod tests {
     }
 
     #[test]
+    fn before_init_the_store_refuses_with_error_11() {
+        let mut c = Conformance::new(2, 1_000, 1_000);
+        c.request(CLIENT, &envelope(0, None, Payload::OccBegin));
+        let unavailable = Payload::Error { code: 11, text: String::new() };
+        c.reply(CLIENT, &envelope(0, Some(0), unavailable), 0);
+        c.request(CLIENT, &envelope(1, None, Payload::OccBegin));
+        c.reply(CLIENT, &envelope(1, Some(1), Payload::OccBeginOk { txn_id: "t1".into() }), 0);
+        c.initialised();
+        c.request(CLIENT, &envelope(2, None, Payload::OccBegin));
+        c.reply(CLIENT, &envelope(2, Some(2), Payload::OccBeginOk { txn_id: "t2".into() }), 0);
+        let names: Vec<&str> = c.finish().iter().map(|v| v.name).collect();
+        assert_eq!(names, ["answered-before-init"]);
+    }
+
+    #[test]
+    fn an_abort_names_each_conflict_once_in_key_order() {
+        let setup = (Some(commit("t1")), Some(answer(true, &[("x", 2), ("y", 2)], &[])), 0);
+        let abort = |conflicts: &[(&str, u64, u64)]| {
+            (Some(commit("t2")), Some(answer(false, &[], conflicts)), 0)
+        };
+        assert!(check(&[setup.clone(), abort(&[("x", 1, 2), ("y", 1, 2)])]).is_empty());
+        assert_eq!(check(&[setup.clone(), abort(&[("y", 1, 2), ("x", 1, 2)])]), ["spurious-abort"]);
+        assert_eq!(check(&[setup, abort(&[("x", 1, 2), ("x", 1, 2)])]), ["spurious-abort"]);
+    }
+
+    #[test]
     fn tables_stay_within_what_the_ttls_allow() {
         let mut c = Conformance::new(2, 100, 1_000);
+        c.initialised();
         c.request(CLIENT, &envelope(0, None, Payload::OccBegin));
         c.reply(CLIENT, &envelope(0, Some(0), Payload::OccBeginOk { txn_id: "t1".into() }), 10);
         c.table_sizes(10, (1, 0, 1));
@@ -438,6 +498,7 @@ mod tests {
     #[test]
     fn what_the_store_must_refuse_it_refuses_with_the_right_code() {
         let mut c = Conformance::new(2, 1_000, 1_000);
+        c.initialised();
         let error = |code| Payload::Error { code, text: String::new() };
         c.request(CLIENT, &envelope(0, None, Payload::Unknown { type_name: "x".into() }));
         c.reply(CLIENT, &envelope(0, Some(0), error(10)), 0);
@@ -460,6 +521,7 @@ mod tests {
     #[test]
     fn replies_are_numbered_and_answer_a_request_of_their_kind() {
         let mut c = Conformance::new(2, 1_000_000, 1_000);
+        c.initialised();
         c.request(CLIENT, &envelope(0, None, Payload::OccBegin));
         c.reply(CLIENT, &envelope(5, Some(0), Payload::OccBeginOk { txn_id: "t1".into() }), 0);
         c.reply(CLIENT, &envelope(5, Some(0), Payload::OccBeginOk { txn_id: "t1".into() }), 0);

@@ -137,10 +137,19 @@ struct Process {
 }
 
 enum Action {
-    Deliver { source: usize, target: usize, wire: String },
-    Tick { process: usize, generation: u64 },
+    Deliver {
+        source: usize,
+        target: usize,
+        wire: String,
+    },
+    Tick {
+        process: usize,
+        generation: u64,
+    },
     PartitionStart,
     PartitionEnd,
+    /// The simulator initialises the store (at time 0, or later under `quirks`).
+    Init,
 }
 
 const NODE: usize = 0;
@@ -328,7 +337,30 @@ impl World {
     }
 
     fn start(&mut self) {
-        let mut node = Node::new(node_config(&self.mix, self.config.bug));
+        let node = Node::new(node_config(&self.mix, self.config.bug));
+        self.processes[NODE].actor = Actor::Node(Box::new(node));
+        // With quirky clients the store is initialised up to 1ms late, so that requests
+        // reach it before `init` (and must be refused with error 11).
+        let init_us = match self.mix.quirks {
+            Some(_) => stream(self.config.seed, "node/init").gen_range(0..=1_000),
+            None => 0,
+        };
+        if init_us == 0 {
+            self.init_node(0);
+        } else {
+            self.queue.push(init_us, Action::Init);
+        }
+        for index in 0..self.processes.len() {
+            self.reschedule(index, 0);
+        }
+        if let Some(schedule) = self.mix.partition {
+            let first = self.nemesis.gen_range(1..=schedule.interval_us_max);
+            self.queue.push(first, Action::PartitionStart);
+        }
+    }
+
+    /// The simulator's own `init` of the store; replies to it go nowhere.
+    fn init_node(&mut self, now_us: u64) {
         let init = Envelope {
             src: CONTROLLER.into(),
             dest: "n1".into(),
@@ -338,19 +370,14 @@ impl World {
                 payload: Payload::Init { node_id: "n1".into(), node_ids: vec!["n1".into()] },
             },
         };
+        let local_us = self.processes[NODE].clock.local(now_us);
+        let Actor::Node(node) = &mut self.processes[NODE].actor else { return };
         let mut replies = Vec::new();
-        let local_us = self.processes[NODE].clock.local(0);
         if let Err(message) = crate::panics::catch(|| node.handle(local_us, init, &mut replies)) {
             self.node_panic = Some(format!("n1 panicked on init: {message}"));
         }
-        self.processes[NODE].actor = Actor::Node(Box::new(node));
-        for index in 0..self.processes.len() {
-            self.reschedule(index, 0);
-        }
-        if let Some(schedule) = self.mix.partition {
-            let first = self.nemesis.gen_range(1..=schedule.interval_us_max);
-            self.queue.push(first, Action::PartitionStart);
-        }
+        self.conformance.initialised();
+        self.reschedule(NODE, now_us);
     }
 
     /// Steps events until the final read completes. Returns a liveness failure, if any.
@@ -388,6 +415,7 @@ impl World {
                 }
                 Action::PartitionStart => self.partition_start(now_us),
                 Action::PartitionEnd => self.partition_end(now_us),
+                Action::Init => self.init_node(now_us),
             }
             self.advance_phase(now_us);
             if self.final_spawned && self.is_done(self.final_reader) {
@@ -760,6 +788,7 @@ impl World {
             }
             Action::PartitionStart => "a partition starting".to_string(),
             Action::PartitionEnd => "a partition healing".to_string(),
+            Action::Init => "the store's init".to_string(),
         }
     }
 

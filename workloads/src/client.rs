@@ -339,6 +339,17 @@ impl Client {
         if !answers_pending {
             return;
         }
+        let refused_for_now = matches!(
+            (&self.pending, &envelope.body.payload),
+            (Some(Pending { payload: Payload::OccCommit { .. }, .. }), Payload::Error { code, .. })
+                if *code == error_code::TEMPORARILY_UNAVAILABLE
+        );
+        if refused_for_now {
+            // This copy of the commit did not run, but another (a duplicate, a resend)
+            // still may: the commit is resent under the same id when its timeout comes,
+            // and ends `info` if the resends run out, never `fail`.
+            return;
+        }
         let pending = self.pending.take().expect("checked above");
         match (pending.payload, envelope.body.payload) {
             (Payload::OccBegin, Payload::OccBeginOk { txn_id }) => {
@@ -380,7 +391,9 @@ impl Client {
     }
 
     fn start_next(&mut self, now_us: u64, outbox: &mut Vec<Envelope>, records: &mut Vec<Record>) {
-        if self.quirk == Quirk::Prober && self.whim(25) {
+        // Only once the store has answered a commit: it is initialised, so an `init`
+        // probe cannot be the first `init` it sees.
+        if self.quirk == Quirk::Prober && self.stats.committed > 0 && self.whim(25) {
             self.probe(outbox);
         }
         if let Some((index, program, attempt)) = self.retry.take() {
@@ -929,5 +942,23 @@ mod tests {
         let inits: std::collections::BTreeSet<&str> = inits.collect();
         assert_eq!(inits, ["n1", "n1-impostor"].into(), "its own init again, and another's");
         assert_eq!(c.stats().committed, 100, "the probes change nothing else");
+    }
+
+    #[test]
+    fn a_commit_refused_for_now_is_resent_and_never_recorded_failed() {
+        // Error 11 answers one copy of a commit; a duplicate may still commit it.
+        let mut records = Vec::new();
+        let mut c = client(vec![program(vec![Instr::Write("x".into(), "v".into())])]);
+        let begin = tick(&mut c, 0, &mut records).pop().unwrap();
+        let commit =
+            reply(&mut c, 10, &begin, Payload::OccBeginOk { txn_id: "t1".into() }, &mut records)
+                .pop()
+                .unwrap();
+        let unavailable = Payload::Error { code: 11, text: "not initialised".into() };
+        assert!(reply(&mut c, 20, &commit, unavailable, &mut records).is_empty());
+        assert_eq!(records.len(), 1, "nothing recorded yet: {records:?}");
+        let now = c.next_deadline().expect("waiting to resend");
+        let resent = tick(&mut c, now, &mut records).pop().expect("the same commit again");
+        assert_eq!(resent.body.payload, commit.body.payload);
     }
 }
