@@ -97,6 +97,7 @@ impl Conformance {
                 name: last,
                 explanation: format!("... and {} more protocol violations", self.more),
                 event_index: self.history_len,
+                invoke_index: None,
             });
         }
         self.violations
@@ -321,7 +322,12 @@ impl Conformance {
             self.more += 1;
             return;
         }
-        self.violations.push(Violation { name, explanation, event_index: self.history_len });
+        self.violations.push(Violation {
+            name,
+            explanation,
+            event_index: self.history_len,
+            invoke_index: None,
+        });
     }
 }
 
