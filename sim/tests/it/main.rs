@@ -4,6 +4,7 @@ mod bugs;
 mod check;
 mod determinism;
 mod final_read;
+mod reports;
 mod run_cli;
 mod shrink_cli;
 mod snapshots;
