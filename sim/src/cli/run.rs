@@ -73,10 +73,15 @@ pub fn run(args: &RunArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // What the determinism check compared, printed first and kept in the report file.
+    let mut preface = String::new();
     if args.check_determinism {
-        if let Err(divergence) = compare_runs(&config) {
-            eprintln!("sim run: NONDETERMINISM: {divergence}");
-            return ExitCode::from(2);
+        match compare_runs(&config) {
+            Ok(compared) => preface = format!("{compared}\n"),
+            Err(divergence) => {
+                eprintln!("sim run: NONDETERMINISM: {divergence}");
+                return ExitCode::from(2);
+            }
         }
     }
     // A failing run is run again with its trace recorded: the same run (recording does
@@ -87,11 +92,14 @@ pub fn run(args: &RunArgs) -> ExitCode {
         config.record_trace = true;
         outcome = evaluate(&config);
     }
-    crate::cli::emit(&summary(&outcome, &repro));
+    crate::cli::emit(&format!("{preface}{}", summary(&outcome, &repro)));
     let sim = &outcome.sim;
     let mut written = Vec::new();
     if let Some(file) = report {
-        let text = run_report(&outcome, &repro_of(&outcome, &repro), &Detail::FULL);
+        let text = format!(
+            "{preface}{}",
+            run_report(&outcome, &repro_of(&outcome, &repro), &Detail::FULL)
+        );
         written.push(file.write(|out| out.write_all(text.as_bytes())));
     }
     if let Some(file) = history {
@@ -163,8 +171,9 @@ fn repro_of(outcome: &RunOutcome, repro: &str) -> Repro {
     Repro { command: repro.to_string(), seeds_line }
 }
 
-/// Runs `config` twice with traces and reports the first event at which they differ.
-fn compare_runs(config: &RunConfig) -> Result<(), String> {
+/// Runs `config` twice with traces and reports the first event at which they differ, or
+/// when they agree, what was compared.
+fn compare_runs(config: &RunConfig) -> Result<String, String> {
     let traced = RunConfig { record_trace: true, ..config.clone() };
     let (first, second) = (simulate(&traced), simulate(&traced));
     let (lines_a, lines_b) = (render_trace(&first), render_trace(&second));
@@ -183,7 +192,13 @@ fn compare_runs(config: &RunConfig) -> Result<(), String> {
     if first.history != second.history {
         return Err("same messages but different histories".into());
     }
-    Ok(())
+    Ok(format!(
+        "determinism: 2 runs compared, {} trace events and {} history events each, identical; \
+         fingerprint {:016x} both times",
+        lines_a.lines().count(),
+        first.history.len(),
+        first.fingerprint
+    ))
 }
 
 /// Where two traces first differ, as a sentence with both versions of the event.

@@ -204,3 +204,19 @@ fn run_counts_add_up_to_what_the_checker_counts() {
     }
     assert!(seen_given_up, "some run gave a transaction up");
 }
+
+#[test]
+fn check_determinism_says_what_it_compared() {
+    // Two runs, how many events each, identical, and the fingerprint they share.
+    let output = sim(&["--seed", "5", "--faults", "all", "--txns", "60", "--check-determinism"]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    let first = stdout.lines().next().unwrap();
+    let fingerprint = stdout.lines().find_map(|l| l.strip_prefix("fingerprint: ")).unwrap();
+    assert!(first.starts_with("determinism: 2 runs compared, "), "{first}");
+    assert!(first.contains(" trace events and ") && first.contains(" history events each"));
+    assert!(
+        first.ends_with(&format!("identical; fingerprint {fingerprint} both times")),
+        "{first}"
+    );
+}
