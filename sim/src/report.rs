@@ -140,6 +140,12 @@ impl<'s> TxnNames<'s> {
         txn_title(&format!("T{txn}"), id, process, self.host(process).as_deref())
     }
 
+    /// `text` with every store txn id of a transaction in the history replaced by its
+    /// `T<n>`, and the `n`s it named.
+    pub fn rename(&self, text: &str) -> (String, Vec<u64>) {
+        rename_ids(text, |word| self.by_txn_id.get(word).copied())
+    }
+
     /// The store's txn id of `T<n>`, when it completed with one.
     fn txn_id(&self, txn: u64) -> Option<&'s str> {
         self.txns.get(&txn).and_then(|t| t.1)
@@ -154,6 +160,54 @@ impl<'s> TxnNames<'s> {
         let after = invocations.partition_point(|(time, _)| *time <= time_us);
         after.checked_sub(1).map(|i| invocations[i].1)
     }
+}
+
+/// `text` with every word (a run of ASCII letters and digits) that `txn_of` knows as a
+/// store txn id replaced by `T<n>`, and the `n`s, in order of mention.
+fn rename_ids(text: &str, txn_of: impl Fn(&str) -> Option<u64>) -> (String, Vec<u64>) {
+    let mut out = String::with_capacity(text.len());
+    let mut named = Vec::new();
+    let mut rest = text;
+    while let Some(first) = rest.chars().next() {
+        let len = match rest.find(|c: char| !c.is_ascii_alphanumeric()) {
+            Some(0) => first.len_utf8(),
+            Some(len) => len,
+            None => rest.len(),
+        };
+        let (word, after) = rest.split_at(len);
+        match txn_of(word) {
+            Some(txn) if first.is_ascii_alphanumeric() => {
+                let _ = write!(out, "T{txn}");
+                named.push(txn);
+            }
+            _ => out.push_str(word),
+        }
+        rest = after;
+    }
+    (out, named)
+}
+
+/// `text` with every `<digits>us` (a time in microseconds, as the simulator's and the
+/// conformance checker's sentences write it) in the reports' one unit: `53087us` becomes
+/// `53.087ms`.
+pub fn in_ms(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(first) = rest.chars().next() {
+        let len = match rest.find(|c: char| !c.is_ascii_alphanumeric()) {
+            Some(0) => first.len_utf8(),
+            Some(len) => len,
+            None => rest.len(),
+        };
+        let (word, after) = rest.split_at(len);
+        let us = word.strip_suffix("us").filter(|d| !d.is_empty()).and_then(|d| d.parse().ok());
+        match us {
+            Some(us) => out.push_str(&format_ms(us)),
+            None => out.push_str(word),
+        }
+        rest = after;
+    }
+    out
 }
 
 /// Counts of a run in two units, and how they add up to what the checker counts.
@@ -228,8 +282,8 @@ impl RunCounts {
         let mut out = String::new();
         let _ = write!(
             out,
-            "logical transactions: {} planned: {} committed, {} indeterminate, {} given up after \
-             their last attempt",
+            "logical transactions: {} planned: {} committed, {} indeterminate, {} given up (the last \
+             attempt failed, or was abandoned)",
             self.planned, self.committed, self.indeterminate, self.given_up
         );
         if self.unfinished > 0 {
@@ -240,7 +294,7 @@ impl RunCounts {
         let _ = write!(
             out,
             "\nattempts (a retry after an abort or failure is a new one): {}: {} committed, {} \
-             aborted by a conflict, {} failed (unanswered or refused), {} indeterminate",
+             aborted by a conflict, {} failed (unanswered, refused or abandoned), {} indeterminate",
             self.attempts, self.committed, self.aborted, self.failed, self.indeterminate
         );
         if self.open > 0 {
@@ -332,8 +386,13 @@ pub fn run_report(outcome: &RunOutcome, repro: &Repro, detail: &Detail) -> Strin
         let _ = writeln!(out);
     }
     for violation in violations.iter().take(detail.violations) {
-        let _ = writeln!(out, "{}: {}", violation.name, violation.explanation);
-        if let Some(txn) = violation.invoke_index {
+        // A protocol violation names the store's txn ids; the report names T<n>.
+        let (explanation, mut txns) = names.rename(&violation.explanation);
+        txns.extend(violation.invoke_index);
+        txns.sort_unstable();
+        txns.dedup();
+        let _ = writeln!(out, "{}: {}", violation.name, in_ms(&explanation));
+        for txn in txns {
             let _ = writeln!(out, "  where {}", names.title(txn));
         }
     }
@@ -346,10 +405,13 @@ pub fn run_report(outcome: &RunOutcome, repro: &Repro, detail: &Detail) -> Strin
         );
     }
     if let Some(error) = &sim.internal_error {
-        let _ = writeln!(out, "internal error: {error}");
+        let _ = writeln!(out, "internal error: {}", in_ms(error));
+    }
+    if let Some(panic) = &sim.node_panic {
+        let _ = writeln!(out, "the store panicked: {}", in_ms(panic));
     }
     if let Some(failure) = &sim.liveness_failure {
-        let _ = writeln!(out, "liveness failure: {failure}");
+        let _ = writeln!(out, "liveness failure: {}", in_ms(failure));
     }
     let failure = outcome.failure();
     if failure.is_some() {
@@ -357,7 +419,7 @@ pub fn run_report(outcome: &RunOutcome, repro: &Repro, detail: &Detail) -> Strin
     }
     let _ = writeln!(out, "fingerprint: {:016x}", sim.fingerprint);
     if let Some(failure) = failure {
-        let _ = writeln!(out, "FAILED: {}", failure.headline());
+        let _ = writeln!(out, "FAILED: {}", in_ms(&failure.headline()));
         let _ = writeln!(out, "reproduce: {}", repro.command);
         if let Some(line) = &repro.seeds_line {
             let _ = writeln!(out, "add to seeds/: {line}");
@@ -572,5 +634,28 @@ fn describe(payload: &Payload, request: Option<&Payload>, own_id: Option<&str>) 
         }
         Payload::Error { code, text } => format!("error {code}: {text}"),
         other => other.type_name().to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_txn_ids_in_a_sentence_become_t_names() {
+        // Whole words only: t5 becomes T12, t55 and `at5` stay, other text is untouched.
+        let txn_of = |word: &str| (word == "t5").then_some(12);
+        let (text, named) = rename_ids("the store aborted t5 (t55, at5, t5é): é ok", txn_of);
+        assert_eq!(text, "the store aborted T12 (t55, at5, T12é): é ok");
+        assert_eq!(named, [12, 12]);
+    }
+
+    #[test]
+    fn microseconds_in_a_sentence_become_milliseconds() {
+        // Whole words `<digits>us` only: `us`, `bus`, `12usb` and other words stay.
+        assert_eq!(
+            in_ms("n1 panicked at 53087us: us bus 12usb 7us, 0us"),
+            "n1 panicked at 53.087ms: us bus 12usb 0.007ms, 0.000ms"
+        );
     }
 }

@@ -117,7 +117,8 @@ pub struct ClientStats {
     /// Attempts the store aborted on a conflict (`fail`, `committed: false`).
     pub aborted: u64,
     /// Attempts that failed otherwise (`fail`): a begin or read unanswered after its
-    /// resends, or an error reply that says nothing was committed.
+    /// resends, an error reply that says nothing was committed, or a transaction the
+    /// client abandoned before its commit ([`Neglect`]; not retried).
     pub failed: u64,
     /// Attempts whose commit got no definite answer (`info`); each ends its logical
     /// transaction (the process retires, the program is not retried).
@@ -127,7 +128,8 @@ pub struct ClientStats {
 }
 
 impl ClientStats {
-    /// Logical transactions given up: their last allowed attempt aborted or failed.
+    /// Logical transactions given up: their last allowed attempt aborted or failed, or the
+    /// client abandoned them.
     /// Derived, not counted, so that sums of stats stay consistent.
     pub fn given_up(&self) -> u64 {
         self.finished - self.committed - self.indeterminate

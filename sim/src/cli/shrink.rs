@@ -16,7 +16,7 @@ use clap::Args;
 use crate::cli::args::{parse_seed, repro_command, RunFlags};
 use crate::outcome::evaluate;
 use crate::replay_file::ReplayFile;
-use crate::report::{run_report, Detail, Repro};
+use crate::report::{in_ms, run_report, Detail, Repro};
 use crate::shrink::{shrink, RUNS_MAX_DEFAULT};
 use crate::world::RunConfig;
 
@@ -66,13 +66,13 @@ pub fn run(args: &ShrinkArgs) -> ExitCode {
     crate::cli::emit(&format!(
         "original: {} transactions in the history (attempts and the final read), {}\n",
         shrunk.original_txns,
-        shrunk.original_failure.headline()
+        in_ms(&shrunk.original_failure.headline())
     ));
     crate::cli::emit(&format!("  {}\n", repro_command(&shrunk.original)));
     crate::cli::emit(&format!(
         "shrunk:   {} transactions in the history, {} ({} runs)\n",
         shrunk.shrunk_txns,
-        shrunk.shrunk_failure.headline(),
+        in_ms(&shrunk.shrunk_failure.headline()),
         shrunk.runs
     ));
     let repro = if shrunk.shrunk.keep.is_none() {

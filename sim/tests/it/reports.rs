@@ -141,6 +141,20 @@ fn times_are_in_milliseconds_everywhere_in_a_report() {
             assert!(line.contains("ms (line "), "{line}");
         }
     }
+    // Sentences from the simulator (liveness, panics) are in ms too.
+    for args in [
+        &["--seed", "0", "--bug", "hang-after-100-commits"][..],
+        &["--seed", "0", "--bug", "panic-on-conflict"],
+    ] {
+        let (stdout, report) = run_with_report(args, "units-2.txt");
+        for output in [&stdout, &report] {
+            let micro = words(output).into_iter().find(|w| {
+                w.strip_suffix("us")
+                    .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+            });
+            assert_eq!(micro, None, "{args:?}:\n{output}");
+        }
+    }
 }
 
 #[test]
