@@ -3,6 +3,7 @@
 mod bugs;
 mod check;
 mod determinism;
+mod docs;
 mod final_read;
 mod reports;
 mod run_cli;
