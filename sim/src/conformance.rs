@@ -109,6 +109,7 @@ impl Conformance {
                 name: last,
                 explanation: format!("... and {} more protocol violations", self.more),
                 event_index: self.history_len,
+                invoke_index: None,
             });
         }
         self.violations
@@ -145,6 +146,8 @@ impl Conformance {
     }
 
     /// The store sent `envelope` to process `target` at `node_local_us` on its clock.
+    /// Process `i` of the world is client `c<i>` (0 is the store), which is how the
+    /// explanations name it: a history's process numbers are another thing.
     pub fn reply(&mut self, target: usize, envelope: &Envelope, node_local_us: u64) {
         let body = &envelope.body;
         match body.msg_id {
@@ -172,7 +175,7 @@ impl Conformance {
             self.violation(
                 "reply-to-unknown-request",
                 format!(
-                    "the store answered msg {in_reply_to} of process {target} with {}, but that process never sent it such a request",
+                    "the store answered msg {in_reply_to} of client c{target} with {}, but that client never sent it such a request",
                     body.payload.type_name()
                 ),
             );
@@ -211,7 +214,7 @@ impl Conformance {
             self.violation(
                 "reply-type-mismatch",
                 format!(
-                    "the store answered a {request:?} request (msg {in_reply_to} of process {target}) with {}",
+                    "the store answered a {request:?} request (msg {in_reply_to} of client c{target}) with {}",
                     body.payload.type_name()
                 ),
             );
@@ -353,7 +356,12 @@ impl Conformance {
             self.more += 1;
             return;
         }
-        self.violations.push(Violation { name, explanation, event_index: self.history_len });
+        self.violations.push(Violation {
+            name,
+            explanation,
+            event_index: self.history_len,
+            invoke_index: None,
+        });
     }
 }
 

@@ -6,6 +6,8 @@
 //! - counter: every committed write of a counter is an increment of what it read, so a
 //!   counter read at version `v` holds exactly `v` (the number of committed increments).
 
+use std::collections::BTreeMap;
+
 use workloads::history::{Event, EventKind, OpKind};
 use workloads::workload::{key_space, Workload, BANK_INITIAL_BALANCE};
 
@@ -16,22 +18,40 @@ pub struct Violation {
     pub explanation: String,
     /// History index of the completion that shows it.
     pub event_index: u64,
+    /// History index of that transaction's invocation: the `n` of its name `T<n>` (`None`
+    /// for a violation no single transaction shows, such as a protocol violation).
+    pub invoke_index: Option<u64>,
 }
 
 pub fn check(history: &[Event], workload: Workload, keys: u32) -> Vec<Violation> {
     let mut violations = Vec::new();
     let all_keys = key_space(workload, keys);
     let accounts: Vec<&String> = all_keys.iter().filter(|k| k.starts_with('a')).collect();
-    for event in history.iter().filter(|e| e.kind == EventKind::Ok) {
-        if !accounts.is_empty() {
-            check_bank_total(event, &accounts, &mut violations);
+    // A completion belongs to the latest invocation of its process.
+    let mut invoked: BTreeMap<u64, u64> = BTreeMap::new();
+    for event in history {
+        if event.kind == EventKind::Invoke {
+            invoked.insert(event.process, event.index);
+            continue;
         }
-        check_counters(event, &mut violations);
+        if event.kind != EventKind::Ok {
+            continue;
+        }
+        let txn = invoked.get(&event.process).copied().unwrap_or(event.index);
+        if !accounts.is_empty() {
+            check_bank_total(event, txn, &accounts, &mut violations);
+        }
+        check_counters(event, txn, &mut violations);
     }
     violations
 }
 
-fn check_bank_total(event: &Event, accounts: &[&String], violations: &mut Vec<Violation>) {
+fn check_bank_total(
+    event: &Event,
+    txn: u64,
+    accounts: &[&String],
+    violations: &mut Vec<Violation>,
+) {
     let mut total: i64 = 0;
     let mut parts = Vec::new();
     for account in accounts {
@@ -51,12 +71,12 @@ fn check_bank_total(event: &Event, accounts: &[&String], violations: &mut Vec<Vi
                     violations.push(Violation {
                         name: "bank-garbage-balance",
                         explanation: format!(
-                            "process {} read {}@{} = {text:?}, which is not a balance",
-                            event.process,
+                            "T{txn} read {}@{} = {text:?}, which is not a balance",
                             read.key,
                             read.version.unwrap_or(0)
                         ),
                         event_index: event.index,
+                        invoke_index: Some(txn),
                     });
                     return;
                 }
@@ -70,17 +90,16 @@ fn check_bank_total(event: &Event, accounts: &[&String], violations: &mut Vec<Vi
         violations.push(Violation {
             name: "bank-total-mismatch",
             explanation: format!(
-                "process {} (txn {}) read all accounts summing to {total}, not {expected}: {}",
-                event.process,
-                event.txn_id.as_deref().unwrap_or("?"),
+                "T{txn} read all accounts summing to {total}, not {expected}: {}",
                 parts.join(" ")
             ),
             event_index: event.index,
+            invoke_index: Some(txn),
         });
     }
 }
 
-fn check_counters(event: &Event, violations: &mut Vec<Violation>) {
+fn check_counters(event: &Event, txn: u64, violations: &mut Vec<Violation>) {
     for op in &event.ops {
         let (OpKind::Read, Some(version)) = (op.f, op.version) else { continue };
         if !op.key.starts_with('c') {
@@ -91,15 +110,14 @@ fn check_counters(event: &Event, violations: &mut Vec<Violation>) {
             violations.push(Violation {
                 name: "counter-mismatch",
                 explanation: format!(
-                    "process {} (txn {}) read counter {}@{version} = {}, but {version} \
-                     committed increments make it {}",
-                    event.process,
-                    event.txn_id.as_deref().unwrap_or("?"),
+                    "T{txn} read counter {}@{version} = {}, but {version} committed \
+                     increments make it {}",
                     op.key,
                     op.value.as_deref().unwrap_or("null"),
                     expected.as_deref().unwrap_or("null")
                 ),
                 event_index: event.index,
+                invoke_index: Some(txn),
             });
         }
     }
@@ -145,6 +163,15 @@ mod tests {
         assert_eq!(check_one(skewed), ["bank-total-mismatch"]);
         let partial = ok(vec![read("a0", Some("90"), 1)]);
         assert_eq!(check_one(partial), Vec::<&str>::new(), "a transfer reads only two accounts");
+    }
+
+    #[test]
+    fn a_violation_names_its_transaction_by_its_invocation_index() {
+        // T<n> is the invocation's index, the name the checker and reports use too.
+        let invoke = Event { index: 0, kind: EventKind::Invoke, ..ok(vec![]) };
+        let found = check(&[invoke, ok(vec![read("c0", Some("2"), 3)])], Workload::Mixed, 2);
+        assert_eq!((found[0].invoke_index, found[0].event_index), (Some(0), 1));
+        assert!(found[0].explanation.starts_with("T0 read counter c0@3 = 2"), "{found:?}");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //!
 //! Nothing on the simulated path reads a wall clock, draws OS randomness, spawns a thread
 //! or iterates a randomly seeded hash map: one seed fixes the whole run. The checker is an
-//! observer: it reads a history (the format of DESIGN.md, the types of
+//! observer: it reads a history (the format of `docs/history-format.md`, the types of
 //! `workloads::history`) and never looks inside the store; the same history gives a
 //! byte-identical report on every run and machine.
 

@@ -23,7 +23,9 @@ use sim::cli;
                   run (a bad path exits 2 at once); a failing run that then cannot write a \
                   file still exits 1, the error said on stderr after the verdict. A stdout \
                   that cannot be written exits 2, said on stderr. Limits: --clients 1 to \
-                  1,000, --txns 1 to 1,000,000, --keys 1 to 100,000 (replay files too)."
+                  1,000, --txns 1 to 1,000,000, --keys 1 to 100,000 (replay files too). \
+                  Specs, in the repository: docs/protocol.md (the store's wire protocol) and \
+                  docs/history-format.md (the histories sim records and sim check reads)."
 )]
 struct Cli {
     #[command(subcommand)]

@@ -1,70 +1,82 @@
 //! A compact, readable rendering of a history: one line per transaction, for snapshot
-//! review and failure reports.
+//! review and failure reports. Transactions are named and ordered as the checker names
+//! them: `T<n>` is the transaction invoked at history event `n`.
 //!
-//! `   12.345ms p3  ok    t17  r x@4=3.1 r y@0=null w x=3.9@5`
-//! (completion time, process, outcome, txn id, ops in program order; reads as
-//! `key@version=value`, buffered reads as `key@own=value`, writes as
-//! `key=value@installed-version`).
+//! ```text
+//! txn    proc txn_id outcome    invoked  completed  ops
+//! T0     p3   t17    ok         1.000ms   12.345ms  r x@4=3.1 r y@0=null w x@5=3.9 r x@own=3.9
+//! ```
+//!
+//! (the process and the store's txn id attached to the name, outcome, times in ms of
+//! virtual time, ops in program order: reads as `key@version=value`, reads from the
+//! transaction's own write buffer as `key@own=value`, writes as `key@installed=value`,
+//! or `key=value` when no version was installed; `?` where the result is not known).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use workloads::history::{Event, EventKind, Op, OpKind};
 
+pub use crate::check::report::format_ms;
+
+/// The column header [`history_compact`] starts with.
+pub const HEADER: &str = "txn    proc txn_id outcome    invoked  completed  ops (r k@version=value, \
+                          r k@own=value: own write, w k@installed=value, w k=value: nothing installed)";
+
+/// Every transaction of `history`, one line each, in invocation order, under [`HEADER`].
 pub fn history_compact(history: &[Event]) -> String {
-    let mut out = String::new();
-    let mut invoked: BTreeMap<u64, &Event> = BTreeMap::new();
+    let mut lines: Vec<(&Event, Option<&Event>)> = Vec::new();
+    let mut open: BTreeMap<u64, usize> = BTreeMap::new();
     for event in history {
         if event.kind == EventKind::Invoke {
-            invoked.insert(event.process, event);
-            continue;
+            open.insert(event.process, lines.len());
+            lines.push((event, None));
+        } else if let Some(line) = open.remove(&event.process) {
+            lines[line].1 = Some(event);
         }
-        let started = invoked.remove(&event.process).map_or(0, |i| i.time);
-        let _ = writeln!(out, "{}", transaction_line(started, event));
     }
-    for (process, event) in invoked {
-        let _ =
-            writeln!(out, "{:>11} p{process:<3} open  {}", format_ms(event.time), ops(&event.ops));
+    let mut out = format!("{HEADER}\n");
+    for (invoke, completion) in lines {
+        let _ = writeln!(out, "{}", transaction_line(invoke, completion));
     }
     out
 }
 
-/// One completed transaction, stamped with its invocation and completion times.
-pub fn transaction_line(invoked_us: u64, completion: &Event) -> String {
-    let outcome = match completion.kind {
-        EventKind::Ok => "ok",
-        EventKind::Fail => "fail",
-        EventKind::Info => "info",
-        EventKind::Invoke => "invoke",
+/// One transaction: its invocation and, unless still open, its completion.
+pub fn transaction_line(invoke: &Event, completion: Option<&Event>) -> String {
+    let outcome = match completion.map(|c| c.kind) {
+        Some(EventKind::Ok) => "ok",
+        Some(EventKind::Fail) => "fail",
+        Some(EventKind::Info) => "info",
+        Some(EventKind::Invoke) | None => "open",
     };
+    let done = completion.unwrap_or(invoke);
     format!(
-        "{:>11} p{:<3} {outcome:<5} {:<5} {}  (invoked {})",
-        format_ms(completion.time),
-        completion.process,
-        completion.txn_id.as_deref().unwrap_or("-"),
-        ops(&completion.ops),
-        format_ms(invoked_us),
+        "{:<6} p{:<3} {:<6} {outcome:<5} {:>11} {:>10}  {}",
+        format!("T{}", invoke.index),
+        invoke.process,
+        done.txn_id.as_deref().unwrap_or("-"),
+        format_ms(invoke.time),
+        completion.map_or("-".to_string(), |c| format_ms(c.time)),
+        ops(&done.ops, completion.is_some()),
     )
 }
 
-fn ops(ops: &[Op]) -> String {
-    let rendered: Vec<String> = ops.iter().map(op).collect();
+fn ops(ops: &[Op], completed: bool) -> String {
+    let rendered: Vec<String> = ops.iter().map(|o| op(o, completed)).collect();
     rendered.join(" ")
 }
 
-fn op(op: &Op) -> String {
-    let value = op.value.as_deref().unwrap_or("null");
+/// An op as its completion reports it; an open transaction's ops have no results yet.
+fn op(op: &Op, completed: bool) -> String {
+    let value = op.value.as_deref().unwrap_or(if completed { "null" } else { "?" });
     match (op.f, op.version) {
+        (OpKind::Read, None) if !completed => format!("r {}=?", op.key),
         (OpKind::Read, Some(version)) => format!("r {}@{version}={value}", op.key),
         (OpKind::Read, None) => format!("r {}@own={value}", op.key),
-        (OpKind::Write, Some(version)) => format!("w {}={value}@{version}", op.key),
+        (OpKind::Write, Some(version)) => format!("w {}@{version}={value}", op.key),
         (OpKind::Write, None) => format!("w {}={value}", op.key),
     }
-}
-
-/// Microseconds as milliseconds with three decimals: `12.345ms`.
-pub fn format_ms(us: u64) -> String {
-    format!("{}.{:03}ms", us / 1000, us % 1000)
 }
 
 #[cfg(test)]
@@ -73,6 +85,7 @@ mod tests {
 
     #[test]
     fn renders_reads_writes_and_outcomes_compactly() {
+        // One line per transaction, named T<invocation index> as the checker names it.
         let op = |f, key: &str, value: Option<&str>, version| Op {
             f,
             key: key.into(),
@@ -103,10 +116,23 @@ mod tests {
                 ],
                 final_read: false,
             },
+            Event {
+                index: 2,
+                time: 2_000,
+                process: 4,
+                kind: EventKind::Invoke,
+                txn_id: None,
+                ops: vec![op(OpKind::Read, "x", None, None)],
+                final_read: false,
+            },
         ];
         assert_eq!(
             history_compact(&history),
-            "   12.345ms p3   ok    t17   r x@4=3.1 r y@0=null w x=3.9@5 r x@own=3.9  (invoked 1.000ms)\n"
+            format!(
+                "{HEADER}\n\
+                 T0     p3   t17    ok        1.000ms   12.345ms  r x@4=3.1 r y@0=null w x@5=3.9 r x@own=3.9\n\
+                 T2     p4   -      open      2.000ms          -  r x=?\n"
+            )
         );
     }
 }

@@ -1,14 +1,22 @@
-//! Failure reports a person can follow without the harness's source: what broke, the
-//! transactions involved, and the messages of just those transactions drawn as a text
-//! sequence diagram (processes as columns, messages as arrows, losses and partitions
-//! marked).
+//! Reports a person can follow without the harness's source: what the run was, what it
+//! counted, what broke, the transactions involved, and the messages of just those
+//! transactions drawn as a text sequence diagram (processes as columns, messages as
+//! arrows, losses and partitions marked).
+//!
+//! One name per transaction everywhere: `T<n>`, the transaction invoked at history event
+//! `n`, as the checker names it. The store's txn id, the history process and the
+//! simulated client are attached to that name once, where the transaction is listed
+//! (`T583 = txn t321, process 4 on client c5`); diagram rows carry the name too. One unit
+//! of time: milliseconds of virtual time, with three decimals.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use node::codec;
 use node::protocol::Payload;
+use workloads::history::EventKind;
 
+use crate::check::report::{txn_title, TextOptions};
 use crate::check::Anomaly;
 use crate::outcome::RunOutcome;
 use crate::render::format_ms;
@@ -16,18 +24,424 @@ use crate::world::{Simulation, TraceEvent};
 
 /// Width of one process column of a sequence diagram.
 const COLUMN: usize = 12;
-/// Messages shown before and after the involved transactions' lifetimes.
+/// Network events (partitions, heal) shown before and after the involved transactions.
 const MARGIN_US: u64 = 2_000;
 /// At most this many rows per diagram; the rest is summarised.
 const ROWS_MAX: usize = 80;
 
+/// How to read a sequence diagram; printed once, above the first one.
+pub const DIAGRAM_LEGEND: &[&str] = &[
+    "how to read the message diagrams:",
+    "  one column per process (n1: the store; c<k>: simulated client k, the last one runs the \
+     final read); one row per message, at the time it was sent (ms of virtual time)",
+    "  |--->|: delivered to the column the head points at; |--X  |: lost, [dropped] by the \
+     network or cut by a [partitioned] link; [duplicated]: delivered twice",
+    "  each row starts with the name of the transaction the message belongs to; (msg N): the \
+     sender's message id; (re N): a reply to message N",
+    "  occ_read k -> occ_read_ok k@v=x: the store holds value x at version v of key k \
+     (null@0: absent)",
+    "  occ_commit w[k=x ...] rv[k@v ...]: the writes, and the versions read that must still \
+     be current; occ_commit_ok committed [k@v ...]: the versions installed; ABORTED (k read \
+     @v, now @w): the conflicts",
+    "  ~~~: a network event (a partition starts or heals, the fault phase ends)",
+];
+
+/// How much a report shows.
+#[derive(Clone, Copy, Debug)]
+pub struct Detail {
+    /// Anomalies explained in full per name.
+    pub per_kind: usize,
+    /// Draw the messages of every anomaly shown, or of the first one only.
+    pub all_diagrams: bool,
+    /// Workload invariant violations listed.
+    pub violations: usize,
+    /// Where the ones left out can be seen.
+    pub more_hint: &'static str,
+}
+
+impl Detail {
+    /// What `sim run` prints.
+    pub const STDOUT: Detail = Detail {
+        per_kind: 3,
+        all_diagrams: false,
+        violations: 5,
+        more_hint: "rerun with --report FILE for all",
+    };
+    /// Everything: the `--report` file.
+    pub const FULL: Detail =
+        Detail { per_kind: usize::MAX, all_diagrams: true, violations: usize::MAX, more_hint: "" };
+    /// A shrunk run: small, so every anomaly shown gets its diagram.
+    pub const SHRUNK: Detail = Detail {
+        per_kind: 3,
+        all_diagrams: true,
+        violations: 5,
+        more_hint: "run the reproduce command with --report FILE for all",
+    };
+}
+
+/// How to rerun a run: the command, and for a run flags can reproduce, its `seeds/` line.
+pub struct Repro {
+    pub command: String,
+    pub seeds_line: Option<String>,
+}
+
+/// The names the harness gives a run's transactions, and what is attached to them.
+pub struct TxnNames<'s> {
+    sim: &'s Simulation,
+    /// The store's txn id -> `T<n>` (from the history's completions).
+    by_txn_id: BTreeMap<&'s str, u64>,
+    /// `n` of `T<n>` -> (history process, store txn id).
+    txns: BTreeMap<u64, (u64, Option<&'s str>)>,
+    /// Per simulated process (index into `names`): its invocations, (time, `n`), in order.
+    invocations: BTreeMap<usize, Vec<(u64, u64)>>,
+}
+
+impl<'s> TxnNames<'s> {
+    pub fn of(sim: &'s Simulation) -> TxnNames<'s> {
+        let mut names = TxnNames {
+            sim,
+            by_txn_id: BTreeMap::new(),
+            txns: BTreeMap::new(),
+            invocations: BTreeMap::new(),
+        };
+        let mut open: BTreeMap<u64, u64> = BTreeMap::new();
+        for event in &sim.history {
+            if event.kind == EventKind::Invoke {
+                open.insert(event.process, event.index);
+                names.txns.insert(event.index, (event.process, None));
+                if let Some(&index) = sim.process_index.get(&event.process) {
+                    names.invocations.entry(index).or_default().push((event.time, event.index));
+                }
+                continue;
+            }
+            let Some(txn) = open.remove(&event.process) else { continue };
+            if let Some(id) = event.txn_id.as_deref() {
+                names.by_txn_id.insert(id, txn);
+                names.txns.insert(txn, (event.process, Some(id)));
+            }
+        }
+        names
+    }
+
+    /// Where a history process ran: `client c3` (or `client c6, the final read`).
+    pub fn host(&self, process: u64) -> Option<String> {
+        let index = *self.sim.process_index.get(&process)?;
+        let name = &self.sim.names[index];
+        Some(if index + 1 == self.sim.names.len() {
+            format!("client {name}, the final read")
+        } else {
+            format!("client {name}")
+        })
+    }
+
+    /// `T583 = txn t321, process 4 on client c5`.
+    pub fn title(&self, txn: u64) -> String {
+        let (process, id) = self.txns.get(&txn).copied().unwrap_or((0, None));
+        txn_title(&format!("T{txn}"), id, process, self.host(process).as_deref())
+    }
+
+    /// `text` with every store txn id of a transaction in the history replaced by its
+    /// `T<n>`, and the `n`s it named.
+    pub fn rename(&self, text: &str) -> (String, Vec<u64>) {
+        rename_ids(text, |word| self.by_txn_id.get(word).copied())
+    }
+
+    /// The store's txn id of `T<n>`, when it completed with one.
+    fn txn_id(&self, txn: u64) -> Option<&'s str> {
+        self.txns.get(&txn).and_then(|t| t.1)
+    }
+
+    /// The transaction a simulated process was running at `time_us`: its latest
+    /// invocation at or before then. A client sends only for the transaction in progress,
+    /// and it never sends and completes at the same instant (every message takes at least
+    /// the network's base delay).
+    fn running(&self, index: usize, time_us: u64) -> Option<u64> {
+        let invocations = self.invocations.get(&index)?;
+        let after = invocations.partition_point(|(time, _)| *time <= time_us);
+        after.checked_sub(1).map(|i| invocations[i].1)
+    }
+}
+
+/// `text` with every word (a run of ASCII letters and digits) that `txn_of` knows as a
+/// store txn id replaced by `T<n>`, and the `n`s, in order of mention.
+fn rename_ids(text: &str, txn_of: impl Fn(&str) -> Option<u64>) -> (String, Vec<u64>) {
+    let mut out = String::with_capacity(text.len());
+    let mut named = Vec::new();
+    let mut rest = text;
+    while let Some(first) = rest.chars().next() {
+        let len = match rest.find(|c: char| !c.is_ascii_alphanumeric()) {
+            Some(0) => first.len_utf8(),
+            Some(len) => len,
+            None => rest.len(),
+        };
+        let (word, after) = rest.split_at(len);
+        match txn_of(word) {
+            Some(txn) if first.is_ascii_alphanumeric() => {
+                let _ = write!(out, "T{txn}");
+                named.push(txn);
+            }
+            _ => out.push_str(word),
+        }
+        rest = after;
+    }
+    (out, named)
+}
+
+/// `text` with every `<digits>us` (a time in microseconds, as the simulator's and the
+/// conformance checker's sentences write it) in the reports' one unit: `53087us` becomes
+/// `53.087ms`.
+pub fn in_ms(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(first) = rest.chars().next() {
+        let len = match rest.find(|c: char| !c.is_ascii_alphanumeric()) {
+            Some(0) => first.len_utf8(),
+            Some(len) => len,
+            None => rest.len(),
+        };
+        let (word, after) = rest.split_at(len);
+        let us = word.strip_suffix("us").filter(|d| !d.is_empty()).and_then(|d| d.parse().ok());
+        match us {
+            Some(us) => out.push_str(&format_ms(us)),
+            None => out.push_str(word),
+        }
+        rest = after;
+    }
+    out
+}
+
+/// Counts of a run in two units, and how they add up to what the checker counts.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RunCounts {
+    /// Logical transactions the clients were to run.
+    pub planned: u64,
+    /// Of those: committed, indeterminate (each ends its program), given up after the last
+    /// attempt aborted or failed, never finished (only when the run got stuck).
+    pub committed: u64,
+    pub indeterminate: u64,
+    pub given_up: u64,
+    pub unfinished: u64,
+    /// Attempts: every invocation of the workload's clients in the history (a retry is a
+    /// new attempt). Each ended committed (`ok`), aborted by a conflict or failed
+    /// otherwise (both `fail`), indeterminate (`info`), or is still open.
+    pub attempts: u64,
+    pub aborted: u64,
+    pub failed: u64,
+    pub open: u64,
+    /// The final read's transactions (marked `final` in the history), which read every
+    /// key once the clients are done and the network is quiescent.
+    pub final_reads: u64,
+    /// The history's transactions by type, as the checker counts them (open ones count
+    /// as `info`): the attempts' outcomes plus the final read's.
+    pub history_ok: u64,
+    pub history_fail: u64,
+    pub history_info: u64,
+}
+
+impl RunCounts {
+    pub fn of(sim: &Simulation) -> RunCounts {
+        let s = &sim.clients;
+        // The final read's events are marked; everything else is a client's attempt.
+        let (mut attempts, mut final_reads) = (0, 0);
+        let (mut final_ok, mut final_fail) = (0, 0);
+        for event in &sim.history {
+            match (event.final_read, event.kind) {
+                (false, EventKind::Invoke) => attempts += 1,
+                (true, EventKind::Invoke) => final_reads += 1,
+                (true, kind) => {
+                    final_ok += u64::from(kind == EventKind::Ok);
+                    final_fail += u64::from(kind == EventKind::Fail);
+                }
+                (false, _) => {}
+            }
+        }
+        let planned = match &sim.config.keep {
+            None => sim.config.txns,
+            Some(keep) => keep.values().map(|programs| programs.len() as u64).sum(),
+        };
+        let open = attempts - s.attempts();
+        RunCounts {
+            planned,
+            committed: s.committed,
+            indeterminate: s.indeterminate,
+            given_up: s.given_up(),
+            unfinished: planned - s.finished,
+            attempts,
+            aborted: s.aborted,
+            failed: s.failed,
+            open,
+            final_reads,
+            history_ok: s.committed + final_ok,
+            history_fail: s.aborted + s.failed + final_fail,
+            history_info: s.indeterminate + open + (final_reads - final_ok - final_fail),
+        }
+    }
+
+    /// Three lines: logical transactions, attempts, and the history the checker reads.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let _ = write!(
+            out,
+            "logical transactions: {} planned: {} committed, {} indeterminate, {} given up (the last \
+             attempt failed, or was abandoned)",
+            self.planned, self.committed, self.indeterminate, self.given_up
+        );
+        if self.unfinished > 0 {
+            let _ = write!(out, ", {} never finished", self.unfinished);
+        }
+        let answered = self.committed + self.aborted;
+        let abort_permille = (self.aborted * 1000).checked_div(answered).unwrap_or(0);
+        let _ = write!(
+            out,
+            "\nattempts (a retry after an abort or failure is a new one): {}: {} committed, {} \
+             aborted by a conflict, {} failed (unanswered, refused or abandoned), {} indeterminate",
+            self.attempts, self.committed, self.aborted, self.failed, self.indeterminate
+        );
+        if self.open > 0 {
+            let _ = write!(out, ", {} still open", self.open);
+        }
+        let _ = writeln!(
+            out,
+            "; {}.{}% of answered commits aborted",
+            abort_permille / 10,
+            abort_permille % 10
+        );
+        let _ = writeln!(
+            out,
+            "history: {} transactions = {} attempts + {} final read{}, as the checker counts \
+             them: ok {}, fail {}, info {}",
+            self.attempts + self.final_reads,
+            self.attempts,
+            self.final_reads,
+            if self.final_reads == 1 { "" } else { "s" },
+            self.history_ok,
+            self.history_fail,
+            self.history_info
+        );
+        out
+    }
+}
+
+/// The report of a run: configuration and fault mix, counts, the verdict with its
+/// anomalies explained (and the messages of their transactions drawn), invariants,
+/// liveness, the fingerprint and, on failure, how to reproduce it.
+pub fn run_report(outcome: &RunOutcome, repro: &Repro, detail: &Detail) -> String {
+    let sim = &outcome.sim;
+    let names = TxnNames::of(sim);
+    let c = &sim.config;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "seed {}: workload {}, {} clients, {} txns, {} keys per family",
+        c.seed,
+        c.workload.name(),
+        c.clients,
+        c.txns,
+        c.keys
+    );
+    let _ = writeln!(out, "faults ({}): {}", c.faults.flag(), sim.mix);
+    out.push_str(&RunCounts::of(sim).render());
+    let n = &sim.network;
+    let _ = writeln!(
+        out,
+        "messages: {} sent, {} delivered, {} dropped, {} lost to partitions, {} duplicated",
+        n.sent, n.delivered, n.dropped, n.partitioned, n.duplicated
+    );
+    let healed = sim.healed_at_us.map_or("never".to_string(), format_ms);
+    let _ = writeln!(
+        out,
+        "virtual time: {} (faults healed at {healed})",
+        format_ms(sim.virtual_duration_us)
+    );
+    match &outcome.verdict {
+        Ok(verdict) => {
+            let mut below = |shown: usize, anomaly: &Anomaly| {
+                if shown > 0 && !detail.all_diagrams {
+                    return None;
+                }
+                let diagram = sequence_diagram_named(sim, &names, anomaly)?;
+                let mut text = String::new();
+                if shown == 0 {
+                    for line in DIAGRAM_LEGEND {
+                        let _ = writeln!(text, "{line}");
+                    }
+                }
+                let _ = writeln!(text, "messages of these transactions:");
+                text.push_str(&diagram);
+                Some(text)
+            };
+            out.push_str(&verdict.render_text_with(TextOptions {
+                per_kind: detail.per_kind,
+                host: &|process| names.host(process),
+                below: &mut below,
+                more_hint: detail.more_hint,
+            }));
+        }
+        Err(error) => {
+            let _ = writeln!(out, "valid: unknown (the history could not be checked: {error})");
+        }
+    }
+    let violations = &outcome.violations;
+    if !violations.is_empty() {
+        let _ = writeln!(out);
+    }
+    for violation in violations.iter().take(detail.violations) {
+        // A protocol violation names the store's txn ids; the report names T<n>.
+        let (explanation, mut txns) = names.rename(&violation.explanation);
+        txns.extend(violation.invoke_index);
+        txns.sort_unstable();
+        txns.dedup();
+        let _ = writeln!(out, "{}: {}", violation.name, in_ms(&explanation));
+        for txn in txns {
+            let _ = writeln!(out, "  where {}", names.title(txn));
+        }
+    }
+    if violations.len() > detail.violations {
+        let _ = writeln!(
+            out,
+            "... and {} more invariant violations ({})",
+            violations.len() - detail.violations,
+            detail.more_hint
+        );
+    }
+    if let Some(error) = &sim.internal_error {
+        let _ = writeln!(out, "internal error: {}", in_ms(error));
+    }
+    if let Some(panic) = &sim.node_panic {
+        let _ = writeln!(out, "the store panicked: {}", in_ms(panic));
+    }
+    if let Some(failure) = &sim.liveness_failure {
+        let _ = writeln!(out, "liveness failure: {}", in_ms(failure));
+    }
+    let failure = outcome.failure();
+    if failure.is_some() {
+        out.push('\n');
+    }
+    let _ = writeln!(out, "fingerprint: {:016x}", sim.fingerprint);
+    if let Some(failure) = failure {
+        let _ = writeln!(out, "FAILED: {}", in_ms(&failure.headline()));
+        let _ = writeln!(out, "reproduce: {}", repro.command);
+        if let Some(line) = &repro.seeds_line {
+            let _ = writeln!(out, "add to seeds/: {line}");
+        }
+    }
+    out
+}
+
 /// The diagram of the messages of an anomaly's transactions. Needs a run recorded with
 /// `record_trace`.
 pub fn sequence_diagram(sim: &Simulation, anomaly: &Anomaly) -> Option<String> {
+    sequence_diagram_named(sim, &TxnNames::of(sim), anomaly)
+}
+
+fn sequence_diagram_named(sim: &Simulation, names: &TxnNames, anomaly: &Anomaly) -> Option<String> {
+    let mut involved: BTreeSet<u64> = BTreeSet::new();
     let mut columns: BTreeSet<usize> = BTreeSet::new();
     let (mut start_us, mut end_us) = (u64::MAX, 0);
     for txn in &anomaly.txns {
         let Some(index) = txn.process.and_then(|p| sim.process_index.get(&p)) else { continue };
+        let Some(invoked) = txn.invoke_index else { continue };
+        involved.insert(invoked);
         columns.insert(*index);
         start_us = start_us.min(txn.invoke_time.unwrap_or(0));
         end_us = end_us.max(txn.completion_time.unwrap_or(sim.virtual_duration_us));
@@ -35,36 +449,57 @@ pub fn sequence_diagram(sim: &Simulation, anomaly: &Anomaly) -> Option<String> {
     if columns.is_empty() {
         return None;
     }
-    let clients: BTreeSet<usize> = columns.clone();
     let nodes: Vec<usize> =
         (0..sim.names.len()).filter(|i| sim.names[*i].starts_with('n')).collect();
     columns.extend(nodes);
     let columns: Vec<usize> = columns.into_iter().collect();
     let (from_us, to_us) = (start_us.saturating_sub(MARGIN_US), end_us + MARGIN_US);
+    // Requests by (sender, msg_id): their transaction and what they asked for, so that a
+    // reply (which carries neither) is named and described too.
+    let mut requests: BTreeMap<(usize, u64), (u64, Payload)> = BTreeMap::new();
     let mut rows = Vec::new();
     for event in &sim.trace {
         let row = match event {
             TraceEvent::Send { time_us, source, target, wire, fate } => {
-                let involved = clients.contains(source) || clients.contains(target);
-                if !involved || *time_us < from_us || *time_us > to_us {
+                let Ok(envelope) = codec::decode(wire) else { continue };
+                let body = envelope.body;
+                let txn = match body.in_reply_to {
+                    Some(reply) => requests.get(&(*target, reply)).map(|r| r.0),
+                    None => {
+                        let txn = names.running(*source, *time_us);
+                        if let (Some(txn), Some(id)) = (txn, body.msg_id) {
+                            requests.insert((*source, id), (txn, body.payload.clone()));
+                        }
+                        txn
+                    }
+                };
+                let Some(txn) = txn.filter(|t| involved.contains(t)) else { continue };
+                if *time_us > to_us {
                     continue;
                 }
                 let (Some(a), Some(b)) = (position(&columns, *source), position(&columns, *target))
                 else {
                     continue;
                 };
-                let mark = match fate.as_str() {
-                    "sent" => String::new(),
-                    other => format!(" [{other}]"),
-                };
-                arrow_row(
-                    *time_us,
-                    columns.len(),
-                    a,
-                    b,
-                    fate != "sent" && fate != "duplicated",
-                    &format!("{}{mark}", describe(wire)),
-                )
+                let request = body.in_reply_to.and_then(|r| requests.get(&(*target, r)));
+                let mut label = format!(
+                    "T{txn} {}",
+                    describe(&body.payload, request.map(|r| &r.1), names.txn_id(txn))
+                );
+                match (body.msg_id, body.in_reply_to) {
+                    (_, Some(reply)) => {
+                        let _ = write!(label, " (re {reply})");
+                    }
+                    (Some(id), None) => {
+                        let _ = write!(label, " (msg {id})");
+                    }
+                    _ => {}
+                }
+                if fate != "sent" {
+                    let _ = write!(label, " [{fate}]");
+                }
+                let lost = fate != "sent" && fate != "duplicated";
+                arrow_row(*time_us, columns.len(), a, b, lost, &label)
             }
             TraceEvent::Partition { time_us, kind, cut } if (from_us..=to_us).contains(time_us) => {
                 let links: Vec<String> = cut
@@ -96,7 +531,7 @@ pub fn sequence_diagram(sim: &Simulation, anomaly: &Anomaly) -> Option<String> {
         rows.push(row);
     }
     let mut out = String::new();
-    let _ = write!(out, "{:>12} ", "time");
+    let _ = write!(out, "{:>12} ", "sent at");
     for &c in &columns {
         let _ = write!(out, "{:<COLUMN$}", sim.names[c]);
     }
@@ -116,7 +551,7 @@ fn position(columns: &[usize], process: usize) -> Option<usize> {
     columns.iter().position(|c| *c == process)
 }
 
-/// `   12.345ms |---------->|           |   occ_read t3 x`: an arrow from column `a` to
+/// `   12.345ms |---------->|           |   T3 occ_read x`: an arrow from column `a` to
 /// column `b`; a lost message stops short with `X`.
 fn arrow_row(time_us: u64, width: usize, a: usize, b: usize, lost: bool, label: &str) -> String {
     let mut line: Vec<char> = vec![' '; width * COLUMN];
@@ -155,23 +590,35 @@ fn banner_row(time_us: u64, width: usize, label: &str) -> String {
     format!("{:>12} {drawn} {label}", format_ms(time_us))
 }
 
-/// A message in a few words: `occ_commit t5 w x=3 rv x@2`.
-fn describe(wire: &str) -> String {
-    let Ok(envelope) = codec::decode(wire) else { return wire.to_string() };
-    let body = &envelope.body;
-    let text = match &body.payload {
+/// A message in a few words, its transaction named by the caller: `occ_read x`,
+/// `occ_read_ok x@4=3.1` (`request` is what a reply answers), `occ_commit w[x=3] rv[x@2]`.
+/// The store's txn id is shown only where it is news: the reply that hands it out, and
+/// any id other than the one the transaction went on to use (`own_id`).
+fn describe(payload: &Payload, request: Option<&Payload>, own_id: Option<&str>) -> String {
+    let foreign = |id: &str| match own_id {
+        Some(own) if own == id => String::new(),
+        _ => format!(" (txn {id})"),
+    };
+    match payload {
         Payload::OccBegin => "occ_begin".to_string(),
-        Payload::OccBeginOk { txn_id } => format!("occ_begin_ok {txn_id}"),
-        Payload::OccRead { txn_id, key } => format!("occ_read {txn_id} {key}"),
+        Payload::OccBeginOk { txn_id } if own_id == Some(txn_id.as_str()) => {
+            format!("occ_begin_ok {txn_id}")
+        }
+        Payload::OccBeginOk { txn_id } => format!("occ_begin_ok {txn_id} (not used)"),
+        Payload::OccRead { txn_id, key } => format!("occ_read {key}{}", foreign(txn_id)),
         Payload::OccReadOk { value, version } => {
-            format!("occ_read_ok {}@{version}", value.as_deref().unwrap_or("null"))
+            let key = match request {
+                Some(Payload::OccRead { key, .. }) => key.as_str(),
+                _ => "?",
+            };
+            format!("occ_read_ok {key}@{version}={}", value.as_deref().unwrap_or("null"))
         }
         Payload::OccCommit { txn_id, writes, read_versions } => {
             let writes: Vec<String> =
                 writes.iter().map(|w| format!("{}={}", w.key, w.value)).collect();
             let reads: Vec<String> =
                 read_versions.iter().map(|r| format!("{}@{}", r.key, r.version)).collect();
-            format!("occ_commit {txn_id} w[{}] rv[{}]", writes.join(" "), reads.join(" "))
+            format!("occ_commit w[{}] rv[{}]{}", writes.join(" "), reads.join(" "), foreign(txn_id))
         }
         Payload::OccCommitOk { committed: true, versions, .. } => {
             let versions: Vec<String> =
@@ -181,55 +628,34 @@ fn describe(wire: &str) -> String {
         Payload::OccCommitOk { committed: false, conflicts, .. } => {
             let conflicts: Vec<String> = conflicts
                 .iter()
-                .map(|c| format!("{} expected {} actual {}", c.key, c.expected, c.actual))
+                .map(|c| format!("{} read @{}, now @{}", c.key, c.expected, c.actual))
                 .collect();
             format!("occ_commit_ok ABORTED ({})", conflicts.join(", "))
         }
         Payload::Error { code, text } => format!("error {code}: {text}"),
-        other => format!("{other:?}"),
-    };
-    match (body.msg_id, body.in_reply_to) {
-        (_, Some(reply)) => format!("{text} (re {reply})"),
-        (Some(id), None) => format!("{text} (msg {id})"),
-        _ => text,
+        other => other.type_name().to_string(),
     }
 }
 
-/// The whole report of a failed run: header, verdict, invariants, liveness, and a
-/// sequence diagram per shown anomaly.
-pub fn failure_report(outcome: &RunOutcome, repro: &str, anomalies_max: usize) -> String {
-    let mut out = String::new();
-    let Some(failure) = outcome.failure() else {
-        return "the run passed: nothing to report\n".to_string();
-    };
-    let _ = writeln!(out, "FAILED: {}", failure.headline());
-    let _ = writeln!(out, "reproduce: {repro}");
-    let _ = writeln!(out, "fingerprint: {:016x}", outcome.sim.fingerprint);
-    if let Ok(verdict) = &outcome.verdict {
-        for (i, anomaly) in verdict.anomalies.iter().take(anomalies_max).enumerate() {
-            let _ = writeln!(
-                out,
-                "\n--- anomaly {} of {}: {}",
-                i + 1,
-                verdict.anomalies.len(),
-                anomaly.name
-            );
-            for line in &anomaly.explanation {
-                let _ = writeln!(out, "  {line}");
-            }
-            if let Some(diagram) = sequence_diagram(&outcome.sim, anomaly) {
-                let _ = writeln!(out, "\n  messages of these transactions:");
-                for line in diagram.lines() {
-                    let _ = writeln!(out, "  {line}");
-                }
-            }
-        }
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_txn_ids_in_a_sentence_become_t_names() {
+        // Whole words only: t5 becomes T12, t55 and `at5` stay, other text is untouched.
+        let txn_of = |word: &str| (word == "t5").then_some(12);
+        let (text, named) = rename_ids("the store aborted t5 (t55, at5, t5é): é ok", txn_of);
+        assert_eq!(text, "the store aborted T12 (t55, at5, T12é): é ok");
+        assert_eq!(named, [12, 12]);
     }
-    for violation in &outcome.violations {
-        let _ = writeln!(out, "\n--- {}: {}", violation.name, violation.explanation);
+
+    #[test]
+    fn microseconds_in_a_sentence_become_milliseconds() {
+        // Whole words `<digits>us` only: `us`, `bus`, `12usb` and other words stay.
+        assert_eq!(
+            in_ms("n1 panicked at 53087us: us bus 12usb 7us, 0us"),
+            "n1 panicked at 53.087ms: us bus 12usb 0.007ms, 0.000ms"
+        );
     }
-    if let Some(liveness) = &outcome.sim.liveness_failure {
-        let _ = writeln!(out, "\n--- liveness: {liveness}");
-    }
-    out
 }

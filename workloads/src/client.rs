@@ -103,14 +103,42 @@ pub enum Source {
 }
 
 /// What a client tells the world about itself.
+///
+/// Two units are counted. An *attempt* is one invocation in the history (a retry after an
+/// abort or a failure is a new attempt); a *logical transaction* is one program, run until
+/// it commits, ends indeterminate, or is given up after its last attempt. Every attempt
+/// ends in exactly one of `committed`, `aborted`, `failed`, `indeterminate`; every
+/// finished logical transaction in exactly one of `committed`, `indeterminate`,
+/// [`ClientStats::given_up`].
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ClientStats {
+    /// Attempts that committed (`ok`); each ends its logical transaction.
     pub committed: u64,
+    /// Attempts the store aborted on a conflict (`fail`, `committed: false`).
     pub aborted: u64,
+    /// Attempts that failed otherwise (`fail`): a begin or read unanswered after its
+    /// resends, an error reply that says nothing was committed, or a transaction the
+    /// client abandoned before its commit ([`Neglect`]; not retried).
     pub failed: u64,
+    /// Attempts whose commit got no definite answer (`info`); each ends its logical
+    /// transaction (the process retires, the program is not retried).
     pub indeterminate: u64,
-    /// Logical transactions finished (committed, or given up after its attempts).
+    /// Logical transactions finished (committed, indeterminate, or given up).
     pub finished: u64,
+}
+
+impl ClientStats {
+    /// Logical transactions given up: their last allowed attempt aborted or failed, or the
+    /// client abandoned them.
+    /// Derived, not counted, so that sums of stats stay consistent.
+    pub fn given_up(&self) -> u64 {
+        self.finished - self.committed - self.indeterminate
+    }
+
+    /// Attempts that ended (every invocation the client completed).
+    pub fn attempts(&self) -> u64 {
+        self.committed + self.aborted + self.failed + self.indeterminate
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -800,6 +828,32 @@ mod tests {
             "with a value never written before"
         );
         assert_eq!(c.stats().aborted, 1);
+    }
+
+    #[test]
+    fn a_transaction_aborted_on_every_attempt_counts_as_given_up_once() {
+        // Attempts and logical transactions are separate units: four aborts, one give-up.
+        let mut records = Vec::new();
+        let mut c = client(vec![program(vec![Instr::Write("x".into(), "v".into())])]);
+        let aborted = Payload::OccCommitOk {
+            committed: false,
+            new_version: None,
+            versions: vec![],
+            conflicts: vec![],
+        };
+        for attempt in 1..=ClientConfig::default().max_attempts {
+            let now = c.next_deadline().expect("another attempt is due");
+            let begin = tick(&mut c, now, &mut records).pop().expect("occ_begin");
+            let begun = Payload::OccBeginOk { txn_id: format!("t{attempt}") };
+            let commit = reply(&mut c, now, &begin, begun, &mut records).pop().expect("commit");
+            reply(&mut c, now, &commit, aborted.clone(), &mut records);
+        }
+        let now = c.next_deadline().expect("idle, then done");
+        assert!(tick(&mut c, now, &mut records).is_empty());
+        assert!(c.is_done());
+        let stats = c.stats();
+        assert_eq!((stats.aborted, stats.attempts()), (4, 4));
+        assert_eq!((stats.finished, stats.given_up()), (1, 1));
     }
 
     #[test]

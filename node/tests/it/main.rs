@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod binary;
+mod docs;
 mod expiry;
 mod fuzz;
 mod seed;

@@ -86,17 +86,60 @@ pub struct CycleEdge {
     pub explanation: String,
 }
 
+/// Microseconds of virtual time as milliseconds with three decimals (`3180.727ms`): the
+/// one unit of time in every text the harness prints.
+pub fn format_ms(us: u64) -> String {
+    format!("{}.{:03}ms", us / 1000, us % 1000)
+}
+
+/// How to read the names and notations of a verdict's text; printed above the anomalies.
+pub const LEGEND: &[&str] = &[
+    "T<n>: the transaction invoked at history event n (line n+1 of a history sim wrote); \
+     `T<n> = txn <id>, process <p>` attaches the store's txn id and the history's process; \
+     ?k@v: an unknown transaction that installed k@v",
+    "k@v: key k at version v (0: absent); r k@v = \"x\": read x at version v; \
+     r k = \"x\" (own write): read from its own write buffer; r k = ?: result unknown; \
+     w k@v = \"x\": wrote x, installing v; w k = \"x\": wrote x, no version known",
+    "ok / fail / info: committed / not committed / unknown; edges: ww (overwrote), wr \
+     (read what the other wrote), rw (overwrote what the other read), realtime (completed \
+     before the other was invoked); times: ms of virtual time since the run began",
+];
+
+/// How [`Verdict::render_text_with`] lays out its text.
+pub struct TextOptions<'a> {
+    /// Anomalies explained in full per name.
+    pub per_kind: usize,
+    /// Where a history process ran, attached to its transactions' names (`client c3`).
+    pub host: &'a dyn Fn(u64) -> Option<String>,
+    /// Text to print under an anomaly (its number among those shown, from 0), such as the
+    /// simulator's sequence diagram of its messages.
+    pub below: &'a mut dyn FnMut(usize, &Anomaly) -> Option<String>,
+    /// Where a reader finds the anomalies left out (`see --json for all`).
+    pub more_hint: &'a str,
+}
+
 impl Verdict {
     /// The verdict for a person: verdict line, counts, then up to `max_per_kind`
     /// anomalies of each name, explained.
     pub fn render_text(&self, max_per_kind: usize) -> String {
+        self.render_text_with(TextOptions {
+            per_kind: max_per_kind,
+            host: &|_| None,
+            below: &mut |_, _| None,
+            more_hint: "see --json for all",
+        })
+    }
+
+    /// [`Verdict::render_text`], laid out as `options` say.
+    pub fn render_text_with(&self, options: TextOptions) -> String {
+        let TextOptions { per_kind, host, below, more_hint } = options;
         let mut out = String::new();
         let s = &self.stats;
         let _ = writeln!(out, "valid: {}", self.valid);
         let _ = writeln!(out, "model: {}", self.model.name());
         let _ = writeln!(
             out,
-            "txns: {} (committed {}, failed {}, indeterminate {} of which {} proved committed), keys: {}",
+            "txns: {} in the history (ok {}, fail {}, info {} of which {} proved committed), keys: {}",
             s.txns, s.committed, s.failed, s.info, s.info_committed, s.keys
         );
         if self.counts.is_empty() {
@@ -105,8 +148,13 @@ impl Verdict {
         }
         let counts: Vec<String> = self.counts.iter().map(|(n, c)| format!("{n} {c}")).collect();
         let _ = writeln!(out, "anomalies: {}", counts.join(", "));
+        let _ = writeln!(out, "how to read them:");
+        for line in LEGEND {
+            let _ = writeln!(out, "  {line}");
+        }
+        let mut shown_so_far = 0;
         for (name, &count) in &self.counts {
-            let shown = count.min(max_per_kind);
+            let shown = count.min(per_kind);
             for (i, a) in self.anomalies.iter().filter(|a| &a.name == name).take(shown).enumerate()
             {
                 let _ = writeln!(out);
@@ -117,13 +165,20 @@ impl Verdict {
                 if !a.txns.is_empty() {
                     let _ = writeln!(out, "  where");
                     for t in &a.txns {
-                        let _ = writeln!(out, "    {}", txn_line(t));
+                        let _ = writeln!(out, "    {}", txn_line(t, host));
                     }
                 }
+                if let Some(text) = below(shown_so_far, a) {
+                    let _ = writeln!(out);
+                    for line in text.lines() {
+                        let _ = writeln!(out, "  {line}");
+                    }
+                }
+                shown_so_far += 1;
             }
             if count > shown {
                 let _ = writeln!(out);
-                let _ = writeln!(out, "... and {} more {name} (see --json for all)", count - shown);
+                let _ = writeln!(out, "... and {} more {name} ({more_hint})", count - shown);
             }
         }
         out
@@ -135,23 +190,34 @@ impl Verdict {
     }
 }
 
-fn txn_line(t: &TxnRef) -> String {
+/// A transaction's name with what else identifies it: `T594 = txn t360, process 7`.
+pub fn txn_title(name: &str, txn_id: Option<&str>, process: u64, host: Option<&str>) -> String {
+    let mut title = format!("{name} = ");
+    if let Some(id) = txn_id {
+        let _ = write!(title, "txn {id}, ");
+    }
+    let _ = write!(title, "process {process}");
+    if let Some(host) = host {
+        let _ = write!(title, " on {host}");
+    }
+    title
+}
+
+fn txn_line(t: &TxnRef, host: &dyn Fn(u64) -> Option<String>) -> String {
     if let Some(note) = &t.note {
         return format!("{}: {note}", t.name);
     }
-    let mut line = format!("{}: process {}", t.name, t.process.unwrap_or(0));
-    if let Some(id) = &t.txn_id {
-        let _ = write!(line, ", txn {id}");
-    }
+    let process = t.process.unwrap_or(0);
+    let mut line = txn_title(&t.name, t.txn_id.as_deref(), process, host(process).as_deref());
     let _ = write!(
         line,
-        ", invoked t={} (line {})",
-        t.invoke_time.unwrap_or(0),
+        ": invoked {} (line {})",
+        format_ms(t.invoke_time.unwrap_or(0)),
         t.invoke_line.unwrap_or(0)
     );
     match (t.completion_time, t.completion_line) {
         (Some(time), Some(l)) => {
-            let _ = write!(line, ", {} t={time} (line {l})", t.outcome);
+            let _ = write!(line, ", {} {} (line {l})", t.outcome, format_ms(time));
         }
         _ => {
             let _ = write!(line, ", never completed");
@@ -171,7 +237,7 @@ fn op_text(op: &Op) -> String {
         (OpKind::Read, Some(v)) => format!("r {}@{v} = {value}", op.key),
         (OpKind::Read, None) if op.value.is_none() => format!("r {} = ?", op.key),
         (OpKind::Read, None) => format!("r {} = {value} (own write)", op.key),
-        (OpKind::Write, Some(v)) => format!("w {} = {value} -> @{v}", op.key),
+        (OpKind::Write, Some(v)) => format!("w {}@{v} = {value}", op.key),
         (OpKind::Write, None) => format!("w {} = {value}", op.key),
     }
 }
@@ -353,10 +419,10 @@ impl Namer<'_, '_> {
                 let done = &self.h.events[ta.complete as usize];
                 let invoked = &self.h.events[tb.invoke as usize];
                 format!(
-                    "{a} completed at t={} (line {}); {b} was invoked later at t={} (line {}) (realtime)",
-                    done.time,
+                    "{a} completed at {} (line {}); {b} was invoked later at {} (line {}) (realtime)",
+                    format_ms(done.time),
                     ta.complete + 1,
-                    invoked.time,
+                    format_ms(invoked.time),
                     tb.invoke + 1
                 )
             }

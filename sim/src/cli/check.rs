@@ -24,8 +24,8 @@ pub enum ModelArg {
 
 #[derive(Args, Debug)]
 pub struct CheckArgs {
-    /// History file: one JSON event per line (see DESIGN.md); `-` reads stdin. An empty
-    /// history has nothing to check: exit 2.
+    /// History file: one JSON event per line (see docs/history-format.md); `-` reads
+    /// stdin. An empty history has nothing to check: exit 2.
     pub file: PathBuf,
     /// Consistency model to check.
     #[arg(long, value_enum, default_value = "strict-serializable")]

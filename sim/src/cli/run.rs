@@ -17,7 +17,7 @@ use crate::cli::args::{parse_seed, repro_command, OutputFlags, RunFlags};
 use crate::cli::sweep::seeds_line;
 use crate::outcome::{evaluate, Failure, RunOutcome};
 use crate::replay_file::ReplayFile;
-use crate::report::{failure_report, sequence_diagram};
+use crate::report::{run_report, Detail, Repro};
 use crate::world::{simulate, RunConfig, Simulation, TraceEvent};
 
 #[derive(Args, Clone, Debug)]
@@ -36,8 +36,9 @@ pub struct RunArgs {
     /// runs first diverge (exit 2). Catches nondeterminism a code change let in.
     #[arg(long)]
     pub check_determinism: bool,
-    /// On failure, write the full failure report (every anomaly explained, with the
-    /// message sequence diagrams of the transactions involved) to FILE.
+    /// Write the run's full report to FILE: everything stdout shows, with every anomaly
+    /// and invariant violation explained and the message sequence diagram of each
+    /// anomaly's transactions.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
 }
@@ -72,10 +73,15 @@ pub fn run(args: &RunArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // What the determinism check compared, printed first and kept in the report file.
+    let mut preface = String::new();
     if args.check_determinism {
-        if let Err(divergence) = compare_runs(&config) {
-            eprintln!("sim run: NONDETERMINISM: {divergence}");
-            return ExitCode::from(2);
+        match compare_runs(&config) {
+            Ok(compared) => preface = format!("{compared}\n"),
+            Err(divergence) => {
+                eprintln!("sim run: NONDETERMINISM: {divergence}");
+                return ExitCode::from(2);
+            }
         }
     }
     // A failing run is run again with its trace recorded: the same run (recording does
@@ -86,15 +92,14 @@ pub fn run(args: &RunArgs) -> ExitCode {
         config.record_trace = true;
         outcome = evaluate(&config);
     }
-    crate::cli::emit(&summary(&outcome, &repro));
+    crate::cli::emit(&format!("{preface}{}", summary(&outcome, &repro)));
     let sim = &outcome.sim;
     let mut written = Vec::new();
     if let Some(file) = report {
-        let text = if outcome.failure().is_some() {
-            failure_report(&outcome, &repro, usize::MAX)
-        } else {
-            summary(&outcome, &repro)
-        };
+        let text = format!(
+            "{preface}{}",
+            run_report(&outcome, &repro_of(&outcome, &repro), &Detail::FULL)
+        );
         written.push(file.write(|out| out.write_all(text.as_bytes())));
     }
     if let Some(file) = history {
@@ -152,100 +157,23 @@ impl Output {
     }
 }
 
-/// Configuration, fault mix, counts, verdict, fingerprint, and on failure the repro.
+/// What `sim run` prints: the run's report at stdout's level of detail.
 pub fn summary(outcome: &RunOutcome, repro: &str) -> String {
-    let sim = &outcome.sim;
-    let c = &sim.config;
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "seed {}: workload {}, {} clients, {} txns, {} keys per family",
-        c.seed,
-        c.workload.name(),
-        c.clients,
-        c.txns,
-        c.keys
-    );
-    let _ = writeln!(out, "faults ({}): {}", c.faults.flag(), sim.mix);
-    let s = &sim.clients;
-    let attempts = s.committed + s.aborted;
-    let abort_permille = (s.aborted * 1000).checked_div(attempts).unwrap_or(0);
-    let _ = writeln!(
-        out,
-        "transactions: {} committed, {} aborted, {} failed, {} indeterminate (abort rate {}.{}%)",
-        s.committed,
-        s.aborted,
-        s.failed,
-        s.indeterminate,
-        abort_permille / 10,
-        abort_permille % 10
-    );
-    let n = &sim.network;
-    let _ = writeln!(
-        out,
-        "messages: {} sent, {} delivered, {} dropped, {} lost to partitions, {} duplicated",
-        n.sent, n.delivered, n.dropped, n.partitioned, n.duplicated
-    );
-    let healed = sim.healed_at_us.map_or("never".to_string(), format_us);
-    let _ = writeln!(
-        out,
-        "virtual time: {} (faults healed at {healed})",
-        format_us(sim.virtual_duration_us)
-    );
-    out.push_str(&verdict_text(outcome));
-    if let Some(diagram) = first_diagram(outcome) {
-        let _ = writeln!(out, "\nmessages of the first anomaly's transactions:\n{diagram}");
-    }
-    let _ = writeln!(out, "fingerprint: {:016x}", sim.fingerprint);
-    if let Some(failure) = outcome.failure() {
-        let _ = writeln!(out, "FAILED: {}", failure.headline());
-        let _ = writeln!(out, "reproduce: {repro}");
-        if sim.config.keep.is_none() {
-            let note = format!("{} (found by sim run)", failure.names().join(", "));
-            let _ = writeln!(out, "add to seeds/: {}", seeds_line(&sim.config, &note));
-        }
-    }
-    out
+    run_report(outcome, &repro_of(outcome, repro), &Detail::STDOUT)
 }
 
-/// The sequence diagram of the first anomaly, when the run recorded its trace.
-fn first_diagram(outcome: &RunOutcome) -> Option<String> {
-    let verdict = outcome.verdict.as_ref().ok()?;
-    let anomaly = verdict.anomalies.first()?;
-    sequence_diagram(&outcome.sim, anomaly)
+/// The reproduce command, and the `seeds/` line for a run flags can reproduce.
+fn repro_of(outcome: &RunOutcome, repro: &str) -> Repro {
+    let config = &outcome.sim.config;
+    let seeds_line = outcome.failure().filter(|_| config.keep.is_none()).map(|failure| {
+        seeds_line(config, &format!("{} (found by sim run)", failure.names().join(", ")))
+    });
+    Repro { command: repro.to_string(), seeds_line }
 }
 
-/// The checker's verdict with its explanation, workload invariants, liveness.
-fn verdict_text(outcome: &RunOutcome) -> String {
-    let mut out = String::new();
-    match &outcome.verdict {
-        Ok(verdict) => out.push_str(&verdict.render_text(3)),
-        Err(error) => {
-            let _ = writeln!(out, "valid: unknown (the history could not be checked: {error})");
-        }
-    }
-    for violation in outcome.violations.iter().take(5) {
-        let _ = writeln!(out, "{}: {}", violation.name, violation.explanation);
-    }
-    if outcome.violations.len() > 5 {
-        let _ = writeln!(out, "... {} more invariant violations", outcome.violations.len() - 5);
-    }
-    if let Some(error) = &outcome.sim.internal_error {
-        let _ = writeln!(out, "internal error: {error}");
-    }
-    if let Some(failure) = &outcome.sim.liveness_failure {
-        let _ = writeln!(out, "liveness failure: {failure}");
-    }
-    out
-}
-
-/// `1.234567s`
-fn format_us(us: u64) -> String {
-    format!("{}.{:06}s", us / 1_000_000, us % 1_000_000)
-}
-
-/// Runs `config` twice with traces and reports the first event at which they differ.
-fn compare_runs(config: &RunConfig) -> Result<(), String> {
+/// Runs `config` twice with traces and reports the first event at which they differ, or
+/// when they agree, what was compared.
+fn compare_runs(config: &RunConfig) -> Result<String, String> {
     let traced = RunConfig { record_trace: true, ..config.clone() };
     let (first, second) = (simulate(&traced), simulate(&traced));
     let (lines_a, lines_b) = (render_trace(&first), render_trace(&second));
@@ -264,7 +192,13 @@ fn compare_runs(config: &RunConfig) -> Result<(), String> {
     if first.history != second.history {
         return Err("same messages but different histories".into());
     }
-    Ok(())
+    Ok(format!(
+        "determinism: 2 runs compared, {} trace events and {} history events each, identical; \
+         fingerprint {:016x} both times",
+        lines_a.lines().count(),
+        first.history.len(),
+        first.fingerprint
+    ))
 }
 
 /// Where two traces first differ, as a sentence with both versions of the event.

@@ -16,7 +16,7 @@ use clap::Args;
 use crate::cli::args::{parse_seed, repro_command, RunFlags};
 use crate::outcome::evaluate;
 use crate::replay_file::ReplayFile;
-use crate::report::failure_report;
+use crate::report::{in_ms, run_report, Detail, Repro};
 use crate::shrink::{shrink, RUNS_MAX_DEFAULT};
 use crate::world::RunConfig;
 
@@ -64,15 +64,15 @@ pub fn run(args: &ShrinkArgs) -> ExitCode {
         }
     };
     crate::cli::emit(&format!(
-        "original: {} transactions, {}\n",
+        "original: {} transactions in the history (attempts and the final read), {}\n",
         shrunk.original_txns,
-        shrunk.original_failure.headline()
+        in_ms(&shrunk.original_failure.headline())
     ));
     crate::cli::emit(&format!("  {}\n", repro_command(&shrunk.original)));
     crate::cli::emit(&format!(
-        "shrunk:   {} transactions, {} ({} runs)\n",
+        "shrunk:   {} transactions in the history, {} ({} runs)\n",
         shrunk.shrunk_txns,
-        shrunk.shrunk_failure.headline(),
+        in_ms(&shrunk.shrunk_failure.headline()),
         shrunk.runs
     ));
     let repro = if shrunk.shrunk.keep.is_none() {
@@ -103,7 +103,9 @@ pub fn run(args: &ShrinkArgs) -> ExitCode {
     };
     crate::cli::emit(&format!("  {repro}\n"));
     let traced = evaluate(&RunConfig { record_trace: true, ..shrunk.shrunk.clone() });
-    crate::cli::emit(&format!("\n{}\n", failure_report(&traced, &repro, 3)));
+    let repro = Repro { command: repro, seeds_line: None };
+    crate::cli::emit(&format!("\n{}\n", run_report(&traced, &repro, &Detail::SHRUNK)));
+    crate::cli::emit("every transaction of the shrunk run:\n");
     crate::cli::emit(&crate::render::history_compact(&traced.sim.history));
     ExitCode::from(1)
 }

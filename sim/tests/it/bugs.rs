@@ -155,7 +155,7 @@ fn a_failing_run_explains_itself_and_writes_its_report() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     for needle in [
         "valid: false",
-        "messages of the first anomaly's transactions:",
+        "messages of these transactions:",
         "FAILED: anomalies:",
         "reproduce: ",
         "add to seeds/: ",
@@ -163,7 +163,7 @@ fn a_failing_run_explains_itself_and_writes_its_report() {
         assert!(stdout.contains(needle), "stdout lacks `{needle}`:\n{stdout}");
     }
     let report = std::fs::read_to_string(&report).expect("the report is written");
-    assert!(report.contains("--- anomaly 1 of "), "{report}");
+    assert!(report.contains(" #1 of ") && report.contains("  where\n"), "{report}");
     assert!(report.contains("messages of these transactions:"), "{report}");
     assert!(report.contains("occ_commit"), "the diagram shows the commits:\n{report}");
     std::fs::remove_dir_all(&dir).ok();

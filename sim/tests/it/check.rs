@@ -115,10 +115,16 @@ fn cycle_explanations_name_keys_versions_and_edges() {
     let text = strict.render_text(3);
     assert!(text.contains("T3 read x@1; T2 installed x@2 (rw)"), "{text}");
     assert!(text.contains("T2 installed y@2; T3 read y@2 (wr)"), "{text}");
-    assert!(text.contains("T3: process 2, invoked t=30 (line 4), ok t=110 (line 6)"), "{text}");
+    assert!(
+        text.contains("T3 = process 2: invoked 0.030ms (line 4), ok 0.110ms (line 6)"),
+        "{text}"
+    );
     let (_, strict) = check_file("g_single_realtime_stale_read");
     let text = strict.render_text(3);
-    assert!(text.contains("T0 completed at t=10 (line 2); T2 was invoked later at t=20"), "{text}");
+    assert!(
+        text.contains("T0 completed at 0.010ms (line 2); T2 was invoked later at 0.020ms"),
+        "{text}"
+    );
     let json = strict.to_json();
     assert_eq!(json["valid"], false);
     assert_eq!(json["anomalies"][0]["name"], "G-single-realtime");

@@ -3,7 +3,9 @@
 mod bugs;
 mod check;
 mod determinism;
+mod docs;
 mod final_read;
+mod reports;
 mod run_cli;
 mod shrink_cli;
 mod snapshots;

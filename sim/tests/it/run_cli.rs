@@ -24,7 +24,9 @@ fn run_is_the_default_subcommand_and_prints_the_summary_in_order() {
     let order = [
         "seed 7:",
         "faults (swarm):",
-        "transactions:",
+        "logical transactions:",
+        "attempts (",
+        "history:",
         "messages:",
         "virtual time:",
         "fingerprint:",
