@@ -30,7 +30,8 @@ const USAGE: &str = "\
 usage: occ-node [--txn-ttl-ms N] [--outcome-ttl-ms N]
 
 Reads Maelstrom-style JSON messages, one per line, on stdin and writes the OCC node's
-replies, one per line, on stdout. Diagnostics go to stderr.
+replies, one per line, on stdout. Diagnostics go to stderr. The protocol, its error
+codes and its limits are specified in docs/protocol.md.
 
 options:
   --txn-ttl-ms N      forget a transaction not committed within N ms of its begin

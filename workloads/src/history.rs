@@ -1,4 +1,4 @@
-//! The history format of DESIGN.md: one event per JSON line, an invocation followed later
+//! The history format of `docs/history-format.md`: one event per JSON line, an invocation followed later
 //! by its completion for the same process. The simulator's clients write it; the checker
 //! (`sim check`) reads it, from the simulator or from any other tool.
 
@@ -84,7 +84,7 @@ mod tests {
     #[test]
     fn events_round_trip_and_misspelt_fields_are_refused() {
         let line = r#"{"index":3,"time":5200,"process":0,"type":"ok","txn_id":"t1","ops":[{"f":"r","key":"x","value":"3","version":2},{"f":"w","key":"x","value":"7","version":3}]}"#;
-        let event: Event = serde_json::from_str(line).expect("the DESIGN.md example parses");
+        let event: Event = serde_json::from_str(line).expect("the documented example parses");
         assert_eq!(serde_json::to_string(&event).unwrap(), line);
         let typo = line.replace("\"version\":2", "\"verison\":2");
         let error = serde_json::from_str::<Event>(&typo).unwrap_err().to_string();
