@@ -19,6 +19,8 @@
 //!   within the last `outcome_ttl_us`, queued expiries at most both together. A table that
 //!   never forgets is a leak no history shows.
 //!
+//! - `request-unanswered`: every request sent once the network healed (nothing is lost
+//!   then) is answered by the end of the run; a message of a reply's type never is.
 //! - `answered-before-init`: until the simulator's `init` reaches it, the store answers
 //!   a begin, read or commit with error 11 only.
 //! - the conflicts of an abort are each named once, in key order (as `validate` promises).
@@ -26,9 +28,9 @@
 //! Messages are observed as they are sent, once each (the network's duplicates are
 //! deliveries of one send), so nothing here depends on faults.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use node::protocol::{error_code, Envelope, Payload};
+use node::protocol::{error_code, is_reply_type, Envelope, Payload};
 
 use crate::invariants::Violation;
 
@@ -44,6 +46,8 @@ enum Request {
     Refuse(u32),
     /// The store's own `init` again, as a retry would send it: `init_ok`.
     ReInit,
+    /// A message of a reply's type: never answered (two nodes would ping-pong).
+    Ignore,
     Other,
 }
 
@@ -75,6 +79,8 @@ pub struct Conformance {
     history_len: u64,
     /// The simulator's `init` has reached the store.
     initialised: bool,
+    /// `(process, msg_id)` of requests sent on a healed network and not answered yet.
+    unanswered: BTreeSet<(usize, u64)>,
 }
 
 impl Conformance {
@@ -93,6 +99,7 @@ impl Conformance {
             more: 0,
             history_len: 0,
             initialised: false,
+            unanswered: BTreeSet::new(),
         }
     }
 
@@ -103,6 +110,12 @@ impl Conformance {
 
     /// The violations found, with a last line counting any beyond the bound.
     pub fn finish(mut self) -> Vec<Violation> {
+        for (process, msg_id) in std::mem::take(&mut self.unanswered) {
+            self.violation(
+                "request-unanswered",
+                format!("the store never answered msg {msg_id} of client c{process}, sent after the network healed"),
+            );
+        }
         if self.more > 0 {
             let last = self.violations.last().map_or("protocol", |v| v.name);
             self.violations.push(Violation {
@@ -119,10 +132,16 @@ impl Conformance {
         self.history_len = len;
     }
 
-    /// A client (process `source`) sent the store a request.
-    pub fn request(&mut self, source: usize, envelope: &Envelope) {
+    /// A client (process `source`) sent the store a request; `reliable`: on a healed
+    /// network, so that it must be answered.
+    pub fn request(&mut self, source: usize, envelope: &Envelope, reliable: bool) {
         let Some(msg_id) = envelope.body.msg_id else { return };
         let kind = match &envelope.body.payload {
+            Payload::Unknown { type_name } | Payload::Malformed { type_name, .. }
+                if is_reply_type(type_name) =>
+            {
+                Request::Ignore
+            }
             Payload::OccBegin => Request::Begin,
             Payload::OccRead { .. } => Request::Read,
             Payload::OccCommit { txn_id, .. } => {
@@ -137,6 +156,9 @@ impl Conformance {
             Payload::Init { .. } => Request::Refuse(error_code::PRECONDITION_FAILED),
             _ => Request::Other,
         };
+        if reliable && kind != Request::Ignore {
+            self.unanswered.insert((source, msg_id));
+        }
         let kinds = &mut self.requests[source];
         let Ok(slot) = usize::try_from(msg_id) else { return };
         if kinds.len() <= slot {
@@ -171,6 +193,9 @@ impl Conformance {
             .ok()
             .and_then(|slot| self.requests.get(target).and_then(|kinds| kinds.get(slot)))
             .copied();
+        if request.is_some() {
+            self.unanswered.remove(&(target, in_reply_to));
+        }
         let Some(request) = request else {
             self.violation(
                 "reply-to-unknown-request",
@@ -411,7 +436,7 @@ mod tests {
         let (mut client_id, mut node_id) = (0, 0);
         for (request, reply, at_us) in steps {
             if let Some(request) = request {
-                c.request(CLIENT, &envelope(client_id, None, request.clone()));
+                c.request(CLIENT, &envelope(client_id, None, request.clone()), false);
                 client_id += 1;
             }
             if let Some(reply) = reply {
@@ -463,15 +488,31 @@ mod tests {
     }
 
     #[test]
+    fn once_healed_every_request_is_answered_and_no_reply_is() {
+        let mut c = Conformance::new(2, 1_000, 1_000);
+        c.initialised();
+        c.request(CLIENT, &envelope(0, None, Payload::OccBegin), false);
+        c.request(CLIENT, &envelope(1, None, Payload::OccBegin), true);
+        c.request(CLIENT, &envelope(2, None, Payload::OccBegin), true);
+        c.reply(CLIENT, &envelope(0, Some(2), Payload::OccBeginOk { txn_id: "t1".into() }), 0);
+        let reply = Payload::Malformed { type_name: "occ_read_ok".into(), reason: String::new() };
+        c.request(CLIENT, &envelope(3, None, reply), true);
+        c.reply(CLIENT, &envelope(1, Some(3), Payload::Error { code: 12, text: String::new() }), 0);
+        let names: Vec<&str> = c.finish().iter().map(|v| v.name).collect();
+        // msg 0 may be lost, msg 1 is owed an answer, msg 3 is owed none.
+        assert_eq!(names, ["reply-type-mismatch", "request-unanswered"]);
+    }
+
+    #[test]
     fn before_init_the_store_refuses_with_error_11() {
         let mut c = Conformance::new(2, 1_000, 1_000);
-        c.request(CLIENT, &envelope(0, None, Payload::OccBegin));
+        c.request(CLIENT, &envelope(0, None, Payload::OccBegin), false);
         let unavailable = Payload::Error { code: 11, text: String::new() };
         c.reply(CLIENT, &envelope(0, Some(0), unavailable), 0);
-        c.request(CLIENT, &envelope(1, None, Payload::OccBegin));
+        c.request(CLIENT, &envelope(1, None, Payload::OccBegin), false);
         c.reply(CLIENT, &envelope(1, Some(1), Payload::OccBeginOk { txn_id: "t1".into() }), 0);
         c.initialised();
-        c.request(CLIENT, &envelope(2, None, Payload::OccBegin));
+        c.request(CLIENT, &envelope(2, None, Payload::OccBegin), false);
         c.reply(CLIENT, &envelope(2, Some(2), Payload::OccBeginOk { txn_id: "t2".into() }), 0);
         let names: Vec<&str> = c.finish().iter().map(|v| v.name).collect();
         assert_eq!(names, ["answered-before-init"]);
@@ -492,7 +533,7 @@ mod tests {
     fn tables_stay_within_what_the_ttls_allow() {
         let mut c = Conformance::new(2, 100, 1_000);
         c.initialised();
-        c.request(CLIENT, &envelope(0, None, Payload::OccBegin));
+        c.request(CLIENT, &envelope(0, None, Payload::OccBegin), false);
         c.reply(CLIENT, &envelope(0, Some(0), Payload::OccBeginOk { txn_id: "t1".into() }), 10);
         c.table_sizes(10, (1, 0, 1));
         c.table_sizes(109, (1, 0, 1));
@@ -508,19 +549,19 @@ mod tests {
         let mut c = Conformance::new(2, 1_000, 1_000);
         c.initialised();
         let error = |code| Payload::Error { code, text: String::new() };
-        c.request(CLIENT, &envelope(0, None, Payload::Unknown { type_name: "x".into() }));
+        c.request(CLIENT, &envelope(0, None, Payload::Unknown { type_name: "x".into() }), false);
         c.reply(CLIENT, &envelope(0, Some(0), error(10)), 0);
         let malformed = Payload::Malformed { type_name: "occ_read".into(), reason: String::new() };
-        c.request(CLIENT, &envelope(1, None, malformed));
+        c.request(CLIENT, &envelope(1, None, malformed), false);
         c.reply(CLIENT, &envelope(1, Some(1), error(11)), 0);
         let init = Payload::Init { node_id: "n9".into(), node_ids: vec![] };
-        c.request(CLIENT, &envelope(2, None, init));
+        c.request(CLIENT, &envelope(2, None, init), false);
         c.reply(CLIENT, &envelope(2, Some(2), Payload::InitOk), 0);
         // `envelope` addresses the store as "y": its own init again must be init_ok.
         let again = Payload::Init { node_id: "y".into(), node_ids: vec![] };
-        c.request(CLIENT, &envelope(3, None, again.clone()));
+        c.request(CLIENT, &envelope(3, None, again.clone()), false);
         c.reply(CLIENT, &envelope(3, Some(3), Payload::InitOk), 0);
-        c.request(CLIENT, &envelope(4, None, again));
+        c.request(CLIENT, &envelope(4, None, again), false);
         c.reply(CLIENT, &envelope(4, Some(4), error(22)), 0);
         let names: Vec<&str> = c.finish().iter().map(|v| v.name).collect();
         assert_eq!(names, ["reply-type-mismatch"; 3]);
@@ -530,7 +571,7 @@ mod tests {
     fn replies_are_numbered_and_answer_a_request_of_their_kind() {
         let mut c = Conformance::new(2, 1_000_000, 1_000);
         c.initialised();
-        c.request(CLIENT, &envelope(0, None, Payload::OccBegin));
+        c.request(CLIENT, &envelope(0, None, Payload::OccBegin), false);
         c.reply(CLIENT, &envelope(5, Some(0), Payload::OccBeginOk { txn_id: "t1".into() }), 0);
         c.reply(CLIENT, &envelope(5, Some(0), Payload::OccBeginOk { txn_id: "t1".into() }), 0);
         c.reply(CLIENT, &envelope(6, Some(7), Payload::OccBeginOk { txn_id: "t1".into() }), 0);

@@ -77,7 +77,15 @@ impl RunOutcome {
             }
         };
         let mut names: Vec<String> = verdict.anomalies.iter().map(|a| a.name.clone()).collect();
-        names.extend(self.violations.iter().map(|v| v.name.to_string()));
+        // A stuck store leaves requests unanswered: that is its liveness failure, said
+        // once, not an anomaly besides.
+        let stuck = self.sim.liveness_failure.is_some();
+        names.extend(
+            self.violations
+                .iter()
+                .filter(|v| !(stuck && v.name == "request-unanswered"))
+                .map(|v| v.name.to_string()),
+        );
         names.sort();
         names.dedup();
         if !names.is_empty() {

@@ -552,7 +552,10 @@ impl World {
                 self.conformance.set_history_len(self.history.len() as u64);
                 self.conformance.reply(target, &envelope, local_us);
             }
-            Some(&NODE) => self.conformance.request(source, &envelope),
+            Some(&NODE) => {
+                let reliable = self.healed_at_us.is_some();
+                self.conformance.request(source, &envelope, reliable);
+            }
             _ => {}
         }
         let wire = codec::encode_to_string(&envelope);

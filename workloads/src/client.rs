@@ -63,10 +63,10 @@ pub enum Quirk {
     /// store records nothing for an id it did not issue): commits are validated
     /// statelessly, as the protocol allows.
     OwnIds,
-    /// Before one transaction in four, sends the store something it must refuse, or
-    /// repeat: an unknown type (error 10), a read without its fields (12), an `init`
-    /// naming another node (22), or the node's own `init` again (`init_ok`, as for a
-    /// retried init). Replies to probes are not waited for; the simulator's conformance
+    /// Before one transaction in four, sends the store something it must refuse, repeat
+    /// or ignore: an unknown type (error 10), a read without its fields (12), an `init`
+    /// naming another node (22), the node's own `init` again (`init_ok`, as for a retried
+    /// init), or a reply with its fields missing (no answer). Replies to probes are not waited for; the simulator's conformance
     /// check judges them.
     Prober,
 }
@@ -555,11 +555,12 @@ impl Client {
 
     /// Sends one probe (see [`Quirk::Prober`]), outside the request in flight.
     fn probe(&mut self, outbox: &mut Vec<Envelope>) {
-        let kind = self.whims.as_mut().map_or(0, |rng| rng.gen_range(0..4));
+        let kind = self.whims.as_mut().map_or(0, |rng| rng.gen_range(0..5));
         let payload = match kind {
             0 => Payload::Unknown { type_name: "occ_frobnicate".into() },
             1 => Payload::Malformed { type_name: "occ_read".into(), reason: String::new() },
             2 => Payload::Init { node_id: format!("{}-impostor", self.node), node_ids: vec![] },
+            3 => Payload::Malformed { type_name: "occ_read_ok".into(), reason: String::new() },
             _ => Payload::Init { node_id: self.node.clone(), node_ids: vec![self.node.clone()] },
         };
         let msg_id = self.next_msg_id;
@@ -988,7 +989,7 @@ mod tests {
         assert!(probes.len() >= 10, "about one transaction in four: {}", probes.len());
         let kinds: std::collections::BTreeSet<&str> =
             probes.iter().map(|p| p.body.payload.type_name()).collect();
-        assert_eq!(kinds.len(), 3, "{kinds:?}");
+        assert_eq!(kinds.len(), 4, "{kinds:?}");
         let inits = probes.iter().filter_map(|p| match &p.body.payload {
             Payload::Init { node_id, .. } => Some(node_id.as_str()),
             _ => None,
