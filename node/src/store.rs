@@ -48,6 +48,7 @@ impl Store {
                 (actual != expected).then(|| Conflict { key: key.to_owned(), expected, actual })
             })
             .collect();
+        // Equivalent mutant: `>= 1` (sorting one conflict changes nothing).
         if conflicts.len() > 1 {
             conflicts.sort_by(|a, b| a.key.cmp(&b.key).then(a.expected.cmp(&b.expected)));
             conflicts.dedup();
