@@ -61,3 +61,32 @@ fn adding_a_client_does_not_reshuffle_the_fault_mix() {
     assert_eq!(three.mix, four.mix);
     assert_ne!(three.fingerprint, four.fingerprint, "the runs themselves do differ");
 }
+
+#[test]
+fn coverage_marks_never_change_a_fingerprint() {
+    // These clean runs' fingerprints were pinned in snapshots/ before the store counted
+    // coverage marks; they hit marks now and their fingerprints are what they were.
+    let pinned = [
+        (1, Workload::Register, 0xc32c_afa5_94a4_5d8e_u64),
+        (3, Workload::Bank, 0x6972_123c_1f1b_59ed),
+        (5, Workload::Counter, 0x4ced_ee2c_e018_90ce),
+        (7, Workload::Hotspot, 0x335a_736c_a9ad_ba1a),
+        (9, Workload::Mixed, 0x2a8a_de0f_8605_9520),
+    ];
+    let mut marks_hit = 0;
+    for (seed, workload, fingerprint) in pinned {
+        let config = RunConfig {
+            seed,
+            workload,
+            clients: 3,
+            txns: 24,
+            keys: 3,
+            faults: FaultSpec::parse("none").unwrap(),
+            ..RunConfig::default()
+        };
+        let sim = simulate(&config);
+        assert_eq!(sim.fingerprint, fingerprint, "seed {seed} {}", workload.name());
+        marks_hit += sim.marks.iter().map(|(_, n)| n).sum::<u64>();
+    }
+    assert!(marks_hit > 0, "the pinned runs hit coverage marks");
+}
