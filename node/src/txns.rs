@@ -200,6 +200,8 @@ impl OwnOutcomes {
         forgot
     }
 
+    /// Only for `TxnTable::sizes` (equivalent mutant for the store's answers: a wrong
+    /// count only misreports memory, and the simulator's bound is an upper one).
     fn len(&self) -> usize {
         self.in_window + self.sparse.len()
     }
@@ -230,6 +232,9 @@ pub struct TxnTable {
 }
 
 /// The number in an id of the node's own form `t<n>` (n >= 1, no leading zeros).
+///
+/// A blind spot of the simulator (README, "Mutation score"): its clients never send odd
+/// spellings such as `t0` or `t007`; node's unit and fuzz tests do.
 pub fn own_id_number(txn_id: &str) -> Option<u64> {
     let digits = txn_id.strip_prefix('t')?;
     if digits.is_empty() || digits.starts_with('0') || !digits.bytes().all(|b| b.is_ascii_digit()) {
@@ -307,6 +312,10 @@ impl TxnTable {
     /// A client read under `txn` outside an open transaction: if it is an own-form id the
     /// node has not reached yet, `begin` must not issue it while the client may still
     /// commit it. The counter does not move.
+    ///
+    /// A blind spot of the simulator (README, "Mutation score"): its clients never read
+    /// under an own-form id the node has not issued (guessing one would collide with ids
+    /// the node issues), so reservations are tested by `node/tests/it/transactions.rs`.
     pub fn reserve(&mut self, now_us: u64, txn: TxnRef<'_>) {
         let TxnRef::Own(n) = txn else { return };
         if n < self.next_txn {
