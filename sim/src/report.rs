@@ -165,25 +165,12 @@ impl<'s> TxnNames<'s> {
 /// `text` with every word (a run of ASCII letters and digits) that `txn_of` knows as a
 /// store txn id replaced by `T<n>`, and the `n`s, in order of mention.
 fn rename_ids(text: &str, txn_of: impl Fn(&str) -> Option<u64>) -> (String, Vec<u64>) {
-    let mut out = String::with_capacity(text.len());
     let mut named = Vec::new();
-    let mut rest = text;
-    while let Some(first) = rest.chars().next() {
-        let len = match rest.find(|c: char| !c.is_ascii_alphanumeric()) {
-            Some(0) => first.len_utf8(),
-            Some(len) => len,
-            None => rest.len(),
-        };
-        let (word, after) = rest.split_at(len);
-        match txn_of(word) {
-            Some(txn) if first.is_ascii_alphanumeric() => {
-                let _ = write!(out, "T{txn}");
-                named.push(txn);
-            }
-            _ => out.push_str(word),
-        }
-        rest = after;
-    }
+    let out = map_words(text, |word| {
+        let txn = txn_of(word)?;
+        named.push(txn);
+        Some(format!("T{txn}"))
+    });
     (out, named)
 }
 
@@ -191,6 +178,15 @@ fn rename_ids(text: &str, txn_of: impl Fn(&str) -> Option<u64>) -> (String, Vec<
 /// conformance checker's sentences write it) in the reports' one unit: `53087us` becomes
 /// `53.087ms`.
 pub fn in_ms(text: &str) -> String {
+    map_words(text, |word| {
+        let us = word.strip_suffix("us").filter(|d| !d.is_empty())?.parse().ok()?;
+        Some(format_ms(us))
+    })
+}
+
+/// `text` with each word (a run of ASCII letters and digits) replaced by what `replace`
+/// makes of it, or kept when it makes nothing.
+fn map_words(text: &str, mut replace: impl FnMut(&str) -> Option<String>) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(first) = rest.chars().next() {
@@ -200,9 +196,8 @@ pub fn in_ms(text: &str) -> String {
             None => rest.len(),
         };
         let (word, after) = rest.split_at(len);
-        let us = word.strip_suffix("us").filter(|d| !d.is_empty()).and_then(|d| d.parse().ok());
-        match us {
-            Some(us) => out.push_str(&format_ms(us)),
+        match replace(word).filter(|_| first.is_ascii_alphanumeric()) {
+            Some(replaced) => out.push_str(&replaced),
             None => out.push_str(word),
         }
         rest = after;
