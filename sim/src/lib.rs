@@ -11,6 +11,7 @@ pub mod check;
 pub mod cli;
 pub mod clock;
 pub mod conformance;
+pub mod elle;
 pub mod faults;
 pub mod fingerprint;
 pub mod invariants;

@@ -42,13 +42,16 @@ enum Command {
     Replay(cli::replay::ReplayArgs),
     /// Check a history file for serializability and version anomalies.
     Check(cli::check::CheckArgs),
+    /// Write a history in another tool's format (Jepsen/Elle JSON).
+    Export(cli::export::ExportArgs),
     /// Reduce a failing run to a small one that fails the same way.
     Shrink(cli::shrink::ShrinkArgs),
     /// List the planted bugs `--bug` can switch on.
     Bugs,
 }
 
-const SUBCOMMANDS: &[&str] = &["run", "sweep", "replay", "check", "shrink", "bugs", "help"];
+const SUBCOMMANDS: &[&str] =
+    &["run", "sweep", "replay", "check", "export", "shrink", "bugs", "help"];
 
 /// `run` is the default subcommand: when the first argument is a flag other than help or
 /// version, it is inserted.
@@ -68,6 +71,7 @@ fn main() -> ExitCode {
         Command::Sweep(args) => cli::sweep::run(&args),
         Command::Replay(args) => cli::replay::run(&args),
         Command::Check(args) => cli::check::run(&args),
+        Command::Export(args) => cli::export::run(&args),
         Command::Shrink(args) => cli::shrink::run(&args),
         Command::Bugs => cli::bugs::run(),
     }

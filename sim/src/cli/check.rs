@@ -36,25 +36,10 @@ pub struct CheckArgs {
 }
 
 pub fn run(args: &CheckArgs) -> ExitCode {
-    let stdin = args.file.as_os_str() == "-";
-    let file = if stdin { "<stdin>".into() } else { args.file.display().to_string() };
-    let read = if stdin {
-        std::io::read_to_string(std::io::stdin().lock())
-    } else {
-        std::fs::read_to_string(&args.file)
+    let (file, text) = match crate::cli::read_history(&args.file, "sim check") {
+        Ok(read) => read,
+        Err(code) => return code,
     };
-    let text = match read {
-        Ok(text) => text,
-        Err(e) => {
-            eprintln!("sim check: {file}: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    // Nothing to check is not a valid history: a truncated or mistyped file must not pass.
-    if text.trim().is_empty() {
-        eprintln!("sim check: history {file} is empty: nothing to check");
-        return ExitCode::from(2);
-    }
     let model = match args.model {
         ModelArg::Serializable => Model::Serializable,
         ModelArg::StrictSerializable => Model::StrictSerializable,

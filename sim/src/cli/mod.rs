@@ -4,12 +4,39 @@
 pub mod args;
 pub mod bugs;
 pub mod check;
+pub mod export;
 pub mod replay;
 pub mod run;
 pub mod shrink;
 pub mod sweep;
 
 use std::io::{ErrorKind, Write as _};
+use std::path::Path;
+use std::process::ExitCode;
+
+/// Reads a history file for `command` (`-` is stdin): its name for messages and its text.
+/// An unreadable or empty one is said on stderr and ends the command with exit 2: a
+/// truncated or mistyped file must never pass for an empty, valid history.
+pub fn read_history(path: &Path, command: &str) -> Result<(String, String), ExitCode> {
+    let stdin = path.as_os_str() == "-";
+    let name = if stdin { "<stdin>".into() } else { path.display().to_string() };
+    let read = if stdin {
+        std::io::read_to_string(std::io::stdin().lock())
+    } else {
+        std::fs::read_to_string(path)
+    };
+    match read {
+        Err(e) => {
+            eprintln!("{command}: {name}: {e}");
+            Err(ExitCode::from(2))
+        }
+        Ok(text) if text.trim().is_empty() => {
+            eprintln!("{command}: history {name} is empty: nothing to check");
+            Err(ExitCode::from(2))
+        }
+        Ok(text) => Ok((name, text)),
+    }
+}
 
 /// Writes to stdout. If stdout fails the command ends at once with exit code 2, the output
 /// not delivered, and says so on stderr (`sim: writing stdout: No space left on device`),

@@ -4,6 +4,7 @@ mod bugs;
 mod check;
 mod determinism;
 mod docs;
+mod export;
 mod final_read;
 mod reports;
 mod run_cli;
