@@ -400,7 +400,8 @@ impl TxnTable {
         }
     }
 
-    /// The earliest moment `expire` has something to do.
+    /// The earliest moment `expire` has something to do. (Equivalent mutant: `None`; see
+    /// `Node::next_deadline`.)
     pub fn next_deadline(&self) -> Option<u64> {
         let open = self.open_expiry.front().map(|&(d, _)| d);
         let outcome = self.outcome_expiry.front().map(|&(d, _)| d);
