@@ -29,13 +29,15 @@ pub enum Failure {
 
 impl Failure {
     /// One line: `anomaly G-single, G2-item`, `liveness: ...`.
+    /// Times in it are in ms, the reports' one unit (the simulator writes µs).
     pub fn headline(&self) -> String {
-        match self {
+        let line = match self {
             Failure::Internal(e) => format!("internal error: {e}"),
             Failure::Panic(e) => format!("the store panicked: {e}"),
             Failure::Liveness(e) => format!("liveness failure: {e}"),
             Failure::Anomalies(names) => format!("anomalies: {}", names.join(", ")),
-        }
+        };
+        crate::report::in_ms(&line)
     }
 
     /// Short names for tables and seeds/ notes.

@@ -125,6 +125,7 @@ fn a_panicking_store_fails_its_seed_and_the_sweep_goes_on() {
     assert_eq!(output.status.code(), Some(1), "{text}");
     assert!(text.contains("seeds run: 6"), "{text}");
     assert!(text.contains("planted bug: commit conflicts"), "{text}");
+    assert!(text.contains("ms: planted bug") && !text.contains("us: planted"), "ms: {text}");
     assert!(text.contains("node.rs:"), "{text}");
     assert!(text.contains("reproduce: cargo run -p sim -- --seed"), "{text}");
 }
