@@ -75,16 +75,7 @@ fn coverage_marks_never_change_a_fingerprint() {
     ];
     let mut marks_hit = 0;
     for (seed, workload, fingerprint) in pinned {
-        let config = RunConfig {
-            seed,
-            workload,
-            clients: 3,
-            txns: 24,
-            keys: 3,
-            faults: FaultSpec::parse("none").unwrap(),
-            ..RunConfig::default()
-        };
-        let sim = simulate(&config);
+        let sim = simulate(&crate::snapshots::small_run(seed, workload, "none"));
         assert_eq!(sim.fingerprint, fingerprint, "seed {seed} {}", workload.name());
         marks_hit += sim.marks.iter().map(|(_, n)| n).sum::<u64>();
     }

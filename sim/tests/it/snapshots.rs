@@ -8,18 +8,20 @@ use sim::world::RunConfig;
 use workloads::workload::Workload;
 
 /// Small runs, so a diff stays readable: 3 clients, 24 transactions, 3 keys per family.
-fn rendered(seed: u64, workload: Workload, faults: &str) -> String {
-    let config = RunConfig {
+pub fn small_run(seed: u64, workload: Workload, faults: &str) -> RunConfig {
+    RunConfig {
         seed,
         workload,
         clients: 3,
         txns: 24,
         keys: 3,
         faults: FaultSpec::parse(faults).expect("a valid fault spec"),
-        bug: None,
-        record_trace: false,
-        keep: None,
-    };
+        ..RunConfig::default()
+    }
+}
+
+fn rendered(seed: u64, workload: Workload, faults: &str) -> String {
+    let config = small_run(seed, workload, faults);
     let outcome = evaluate(&config);
     let verdict = match (&outcome.verdict, outcome.failure()) {
         (Err(e), _) => format!("history could not be checked: {e}"),
