@@ -6,8 +6,8 @@
 use std::time::Instant;
 
 use node::Bug;
-use sim::outcome::evaluate;
-use sim::shrink::{shrink, RUNS_MAX_DEFAULT};
+use sim::hunt::outcome::evaluate;
+use sim::hunt::shrink::{shrink, RUNS_MAX_DEFAULT};
 use sim::world::RunConfig;
 
 fn main() {

@@ -5,8 +5,8 @@
 
 use std::time::Instant;
 
-use sim::fingerprint::Fingerprint;
-use sim::outcome::evaluate;
+use sim::hunt::outcome::evaluate;
+use sim::world::fingerprint::Fingerprint;
 use sim::world::{simulate, RunConfig, TraceEvent};
 
 fn main() {

@@ -9,21 +9,6 @@
 
 pub mod check;
 pub mod cli;
-pub mod clock;
-pub mod conformance;
-pub mod elle;
-pub mod faults;
-pub mod fingerprint;
-pub mod invariants;
-pub mod network;
-pub mod outcome;
-pub mod panics;
-pub mod queue;
-pub mod render;
-pub mod replay_file;
-pub mod report;
-pub mod seeds;
-pub mod shrink;
-pub mod streams;
-pub mod sweep;
+pub mod explain;
+pub mod hunt;
 pub mod world;

@@ -8,8 +8,8 @@
 
 use std::ops::ControlFlow;
 
-use sim::faults::FaultSpec;
-use sim::sweep::sweep;
+use sim::hunt::sweep::sweep;
+use sim::world::faults::FaultSpec;
 use sim::world::RunConfig;
 
 #[test]

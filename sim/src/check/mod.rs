@@ -72,6 +72,7 @@
 
 pub mod generate;
 pub mod history;
+pub mod invariants;
 pub mod report;
 
 mod bucket;

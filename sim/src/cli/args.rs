@@ -6,7 +6,7 @@ use clap::Args;
 use node::Bug;
 use workloads::workload::Workload;
 
-use crate::faults::FaultSpec;
+use crate::world::faults::FaultSpec;
 use crate::world::RunConfig;
 
 /// The limits of the run flags, shared with replay files (which must not get around them)

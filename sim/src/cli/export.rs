@@ -1,5 +1,5 @@
 //! `sim export --format elle HISTORY`: the history as Jepsen/Elle JSON on stdout (see
-//! `sim::elle` and docs/history-format.md), for elle-cli's `rw-register` checker.
+//! `sim::explain::elle` and docs/history-format.md), for elle-cli's `rw-register` checker.
 //!
 //! Exit codes: 0 written; 2 the history could not be read or is not well formed (clap
 //! reports an unknown format with 2 as well).
@@ -39,7 +39,7 @@ pub fn run(args: &ExportArgs) -> ExitCode {
     match events {
         Ok(events) => {
             crate::cli::emit(&match args.format {
-                Format::Elle => crate::elle::export(&events),
+                Format::Elle => crate::explain::elle::export(&events),
             });
             ExitCode::SUCCESS
         }

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use clap::Args;
 
 use crate::cli::args::repro_command;
-use crate::outcome::evaluate;
-use crate::seeds::load;
+use crate::hunt::outcome::evaluate;
+use crate::hunt::seeds::load;
 
 #[derive(Args, Clone, Debug)]
 pub struct ReplayArgs {

@@ -15,9 +15,9 @@ use clap::Args;
 
 use crate::cli::args::{parse_seed, repro_command, OutputFlags, RunFlags};
 use crate::cli::sweep::seeds_line;
-use crate::outcome::{evaluate, Failure, RunOutcome};
-use crate::replay_file::ReplayFile;
-use crate::report::{run_report, Detail, Repro};
+use crate::explain::report::{run_report, Detail, Repro};
+use crate::hunt::outcome::{evaluate, Failure, RunOutcome};
+use crate::hunt::replay_file::ReplayFile;
 use crate::world::{simulate, RunConfig, Simulation, TraceEvent};
 
 #[derive(Args, Clone, Debug)]

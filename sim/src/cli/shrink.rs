@@ -14,10 +14,10 @@ use std::process::ExitCode;
 use clap::Args;
 
 use crate::cli::args::{parse_seed, repro_command, RunFlags};
-use crate::outcome::evaluate;
-use crate::replay_file::ReplayFile;
-use crate::report::{in_ms, run_report, Detail, Repro};
-use crate::shrink::{shrink, RUNS_MAX_DEFAULT};
+use crate::explain::report::{in_ms, run_report, Detail, Repro};
+use crate::hunt::outcome::evaluate;
+use crate::hunt::replay_file::ReplayFile;
+use crate::hunt::shrink::{shrink, RUNS_MAX_DEFAULT};
 use crate::world::RunConfig;
 
 #[derive(Args, Clone, Debug)]
@@ -106,7 +106,7 @@ pub fn run(args: &ShrinkArgs) -> ExitCode {
     let repro = Repro { command: repro, seeds_line: None };
     crate::cli::emit(&format!("\n{}\n", run_report(&traced, &repro, &Detail::SHRUNK)));
     crate::cli::emit("every transaction of the shrunk run:\n");
-    crate::cli::emit(&crate::render::history_compact(&traced.sim.history));
+    crate::cli::emit(&crate::explain::render::history_compact(&traced.sim.history));
     ExitCode::from(1)
 }
 

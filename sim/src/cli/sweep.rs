@@ -16,7 +16,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
 use crate::cli::args::{flags_of, repro_command, RunFlags};
-use crate::sweep::{
+use crate::hunt::sweep::{
     parse_range, sweep, Progress, SeedResult, Shard, Summary, FAILURES_LISTED, FINGERPRINTS_LISTED,
 };
 use crate::world::RunConfig;

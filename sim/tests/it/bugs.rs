@@ -4,9 +4,9 @@
 use std::process::Command;
 
 use node::Bug;
-use sim::faults::FaultSpec;
-use sim::outcome::{evaluate, Failure};
-use sim::shrink::shrink;
+use sim::hunt::outcome::{evaluate, Failure};
+use sim::hunt::shrink::shrink;
+use sim::world::faults::FaultSpec;
 use sim::world::RunConfig;
 
 /// Seeds a default sweep may need to catch a planted bug.

@@ -1,6 +1,6 @@
 //! Same seed, same run: fingerprints and histories compared across runs.
 
-use sim::faults::FaultSpec;
+use sim::world::faults::FaultSpec;
 use sim::world::{simulate, RunConfig};
 use workloads::workload::Workload;
 

@@ -1,7 +1,7 @@
 //! The final read: marked in the history, begun only once nothing is in flight, split
 //! when the key space is large.
 
-use sim::faults::FaultSpec;
+use sim::world::faults::FaultSpec;
 use sim::world::{simulate, RunConfig, TraceEvent, FINAL_READ_KEYS_MAX};
 use workloads::history::EventKind;
 use workloads::workload::{key_space, Workload};

@@ -5,9 +5,9 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-use sim::faults::FaultSpec;
-use sim::outcome::evaluate;
-use sim::report::{RunCounts, DIAGRAM_LEGEND};
+use sim::explain::report::{RunCounts, DIAGRAM_LEGEND};
+use sim::hunt::outcome::evaluate;
+use sim::world::faults::FaultSpec;
 use sim::world::RunConfig;
 use workloads::workload::Workload;
 

@@ -1,9 +1,9 @@
 //! Reviewed histories: a change in the store's or simulator's behaviour shows up as a
 //! diff of these snapshots (`cargo insta review`), never as a silent change.
 
-use sim::faults::FaultSpec;
-use sim::outcome::evaluate;
-use sim::render::history_compact;
+use sim::explain::render::history_compact;
+use sim::hunt::outcome::evaluate;
+use sim::world::faults::FaultSpec;
 use sim::world::RunConfig;
 use workloads::workload::Workload;
 

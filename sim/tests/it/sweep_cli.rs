@@ -127,10 +127,10 @@ fn replay_reruns_seed_files_and_reports_bad_lines_with_their_place() {
 fn every_recorded_seed_in_seeds_passes_now() {
     // The regression suite: each seed that ever failed must pass today.
     let seeds = concat!(env!("CARGO_MANIFEST_DIR"), "/../seeds");
-    let lines = sim::seeds::load(std::path::Path::new(seeds)).expect("seeds/ parses");
+    let lines = sim::hunt::seeds::load(std::path::Path::new(seeds)).expect("seeds/ parses");
     assert!(!lines.is_empty(), "seeds/ holds the seeds that ever failed");
     for line in lines {
-        let outcome = sim::outcome::evaluate(&line.config);
+        let outcome = sim::hunt::outcome::evaluate(&line.config);
         assert_eq!(
             outcome.failure(),
             None,

@@ -8,6 +8,15 @@
 //! within a bound. Once every client is done and nothing is left in flight, a final read
 //! of every key closes the history, marked final: what it reads is each key's end state.
 
+pub mod clock;
+pub mod conformance;
+pub mod faults;
+pub mod fingerprint;
+pub mod network;
+pub mod panics;
+pub mod queue;
+pub mod streams;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use node::codec;
@@ -20,14 +29,14 @@ use workloads::client::{Client, ClientConfig, ClientStats, Neglect, Quirk, Recor
 use workloads::history::{Event, EventKind};
 use workloads::workload::{key_space, Generator, Instr, Program, Workload};
 
-use crate::clock::Clock;
-use crate::conformance::Conformance;
-use crate::faults::{draw_partition, FaultMix, FaultSpec};
-use crate::fingerprint::Fingerprint;
-use crate::invariants::Violation;
-use crate::network::{Fate, Network, NetworkStats};
-use crate::queue::EventQueue;
-use crate::streams::stream;
+use crate::check::invariants::Violation;
+use crate::world::clock::Clock;
+use crate::world::conformance::Conformance;
+use crate::world::faults::{draw_partition, FaultMix, FaultSpec};
+use crate::world::fingerprint::Fingerprint;
+use crate::world::network::{Fate, Network, NetworkStats};
+use crate::world::queue::EventQueue;
+use crate::world::streams::stream;
 
 /// Progress bound: a client gives up on a transaction within well under a second of
 /// virtual time (bounded resends and attempts), so this long without any logical
@@ -373,7 +382,9 @@ impl World {
         let local_us = self.processes[NODE].clock.local(now_us);
         let Actor::Node(node) = &mut self.processes[NODE].actor else { return };
         let mut replies = Vec::new();
-        if let Err(message) = crate::panics::catch(|| node.handle(local_us, init, &mut replies)) {
+        if let Err(message) =
+            crate::world::panics::catch(|| node.handle(local_us, init, &mut replies))
+        {
             self.node_panic = Some(format!("n1 panicked on init: {message}"));
         }
         self.conformance.initialised();
@@ -446,7 +457,7 @@ impl World {
         let mut node_sizes = None;
         match (&mut self.processes[index].actor, input) {
             (Actor::Node(node), input) => {
-                let stepped = crate::panics::catch(|| match input {
+                let stepped = crate::world::panics::catch(|| match input {
                     Some(envelope) => node.handle(local_us, envelope, &mut outbox),
                     None => node.tick(local_us, &mut outbox),
                 });
@@ -518,7 +529,7 @@ impl World {
 
     fn reschedule(&mut self, index: usize, now_us: u64) {
         let deadline_local = match &self.processes[index].actor {
-            Actor::Node(node) => match crate::panics::catch(|| node.next_deadline()) {
+            Actor::Node(node) => match crate::world::panics::catch(|| node.next_deadline()) {
                 Ok(deadline) => deadline,
                 Err(message) => {
                     self.node_panic = Some(format!(

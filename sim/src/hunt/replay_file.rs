@@ -11,7 +11,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::cli::args::{parse_bug, parse_workload, CLIENTS_MAX, KEYS_MAX, TXNS_MAX};
-use crate::faults::FaultSpec;
+use crate::world::faults::FaultSpec;
 use crate::world::RunConfig;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,8 +1,8 @@
 //! One run, judged: the simulation plus the checker's verdict and the workload's
 //! invariants, and the one word that sums it up.
 
+use crate::check::invariants::{self, Violation};
 use crate::check::{self, HistoryError, Model, Verdict};
-use crate::invariants::{self, Violation};
 use crate::world::{simulate, RunConfig, Simulation};
 
 pub struct RunOutcome {
@@ -37,7 +37,7 @@ impl Failure {
             Failure::Liveness(e) => format!("liveness failure: {e}"),
             Failure::Anomalies(names) => format!("anomalies: {}", names.join(", ")),
         };
-        crate::report::in_ms(&line)
+        crate::explain::report::in_ms(&line)
     }
 
     /// Short names for tables and seeds/ notes.

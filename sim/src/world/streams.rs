@@ -9,7 +9,7 @@
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::fingerprint::fnv1a;
+use crate::world::fingerprint::fnv1a;
 
 /// The stream named `name` of master seed `seed`.
 pub fn stream(seed: u64, name: &str) -> ChaCha8Rng {

@@ -17,8 +17,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::fingerprint::Fingerprint;
-use crate::outcome::{evaluate, Failure};
+use crate::hunt::outcome::{evaluate, Failure};
+use crate::world::fingerprint::Fingerprint;
 use crate::world::RunConfig;
 
 /// `--shard I/N`: the I-th (1-based) of N disjoint slices of a seed range.
@@ -296,7 +296,7 @@ mod tests {
             clients: 1,
             txns: 1,
             keys: 1,
-            faults: crate::faults::FaultSpec::Families(Vec::new()),
+            faults: crate::world::faults::FaultSpec::Families(Vec::new()),
             ..RunConfig::default()
         }
     }

@@ -177,8 +177,9 @@ pub struct FaultMix {
 impl FaultMix {
     /// Draws the mix of run `seed` from its `faults` and `faults/later` streams.
     pub fn draw(spec: &FaultSpec, seed: u64) -> FaultMix {
-        let mut mix = FaultMix::draw_first(spec, &mut crate::streams::stream(seed, "faults"));
-        let later = &mut crate::streams::stream(seed, "faults/later");
+        let mut mix =
+            FaultMix::draw_first(spec, &mut crate::world::streams::stream(seed, "faults"));
+        let later = &mut crate::world::streams::stream(seed, "faults/later");
         let on = [later.gen_ratio(1, 2), later.gen_ratio(1, 2)];
         let txn_ttl_us = later.gen_range(200_000..=2_000_000);
         let expiry = Expiry {
@@ -382,7 +383,7 @@ pub fn draw_partition(rng: &mut ChaCha8Rng, is_node: &[bool]) -> Partition {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::streams::stream;
+    use crate::world::streams::stream;
 
     #[test]
     fn spec_parses_families_and_rejects_unknown_ones() {

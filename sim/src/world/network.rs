@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::faults::{FaultMix, Partition};
-use crate::streams::stream;
+use crate::world::faults::{FaultMix, Partition};
+use crate::world::streams::stream;
 
 /// Base one-way delay: every message, faults or not.
 pub const DELAY_US_MIN: u64 = 100;
@@ -138,8 +138,8 @@ fn delay_us(rng: &mut ChaCha8Rng, mix: &FaultMix) -> (u64, u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::faults::{FaultSpec, PartitionKind, Ratio, Shape};
-    use crate::streams::stream;
+    use crate::world::faults::{FaultSpec, PartitionKind, Ratio, Shape};
+    use crate::world::streams::stream;
 
     #[test]
     fn a_clean_network_delivers_everything_once_within_the_base_delay() {

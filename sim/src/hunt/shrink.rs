@@ -9,8 +9,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::faults::{Family, FaultMix, FaultSpec};
-use crate::outcome::{evaluate, Failure};
+use crate::hunt::outcome::{evaluate, Failure};
+use crate::world::faults::{Family, FaultMix, FaultSpec};
 use crate::world::RunConfig;
 
 /// Runs a shrink may spend; each is one full simulated run (small ones, mostly).

@@ -32,7 +32,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use node::protocol::{error_code, is_reply_type, Envelope, Payload};
 
-use crate::invariants::Violation;
+use crate::check::invariants::Violation;
 
 /// Violations kept per run: the first few say what is wrong; the rest are counted.
 const VIOLATIONS_MAX: usize = 20;

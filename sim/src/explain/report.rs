@@ -18,8 +18,8 @@ use workloads::history::EventKind;
 
 use crate::check::report::{txn_title, TextOptions};
 use crate::check::Anomaly;
-use crate::outcome::RunOutcome;
-use crate::render::format_ms;
+use crate::explain::render::format_ms;
+use crate::hunt::outcome::RunOutcome;
 use crate::world::{Simulation, TraceEvent};
 
 /// Width of one process column of a sequence diagram.
