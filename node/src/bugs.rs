@@ -42,10 +42,28 @@ pub enum Bug {
     /// After its 100th commit asks to be ticked at time 0 forever, as a timer that
     /// re-arms itself in the past would: virtual time stops advancing.
     TickStorm,
+    /// Sends a reply as soon as it is produced, before the records it depends on are
+    /// synced (NATS acknowledged writes before fsync): a crash loses acknowledged commits.
+    AckBeforeDurable,
+    /// Keeps remembered outcomes in memory only: after a restart a retried commit finds
+    /// nothing and is validated and applied again (MongoDB's retryable-write table).
+    VolatileOutcomes,
+    /// Recovery restores the last snapshot but replays the log from the first one: every
+    /// commit between the two is applied twice.
+    ReplayTwice,
+    /// Recovery skips the checksums and trusts any frame whose payload parses: a torn or
+    /// corrupted record is applied as if it were whole.
+    TrustTornTail,
+    /// Restarts the id counter after the last id the log names, not above the durable
+    /// high-water mark: ids handed out just before a crash are issued again.
+    IdsResetOnRestart,
+    /// Believes the first read of the log: a read that came back corrupted cuts off
+    /// everything after it, synced records included (turso's recovery zeroed a valid WAL).
+    TruncateOnReadError,
 }
 
 impl Bug {
-    pub const ALL: [Bug; 12] = [
+    pub const ALL: [Bug; 18] = [
         Bug::SkipValidation,
         Bug::ValidateWrittenKeysOnly,
         Bug::ApplyBeforeValidate,
@@ -58,6 +76,12 @@ impl Bug {
         Bug::HangAfter100Commits,
         Bug::PanicOnConflict,
         Bug::TickStorm,
+        Bug::AckBeforeDurable,
+        Bug::VolatileOutcomes,
+        Bug::ReplayTwice,
+        Bug::TrustTornTail,
+        Bug::IdsResetOnRestart,
+        Bug::TruncateOnReadError,
     ];
 
     pub fn name(self) -> &'static str {
@@ -74,6 +98,12 @@ impl Bug {
             Bug::HangAfter100Commits => "hang-after-100-commits",
             Bug::PanicOnConflict => "panic-on-conflict",
             Bug::TickStorm => "tick-storm",
+            Bug::AckBeforeDurable => "ack-before-durable",
+            Bug::VolatileOutcomes => "volatile-outcomes",
+            Bug::ReplayTwice => "replay-twice",
+            Bug::TrustTornTail => "trust-torn-tail",
+            Bug::IdsResetOnRestart => "ids-reset-on-restart",
+            Bug::TruncateOnReadError => "truncate-on-read-error",
         }
     }
 
@@ -106,6 +136,20 @@ impl Bug {
             Bug::HangAfter100Commits => "stops answering anything after its 100th commit",
             Bug::PanicOnConflict => "panics when validation finds a conflict",
             Bug::TickStorm => "after its 100th commit asks for a tick at time 0, forever",
+            Bug::AckBeforeDurable => "replies before the records it depends on are synced",
+            Bug::VolatileOutcomes => {
+                "keeps commit outcomes in memory only: a retry after a restart is applied again"
+            }
+            Bug::ReplayTwice => {
+                "recovery replays the log from the first snapshot, not the last: double bumps"
+            }
+            Bug::TrustTornTail => "recovery skips checksums and applies torn or corrupted records",
+            Bug::IdsResetOnRestart => {
+                "restarts transaction ids after the last one logged, not the durable high-water mark"
+            }
+            Bug::TruncateOnReadError => {
+                "recovery believes a corrupted read and cuts off the synced log after it"
+            }
         }
     }
 

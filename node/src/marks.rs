@@ -22,10 +22,22 @@ pub enum Mark {
     RecordedReadChecked,
     /// A commit for an id the node never issued was validated statelessly.
     ForeignCommitValidated,
+    /// A reply waited for the sync of the records it depends on.
+    ReplyHeldForSync,
+    /// The node wrote a snapshot record (and, with an older durable one, cut the log).
+    SnapshotTaken,
+    /// A restart rebuilt the state from a snapshot record and the records after it.
+    RecoveredFromSnapshot,
+    /// Recovery cut off a torn or lost tail of the log.
+    TornTailCut,
+    /// A read of the log came back corrupted and a re-read got the record back.
+    CorruptReadRepaired,
+    /// A retried commit of an id issued before the last restart got its recovered answer.
+    OutcomeReplayedAfterRestart,
 }
 
 impl Mark {
-    pub const ALL: [Mark; 7] = [
+    pub const ALL: [Mark; 13] = [
         Mark::ReadSetConflict,
         Mark::OutcomeReplayed,
         Mark::TxnExpired,
@@ -33,6 +45,12 @@ impl Mark {
         Mark::CommitAfterExpiry,
         Mark::RecordedReadChecked,
         Mark::ForeignCommitValidated,
+        Mark::ReplyHeldForSync,
+        Mark::SnapshotTaken,
+        Mark::RecoveredFromSnapshot,
+        Mark::TornTailCut,
+        Mark::CorruptReadRepaired,
+        Mark::OutcomeReplayedAfterRestart,
     ];
 
     pub fn name(self) -> &'static str {
@@ -44,6 +62,12 @@ impl Mark {
             Mark::CommitAfterExpiry => "commit-after-expiry",
             Mark::RecordedReadChecked => "recorded-read-checked",
             Mark::ForeignCommitValidated => "foreign-commit-validated",
+            Mark::ReplyHeldForSync => "reply-held-for-sync",
+            Mark::SnapshotTaken => "snapshot-taken",
+            Mark::RecoveredFromSnapshot => "recovered-from-snapshot",
+            Mark::TornTailCut => "torn-tail-cut",
+            Mark::CorruptReadRepaired => "corrupt-read-repaired",
+            Mark::OutcomeReplayedAfterRestart => "outcome-replayed-after-restart",
         }
     }
 }

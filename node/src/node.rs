@@ -1,20 +1,31 @@
-//! The state machine: one message in, zero or one replies out.
+//! The state machine: one input in, outputs out (see [`crate::io`] for the contract).
 //!
 //! Dispatch order for a message: expire state due by `now`; ignore replies (a node never
 //! answers a reply or error, which could ping-pong forever between nodes); answer unknown
 //! types with 10 and malformed ones with 12; answer anything but `init` with 11 until the
-//! node is initialised; otherwise serve it.
+//! node is initialised; otherwise serve it. A change to durable state appends its record
+//! before the reply is produced, and a logging node holds every reply until the records
+//! before it are synced.
+//!
+//! The node's state comes in three kinds, kept in three structs so that the code says
+//! which is which: [`Durable`] (what the log rebuilds after a crash), [`Volatile`] (what a
+//! crash loses) and [`Planted`] (what only the planted bugs use).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 use crate::bugs::Bug;
 use crate::clip::clip;
+use crate::io::{Input, Output};
 use crate::marks::{Mark, Marks};
+use crate::outcomes::{Outcome, Outcomes, TxnKey, TxnRef};
 use crate::protocol::{error_code, is_reply_type, Body, Envelope, KeyValue, KeyVersion, Payload};
-use crate::store::Store;
-use crate::txns::{Lookup, Outcome, TxnRef, TxnTable};
+use crate::storage::Recovered;
+use crate::store::{normalize, Store};
+use crate::txns::{Lookup, OpenTxns};
+use crate::wal::{self, Logged, Record};
 
-/// How long the node remembers transactions, in virtual microseconds.
+/// How long the node remembers transactions, in virtual microseconds, and whether it
+/// keeps a log.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NodeConfig {
     /// How long after `occ_begin` an uncommitted transaction (and the reads it recorded) is
@@ -25,88 +36,369 @@ pub struct NodeConfig {
     pub outcome_ttl_us: u64,
     /// A planted defect for the harness to find (see [`Bug`]); always `None` in `occ-node`.
     pub bug: Option<Bug>,
+    /// `Some`: every change is a log record, and replies wait for their records' sync (see
+    /// [`crate::io`]). `None` (the default): state lives in memory only and replies leave
+    /// at once; a restart starts empty.
+    pub log: Option<LogConfig>,
 }
 
 impl Default for NodeConfig {
     fn default() -> NodeConfig {
-        NodeConfig { txn_ttl_us: 10_000_000, outcome_ttl_us: 60_000_000, bug: None }
+        NodeConfig { txn_ttl_us: 10_000_000, outcome_ttl_us: 60_000_000, bug: None, log: None }
     }
 }
 
-/// An OCC key-value node. Feed it messages with [`Node::handle`] and the passing of time
-/// with [`Node::tick`]; it appends its replies to the caller's outbox.
+/// How a logging node bounds its log.
+///
+/// **Snapshot policy.** Once the records since the last snapshot add up to
+/// `snapshot_min_bytes`, or to the size of the last snapshot if that is larger, the node
+/// appends a snapshot record: its whole durable state. Then it cuts the log's head off
+/// (`Output::Compact`) up to the newest *durable* snapshot before the new one, so the log
+/// keeps at least one durable snapshot and everything after it: if the new snapshot is
+/// torn by a crash, the one before it and the records after it still rebuild the state.
+/// The log thus holds at most about two snapshot intervals and two snapshots: O(state +
+/// `snapshot_min_bytes`), and each byte of state is rewritten at most once per byte of
+/// records (the interval grows with the snapshot).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LogConfig {
+    pub snapshot_min_bytes: u64,
+}
+
+impl Default for LogConfig {
+    fn default() -> LogConfig {
+        LogConfig { snapshot_min_bytes: 1 << 20 }
+    }
+}
+
+/// Ids one `Ids` record lets `begin` issue: one record (and one sync a begin waits for)
+/// per this many begins. A restart skips what is left of the block.
+pub const IDS_PER_RECORD: u64 = 1024;
+
+/// An OCC key-value node. Feed it [`Input`]s with [`Node::step`]; it pushes [`Output`]s.
 #[derive(Clone, Debug)]
 pub struct Node {
-    /// `None` until `init`.
+    config: NodeConfig,
+    durable: Durable,
+    volatile: Volatile,
+    planted: Planted,
+    /// Coverage marks hit by dispatch, commit and recovery (the tables count expiries).
+    marks: Marks,
+}
+
+/// What the log rebuilds after a crash: every change to it is a record.
+#[derive(Clone, Debug)]
+struct Durable {
+    store: Store,
+    outcomes: Outcomes,
+    /// `begin` may issue ids up to this one: an `Ids` record said so first.
+    ids_up_to: u64,
+}
+
+/// What a crash loses.
+#[derive(Clone, Debug)]
+struct Volatile {
+    /// `None` until `init`; a restarted node is initialised again.
     node_id: Option<String>,
     next_msg_id: u64,
-    store: Store,
-    txns: TxnTable,
-    bug: Option<Bug>,
+    txns: OpenTxns,
+    /// The log's cursor, for a logging node.
+    log: Option<LogCursor>,
+    /// The first id this incarnation could issue: an outcome of a smaller own id came
+    /// from before the last restart.
+    first_id_since_restart: u64,
+}
+
+/// Where the log stands, and the replies waiting for it.
+#[derive(Clone, Debug, Default)]
+struct LogCursor {
+    appended_lsn: u64,
+    synced_lsn: u64,
+    /// Bytes in the log (from its current head).
+    len: u64,
+    /// `(offset, lsn)` of the snapshot records the log still holds, oldest first.
+    snapshots: VecDeque<(u64, u64)>,
+    since_snapshot_bytes: u64,
+    last_snapshot_bytes: u64,
+    /// Replies produced while records were unsynced: `(lsn they wait for, reply)`.
+    held: VecDeque<(u64, Envelope)>,
+}
+
+/// State only the planted bugs use.
+#[derive(Clone, Debug, Default)]
+struct Planted {
     /// `Bug::StaleReadCache`: values served by earlier reads, never invalidated.
     read_cache: BTreeMap<String, Option<String>>,
     /// `Bug::SplitCommit`: the second half of a commit, applied after the next message.
     deferred_writes: Vec<KeyValue>,
-    /// `Bug::HangAfter100Commits`: commits so far.
+    /// `Bug::HangAfter100Commits` and `Bug::TickStorm`: commits so far.
     commits: u64,
-    /// Coverage marks hit by dispatch and commit (the table counts its expiries).
-    marks: Marks,
 }
 
 impl Node {
+    /// A node with nothing in it: in memory, or with an empty log.
     pub fn new(config: NodeConfig) -> Node {
         let outcome_ttl_us = planted_outcome_ttl_us(&config);
         Node {
-            node_id: None,
-            next_msg_id: 0,
-            store: Store::default(),
-            txns: TxnTable::new(config.txn_ttl_us, outcome_ttl_us),
-            bug: config.bug,
-            read_cache: BTreeMap::new(),
-            deferred_writes: Vec::new(),
-            commits: 0,
+            durable: Durable {
+                store: Store::default(),
+                outcomes: Outcomes::new(outcome_ttl_us),
+                ids_up_to: 0,
+            },
+            volatile: Volatile {
+                node_id: None,
+                next_msg_id: 0,
+                txns: OpenTxns::new(config.txn_ttl_us, 1),
+                log: config.log.map(|_| LogCursor::default()),
+                first_id_since_restart: 1,
+            },
+            planted: Planted::default(),
             marks: Marks::default(),
+            config,
         }
     }
 
-    /// A message arrived at virtual time `now_us`. Pushes at most one reply onto `outbox`.
-    pub fn handle(&mut self, now_us: u64, envelope: Envelope, outbox: &mut Vec<Envelope>) {
+    /// A logging node rebuilt from what [`crate::storage::recover`] found in its log:
+    /// the last snapshot in it, then every record after that snapshot, each applied once
+    /// (by LSN). Nothing volatile survives: no transaction is open, no reply is held, and
+    /// the node waits for `init` again.
+    pub fn recover(config: NodeConfig, recovered: &Recovered) -> Node {
+        assert!(config.log.is_some(), "only a logging node has a log to recover from");
+        let mut node = Node::new(config);
+        let records = &recovered.records;
+        let snapshots: Vec<usize> = (0..records.len())
+            .filter(|&i| matches!(records[i].1.record, Record::Snapshot(_)))
+            .collect();
+        let exact = node.config.bug.is_none();
+        if let Some(&last) = snapshots.last() {
+            if let Record::Snapshot(snapshot) = &records[last].1.record {
+                node.restore(snapshot);
+            }
+            node.marks.hit(Mark::RecoveredFromSnapshot);
+        }
+        // The correct store replays what follows the last snapshot; `Bug::ReplayTwice`
+        // starts after the first.
+        let replay_from = match node.config.bug {
+            Some(Bug::ReplayTwice) => snapshots.first(),
+            _ => snapshots.last(),
+        }
+        .map_or(0, |&i| i + 1);
+        for (_, logged) in &records[replay_from..] {
+            node.replay(logged, exact);
+        }
+        if let Some(last) = records.last() {
+            assert!(
+                snapshots.last().is_some() || records[0].1.lsn == 1,
+                "a log without a snapshot must start at LSN 1, not {}",
+                records[0].1.lsn
+            );
+            let cursor = node.volatile.log.as_mut().expect("a logging node");
+            cursor.appended_lsn = last.1.lsn;
+            // What recovery read is on the disk: durable.
+            cursor.synced_lsn = last.1.lsn;
+        }
+        let cursor = node.volatile.log.as_mut().expect("a logging node");
+        cursor.len = recovered.log_len;
+        let end_of = |i: usize| records.get(i + 1).map_or(recovered.log_len, |r| r.0);
+        for &i in snapshots.iter().rev().take(2).rev() {
+            cursor.snapshots.push_back((records[i].0, records[i].1.lsn));
+        }
+        match snapshots.last() {
+            Some(&i) => {
+                cursor.last_snapshot_bytes = end_of(i) - records[i].0;
+                cursor.since_snapshot_bytes = recovered.log_len - end_of(i);
+            }
+            None => cursor.since_snapshot_bytes = recovered.log_len,
+        }
+        let next_txn = match node.config.bug {
+            Some(Bug::IdsResetOnRestart) => node.planted_last_logged_id() + 1,
+            _ => node.durable.ids_up_to + 1,
+        };
+        node.durable.ids_up_to = node.durable.ids_up_to.max(next_txn - 1);
+        node.volatile.txns = OpenTxns::new(node.config.txn_ttl_us, next_txn);
+        node.volatile.first_id_since_restart = next_txn;
+        if recovered.discarded_bytes > 0 {
+            node.marks.hit(Mark::TornTailCut);
+        }
+        if recovered.repaired_reads > 0 {
+            node.marks.hit(Mark::CorruptReadRepaired);
+        }
+        node
+    }
+
+    fn restore(&mut self, snapshot: &wal::Snapshot) {
+        self.durable.store = Store::restore(snapshot.keys.clone());
+        self.durable.ids_up_to = snapshot.ids_up_to;
+        self.durable.outcomes = Outcomes::new(planted_outcome_ttl_us(&self.config));
+        if !self.planted(Bug::VolatileOutcomes) {
+            for (txn, outcome, deadline_us) in &snapshot.outcomes {
+                self.durable.outcomes.insert(txn.as_ref(), outcome.clone(), *deadline_us);
+            }
+        }
+    }
+
+    /// Applies one logged record to the durable state. `exact`: assert that each write
+    /// bumps its key by one (false for planted bugs, whose records may say otherwise).
+    fn replay(&mut self, logged: &Logged, exact: bool) {
+        match &logged.record {
+            Record::Commit(commit) => {
+                if let Outcome::Committed(versions) = &commit.outcome {
+                    for (v, value) in versions.iter().zip(&commit.values) {
+                        if self.planted(Bug::ReplayTwice) {
+                            let write = KeyValue { key: v.key.clone(), value: value.clone() };
+                            self.durable.store.apply(vec![write]);
+                        } else {
+                            self.durable.store.install(&v.key, value.clone(), v.version, exact);
+                        }
+                    }
+                }
+                if !self.planted(Bug::VolatileOutcomes) {
+                    let (txn, outcome) = (commit.txn.as_ref(), commit.outcome.clone());
+                    self.durable.outcomes.insert(txn, outcome, commit.deadline_us);
+                }
+            }
+            Record::Ids { up_to } => self.durable.ids_up_to = self.durable.ids_up_to.max(*up_to),
+            // Only the snapshot recovery starts from is applied (by `restore`).
+            Record::Snapshot(_) => {}
+        }
+    }
+
+    /// Feeds one input; pushes what the driver must do onto `out` (see [`crate::io`]).
+    pub fn step(&mut self, now_us: u64, input: Input, out: &mut Vec<Output>) {
+        match input {
+            Input::Message(envelope) => self.handle(now_us, envelope, out),
+            Input::Tick => self.expire(now_us),
+            Input::Synced { lsn } => self.synced(lsn, out),
+        }
+    }
+
+    fn expire(&mut self, now_us: u64) {
+        self.volatile.txns.expire(now_us);
+        self.durable.outcomes.expire(now_us);
+    }
+
+    /// A message arrived at virtual time `now_us`: at most one reply, now or once synced.
+    fn handle(&mut self, now_us: u64, envelope: Envelope, out: &mut Vec<Output>) {
         // Expiring here too makes the answers independent of how often the driver ticks.
-        self.txns.expire(now_us);
+        self.expire(now_us);
         let Envelope { src, dest, body } = envelope;
         let Body { msg_id, payload, .. } = body;
         if self.planted_hang() {
             return;
         }
         // `Bug::SplitCommit`: the rest of the previous commit lands only after this message.
-        let deferred = std::mem::take(&mut self.deferred_writes);
-        let reply = self.answer(now_us, payload);
+        let deferred = std::mem::take(&mut self.planted.deferred_writes);
+        let reply = self.answer(now_us, payload, out);
         self.planted_apply_deferred(deferred);
+        // Only now is every change this message made in the state: a snapshot taken in
+        // the middle of one (after a commit's record, before its outcome) would lose half.
+        self.maybe_snapshot(out);
         let Some(reply) = reply else { return };
         // Reuse the request's `dest` as the reply's `src` when it already names this node
         // (the usual case): one allocation fewer per message on the hot path. Equivalent
         // mutants: in a world that routes by `dest`, every request names this node, so
         // the guard only saves an allocation.
-        let from = match &self.node_id {
+        let from = match &self.volatile.node_id {
             Some(id) if *id != dest => id.clone(),
             _ => dest,
         };
         let envelope = Envelope {
             src: from,
             dest: src,
-            body: Body { msg_id: Some(self.next_msg_id), in_reply_to: msg_id, payload: reply },
+            body: Body {
+                msg_id: Some(self.volatile.next_msg_id),
+                in_reply_to: msg_id,
+                payload: reply,
+            },
         };
-        self.next_msg_id += 1;
-        outbox.push(envelope);
+        self.volatile.next_msg_id += 1;
+        self.send(envelope, out);
     }
 
-    /// Virtual time passed: forgets transactions and outcomes whose TTL ran out. Sends
-    /// nothing today; it takes the outbox so that later timers (retries) need no API change.
-    pub fn tick(&mut self, now_us: u64, _outbox: &mut Vec<Envelope>) {
-        self.txns.expire(now_us);
+    /// Sends `envelope` now, or holds it until every record appended so far is synced.
+    fn send(&mut self, envelope: Envelope, out: &mut Vec<Output>) {
+        let ack_early = self.planted(Bug::AckBeforeDurable);
+        match &mut self.volatile.log {
+            Some(log)
+                if !ack_early && (log.appended_lsn > log.synced_lsn || !log.held.is_empty()) =>
+            {
+                log.held.push_back((log.appended_lsn, envelope));
+                self.marks.hit(Mark::ReplyHeldForSync);
+            }
+            _ => out.push(Output::Send(envelope)),
+        }
     }
 
-    /// The earliest virtual time at which [`Node::tick`] has work to do. It may be early
+    /// The storage synced up to `lsn`: release the replies that waited for it.
+    fn synced(&mut self, lsn: u64, out: &mut Vec<Output>) {
+        let log = self.volatile.log.as_mut().expect("Input::Synced for a node that keeps no log");
+        assert!(
+            lsn <= log.appended_lsn,
+            "synced up to LSN {lsn}, but only {} records were appended",
+            log.appended_lsn
+        );
+        log.synced_lsn = log.synced_lsn.max(lsn);
+        while log.held.front().is_some_and(|(waits_for, _)| *waits_for <= log.synced_lsn) {
+            let (_, envelope) = log.held.pop_front().expect("checked above");
+            out.push(Output::Send(envelope));
+        }
+    }
+
+    /// Appends one framed record (built for the LSN given) and asks for its sync.
+    fn append(&mut self, out: &mut Vec<Output>, frame: impl FnOnce(u64) -> Vec<u8>) {
+        let Some(log) = &mut self.volatile.log else { return };
+        let lsn = log.appended_lsn + 1;
+        let bytes = frame(lsn);
+        log.appended_lsn = lsn;
+        log.len += bytes.len() as u64;
+        log.since_snapshot_bytes += bytes.len() as u64;
+        out.push(Output::Append { lsn, bytes });
+        out.push(Output::Sync { lsn });
+    }
+
+    /// Takes a snapshot if the policy says so (see [`LogConfig`]). Called between
+    /// messages, when the durable state is whole.
+    fn maybe_snapshot(&mut self, out: &mut Vec<Output>) {
+        let Some(log) = &self.volatile.log else { return };
+        let min_bytes = self.config.log.map_or(u64::MAX, |c| c.snapshot_min_bytes);
+        if log.since_snapshot_bytes >= min_bytes.max(log.last_snapshot_bytes) {
+            self.snapshot(out);
+        }
+    }
+
+    /// Appends a snapshot record, then cuts the log's head off up to the newest durable
+    /// snapshot before it.
+    fn snapshot(&mut self, out: &mut Vec<Output>) {
+        let Some(log) = &mut self.volatile.log else { return };
+        let lsn = log.appended_lsn + 1;
+        let keys = self.durable.store.sorted_entries();
+        let outcomes: Vec<(&TxnKey, &Outcome, u64)> = self.durable.outcomes.live().collect();
+        let bytes = wal::encode_snapshot(lsn, self.durable.ids_up_to, &keys, outcomes.into_iter());
+        let offset = log.len;
+        log.appended_lsn = lsn;
+        log.len += bytes.len() as u64;
+        log.last_snapshot_bytes = bytes.len() as u64;
+        log.since_snapshot_bytes = 0;
+        log.snapshots.push_back((offset, lsn));
+        out.push(Output::Append { lsn, bytes });
+        out.push(Output::Sync { lsn });
+        self.marks.hit(Mark::SnapshotTaken);
+        let older = log.snapshots.len() - 1;
+        let Some(keep) = log.snapshots.iter().take(older).rposition(|&(_, l)| l <= log.synced_lsn)
+        else {
+            return;
+        };
+        let keep_from = log.snapshots[keep].0;
+        log.snapshots.drain(..keep);
+        if keep_from > 0 {
+            out.push(Output::Compact { keep_from });
+            log.len -= keep_from;
+            for (offset, _) in &mut log.snapshots {
+                *offset -= keep_from;
+            }
+        }
+    }
+
+    /// The earliest virtual time at which [`Input::Tick`] has work to do. It may be early
     /// (a transaction that committed still has its expiry queued), never late.
     ///
     /// Equivalent mutant: `None` (never tick). `handle` expires everything due before it
@@ -116,13 +408,16 @@ impl Node {
         if self.planted_tick_storm() {
             return Some(0);
         }
-        self.txns.next_deadline()
+        let open = self.volatile.txns.next_deadline();
+        let outcome = self.durable.outcomes.next_deadline();
+        [open, outcome].into_iter().flatten().min()
     }
 
     /// How often each coverage mark was hit (see [`crate::marks`]).
     pub fn marks(&self) -> Marks {
         let mut marks = self.marks;
-        marks.add(&self.txns.marks);
+        marks.add(&self.volatile.txns.marks);
+        marks.add(&self.durable.outcomes.marks);
         marks
     }
 
@@ -130,10 +425,19 @@ impl Node {
     /// memory stays bounded.
     #[doc(hidden)]
     pub fn table_sizes(&self) -> (usize, usize, usize) {
-        self.txns.sizes()
+        let (open, open_queued) = self.volatile.txns.sizes();
+        let (outcomes, outcome_queued) = self.durable.outcomes.sizes();
+        (open, outcomes, open_queued + outcome_queued)
     }
 
-    fn answer(&mut self, now_us: u64, payload: Payload) -> Option<Payload> {
+    /// Replies waiting for a sync, in order (a logging node's only buffer that grows with
+    /// load). A crash loses them: the simulator reads them off a node as it crashes, since
+    /// the commits they answer may survive on the disk although no one was told.
+    pub fn held_replies(&self) -> impl Iterator<Item = &Envelope> + '_ {
+        self.volatile.log.iter().flat_map(|log| log.held.iter().map(|(_, envelope)| envelope))
+    }
+
+    fn answer(&mut self, now_us: u64, payload: Payload, out: &mut Vec<Output>) -> Option<Payload> {
         let reply = match payload {
             Payload::InitOk
             | Payload::OccBeginOk { .. }
@@ -153,21 +457,21 @@ impl Node {
                 error(error_code::MALFORMED_REQUEST, format!("malformed {type_name}: {reason}"))
             }
             Payload::Init { node_id, node_ids: _ } => self.init(node_id),
-            _ if self.node_id.is_none() => error(
+            _ if self.volatile.node_id.is_none() => error(
                 error_code::TEMPORARILY_UNAVAILABLE,
                 "node not initialised: send init first".to_owned(),
             ),
-            Payload::OccBegin => self.begin(now_us),
+            Payload::OccBegin => self.begin(now_us, out),
             Payload::OccRead { txn_id, key } => self.read(now_us, txn_id, key),
             Payload::OccCommit { txn_id, writes, read_versions } => {
-                self.commit(now_us, txn_id, writes, read_versions)
+                self.commit(now_us, txn_id, writes, read_versions, out)
             }
         };
         Some(reply)
     }
 
     fn init(&mut self, node_id: String) -> Payload {
-        match &self.node_id {
+        match &self.volatile.node_id {
             // A repeated init (its reply was lost) is answered again.
             Some(current) if *current == node_id => Payload::InitOk,
             Some(current) => error(
@@ -175,33 +479,44 @@ impl Node {
                 format!("already initialised as `{}`, not `{}`", clip(current), clip(&node_id)),
             ),
             None => {
-                self.node_id = Some(node_id);
+                self.volatile.node_id = Some(node_id);
                 Payload::InitOk
             }
         }
     }
 
-    fn begin(&mut self, now_us: u64) -> Payload {
-        match self.txns.begin(now_us) {
-            Some(n) => Payload::OccBeginOk { txn_id: own_id(n) },
-            None => {
-                error(error_code::TEMPORARILY_UNAVAILABLE, "transaction ids exhausted".to_owned())
-            }
+    /// Issues the next free id. Past the durable high-water mark, an `Ids` record raises
+    /// it first, so the reply (held until that record is synced) names an id no restart
+    /// can issue again.
+    fn begin(&mut self, now_us: u64, out: &mut Vec<Output>) -> Payload {
+        let outcomes = &self.durable.outcomes;
+        let Some(n) = self.volatile.txns.next_free(|n| outcomes.has_own(n)) else {
+            return error(
+                error_code::TEMPORARILY_UNAVAILABLE,
+                "transaction ids exhausted".to_owned(),
+            );
+        };
+        if self.volatile.log.is_some() && n > self.durable.ids_up_to {
+            let up_to = n.saturating_add(IDS_PER_RECORD - 1);
+            self.durable.ids_up_to = up_to;
+            self.append(out, |lsn| wal::encode_ids(lsn, up_to));
         }
+        self.volatile.txns.begin(now_us, n);
+        Payload::OccBeginOk { txn_id: own_id(n) }
     }
 
     /// Reads are always served: a read changes nothing, and whatever the transaction's
     /// state, its commit is validated. Only an open transaction records the read.
     fn read(&mut self, now_us: u64, txn_id: String, key: String) -> Payload {
-        let (value, version) = self.store.read(&key);
+        let (value, version) = self.durable.store.read(&key);
         let mut value = value.map(str::to_owned);
         if self.planted(Bug::StaleReadCache) {
             value = self.planted_stale_read(&key, value);
         }
         let txn = TxnRef::of(&txn_id);
-        match self.txns.open_mut(txn) {
+        match self.volatile.txns.open_mut(txn) {
             Some(open) => open.reads.push((key, version)),
-            None => self.txns.reserve(now_us, txn),
+            None => self.volatile.txns.reserve(now_us, txn),
         }
         Payload::OccReadOk { value, version }
     }
@@ -212,15 +527,20 @@ impl Node {
         txn_id: String,
         writes: Vec<KeyValue>,
         read_versions: Vec<KeyVersion>,
+        out: &mut Vec<Output>,
     ) -> Payload {
         let txn = TxnRef::of(&txn_id);
-        let recorded = match self.txns.lookup(txn) {
+        let known = self.durable.outcomes.get(txn);
+        let recorded = match self.volatile.txns.lookup(txn, known) {
             Lookup::Finished(_) if self.planted(Bug::RevalidateRetry) => Default::default(),
             Lookup::Finished(outcome) => {
                 self.marks.hit(Mark::OutcomeReplayed);
+                if matches!(txn, TxnRef::Own(n) if n < self.volatile.first_id_since_restart) {
+                    self.marks.hit(Mark::OutcomeReplayedAfterRestart);
+                }
                 return outcome.to_payload();
             }
-            Lookup::Expired if self.planted(Bug::EarlyOutcomeExpiry) => Default::default(),
+            Lookup::Expired if self.planted_forgets_ids() => Default::default(),
             Lookup::Expired => {
                 self.marks.hit(Mark::CommitAfterExpiry);
                 return error(
@@ -231,7 +551,7 @@ impl Node {
                     ),
                 );
             }
-            Lookup::Open => self.txns.take_open(txn).map(|t| t.reads).unwrap_or_default(),
+            Lookup::Open => self.volatile.txns.take_open(txn).map(|t| t.reads).unwrap_or_default(),
             Lookup::Unknown => {
                 self.marks.hit(Mark::ForeignCommitValidated);
                 Default::default()
@@ -251,23 +571,42 @@ impl Node {
             .iter()
             .map(|r| (r.key.as_str(), r.version))
             .chain(recorded.iter().filter(|(k, v)| !echoed(k, *v)).map(|(k, v)| (k.as_str(), *v)));
-        let outcome = match self.bug {
+        let logging = self.volatile.log.is_some();
+        let (outcome, installed) = match self.config.bug {
             None => {
-                let conflicts = self.store.validate(checks);
+                let conflicts = self.durable.store.validate(checks);
                 if conflicts.is_empty() {
-                    Outcome::Committed(self.store.apply(writes))
+                    let writes = normalize(writes);
+                    let installed = if logging { writes.clone() } else { Vec::new() };
+                    (Outcome::Committed(self.durable.store.apply_normalized(writes)), installed)
                 } else {
                     self.marks.hit(Mark::ReadSetConflict);
-                    Outcome::Aborted(conflicts)
+                    (Outcome::Aborted(conflicts), Vec::new())
                 }
             }
             Some(bug) => {
                 let checks: Vec<(&str, u64)> = checks.collect();
-                self.commit_with_bug(bug, &checks, writes)
+                let installed = match logging {
+                    true => normalize(writes.clone()),
+                    false => Vec::new(),
+                };
+                let outcome = self.commit_with_bug(bug, &checks, writes);
+                let installed = match &outcome {
+                    Outcome::Committed(_) => installed,
+                    Outcome::Aborted(_) => Vec::new(),
+                };
+                (outcome, installed)
             }
         };
         let reply = outcome.to_payload();
-        self.txns.finish(now_us, txn, outcome);
+        let deadline_us = self.durable.outcomes.deadline_for(now_us);
+        if logging {
+            let key = txn.key();
+            let record = |lsn| wal::encode_commit(lsn, &key, deadline_us, &outcome, &installed);
+            self.append(out, record);
+        }
+        self.volatile.txns.close(txn);
+        self.durable.outcomes.insert(txn, outcome, deadline_us);
         reply
     }
 }
@@ -300,25 +639,44 @@ impl Node {
     }
 
     fn planted(&self, bug: Bug) -> bool {
-        self.bug == Some(bug)
+        self.config.bug == Some(bug)
     }
 
     fn planted_hang(&self) -> bool {
-        self.planted(Bug::HangAfter100Commits) && self.commits >= 100
+        self.planted(Bug::HangAfter100Commits) && self.planted.commits >= 100
     }
 
     fn planted_tick_storm(&self) -> bool {
-        self.planted(Bug::TickStorm) && self.commits >= 100
+        self.planted(Bug::TickStorm) && self.planted.commits >= 100
+    }
+
+    /// `Bug::EarlyOutcomeExpiry` and `Bug::VolatileOutcomes` treat an id whose outcome is
+    /// gone as one they never issued, and validate its commit as new.
+    fn planted_forgets_ids(&self) -> bool {
+        self.planted(Bug::EarlyOutcomeExpiry) || self.planted(Bug::VolatileOutcomes)
+    }
+
+    /// `Bug::IdsResetOnRestart`: the largest own id any recovered outcome names.
+    fn planted_last_logged_id(&self) -> u64 {
+        self.durable
+            .outcomes
+            .live()
+            .filter_map(|(txn, _, _)| match txn {
+                TxnKey::Own(n) => Some(*n),
+                TxnKey::Foreign(_) => None,
+            })
+            .max()
+            .unwrap_or(0)
     }
 
     fn planted_apply_deferred(&mut self, deferred: Vec<KeyValue>) {
         if !deferred.is_empty() {
-            self.store.apply(deferred);
+            self.durable.store.apply(deferred);
         }
     }
 
     fn planted_stale_read(&mut self, key: &str, value: Option<String>) -> Option<String> {
-        self.read_cache.entry(key.to_owned()).or_insert(value).clone()
+        self.planted.read_cache.entry(key.to_owned()).or_insert(value).clone()
     }
 }
 
@@ -333,21 +691,23 @@ impl Node {
     ) -> Outcome {
         let validate_all = |store: &Store| store.validate(checks.iter().copied());
         match bug {
-            Bug::SkipValidation => Outcome::Committed(self.store.apply(writes)),
+            Bug::SkipValidation => Outcome::Committed(self.durable.store.apply(writes)),
             Bug::ValidateWrittenKeysOnly => {
                 let written = |key: &str| writes.iter().any(|w| w.key == key);
-                let conflicts =
-                    self.store.validate(checks.iter().copied().filter(|(key, _)| written(key)));
+                let conflicts = self
+                    .durable
+                    .store
+                    .validate(checks.iter().copied().filter(|(key, _)| written(key)));
                 if conflicts.is_empty() {
-                    Outcome::Committed(self.store.apply(writes))
+                    Outcome::Committed(self.durable.store.apply(writes))
                 } else {
                     Outcome::Aborted(conflicts)
                 }
             }
             Bug::ApplyBeforeValidate => {
                 // The versions are judged as they were, but the writes are already in.
-                let conflicts = validate_all(&self.store);
-                let versions = self.store.apply(writes);
+                let conflicts = validate_all(&self.durable.store);
+                let versions = self.durable.store.apply(writes);
                 if conflicts.is_empty() {
                     Outcome::Committed(versions)
                 } else {
@@ -355,7 +715,7 @@ impl Node {
                 }
             }
             Bug::BumpPerWrite | Bug::NoBumpOnBlindWrite => {
-                let conflicts = validate_all(&self.store);
+                let conflicts = validate_all(&self.durable.store);
                 if !conflicts.is_empty() {
                     return Outcome::Aborted(conflicts);
                 }
@@ -366,10 +726,10 @@ impl Node {
                 } else {
                     Vec::new()
                 };
-                Outcome::Committed(self.store.apply_buggy(writes, bump, &unbumped))
+                Outcome::Committed(self.durable.store.apply_buggy(writes, bump, &unbumped))
             }
             Bug::SplitCommit => {
-                let conflicts = validate_all(&self.store);
+                let conflicts = validate_all(&self.durable.store);
                 if !conflicts.is_empty() {
                     return Outcome::Aborted(conflicts);
                 }
@@ -381,33 +741,39 @@ impl Node {
                     .iter()
                     .map(|key| KeyVersion {
                         key: (*key).to_owned(),
-                        version: self.store.version(key) + 1,
+                        version: self.durable.store.version(key) + 1,
                     })
                     .collect();
                 let first = keys.first().map(|k| (*k).to_owned());
                 let (now, later): (Vec<KeyValue>, Vec<KeyValue>) =
                     writes.into_iter().partition(|w| Some(&w.key) == first.as_ref());
-                self.store.apply(now);
-                self.deferred_writes = later;
+                self.durable.store.apply(now);
+                self.planted.deferred_writes = later;
                 Outcome::Committed(claimed)
             }
             Bug::PanicOnConflict => {
-                let conflicts = validate_all(&self.store);
+                let conflicts = validate_all(&self.durable.store);
                 let first = conflicts.first().map(|c| c.key.clone());
                 assert!(first.is_none(), "planted bug: commit conflicts on {first:?}");
-                Outcome::Committed(self.store.apply(writes))
+                Outcome::Committed(self.durable.store.apply(writes))
             }
-            // These bugs live in lookup, reads, dispatch or timers; validation and apply
-            // are correct.
+            // These bugs live in lookup, reads, dispatch, timers, the log or recovery;
+            // validation and apply are correct.
             Bug::RevalidateRetry
             | Bug::EarlyOutcomeExpiry
             | Bug::StaleReadCache
             | Bug::HangAfter100Commits
-            | Bug::TickStorm => {
-                self.commits += 1;
-                let conflicts = validate_all(&self.store);
+            | Bug::TickStorm
+            | Bug::AckBeforeDurable
+            | Bug::VolatileOutcomes
+            | Bug::ReplayTwice
+            | Bug::TrustTornTail
+            | Bug::IdsResetOnRestart
+            | Bug::TruncateOnReadError => {
+                self.planted.commits += 1;
+                let conflicts = validate_all(&self.durable.store);
                 if conflicts.is_empty() {
-                    Outcome::Committed(self.store.apply(writes))
+                    Outcome::Committed(self.durable.store.apply(writes))
                 } else {
                     Outcome::Aborted(conflicts)
                 }
@@ -444,18 +810,21 @@ fn own_id(mut n: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::io::step_synced;
     use crate::protocol::Conflict;
+    use crate::storage::MemLog;
 
     /// A node fed from client `c1`, answering with payloads only (envelopes are checked in
-    /// `replies_are_addressed_and_numbered`).
+    /// `replies_are_addressed_and_numbered`), its log in memory and synced at once.
     struct Harness {
         node: Node,
+        log: MemLog,
         msg_id: u64,
     }
 
     impl Harness {
         fn new(config: NodeConfig) -> Harness {
-            let mut h = Harness { node: Node::new(config), msg_id: 0 };
+            let mut h = Harness { node: Node::new(config), log: MemLog::default(), msg_id: 0 };
             let init = Payload::Init { node_id: "n1".to_owned(), node_ids: vec!["n1".to_owned()] };
             assert_eq!(h.send(0, init), Some(Payload::InitOk));
             h
@@ -464,11 +833,18 @@ mod tests {
         fn send(&mut self, now_us: u64, payload: Payload) -> Option<Payload> {
             self.msg_id += 1;
             let body = Body { msg_id: Some(self.msg_id), in_reply_to: None, payload };
-            let mut outbox = Vec::new();
             let envelope = Envelope { src: "c1".to_owned(), dest: "n1".to_owned(), body };
-            self.node.handle(now_us, envelope, &mut outbox);
-            assert!(outbox.len() <= 1, "more than one reply: {outbox:?}");
-            outbox.pop().map(|e| e.body.payload)
+            let mut sends =
+                step_synced(&mut self.node, now_us, Input::Message(envelope), &mut self.log)
+                    .expect("a log in memory does not fail");
+            assert!(sends.len() <= 1, "a message got more than one reply: {sends:?}");
+            sends.pop().map(|e| e.body.payload)
+        }
+
+        fn tick(&mut self, now_us: u64) {
+            let sends = step_synced(&mut self.node, now_us, Input::Tick, &mut self.log)
+                .expect("a log in memory does not fail");
+            assert_eq!(sends, [], "a tick sends nothing");
         }
 
         /// Sends `payload` and expects exactly `expect` back.
@@ -476,6 +852,18 @@ mod tests {
             let what = format!("{payload:?}");
             assert_eq!(self.send(now_us, payload), Some(expect), "reply to {what}");
         }
+    }
+
+    /// The messages a node without a log sends for `input`.
+    fn sends(node: &mut Node, now_us: u64, input: Input) -> Vec<Envelope> {
+        let mut out = Vec::new();
+        node.step(now_us, input, &mut out);
+        out.into_iter()
+            .map(|o| match o {
+                Output::Send(envelope) => envelope,
+                other => panic!("a node without a log asked for {other:?}"),
+            })
+            .collect()
     }
 
     fn begin() -> Payload {
@@ -541,7 +929,8 @@ mod tests {
         let mut outbox = Vec::new();
         let send = |node: &mut Node, outbox: &mut Vec<Envelope>, src: &str, id, payload| {
             let body = Body { msg_id: Some(id), in_reply_to: None, payload };
-            node.handle(0, Envelope { src: src.into(), dest: "n1".into(), body }, outbox);
+            let envelope = Envelope { src: src.into(), dest: "n1".into(), body };
+            outbox.extend(sends(node, 0, Input::Message(envelope)));
         };
         let init = Payload::Init { node_id: "n1".into(), node_ids: vec!["n1".into()] };
         send(&mut node, &mut outbox, "c0", 1, init);
@@ -648,27 +1037,27 @@ mod tests {
 
     #[test]
     fn a_reservation_lasts_as_long_as_the_state_it_stands_for() {
-        let config = NodeConfig { txn_ttl_us: 100, outcome_ttl_us: 1000, bug: None };
+        let config = NodeConfig { txn_ttl_us: 100, outcome_ttl_us: 1000, bug: None, log: None };
         let mut h = Harness::new(config);
         h.check(0, read("t1", "x"), value(None, 0));
         h.check(0, commit("t2", &[("x", "1")], &[]), committed(&[("x", 1)]));
         assert_eq!(h.node.table_sizes(), (1, 1, 2), "the reservation of t1, the outcome of t2");
         // A read reserves for the open-transaction TTL: then t1 is free to issue, t2 not yet.
-        h.node.tick(100, &mut Vec::new());
+        h.tick(100);
         h.check(100, begin(), begun("t1"));
         // Past the outcome TTL the counter never reached t2: a late retry is validated
         // again (the TTL is the retry window, as for foreign ids), and t2 may be issued.
-        h.node.tick(1000, &mut Vec::new());
+        h.tick(1000);
         h.check(1000, commit("t2", &[("x", "2")], &[("x", 0)]), aborted(&[("x", 0, 1)]));
-        h.node.tick(3000, &mut Vec::new());
+        h.tick(3000);
         h.check(3000, begin(), begun("t2"));
-        h.node.tick(4000, &mut Vec::new());
+        h.tick(4000);
         assert_eq!(h.node.table_sizes(), (0, 0, 0));
     }
 
     #[test]
     fn expired_state_answers_an_indefinite_error() {
-        let config = NodeConfig { txn_ttl_us: 100, outcome_ttl_us: 1000, bug: None };
+        let config = NodeConfig { txn_ttl_us: 100, outcome_ttl_us: 1000, bug: None, log: None };
         let mut h = Harness::new(config);
         h.check(0, begin(), begun("t1"));
         h.check(10, begin(), begun("t2"));
@@ -688,7 +1077,7 @@ mod tests {
 
     #[test]
     fn tick_and_next_deadline_bound_memory() {
-        let config = NodeConfig { txn_ttl_us: 100, outcome_ttl_us: 200, bug: None };
+        let config = NodeConfig { txn_ttl_us: 100, outcome_ttl_us: 200, bug: None, log: None };
         let mut h = Harness::new(config);
         for i in 0..1000 {
             h.send(i, begin());
@@ -701,7 +1090,7 @@ mod tests {
             "{open} {outcomes} {queued}"
         );
         let deadline = h.node.next_deadline().expect("state is pending");
-        h.node.tick(10_000, &mut Vec::new());
+        h.tick(10_000);
         assert_eq!(h.node.table_sizes(), (0, 0, 0));
         assert!(deadline <= 1100, "deadline {deadline}");
         assert_eq!(h.node.next_deadline(), None);
@@ -709,21 +1098,21 @@ mod tests {
 
     #[test]
     fn deadlines_stay_ordered_when_now_goes_backwards() {
-        let mut h = Harness::new(NodeConfig { txn_ttl_us: 100, outcome_ttl_us: 100, bug: None });
+        let mut h =
+            Harness::new(NodeConfig { txn_ttl_us: 100, outcome_ttl_us: 100, bug: None, log: None });
         h.check(500, begin(), begun("t1"));
         h.check(0, begin(), begun("t2"));
         // t2's deadline was clamped up to t1's, so one tick at 600 clears both.
-        h.node.tick(600, &mut Vec::new());
+        h.tick(600);
         assert_eq!(h.node.table_sizes(), (0, 0, 0));
     }
 
     #[test]
     fn requests_before_init_are_refused_and_replies_are_ignored() {
         let mut node = Node::new(NodeConfig::default());
-        let mut outbox = Vec::new();
         let body = Body { msg_id: Some(1), in_reply_to: None, payload: begin() };
-        node.handle(0, Envelope { src: "c1".into(), dest: "n1".into(), body }, &mut outbox);
-        let reply = outbox.pop().expect("a reply");
+        let envelope = Envelope { src: "c1".into(), dest: "n1".into(), body };
+        let reply = sends(&mut node, 0, Input::Message(envelope)).pop().expect("a reply");
         assert_eq!(reply.src, "n1", "answers as the address it was sent to");
         assert_eq!(error_code_of(Some(reply.body.payload)), error_code::TEMPORARILY_UNAVAILABLE);
 

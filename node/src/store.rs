@@ -58,17 +58,14 @@ impl Store {
 
     /// Installs `writes` atomically: each distinct key once, with the last value written to
     /// it, its version becoming exactly previous + 1. Returns the new versions sorted by key.
-    pub fn apply(&mut self, mut writes: Vec<KeyValue>) -> Vec<KeyVersion> {
-        // A stable sort keeps a key's writes in program order, so the last of each run of
-        // equal keys is the value that wins.
-        writes.sort_by(|a, b| a.key.cmp(&b.key));
+    pub fn apply(&mut self, writes: Vec<KeyValue>) -> Vec<KeyVersion> {
+        self.apply_normalized(normalize(writes))
+    }
+
+    /// [`Store::apply`] of writes already [`normalize`]d.
+    pub fn apply_normalized(&mut self, writes: Vec<KeyValue>) -> Vec<KeyVersion> {
         let mut versions: Vec<KeyVersion> = Vec::with_capacity(writes.len());
-        let mut writes = writes.into_iter().peekable();
-        while let Some(write) = writes.next() {
-            if writes.peek().is_some_and(|next| next.key == write.key) {
-                continue;
-            }
-            let KeyValue { key, value } = write;
+        for KeyValue { key, value } in writes {
             let version = match self.keys.get_mut(&key) {
                 Some(current) => {
                     // 2^64 commits of one key cannot happen; an overflow would be a bug.
@@ -86,6 +83,65 @@ impl Store {
         }
         versions
     }
+
+    /// Replays one write of a logged commit: `key` gets `value` at `version`, which must
+    /// be exactly its current version + 1 when `exact` (the correct store's invariant; a
+    /// planted bug that breaks it logs what it did, and replaying that must not hide the
+    /// bug behind a panic).
+    pub fn install(&mut self, key: &str, value: String, version: u64, exact: bool) {
+        let current = self.version(key);
+        if exact {
+            assert_eq!(
+                version,
+                current + 1,
+                "replaying a commit of `{key}` at version {version} onto version {current}: \
+                 a logged write must bump its key by exactly one"
+            );
+        }
+        match self.keys.get_mut(key) {
+            Some(entry) => *entry = Versioned { value, version },
+            None => {
+                self.keys.insert(key.to_owned(), Versioned { value, version });
+            }
+        }
+    }
+
+    /// Every key with its value and version, sorted by key: the one place the map is
+    /// walked, sorted at once so that its order never reaches the log.
+    pub fn sorted_entries(&self) -> Vec<(&str, &str, u64)> {
+        let mut entries: Vec<(&str, &str, u64)> =
+            self.keys.iter().map(|(k, v)| (k.as_str(), v.value.as_str(), v.version)).collect();
+        entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        entries
+    }
+
+    /// The store a snapshot describes: `(key, value, version)` each.
+    pub fn restore(entries: Vec<(String, String, u64)>) -> Store {
+        let mut store = Store::default();
+        for (key, value, version) in entries {
+            assert!(
+                version > 0,
+                "a snapshot lists `{key}` at version 0: absent keys are not stored"
+            );
+            store.keys.insert(key, Versioned { value, version });
+        }
+        store
+    }
+}
+
+/// `writes` as a commit installs them: sorted by key, each key once with the last value
+/// written to it (a stable sort keeps a key's writes in program order, so the last of each
+/// run of equal keys is the value that wins).
+pub fn normalize(mut writes: Vec<KeyValue>) -> Vec<KeyValue> {
+    writes.sort_by(|a, b| a.key.cmp(&b.key));
+    let mut distinct: Vec<KeyValue> = Vec::with_capacity(writes.len());
+    for write in writes {
+        match distinct.last_mut() {
+            Some(last) if last.key == write.key => *last = write,
+            _ => distinct.push(write),
+        }
+    }
+    distinct
 }
 
 impl Store {

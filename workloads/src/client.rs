@@ -400,6 +400,14 @@ impl Client {
                 }
                 self.run_program(now_us, outbox, records);
             }
+            (
+                Payload::OccCommit { writes, .. },
+                Payload::OccCommitOk { committed: true, versions, .. },
+            ) if !names_each_written_key_once(&writes, &versions) => {
+                // Another commit's answer (a store that reused an id): it says nothing of
+                // this one, which may or may not have committed.
+                self.finish_indeterminate(now_us, records)
+            }
             (Payload::OccCommit { .. }, Payload::OccCommitOk { committed: true, versions, .. }) => {
                 self.finish_committed(now_us, &versions, records)
             }
@@ -671,6 +679,15 @@ impl Client {
         z ^= z >> 31;
         z % (self.config.think_us_max + 1)
     }
+}
+
+/// Whether a committed answer's `versions` name exactly the keys of `writes`, each once
+/// (the protocol lists every written key, sorted).
+fn names_each_written_key_once(writes: &[KeyValue], versions: &[KeyVersion]) -> bool {
+    let mut written: Vec<&str> = writes.iter().map(|w| w.key.as_str()).collect();
+    written.sort_unstable();
+    written.dedup();
+    written.len() == versions.len() && written.iter().zip(versions).all(|(k, v)| *k == v.key)
 }
 
 /// A value no other process or transaction writes: `<process>.<sequence>`.

@@ -4,7 +4,9 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use node::io::{step_synced, Input};
 use node::protocol::{error_code, Body, Envelope, Payload};
+use node::storage::MemLog;
 use node::{Node, NodeConfig};
 
 use crate::INIT;
@@ -46,16 +48,18 @@ fn an_expired_transaction_gets_an_indefinite_error() {
 
 fn send(node: &mut Node, now_us: u64, msg_id: u64, payload: Payload) -> Payload {
     let body = Body { msg_id: Some(msg_id), in_reply_to: None, payload };
-    let mut outbox = Vec::new();
-    node.handle(now_us, Envelope { src: "c1".into(), dest: "n1".into(), body }, &mut outbox);
-    outbox.pop().expect("a reply").body.payload
+    let envelope = Envelope { src: "c1".into(), dest: "n1".into(), body };
+    let mut sends = step_synced(node, now_us, Input::Message(envelope), &mut MemLog::default())
+        .expect("a log in memory does not fail");
+    sends.pop().expect("a reply").body.payload
 }
 
 #[test]
 fn a_remembered_outcome_expires_exactly_at_its_ttl_in_virtual_time() {
     // Proves, through the library in virtual time, the documented TTL boundaries: an
     // outcome answers retries until commit + outcome_ttl_us, then error 1000.
-    let mut node = Node::new(NodeConfig { txn_ttl_us: 1_000, outcome_ttl_us: 5_000, bug: None });
+    let mut node =
+        Node::new(NodeConfig { txn_ttl_us: 1_000, outcome_ttl_us: 5_000, bug: None, log: None });
     send(&mut node, 0, 1, Payload::Init { node_id: "n1".into(), node_ids: vec![] });
     assert_eq!(
         send(&mut node, 0, 2, Payload::OccBegin),
@@ -65,7 +69,7 @@ fn a_remembered_outcome_expires_exactly_at_its_ttl_in_virtual_time() {
     let first = send(&mut node, 999, 3, commit.clone());
     assert!(matches!(first, Payload::OccCommitOk { committed: true, .. }), "{first:?}");
     assert_eq!(node.next_deadline(), Some(1_000), "t1's begin expiry is still queued");
-    node.tick(1_000, &mut Vec::new());
+    node.step(1_000, Input::Tick, &mut Vec::new());
     assert_eq!(node.next_deadline(), Some(5_999));
     assert_eq!(send(&mut node, 5_998, 4, commit.clone()), first);
     match send(&mut node, 5_999, 5, commit) {

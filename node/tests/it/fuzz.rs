@@ -2,8 +2,10 @@
 //! as JSON lines, from fixed seeds (so any failure reproduces exactly).
 
 use node::codec;
+use node::io::{step_synced, Input};
 use node::protocol::{Body, Conflict, Envelope, KeyValue, KeyVersion, Payload};
-use node::{Node, NodeConfig};
+use node::storage::MemLog;
+use node::{LogConfig, Node, NodeConfig};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -103,12 +105,12 @@ fn advance(rng: &mut ChaCha8Rng, now_us: u64) -> u64 {
     }
 }
 
-/// Feeds `envelope` and checks what must hold of any reply.
-fn step(node: &mut Node, now_us: u64, envelope: Envelope, next_msg_id: &mut u64) {
-    let mut outbox = Vec::new();
+/// Feeds `envelope` (its log, if the node keeps one, synced at once) and checks what must
+/// hold of any reply.
+fn step(node: &mut Node, log: &mut MemLog, now_us: u64, envelope: Envelope, next_msg_id: &mut u64) {
     let request_id = envelope.body.msg_id;
     let from = envelope.src.clone();
-    node.handle(now_us, envelope, &mut outbox);
+    let outbox = step_synced(node, now_us, Input::Message(envelope), log).expect("in memory");
     assert!(outbox.len() <= 1, "one message, at most one reply: {outbox:?}");
     for reply in outbox {
         assert_eq!(reply.dest, from, "replies go to the sender");
@@ -126,25 +128,32 @@ fn step(node: &mut Node, now_us: u64, envelope: Envelope, next_msg_id: &mut u64)
         }
     }
     if node.next_deadline().is_some_and(|d| d <= now_us) {
-        node.tick(now_us, &mut Vec::new());
+        node.step(now_us, Input::Tick, &mut Vec::new());
         assert!(node.next_deadline().is_none_or(|d| d > now_us), "tick expired what was due");
     }
 }
 
 #[test]
 fn the_node_survives_random_typed_messages() {
-    // Proves handle/tick never panic and keep their reply invariants on random payloads.
+    // Proves step never panics and keeps its reply invariants on random payloads, with a
+    // log (half the seeds, small snapshots) and without.
     for seed in 0..4u64 {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let config =
-            NodeConfig { txn_ttl_us: rng.gen_range(1..5_000), outcome_ttl_us: 20_000, bug: None };
+        let log = (seed % 2 == 1).then_some(LogConfig { snapshot_min_bytes: 512 });
+        let config = NodeConfig {
+            txn_ttl_us: rng.gen_range(1..5_000),
+            outcome_ttl_us: 20_000,
+            bug: None,
+            log,
+        };
         let mut node = Node::new(config);
+        let mut log = MemLog::default();
         let mut now_us = 0;
         let mut next_msg_id = 0;
         for _ in 0..TYPED_MESSAGES / 4 {
             now_us = advance(&mut rng, now_us);
             let envelope = random_envelope(&mut rng);
-            step(&mut node, now_us, envelope, &mut next_msg_id);
+            step(&mut node, &mut log, now_us, envelope, &mut next_msg_id);
         }
     }
 }
@@ -220,7 +229,10 @@ fn the_node_survives_random_and_mutated_json_lines() {
     // Proves decode never panics, every decoded message round-trips through encode, and
     // the node survives whatever decodes.
     let mut rng = ChaCha8Rng::seed_from_u64(0x5eed);
-    let mut node = Node::new(NodeConfig { txn_ttl_us: 1_000, outcome_ttl_us: 3_000, bug: None });
+    let log = Some(LogConfig { snapshot_min_bytes: 4096 });
+    let mut node =
+        Node::new(NodeConfig { txn_ttl_us: 1_000, outcome_ttl_us: 3_000, bug: None, log });
+    let mut log = MemLog::default();
     let mut now_us = 0;
     let mut next_msg_id = 0;
     let (mut decoded, mut malformed) = (0, 0);
@@ -238,7 +250,7 @@ fn the_node_survives_random_and_mutated_json_lines() {
             ),
         }
         now_us = advance(&mut rng, now_us);
-        step(&mut node, now_us, envelope, &mut next_msg_id);
+        step(&mut node, &mut log, now_us, envelope, &mut next_msg_id);
     }
     // The mutations must actually reach each layer, or this test proves little.
     assert!(decoded > JSON_LINES / 2, "only {decoded} lines decoded");

@@ -240,6 +240,21 @@ pub fn render_trace(sim: &Simulation) -> String {
             }
             TraceEvent::PartitionHealed { time_us } => writeln!(out, "{time_us} partition healed"),
             TraceEvent::Heal { time_us } => writeln!(out, "{time_us} heal: fault phase over"),
+            TraceEvent::Crash { time_us, process, damage, held } => writeln!(
+                out,
+                "{time_us} crash {}: {damage}; {held} replies held for a sync lost",
+                name(process)
+            ),
+            TraceEvent::Restart { time_us, process, recovered } => {
+                writeln!(out, "{time_us} restart {}: {recovered}", name(process))
+            }
+            TraceEvent::Undelivered { time_us, source, target, wire } => writeln!(
+                out,
+                "{time_us} undelivered {} -> {} ({} is down) {wire}",
+                name(source),
+                name(target),
+                name(target)
+            ),
         };
     }
     out

@@ -342,6 +342,21 @@ pub fn run_report(outcome: &RunOutcome, repro: &Repro, detail: &Detail) -> Strin
         "messages: {} sent, {} delivered, {} dropped, {} lost to partitions, {} duplicated",
         n.sent, n.delivered, n.dropped, n.partitioned, n.duplicated
     );
+    if sim.mix.crash.is_some() || sim.mix.disk.is_some() {
+        let d = &sim.disk;
+        let _ = writeln!(
+            out,
+            "store's disk: {} syncs, {} crashes ({} messages arrived while it was down); \
+             unsynced writes at the crashes: {} lost, {} torn, {} kept whole; {} corrupted reads",
+            d.syncs,
+            d.crashes,
+            n.undelivered,
+            d.lost_writes,
+            d.torn_writes,
+            d.kept_writes,
+            d.corrupted_reads
+        );
+    }
     let healed = sim.healed_at_us.map_or("never".to_string(), format_ms);
     let _ = writeln!(
         out,

@@ -1,23 +1,35 @@
 //! Protocol conformance, checked on every message the store sends: what the history
 //! cannot show because a client turned it into "failed" or "unknown".
 //!
-//! - `node-msg-id`: the store numbers its messages, each `msg_id` larger than the last.
+//! - `node-msg-id`: the store numbers its messages, each `msg_id` larger than the last
+//!   (a restarted node numbers from 0 again: it is a new process).
 //! - `reply-to-unknown-request`: every reply's `in_reply_to` names a request its
 //!   recipient sent to the store, and `reply-type-mismatch`: answers it with the
 //!   matching reply (or an error).
 //! - `spurious-abort`: an aborted commit names at least one conflict, and each one is
-//!   real: the actual version is above the expected one, and is a version the store
-//!   announced before (every version is installed by a commit, whose reply says so).
+//!   real: the actual version is above the expected one, and is a version that can exist:
+//!   one the store announced before, or one a commit whose reply a crash lost unsent
+//!   installed (every version is installed by a commit, whose reply says so, unless the
+//!   store crashed first and its disk kept the write).
 //! - `contradicting-answers`: a retried commit never gets another answer than the first.
+//! - `commit-answer-mismatch`: a commit's answer names a version for exactly the keys the
+//!   commit writes (an answer for other keys is another transaction's).
 //! - `forgotten-outcome`: within the store's outcome window (`outcome_ttl_us` after the
 //!   first answer, on the store's clock) a retried commit gets its first answer, never
 //!   "unknown": an indeterminate result the store could have avoided.
 //!
 //! - `memory-bound`: after every step the store's tables hold no more than its documented
-//!   bound (`node::Node::table_sizes`): open transactions at most the begins it answered
-//!   within the last `txn_ttl_us`, remembered outcomes at most the commits it answered
+//!   bound (`node::Node::table_sizes`): open transactions at most the begins delivered to
+//!   it within the last `txn_ttl_us`, remembered outcomes at most the commits delivered
 //!   within the last `outcome_ttl_us`, queued expiries at most both together. A table that
-//!   never forgets is a leak no history shows.
+//!   never forgets is a leak no history shows. (Deliveries, not answers: an answer may wait
+//!   for a sync, and a crash may lose it while the outcome it announces survives.)
+//! - `version-regressed`: a read never returns a version of a key older than one the store
+//!   already announced (in a commit's answer or an earlier read). Whatever the store said
+//!   is durable, so no crash may take it back: this is where an acknowledged write that a
+//!   restart lost shows first.
+//! - `txn-id-reused`: the ids `occ_begin` hands out only grow, across restarts too, so no
+//!   id is ever issued twice.
 //!
 //! - `request-unanswered`: every request sent once the network healed (nothing is lost
 //!   then) is answered by the end of the run; a message of a reply's type never is.
@@ -53,6 +65,8 @@ enum Request {
 
 struct CommitRequest {
     txn_id: String,
+    /// The distinct keys the commit writes, sorted.
+    written: Vec<String>,
 }
 
 pub struct Conformance {
@@ -68,10 +82,17 @@ pub struct Conformance {
     requests: Vec<Vec<Request>>,
     /// `(process, msg_id)` of each commit request.
     commits: BTreeMap<(usize, u64), CommitRequest>,
+    /// `(process, msg_id)` -> key of each read request.
+    reads: BTreeMap<(usize, u64), String>,
+    /// The largest own-form id (`t<n>`) a begin was answered with.
+    largest_begun: Option<u64>,
     /// Per `txn_id`: the first definite answer (committed?) and when, on the store's clock.
     answers: BTreeMap<String, (bool, u64)>,
-    /// Per key: the largest version the store announced.
+    /// Per key: the largest version the store announced (in a reply it sent).
     announced: BTreeMap<String, u64>,
+    /// Per key: the largest version a commit reply that a crash lost unsent would have
+    /// announced: such a version may exist, if the disk kept the commit.
+    unsent: BTreeMap<String, u64>,
     violations: Vec<Violation>,
     /// Violations found beyond [`VIOLATIONS_MAX`].
     more: u64,
@@ -93,8 +114,11 @@ impl Conformance {
             next_node_msg_id: 0,
             requests: vec![Vec::new(); processes],
             commits: BTreeMap::new(),
+            reads: BTreeMap::new(),
+            largest_begun: None,
             answers: BTreeMap::new(),
             announced: BTreeMap::new(),
+            unsent: BTreeMap::new(),
             violations: Vec::new(),
             more: 0,
             history_len: 0,
@@ -106,6 +130,35 @@ impl Conformance {
     /// The simulator's `init` has reached the store.
     pub fn initialised(&mut self) {
         self.initialised = true;
+    }
+
+    /// The store restarted: a new process, which numbers its messages from 0 and is not
+    /// initialised until the simulator's `init` reaches it.
+    pub fn restarted(&mut self) {
+        self.next_node_msg_id = 0;
+        self.initialised = false;
+    }
+
+    /// The store crashed holding these replies for a sync: they were never sent, but the
+    /// versions their commits installed may have survived.
+    pub fn lost_unsent(&mut self, replies: &[Envelope]) {
+        for reply in replies {
+            if let Payload::OccCommitOk { versions, .. } = &reply.body.payload {
+                for v in versions {
+                    raise(&mut self.unsent, &v.key, v.version);
+                }
+            }
+        }
+    }
+
+    /// `envelope` was delivered to the (running) store at `node_local_us` on its clock:
+    /// begins and commits count towards the bound of its tables from now.
+    pub fn delivered(&mut self, envelope: &Envelope, node_local_us: u64) {
+        match envelope.body.payload {
+            Payload::OccBegin => self.begins_us.push_back(node_local_us),
+            Payload::OccCommit { .. } => self.commits_us.push_back(node_local_us),
+            _ => {}
+        }
     }
 
     /// The violations found, with a last line counting any beyond the bound.
@@ -143,9 +196,16 @@ impl Conformance {
                 Request::Ignore
             }
             Payload::OccBegin => Request::Begin,
-            Payload::OccRead { .. } => Request::Read,
-            Payload::OccCommit { txn_id, .. } => {
-                self.commits.insert((source, msg_id), CommitRequest { txn_id: txn_id.clone() });
+            Payload::OccRead { key, .. } => {
+                self.reads.insert((source, msg_id), key.clone());
+                Request::Read
+            }
+            Payload::OccCommit { txn_id, writes, .. } => {
+                let mut written: Vec<String> = writes.iter().map(|w| w.key.clone()).collect();
+                written.sort_unstable();
+                written.dedup();
+                let request = CommitRequest { txn_id: txn_id.clone(), written };
+                self.commits.insert((source, msg_id), request);
                 Request::Commit
             }
             Payload::Unknown { .. } => Request::Refuse(error_code::NOT_SUPPORTED),
@@ -246,9 +306,9 @@ impl Conformance {
             return;
         }
         match (request, &body.payload) {
-            (Request::Begin, Payload::OccBeginOk { .. }) => self.begins_us.push_back(node_local_us),
-            (Request::Commit, Payload::OccCommitOk { .. }) => {
-                self.commits_us.push_back(node_local_us)
+            (Request::Begin, Payload::OccBeginOk { txn_id }) => self.begun(txn_id),
+            (Request::Read, Payload::OccReadOk { version, .. }) => {
+                self.read_reply(target, in_reply_to, *version)
             }
             _ => {}
         }
@@ -289,18 +349,56 @@ impl Conformance {
         }
     }
 
-    fn announce(&mut self, key: &str, version: u64) {
-        match self.announced.get_mut(key) {
-            Some(max) => *max = (*max).max(version),
-            None => {
-                self.announced.insert(key.to_string(), version);
-            }
+    /// A begin was answered with `txn_id`: it must be above every id answered before.
+    fn begun(&mut self, txn_id: &str) {
+        let Some(n) = node::own_id_number(txn_id) else { return };
+        if let Some(largest) = self.largest_begun.filter(|&largest| n <= largest) {
+            self.violation(
+                "txn-id-reused",
+                format!(
+                    "the store began {txn_id}, but it had already handed out t{largest}: ids must only grow, across restarts too, or one is issued twice"
+                ),
+            );
         }
+        self.largest_begun = self.largest_begun.max(Some(n));
+    }
+
+    /// A read of the key asked by `(target, msg_id)` was answered at `version`: never below
+    /// a version the store announced before.
+    fn read_reply(&mut self, target: usize, msg_id: u64, version: u64) {
+        let Some(key) = self.reads.remove(&(target, msg_id)) else { return };
+        let announced = self.announced.get(&key).copied().unwrap_or(0);
+        if version < announced {
+            self.violation(
+                "version-regressed",
+                format!(
+                    "the store answered a read of {key} with version {version} after announcing version {announced}: what it acknowledged was lost"
+                ),
+            );
+        }
+        self.announce(&key, version);
+    }
+
+    fn announce(&mut self, key: &str, version: u64) {
+        raise(&mut self.announced, key, version);
     }
 
     fn commit_reply(&mut self, target: usize, msg_id: u64, payload: &Payload, local_us: u64) {
         let Some(request) = self.commits.get(&(target, msg_id)) else { return };
         let txn_id = request.txn_id.clone();
+        if let Payload::OccCommitOk { committed: true, versions, .. } = payload {
+            let named: Vec<&str> = versions.iter().map(|v| v.key.as_str()).collect();
+            if named != request.written {
+                self.violation(
+                    "commit-answer-mismatch",
+                    format!(
+                        "the store answered a commit of {txn_id} writing [{}] with versions for [{}]: the answer is another commit's",
+                        request.written.join(" "),
+                        named.join(" ")
+                    ),
+                );
+            }
+        }
         match payload {
             Payload::OccCommitOk { committed, versions, conflicts, .. } => {
                 if !committed {
@@ -366,7 +464,8 @@ impl Conformance {
                 ));
             }
             let announced = self.announced.get(&c.key).copied().unwrap_or(0);
-            if c.actual > announced {
+            let unsent = self.unsent.get(&c.key).copied().unwrap_or(0);
+            if c.actual > announced.max(unsent) {
                 return Some(format!(
                     "its conflict on {} names actual version {}, but the store never announced a version above {announced}",
                     c.key, c.actual
@@ -390,9 +489,19 @@ impl Conformance {
     }
 }
 
+/// `map[key] = max(map[key], version)`.
+fn raise(map: &mut BTreeMap<String, u64>, key: &str, version: u64) {
+    match map.get_mut(key) {
+        Some(max) => *max = (*max).max(version),
+        None => {
+            map.insert(key.to_string(), version);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use node::protocol::{Body, Conflict, KeyVersion};
+    use node::protocol::{Body, Conflict, KeyValue, KeyVersion};
 
     use super::*;
 
@@ -406,8 +515,11 @@ mod tests {
         }
     }
 
-    fn commit(txn: &str) -> Payload {
-        Payload::OccCommit { txn_id: txn.into(), writes: vec![], read_versions: vec![] }
+    /// A commit of `txn` writing `keys`.
+    fn commit(txn: &str, keys: &[&str]) -> Payload {
+        let writes =
+            keys.iter().map(|k| KeyValue { key: (*k).into(), value: "v".into() }).collect();
+        Payload::OccCommit { txn_id: txn.into(), writes, read_versions: vec![] }
     }
 
     fn answer(
@@ -450,40 +562,48 @@ mod tests {
     #[test]
     fn an_abort_must_name_a_real_conflict() {
         // x reached version 2 through a commit the store announced.
-        let setup = (Some(commit("t1")), Some(answer(true, &[("x", 2)], &[])), 0);
+        let setup = (Some(commit("t1", &["x"])), Some(answer(true, &[("x", 2)], &[])), 0);
         assert_eq!(
             check(&[
                 setup.clone(),
-                (Some(commit("t2")), Some(answer(false, &[], &[("x", 1, 2)])), 0)
+                (Some(commit("t2", &["x"])), Some(answer(false, &[], &[("x", 1, 2)])), 0)
             ]),
             Vec::<&str>::new()
         );
         assert_eq!(
-            check(&[setup.clone(), (Some(commit("t2")), Some(answer(false, &[], &[])), 0)]),
+            check(&[setup.clone(), (Some(commit("t2", &["x"])), Some(answer(false, &[], &[])), 0)]),
             ["spurious-abort"]
         );
         assert_eq!(
             check(&[
                 setup.clone(),
-                (Some(commit("t2")), Some(answer(false, &[], &[("x", 2, 2)])), 0)
+                (Some(commit("t2", &["x"])), Some(answer(false, &[], &[("x", 2, 2)])), 0)
             ]),
             ["spurious-abort"]
         );
         assert_eq!(
-            check(&[setup, (Some(commit("t2")), Some(answer(false, &[], &[("x", 2, 3)])), 0)]),
+            check(&[
+                setup,
+                (Some(commit("t2", &["x"])), Some(answer(false, &[], &[("x", 2, 3)])), 0)
+            ]),
             ["spurious-abort"]
         );
     }
 
     #[test]
     fn a_retried_commit_gets_its_first_answer_within_the_outcome_window() {
-        let first = (Some(commit("t1")), Some(answer(true, &[("x", 1)], &[])), 100);
+        let first = (Some(commit("t1", &["x"])), Some(answer(true, &[("x", 1)], &[])), 100);
         let unknown = |at_us| {
-            (Some(commit("t1")), Some(Payload::Error { code: 1000, text: "expired".into() }), at_us)
+            (
+                Some(commit("t1", &["x"])),
+                Some(Payload::Error { code: 1000, text: "expired".into() }),
+                at_us,
+            )
         };
         assert_eq!(check(&[first.clone(), unknown(1_099)]), ["forgotten-outcome"]);
         assert_eq!(check(&[first.clone(), unknown(1_100)]), Vec::<&str>::new());
-        let contradicting = (Some(commit("t1")), Some(answer(false, &[], &[("x", 0, 1)])), 200);
+        let contradicting =
+            (Some(commit("t1", &["x"])), Some(answer(false, &[], &[("x", 0, 1)])), 200);
         assert_eq!(check(&[first, contradicting]), ["contradicting-answers"]);
     }
 
@@ -520,9 +640,10 @@ mod tests {
 
     #[test]
     fn an_abort_names_each_conflict_once_in_key_order() {
-        let setup = (Some(commit("t1")), Some(answer(true, &[("x", 2), ("y", 2)], &[])), 0);
+        let setup =
+            (Some(commit("t1", &["x", "y"])), Some(answer(true, &[("x", 2), ("y", 2)], &[])), 0);
         let abort = |conflicts: &[(&str, u64, u64)]| {
-            (Some(commit("t2")), Some(answer(false, &[], conflicts)), 0)
+            (Some(commit("t2", &["x"])), Some(answer(false, &[], conflicts)), 0)
         };
         assert!(check(&[setup.clone(), abort(&[("x", 1, 2), ("y", 1, 2)])]).is_empty());
         assert_eq!(check(&[setup.clone(), abort(&[("y", 1, 2), ("x", 1, 2)])]), ["spurious-abort"]);
@@ -533,8 +654,8 @@ mod tests {
     fn tables_stay_within_what_the_ttls_allow() {
         let mut c = Conformance::new(2, 100, 1_000);
         c.initialised();
-        c.request(CLIENT, &envelope(0, None, Payload::OccBegin), false);
-        c.reply(CLIENT, &envelope(0, Some(0), Payload::OccBeginOk { txn_id: "t1".into() }), 10);
+        // Counted when delivered: a reply may wait for a sync, or die with a crash.
+        c.delivered(&envelope(0, None, Payload::OccBegin), 10);
         c.table_sizes(10, (1, 0, 1));
         c.table_sizes(109, (1, 0, 1));
         // Past the TTL the open transaction must be gone.
@@ -573,10 +694,59 @@ mod tests {
         c.initialised();
         c.request(CLIENT, &envelope(0, None, Payload::OccBegin), false);
         c.reply(CLIENT, &envelope(5, Some(0), Payload::OccBeginOk { txn_id: "t1".into() }), 0);
-        c.reply(CLIENT, &envelope(5, Some(0), Payload::OccBeginOk { txn_id: "t1".into() }), 0);
-        c.reply(CLIENT, &envelope(6, Some(7), Payload::OccBeginOk { txn_id: "t1".into() }), 0);
+        c.reply(CLIENT, &envelope(5, Some(0), Payload::OccBeginOk { txn_id: "t2".into() }), 0);
+        c.reply(CLIENT, &envelope(6, Some(7), Payload::OccBeginOk { txn_id: "t3".into() }), 0);
         c.reply(CLIENT, &envelope(8, Some(0), Payload::OccReadOk { value: None, version: 0 }), 0);
         let names: Vec<&str> = c.finish().iter().map(|v| v.name).collect();
         assert_eq!(names, ["node-msg-id", "reply-to-unknown-request", "reply-type-mismatch"]);
+    }
+
+    #[test]
+    fn a_read_never_sees_a_version_older_than_one_announced() {
+        let installed = (Some(commit("t1", &["x"])), Some(answer(true, &[("x", 3)], &[])), 0);
+        let read = |version| {
+            let request = Payload::OccRead { txn_id: "t2".into(), key: "x".into() };
+            (Some(request), Some(Payload::OccReadOk { value: None, version }), 0)
+        };
+        assert!(check(&[installed.clone(), read(3), read(4)]).is_empty());
+        assert_eq!(check(&[installed.clone(), read(2)]), ["version-regressed"]);
+        // A read announces too: a later read may not go below it.
+        assert_eq!(check(&[read(5), read(4)]), ["version-regressed"]);
+    }
+
+    #[test]
+    fn begin_ids_only_grow_across_restarts() {
+        let begin = |id: &str| {
+            (Some(Payload::OccBegin), Some(Payload::OccBeginOk { txn_id: id.into() }), 0)
+        };
+        assert!(check(&[begin("t1"), begin("t2"), begin("t1025")]).is_empty());
+        assert_eq!(check(&[begin("t1"), begin("t7"), begin("t7")]), ["txn-id-reused"]);
+        assert_eq!(check(&[begin("t9"), begin("t3")]), ["txn-id-reused"]);
+    }
+
+    #[test]
+    fn a_commit_answer_must_name_exactly_the_keys_written() {
+        let answered = |keys: &[&str], versions: &[(&str, u64)]| {
+            (Some(commit("t1", keys)), Some(answer(true, versions, &[])), 0)
+        };
+        assert!(check(&[answered(&["y", "x", "y"], &[("x", 1), ("y", 1)])]).is_empty());
+        assert_eq!(check(&[answered(&["x"], &[("z", 1)])]), ["commit-answer-mismatch"]);
+        assert_eq!(check(&[answered(&["x", "y"], &[("x", 1)])]), ["commit-answer-mismatch"]);
+    }
+
+    #[test]
+    fn a_restarted_store_numbers_from_zero_and_an_unsent_commit_may_have_installed() {
+        let mut c = Conformance::new(2, 1_000, 1_000);
+        c.initialised();
+        c.request(CLIENT, &envelope(0, None, Payload::OccBegin), false);
+        c.reply(CLIENT, &envelope(7, Some(0), Payload::OccBeginOk { txn_id: "t1".into() }), 0);
+        // A reply the crash lost unsent: x@1 may exist although no one was told.
+        c.lost_unsent(&[envelope(8, Some(1), answer(true, &[("x", 1)], &[]))]);
+        c.restarted();
+        c.initialised();
+        c.request(CLIENT, &envelope(1, None, commit("t5", &["x"])), false);
+        c.reply(CLIENT, &envelope(0, Some(1), answer(false, &[], &[("x", 0, 1)])), 0);
+        let names: Vec<&str> = c.finish().iter().map(|v| v.name).collect();
+        assert_eq!(names, Vec::<&str>::new());
     }
 }

@@ -10,9 +10,11 @@
 
 pub mod clock;
 pub mod conformance;
+pub mod disk;
 pub mod faults;
 pub mod fingerprint;
 pub mod network;
+pub mod node_host;
 pub mod panics;
 pub mod queue;
 pub mod streams;
@@ -20,9 +22,10 @@ pub mod streams;
 use std::collections::{BTreeMap, BTreeSet};
 
 use node::codec;
+use node::io::Input;
 use node::marks::Marks;
 use node::protocol::{Body, Envelope, Payload};
-use node::{Node, NodeConfig};
+use node::{LogConfig, NodeConfig};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use workloads::client::{Client, ClientConfig, ClientStats, Neglect, Quirk, Record, Source};
@@ -32,9 +35,11 @@ use workloads::workload::{key_space, Generator, Instr, Program, Workload};
 use crate::check::invariants::Violation;
 use crate::world::clock::Clock;
 use crate::world::conformance::Conformance;
+use crate::world::disk::{Disk, DiskStats};
 use crate::world::faults::{draw_partition, FaultMix, FaultSpec};
 use crate::world::fingerprint::Fingerprint;
 use crate::world::network::{Fate, Network, NetworkStats};
+use crate::world::node_host::{NodeHost, Stepped, SyncInFlight, SyncTiming};
 use crate::world::queue::EventQueue;
 use crate::world::streams::stream;
 
@@ -94,11 +99,51 @@ impl Default for RunConfig {
 /// One entry of the message trace.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TraceEvent {
-    Send { time_us: u64, source: usize, target: usize, wire: String, fate: String },
-    Deliver { time_us: u64, source: usize, target: usize, wire: String },
-    Partition { time_us: u64, kind: &'static str, cut: Vec<(usize, usize)> },
-    PartitionHealed { time_us: u64 },
-    Heal { time_us: u64 },
+    Send {
+        time_us: u64,
+        source: usize,
+        target: usize,
+        wire: String,
+        fate: String,
+    },
+    Deliver {
+        time_us: u64,
+        source: usize,
+        target: usize,
+        wire: String,
+    },
+    Partition {
+        time_us: u64,
+        kind: &'static str,
+        cut: Vec<(usize, usize)>,
+    },
+    PartitionHealed {
+        time_us: u64,
+    },
+    Heal {
+        time_us: u64,
+    },
+    /// A store node crashed; `damage` says what became of its unsynced writes, `held` how
+    /// many replies it was holding for a sync (lost with it).
+    Crash {
+        time_us: u64,
+        process: usize,
+        damage: String,
+        held: usize,
+    },
+    /// A store node restarted; `recovered` says what recovery found in its log.
+    Restart {
+        time_us: u64,
+        process: usize,
+        recovered: String,
+    },
+    /// A message reached a process that was down, and was lost.
+    Undelivered {
+        time_us: u64,
+        source: usize,
+        target: usize,
+        wire: String,
+    },
 }
 
 /// What a run produced, before checking.
@@ -127,10 +172,12 @@ pub struct Simulation {
     pub protocol_violations: Vec<Violation>,
     /// The store's coverage marks: which interesting branches this run took, how often.
     pub marks: Marks,
+    /// The store's disk: syncs, crashes and what they did to unsynced writes.
+    pub disk: DiskStats,
 }
 
 enum Actor {
-    Node(Box<Node>),
+    Node(Box<NodeHost>),
     Client(Box<Client>),
     /// The final reader before it is spawned.
     Dormant,
@@ -159,6 +206,19 @@ enum Action {
     PartitionEnd,
     /// The simulator initialises the store (at time 0, or later under `quirks`).
     Init,
+    /// A store node's sync finished (if the node has not crashed since).
+    SyncDone {
+        process: usize,
+        incarnation: u64,
+        sync: SyncInFlight,
+    },
+    /// The nemesis crashes a store node, and later restarts it.
+    Crash {
+        process: usize,
+    },
+    Restart {
+        process: usize,
+    },
 }
 
 const NODE: usize = 0;
@@ -171,6 +231,8 @@ struct World {
     queue: EventQueue<Action>,
     network: Network,
     nemesis: ChaCha8Rng,
+    /// Crash times and downtimes: a stream of their own, so partitions draw as before.
+    crash_nemesis: ChaCha8Rng,
     fingerprint: Fingerprint,
     history: Vec<Event>,
     process_index: BTreeMap<u64, usize>,
@@ -196,11 +258,46 @@ struct World {
     in_flight: u64,
 }
 
-/// The store's configuration: default TTLs, or short ones under the `expiry` family.
-fn node_config(mix: &FaultMix, bug: Option<node::Bug>) -> NodeConfig {
+/// The store's configuration: default TTLs, or short ones under the `expiry` family, and
+/// always a log, with a snapshot interval drawn small so that runs take snapshots and
+/// compact (from a stream of its own: no other draw moves).
+fn node_config(mix: &FaultMix, bug: Option<node::Bug>, seed: u64) -> NodeConfig {
+    let snapshot_min_bytes = stream(seed, "node/log").gen_range(512..=16_384);
+    let log = Some(LogConfig { snapshot_min_bytes });
     match mix.expiry {
-        Some(e) => NodeConfig { txn_ttl_us: e.txn_ttl_us, outcome_ttl_us: e.outcome_ttl_us, bug },
-        None => NodeConfig { bug, ..NodeConfig::default() },
+        Some(e) => {
+            NodeConfig { txn_ttl_us: e.txn_ttl_us, outcome_ttl_us: e.outcome_ttl_us, bug, log }
+        }
+        None => NodeConfig { bug, log, ..NodeConfig::default() },
+    }
+}
+
+/// The store node's disk and how long its syncs take: at once without the `crash` and
+/// `disk` families (so runs without them keep their timing), else 20-300 us, and under
+/// `disk` faults sometimes up to their slow bound.
+fn node_host(mix: &FaultMix, config: NodeConfig, seed: u64, name: &str) -> NodeHost {
+    let disk = Disk::new(mix.disk, stream(seed, &format!("disk/{name}")));
+    let timing = (mix.crash.is_some() || mix.disk.is_some()).then_some(SyncTiming {
+        us_min: 20,
+        us_max: 300,
+        slow: mix.disk,
+    });
+    NodeHost::new(config, disk, timing, stream(seed, &format!("disk/{name}/latency")))
+}
+
+/// How clients resend: as always, or, when the store may crash, more often, so that a
+/// commit whose store went down is resent under the same id after the restart (and
+/// answered from the outcome the store recovered). Patience stays within bounds the
+/// protocol sets: 6 resends 40 ms apart outlast the longest downtime the `crash` family
+/// draws (100 ms), and with the network's worst delay still end well inside the shortest
+/// outcome window (500 ms, under `expiry`); a retry of a client-chosen id after that
+/// window would be validated anew.
+fn client_config(mix: &FaultMix) -> ClientConfig {
+    match mix.crash {
+        None => ClientConfig::default(),
+        Some(_) => {
+            ClientConfig { max_resends: 4, max_commit_resends: 6, ..ClientConfig::default() }
+        }
     }
 }
 
@@ -235,9 +332,9 @@ pub fn simulate(config: &RunConfig) -> Simulation {
     let liveness_failure = world.run();
     let virtual_duration_us = world.last_us;
     let clients = world.client_stats();
-    let marks = match &world.processes[NODE].actor {
-        Actor::Node(node) => node.marks(),
-        _ => Marks::default(),
+    let (marks, disk) = match &world.processes[NODE].actor {
+        Actor::Node(host) => (host.marks(), host.disk.stats.clone()),
+        _ => (Marks::default(), DiskStats::default()),
     };
     Simulation {
         config: world.config,
@@ -256,6 +353,7 @@ pub fn simulate(config: &RunConfig) -> Simulation {
         node_panic: world.node_panic,
         protocol_violations: world.conformance.finish(),
         marks,
+        disk,
     }
 }
 
@@ -278,7 +376,7 @@ impl World {
             let programs = stream(config.seed, &format!("client/{}", slot + 1));
             let mut timing = stream(config.seed, &format!("client/{}/timing", slot + 1));
             let count = config.txns / clients + u64::from(slot < config.txns % clients);
-            let client_config = ClientConfig::default();
+            let client_config = client_config(&mix);
             let start_at_us = timing.gen_range(0..=client_config.think_us_max);
             let keep = config
                 .keep
@@ -310,9 +408,10 @@ impl World {
         let by_name = processes.iter().enumerate().map(|(i, p)| (p.name.clone(), i)).collect();
         let network = Network::new(mix.clone(), config.seed);
         let process_count = processes.len();
-        let node_config = node_config(&mix, config.bug);
+        let node_config = node_config(&mix, config.bug, config.seed);
         let mut world = World {
             nemesis: stream(config.seed, "nemesis"),
+            crash_nemesis: stream(config.seed, "nemesis/crash"),
             mix,
             processes,
             by_name,
@@ -346,8 +445,9 @@ impl World {
     }
 
     fn start(&mut self) {
-        let node = Node::new(node_config(&self.mix, self.config.bug));
-        self.processes[NODE].actor = Actor::Node(Box::new(node));
+        let config = node_config(&self.mix, self.config.bug, self.config.seed);
+        let host = node_host(&self.mix, config, self.config.seed, &self.processes[NODE].name);
+        self.processes[NODE].actor = Actor::Node(Box::new(host));
         // With quirky clients the store is initialised up to 1ms late, so that requests
         // reach it before `init` (and must be refused with error 11).
         let init_us = match self.mix.quirks {
@@ -366,6 +466,7 @@ impl World {
             let first = self.nemesis.gen_range(1..=schedule.interval_us_max);
             self.queue.push(first, Action::PartitionStart);
         }
+        self.schedule_crash(0, NODE);
     }
 
     /// The simulator's own `init` of the store; replies to it go nowhere.
@@ -380,13 +481,13 @@ impl World {
             },
         };
         let local_us = self.processes[NODE].clock.local(now_us);
-        let Actor::Node(node) = &mut self.processes[NODE].actor else { return };
-        let mut replies = Vec::new();
-        if let Err(message) =
-            crate::world::panics::catch(|| node.handle(local_us, init, &mut replies))
-        {
+        let Actor::Node(host) = &mut self.processes[NODE].actor else { return };
+        // Replies to it go nowhere; a sync it needs is the host's business.
+        let stepped = host.step(local_us, Input::Message(init));
+        if let Some(message) = stepped.panic {
             self.node_panic = Some(format!("n1 panicked on init: {message}"));
         }
+        self.schedule_sync(NODE, now_us, stepped.sync);
         self.conformance.initialised();
         self.reschedule(NODE, now_us);
     }
@@ -427,6 +528,11 @@ impl World {
                 Action::PartitionStart => self.partition_start(now_us),
                 Action::PartitionEnd => self.partition_end(now_us),
                 Action::Init => self.init_node(now_us),
+                Action::SyncDone { process, incarnation, sync } => {
+                    self.sync_done(process, now_us, incarnation, sync)
+                }
+                Action::Crash { process } => self.crash(process, now_us),
+                Action::Restart { process } => self.restart(process, now_us),
             }
             self.advance_phase(now_us);
             if self.final_spawned && self.is_done(self.final_reader) {
@@ -451,47 +557,40 @@ impl World {
     /// Feeds one input (a message, or `None` for "time passed") to a process, then sends
     /// what it produced and schedules its next tick.
     fn step(&mut self, index: usize, now_us: u64, input: Option<Envelope>) {
+        if matches!(self.processes[index].actor, Actor::Node(_)) {
+            let input = match input {
+                Some(envelope) => {
+                    let local_us = self.processes[index].clock.local(now_us);
+                    self.conformance.delivered(&envelope, local_us);
+                    Input::Message(envelope)
+                }
+                None => Input::Tick,
+            };
+            self.step_node(index, now_us, input);
+            return;
+        }
         let local_us = self.processes[index].clock.local(now_us);
         let mut outbox = std::mem::take(&mut self.outbox);
         let mut records = std::mem::take(&mut self.records);
-        let mut node_sizes = None;
-        match (&mut self.processes[index].actor, input) {
-            (Actor::Node(node), input) => {
-                let stepped = crate::world::panics::catch(|| match input {
-                    Some(envelope) => node.handle(local_us, envelope, &mut outbox),
-                    None => node.tick(local_us, &mut outbox),
-                });
-                if let Err(message) = stepped {
-                    self.node_panic = Some(format!(
-                        "{} panicked at {now_us}us: {message}",
-                        self.processes[index].name
-                    ));
-                    outbox.clear();
-                } else {
-                    node_sizes = Some(node.table_sizes());
+        if let Actor::Client(client) = &mut self.processes[index].actor {
+            let finished_before = client.stats().finished;
+            // A reply the client acts on (its next request, or a completion) is
+            // progress; a stale or duplicate reply produces nothing, a resend is a tick.
+            let answered = match input {
+                Some(envelope) => {
+                    client.handle(local_us, envelope, &mut outbox, &mut records);
+                    !outbox.is_empty() || !records.is_empty()
                 }
-            }
-            (Actor::Client(client), input) => {
-                let finished_before = client.stats().finished;
-                // A reply the client acts on (its next request, or a completion) is
-                // progress; a stale or duplicate reply produces nothing, a resend is a tick.
-                let answered = match input {
-                    Some(envelope) => {
-                        client.handle(local_us, envelope, &mut outbox, &mut records);
-                        !outbox.is_empty() || !records.is_empty()
-                    }
-                    None => {
-                        client.tick(local_us, &mut outbox, &mut records);
-                        false
-                    }
-                };
-                let finished_now = client.stats().finished;
-                self.finished += finished_now - finished_before;
-                if answered || finished_now > finished_before {
-                    self.last_progress_us = now_us;
+                None => {
+                    client.tick(local_us, &mut outbox, &mut records);
+                    false
                 }
+            };
+            let finished_now = client.stats().finished;
+            self.finished += finished_now - finished_before;
+            if answered || finished_now > finished_before {
+                self.last_progress_us = now_us;
             }
-            (Actor::Dormant, _) => {}
         }
         let final_read = index == self.final_reader;
         for record in records.drain(..) {
@@ -501,13 +600,121 @@ impl World {
         for envelope in outbox.drain(..) {
             self.transmit(now_us, index, envelope);
         }
-        if let Some(sizes) = node_sizes {
-            // After the replies, so that a begin answered now counts in the bound.
-            self.conformance.table_sizes(local_us, sizes);
-        }
         self.outbox = outbox;
         self.records = records;
         self.reschedule(index, now_us);
+    }
+
+    /// Feeds one input to a store node's host: sends what it released, schedules the
+    /// sync it started and its next tick, and checks its tables' bound.
+    fn step_node(&mut self, index: usize, now_us: u64, input: Input) {
+        let local_us = self.processes[index].clock.local(now_us);
+        let Actor::Node(host) = &mut self.processes[index].actor else { return };
+        let stepped = host.step(local_us, input);
+        self.after_node_step(index, now_us, stepped);
+    }
+
+    fn after_node_step(&mut self, index: usize, now_us: u64, stepped: Stepped) {
+        if let Some(message) = stepped.panic {
+            self.node_panic =
+                Some(format!("{} panicked at {now_us}us: {message}", self.processes[index].name));
+            return;
+        }
+        for envelope in stepped.sends {
+            self.transmit(now_us, index, envelope);
+        }
+        self.schedule_sync(index, now_us, stepped.sync);
+        let local_us = self.processes[index].clock.local(now_us);
+        if let Actor::Node(host) = &self.processes[index].actor {
+            if let Some(node) = &host.node {
+                // After the replies, so that a begin answered now counts in the bound.
+                self.conformance.table_sizes(local_us, node.table_sizes());
+            }
+        }
+        self.reschedule(index, now_us);
+    }
+
+    /// Schedules the completion of a sync a node's host started, in true time (the
+    /// latency was drawn as a duration).
+    fn schedule_sync(&mut self, index: usize, now_us: u64, sync: Option<(SyncInFlight, u64)>) {
+        let Some((sync, delay_us)) = sync else { return };
+        let Actor::Node(host) = &self.processes[index].actor else { return };
+        let incarnation = host.incarnation;
+        self.queue.push(now_us + delay_us, Action::SyncDone { process: index, incarnation, sync });
+    }
+
+    fn sync_done(&mut self, index: usize, now_us: u64, incarnation: u64, sync: SyncInFlight) {
+        let local_us = self.processes[index].clock.local(now_us);
+        let Actor::Node(host) = &mut self.processes[index].actor else { return };
+        let stepped = host.sync_done(local_us, incarnation, sync);
+        self.after_node_step(index, now_us, stepped);
+    }
+
+    /// Schedules the next crash of node `index`, up to the family's interval after `now`
+    /// (none without the `crash` family, or once the faults healed).
+    fn schedule_crash(&mut self, now_us: u64, index: usize) {
+        let Some(crashes) = self.mix.crash else { return };
+        if self.healed_at_us.is_some() {
+            return;
+        }
+        let after_us = self.crash_nemesis.gen_range(1..=crashes.interval_us_max);
+        self.queue.push(now_us + after_us, Action::Crash { process: index });
+    }
+
+    /// The nemesis crashes node `index`: it loses its volatile state and the writes its
+    /// disk lets go; it restarts after a drawn downtime.
+    fn crash(&mut self, index: usize, now_us: u64) {
+        let Some(crashes) = self.mix.crash else { return };
+        if self.healed_at_us.is_some() {
+            return;
+        }
+        let Actor::Node(host) = &mut self.processes[index].actor else { return };
+        let Some((damage, unsent)) = host.crash() else { return };
+        let held = unsent.len();
+        self.conformance.lost_unsent(&unsent);
+        self.fingerprint.write_u64(now_us);
+        self.fingerprint.write_str("crash");
+        for count in [damage.lost, damage.kept, damage.torn, held as u64] {
+            self.fingerprint.write_u64(count);
+        }
+        if self.config.record_trace {
+            let damage = damage.describe();
+            self.trace.push(TraceEvent::Crash { time_us: now_us, process: index, damage, held });
+        }
+        let downtime_us = self.crash_nemesis.gen_range(1..=crashes.downtime_us_max);
+        self.queue.push(now_us + downtime_us, Action::Restart { process: index });
+        self.reschedule(index, now_us);
+    }
+
+    /// Node `index` restarts: recovery rebuilds it from its disk, the simulator
+    /// initialises it again, and (while faults last) its next crash is scheduled.
+    fn restart(&mut self, index: usize, now_us: u64) {
+        let Actor::Node(host) = &mut self.processes[index].actor else { return };
+        if host.is_up() {
+            // The heal restarted it already.
+            return;
+        }
+        let recovered = match host.restart() {
+            Ok(recovered) => recovered,
+            Err(message) => {
+                self.node_panic = Some(format!(
+                    "{} panicked at {now_us}us recovering from its log: {message}",
+                    self.processes[index].name
+                ));
+                return;
+            }
+        };
+        self.fingerprint.write_u64(now_us);
+        self.fingerprint.write_str("restart");
+        self.fingerprint.write_u64(recovered.records.len() as u64);
+        self.fingerprint.write_u64(recovered.log_len);
+        if self.config.record_trace {
+            let recovered = recovered.summary();
+            self.trace.push(TraceEvent::Restart { time_us: now_us, process: index, recovered });
+        }
+        self.conformance.restarted();
+        self.init_node(now_us);
+        self.schedule_crash(now_us, index);
     }
 
     /// Stamps a client's record with its index and the true time, into the history.
@@ -529,7 +736,12 @@ impl World {
 
     fn reschedule(&mut self, index: usize, now_us: u64) {
         let deadline_local = match &self.processes[index].actor {
-            Actor::Node(node) => match crate::world::panics::catch(|| node.next_deadline()) {
+            Actor::Node(host) => match host
+                .node
+                .as_ref()
+                .map(|node| crate::world::panics::catch(|| node.next_deadline()))
+                .unwrap_or(Ok(None))
+            {
                 Ok(deadline) => deadline,
                 Err(message) => {
                     self.node_panic = Some(format!(
@@ -619,6 +831,15 @@ impl World {
     }
 
     fn deliver(&mut self, now_us: u64, source: usize, target: usize, wire: String) {
+        if matches!(&self.processes[target].actor, Actor::Node(host) if !host.is_up()) {
+            self.network.stats.undelivered += 1;
+            self.fingerprint.write_u64(now_us);
+            self.fingerprint.write_str("undelivered");
+            if self.config.record_trace {
+                self.trace.push(TraceEvent::Undelivered { time_us: now_us, source, target, wire });
+            }
+            return;
+        }
         match codec::decode(&wire) {
             Ok(envelope) => {
                 self.network.stats.delivered += 1;
@@ -687,6 +908,13 @@ impl World {
 
     fn heal(&mut self, now_us: u64) {
         self.healed_at_us = Some(now_us);
+        // The liveness phase runs with every node up: one that is down restarts now.
+        let down: Vec<usize> = (0..self.processes.len())
+            .filter(|&i| matches!(&self.processes[i].actor, Actor::Node(host) if !host.is_up()))
+            .collect();
+        for index in down {
+            self.restart(index, now_us);
+        }
         // The liveness bound counts from the heal: a stall during the faults, which may
         // be what ended them, is not the healed system's fault.
         self.last_progress_us = now_us;
@@ -803,6 +1031,13 @@ impl World {
             Action::PartitionStart => "a partition starting".to_string(),
             Action::PartitionEnd => "a partition healing".to_string(),
             Action::Init => "the store's init".to_string(),
+            Action::SyncDone { process, .. } => {
+                format!("a sync of {}'s log completing", self.processes[*process].name)
+            }
+            Action::Crash { process } => format!("a crash of {}", self.processes[*process].name),
+            Action::Restart { process } => {
+                format!("a restart of {}", self.processes[*process].name)
+            }
         }
     }
 

@@ -40,6 +40,8 @@ pub struct NetworkStats {
     pub dropped: u64,
     pub partitioned: u64,
     pub duplicated: u64,
+    /// Copies that arrived at a process that was down (a crashed node), and were lost.
+    pub undelivered: u64,
 }
 
 /// Memory is linear in the processes: a run's messages take only the links between each

@@ -40,6 +40,23 @@ fn expected_names(bug: Bug) -> &'static [&'static str] {
         Bug::PanicOnConflict => &["panic"],
         // Virtual time that stops advancing is a liveness failure, not a hang.
         Bug::TickStorm => &["liveness"],
+        // A crash loses acknowledged commits: a read sees an older version than one the
+        // store announced, or a later commit installs a version again.
+        Bug::AckBeforeDurable => &["version-regressed", "duplicate-version"],
+        // A retry after a restart is validated again: answered otherwise than the first
+        // time, or applied twice.
+        Bug::VolatileOutcomes => {
+            &["contradicting-answers", "version-gap", "wrong-version-bump", "garbage-read"]
+        }
+        // Commits applied twice: versions skip, and reads see values at versions their
+        // writers did not install.
+        Bug::ReplayTwice => &["version-gap", "garbage-read", "counter-mismatch"],
+        // A torn record applied: versions or values no commit installed, or an outcome
+        // with a garbage deadline that never expires.
+        Bug::TrustTornTail => &["version-regressed", "version-gap", "garbage-read", "memory-bound"],
+        Bug::IdsResetOnRestart => &["txn-id-reused", "commit-answer-mismatch"],
+        // Synced records cut off after a corrupted read: acknowledged commits lost.
+        Bug::TruncateOnReadError => &["version-regressed", "duplicate-version"],
     }
 }
 

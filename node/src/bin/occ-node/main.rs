@@ -1,0 +1,312 @@
+//! `occ-node`: drives the OCC node over stdin/stdout, one JSON message per line.
+//!
+//! A thin loop: read a line, decode it, hand it to [`node::Node::step`] with the current
+//! time as `now`, carry out what the node asks (send a reply, append to its log, sync),
+//! write each reply as one JSON line. Lines that are not messages are reported on stderr
+//! with their line number and skipped; blank lines are skipped silently. stdout carries
+//! only messages; it is buffered and flushed whenever the input is drained, i.e. right
+//! before a read that might block, so an interactive client always sees the replies to
+//! everything it has sent.
+//!
+//! With `--data-dir DIR` the node keeps its log in `DIR/wal` (see `file_log.rs`) and a
+//! restart on the same directory recovers every acknowledged commit. Group commit: the
+//! records of every line in a batch of input (what one read of stdin brought) are written
+//! and fsynced once, at the end of the batch, before any of the batch's replies is
+//! written (the node holds them until then). Without `--data-dir` state lives in memory
+//! only and is gone when the process ends.
+//!
+//! The node expires state lazily on every message; the loop also ticks it when
+//! `next_deadline` has passed. While stdin is idle nothing runs, which is fine: state
+//! cannot grow without input.
+//!
+//! Usage: `occ-node [--txn-ttl-ms N] [--outcome-ttl-ms N] [--data-dir DIR]` (see `--help`,
+//! `--version`).
+//!
+//! Exit codes: 0 at end of input (or after `--help`, `--version`); 1 if reading stdin,
+//! writing stdout or the data directory fails (said on stderr, naming the file); 2 on bad
+//! command-line arguments. A bad line's message quotes at most 200 bytes of any piece of
+//! it.
+
+mod file_log;
+
+use std::io::{self, BufRead, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use node::clip::clip;
+use node::codec;
+use node::io::{Input, Output};
+use node::storage::{self, Storage};
+use node::{LogConfig, Node, NodeConfig};
+
+use file_log::FileLog;
+
+const USAGE: &str = "\
+usage: occ-node [--txn-ttl-ms N] [--outcome-ttl-ms N] [--data-dir DIR]
+
+Reads Maelstrom-style JSON messages, one per line, on stdin and writes the OCC node's
+replies, one per line, on stdout. Diagnostics go to stderr. The protocol, its error
+codes and its limits are specified in docs/protocol.md.
+
+options:
+  --txn-ttl-ms N      forget a transaction not committed within N ms of its begin
+                      (default 10000)
+  --outcome-ttl-ms N  remember a commit's answer for retries for N ms (default 60000)
+  --data-dir DIR      keep a write-ahead log in DIR/wal (created if missing) and recover
+                      from it on start: no reply leaves before what it depends on is
+                      fsynced. Without it, state lives in memory only.
+  -h, --help          print this help
+  -V, --version       print the version
+
+exit codes: 0 end of input, 1 I/O error (stdin, stdout or the data directory),
+2 bad arguments";
+
+/// Flush stdout once this much output is pending even if input keeps coming.
+const OUT_CHUNK_BYTES: usize = 64 * 1024;
+
+/// What the command line asks for.
+enum Request {
+    Serve(NodeConfig, Option<PathBuf>),
+    Help,
+    Version,
+}
+
+fn main() -> ExitCode {
+    let (config, data_dir) = match parse_args(std::env::args().skip(1)) {
+        Ok(Request::Serve(config, data_dir)) => (config, data_dir),
+        Ok(Request::Help) => return print_exit(USAGE),
+        Ok(Request::Version) => {
+            return print_exit(concat!("occ-node ", env!("CARGO_PKG_VERSION")));
+        }
+        Err(message) => {
+            eprintln!("occ-node: {message}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(config, data_dir) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("occ-node: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Prints `text` and a newline on stdout: exit 0, or 1 saying why it could not.
+fn print_exit(text: &str) -> ExitCode {
+    let mut stdout = io::stdout().lock();
+    match writeln!(stdout, "{text}").and_then(|()| stdout.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let _ = writeln!(io::stderr(), "occ-node: writing stdout: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn parse_args(args: impl Iterator<Item = String>) -> Result<Request, String> {
+    let mut config = NodeConfig::default();
+    let mut data_dir = None;
+    let mut args = args;
+    while let Some(arg) = args.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((flag, value)) => (flag.to_owned(), Some(value.to_owned())),
+            None => (arg, None),
+        };
+        let target = match flag.as_str() {
+            "-h" | "--help" => return Ok(Request::Help),
+            "-V" | "--version" => return Ok(Request::Version),
+            "--txn-ttl-ms" => &mut config.txn_ttl_us,
+            "--outcome-ttl-ms" => &mut config.outcome_ttl_us,
+            "--data-dir" => {
+                let value =
+                    inline.or_else(|| args.next()).ok_or(format!("{flag} needs a value"))?;
+                if value.is_empty() {
+                    return Err("--data-dir needs a directory, not an empty string".into());
+                }
+                if data_dir.replace(PathBuf::from(value)).is_some() {
+                    return Err("--data-dir given twice".into());
+                }
+                continue;
+            }
+            _ => return Err(format!("unknown argument `{}`", clip(&flag))),
+        };
+        let value = inline.or_else(|| args.next()).ok_or(format!("{flag} needs a value"))?;
+        let ms: u64 = value.parse().map_err(|_| {
+            format!("{flag}: `{}` is not a whole number of milliseconds", clip(&value))
+        })?;
+        *target = ms.checked_mul(1000).ok_or(format!("{flag}: {ms} ms is too large"))?;
+    }
+    if data_dir.is_some() {
+        config.log = Some(LogConfig::default());
+    }
+    Ok(Request::Serve(config, data_dir))
+}
+
+fn run(config: NodeConfig, data_dir: Option<PathBuf>) -> io::Result<()> {
+    let mut driver = Driver::open(config, data_dir)?;
+    let stdin = io::stdin();
+    let mut input = io::BufReader::with_capacity(64 * 1024, stdin.lock());
+    let stdout = io::stdout();
+    let mut stdout = stdout.lock();
+    // Bytes of a line that straddles two reads of the input buffer.
+    let mut partial: Vec<u8> = Vec::new();
+    let mut line_number: u64 = 0;
+
+    loop {
+        // About to read: if nothing is buffered, the read may block, so the batch ends
+        // here: its records are synced, and everything answered so far must reach the
+        // client first.
+        if input.buffer().is_empty() || driver.out.len() >= OUT_CHUNK_BYTES {
+            driver.sync()?;
+            stdout.write_all(&driver.out).map_err(writing)?;
+            driver.out.clear();
+            if input.buffer().is_empty() {
+                stdout.flush().map_err(writing)?;
+            }
+        }
+        let buf = input.fill_buf().map_err(reading)?;
+        if buf.is_empty() {
+            // End of input; a last line without a newline still counts.
+            if !partial.is_empty() {
+                line_number += 1;
+                driver.line(line_number, &partial)?;
+            }
+            driver.sync()?;
+            stdout.write_all(&driver.out).map_err(writing)?;
+            stdout.flush().map_err(writing)?;
+            return Ok(());
+        }
+        let Some(newline) = buf.iter().position(|&b| b == b'\n') else {
+            partial.extend_from_slice(buf);
+            let len = buf.len();
+            input.consume(len);
+            continue;
+        };
+        line_number += 1;
+        if partial.is_empty() {
+            driver.line(line_number, &buf[..newline])?;
+        } else {
+            partial.extend_from_slice(&buf[..newline]);
+            driver.line(line_number, &partial)?;
+            partial.clear();
+        }
+        input.consume(newline + 1);
+    }
+}
+
+/// The node, its log (with `--data-dir`), its clock, and the replies encoded for stdout.
+struct Driver {
+    node: Node,
+    log: Option<FileLog>,
+    clock: Clock,
+    outputs: Vec<Output>,
+    /// The largest LSN the node asked to have synced and that is not yet.
+    sync_wanted: Option<u64>,
+    out: Vec<u8>,
+}
+
+/// `now` for the node. In memory, time since start (monotonic). With a log, wall-clock
+/// time since the Unix epoch: the outcome deadlines a log records must mean the same
+/// after a restart, which time since start would not. A wall clock may step backwards;
+/// the node clamps its deadlines to be non-decreasing, so a step only delays expiry.
+enum Clock {
+    SinceStart(Instant),
+    Wall,
+}
+
+impl Clock {
+    fn now_us(&self) -> u64 {
+        // The one wall clock in the workspace: occ-node runs in real time. Everything else
+        // (the node itself, the simulator) uses virtual time.
+        #[allow(clippy::disallowed_methods)]
+        let elapsed = match self {
+            Clock::SinceStart(start) => start.elapsed(),
+            Clock::Wall => SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default(),
+        };
+        u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX)
+    }
+}
+
+impl Driver {
+    fn open(config: NodeConfig, data_dir: Option<PathBuf>) -> io::Result<Driver> {
+        let (node, log, clock) = match data_dir {
+            None => {
+                #[allow(clippy::disallowed_methods)]
+                let start = Instant::now();
+                (Node::new(config), None, Clock::SinceStart(start))
+            }
+            Some(dir) => {
+                let mut log = FileLog::open(&dir)?;
+                let recovered = storage::recover(&mut log, None)?;
+                if recovered.log_len > 0 || recovered.discarded_bytes > 0 {
+                    eprintln!("occ-node: {}: {}", dir.join("wal").display(), recovered.summary());
+                }
+                (Node::recover(config, &recovered), Some(log), Clock::Wall)
+            }
+        };
+        Ok(Driver { node, log, clock, outputs: Vec::new(), sync_wanted: None, out: Vec::new() })
+    }
+
+    /// Decodes one input line and feeds it (and any due tick) to the node.
+    fn line(&mut self, line_number: u64, line: &[u8]) -> io::Result<()> {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.iter().all(u8::is_ascii_whitespace) {
+            return Ok(());
+        }
+        let now_us = self.clock.now_us();
+        let decoded = std::str::from_utf8(line)
+            .map_err(|e| format!("invalid UTF-8: {e}"))
+            .and_then(|line| codec::decode(line).map_err(|e| e.to_string()));
+        match decoded {
+            Ok(envelope) => self.step(now_us, Input::Message(envelope))?,
+            Err(why) => eprintln!("occ-node: line {line_number}: {why}"),
+        }
+        if self.node.next_deadline().is_some_and(|deadline| deadline <= now_us) {
+            self.step(now_us, Input::Tick)?;
+        }
+        Ok(())
+    }
+
+    /// Steps the node and carries out what it asks, except syncs: those wait for the end
+    /// of the batch ([`Driver::sync`]).
+    fn step(&mut self, now_us: u64, input: Input) -> io::Result<()> {
+        self.node.step(now_us, input, &mut self.outputs);
+        for output in self.outputs.drain(..) {
+            match output {
+                Output::Send(envelope) => {
+                    codec::encode(&envelope, &mut self.out);
+                    self.out.push(b'\n');
+                }
+                Output::Append { bytes, .. } => log_of(&mut self.log)?.append(&bytes)?,
+                Output::Sync { lsn } => self.sync_wanted = self.sync_wanted.max(Some(lsn)),
+                Output::Compact { keep_from } => log_of(&mut self.log)?.compact(keep_from)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends a batch: one fsync for every record it appended, then the replies that
+    /// waited for it are released.
+    fn sync(&mut self) -> io::Result<()> {
+        let Some(lsn) = self.sync_wanted.take() else { return Ok(()) };
+        log_of(&mut self.log)?.sync()?;
+        let now_us = self.clock.now_us();
+        self.step(now_us, Input::Synced { lsn })
+    }
+}
+
+/// The log, which a node only asks for when it has one.
+fn log_of(log: &mut Option<FileLog>) -> io::Result<&mut FileLog> {
+    log.as_mut().ok_or_else(|| io::Error::other("the node asked for a log it was not given"))
+}
+
+/// The stdin or stdout error, saying which of the two failed.
+fn reading(e: io::Error) -> io::Error {
+    io::Error::new(e.kind(), format!("reading stdin: {e}"))
+}
+
+fn writing(e: io::Error) -> io::Error {
+    io::Error::new(e.kind(), format!("writing stdout: {e}"))
+}

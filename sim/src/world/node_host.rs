@@ -1,0 +1,189 @@
+//! A store node as the world runs it: the real state machine (absent while the node is
+//! down), the disk under its log, and the sync in flight.
+//!
+//! The host is the node's driver, as `occ-node`'s loop is: it carries out the node's
+//! outputs (appends on the disk, syncs, compactions) and hands back the messages to send.
+//! Without the `crash` and `disk` families the disk syncs at once, inside the step that
+//! asked, so replies leave exactly when they would without a log and runs keep the
+//! timing (and fingerprints) they had before the log existed. With either family a sync
+//! takes virtual time: one is in flight at a time, and what is appended meanwhile waits for
+//! the next (group commit), as on a real disk.
+
+use node::io::{Input, Output};
+use node::marks::Marks;
+use node::protocol::Envelope;
+use node::storage::{self, Recovered, Storage};
+use node::{Node, NodeConfig};
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+
+use crate::world::disk::{CrashDamage, Disk};
+use crate::world::faults::DiskFaults;
+use crate::world::panics;
+
+/// How long a sync takes, when it takes time at all.
+#[derive(Clone, Copy, Debug)]
+pub struct SyncTiming {
+    pub us_min: u64,
+    pub us_max: u64,
+    /// Under `disk` faults: some syncs are slow.
+    pub slow: Option<DiskFaults>,
+}
+
+/// A sync the disk is working on: it covers the disk's writes up to `point` and the node's
+/// records up to `lsn`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SyncInFlight {
+    pub point: u64,
+    pub lsn: u64,
+}
+
+pub struct NodeHost {
+    pub node: Option<Box<Node>>,
+    pub disk: Disk,
+    config: NodeConfig,
+    timing: Option<SyncTiming>,
+    latency: ChaCha8Rng,
+    in_flight: Option<SyncInFlight>,
+    /// The largest LSN the node asked to have synced that no sync covers yet.
+    wanted: Option<u64>,
+    /// Crashes so far: a sync that completes after a crash belongs to no one.
+    pub incarnation: u64,
+    /// Coverage marks of the incarnations before this one.
+    past_marks: Marks,
+}
+
+/// What one step of the host produced for the world.
+#[derive(Default)]
+pub struct Stepped {
+    pub sends: Vec<Envelope>,
+    /// A sync to schedule: it completes after `delay_us`.
+    pub sync: Option<(SyncInFlight, u64)>,
+    pub panic: Option<String>,
+}
+
+impl NodeHost {
+    pub fn new(
+        config: NodeConfig,
+        disk: Disk,
+        timing: Option<SyncTiming>,
+        latency: ChaCha8Rng,
+    ) -> NodeHost {
+        NodeHost {
+            node: Some(Box::new(Node::new(config.clone()))),
+            disk,
+            config,
+            timing,
+            latency,
+            in_flight: None,
+            wanted: None,
+            incarnation: 0,
+            past_marks: Marks::default(),
+        }
+    }
+
+    pub fn is_up(&self) -> bool {
+        self.node.is_some()
+    }
+
+    /// Every incarnation's coverage marks.
+    pub fn marks(&self) -> Marks {
+        let mut marks = self.past_marks;
+        if let Some(node) = &self.node {
+            marks.add(&node.marks());
+        }
+        marks
+    }
+
+    /// Feeds `input` to the node (if it is up) and carries out what it asks. An instant
+    /// disk completes each sync at once and feeds the completion back within this step.
+    pub fn step(&mut self, local_us: u64, input: Input) -> Stepped {
+        let mut stepped = Stepped::default();
+        let mut next = Some(input);
+        let mut outputs = Vec::new();
+        while let Some(input) = next.take() {
+            let Some(node) = self.node.as_mut() else { return stepped };
+            if let Err(message) = panics::catch(|| node.step(local_us, input, &mut outputs)) {
+                stepped.panic = Some(message);
+                return stepped;
+            }
+            for output in outputs.drain(..) {
+                match output {
+                    Output::Send(envelope) => stepped.sends.push(envelope),
+                    Output::Append { bytes, .. } => {
+                        self.disk.append(&bytes).expect("the simulated disk does not fail")
+                    }
+                    Output::Sync { lsn } => self.wanted = self.wanted.max(Some(lsn)),
+                    Output::Compact { keep_from } => {
+                        self.disk.compact(keep_from).expect("the simulated disk does not fail")
+                    }
+                }
+            }
+            if self.timing.is_none() {
+                if let Some(lsn) = self.wanted.take() {
+                    self.disk.sync().expect("the simulated disk does not fail");
+                    next = Some(Input::Synced { lsn });
+                }
+            }
+        }
+        stepped.sync = self.start_sync();
+        stepped
+    }
+
+    /// Starts a sync of everything appended so far, if the node wants one and none is in
+    /// flight: the sync and how long it takes.
+    fn start_sync(&mut self) -> Option<(SyncInFlight, u64)> {
+        let timing = self.timing?;
+        if self.in_flight.is_some() {
+            return None;
+        }
+        let lsn = self.wanted.take()?;
+        let sync = SyncInFlight { point: self.disk.sync_point(), lsn };
+        self.in_flight = Some(sync);
+        let mut delay_us = self.latency.gen_range(timing.us_min..=timing.us_max);
+        if let Some(slow) = timing.slow {
+            if slow.slow_sync.sample(&mut self.latency) {
+                delay_us = self.latency.gen_range(delay_us..=slow.slow_sync_us_max.max(delay_us));
+            }
+        }
+        Some((sync, delay_us))
+    }
+
+    /// A sync finished (if it belongs to this incarnation): its writes are durable and the
+    /// node is told, which may release replies and start the next sync.
+    pub fn sync_done(&mut self, local_us: u64, incarnation: u64, sync: SyncInFlight) -> Stepped {
+        if incarnation != self.incarnation || self.in_flight != Some(sync) {
+            return Stepped::default();
+        }
+        self.in_flight = None;
+        self.disk.complete_sync(sync.point);
+        self.step(local_us, Input::Synced { lsn: sync.lsn })
+    }
+
+    /// The node crashed: its volatile state is gone (the replies it held for a sync with
+    /// it: returned, never sent) and the disk decides what became of the writes it had not
+    /// synced. `None` if it was down already.
+    pub fn crash(&mut self) -> Option<(CrashDamage, Vec<Envelope>)> {
+        let node = self.node.take()?;
+        self.past_marks.add(&node.marks());
+        let held: Vec<Envelope> = node.held_replies().cloned().collect();
+        self.incarnation += 1;
+        self.in_flight = None;
+        self.wanted = None;
+        Some((self.disk.crash(), held))
+    }
+
+    /// The node restarts: recovery reads its log (through the disk's faults) and rebuilds
+    /// it. `Err` if the store panicked doing so.
+    pub fn restart(&mut self) -> Result<Recovered, String> {
+        assert!(self.node.is_none(), "only a node that is down restarts");
+        let (config, disk) = (self.config.clone(), &mut self.disk);
+        let (node, recovered) = panics::catch(|| {
+            let recovered =
+                storage::recover(disk, config.bug).expect("the simulated disk does not fail");
+            (Node::recover(config, &recovered), recovered)
+        })?;
+        self.node = Some(Box::new(node));
+        Ok(recovered)
+    }
+}
