@@ -3,7 +3,9 @@
 
 mod bad_input;
 mod binary;
+mod crash_binary;
 mod docs;
+mod durability;
 mod expiry;
 mod fuzz;
 mod seed;
