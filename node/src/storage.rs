@@ -16,6 +16,13 @@
 //! be torn or lost, so nothing cut off was ever acknowledged; the count of bytes cut off is
 //! reported ([`Recovered::discarded_bytes`]).
 //!
+//! What a re-read brought back is written back over the log (`rewrite`) before the node
+//! goes on: the node must believe exactly what the disk says. A faulty read can even turn
+//! a torn record back into the whole one it was meant to be (one flipped bit, in the
+//! simulator); that record was never synced, so keeping it is harmless, but only if the
+//! disk holds it too. Otherwise the node would append after a record the next recovery
+//! reads as torn, and cut off everything synced after it.
+//!
 //! A single node cannot tell a torn tail from a record that went bad on the disk after it
 //! was synced (both read the same every time): it treats both as the end of the log.
 //! Surviving that takes a second copy (replicas), which this store does not have.
@@ -44,6 +51,9 @@ pub trait Storage {
     fn sync(&mut self) -> io::Result<()>;
     /// Cuts the log to its first `len` bytes, durably (recovery drops a torn tail).
     fn truncate(&mut self, len: u64) -> io::Result<()>;
+    /// Writes `bytes` over the log at `offset`, in place and durably (recovery writes back
+    /// what it read clean only on a re-read). Never shortens the log.
+    fn rewrite(&mut self, offset: u64, bytes: &[u8]) -> io::Result<()>;
     /// Drops the log's first `keep_from` bytes, atomically and durably: after a crash the
     /// log is either as before or the rest of it, whole, with every earlier append durable.
     fn compact(&mut self, keep_from: u64) -> io::Result<()>;
@@ -88,8 +98,11 @@ pub fn recover(storage: &mut dyn Storage, bug: Option<Bug>) -> io::Result<Recove
     let verify = bug != Some(Bug::TrustTornTail);
     let reread = bug != Some(Bug::TruncateOnReadError);
     let len = storage.size()?;
-    let bytes = storage.read(0, len)?;
+    let mut bytes = storage.read(0, len)?;
     let mut found = wal::scan(&bytes, 0, None, verify);
+    // Where a re-read first got further than the read before it: from there on, what the
+    // node believes is what a re-read said, to be written back.
+    let mut reread_from = None;
     let (mut rereads, mut repaired_reads, mut rereads_here) = (0, 0, 0);
     while found.stop.is_some() && reread && rereads_here < REREADS_MAX {
         let from = found.valid_len;
@@ -99,12 +112,18 @@ pub fn recover(storage: &mut dyn Storage, bug: Option<Bug>) -> io::Result<Recove
         let next_lsn = found.records.last().map(|(_, r)| r.lsn + 1);
         let more = wal::scan(&again, from, next_lsn, verify);
         if more.valid_len > from {
+            reread_from = reread_from.or(Some(from));
+            bytes.truncate(from as usize);
+            bytes.extend_from_slice(&again);
             found.records.extend(more.records);
             found.valid_len = more.valid_len;
             found.stop = more.stop;
             repaired_reads += 1;
             rereads_here = 0;
         }
+    }
+    if let Some(from) = reread_from {
+        storage.rewrite(from, &bytes[from as usize..found.valid_len as usize])?;
     }
     let discarded_bytes = len - found.valid_len;
     if discarded_bytes > 0 {
@@ -152,6 +171,13 @@ impl Storage for MemLog {
         Ok(())
     }
 
+    fn rewrite(&mut self, offset: u64, bytes: &[u8]) -> io::Result<()> {
+        let offset = usize::try_from(offset).unwrap_or(usize::MAX).min(self.bytes.len());
+        let end = (offset + bytes.len()).min(self.bytes.len());
+        self.bytes[offset..end].copy_from_slice(&bytes[..end - offset]);
+        Ok(())
+    }
+
     fn compact(&mut self, keep_from: u64) -> io::Result<()> {
         let keep_from = usize::try_from(keep_from).unwrap_or(usize::MAX).min(self.bytes.len());
         self.bytes.drain(..keep_from);
@@ -194,6 +220,9 @@ mod tests {
         }
         fn truncate(&mut self, len: u64) -> io::Result<()> {
             self.log.truncate(len)
+        }
+        fn rewrite(&mut self, offset: u64, bytes: &[u8]) -> io::Result<()> {
+            self.log.rewrite(offset, bytes)
         }
         fn compact(&mut self, keep_from: u64) -> io::Result<()> {
             self.log.compact(keep_from)
@@ -248,6 +277,66 @@ mod tests {
         assert_eq!(recover(&mut log.clone(), None).expect("recovers").records.len(), 3);
         let trusting = recover(&mut log, Some(Bug::TrustTornTail)).expect("recovers");
         assert_eq!(trusting.records.len(), 4);
+    }
+
+    #[test]
+    fn a_record_a_re_read_repaired_is_written_back_so_the_disk_agrees() {
+        // A torn last record one bit from whole, and a re-read whose fault flips that very
+        // bit: recovery keeps the record, and the disk must hold it too, or the next
+        // recovery would cut it (and whatever was appended after it) off.
+        let mut log = three_records();
+        let torn_byte = log.bytes.len() + 18;
+        log.bytes.extend(wal::encode_ids(4, 4096));
+        log.bytes[torn_byte] ^= 0x10;
+        let mut plain =
+            FlakyAfter { log: log.clone(), clean: u32::MAX, flips: 0, flip_at: torn_byte };
+        assert_eq!(recover(&mut plain, None).expect("recovers").records.len(), 3, "cut when torn");
+        let mut lucky = FlakyAfter { log, clean: 1, flips: 1, flip_at: torn_byte };
+        let recovered = recover(&mut lucky, None).expect("recovers");
+        assert_eq!(recovered.records.len(), 4, "the re-read brought the record back whole");
+        let again = recover(&mut lucky.log, None).expect("recovers");
+        assert_eq!(again.records.len(), 4, "the disk holds what recovery believed");
+    }
+
+    /// A log whose first `clean` reads are clean and whose next `flips` reads flip one bit.
+    struct FlakyAfter {
+        log: MemLog,
+        clean: u32,
+        flips: u32,
+        flip_at: usize,
+    }
+
+    impl Storage for FlakyAfter {
+        fn size(&mut self) -> io::Result<u64> {
+            self.log.size()
+        }
+        fn read(&mut self, offset: u64, len: u64) -> io::Result<Vec<u8>> {
+            let mut bytes = self.log.read(offset, len)?;
+            if self.clean > 0 {
+                self.clean -= 1;
+            } else if self.flips > 0 {
+                self.flips -= 1;
+                if let Some(b) = bytes.get_mut(self.flip_at - offset as usize) {
+                    *b ^= 0x10;
+                }
+            }
+            Ok(bytes)
+        }
+        fn append(&mut self, bytes: &[u8]) -> io::Result<()> {
+            self.log.append(bytes)
+        }
+        fn sync(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+        fn truncate(&mut self, len: u64) -> io::Result<()> {
+            self.log.truncate(len)
+        }
+        fn rewrite(&mut self, offset: u64, bytes: &[u8]) -> io::Result<()> {
+            self.log.rewrite(offset, bytes)
+        }
+        fn compact(&mut self, keep_from: u64) -> io::Result<()> {
+            self.log.compact(keep_from)
+        }
     }
 
     /// The checksum's first byte in a frame.

@@ -103,6 +103,11 @@ impl Disk {
         self.pending.back().map_or(self.durable.len() as u64, |w| w.offset + w.bytes.len() as u64)
     }
 
+    /// Whether some write is not durable yet (a crash now would decide its fate).
+    pub fn has_pending(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
     /// A sync starting now covers every write so far: the mark to complete it with.
     pub fn sync_point(&self) -> u64 {
         self.next_seq - 1
@@ -204,6 +209,12 @@ impl Storage for Disk {
     fn truncate(&mut self, len: u64) -> io::Result<()> {
         self.sync()?;
         self.durable.truncate(len as usize);
+        Ok(())
+    }
+
+    fn rewrite(&mut self, offset: u64, bytes: &[u8]) -> io::Result<()> {
+        self.sync()?;
+        place(&mut self.durable, offset, bytes);
         Ok(())
     }
 

@@ -116,6 +116,13 @@ impl Storage for FileLog {
         Ok(())
     }
 
+    fn rewrite(&mut self, offset: u64, bytes: &[u8]) -> io::Result<()> {
+        self.write_pending()?;
+        let path = self.path();
+        self.file.write_all_at(bytes, offset).map_err(|e| at(&path, e))?;
+        self.file.sync_data().map_err(|e| at(&path, e))
+    }
+
     fn compact(&mut self, keep_from: u64) -> io::Result<()> {
         self.write_pending()?;
         let path = self.path();
