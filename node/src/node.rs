@@ -264,9 +264,13 @@ impl Node {
 
     /// Feeds one input; pushes what the driver must do onto `out` (see [`crate::io`]).
     pub fn step(&mut self, now_us: u64, input: Input, out: &mut Vec<Output>) {
+        // Whatever the input, state past its time goes first: answers then do not depend
+        // on how often the driver ticks, and no table holds more than its TTLs allow
+        // after any step.
+        self.expire(now_us);
         match input {
             Input::Message(envelope) => self.handle(now_us, envelope, out),
-            Input::Tick => self.expire(now_us),
+            Input::Tick => {}
             Input::Synced { lsn } => self.synced(lsn, out),
         }
     }
@@ -278,8 +282,6 @@ impl Node {
 
     /// A message arrived at virtual time `now_us`: at most one reply, now or once synced.
     fn handle(&mut self, now_us: u64, envelope: Envelope, out: &mut Vec<Output>) {
-        // Expiring here too makes the answers independent of how often the driver ticks.
-        self.expire(now_us);
         let Envelope { src, dest, body } = envelope;
         let Body { msg_id, payload, .. } = body;
         if self.planted_hang() {
