@@ -624,6 +624,12 @@ impl World {
             self.transmit(now_us, index, envelope);
         }
         self.schedule_sync(index, now_us, stepped.sync);
+        if matches!(&self.processes[index].actor, Actor::Node(h) if h.crash_armed && h.disk.has_pending())
+        {
+            // The crash the nemesis held back for this moment: writes are in flight.
+            self.crash(index, now_us);
+            return;
+        }
         let local_us = self.processes[index].clock.local(now_us);
         if let Actor::Node(host) = &self.processes[index].actor {
             if let Some(node) = &host.node {
@@ -662,13 +668,20 @@ impl World {
     }
 
     /// The nemesis crashes node `index`: it loses its volatile state and the writes its
-    /// disk lets go; it restarts after a drawn downtime.
+    /// disk lets go; it restarts after a drawn downtime. Half the crashes aim: when the
+    /// disk has nothing unsynced, they wait for the next write (the moment the durability
+    /// of what the node just did is at stake) rather than land where a crash can only
+    /// lose volatile state.
     fn crash(&mut self, index: usize, now_us: u64) {
         let Some(crashes) = self.mix.crash else { return };
         if self.healed_at_us.is_some() {
             return;
         }
         let Actor::Node(host) = &mut self.processes[index].actor else { return };
+        if !host.crash_armed && !host.disk.has_pending() && self.crash_nemesis.gen_ratio(1, 2) {
+            host.crash_armed = host.is_up();
+            return;
+        }
         let Some((damage, unsent)) = host.crash() else { return };
         let held = unsent.len();
         self.conformance.lost_unsent(&unsent);

@@ -51,6 +51,9 @@ pub struct NodeHost {
     pub incarnation: u64,
     /// Coverage marks of the incarnations before this one.
     past_marks: Marks,
+    /// The nemesis waits for the next unsynced write to crash the node (see
+    /// `World::crash`).
+    pub crash_armed: bool,
 }
 
 /// What one step of the host produced for the world.
@@ -79,6 +82,7 @@ impl NodeHost {
             wanted: None,
             incarnation: 0,
             past_marks: Marks::default(),
+            crash_armed: false,
         }
     }
 
@@ -170,6 +174,7 @@ impl NodeHost {
         self.incarnation += 1;
         self.in_flight = None;
         self.wanted = None;
+        self.crash_armed = false;
         Some((self.disk.crash(), held))
     }
 
