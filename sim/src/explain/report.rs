@@ -35,7 +35,8 @@ pub const DIAGRAM_LEGEND: &[&str] = &[
     "  one column per process (n1: the store; c<k>: simulated client k, the last one runs the \
      final read); one row per message, at the time it was sent (ms of virtual time)",
     "  |--->|: delivered to the column the head points at; |--X  |: lost, [dropped] by the \
-     network or cut by a [partitioned] link; [duplicated]: delivered twice",
+     network, cut by a [partitioned] link, or [undelivered] because it arrived while the \
+     store was down; [duplicated]: delivered twice",
     "  each row starts with the name of the transaction the message belongs to; (msg N): the \
      sender's message id; (re N): a reply to message N",
     "  occ_read k -> occ_read_ok k@v=x: the store holds value x at version v of key k \
@@ -43,7 +44,9 @@ pub const DIAGRAM_LEGEND: &[&str] = &[
     "  occ_commit w[k=x ...] rv[k@v ...]: the writes, and the versions read that must still \
      be current; occ_commit_ok committed [k@v ...]: the versions installed; ABORTED (k read \
      @v, now @w): the conflicts",
-    "  ~~~: a network event (a partition starts or heals, the fault phase ends)",
+    "  ~~~: a network event (a partition starts or heals, the fault phase ends), or the \
+     store crashing (what became of its unsynced writes, the replies it held for a sync) \
+     or restarting (what recovery found in its log)",
 ];
 
 /// How much a report shows.
@@ -464,6 +467,13 @@ fn sequence_diagram_named(sim: &Simulation, names: &TxnNames, anomaly: &Anomaly)
     columns.extend(nodes);
     let columns: Vec<usize> = columns.into_iter().collect();
     let (from_us, to_us) = (start_us.saturating_sub(MARGIN_US), end_us + MARGIN_US);
+    // Copies that arrived while their target was down, by (source, target, wire).
+    let mut undelivered: BTreeMap<(usize, usize, &str), u32> = BTreeMap::new();
+    for event in &sim.trace {
+        if let TraceEvent::Undelivered { source, target, wire, .. } = event {
+            *undelivered.entry((*source, *target, wire.as_str())).or_default() += 1;
+        }
+    }
     // Requests by (sender, msg_id): their transaction and what they asked for, so that a
     // reply (which carries neither) is named and described too.
     let mut requests: BTreeMap<(usize, u64), (u64, Payload)> = BTreeMap::new();
@@ -505,10 +515,16 @@ fn sequence_diagram_named(sim: &Simulation, names: &TxnNames, anomaly: &Anomaly)
                     }
                     _ => {}
                 }
+                let copies = if fate == "duplicated" { 2 } else { u32::from(fate == "sent") };
+                let arrived_down = undelivered.get(&(*source, *target, wire.as_str())).copied();
+                let arrived_down = arrived_down.unwrap_or(0).min(copies);
                 if fate != "sent" {
                     let _ = write!(label, " [{fate}]");
                 }
-                let lost = fate != "sent" && fate != "duplicated";
+                if arrived_down > 0 {
+                    let _ = write!(label, " [undelivered: {} was down]", sim.names[*target]);
+                }
+                let lost = (fate != "sent" && fate != "duplicated") || arrived_down == copies;
                 arrow_row(*time_us, columns.len(), a, b, lost, &label)
             }
             TraceEvent::Partition { time_us, kind, cut } if (from_us..=to_us).contains(time_us) => {
@@ -535,6 +551,24 @@ fn sequence_diagram_named(sim: &Simulation, names: &TxnNames, anomaly: &Anomaly)
             }
             TraceEvent::Heal { time_us } if (from_us..=to_us).contains(time_us) => {
                 banner_row(*time_us, columns.len(), "fault phase over: network healed")
+            }
+            TraceEvent::Crash { time_us, process, damage, held }
+                if (from_us..=to_us).contains(time_us) =>
+            {
+                let label = format!(
+                    "{} crashed: {damage}; {held} replies held for a sync lost",
+                    sim.names[*process]
+                );
+                banner_row(*time_us, columns.len(), &label)
+            }
+            TraceEvent::Restart { time_us, process, recovered }
+                if (from_us..=to_us).contains(time_us) =>
+            {
+                banner_row(
+                    *time_us,
+                    columns.len(),
+                    &format!("{} restarted: {recovered}", sim.names[*process]),
+                )
             }
             _ => continue,
         };
