@@ -7,10 +7,8 @@
 //! time (where the receiver's answer, sent at that instant, starts). Arrows therefore
 //! slant by how much happened in between, and the order of events is exact.
 //!
-//! Everything that is not a message is a [`Mark`]: across the whole diagram (a partition,
-//! the heal) or on one process's column, and it may open or close a [`Span`], drawn as a
-//! band until it closes. [`mark_of`] maps each kind of trace event to its mark; a new kind
-//! (a crash, a restart, a disk event) is one more arm there.
+//! Everything that is not a message is a mark (`marks`): across the whole diagram or on
+//! one process's column, possibly opening or closing a band.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt::Write as _;
@@ -18,7 +16,9 @@ use std::fmt::Write as _;
 use node::codec;
 use node::protocol::Payload;
 
-use super::{around, clip, esc, Budget, Context, Window};
+use super::context::{around, Context, Window};
+use super::marks::{mark_of, Mark, Scope, Span};
+use super::{clip, esc, Budget};
 use crate::check::report::format_ms;
 use crate::explain::report::{describe, TxnNames};
 use crate::world::{Simulation, TraceEvent};
@@ -51,72 +51,6 @@ struct Msg<'t> {
     request: Option<usize>,
     /// When its copies were delivered (two for a duplicated message).
     delivered: Vec<u64>,
-}
-
-/// Where a mark is drawn.
-// Nothing in today's trace happens to one process alone; crashes and restarts will.
-#[allow(dead_code)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub(super) enum Scope {
-    /// Across every column.
-    World,
-    /// On one process's column (its index in `Simulation::names`).
-    Process(usize),
-}
-
-/// Whether a mark starts or ends a band (named, so that its close finds it).
-#[allow(dead_code)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Span {
-    None,
-    Opens(&'static str),
-    Closes(&'static str),
-}
-
-/// Something that happened to the world or to one process, labelled in the gutter.
-pub(super) struct Mark {
-    pub scope: Scope,
-    /// CSS class: `partition`, `heal`, `phase`, ...
-    pub class: &'static str,
-    pub label: String,
-    pub span: Span,
-}
-
-/// The mark a trace event draws, and when; `None` for messages. Exhaustive on purpose: a
-/// new kind of trace event must say here how it is drawn. A crash would be
-/// `Mark { scope: Scope::Process(process), class: "crash", label: "crashed".into(),
-/// span: Span::Opens("down") }`, and its restart the same with `Span::Closes("down")`.
-fn mark_of(event: &TraceEvent, names: &[String]) -> Option<(u64, Mark)> {
-    match event {
-        TraceEvent::Send { .. } | TraceEvent::Deliver { .. } => None,
-        TraceEvent::Partition { time_us, kind, cut } => {
-            let links: Vec<String> =
-                cut.iter().map(|(s, t)| format!("{}->{}", names[*s], names[*t])).collect();
-            let label = format!("partition ({kind}) cuts {}", links.join(" "));
-            Some((
-                *time_us,
-                Mark { scope: Scope::World, class: "partition", label, span: Span::Opens("cut") },
-            ))
-        }
-        TraceEvent::PartitionHealed { time_us } => Some((
-            *time_us,
-            Mark {
-                scope: Scope::World,
-                class: "healed",
-                label: "partition healed".into(),
-                span: Span::Closes("cut"),
-            },
-        )),
-        TraceEvent::Heal { time_us } => Some((
-            *time_us,
-            Mark {
-                scope: Scope::World,
-                class: "phase",
-                label: "fault phase over: network healed".into(),
-                span: Span::Closes("cut"),
-            },
-        )),
-    }
 }
 
 /// What a slot holds.
@@ -163,8 +97,21 @@ pub(super) fn render(
         };
     }
     let (msgs, marks) = messages(sim, names);
+    draw(sim, names, ctx, budget, &msgs, &marks)
+}
+
+/// The diagram of `msgs` and `marks` (in time order), `sim`'s messages and marks.
+fn draw(
+    sim: &Simulation,
+    names: &TxnNames,
+    ctx: &Context,
+    budget: &Budget,
+    msgs: &[Msg],
+    marks: &[(u64, Mark)],
+) -> Diagram {
+    let whole_run = Window { from_us: 0, to_us: sim.virtual_duration_us, whole: true };
     let wanted = |m: &Msg| m.txn.is_some_and(|t| ctx.focus.contains(&t));
-    let (start, end) = around(&msgs, wanted, budget.messages_max.max(1));
+    let (start, end) = around(msgs, wanted, budget.messages_max.max(1));
     let whole = start == 0 && end == msgs.len();
     let window = if whole || msgs.is_empty() {
         whole_run
@@ -222,7 +169,7 @@ pub(super) fn render(
     let mut columns: BTreeSet<usize> = BTreeSet::from([0]);
     columns.extend(shown.iter().flat_map(|m| [m.source, m.target]));
     columns.extend(bars.iter().map(|b| b.1));
-    for (_, mark) in &marks {
+    for (_, mark) in marks {
         if let Scope::Process(p) = mark.scope {
             columns.insert(p);
         }
@@ -441,7 +388,7 @@ pub(super) fn render(
             }
             Item::Send(i) => message(
                 &mut out,
-                &msgs,
+                msgs,
                 i,
                 names,
                 ctx,
@@ -621,4 +568,50 @@ fn messages<'t>(sim: &'t Simulation, names: &TxnNames) -> (Vec<Msg<'t>>, Vec<(u6
         }
     }
     (msgs, marks)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::world::faults::FaultSpec;
+    use crate::world::{simulate, RunConfig};
+
+    #[test]
+    fn a_process_mark_draws_a_marker_on_its_column_and_a_band_until_it_closes() {
+        // The per-process path a crash and its restart will take, fed two marks by hand: a
+        // marker and a label each, and one band on c1's column alone between them.
+        let none = FaultSpec::parse("none").expect("a fault spec");
+        let config = RunConfig {
+            seed: 1,
+            clients: 2,
+            txns: 6,
+            faults: none,
+            record_trace: true,
+            ..RunConfig::default()
+        };
+        let sim = simulate(&config);
+        let names = TxnNames::of(&sim);
+        let host = |_: u64| None;
+        let ctx = Context::new(&sim.history, &host, None);
+        let (msgs, mut marks) = messages(&sim, &names);
+        let mark = |class, label: &str, span| Mark {
+            scope: Scope::Process(1),
+            class,
+            label: label.into(),
+            span,
+        };
+        marks.push((msgs[3].time_us, mark("crash", "crashed", Span::Opens("down"))));
+        marks.push((msgs[9].time_us, mark("restart", "restarted", Span::Closes("down"))));
+        marks.sort_by_key(|(time_us, _)| *time_us);
+        let html = draw(&sim, &names, &ctx, &Budget::DEFAULT, &msgs, &marks).html;
+        assert_eq!(html.matches("<rect class=\"pm crash\"").count(), 1, "{html}");
+        assert_eq!(html.matches("<rect class=\"pm restart\"").count(), 1);
+        assert!(html.contains(">~ c1: crashed</text>") && html.contains(">~ c1: restarted</text>"));
+        let bands: Vec<&str> =
+            html.lines().filter(|l| l.starts_with("<rect class=\"band")).collect();
+        assert_eq!(bands.len(), 1, "{bands:?}");
+        assert!(
+            bands[0].starts_with("<rect class=\"band crash\"") && bands[0].contains("width=\"20\"")
+        );
+    }
 }

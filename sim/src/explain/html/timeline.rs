@@ -7,7 +7,8 @@ use std::fmt::Write as _;
 
 use workloads::history::{EventKind, OpKind};
 
-use super::{clip, esc, Budget, Context};
+use super::context::Context;
+use super::{clip, esc, Budget};
 use crate::check::report::format_ms;
 
 /// Readers listed per version; the rest are counted.
