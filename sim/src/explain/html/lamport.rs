@@ -18,7 +18,7 @@ use node::protocol::Payload;
 
 use super::context::{around, Context, Window};
 use super::marks::{mark_of, Mark, Scope, Span};
-use super::{clip, esc, Budget};
+use super::{clip, esc, esc_single_quoted, Budget};
 use crate::check::report::format_ms;
 use crate::explain::report::{describe, TxnNames};
 use crate::world::{Simulation, TraceEvent};
@@ -480,7 +480,12 @@ fn message(
         Some(t) => ctx.txn_attrs(class, t),
         None => format!(" class=\"{class}\""),
     };
-    let _ = write!(out, "<g{attrs} data-body=\"{}\" data-info=\"{}\">", esc(m.wire), esc(&info));
+    let _ = write!(
+        out,
+        "<g{attrs} data-body='{}' data-info=\"{}\">",
+        esc_single_quoted(m.wire),
+        esc(&info)
+    );
     let (xs, xt, ys) = (g.x_source, g.x_target, g.y_send);
     if lost {
         let _ = write!(
