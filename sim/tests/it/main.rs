@@ -6,6 +6,7 @@ mod determinism;
 mod docs;
 mod export;
 mod final_read;
+mod html;
 mod reports;
 mod run_cli;
 mod shrink_cli;
