@@ -1,5 +1,6 @@
 //! Integration tests of the `sim` crate, one module per topic.
 
+mod browser;
 mod bugs;
 mod check;
 mod determinism;
