@@ -325,10 +325,19 @@ impl Page<'_> {
         out.push_str("<div class=\"views\">\n<section id=\"messages\">\n<h2>Messages</h2>\n");
         out.push_str(&self.lamport);
         out.push_str("</section>\n");
+        // The panel's first words are a short key to the drawing, until something is
+        // hovered or clicked.
         out.push_str(
             "<aside id=\"details\"><h2>Details</h2><p id=\"details-what\" class=\"note\">Hover \
-             or click a message for its body; click a transaction to highlight it \
-             everywhere.</p><pre id=\"details-body\"></pre></aside>\n</div>\n",
+             or click a message for its body; click a transaction (T&lt;n&gt;) to highlight it \
+             in every view, an anomaly to put its transactions in focus.</p>\
+             <pre id=\"details-body\"></pre>\
+             <ul class=\"key-to\"><li><span class=\"f-key\">orange</span>: the anomaly's \
+             transactions</li><li><span class=\"lost-key\">✕</span>: a lost message (dropped \
+             or cut by a partition)</li><li>dashed: the second copy of a duplicated \
+             message</li><li>bars: transactions on their client's column (green ok, grey \
+             fail, amber info)</li><li>shaded band: a partition; dashed line: the fault \
+             phase ends</li></ul></aside>\n</div>\n",
         );
         out.push_str(&timeline::render(ctx, budget));
         legend(&mut out);
