@@ -241,6 +241,31 @@ fn a_passing_runs_page_draws_the_start_of_a_run_too_big_to_draw_whole() {
 }
 
 #[test]
+fn a_stuck_runs_page_draws_where_it_stopped() {
+    // A liveness failure has no anomaly to centre on: the window is the run's last
+    // messages, where it got stuck, and the page says so.
+    let config = RunConfig {
+        seed: 0,
+        bug: Some(node::Bug::HangAfter100Commits),
+        record_trace: true,
+        ..RunConfig::default()
+    };
+    let outcome = evaluate(&config);
+    assert!(outcome.sim.liveness_failure.is_some(), "the planted hang is a liveness failure");
+    let repro = Repro { command: "repro".into(), seeds_line: None };
+    let budget = Budget { messages_max: 300, ..Budget::DEFAULT };
+    let page = run_html_with(&outcome, &repro, &[], &budget);
+    let note = texts(&page, &["p"])
+        .into_iter()
+        .map(|(_, t)| t)
+        .find(|t| t.starts_with("Messages "))
+        .expect("a note on the window");
+    assert!(note.contains("the end of the run, where it stopped. Left out: "), "{note}");
+    assert!(note.contains(" messages before and 0 after"), "{note}");
+    assert!(page.contains("liveness failure: "), "the failure is said");
+}
+
+#[test]
 fn text_from_a_history_is_escaped_everywhere_it_appears() {
     // A key, a value, a txn id and a file name carrying markup appear as text: in the
     // header, the anomaly, the versions and the script's data, never as markup.

@@ -111,7 +111,16 @@ fn draw(
 ) -> Diagram {
     let whole_run = Window { from_us: 0, to_us: sim.virtual_duration_us, whole: true };
     let wanted = |m: &Msg| m.txn.is_some_and(|t| ctx.focus.contains(&t));
-    let (start, end) = around(msgs, wanted, budget.messages_max.max(1));
+    let max = budget.messages_max.max(1);
+    // A run that stopped (stuck, panicked) without an anomaly to centre on is shown where
+    // it stopped; one that passed, from its start.
+    let stopped =
+        sim.liveness_failure.is_some() || sim.node_panic.is_some() || sim.internal_error.is_some();
+    let (start, end) = if ctx.focus.is_empty() && stopped && msgs.len() > max {
+        (msgs.len() - max, msgs.len())
+    } else {
+        around(msgs, wanted, max)
+    };
     let whole = start == 0 && end == msgs.len();
     let window = if whole || msgs.is_empty() {
         whole_run
@@ -200,10 +209,10 @@ fn draw(
                 format_ms(msgs.last().map_or(0, |m| m.time_us))
             )
         } else {
-            let around = if ctx.focus.is_empty() {
-                "the start of the run"
-            } else {
-                "the window around the anomaly's transactions"
+            let around = match (ctx.focus.is_empty(), stopped) {
+                (false, _) => "the window around the anomaly's transactions",
+                (true, true) => "the end of the run, where it stopped",
+                (true, false) => "the start of the run",
             };
             format!(
                 "Messages {} to {end} of {total}, sent from {} to {}: {around}. Left out: {start} \
