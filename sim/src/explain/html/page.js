@@ -43,13 +43,18 @@
     scrollToFocus();
   }
 
-  // The diagram opens where the anomaly is.
-  function scrollToFocus() {
+  // Scrolls the diagram to its first element matching `selector` (a line or a bar).
+  function scrollDiagramTo(selector) {
     var box = document.getElementById('lamport-box');
-    var first = document.querySelector('#lamport .m.f line, #lamport .tx.f');
+    var first = document.querySelector(selector);
     if (!box || !first) { return; }
     var y = Number(first.getAttribute('y1') || first.getAttribute('y'));
     box.scrollTop = Math.max(0, y - 80);
+  }
+
+  // The diagram opens where the anomaly is.
+  function scrollToFocus() {
+    scrollDiagramTo('#lamport .m.f line, #lamport .tx.f');
   }
 
   document.addEventListener('mouseover', function (e) {
@@ -79,9 +84,14 @@
     }
     var t = target.closest('[data-txn]');
     if (t) {
+      var name = t.getAttribute('data-txn');
       pinned = null;
-      select(t.getAttribute('data-txn'));
-      showTxn(t.getAttribute('data-txn'));
+      select(name);
+      showTxn(name);
+      // Clicked elsewhere, the diagram follows to where the transaction starts.
+      if (!t.closest('#lamport')) {
+        scrollDiagramTo('#lamport .tx[data-txn="' + name + '"], #lamport [data-txn="' + name + '"] line');
+      }
       return;
     }
     var a = target.closest('.anomaly');
