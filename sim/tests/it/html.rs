@@ -5,8 +5,10 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use sim::check::generate::{serial_history, GenConfig};
+use sim::check::{check, Model};
 use sim::cli::args::repro_command;
-use sim::explain::html::{run_html, run_html_with, Budget};
+use sim::explain::html::{history_html_with, run_html, run_html_with, Budget};
 use sim::explain::report::Repro;
 use sim::hunt::outcome::evaluate;
 use sim::world::RunConfig;
@@ -293,6 +295,35 @@ fn text_from_a_history_is_escaped_everywhere_it_appears() {
     assert!(page.contains("a&lt;b&gt;.jsonl"), "the file name");
     assert!(page.contains("\\u003c/script\\u003e"), "the key in the script's JSON");
     assert!(page.contains("txn t&#39;&quot;&gt;&lt;b&gt;"), "the txn id");
+}
+
+#[test]
+fn a_big_history_without_messages_shows_a_window_of_its_versions() {
+    // `sim check` of a history with more transactions than the budget: the versions of
+    // the first ones only, the keys within their budget, and both said.
+    let history =
+        serial_history(&GenConfig { seed: 3, txns: 3_000, keys: 80, ..GenConfig::default() });
+    let verdict = check(&history, Model::StrictSerializable).expect("a well-formed history");
+    assert!(verdict.valid);
+    let budget = Budget { txns_max: 200, keys_max: 10, ..Budget::DEFAULT };
+    let page = history_html_with("h.jsonl", Model::StrictSerializable, &history, &verdict, &budget);
+    let note = texts(&page, &["p"])
+        .into_iter()
+        .map(|(_, t)| t)
+        .find(|t| t.starts_with("80 keys, "))
+        .expect("a note on the versions");
+    assert!(
+        note.contains("Shown: the versions installed or read by transactions that ran between"),
+        "{note}"
+    );
+    assert!(note.contains("Shown: 10 keys (the anomaly's first); 70 keys left out."), "{note}");
+    assert_eq!(classes(&page, "<div ").iter().filter(|c| c.starts_with("key")).count(), 10);
+    let versions = classes(&page, "<div ").iter().filter(|c| **c == "v").count();
+    let every_txn = Budget { txns_max: usize::MAX, ..budget };
+    let whole =
+        history_html_with("h.jsonl", Model::StrictSerializable, &history, &verdict, &every_txn);
+    let all = classes(&whole, "<div ").iter().filter(|c| **c == "v").count();
+    assert!(versions > 0 && versions * 4 < all, "{versions} of {all} versions drawn");
 }
 
 #[test]
