@@ -56,8 +56,9 @@ impl Page<'_> {
             .collect();
         let left_out: usize =
             verdict.counts.values().map(|&c| c.saturating_sub(ANOMALIES_PER_KIND)).sum();
-        // The rest, folded: the page opens on the anomaly and its messages.
-        let folded = !others.is_empty() || !self.violations.is_empty();
+        // The rest, folded: the page opens on the anomaly and its messages. Without one,
+        // the invariant violations are what the page is about, and stay open.
+        let folded = focus.is_some() && (!others.is_empty() || !self.violations.is_empty());
         if folded {
             let mut what: Vec<String> = Vec::new();
             if !others.is_empty() {
@@ -90,12 +91,15 @@ impl Page<'_> {
                  explains them all).</p>"
             );
         }
-        for (name, explanation, txns) in self.violations.iter().take(VIOLATIONS_MAX) {
-            let focus: Vec<String> = txns.iter().map(|n| format!("T{n}")).collect();
+        for (i, (name, explanation, txns)) in
+            self.violations.iter().take(VIOLATIONS_MAX).enumerate()
+        {
+            let names: Vec<String> = txns.iter().map(|n| format!("T{n}")).collect();
+            let class = if focus.is_none() && i == 0 { "anomaly current" } else { "anomaly" };
             let _ = writeln!(
                 out,
-                "<article class=\"anomaly\" data-focus=\"{}\">\n<h3>{}</h3>\n<p>{}</p>",
-                focus.join(" "),
+                "<article class=\"{class}\" data-focus=\"{}\">\n<h3>{}</h3>\n<p>{}</p>",
+                names.join(" "),
                 esc(name),
                 ctx.linked(explanation)
             );
