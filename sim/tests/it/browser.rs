@@ -107,7 +107,13 @@ fn a_failing_runs_page_renders_in_headless_chromium_without_script_errors() {
     assert!(dom.contains("<div class=\"key fk\" data-key="), "the anomaly's keys first");
     assert!(classes(&dom, "<div ").contains(&"v f"), "versions on the cycle");
     assert!(dom.matches("<li class=\"edge\">").count() >= 2, "the cycle, edge by edge");
-    assert!(dom.contains("<span class=\"txn f\" data-txn=\"T62\">T62</span>"), "T62 in focus");
+    // The anomaly in focus names its transactions, highlighted, and the diagram draws
+    // their bars highlighted too.
+    let current = dom.find("<article class=\"anomaly current\"").expect("an anomaly in focus");
+    let article = &dom[current..current + dom[current..].find("</article>").unwrap()];
+    let named = article.find("<span class=\"txn f\" data-txn=\"T").expect("a T<n> in focus");
+    let name = article[named..].split('"').nth(3).expect("its name");
+    assert!(dom.contains(&format!("class=\"tx ok f\" data-txn=\"{name}\"")), "{name}'s bar");
 
     let shot = dir.join("report.png");
     headless(
