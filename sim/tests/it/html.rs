@@ -243,6 +243,32 @@ fn a_passing_runs_page_draws_the_start_of_a_run_too_big_to_draw_whole() {
 }
 
 #[test]
+fn a_crashed_store_is_drawn_down_from_its_crash_to_its_restart() {
+    // Under `crash` the store's column gets a marker at each crash and restart, a band in
+    // between, and the messages that reached it while it was down are crossed out.
+    let config = RunConfig {
+        seed: 3,
+        txns: 60,
+        faults: sim::world::faults::FaultSpec::parse("crash").unwrap(),
+        record_trace: true,
+        ..RunConfig::default()
+    };
+    let outcome = evaluate(&config);
+    assert!(outcome.sim.disk.crashes > 0 && outcome.sim.network.undelivered > 0);
+    let repro = Repro { command: "repro".into(), seeds_line: None };
+    let page = run_html(&outcome, &repro, &[]);
+    let crashes = outcome.sim.disk.crashes as usize;
+    assert_eq!(page.matches("<rect class=\"pm crash\"").count(), crashes);
+    assert_eq!(page.matches("<rect class=\"band crash\"").count(), crashes, "one band each");
+    assert_eq!(page.matches("~ n1: crashed: ").count(), crashes);
+    assert!(page.contains("~ n1: restarted: "));
+    let undelivered = outcome.sim.network.undelivered as usize;
+    assert_eq!(page.matches("<line class=\"a u\"").count(), undelivered);
+    assert!(page.contains("[undelivered: n1 was down]"));
+    assert!(page.contains("<dt>store&#39;s disk</dt>"), "the disk's counts in the header");
+}
+
+#[test]
 fn a_stuck_runs_page_draws_where_it_stopped() {
     // A liveness failure has no anomaly to centre on: the window is the run's last
     // messages, where it got stuck, and the page says so.

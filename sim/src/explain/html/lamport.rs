@@ -51,6 +51,8 @@ struct Msg<'t> {
     request: Option<usize>,
     /// When its copies were delivered (two for a duplicated message).
     delivered: Vec<u64>,
+    /// When a copy reached its target while that was down, and was lost.
+    undelivered: Vec<u64>,
 }
 
 /// What a slot holds.
@@ -167,7 +169,7 @@ fn draw(
     let taken: BTreeSet<u64> = slots.iter().map(|s| s.time_us).collect();
     let gaps: BTreeSet<u64> = shown
         .iter()
-        .flat_map(|m| m.delivered.iter().copied())
+        .flat_map(|m| m.delivered.iter().chain(&m.undelivered).copied())
         .filter(|t| !taken.contains(t))
         .collect();
     slots.extend(gaps.into_iter().map(|time_us| Slot { time_us, seq: 0, item: Item::Gap }));
@@ -407,6 +409,7 @@ fn draw(
                     x_target: x(msgs[i].target),
                     y_send: yy,
                     y_delivered: msgs[i].delivered.iter().map(|&t| y(slot_of(t))).collect(),
+                    y_undelivered: msgs[i].undelivered.iter().map(|&t| y(slot_of(t))).collect(),
                     label_x,
                 },
             ),
@@ -423,6 +426,8 @@ struct Geometry {
     x_target: i64,
     y_send: i64,
     y_delivered: Vec<i64>,
+    /// Copies that reached a process that was down.
+    y_undelivered: Vec<i64>,
     label_x: i64,
 }
 
@@ -466,6 +471,9 @@ fn message(
     if m.fate != "sent" {
         let _ = write!(label, " [{}]", m.fate);
     }
+    if !m.undelivered.is_empty() {
+        let _ = write!(label, " [undelivered: {} was down]", process_names[m.target]);
+    }
     let mut info = format!(
         "{} → {}, sent {}",
         process_names[m.source],
@@ -474,13 +482,25 @@ fn message(
     );
     if lost {
         let _ = write!(info, ", {}: never delivered", m.fate);
-    } else if m.delivered.is_empty() {
+    } else if m.delivered.is_empty() && m.undelivered.is_empty() {
         info.push_str(", not delivered when the run ended");
     } else {
-        let times: Vec<String> = m.delivered.iter().map(|&t| format_ms(t)).collect();
-        let _ = write!(info, ", delivered {}", times.join(" and "));
+        if !m.delivered.is_empty() {
+            let times: Vec<String> = m.delivered.iter().map(|&t| format_ms(t)).collect();
+            let _ = write!(info, ", delivered {}", times.join(" and "));
+        }
+        for &t in &m.undelivered {
+            let _ = write!(
+                info,
+                ", reached {} at {} while it was down: lost",
+                process_names[m.target],
+                format_ms(t)
+            );
+        }
     }
-    let class = match (lost, m.fate == "duplicated") {
+    // Lost on the way, or every copy reached a process that was down.
+    let gone = lost || (m.delivered.is_empty() && !m.undelivered.is_empty());
+    let class = match (gone, m.fate == "duplicated") {
         (true, _) => "m lost",
         (false, true) => "m dup",
         (false, false) => "m",
@@ -503,6 +523,10 @@ fn message(
             xs + (xt - xs) / 2,
             ys + ROW
         );
+    }
+    for yd in &g.y_undelivered {
+        let _ =
+            write!(out, "<line class=\"a u\" x1=\"{xs}\" y1=\"{ys}\" x2=\"{xt}\" y2=\"{yd}\"/>");
     }
     for (copy, yd) in g.y_delivered.iter().enumerate() {
         let class = if copy == 0 { "a" } else { "a d2" };
@@ -565,13 +589,18 @@ fn messages<'t>(sim: &'t Simulation, names: &TxnNames) -> (Vec<Msg<'t>>, Vec<(u6
                     txn,
                     request,
                     delivered: Vec::new(),
+                    undelivered: Vec::new(),
                 });
             }
-            TraceEvent::Deliver { time_us, source, target, wire } => {
+            TraceEvent::Deliver { time_us, source, target, wire }
+            | TraceEvent::Undelivered { time_us, source, target, wire } => {
                 let key = (*source, *target, wire.as_str());
                 if let Some(queue) = in_flight.get_mut(&key) {
                     if let Some(i) = queue.pop_front() {
-                        msgs[i].delivered.push(*time_us);
+                        match event {
+                            TraceEvent::Deliver { .. } => msgs[i].delivered.push(*time_us),
+                            _ => msgs[i].undelivered.push(*time_us),
+                        }
                     }
                     if queue.is_empty() {
                         in_flight.remove(&key);

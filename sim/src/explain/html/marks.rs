@@ -7,8 +7,6 @@
 use crate::world::TraceEvent;
 
 /// Where a mark is drawn.
-// Nothing in today's trace happens to one process alone; crashes and restarts will.
-#[allow(dead_code)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(super) enum Scope {
     /// Across every column.
@@ -18,6 +16,7 @@ pub(super) enum Scope {
 }
 
 /// Whether a mark starts or ends a band (named, so that its close finds it).
+// Every mark of today's trace opens or closes a band; a plain marker is for what will not.
 #[allow(dead_code)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Span {
@@ -35,13 +34,32 @@ pub(super) struct Mark {
     pub span: Span,
 }
 
-/// The mark a trace event draws, and when; `None` for messages. Exhaustive on purpose: a
-/// new kind of trace event must say here how it is drawn. A crash would be
-/// `Mark { scope: Scope::Process(process), class: "crash", label: "crashed".into(),
-/// span: Span::Opens("down") }`, and its restart the same with `Span::Closes("down")`.
+/// The mark a trace event draws, and when; `None` for messages (a message a down process
+/// could not take is drawn with its message). Exhaustive on purpose: a new kind of trace
+/// event must say here how it is drawn.
 pub(super) fn mark_of(event: &TraceEvent, names: &[String]) -> Option<(u64, Mark)> {
     match event {
-        TraceEvent::Send { .. } | TraceEvent::Deliver { .. } => None,
+        TraceEvent::Send { .. } | TraceEvent::Deliver { .. } | TraceEvent::Undelivered { .. } => {
+            None
+        }
+        TraceEvent::Crash { time_us, process, damage, held } => Some((
+            *time_us,
+            Mark {
+                scope: Scope::Process(*process),
+                class: "crash",
+                label: format!("crashed: {damage}; {held} replies held for a sync lost"),
+                span: Span::Opens("down"),
+            },
+        )),
+        TraceEvent::Restart { time_us, process, recovered } => Some((
+            *time_us,
+            Mark {
+                scope: Scope::Process(*process),
+                class: "restart",
+                label: format!("restarted: {recovered}"),
+                span: Span::Closes("down"),
+            },
+        )),
         TraceEvent::Partition { time_us, kind, cut } => {
             let links: Vec<String> =
                 cut.iter().map(|(s, t)| format!("{}->{}", names[*s], names[*t])).collect();

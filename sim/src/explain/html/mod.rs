@@ -162,6 +162,24 @@ pub fn run_html_with(
         )),
         Side::Right,
     ));
+    if sim.mix.crash.is_some() || sim.mix.disk.is_some() {
+        let d = &sim.disk;
+        rows.push((
+            "store's disk".into(),
+            esc(&format!(
+                "{} syncs, {} crashes ({} messages arrived while it was down); unsynced writes \
+                 at the crashes: {} lost, {} torn, {} kept whole; {} corrupted reads",
+                d.syncs,
+                d.crashes,
+                n.undelivered,
+                d.lost_writes,
+                d.torn_writes,
+                d.kept_writes,
+                d.corrupted_reads
+            )),
+            Side::Right,
+        ));
+    }
     let healed = sim.healed_at_us.map_or("never".to_string(), format_ms);
     rows.push((
         "virtual time".into(),
@@ -337,8 +355,9 @@ impl Page<'_> {
              transactions</li><li><span class=\"lost-key\">✕</span>: a lost message (dropped \
              or cut by a partition)</li><li>dashed: the second copy of a duplicated \
              message</li><li>bars: transactions on their client's column (green ok, grey \
-             fail, amber info)</li><li>shaded band: a partition; dashed line: the fault \
-             phase ends</li></ul></aside>\n</div>\n",
+             fail, amber info)</li><li>shaded band: a partition; red band on a column: the \
+             process was down, crashed until it restarted; dashed line: the fault phase \
+             ends</li></ul></aside>\n</div>\n",
         );
         out.push_str(&timeline::render(ctx, budget));
         legend(&mut out);
@@ -397,7 +416,9 @@ fn legend(out: &mut String) {
          (dropped by the network or cut by a partition); a dashed second arrow, the copy of a \
          duplicated one. A bar on a client's column is a transaction, from its invocation to \
          its completion (green ok, grey fail, amber info or open). A shaded band is a \
-         partition; a dashed line, the end of the fault phase.</li>\n\
+         partition; a red band on one column, a process that was down (from its crash to its \
+         restart: the messages that reached it meanwhile are crossed out); a dashed line, the \
+         end of the fault phase.</li>\n\
          <li><b>Versions</b>: per key, each version (k@v, 0: absent) with the transaction \
          that installed it and when it committed, and the transactions that read it.</li>\n\
          <li><span class=\"f-key\">Orange</span>: the transactions of the anomaly; click an \
