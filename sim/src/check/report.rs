@@ -203,7 +203,9 @@ pub fn txn_title(name: &str, txn_id: Option<&str>, process: u64, host: Option<&s
     title
 }
 
-fn txn_line(t: &TxnRef, host: &dyn Fn(u64) -> Option<String>) -> String {
+/// A transaction of an anomaly in one line: its title, when it was invoked and completed
+/// (with history lines) and its ops, as the verdict's `where` block lists it.
+pub fn txn_line(t: &TxnRef, host: &dyn Fn(u64) -> Option<String>) -> String {
     if let Some(note) = &t.note {
         return format!("{}: {note}", t.name);
     }

@@ -3,7 +3,10 @@
 //! Exit codes: 0 valid, 1 anomalies found, 2 the history could not be checked (unreadable
 //! file, malformed history, an empty history: nothing to check; clap reports bad flags with
 //! 2 as well). Error messages quote at most 200 bytes of any piece of the input.
+//! `--html FILE` is opened before the history is read; a page that then cannot be written
+//! is said on stderr after the verdict, which keeps its exit code 1 (a valid history: 2).
 
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -12,6 +15,8 @@ use clap::{Args, ValueEnum};
 use node::clip::clip_quoted;
 
 use crate::check::{check, parse_history, Model};
+use crate::cli::{open_output, Output};
+use crate::explain::html::history_html;
 
 /// How many anomalies of each kind the text report explains in full.
 const SHOWN_PER_KIND: usize = 3;
@@ -33,24 +38,44 @@ pub struct CheckArgs {
     /// Print the verdict as one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Write the verdict as one self-contained HTML page: the anomaly's cycle and each
+    /// key's versions (a history has no messages to draw).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 }
 
 pub fn run(args: &CheckArgs) -> ExitCode {
+    let html = match open_output("the HTML report", args.html.as_deref()) {
+        Ok(html) => html,
+        Err(message) => {
+            eprintln!("sim check: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let discard = |html: Option<Output>| {
+        if let Some(html) = html {
+            html.discard();
+        }
+    };
     let (file, text) = match crate::cli::read_history(&args.file, "sim check") {
         Ok(read) => read,
-        Err(code) => return code,
+        Err(code) => {
+            discard(html);
+            return code;
+        }
     };
     let model = match args.model {
         ModelArg::Serializable => Model::Serializable,
         ModelArg::StrictSerializable => Model::StrictSerializable,
     };
-    let verdict = parse_history(&text).and_then(|events| {
+    let checked = parse_history(&text).and_then(|events| {
         drop(text);
-        check(&events, model)
+        check(&events, model).map(|verdict| (events, verdict))
     });
-    let verdict = match verdict {
-        Ok(verdict) => verdict,
+    let (events, verdict) = match checked {
+        Ok(checked) => checked,
         Err(e) => {
+            discard(html);
             // The checker's messages quote keys and values of the history: bound them.
             eprintln!("sim check: {file}:{}: {}", e.line, clip_quoted(&e.message));
             return ExitCode::from(2);
@@ -62,9 +87,18 @@ pub fn run(args: &CheckArgs) -> ExitCode {
         verdict.render_text(SHOWN_PER_KIND)
     };
     crate::cli::emit(&out);
-    if verdict.valid {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
+    let mut output_failed = false;
+    if let Some(html) = html {
+        let source = args.file.display().to_string();
+        let page = history_html(&source, model, &events, &verdict);
+        if let Err(message) = html.write(|out| out.write_all(page.as_bytes())) {
+            eprintln!("sim check: {message}");
+            output_failed = true;
+        }
+    }
+    match (verdict.valid, output_failed) {
+        (true, false) => ExitCode::SUCCESS,
+        (true, true) => ExitCode::from(2),
+        (false, _) => ExitCode::from(1),
     }
 }

@@ -10,9 +10,54 @@ pub mod run;
 pub mod shrink;
 pub mod sweep;
 
-use std::io::{ErrorKind, Write as _};
-use std::path::Path;
+use std::fs::File;
+use std::io::{BufWriter, ErrorKind, Write as _};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+/// An output file, created before the work, so that a bad path fails at once (exit 2).
+pub(crate) struct Output {
+    what: &'static str,
+    path: PathBuf,
+    file: File,
+    /// It did not exist before: [`Output::discard`] may remove it.
+    created: bool,
+}
+
+/// `Ok(None)` when the flag was not given; `Err` names the file and the OS's reason.
+pub(crate) fn open_output(
+    what: &'static str,
+    path: Option<&Path>,
+) -> Result<Option<Output>, String> {
+    let Some(path) = path else { return Ok(None) };
+    let created = !path.exists();
+    match File::create(path) {
+        Ok(file) => Ok(Some(Output { what, path: path.to_path_buf(), file, created })),
+        Err(e) => Err(format!("cannot write {what} to {}: {e}", path.display())),
+    }
+}
+
+impl Output {
+    /// Fills the file; `Err` names it and the OS's reason.
+    pub(crate) fn write(
+        self,
+        fill: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
+    ) -> Result<(), String> {
+        let mut out = BufWriter::new(self.file);
+        fill(&mut out)
+            .and_then(|()| out.flush())
+            .map_err(|e| format!("cannot write {} to {}: {e}", self.what, self.path.display()))
+    }
+
+    /// The work ended without anything to write: leave no empty file behind (one that
+    /// existed before, `/dev/null` say, is left alone).
+    pub(crate) fn discard(self) {
+        if self.created {
+            drop(self.file);
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
 
 /// Reads a history file for `command` (`-` is stdin): its name for messages and its text.
 /// An unreadable or empty one is said on stderr and ends the command with exit 2: a

@@ -1,20 +1,21 @@
 //! `sim run`: one simulated test, summarised in a few lines.
 //!
-//! Output files (`--history`, `--trace`, `--report`) are created before the run, so an
+//! Output files (`--history`, `--trace`, `--report`, `--html`) are created before the run, so an
 //! unwritable path fails at once (exit 2) instead of after the work. One that fails to
 //! write later never hides the verdict: the summary comes first, then the error on
 //! stderr; a failing run still exits 1, a passing one exits 2.
 
 use std::fmt::Write as _;
-use std::fs::File;
-use std::io::{BufWriter, Write as _};
-use std::path::{Path, PathBuf};
+use std::io::Write as _;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
 
 use crate::cli::args::{parse_seed, repro_command, OutputFlags, RunFlags};
+use crate::cli::open_output;
 use crate::cli::sweep::seeds_line;
+use crate::explain::html::run_html;
 use crate::explain::report::{run_report, Detail, Repro};
 use crate::hunt::outcome::{evaluate, Failure, RunOutcome};
 use crate::hunt::replay_file::ReplayFile;
@@ -41,6 +42,11 @@ pub struct RunArgs {
     /// anomaly's transactions.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
+    /// Write the run as one self-contained HTML page: the header, the anomaly's cycle, a
+    /// Lamport diagram of the messages and each key's versions (records the trace; the run
+    /// is the same).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 }
 
 pub fn run(args: &RunArgs) -> ExitCode {
@@ -64,9 +70,10 @@ pub fn run(args: &RunArgs) -> ExitCode {
             open_output("the history", args.output.history.as_deref())?,
             open_output("the trace", args.output.trace.as_deref())?,
             open_output("the report", args.report.as_deref())?,
+            open_output("the HTML report", args.html.as_deref())?,
         ))
     };
-    let (history, trace, report) = match opened() {
+    let (history, trace, report, html) = match opened() {
         Ok(files) => files,
         Err(message) => {
             eprintln!("sim run: {message}");
@@ -85,8 +92,9 @@ pub fn run(args: &RunArgs) -> ExitCode {
         }
     }
     // A failing run is run again with its trace recorded: the same run (recording does
-    // not change it), now with the messages the report draws.
-    config.record_trace = trace.is_some();
+    // not change it), now with the messages the report draws. The HTML page draws every
+    // run's messages.
+    config.record_trace = trace.is_some() || html.is_some();
     let mut outcome = evaluate(&config);
     if outcome.failure().is_some() && !config.record_trace {
         config.record_trace = true;
@@ -101,6 +109,10 @@ pub fn run(args: &RunArgs) -> ExitCode {
             run_report(&outcome, &repro_of(&outcome, &repro), &Detail::FULL)
         );
         written.push(file.write(|out| out.write_all(text.as_bytes())));
+    }
+    if let Some(file) = html {
+        let page = run_html(&outcome, &repro_of(&outcome, &repro), &[]);
+        written.push(file.write(|out| out.write_all(page.as_bytes())));
     }
     if let Some(file) = history {
         written.push(file.write(|out| {
@@ -126,34 +138,6 @@ pub fn run(args: &RunArgs) -> ExitCode {
         None => ExitCode::SUCCESS,
         Some(Failure::Internal(_)) => ExitCode::from(2),
         Some(_) => ExitCode::from(1),
-    }
-}
-
-/// An output file, created before the run.
-struct Output {
-    what: &'static str,
-    path: PathBuf,
-    file: File,
-}
-
-/// `Ok(None)` when the flag was not given; `Err` names the file and the OS's reason.
-fn open_output(what: &'static str, path: Option<&Path>) -> Result<Option<Output>, String> {
-    let Some(path) = path else { return Ok(None) };
-    match File::create(path) {
-        Ok(file) => Ok(Some(Output { what, path: path.to_path_buf(), file })),
-        Err(e) => Err(format!("cannot write {what} to {}: {e}", path.display())),
-    }
-}
-
-impl Output {
-    fn write(
-        self,
-        fill: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
-    ) -> Result<(), String> {
-        let mut out = BufWriter::new(self.file);
-        fill(&mut out)
-            .and_then(|()| out.flush())
-            .map_err(|e| format!("cannot write {} to {}: {e}", self.what, self.path.display()))
     }
 }
 

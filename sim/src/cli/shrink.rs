@@ -4,16 +4,19 @@
 //! A replay file is never overwritten silently: by default it gets a fresh name
 //! (`shrunk-SEED.json`, else `shrunk-SEED-2.json`, ...); `--out FILE` refuses an existing
 //! FILE unless `--force` is given, and is checked before the shrink starts. Either way the
-//! output says which file it wrote.
+//! output says which file it wrote. `--html FILE` is opened before the shrink too; if it
+//! cannot be written afterwards the shrunk run is still reported and the exit code is 1.
 
 use std::fs::OpenOptions;
-use std::io::ErrorKind;
+use std::io::{ErrorKind, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
 
 use crate::cli::args::{parse_seed, repro_command, RunFlags};
+use crate::cli::open_output;
+use crate::explain::html::run_html;
 use crate::explain::report::{in_ms, run_report, Detail, Repro};
 use crate::hunt::outcome::evaluate;
 use crate::hunt::replay_file::ReplayFile;
@@ -38,6 +41,9 @@ pub struct ShrinkArgs {
     /// At most this many simulated runs.
     #[arg(long, default_value_t = RUNS_MAX_DEFAULT)]
     pub runs_max: u64,
+    /// Write the shrunk run as one self-contained HTML page (as `sim run --html`).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 }
 
 pub fn run(args: &ShrinkArgs) -> ExitCode {
@@ -52,12 +58,25 @@ pub fn run(args: &ShrinkArgs) -> ExitCode {
         },
         None => None,
     };
+    let html = match open_output("the HTML report", args.html.as_deref()) {
+        Ok(html) => html,
+        Err(message) => {
+            if let Some(out) = out {
+                out.discard();
+            }
+            eprintln!("sim shrink: {message}");
+            return ExitCode::from(2);
+        }
+    };
     let config = args.flags.config(args.seed);
     let shrunk = match shrink(&config, args.runs_max) {
         Ok(shrunk) => shrunk,
         Err(message) => {
             if let Some(out) = out {
                 out.discard();
+            }
+            if let Some(html) = html {
+                html.discard();
             }
             eprintln!("sim shrink: {message}");
             return ExitCode::from(2);
@@ -96,6 +115,9 @@ pub fn run(args: &ShrinkArgs) -> ExitCode {
                 format!("cargo run -p sim -- run --replay {}", path.display())
             }
             Err(message) => {
+                if let Some(html) = html {
+                    html.discard();
+                }
                 eprintln!("sim shrink: {message}");
                 return ExitCode::from(2);
             }
@@ -107,6 +129,23 @@ pub fn run(args: &ShrinkArgs) -> ExitCode {
     crate::cli::emit(&format!("\n{}\n", run_report(&traced, &repro, &Detail::SHRUNK)));
     crate::cli::emit("every transaction of the shrunk run:\n");
     crate::cli::emit(&crate::explain::render::history_compact(&traced.sim.history));
+    if let Some(html) = html {
+        let notes = [(
+            "shrunk from",
+            format!(
+                "{} to {} transactions in the history ({} runs): {}",
+                shrunk.original_txns,
+                shrunk.shrunk_txns,
+                shrunk.runs,
+                repro_command(&shrunk.original)
+            ),
+        )];
+        let page = run_html(&traced, &repro, &notes);
+        // The shrunk run is reported above whatever happens to the file: it still exits 1.
+        if let Err(message) = html.write(|out| out.write_all(page.as_bytes())) {
+            eprintln!("sim shrink: {message}");
+        }
+    }
     ExitCode::from(1)
 }
 
@@ -162,7 +201,6 @@ const FRESH_NAMES_MAX: u64 = 1_000;
 /// Writes `json` to `shrunk-SEED.json`, or the first of `shrunk-SEED-2.json`, ... that
 /// does not exist (created exclusively, so a concurrent shrink cannot take it either).
 fn write_fresh(seed: u64, json: &str) -> Result<(PathBuf, String), String> {
-    use std::io::Write as _;
     let first = PathBuf::from(format!("shrunk-{seed}.json"));
     for n in 1..=FRESH_NAMES_MAX {
         let path =

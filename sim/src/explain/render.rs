@@ -62,7 +62,8 @@ pub fn transaction_line(invoke: &Event, completion: Option<&Event>) -> String {
     )
 }
 
-fn ops(ops: &[Op], completed: bool) -> String {
+/// Ops in program order, as [`transaction_line`] shows them.
+pub(crate) fn ops(ops: &[Op], completed: bool) -> String {
     let rendered: Vec<String> = ops.iter().map(|o| op(o, completed)).collect();
     rendered.join(" ")
 }

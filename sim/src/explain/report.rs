@@ -150,7 +150,7 @@ impl<'s> TxnNames<'s> {
     }
 
     /// The store's txn id of `T<n>`, when it completed with one.
-    fn txn_id(&self, txn: u64) -> Option<&'s str> {
+    pub(crate) fn txn_id(&self, txn: u64) -> Option<&'s str> {
         self.txns.get(&txn).and_then(|t| t.1)
     }
 
@@ -158,7 +158,7 @@ impl<'s> TxnNames<'s> {
     /// invocation at or before then. A client sends only for the transaction in progress,
     /// and it never sends and completes at the same instant (every message takes at least
     /// the network's base delay).
-    fn running(&self, index: usize, time_us: u64) -> Option<u64> {
+    pub(crate) fn running(&self, index: usize, time_us: u64) -> Option<u64> {
         let invocations = self.invocations.get(&index)?;
         let after = invocations.partition_point(|(time, _)| *time <= time_us);
         after.checked_sub(1).map(|i| invocations[i].1)
@@ -638,7 +638,11 @@ fn banner_row(time_us: u64, width: usize, label: &str) -> String {
 /// `occ_read_ok x@4=3.1` (`request` is what a reply answers), `occ_commit w[x=3] rv[x@2]`.
 /// The store's txn id is shown only where it is news: the reply that hands it out, and
 /// any id other than the one the transaction went on to use (`own_id`).
-fn describe(payload: &Payload, request: Option<&Payload>, own_id: Option<&str>) -> String {
+pub(crate) fn describe(
+    payload: &Payload,
+    request: Option<&Payload>,
+    own_id: Option<&str>,
+) -> String {
     let foreign = |id: &str| match own_id {
         Some(own) if own == id => String::new(),
         _ => format!(" (txn {id})"),

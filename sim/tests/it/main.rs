@@ -1,11 +1,13 @@
 //! Integration tests of the `sim` crate, one module per topic.
 
+mod browser;
 mod bugs;
 mod check;
 mod determinism;
 mod docs;
 mod export;
 mod final_read;
+mod html;
 mod reports;
 mod run_cli;
 mod shrink_cli;
