@@ -5,7 +5,8 @@
 //! `BTreeMap<String, _>` pays a string comparison per tree level for that. A hash map with a
 //! fixed hasher answers in one hash and (usually) one comparison. It is used only where
 //! iteration order can never be observed: no code path iterates, drains or debug-prints
-//! such a map into anything that leaves the node (replies, traces, snapshots). Keep it that
+//! such a map into anything that leaves the node (replies, traces, snapshots), except to
+//! collect and sort it at once (`Store::sorted_entries`, for a log snapshot). Keep it that
 //! way: a map whose order could leak belongs in a `BTreeMap`.
 //!
 //! The hasher is FxHash (as in rustc): not resistant to chosen collisions, which is

@@ -80,7 +80,9 @@ impl Recovered {
     /// One line for a person: `recovered 120 records (8412 bytes); cut 37 bytes after
     /// them: a checksum mismatch; 3 re-reads`.
     pub fn summary(&self) -> String {
-        let mut line = format!("recovered {} records ({} bytes)", self.records.len(), self.log_len);
+        let plural = if self.records.len() == 1 { "" } else { "s" };
+        let (count, bytes) = (self.records.len(), self.log_len);
+        let mut line = format!("recovered {count} record{plural} ({bytes} bytes)");
         if let Some(why) = &self.stop {
             line.push_str(&format!("; cut {} bytes after them: {why}", self.discarded_bytes));
         }

@@ -18,8 +18,8 @@ struct Versioned {
 
 #[derive(Clone, Debug, Default)]
 pub struct Store {
-    /// Only ever looked up by key, never iterated (`apply` sorts the writes itself), so a
-    /// hash map's order cannot leak.
+    /// Looked up by key; walked only by `sorted_entries` (for a snapshot), which sorts at
+    /// once, so a hash map's order cannot leak.
     keys: FxHashMap<String, Versioned>,
 }
 
