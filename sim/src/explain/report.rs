@@ -20,6 +20,7 @@ use crate::check::report::{txn_title, TextOptions};
 use crate::check::Anomaly;
 use crate::explain::render::format_ms;
 use crate::hunt::outcome::RunOutcome;
+use crate::world::topology::Role;
 use crate::world::{Simulation, TraceEvent};
 
 /// Width of one process column of a sequence diagram.
@@ -130,7 +131,7 @@ impl<'s> TxnNames<'s> {
     pub fn host(&self, process: u64) -> Option<String> {
         let index = *self.sim.process_index.get(&process)?;
         let name = &self.sim.names[index];
-        Some(if index + 1 == self.sim.names.len() {
+        Some(if self.sim.roles[index] == Role::FinalReader {
             format!("client {name}, the final read")
         } else {
             format!("client {name}")
@@ -462,8 +463,7 @@ fn sequence_diagram_named(sim: &Simulation, names: &TxnNames, anomaly: &Anomaly)
     if columns.is_empty() {
         return None;
     }
-    let nodes: Vec<usize> =
-        (0..sim.names.len()).filter(|i| sim.names[*i].starts_with('n')).collect();
+    let nodes: Vec<usize> = (0..sim.names.len()).filter(|i| sim.roles[*i] == Role::Node).collect();
     columns.extend(nodes);
     let columns: Vec<usize> = columns.into_iter().collect();
     let (from_us, to_us) = (start_us.saturating_sub(MARGIN_US), end_us + MARGIN_US);

@@ -13,11 +13,16 @@ pub mod conformance;
 pub mod disk;
 pub mod faults;
 pub mod fingerprint;
+pub mod liveness;
+mod nemesis;
 pub mod network;
 pub mod node_host;
 pub mod panics;
 pub mod queue;
 pub mod streams;
+pub mod topology;
+
+pub use liveness::{EVENTS_PER_INSTANT_MAX, FINAL_READ_KEYS_MAX, STALL_BOUND_US};
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -25,37 +30,26 @@ use node::codec;
 use node::io::Input;
 use node::marks::Marks;
 use node::protocol::{Body, Envelope, Payload};
-use node::{LogConfig, NodeConfig};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
-use workloads::client::{Client, ClientConfig, ClientStats, Neglect, Quirk, Record, Source};
-use workloads::history::{Event, EventKind};
-use workloads::workload::{key_space, Generator, Instr, Program, Workload};
+use workloads::client::{Client, ClientStats, Record, Source};
+use workloads::history::Event;
+use workloads::workload::{Generator, Workload};
 
 use crate::check::invariants::Violation;
 use crate::world::clock::Clock;
 use crate::world::conformance::Conformance;
-use crate::world::disk::{Disk, DiskStats};
-use crate::world::faults::{draw_partition, FaultMix, FaultSpec};
+use crate::world::disk::DiskStats;
+use crate::world::faults::{FaultMix, FaultSpec};
 use crate::world::fingerprint::Fingerprint;
 use crate::world::network::{Fate, Network, NetworkStats};
-use crate::world::node_host::{NodeHost, Stepped, SyncInFlight, SyncTiming};
+use crate::world::node_host::{NodeHost, Stepped, SyncInFlight};
 use crate::world::queue::EventQueue;
 use crate::world::streams::stream;
+use crate::world::topology::{
+    client_config, layout, node_config, node_host, with_whims, Role, NODE,
+};
 
-/// Progress bound: a client gives up on a transaction within well under a second of
-/// virtual time (bounded resends and attempts), so this long without any logical
-/// transaction finishing means the system is stuck. During the fault phase a stall ends
-/// the phase early (faults may be the cause); after healing it is a liveness failure.
-pub const STALL_BOUND_US: u64 = 10_000_000;
-/// Events at one virtual instant before the run is declared stuck: a process that keeps
-/// asking to be woken "now" (or two that ping-pong without delay) would otherwise spin
-/// forever without virtual time advancing. Far above anything a correct run does at one
-/// microsecond.
-pub const EVENTS_PER_INSTANT_MAX: u64 = 100_000;
-/// Keys per final-read transaction: a read of every key in one transaction would outlive
-/// the store's transaction TTL once the key space is large.
-pub const FINAL_READ_KEYS_MAX: usize = 50;
 /// Where the simulator's own `init` comes from; replies to it are not routed.
 const CONTROLLER: &str = "sim";
 
@@ -152,6 +146,8 @@ pub struct Simulation {
     pub mix: FaultMix,
     /// Process names by index: the node first, then the clients, then the final reader.
     pub names: Vec<String>,
+    /// What each process is, by the same index.
+    pub roles: Vec<Role>,
     pub history: Vec<Event>,
     /// Which simulated process (index into `names`) each history process ran on.
     pub process_index: BTreeMap<u64, usize>,
@@ -185,6 +181,7 @@ enum Actor {
 
 struct Process {
     name: String,
+    role: Role,
     clock: Clock,
     actor: Actor,
     /// Bumped whenever the scheduled tick changes, so superseded ticks are ignored.
@@ -221,8 +218,6 @@ enum Action {
     },
 }
 
-const NODE: usize = 0;
-
 struct World {
     config: RunConfig,
     mix: FaultMix,
@@ -258,74 +253,6 @@ struct World {
     in_flight: u64,
 }
 
-/// The store's configuration: default TTLs, or short ones under the `expiry` family, and
-/// always a log, with a snapshot interval drawn small so that runs take snapshots and
-/// compact (from a stream of its own: no other draw moves).
-fn node_config(mix: &FaultMix, bug: Option<node::Bug>, seed: u64) -> NodeConfig {
-    let snapshot_min_bytes = stream(seed, "node/log").gen_range(512..=16_384);
-    let log = Some(LogConfig { snapshot_min_bytes });
-    match mix.expiry {
-        Some(e) => {
-            NodeConfig { txn_ttl_us: e.txn_ttl_us, outcome_ttl_us: e.outcome_ttl_us, bug, log }
-        }
-        None => NodeConfig { bug, log, ..NodeConfig::default() },
-    }
-}
-
-/// The store node's disk and how long its syncs take: at once without the `crash` and
-/// `disk` families (so runs without them keep their timing), else 20-300 us, and under
-/// `disk` faults sometimes up to their slow bound.
-fn node_host(mix: &FaultMix, config: NodeConfig, seed: u64, name: &str) -> NodeHost {
-    let disk = Disk::new(mix.disk, stream(seed, &format!("disk/{name}")));
-    let timing = (mix.crash.is_some() || mix.disk.is_some()).then_some(SyncTiming {
-        us_min: 20,
-        us_max: 300,
-        slow: mix.disk,
-    });
-    NodeHost::new(config, disk, timing, stream(seed, &format!("disk/{name}/latency")))
-}
-
-/// How clients resend: as always, or, when the store may crash, more often, so that a
-/// commit whose store went down is resent under the same id after the restart (and
-/// answered from the outcome the store recovered). Patience stays within bounds the
-/// protocol sets: 6 resends 40 ms apart outlast the longest downtime the `crash` family
-/// draws (100 ms), and with the network's worst delay still end well inside the shortest
-/// outcome window (500 ms, under `expiry`); a retry of a client-chosen id after that
-/// window would be validated anew.
-fn client_config(mix: &FaultMix) -> ClientConfig {
-    match mix.crash {
-        None => ClientConfig::default(),
-        Some(_) => {
-            ClientConfig { max_resends: 4, max_commit_resends: 6, ..ClientConfig::default() }
-        }
-    }
-}
-
-/// A workload client's quirk and neglect, drawn from its own `client/N/whims` stream when
-/// the `quirks` or `expiry` family is on (so plain runs draw nothing new).
-fn with_whims(client: Client, mix: &FaultMix, seed: u64, number: u64) -> Client {
-    if mix.quirks.is_none() && mix.expiry.is_none() {
-        return client;
-    }
-    let mut whims = stream(seed, &format!("client/{number}/whims"));
-    let quirk = match mix.quirks {
-        Some(q) if q.clients.sample(&mut whims) => {
-            [Quirk::EchoSome, Quirk::EchoNone, Quirk::OwnIds, Quirk::Prober][whims.gen_range(0..4)]
-        }
-        _ => Quirk::Plain,
-    };
-    let neglect = match mix.expiry {
-        // Past the TTL on the store's clock whatever the two clocks' drift (at most 2%).
-        Some(e) => Neglect {
-            abandon_percent: e.abandon.numerator * 100 / e.abandon.denominator,
-            stall_percent: e.stall.numerator * 100 / e.stall.denominator,
-            stall_us: e.txn_ttl_us + e.txn_ttl_us / 10 + 10_000,
-        },
-        None => Neglect::default(),
-    };
-    client.with_whims(quirk, neglect, whims)
-}
-
 /// Runs one simulated test to completion (or to its liveness bound).
 pub fn simulate(config: &RunConfig) -> Simulation {
     let mut world = World::new(config.clone());
@@ -340,6 +267,7 @@ pub fn simulate(config: &RunConfig) -> Simulation {
         config: world.config,
         mix: world.mix,
         names: world.processes.iter().map(|p| p.name.clone()).collect(),
+        roles: world.processes.iter().map(|p| p.role).collect(),
         history: world.history,
         process_index: world.process_index,
         trace: world.trace,
@@ -369,41 +297,20 @@ impl World {
                 Clock::new(rng.gen_range(0..=skew.offset_us_max), drift)
             }
         };
-        let mut processes = vec![Process::new("n1".into(), clock_of("n1"), Actor::Dormant)];
-        let clients = u64::from(config.clients);
-        for slot in 0..clients {
-            let name = format!("c{}", slot + 1);
-            let programs = stream(config.seed, &format!("client/{}", slot + 1));
-            let mut timing = stream(config.seed, &format!("client/{}/timing", slot + 1));
-            let count = config.txns / clients + u64::from(slot < config.txns % clients);
-            let client_config = client_config(&mix);
-            let start_at_us = timing.gen_range(0..=client_config.think_us_max);
-            let keep = config
-                .keep
-                .as_ref()
-                .map(|keep| keep.get(&(slot as u32 + 1)).cloned().unwrap_or_default());
-            let client = Client::new(
-                name.clone(),
-                "n1".into(),
-                slot,
-                clients,
-                client_config,
-                programs,
-                timing,
-                Source::Generated {
-                    generator: Generator::new(config.workload, config.keys),
-                    count,
-                    keep,
-                },
-                start_at_us,
-            );
-            let client = with_whims(client, &mix, config.seed, slot + 1);
+        // In layout order, so that clocks draw as they always did: the node, the clients,
+        // the final reader.
+        let mut processes = Vec::new();
+        for (name, role) in layout(config.clients) {
             let clock = clock_of(&name);
-            processes.push(Process::new(name, clock, Actor::Client(Box::new(client))));
+            let actor = match role {
+                Role::Client => {
+                    let slot = processes.len() as u64 - 1;
+                    Actor::Client(Box::new(workload_client(&config, &mix, name.clone(), slot)))
+                }
+                Role::Node | Role::FinalReader => Actor::Dormant,
+            };
+            processes.push(Process::new(name, role, clock, actor));
         }
-        let final_name = format!("c{}", clients + 1);
-        let final_clock = clock_of(&final_name);
-        processes.push(Process::new(final_name, final_clock, Actor::Dormant));
         let final_reader = processes.len() - 1;
         let by_name = processes.iter().enumerate().map(|(i, p)| (p.name.clone(), i)).collect();
         let network = Network::new(mix.clone(), config.seed);
@@ -548,9 +455,34 @@ impl World {
 }
 
 impl Process {
-    fn new(name: String, clock: Clock, actor: Actor) -> Process {
-        Process { name, clock, actor, tick_generation: 0, tick_at_us: None }
+    fn new(name: String, role: Role, clock: Clock, actor: Actor) -> Process {
+        Process { name, role, clock, actor, tick_generation: 0, tick_at_us: None }
     }
+}
+
+/// Workload client `slot + 1` (from 0), with its programs, timing and whims drawn from
+/// its own streams.
+fn workload_client(config: &RunConfig, mix: &FaultMix, name: String, slot: u64) -> Client {
+    let clients = u64::from(config.clients);
+    let programs = stream(config.seed, &format!("client/{}", slot + 1));
+    let mut timing = stream(config.seed, &format!("client/{}/timing", slot + 1));
+    let count = config.txns / clients + u64::from(slot < config.txns % clients);
+    let client_config = client_config(mix);
+    let start_at_us = timing.gen_range(0..=client_config.think_us_max);
+    let keep =
+        config.keep.as_ref().map(|keep| keep.get(&(slot as u32 + 1)).cloned().unwrap_or_default());
+    let client = Client::new(
+        name,
+        "n1".into(),
+        slot,
+        clients,
+        client_config,
+        programs,
+        timing,
+        Source::Generated { generator: Generator::new(config.workload, config.keys), count, keep },
+        start_at_us,
+    );
+    with_whims(client, mix, config.seed, slot + 1)
 }
 
 impl World {
@@ -654,80 +586,6 @@ impl World {
         let Actor::Node(host) = &mut self.processes[index].actor else { return };
         let stepped = host.sync_done(local_us, incarnation, sync);
         self.after_node_step(index, now_us, stepped);
-    }
-
-    /// Schedules the next crash of node `index`, up to the family's interval after `now`
-    /// (none without the `crash` family, or once the faults healed).
-    fn schedule_crash(&mut self, now_us: u64, index: usize) {
-        let Some(crashes) = self.mix.crash else { return };
-        if self.healed_at_us.is_some() {
-            return;
-        }
-        let after_us = self.crash_nemesis.gen_range(1..=crashes.interval_us_max);
-        self.queue.push(now_us + after_us, Action::Crash { process: index });
-    }
-
-    /// The nemesis crashes node `index`: it loses its volatile state and the writes its
-    /// disk lets go; it restarts after a drawn downtime. Half the crashes aim: when the
-    /// disk has nothing unsynced, they wait for the next write (the moment the durability
-    /// of what the node just did is at stake) rather than land where a crash can only
-    /// lose volatile state.
-    fn crash(&mut self, index: usize, now_us: u64) {
-        let Some(crashes) = self.mix.crash else { return };
-        if self.healed_at_us.is_some() {
-            return;
-        }
-        let Actor::Node(host) = &mut self.processes[index].actor else { return };
-        if !host.crash_armed && !host.disk.has_pending() && self.crash_nemesis.gen_ratio(1, 2) {
-            host.crash_armed = host.is_up();
-            return;
-        }
-        let Some((damage, unsent)) = host.crash() else { return };
-        let held = unsent.len();
-        self.conformance.lost_unsent(&unsent);
-        self.fingerprint.write_u64(now_us);
-        self.fingerprint.write_str("crash");
-        for count in [damage.lost, damage.kept, damage.torn, held as u64] {
-            self.fingerprint.write_u64(count);
-        }
-        if self.config.record_trace {
-            let damage = damage.describe();
-            self.trace.push(TraceEvent::Crash { time_us: now_us, process: index, damage, held });
-        }
-        let downtime_us = self.crash_nemesis.gen_range(1..=crashes.downtime_us_max);
-        self.queue.push(now_us + downtime_us, Action::Restart { process: index });
-        self.reschedule(index, now_us);
-    }
-
-    /// Node `index` restarts: recovery rebuilds it from its disk, the simulator
-    /// initialises it again, and (while faults last) its next crash is scheduled.
-    fn restart(&mut self, index: usize, now_us: u64) {
-        let Actor::Node(host) = &mut self.processes[index].actor else { return };
-        if host.is_up() {
-            // The heal restarted it already.
-            return;
-        }
-        let recovered = match host.restart() {
-            Ok(recovered) => recovered,
-            Err(message) => {
-                self.node_panic = Some(format!(
-                    "{} panicked at {now_us}us recovering from its log: {message}",
-                    self.processes[index].name
-                ));
-                return;
-            }
-        };
-        self.fingerprint.write_u64(now_us);
-        self.fingerprint.write_str("restart");
-        self.fingerprint.write_u64(recovered.records.len() as u64);
-        self.fingerprint.write_u64(recovered.log_len);
-        if self.config.record_trace {
-            let recovered = recovered.summary();
-            self.trace.push(TraceEvent::Restart { time_us: now_us, process: index, recovered });
-        }
-        self.conformance.restarted();
-        self.init_node(now_us);
-        self.schedule_crash(now_us, index);
     }
 
     /// Stamps a client's record with its index and the true time, into the history.
@@ -866,216 +724,6 @@ impl World {
                     Some(format!("the codec could not decode what it encoded ({error}): {wire}"));
             }
         }
-    }
-
-    fn partition_start(&mut self, now_us: u64) {
-        let Some(schedule) = self.mix.partition else { return };
-        if self.healed_at_us.is_some() {
-            return;
-        }
-        let is_node: Vec<bool> =
-            self.processes.iter().enumerate().map(|(i, _)| i == NODE).collect();
-        let partition = draw_partition(&mut self.nemesis, &is_node);
-        let kind = partition.kind;
-        self.fingerprint.write_u64(now_us);
-        self.fingerprint.write_str(kind.name());
-        if self.config.record_trace {
-            // Only a trace lists the cut links (quadratic in the processes).
-            let cut = partition.links();
-            self.trace.push(TraceEvent::Partition { time_us: now_us, kind: kind.name(), cut });
-        }
-        self.network.set_partition(Some(partition));
-        let duration = self.nemesis.gen_range(1..=schedule.duration_us_max);
-        self.queue.push(now_us + duration, Action::PartitionEnd);
-    }
-
-    fn partition_end(&mut self, now_us: u64) {
-        let Some(schedule) = self.mix.partition else { return };
-        if self.healed_at_us.is_some() {
-            return;
-        }
-        self.network.set_partition(None);
-        if self.config.record_trace {
-            self.trace.push(TraceEvent::PartitionHealed { time_us: now_us });
-        }
-        let quiet = self.nemesis.gen_range(1..=schedule.interval_us_max);
-        self.queue.push(now_us + quiet, Action::PartitionStart);
-    }
-
-    /// Heals once most of the work is done (or the fault phase's cap passes), and starts
-    /// the final read once every client has finished.
-    fn advance_phase(&mut self, now_us: u64) {
-        let clients = self.config.clients as usize;
-        if self.healed_at_us.is_none() {
-            let mostly_done = self.finished * 5 >= self.planned_txns() * 4;
-            let stalled = now_us > self.last_progress_us + STALL_BOUND_US;
-            if mostly_done || stalled || (1..=clients).all(|i| self.is_done(i)) {
-                self.heal(now_us);
-            }
-        }
-        let quiescent = self.in_flight == 0;
-        if !self.final_spawned && quiescent && (1..=clients).all(|i| self.is_done(i)) {
-            self.spawn_final_reader(now_us);
-        }
-    }
-
-    fn heal(&mut self, now_us: u64) {
-        self.healed_at_us = Some(now_us);
-        // The liveness phase runs with every node up: one that is down restarts now.
-        let down: Vec<usize> = (0..self.processes.len())
-            .filter(|&i| matches!(&self.processes[i].actor, Actor::Node(host) if !host.is_up()))
-            .collect();
-        for index in down {
-            self.restart(index, now_us);
-        }
-        // The liveness bound counts from the heal: a stall during the faults, which may
-        // be what ended them, is not the healed system's fault.
-        self.last_progress_us = now_us;
-        self.network.heal();
-        self.fingerprint.write_u64(now_us);
-        self.fingerprint.write_str("heal");
-        if self.config.record_trace {
-            self.trace.push(TraceEvent::Heal { time_us: now_us });
-        }
-    }
-
-    /// A fresh process reads every key of the workload (in transactions of at most
-    /// [`FINAL_READ_KEYS_MAX`] keys), after all other work finished and every message in
-    /// flight arrived or was lost: the checker compares these final versions with the
-    /// committed writes.
-    fn spawn_final_reader(&mut self, now_us: u64) {
-        self.final_spawned = true;
-        let process = (1..=self.config.clients as usize)
-            .filter_map(|i| match &self.processes[i].actor {
-                Actor::Client(c) => Some(c.process()),
-                _ => None,
-            })
-            .max()
-            .unwrap_or(0)
-            + 1;
-        let keys = key_space(self.config.workload, self.config.keys);
-        let programs = keys
-            .chunks(FINAL_READ_KEYS_MAX)
-            .map(|chunk| Program { instrs: chunk.iter().cloned().map(Instr::Read).collect() })
-            .collect();
-        let index = self.final_reader;
-        let name = self.processes[index].name.clone();
-        let start_local = self.processes[index].clock.local(now_us);
-        let client = Client::new(
-            name,
-            "n1".into(),
-            process,
-            1,
-            ClientConfig { max_attempts: 1, ..ClientConfig::default() },
-            stream(self.config.seed, "final-reader"),
-            stream(self.config.seed, "final-reader/timing"),
-            Source::Fixed(programs),
-            start_local,
-        );
-        self.processes[index].actor = Actor::Client(Box::new(client));
-        self.reschedule(index, now_us);
-    }
-
-    /// Logical transactions the clients will run: all of them, or only those kept.
-    fn planned_txns(&self) -> u64 {
-        match &self.config.keep {
-            None => self.config.txns,
-            Some(keep) => keep.values().map(|programs| programs.len() as u64).sum(),
-        }
-    }
-
-    fn is_done(&self, index: usize) -> bool {
-        match &self.processes[index].actor {
-            Actor::Client(client) => client.is_done(),
-            _ => false,
-        }
-    }
-
-    /// After healing the store must make progress: the final read must commit (without
-    /// it the checker cannot compare final versions), and if clients began transactions
-    /// after the heal, at least one of them must commit. Clients always finish (they give
-    /// up after bounded retries), so finishing alone proves nothing.
-    fn final_read_failure(&self) -> Option<String> {
-        let chunks =
-            key_space(self.config.workload, self.config.keys).len().div_ceil(FINAL_READ_KEYS_MAX);
-        let final_process = match &self.processes[self.final_reader].actor {
-            Actor::Client(client) if client.stats().committed == chunks as u64 => client.process(),
-            _ => {
-                return Some(
-                    "the final read of every key did not commit after the network healed"
-                        .to_string(),
-                )
-            }
-        };
-        let healed_us = self.healed_at_us?;
-        let mut invoked_at: BTreeMap<u64, u64> = BTreeMap::new();
-        let (mut began, mut committed) = (0u64, 0u64);
-        for event in self.history.iter().filter(|e| e.process != final_process) {
-            match event.kind {
-                EventKind::Invoke => {
-                    invoked_at.insert(event.process, event.time);
-                    began += u64::from(event.time > healed_us);
-                }
-                EventKind::Ok => {
-                    let invoked = invoked_at.get(&event.process).copied().unwrap_or(0);
-                    committed += u64::from(invoked > healed_us);
-                }
-                _ => {}
-            }
-        }
-        (began > 0 && committed == 0).then(|| {
-            format!(
-                "after the faults healed at {healed_us}us, clients began {began} transactions \
-                 and not one committed"
-            )
-        })
-    }
-
-    /// One line on what an event was about to do, for "time stopped" reports.
-    fn describe_action(&self, action: &Action) -> String {
-        match action {
-            Action::Deliver { source, target, .. } => format!(
-                "a message from {} to {}",
-                self.processes[*source].name, self.processes[*target].name
-            ),
-            Action::Tick { process, .. } => {
-                format!("a tick {} asked for", self.processes[*process].name)
-            }
-            Action::PartitionStart => "a partition starting".to_string(),
-            Action::PartitionEnd => "a partition healing".to_string(),
-            Action::Init => "the store's init".to_string(),
-            Action::SyncDone { process, .. } => {
-                format!("a sync of {}'s log completing", self.processes[*process].name)
-            }
-            Action::Crash { process } => format!("a crash of {}", self.processes[*process].name),
-            Action::Restart { process } => {
-                format!("a restart of {}", self.processes[*process].name)
-            }
-        }
-    }
-
-    fn stuck_clients(&self) -> String {
-        let stuck: Vec<String> = self
-            .processes
-            .iter()
-            .filter_map(|p| match &p.actor {
-                Actor::Client(c) if !c.is_done() => Some(c.describe()),
-                _ => None,
-            })
-            .collect();
-        stuck.join("; ")
-    }
-
-    fn liveness_report(&self, now_us: u64) -> String {
-        format!(
-            "no transaction finished for {}ms after the faults healed at {}us (last progress \
-             at {}us, now {}us): {}",
-            STALL_BOUND_US / 1000,
-            self.healed_at_us.unwrap_or(0),
-            self.last_progress_us,
-            now_us,
-            self.stuck_clients()
-        )
     }
 
     /// Statistics of the workload clients (the final read is not counted).

@@ -21,6 +21,7 @@ use super::marks::{mark_of, Mark, Scope, Span};
 use super::{clip, esc, esc_single_quoted, Budget};
 use crate::check::report::format_ms;
 use crate::explain::report::{describe, TxnNames};
+use crate::world::topology::Role;
 use crate::world::{Simulation, TraceEvent};
 
 /// Height of one slot, px.
@@ -230,7 +231,7 @@ fn draw(
     out.push_str("<div id=\"lamport-box\">\n");
     let _ = write!(out, "<div class=\"cols\"><svg width=\"{width}\" height=\"22\">");
     for &c in &columns {
-        let final_read = c + 1 == sim.names.len() && c != 0;
+        let final_read = sim.roles[c] == Role::FinalReader;
         let title = if final_read { " (the final read)" } else { "" };
         let _ = write!(
             out,

@@ -1,0 +1,206 @@
+//! The run's phases and its liveness bound. The fault phase lasts until most of the work is
+//! done (or it stalls, or a time cap passes); the heal ends every fault and restarts every
+//! node that is down; then work must progress within [`STALL_BOUND_US`], and once every
+//! client is done and nothing is in flight, a final read of every key closes the history.
+//! A run that cannot get there is a liveness failure, said with what each client was doing.
+
+use std::collections::BTreeMap;
+
+use workloads::client::{Client, ClientConfig, Source};
+use workloads::history::EventKind;
+use workloads::workload::{key_space, Instr, Program};
+
+use crate::world::streams::stream;
+use crate::world::{Action, Actor, TraceEvent, World};
+
+/// Progress bound: a client gives up on a transaction within well under a second of
+/// virtual time (bounded resends and attempts), so this long without any logical
+/// transaction finishing means the system is stuck. During the fault phase a stall ends
+/// the phase early (faults may be the cause); after healing it is a liveness failure.
+pub const STALL_BOUND_US: u64 = 10_000_000;
+/// Events at one virtual instant before the run is declared stuck: a process that keeps
+/// asking to be woken "now" (or two that ping-pong without delay) would otherwise spin
+/// forever without virtual time advancing. Far above anything a correct run does at one
+/// microsecond.
+pub const EVENTS_PER_INSTANT_MAX: u64 = 100_000;
+/// Keys per final-read transaction: a read of every key in one transaction would outlive
+/// the store's transaction TTL once the key space is large.
+pub const FINAL_READ_KEYS_MAX: usize = 50;
+
+impl World {
+    /// Heals once most of the work is done (or the fault phase's cap passes), and starts
+    /// the final read once every client has finished.
+    pub(super) fn advance_phase(&mut self, now_us: u64) {
+        let clients = self.config.clients as usize;
+        if self.healed_at_us.is_none() {
+            let mostly_done = self.finished * 5 >= self.planned_txns() * 4;
+            let stalled = now_us > self.last_progress_us + STALL_BOUND_US;
+            if mostly_done || stalled || (1..=clients).all(|i| self.is_done(i)) {
+                self.heal(now_us);
+            }
+        }
+        let quiescent = self.in_flight == 0;
+        if !self.final_spawned && quiescent && (1..=clients).all(|i| self.is_done(i)) {
+            self.spawn_final_reader(now_us);
+        }
+    }
+
+    pub(super) fn heal(&mut self, now_us: u64) {
+        self.healed_at_us = Some(now_us);
+        // The liveness phase runs with every node up: one that is down restarts now.
+        let down: Vec<usize> = (0..self.processes.len())
+            .filter(|&i| matches!(&self.processes[i].actor, Actor::Node(host) if !host.is_up()))
+            .collect();
+        for index in down {
+            self.restart(index, now_us);
+        }
+        // The liveness bound counts from the heal: a stall during the faults, which may
+        // be what ended them, is not the healed system's fault.
+        self.last_progress_us = now_us;
+        self.network.heal();
+        self.fingerprint.write_u64(now_us);
+        self.fingerprint.write_str("heal");
+        if self.config.record_trace {
+            self.trace.push(TraceEvent::Heal { time_us: now_us });
+        }
+    }
+
+    /// A fresh process reads every key of the workload (in transactions of at most
+    /// [`FINAL_READ_KEYS_MAX`] keys), after all other work finished and every message in
+    /// flight arrived or was lost: the checker compares these final versions with the
+    /// committed writes.
+    pub(super) fn spawn_final_reader(&mut self, now_us: u64) {
+        self.final_spawned = true;
+        let process = (1..=self.config.clients as usize)
+            .filter_map(|i| match &self.processes[i].actor {
+                Actor::Client(c) => Some(c.process()),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(0)
+            + 1;
+        let keys = key_space(self.config.workload, self.config.keys);
+        let programs = keys
+            .chunks(FINAL_READ_KEYS_MAX)
+            .map(|chunk| Program { instrs: chunk.iter().cloned().map(Instr::Read).collect() })
+            .collect();
+        let index = self.final_reader;
+        let name = self.processes[index].name.clone();
+        let start_local = self.processes[index].clock.local(now_us);
+        let client = Client::new(
+            name,
+            "n1".into(),
+            process,
+            1,
+            ClientConfig { max_attempts: 1, ..ClientConfig::default() },
+            stream(self.config.seed, "final-reader"),
+            stream(self.config.seed, "final-reader/timing"),
+            Source::Fixed(programs),
+            start_local,
+        );
+        self.processes[index].actor = Actor::Client(Box::new(client));
+        self.reschedule(index, now_us);
+    }
+
+    /// Logical transactions the clients will run: all of them, or only those kept.
+    pub(super) fn planned_txns(&self) -> u64 {
+        match &self.config.keep {
+            None => self.config.txns,
+            Some(keep) => keep.values().map(|programs| programs.len() as u64).sum(),
+        }
+    }
+
+    pub(super) fn is_done(&self, index: usize) -> bool {
+        match &self.processes[index].actor {
+            Actor::Client(client) => client.is_done(),
+            _ => false,
+        }
+    }
+
+    /// After healing the store must make progress: the final read must commit (without
+    /// it the checker cannot compare final versions), and if clients began transactions
+    /// after the heal, at least one of them must commit. Clients always finish (they give
+    /// up after bounded retries), so finishing alone proves nothing.
+    pub(super) fn final_read_failure(&self) -> Option<String> {
+        let chunks =
+            key_space(self.config.workload, self.config.keys).len().div_ceil(FINAL_READ_KEYS_MAX);
+        let final_process = match &self.processes[self.final_reader].actor {
+            Actor::Client(client) if client.stats().committed == chunks as u64 => client.process(),
+            _ => {
+                return Some(
+                    "the final read of every key did not commit after the network healed"
+                        .to_string(),
+                )
+            }
+        };
+        let healed_us = self.healed_at_us?;
+        let mut invoked_at: BTreeMap<u64, u64> = BTreeMap::new();
+        let (mut began, mut committed) = (0u64, 0u64);
+        for event in self.history.iter().filter(|e| e.process != final_process) {
+            match event.kind {
+                EventKind::Invoke => {
+                    invoked_at.insert(event.process, event.time);
+                    began += u64::from(event.time > healed_us);
+                }
+                EventKind::Ok => {
+                    let invoked = invoked_at.get(&event.process).copied().unwrap_or(0);
+                    committed += u64::from(invoked > healed_us);
+                }
+                _ => {}
+            }
+        }
+        (began > 0 && committed == 0).then(|| {
+            format!(
+                "after the faults healed at {healed_us}us, clients began {began} transactions \
+                 and not one committed"
+            )
+        })
+    }
+
+    /// One line on what an event was about to do, for "time stopped" reports.
+    pub(super) fn describe_action(&self, action: &Action) -> String {
+        match action {
+            Action::Deliver { source, target, .. } => format!(
+                "a message from {} to {}",
+                self.processes[*source].name, self.processes[*target].name
+            ),
+            Action::Tick { process, .. } => {
+                format!("a tick {} asked for", self.processes[*process].name)
+            }
+            Action::PartitionStart => "a partition starting".to_string(),
+            Action::PartitionEnd => "a partition healing".to_string(),
+            Action::Init => "the store's init".to_string(),
+            Action::SyncDone { process, .. } => {
+                format!("a sync of {}'s log completing", self.processes[*process].name)
+            }
+            Action::Crash { process } => format!("a crash of {}", self.processes[*process].name),
+            Action::Restart { process } => {
+                format!("a restart of {}", self.processes[*process].name)
+            }
+        }
+    }
+
+    pub(super) fn stuck_clients(&self) -> String {
+        let stuck: Vec<String> = self
+            .processes
+            .iter()
+            .filter_map(|p| match &p.actor {
+                Actor::Client(c) if !c.is_done() => Some(c.describe()),
+                _ => None,
+            })
+            .collect();
+        stuck.join("; ")
+    }
+
+    pub(super) fn liveness_report(&self, now_us: u64) -> String {
+        format!(
+            "no transaction finished for {}ms after the faults healed at {}us (last progress \
+             at {}us, now {}us): {}",
+            STALL_BOUND_US / 1000,
+            self.healed_at_us.unwrap_or(0),
+            self.last_progress_us,
+            now_us,
+            self.stuck_clients()
+        )
+    }
+}
