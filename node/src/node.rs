@@ -157,57 +157,71 @@ impl Node {
         }
     }
 
-    /// A logging node rebuilt from what [`crate::storage::recover`] found in its log:
-    /// the last snapshot in it, then every record after that snapshot, each applied once
-    /// (by LSN). Nothing volatile survives: no transaction is open, no reply is held, and
-    /// the node waits for `init` again.
-    pub fn recover(config: NodeConfig, recovered: &Recovered) -> Node {
+    /// A logging node rebuilt at `now_us` from what [`crate::storage::recover`] found in
+    /// its log: the last snapshot in it, then every record after that snapshot, each
+    /// applied once (by LSN). Outcomes already past their deadline are not restored.
+    /// Nothing volatile survives: no transaction is open, no reply is held, and the node
+    /// waits for `init` again.
+    pub fn recover(config: NodeConfig, recovered: Recovered, now_us: u64) -> Node {
         assert!(config.log.is_some(), "only a logging node has a log to recover from");
         let mut node = Node::new(config);
-        let records = &recovered.records;
-        let snapshots: Vec<usize> = (0..records.len())
-            .filter(|&i| matches!(records[i].1.record, Record::Snapshot(_)))
-            .collect();
         let exact = node.config.bug.is_none();
-        if let Some(&last) = snapshots.last() {
-            if let Record::Snapshot(snapshot) = &records[last].1.record {
-                node.restore(snapshot);
+        let Recovered {
+            records,
+            snapshots,
+            first_lsn,
+            log_len,
+            discarded_bytes,
+            repaired_reads,
+            ..
+        } = recovered;
+        if discarded_bytes > 0 {
+            node.marks.hit(Mark::TornTailCut);
+        }
+        if repaired_reads > 0 {
+            node.marks.hit(Mark::CorruptReadRepaired);
+        }
+        let last_lsn = records.last().map(|(_, r)| r.lsn);
+        assert!(
+            !snapshots.is_empty() || first_lsn.is_none_or(|lsn| lsn == 1),
+            "a log without a snapshot must start at LSN 1, not {first_lsn:?}"
+        );
+        let mut records = records.into_iter();
+        // The first record is the snapshot to start from, when there is one
+        // (`Bug::ReplayTwice`: the first snapshot, with what follows it replayed on top of
+        // the last).
+        let mut replay: Vec<Logged> = Vec::new();
+        if !snapshots.is_empty() {
+            let (_, first) = records.next().expect("recovery decodes from a snapshot");
+            replay.push(first);
+        }
+        replay.extend(records.map(|(_, r)| r));
+        let start = replay.iter().rposition(|r| matches!(r.record, Record::Snapshot(_)));
+        if let Some(i) = start {
+            if let Record::Snapshot(snapshot) = std::mem::take(&mut replay[i].record) {
+                node.restore(snapshot, now_us);
             }
             node.marks.hit(Mark::RecoveredFromSnapshot);
         }
-        // The correct store replays what follows the last snapshot; `Bug::ReplayTwice`
-        // starts after the first.
-        let replay_from = match node.config.bug {
-            Some(Bug::ReplayTwice) => snapshots.first(),
-            _ => snapshots.last(),
-        }
-        .map_or(0, |&i| i + 1);
-        for (_, logged) in &records[replay_from..] {
-            node.replay(logged, exact);
-        }
-        if let Some(last) = records.last() {
-            assert!(
-                snapshots.last().is_some() || records[0].1.lsn == 1,
-                "a log without a snapshot must start at LSN 1, not {}",
-                records[0].1.lsn
-            );
-            let cursor = node.volatile.log.as_mut().expect("a logging node");
-            cursor.appended_lsn = last.1.lsn;
-            // What recovery read is on the disk: durable.
-            cursor.synced_lsn = last.1.lsn;
+        for (i, logged) in replay.into_iter().enumerate() {
+            if Some(i) != start && !matches!(logged.record, Record::Snapshot(_)) {
+                node.replay(logged, exact, now_us);
+            }
         }
         let cursor = node.volatile.log.as_mut().expect("a logging node");
-        cursor.len = recovered.log_len;
-        let end_of = |i: usize| records.get(i + 1).map_or(recovered.log_len, |r| r.0);
-        for &i in snapshots.iter().rev().take(2).rev() {
-            cursor.snapshots.push_back((records[i].0, records[i].1.lsn));
+        if let Some(lsn) = last_lsn {
+            cursor.appended_lsn = lsn;
+            // What recovery read is on the disk: durable.
+            cursor.synced_lsn = lsn;
         }
+        cursor.len = log_len;
+        cursor.snapshots = snapshots.iter().map(|&(offset, _, lsn)| (offset, lsn)).collect();
         match snapshots.last() {
-            Some(&i) => {
-                cursor.last_snapshot_bytes = end_of(i) - records[i].0;
-                cursor.since_snapshot_bytes = recovered.log_len - end_of(i);
+            Some(&(offset, len, _)) => {
+                cursor.last_snapshot_bytes = len;
+                cursor.since_snapshot_bytes = log_len - (offset + len);
             }
-            None => cursor.since_snapshot_bytes = recovered.log_len,
+            None => cursor.since_snapshot_bytes = log_len,
         }
         let next_txn = match node.config.bug {
             Some(Bug::IdsResetOnRestart) => node.planted_last_logged_id() + 1,
@@ -216,47 +230,46 @@ impl Node {
         node.durable.ids_up_to = node.durable.ids_up_to.max(next_txn - 1);
         node.volatile.txns = OpenTxns::new(node.config.txn_ttl_us, next_txn);
         node.volatile.first_id_since_restart = next_txn;
-        if recovered.discarded_bytes > 0 {
-            node.marks.hit(Mark::TornTailCut);
-        }
-        if recovered.repaired_reads > 0 {
-            node.marks.hit(Mark::CorruptReadRepaired);
-        }
         node
     }
 
-    fn restore(&mut self, snapshot: &wal::Snapshot) {
-        self.durable.store = Store::restore(snapshot.keys.clone());
-        self.durable.ids_up_to = snapshot.ids_up_to;
+    /// The durable state a snapshot describes (outcomes past their deadline at `now_us`
+    /// left out).
+    fn restore(&mut self, snapshot: wal::Snapshot, now_us: u64) {
+        let wal::Snapshot { ids_up_to, keys, outcomes } = snapshot;
+        self.durable.store = Store::restore(keys);
+        self.durable.ids_up_to = ids_up_to;
         self.durable.outcomes = Outcomes::new(planted_outcome_ttl_us(&self.config));
         if !self.planted(Bug::VolatileOutcomes) {
-            for (txn, outcome, deadline_us) in &snapshot.outcomes {
-                self.durable.outcomes.insert(txn.as_ref(), outcome.clone(), *deadline_us);
+            for (txn, outcome, deadline_us) in outcomes {
+                if deadline_us > now_us {
+                    self.durable.outcomes.insert(txn.as_ref(), outcome, deadline_us);
+                }
             }
         }
     }
 
     /// Applies one logged record to the durable state. `exact`: assert that each write
     /// bumps its key by one (false for planted bugs, whose records may say otherwise).
-    fn replay(&mut self, logged: &Logged, exact: bool) {
-        match &logged.record {
+    fn replay(&mut self, logged: Logged, exact: bool, now_us: u64) {
+        match logged.record {
             Record::Commit(commit) => {
-                if let Outcome::Committed(versions) = &commit.outcome {
-                    for (v, value) in versions.iter().zip(&commit.values) {
+                let wal::CommitRecord { txn, deadline_us, outcome, values } = commit;
+                if let Outcome::Committed(versions) = &outcome {
+                    for (v, value) in versions.iter().zip(values) {
                         if self.planted(Bug::ReplayTwice) {
-                            let write = KeyValue { key: v.key.clone(), value: value.clone() };
+                            let write = KeyValue { key: v.key.clone(), value };
                             self.durable.store.apply(vec![write]);
                         } else {
-                            self.durable.store.install(&v.key, value.clone(), v.version, exact);
+                            self.durable.store.install(&v.key, value, v.version, exact);
                         }
                     }
                 }
-                if !self.planted(Bug::VolatileOutcomes) {
-                    let (txn, outcome) = (commit.txn.as_ref(), commit.outcome.clone());
-                    self.durable.outcomes.insert(txn, outcome, commit.deadline_us);
+                if !self.planted(Bug::VolatileOutcomes) && deadline_us > now_us {
+                    self.durable.outcomes.insert(txn.as_ref(), outcome, deadline_us);
                 }
             }
-            Record::Ids { up_to } => self.durable.ids_up_to = self.durable.ids_up_to.max(*up_to),
+            Record::Ids { up_to } => self.durable.ids_up_to = self.durable.ids_up_to.max(up_to),
             // Only the snapshot recovery starts from is applied (by `restore`).
             Record::Snapshot(_) => {}
         }

@@ -148,7 +148,12 @@ impl OwnOutcomes {
         let slot = match self.slot(n) {
             Some(i) => Some(i),
             None if n >= end && n - end <= WINDOW_GAP_MAX => {
-                self.window.resize(self.window.len() + (n - end) as usize + 1, None);
+                // Pushing, not resizing: ids usually arrive one past the end (a
+                // recovery rebuilds the whole window this way).
+                for _ in end..n {
+                    self.window.push_back(None);
+                }
+                self.window.push_back(None);
                 Some(self.window.len() - 1)
             }
             None => None,

@@ -62,8 +62,16 @@ pub trait Storage {
 /// What recovery found in a log.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Recovered {
-    /// `(offset, record)` of every record of the valid prefix, in log order.
+    /// `(offset, record)` of the records the state is rebuilt from: the last snapshot in
+    /// the valid prefix and every record after it (every record, without a snapshot; from
+    /// the first snapshot, for `Bug::ReplayTwice`). Records before that were superseded by
+    /// the snapshot and are not decoded.
     pub records: Vec<(u64, Logged)>,
+    /// `(offset, length, lsn)` of the last two snapshot frames, oldest first.
+    pub snapshots: Vec<(u64, u64, u64)>,
+    /// Frames in the valid prefix, and the LSN of the first.
+    pub frames: usize,
+    pub first_lsn: Option<u64>,
     /// The log's length after recovery: the end of the valid prefix.
     pub log_len: u64,
     /// Bytes cut off after the valid prefix (a torn or lost tail).
@@ -80,8 +88,8 @@ impl Recovered {
     /// One line for a person: `recovered 120 records (8412 bytes); cut 37 bytes after
     /// them: a checksum mismatch; 3 re-reads`.
     pub fn summary(&self) -> String {
-        let plural = if self.records.len() == 1 { "" } else { "s" };
-        let (count, bytes) = (self.records.len(), self.log_len);
+        let plural = if self.frames == 1 { "" } else { "s" };
+        let (count, bytes) = (self.frames, self.log_len);
         let mut line = format!("recovered {count} record{plural} ({bytes} bytes)");
         if let Some(why) = &self.stop {
             line.push_str(&format!("; cut {} bytes after them: {why}", self.discarded_bytes));
@@ -95,7 +103,8 @@ impl Recovered {
 
 /// Reads the log on `storage`, keeps its valid prefix and cuts off the rest (see the
 /// module docs). `bug` plants a recovery bug: `TrustTornTail` skips the checksums,
-/// `TruncateOnReadError` believes the first read.
+/// `TruncateOnReadError` believes the first read, `ReplayTwice` decodes from the first
+/// snapshot.
 pub fn recover(storage: &mut dyn Storage, bug: Option<Bug>) -> io::Result<Recovered> {
     let verify = bug != Some(Bug::TrustTornTail);
     let reread = bug != Some(Bug::TruncateOnReadError);
@@ -111,28 +120,56 @@ pub fn recover(storage: &mut dyn Storage, bug: Option<Bug>) -> io::Result<Recove
         let again = storage.read(from, len - from)?;
         rereads += 1;
         rereads_here += 1;
-        let next_lsn = found.records.last().map(|(_, r)| r.lsn + 1);
+        let next_lsn = found.frames.last().map(|f| f.lsn + 1);
         let more = wal::scan(&again, from, next_lsn, verify);
         if more.valid_len > from {
             reread_from = reread_from.or(Some(from));
             bytes.truncate(from as usize);
             bytes.extend_from_slice(&again);
-            found.records.extend(more.records);
+            found.frames.extend(more.frames);
             found.valid_len = more.valid_len;
             found.stop = more.stop;
             repaired_reads += 1;
             rereads_here = 0;
         }
     }
-    if let Some(from) = reread_from {
+    // Decode what the state is rebuilt from. A frame whose checksum matched but whose
+    // payload does not decode (garbage that passed a 32-bit check, or a writer's bug) ends
+    // the log there, like any other bad frame.
+    let snapshots: Vec<usize> =
+        (0..found.frames.len()).filter(|&i| found.frames[i].is_snapshot).collect();
+    let from = match bug {
+        Some(Bug::ReplayTwice) => snapshots.first(),
+        _ => snapshots.last(),
+    }
+    .copied()
+    .unwrap_or(0);
+    let mut records = Vec::with_capacity(found.frames.len() - from);
+    for (i, frame) in found.frames.iter().enumerate().skip(from) {
+        match wal::decode(&bytes, 0, frame) {
+            Ok(record) => records.push((frame.offset, record)),
+            Err(why) => {
+                found.stop = Some(why);
+                found.valid_len = frame.offset;
+                found.frames.truncate(i);
+                break;
+            }
+        }
+    }
+    if let Some(from) = reread_from.filter(|&from| from < found.valid_len) {
         storage.rewrite(from, &bytes[from as usize..found.valid_len as usize])?;
     }
     let discarded_bytes = len - found.valid_len;
     if discarded_bytes > 0 {
         storage.truncate(found.valid_len)?;
     }
+    let snapshot_frames: Vec<(u64, u64, u64)> =
+        found.frames.iter().filter(|f| f.is_snapshot).map(|f| (f.offset, f.len, f.lsn)).collect();
     Ok(Recovered {
-        records: found.records,
+        records,
+        snapshots: snapshot_frames[snapshot_frames.len().saturating_sub(2)..].to_vec(),
+        frames: found.frames.len(),
+        first_lsn: found.frames.first().map(|f| f.lsn),
         log_len: found.valid_len,
         discarded_bytes,
         rereads,

@@ -53,6 +53,13 @@ pub enum Record {
     Snapshot(Snapshot),
 }
 
+/// What a record leaves behind when recovery takes its snapshot out.
+impl Default for Record {
+    fn default() -> Record {
+        Record::Ids { up_to: 0 }
+    }
+}
+
 /// A commit's outcome, and what a committed one installed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CommitRecord {
@@ -76,17 +83,17 @@ pub struct Snapshot {
 }
 
 /// Builds one framed record.
-struct Frame {
+struct FrameWriter {
     bytes: Vec<u8>,
 }
 
-impl Frame {
-    fn new(kind: u8, lsn: u64) -> Frame {
+impl FrameWriter {
+    fn new(kind: u8, lsn: u64) -> FrameWriter {
         let mut bytes = Vec::with_capacity(128);
         bytes.extend_from_slice(&[0; FRAME_HEADER_BYTES]);
         bytes.push(kind);
         bytes.extend_from_slice(&lsn.to_le_bytes());
-        Frame { bytes }
+        FrameWriter { bytes }
     }
 
     fn u8(&mut self, value: u8) {
@@ -173,7 +180,7 @@ pub fn encode_commit(
     outcome: &Outcome,
     writes: &[KeyValue],
 ) -> Vec<u8> {
-    let mut frame = Frame::new(KIND_COMMIT, lsn);
+    let mut frame = FrameWriter::new(KIND_COMMIT, lsn);
     frame.txn(txn);
     frame.u64(deadline_us);
     let values: Vec<&str> = writes.iter().map(|w| w.value.as_str()).collect();
@@ -185,7 +192,7 @@ pub fn encode_commit(
 }
 
 pub fn encode_ids(lsn: u64, up_to: u64) -> Vec<u8> {
-    let mut frame = Frame::new(KIND_IDS, lsn);
+    let mut frame = FrameWriter::new(KIND_IDS, lsn);
     frame.u64(up_to);
     frame.finish()
 }
@@ -197,7 +204,7 @@ pub fn encode_snapshot<'a>(
     keys: &[(&str, &str, u64)],
     outcomes: impl ExactSizeIterator<Item = (&'a TxnKey, &'a Outcome, u64)>,
 ) -> Vec<u8> {
-    let mut frame = Frame::new(KIND_SNAPSHOT, lsn);
+    let mut frame = FrameWriter::new(KIND_SNAPSHOT, lsn);
     frame.u64(ids_up_to);
     frame.count(keys.len());
     for (key, value, version) in keys {
@@ -331,30 +338,44 @@ fn decode_payload(payload: &[u8]) -> Decoded<Logged> {
     Ok(Logged { lsn, record })
 }
 
-/// What a scan found: the valid records, where the valid prefix ends, and why it ended
+/// One valid frame of a log: where it is and what its header says. Its payload is
+/// decoded only when recovery needs it ([`decode`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Frame {
+    pub offset: u64,
+    /// The frame's length, header included.
+    pub len: u64,
+    pub lsn: u64,
+    pub is_snapshot: bool,
+}
+
+/// What a scan found: the valid frames, where the valid prefix ends, and why it ended
 /// before the end of the bytes (if it did).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Scan {
-    /// `(offset, record)` of every valid record, in log order.
-    pub records: Vec<(u64, Logged)>,
-    /// Offset just past the last valid record.
+    /// Every valid frame, in log order.
+    pub frames: Vec<Frame>,
+    /// Offset just past the last valid frame.
     pub valid_len: u64,
     /// Why the frame at `valid_len` is not a record, when the bytes go on past it.
     pub stop: Option<String>,
 }
 
-/// Scans `bytes`, which start at log offset `offset`, for consecutive valid frames.
-/// `next_lsn`: the LSN the first record must have (`None`: any; then each next one +1).
-/// `verify_checksums` is false only for a planted bug.
+/// Scans `bytes`, which start at log offset `offset`, for consecutive valid frames: a
+/// length that fits, a matching checksum, the next LSN (`next_lsn` for the first: `None`
+/// takes any). Payloads are not decoded (a frame whose checksum matches holds what was
+/// written), except when `verify_checksums` is false (a planted bug), where decoding is
+/// all that is left to tell a record from garbage.
 pub fn scan(bytes: &[u8], offset: u64, next_lsn: Option<u64>, verify_checksums: bool) -> Scan {
     let mut scan = Scan { valid_len: offset, ..Scan::default() };
     let mut expected = next_lsn;
     let mut at = 0usize;
     while at < bytes.len() {
         match frame_at(&bytes[at..], expected, verify_checksums) {
-            Ok((logged, len)) => {
-                expected = Some(logged.lsn + 1);
-                scan.records.push((offset + at as u64, logged));
+            Ok((lsn, is_snapshot, len)) => {
+                expected = Some(lsn + 1);
+                let frame = Frame { offset: offset + at as u64, len: len as u64, lsn, is_snapshot };
+                scan.frames.push(frame);
                 at += len;
                 scan.valid_len = offset + at as u64;
             }
@@ -367,8 +388,20 @@ pub fn scan(bytes: &[u8], offset: u64, next_lsn: Option<u64>, verify_checksums: 
     scan
 }
 
-/// The record framed at the start of `bytes` and the frame's length, or why there is none.
-fn frame_at(bytes: &[u8], expected: Option<u64>, verify: bool) -> Result<(Logged, usize), String> {
+/// The record in `frame`, whose bytes start at `bytes[0]` (log offset `base`).
+pub fn decode(bytes: &[u8], base: u64, frame: &Frame) -> Result<Logged, String> {
+    let start = (frame.offset - base) as usize + FRAME_HEADER_BYTES;
+    let end = (frame.offset - base + frame.len) as usize;
+    decode_payload(&bytes[start..end]).map_err(|why| format!("a payload with {why}"))
+}
+
+/// The LSN, snapshot-ness and length of the frame at the start of `bytes`, or why there
+/// is none.
+fn frame_at(
+    bytes: &[u8],
+    expected: Option<u64>,
+    verify: bool,
+) -> Result<(u64, bool, usize), String> {
     if bytes.len() < FRAME_HEADER_BYTES {
         return Err(format!("a partial frame header ({} bytes)", bytes.len()));
     }
@@ -388,13 +421,18 @@ fn frame_at(bytes: &[u8], expected: Option<u64>, verify: bool) -> Result<(Logged
     if verify && stored != checksum(&bytes[..4], payload) {
         return Err("a checksum mismatch".to_string());
     }
-    let logged = decode_payload(payload).map_err(|why| format!("a payload with {why}"))?;
+    if !verify {
+        decode_payload(payload).map_err(|why| format!("a payload with {why}"))?;
+    }
+    let mut header = Reader { bytes: payload };
+    let kind = header.u8().map_err(|why| format!("a payload with {why}"))?;
+    let lsn = header.u64().map_err(|why| format!("a payload with {why}"))?;
     if let Some(want) = expected {
-        if logged.lsn != want {
-            return Err(format!("LSN {} where {want} was next", logged.lsn));
+        if lsn != want {
+            return Err(format!("LSN {lsn} where {want} was next"));
         }
     }
-    Ok((logged, end))
+    Ok((lsn, kind == KIND_SNAPSHOT, end))
 }
 
 #[cfg(test)]
@@ -453,19 +491,22 @@ mod tests {
         let scan = scan(&bytes, 0, Some(1), true);
         assert_eq!(scan.stop, None);
         assert_eq!(scan.valid_len, bytes.len() as u64);
-        let got: Vec<Logged> = scan.records.into_iter().map(|(_, r)| r).collect();
+        let got: Vec<Logged> =
+            scan.frames.iter().map(|f| decode(&bytes, 0, f).expect("decodes")).collect();
         assert_eq!(got, records);
+        let snapshots: Vec<bool> = scan.frames.iter().map(|f| f.is_snapshot).collect();
+        assert_eq!(snapshots, [false, false, false, true]);
     }
 
     #[test]
     fn a_log_cut_anywhere_keeps_exactly_the_whole_records_before_the_cut() {
         let (bytes, _) = sample_log();
-        let ends: Vec<u64> = scan(&bytes, 0, None, true).records.iter().map(|(o, _)| *o).collect();
+        let ends: Vec<u64> = scan(&bytes, 0, None, true).frames.iter().map(|f| f.offset).collect();
         for cut in 0..bytes.len() {
             let scan = scan(&bytes[..cut], 0, None, true);
             let whole = ends.iter().skip(1).filter(|&&start| start <= cut as u64).count()
                 + usize::from(cut == bytes.len());
-            assert_eq!(scan.records.len(), whole, "cut at {cut}");
+            assert_eq!(scan.frames.len(), whole, "cut at {cut}");
             assert_eq!(scan.stop.is_some(), (scan.valid_len as usize) < cut, "cut at {cut}");
         }
     }
@@ -476,7 +517,7 @@ mod tests {
         // holding the flipped bit, never later.
         let (bytes, _) = sample_log();
         let starts: Vec<u64> =
-            scan(&bytes, 0, None, true).records.iter().map(|(o, _)| *o).collect();
+            scan(&bytes, 0, None, true).frames.iter().map(|f| f.offset).collect();
         for byte in 0..bytes.len() {
             for bit in 0..8 {
                 let mut flipped = bytes.clone();
@@ -505,7 +546,7 @@ mod tests {
     fn offsets_count_from_where_the_bytes_start() {
         let (bytes, _) = sample_log();
         let scan = scan(&bytes, 1000, Some(1), true);
-        assert_eq!(scan.records[0].0, 1000);
+        assert_eq!(scan.frames[0].offset, 1000);
         assert_eq!(scan.valid_len, 1000 + bytes.len() as u64);
     }
 }

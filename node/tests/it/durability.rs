@@ -190,7 +190,7 @@ fn a_crash_at_any_point_keeps_every_promise_a_reply_made() {
                 log.crash(&mut rng);
                 let recovered = storage::recover(&mut log.log, None).expect("in memory");
                 log.durable = log.log.bytes.len();
-                node = Node::recover(config.clone(), &recovered);
+                node = Node::recover(config.clone(), recovered, 0);
                 ask(&mut node, &mut log, &mut rng, init());
                 open = vec![None; CLIENTS];
                 crashes += 1;
@@ -285,19 +285,14 @@ fn the_log_holds_about_two_snapshot_intervals_however_long_the_run() {
     // of them, ~50 bytes each), so the snapshot grows with the outcomes; the log stays
     // within a few snapshots of it.
     let recovered = storage::recover(&mut log.clone(), None).expect("in memory");
-    let snapshot_bytes = recovered
-        .records
-        .windows(2)
-        .filter(|w| matches!(w[0].1.record, node::wal::Record::Snapshot(_)))
-        .map(|w| w[1].0 - w[0].0)
-        .max()
-        .expect("a snapshot");
+    let snapshot_bytes =
+        recovered.snapshots.iter().map(|&(_, len, _)| len).max().expect("a snapshot");
     assert!(
         largest as u64 <= 4 * snapshot_bytes + 2 * snapshot_min_bytes,
         "the log reached {largest} bytes with snapshots of {snapshot_bytes}"
     );
     // And it still rebuilds the same state.
-    let again = Node::recover(config, &recovered);
+    let again = Node::recover(config, recovered, 20_000_000);
     let mut again = again;
     node::io::step_synced(&mut again, 0, Input::Message(init()), &mut log).expect("in memory");
     let read = Payload::OccRead { txn_id: "r".into(), key: "k7".into() };
@@ -340,8 +335,8 @@ fn recovering_twice_from_one_log_gives_the_same_node() {
             .map(|e| e.body.payload)
             .collect()
     };
-    let a = read_all(&mut Node::recover(config.clone(), &first), &mut log);
-    let b = read_all(&mut Node::recover(config, &second), &mut log);
+    let a = read_all(&mut Node::recover(config.clone(), first.clone(), 0), &mut log);
+    let b = read_all(&mut Node::recover(config, second, 0), &mut log);
     assert_eq!(a, b);
     assert!(
         a.iter().all(|p| matches!(p, Payload::OccReadOk { version, .. } if *version >= 28)),

@@ -103,6 +103,13 @@ impl Disk {
         self.pending.back().map_or(self.durable.len() as u64, |w| w.offset + w.bytes.len() as u64)
     }
 
+    /// [`Storage::append`] of a record the caller no longer needs: no copy.
+    pub fn append_owned(&mut self, bytes: Vec<u8>) {
+        let offset = self.logical_len();
+        self.pending.push_back(PendingWrite { seq: self.next_seq, offset, bytes });
+        self.next_seq += 1;
+    }
+
     /// Whether some write is not durable yet (a crash now would decide its fate).
     pub fn has_pending(&self) -> bool {
         !self.pending.is_empty()
@@ -177,9 +184,13 @@ impl Storage for Disk {
     }
 
     fn read(&mut self, offset: u64, len: u64) -> io::Result<Vec<u8>> {
-        let mut view = self.durable.clone();
-        for write in &self.pending {
-            place(&mut view, write.offset, &write.bytes);
+        // Recovery reads after a crash, when nothing is pending: no copy of the whole log.
+        let mut view = std::borrow::Cow::Borrowed(&self.durable);
+        if !self.pending.is_empty() {
+            let view = view.to_mut();
+            for write in &self.pending {
+                place(view, write.offset, &write.bytes);
+            }
         }
         let start = (offset as usize).min(view.len());
         let end = start.saturating_add(len as usize).min(view.len());
@@ -195,9 +206,7 @@ impl Storage for Disk {
     }
 
     fn append(&mut self, bytes: &[u8]) -> io::Result<()> {
-        let offset = self.logical_len();
-        self.pending.push_back(PendingWrite { seq: self.next_seq, offset, bytes: bytes.to_vec() });
-        self.next_seq += 1;
+        self.append_owned(bytes.to_vec());
         Ok(())
     }
 

@@ -236,7 +236,7 @@ impl FaultMix {
         let on = [durable.gen_ratio(1, 2), durable.gen_ratio(1, 2)];
         // A default run's fault phase lasts a few hundred ms: several crashes fit in it.
         let crash = Crashes {
-            interval_us_max: durable.gen_range(20_000..=300_000),
+            interval_us_max: durable.gen_range(100_000..=1_000_000),
             downtime_us_max: durable.gen_range(1_000..=100_000),
         };
         let disk = DiskFaults {

@@ -390,7 +390,7 @@ impl World {
         let local_us = self.processes[NODE].clock.local(now_us);
         let Actor::Node(host) = &mut self.processes[NODE].actor else { return };
         // Replies to it go nowhere; a sync it needs is the host's business.
-        let stepped = host.step(local_us, Input::Message(init));
+        let stepped = host.step(local_us, Input::Message(init), &mut Vec::new());
         if let Some(message) = stepped.panic {
             self.node_panic = Some(format!("n1 panicked on init: {message}"));
         }
@@ -542,19 +542,29 @@ impl World {
     fn step_node(&mut self, index: usize, now_us: u64, input: Input) {
         let local_us = self.processes[index].clock.local(now_us);
         let Actor::Node(host) = &mut self.processes[index].actor else { return };
-        let stepped = host.step(local_us, input);
-        self.after_node_step(index, now_us, stepped);
+        let mut sends = std::mem::take(&mut self.outbox);
+        let stepped = host.step(local_us, input, &mut sends);
+        self.after_node_step(index, now_us, stepped, sends);
     }
 
-    fn after_node_step(&mut self, index: usize, now_us: u64, stepped: Stepped) {
+    /// Sends what a node's host released (handing the buffer back to `outbox`), schedules
+    /// the sync it started, crashes it if the nemesis was waiting for this moment.
+    fn after_node_step(
+        &mut self,
+        index: usize,
+        now_us: u64,
+        stepped: Stepped,
+        mut sends: Vec<Envelope>,
+    ) {
         if let Some(message) = stepped.panic {
             self.node_panic =
                 Some(format!("{} panicked at {now_us}us: {message}", self.processes[index].name));
             return;
         }
-        for envelope in stepped.sends {
+        for envelope in sends.drain(..) {
             self.transmit(now_us, index, envelope);
         }
+        self.outbox = sends;
         self.schedule_sync(index, now_us, stepped.sync);
         if matches!(&self.processes[index].actor, Actor::Node(h) if h.crash_armed && h.disk.has_pending())
         {
@@ -584,8 +594,9 @@ impl World {
     fn sync_done(&mut self, index: usize, now_us: u64, incarnation: u64, sync: SyncInFlight) {
         let local_us = self.processes[index].clock.local(now_us);
         let Actor::Node(host) = &mut self.processes[index].actor else { return };
-        let stepped = host.sync_done(local_us, incarnation, sync);
-        self.after_node_step(index, now_us, stepped);
+        let mut sends = std::mem::take(&mut self.outbox);
+        let stepped = host.sync_done(local_us, incarnation, sync, &mut sends);
+        self.after_node_step(index, now_us, stepped, sends);
     }
 
     /// Stamps a client's record with its index and the true time, into the history.

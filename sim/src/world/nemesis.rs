@@ -89,13 +89,14 @@ impl World {
     /// Node `index` restarts: recovery rebuilds it from its disk, the simulator
     /// initialises it again, and (while faults last) its next crash is scheduled.
     pub(super) fn restart(&mut self, index: usize, now_us: u64) {
+        let local_us = self.processes[index].clock.local(now_us);
         let Actor::Node(host) = &mut self.processes[index].actor else { return };
         if host.is_up() {
             // The heal restarted it already.
             return;
         }
-        let recovered = match host.restart() {
-            Ok(recovered) => recovered,
+        let (recovered, records, log_len) = match host.restart(local_us) {
+            Ok(found) => found,
             Err(message) => {
                 self.node_panic = Some(format!(
                     "{} panicked at {now_us}us recovering from its log: {message}",
@@ -106,10 +107,9 @@ impl World {
         };
         self.fingerprint.write_u64(now_us);
         self.fingerprint.write_str("restart");
-        self.fingerprint.write_u64(recovered.records.len() as u64);
-        self.fingerprint.write_u64(recovered.log_len);
+        self.fingerprint.write_u64(records);
+        self.fingerprint.write_u64(log_len);
         if self.config.record_trace {
-            let recovered = recovered.summary();
             self.trace.push(TraceEvent::Restart { time_us: now_us, process: index, recovered });
         }
         self.conformance.restarted();

@@ -12,7 +12,7 @@
 use node::io::{Input, Output};
 use node::marks::Marks;
 use node::protocol::Envelope;
-use node::storage::{self, Recovered, Storage};
+use node::storage::{self, Storage};
 use node::{Node, NodeConfig};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -51,15 +51,16 @@ pub struct NodeHost {
     pub incarnation: u64,
     /// Coverage marks of the incarnations before this one.
     past_marks: Marks,
+    /// The node's outputs, reused from step to step.
+    outputs: Vec<Output>,
     /// The nemesis waits for the next unsynced write to crash the node (see
     /// `World::crash`).
     pub crash_armed: bool,
 }
 
-/// What one step of the host produced for the world.
+/// What one step of the host produced for the world, besides the messages it pushed.
 #[derive(Default)]
 pub struct Stepped {
-    pub sends: Vec<Envelope>,
     /// A sync to schedule: it completes after `delay_us`.
     pub sync: Option<(SyncInFlight, u64)>,
     pub panic: Option<String>,
@@ -82,6 +83,7 @@ impl NodeHost {
             wanted: None,
             incarnation: 0,
             past_marks: Marks::default(),
+            outputs: Vec::new(),
             crash_armed: false,
         }
     }
@@ -99,24 +101,24 @@ impl NodeHost {
         marks
     }
 
-    /// Feeds `input` to the node (if it is up) and carries out what it asks. An instant
-    /// disk completes each sync at once and feeds the completion back within this step.
-    pub fn step(&mut self, local_us: u64, input: Input) -> Stepped {
+    /// Feeds `input` to the node (if it is up) and carries out what it asks; the
+    /// messages to send go onto `sends`. An instant disk completes each sync at once and
+    /// feeds the completion back within this step.
+    pub fn step(&mut self, local_us: u64, input: Input, sends: &mut Vec<Envelope>) -> Stepped {
         let mut stepped = Stepped::default();
         let mut next = Some(input);
-        let mut outputs = Vec::new();
+        let mut outputs = std::mem::take(&mut self.outputs);
         while let Some(input) = next.take() {
-            let Some(node) = self.node.as_mut() else { return stepped };
+            let Some(node) = self.node.as_mut() else { break };
             if let Err(message) = panics::catch(|| node.step(local_us, input, &mut outputs)) {
                 stepped.panic = Some(message);
-                return stepped;
+                outputs.clear();
+                break;
             }
             for output in outputs.drain(..) {
                 match output {
-                    Output::Send(envelope) => stepped.sends.push(envelope),
-                    Output::Append { bytes, .. } => {
-                        self.disk.append(&bytes).expect("the simulated disk does not fail")
-                    }
+                    Output::Send(envelope) => sends.push(envelope),
+                    Output::Append { bytes, .. } => self.disk.append_owned(bytes),
                     Output::Sync { lsn } => self.wanted = self.wanted.max(Some(lsn)),
                     Output::Compact { keep_from } => {
                         self.disk.compact(keep_from).expect("the simulated disk does not fail")
@@ -130,7 +132,10 @@ impl NodeHost {
                 }
             }
         }
-        stepped.sync = self.start_sync();
+        self.outputs = outputs;
+        if stepped.panic.is_none() {
+            stepped.sync = self.start_sync();
+        }
         stepped
     }
 
@@ -155,13 +160,19 @@ impl NodeHost {
 
     /// A sync finished (if it belongs to this incarnation): its writes are durable and the
     /// node is told, which may release replies and start the next sync.
-    pub fn sync_done(&mut self, local_us: u64, incarnation: u64, sync: SyncInFlight) -> Stepped {
+    pub fn sync_done(
+        &mut self,
+        local_us: u64,
+        incarnation: u64,
+        sync: SyncInFlight,
+        sends: &mut Vec<Envelope>,
+    ) -> Stepped {
         if incarnation != self.incarnation || self.in_flight != Some(sync) {
             return Stepped::default();
         }
         self.in_flight = None;
         self.disk.complete_sync(sync.point);
-        self.step(local_us, Input::Synced { lsn: sync.lsn })
+        self.step(local_us, Input::Synced { lsn: sync.lsn }, sends)
     }
 
     /// The node crashed: its volatile state is gone (the replies it held for a sync with
@@ -180,15 +191,19 @@ impl NodeHost {
 
     /// The node restarts: recovery reads its log (through the disk's faults) and rebuilds
     /// it. `Err` if the store panicked doing so.
-    pub fn restart(&mut self) -> Result<Recovered, String> {
+    /// The node restarts at `local_us`: recovery reads its log (through the disk's faults)
+    /// and rebuilds it. What recovery found, in a line and in numbers (records, log
+    /// bytes); `Err` if the store panicked doing so.
+    pub fn restart(&mut self, local_us: u64) -> Result<(String, u64, u64), String> {
         assert!(self.node.is_none(), "only a node that is down restarts");
         let (config, disk) = (self.config.clone(), &mut self.disk);
-        let (node, recovered) = panics::catch(|| {
+        let (node, found) = panics::catch(|| {
             let recovered =
                 storage::recover(disk, config.bug).expect("the simulated disk does not fail");
-            (Node::recover(config, &recovered), recovered)
+            let found = (recovered.summary(), recovered.frames as u64, recovered.log_len);
+            (Node::recover(config, recovered, local_us), found)
         })?;
         self.node = Some(Box::new(node));
-        Ok(recovered)
+        Ok(found)
     }
 }

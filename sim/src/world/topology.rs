@@ -37,7 +37,7 @@ pub fn layout(clients: u32) -> Vec<(String, Role)> {
 /// always a log, with a snapshot interval drawn small so that runs take snapshots and
 /// compact (from a stream of its own: no other draw moves).
 pub(crate) fn node_config(mix: &FaultMix, bug: Option<node::Bug>, seed: u64) -> NodeConfig {
-    let snapshot_min_bytes = stream(seed, "node/log").gen_range(512..=16_384);
+    let snapshot_min_bytes = stream(seed, "node/log").gen_range(512..=4_096);
     let log = Some(LogConfig { snapshot_min_bytes });
     match mix.expiry {
         Some(e) => {

@@ -243,7 +243,8 @@ impl Driver {
                 if recovered.log_len > 0 || recovered.discarded_bytes > 0 {
                     eprintln!("occ-node: {}: {}", dir.join("wal").display(), recovered.summary());
                 }
-                (Node::recover(config, &recovered), Some(log), Clock::Wall)
+                let now_us = Clock::Wall.now_us();
+                (Node::recover(config, recovered, now_us), Some(log), Clock::Wall)
             }
         };
         Ok(Driver { node, log, clock, outputs: Vec::new(), sync_wanted: None, out: Vec::new() })
