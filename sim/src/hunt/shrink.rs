@@ -119,13 +119,16 @@ pub fn shrink(config: &RunConfig, runs_max: u64) -> Result<Shrunk, String> {
     // Swarm is spelled out as the families it drew, which is the same run, so families
     // can then be removed one at a time.
     let mix = outcome.sim.mix.clone();
-    let best = RunConfig { faults: FaultSpec::Families(families_of(&mix)), ..original.clone() };
+    let spelled = RunConfig { faults: FaultSpec::Families(families_of(&mix)), ..original.clone() };
     let targets: Vec<Option<String>> = match &target {
         Failure::Anomalies(names) => target_names(names).into_iter().map(Some).collect(),
         _ => vec![None],
     };
-    let start = best;
     let mut shrinker = Shrinker { target: target.clone(), target_name: None, runs: 1, runs_max };
+    // Spelled out it must still be the failing run; if not (a family whose draws depend
+    // on being named), shrinking starts from the original flags.
+    shrinker.target_name = targets.first().cloned().flatten();
+    let start = if shrinker.fails_same_way(&spelled) { spelled } else { original.clone() };
     // Shrinking is a search with local minima: for each target name, two orders of the
     // same passes; the smallest result wins (fewest transactions in the history).
     let mut candidates = Vec::new();
@@ -137,10 +140,18 @@ pub fn shrink(config: &RunConfig, runs_max: u64) -> Result<Shrunk, String> {
             candidates.push((invocations(&config), config));
         }
     }
-    let (_, best) = candidates.into_iter().min_by_key(|(size, _)| *size).expect("a pipeline ran");
-
+    let (size, best) =
+        candidates.into_iter().min_by_key(|(size, _)| *size).expect("a pipeline ran");
+    // Every candidate a pipeline kept failed the same way; a result no smaller than the
+    // original (timing-dependent failures can grow when flags change) is not a shrink.
+    let best = if size < original_txns { best } else { original.clone() };
     let shrunk_outcome = evaluate(&best);
-    let shrunk_failure = shrunk_outcome.failure().unwrap_or_else(|| target.clone());
+    let Some(shrunk_failure) = shrunk_outcome.failure() else {
+        return Err(format!(
+            "internal error: the shrunk run of seed {} passes; the failing run is the original",
+            config.seed
+        ));
+    };
     let shrunk_txns = invocations(&best);
     Ok(Shrunk {
         original,
@@ -194,30 +205,24 @@ fn planned(config: &RunConfig) -> u64 {
     }
 }
 
+/// The families a mix has on: the same run as swarm drew it, spelled out. Exhaustive, so
+/// that a new family cannot be left out (the crash and disk families once were, and every
+/// shrink of a durability bug started from a run without crashes).
 fn families_of(mix: &FaultMix) -> Vec<Family> {
-    let mut families = Vec::new();
-    if mix.drop.is_some() {
-        families.push(Family::Drop);
-    }
-    if mix.duplicate.is_some() {
-        families.push(Family::Duplicate);
-    }
-    if mix.delay.is_some() {
-        families.push(Family::Delay);
-    }
-    if mix.partition.is_some() {
-        families.push(Family::Partition);
-    }
-    if mix.clock.is_some() {
-        families.push(Family::Clock);
-    }
-    if mix.expiry.is_some() {
-        families.push(Family::Expiry);
-    }
-    if mix.quirks.is_some() {
-        families.push(Family::Quirks);
-    }
-    families
+    Family::ALL
+        .into_iter()
+        .filter(|family| match family {
+            Family::Drop => mix.drop.is_some(),
+            Family::Duplicate => mix.duplicate.is_some(),
+            Family::Delay => mix.delay.is_some(),
+            Family::Partition => mix.partition.is_some(),
+            Family::Clock => mix.clock.is_some(),
+            Family::Expiry => mix.expiry.is_some(),
+            Family::Quirks => mix.quirks.is_some(),
+            Family::Crash => mix.crash.is_some(),
+            Family::Disk => mix.disk.is_some(),
+        })
+        .collect()
 }
 
 /// No faults at all if that still fails; else drop families one at a time.
