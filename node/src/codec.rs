@@ -86,6 +86,8 @@ struct RawBody<'a> {
     code: Option<&'a RawValue>,
     #[serde(borrow)]
     text: Option<&'a RawValue>,
+    #[serde(borrow)]
+    vote: Option<&'a RawValue>,
 }
 
 /// Parses one line (without its newline) into an envelope.
@@ -152,6 +154,27 @@ fn decode_payload(raw: &RawBody<'_>) -> Result<Payload, String> {
         "error" => Payload::Error {
             code: required(raw.code, "code")?,
             text: optional(raw.text, "text")?.unwrap_or_default(),
+        },
+        "txn_prepare" => Payload::TxnPrepare {
+            txn_id: required(raw.txn_id, "txn_id")?,
+            writes: optional(raw.writes, "writes")?.unwrap_or_default(),
+            read_versions: optional(raw.read_versions, "read_versions")?.unwrap_or_default(),
+        },
+        "txn_prepare_ok" => Payload::TxnPrepareOk {
+            txn_id: required(raw.txn_id, "txn_id")?,
+            vote: required(raw.vote, "vote")?,
+            versions: optional(raw.versions, "versions")?.unwrap_or_default(),
+            conflicts: optional(raw.conflicts, "conflicts")?.unwrap_or_default(),
+        },
+        "txn_decide" => Payload::TxnDecide {
+            txn_id: required(raw.txn_id, "txn_id")?,
+            committed: required(raw.committed, "committed")?,
+        },
+        "txn_decide_ok" => Payload::TxnDecideOk { txn_id: required(raw.txn_id, "txn_id")? },
+        "txn_query" => Payload::TxnQuery { txn_id: required(raw.txn_id, "txn_id")? },
+        "txn_query_ok" => Payload::TxnQueryOk {
+            txn_id: required(raw.txn_id, "txn_id")?,
+            committed: required(raw.committed, "committed")?,
         },
         other => Payload::Unknown { type_name: other.to_owned() },
     })
@@ -241,6 +264,34 @@ pub fn encode(envelope: &Envelope, out: &mut Vec<u8>) {
             number(out, u64::from(*code));
             field(out, "text");
             string(out, text);
+        }
+        Payload::TxnPrepare { txn_id, writes, read_versions } => {
+            field(out, "txn_id");
+            string(out, txn_id);
+            field(out, "writes");
+            list(out, writes, key_value);
+            field(out, "read_versions");
+            list(out, read_versions, key_version);
+        }
+        Payload::TxnPrepareOk { txn_id, vote, versions, conflicts } => {
+            field(out, "txn_id");
+            string(out, txn_id);
+            field(out, "vote");
+            out.extend_from_slice(if *vote { b"true" } else { b"false" });
+            field(out, "versions");
+            list(out, versions, key_version);
+            field(out, "conflicts");
+            list(out, conflicts, conflict);
+        }
+        Payload::TxnDecide { txn_id, committed } | Payload::TxnQueryOk { txn_id, committed } => {
+            field(out, "txn_id");
+            string(out, txn_id);
+            field(out, "committed");
+            out.extend_from_slice(if *committed { b"true" } else { b"false" });
+        }
+        Payload::TxnDecideOk { txn_id } | Payload::TxnQuery { txn_id } => {
+            field(out, "txn_id");
+            string(out, txn_id);
         }
         // Decode artefacts: only their type and common fields survive a round trip.
         Payload::Unknown { .. } | Payload::Malformed { .. } => {}

@@ -40,6 +40,7 @@ pub mod marks;
 mod node;
 mod outcomes;
 pub mod protocol;
+pub mod shard;
 pub mod storage;
 mod store;
 mod txns;

@@ -11,6 +11,9 @@
 //! which is which: [`Durable`] (what the log rebuilds after a crash), [`Volatile`] (what a
 //! crash loses) and [`Planted`] (what only the planted bugs use).
 
+mod coordinator;
+mod participant;
+
 use std::collections::{BTreeMap, VecDeque};
 
 use crate::bugs::Bug;
@@ -19,10 +22,14 @@ use crate::io::{Input, Output};
 use crate::marks::{Mark, Marks};
 use crate::outcomes::{Outcome, Outcomes, TxnKey, TxnRef};
 use crate::protocol::{error_code, is_reply_type, Body, Envelope, KeyValue, KeyVersion, Payload};
+use crate::shard::ShardMap;
 use crate::storage::Recovered;
 use crate::store::{normalize, Store};
 use crate::txns::{Lookup, OpenTxns};
 use crate::wal::{self, Logged, Record};
+
+use coordinator::{Coordinating, Decision, Forward};
+use participant::{Participant, Vote};
 
 /// How long the node remembers transactions, in virtual microseconds, and whether it
 /// keeps a log.
@@ -92,6 +99,11 @@ struct Durable {
     outcomes: Outcomes,
     /// `begin` may issue ids up to this one: an `Ids` record said so first.
     ids_up_to: u64,
+    /// In a cluster: what this node prepared as a participant (and the reservations that
+    /// holds), and the commit decisions it made as a coordinator that not every
+    /// participant has acknowledged yet.
+    participant: Participant,
+    decisions: BTreeMap<String, Decision>,
 }
 
 /// What a crash loses.
@@ -106,6 +118,10 @@ struct Volatile {
     /// The first id this incarnation could issue: an outcome of a smaller own id came
     /// from before the last restart.
     first_id_since_restart: u64,
+    /// Who owns which key: set by `init` (one node until then).
+    shards: ShardMap,
+    /// Reads and commits this node is carrying out on other nodes.
+    coordinating: Coordinating,
 }
 
 /// Where the log stands, and the replies waiting for it.
@@ -143,6 +159,8 @@ impl Node {
                 store: Store::default(),
                 outcomes: Outcomes::new(outcome_ttl_us),
                 ids_up_to: 0,
+                participant: Participant::new(outcome_ttl_us),
+                decisions: BTreeMap::new(),
             },
             volatile: Volatile {
                 node_id: None,
@@ -150,6 +168,8 @@ impl Node {
                 txns: OpenTxns::new(config.txn_ttl_us, 1),
                 log: config.log.map(|_| LogCursor::default()),
                 first_id_since_restart: 1,
+                shards: ShardMap::new("", &[]),
+                coordinating: Coordinating::default(),
             },
             planted: Planted::default(),
             marks: Marks::default(),
@@ -236,7 +256,23 @@ impl Node {
     /// The durable state a snapshot describes (outcomes past their deadline at `now_us`
     /// left out).
     fn restore(&mut self, snapshot: wal::Snapshot, now_us: u64) {
-        let wal::Snapshot { ids_up_to, keys, outcomes } = snapshot;
+        let wal::Snapshot { ids_up_to, keys, outcomes, prepared, decisions, participated } =
+            snapshot;
+        self.durable.participant = Participant::new(planted_outcome_ttl_us(&self.config));
+        for (txn_id, p) in prepared {
+            self.restore_prepared(&txn_id, p);
+        }
+        for (txn, outcome, deadline_us) in participated {
+            if deadline_us > now_us {
+                self.durable.participant.outcomes.insert(txn.as_ref(), outcome, deadline_us);
+            }
+        }
+        self.durable.decisions = decisions
+            .into_iter()
+            .map(|(txn_id, waiting)| {
+                (txn_id, Decision { waiting_for: waiting.into_iter().collect(), resend_at_us: 0 })
+            })
+            .collect();
         self.durable.store = Store::restore(keys);
         self.durable.ids_up_to = ids_up_to;
         self.durable.outcomes = Outcomes::new(planted_outcome_ttl_us(&self.config));
@@ -272,6 +308,27 @@ impl Node {
             Record::Ids { up_to } => self.durable.ids_up_to = self.durable.ids_up_to.max(up_to),
             // Only the snapshot recovery starts from is applied (by `restore`).
             Record::Snapshot(_) => {}
+            Record::Prepared { txn_id, prepared } => self.restore_prepared(&txn_id, prepared),
+            Record::Resolved { txn_id, committed, deadline_us } => {
+                self.replay_resolved(now_us, &txn_id, committed, deadline_us)
+            }
+            Record::Decided { txn, txn_id, participants, versions, deadline_us } => {
+                if deadline_us > now_us {
+                    let outcome = Outcome::Committed(versions);
+                    self.durable.outcomes.insert(txn.as_ref(), outcome, deadline_us);
+                }
+                let waiting_for = participants.into_iter().collect();
+                // Driven again at once: participants may not have heard of it.
+                self.durable.decisions.insert(txn_id, Decision { waiting_for, resend_at_us: 0 });
+            }
+            Record::Outcome { txn, deadline_us, outcome } => {
+                if deadline_us > now_us {
+                    self.durable.outcomes.insert(txn.as_ref(), outcome, deadline_us);
+                }
+            }
+            Record::Forgotten { txn_id } => {
+                self.durable.decisions.remove(&txn_id);
+            }
         }
     }
 
@@ -283,6 +340,10 @@ impl Node {
         self.expire(now_us);
         match input {
             Input::Message(envelope) => self.handle(now_us, envelope, out),
+            Input::Tick if self.volatile.shards.is_cluster() => {
+                self.cluster_tick(now_us, out);
+                self.maybe_snapshot(out);
+            }
             Input::Tick => {}
             Input::Synced { lsn } => self.synced(lsn, out),
         }
@@ -291,18 +352,19 @@ impl Node {
     fn expire(&mut self, now_us: u64) {
         self.volatile.txns.expire(now_us);
         self.durable.outcomes.expire(now_us);
+        self.durable.participant.outcomes.expire(now_us);
     }
 
     /// A message arrived at virtual time `now_us`: at most one reply, now or once synced.
     fn handle(&mut self, now_us: u64, envelope: Envelope, out: &mut Vec<Output>) {
         let Envelope { src, dest, body } = envelope;
-        let Body { msg_id, payload, .. } = body;
+        let Body { msg_id, in_reply_to, payload } = body;
         if self.planted_hang() {
             return;
         }
         // `Bug::SplitCommit`: the rest of the previous commit lands only after this message.
         let deferred = std::mem::take(&mut self.planted.deferred_writes);
-        let reply = self.answer(now_us, payload, out);
+        let reply = self.answer(now_us, &src, msg_id, in_reply_to, payload, out);
         self.planted_apply_deferred(deferred);
         // Only now is every change this message made in the state: a snapshot taken in
         // the middle of one (after a commit's record, before its outcome) would lose half.
@@ -327,6 +389,61 @@ impl Node {
         };
         self.volatile.next_msg_id += 1;
         self.send(envelope, out);
+    }
+
+    /// A message of this node's own to `dest` (a reply that comes later, or a request to
+    /// another node), numbered like every message it sends: its `msg_id`.
+    fn message(
+        &mut self,
+        dest: String,
+        in_reply_to: Option<u64>,
+        payload: Payload,
+        out: &mut Vec<Output>,
+    ) -> u64 {
+        let msg_id = self.volatile.next_msg_id;
+        self.volatile.next_msg_id += 1;
+        let src = self.volatile.node_id.clone().unwrap_or_default();
+        let body = Body { msg_id: Some(msg_id), in_reply_to, payload };
+        self.send(Envelope { src, dest, body }, out);
+        msg_id
+    }
+
+    /// A request to another node: its `msg_id`, which the answer will name.
+    fn request(&mut self, dest: String, payload: Payload, out: &mut Vec<Output>) -> u64 {
+        self.message(dest, None, payload, out)
+    }
+
+    /// The answer to a client's request that took other nodes to give.
+    fn reply(
+        &mut self,
+        dest: String,
+        in_reply_to: Option<u64>,
+        payload: Payload,
+        out: &mut Vec<Output>,
+    ) {
+        self.message(dest, in_reply_to, payload, out);
+    }
+
+    /// `txn_id` as this node's tables know it: its own ids (`t<n>`, or `t<n>.<node>` in a
+    /// cluster, so that ids are unique across coordinators) by number, any other by text.
+    fn txn_ref<'a>(&self, txn_id: &'a str) -> TxnRef<'a> {
+        if !self.volatile.shards.is_cluster() {
+            return TxnRef::of(txn_id);
+        }
+        let me = self.volatile.shards.name(self.volatile.shards.me());
+        match txn_id.strip_suffix(me).and_then(|rest| rest.strip_suffix('.')) {
+            Some(own) => match TxnRef::of(own) {
+                TxnRef::Own(n) => TxnRef::Own(n),
+                TxnRef::Foreign(_) => TxnRef::Foreign(txn_id),
+            },
+            None => TxnRef::Foreign(txn_id),
+        }
+    }
+
+    /// Whether `src` is another node of the cluster (its requests are served here, never
+    /// forwarded on).
+    fn is_member(&self, src: &str) -> bool {
+        self.volatile.shards.is_cluster() && self.volatile.shards.index_of(src).is_some()
     }
 
     /// Sends `envelope` now, or holds it until every record appended so far is synced.
@@ -387,7 +504,24 @@ impl Node {
         let lsn = log.appended_lsn + 1;
         let keys = self.durable.store.sorted_entries();
         let outcomes: Vec<(&TxnKey, &Outcome, u64)> = self.durable.outcomes.live().collect();
-        let bytes = wal::encode_snapshot(lsn, self.durable.ids_up_to, &keys, outcomes.into_iter());
+        let prepared: Vec<(&str, &wal::PreparedTxn)> =
+            self.durable.participant.prepared().collect();
+        let decisions: Vec<(String, Vec<String>)> = self
+            .durable
+            .decisions
+            .iter()
+            .map(|(id, d)| (id.clone(), d.waiting_for.iter().cloned().collect()))
+            .collect();
+        let decisions: Vec<(&str, &[String])> =
+            decisions.iter().map(|(id, w)| (id.as_str(), &w[..])).collect();
+        let participated = participant::participated(&self.durable.participant);
+        let cluster = wal::ClusterState {
+            prepared: &prepared,
+            decisions: &decisions,
+            participated: &participated,
+        };
+        let ids_up_to = self.durable.ids_up_to;
+        let bytes = wal::encode_snapshot(lsn, ids_up_to, &keys, outcomes.into_iter(), cluster);
         let offset = log.len;
         log.appended_lsn = lsn;
         log.len += bytes.len() as u64;
@@ -425,7 +559,18 @@ impl Node {
         }
         let open = self.volatile.txns.next_deadline();
         let outcome = self.durable.outcomes.next_deadline();
-        [open, outcome].into_iter().flatten().min()
+        let local = [open, outcome].into_iter().flatten().min();
+        // A cluster's timers (resends, votes waited for, decisions to drive, doubts to ask
+        // about) count once `init` has made this node a member: before that a tick does
+        // nothing, and asking for one would spin.
+        if !self.volatile.shards.is_cluster() {
+            return local;
+        }
+        let participated = self.durable.participant.outcomes.next_deadline();
+        let decisions = self.durable.decisions.values().map(|d| d.resend_at_us).min();
+        let coordinating = self.volatile.coordinating.next_deadline();
+        let doubts = self.durable.participant.next_deadline();
+        [local, participated, decisions, coordinating, doubts].into_iter().flatten().min()
     }
 
     /// How often each coverage mark was hit (see [`crate::marks`]).
@@ -452,13 +597,32 @@ impl Node {
         self.volatile.log.iter().flat_map(|log| log.held.iter().map(|(_, envelope)| envelope))
     }
 
-    fn answer(&mut self, now_us: u64, payload: Payload, out: &mut Vec<Output>) -> Option<Payload> {
+    #[allow(clippy::too_many_arguments)]
+    fn answer(
+        &mut self,
+        now_us: u64,
+        src: &str,
+        msg_id: Option<u64>,
+        in_reply_to: Option<u64>,
+        payload: Payload,
+        out: &mut Vec<Output>,
+    ) -> Option<Payload> {
         let reply = match payload {
+            // Replies are never answered; those to this node's own requests (in a cluster)
+            // move its work on.
             Payload::InitOk
             | Payload::OccBeginOk { .. }
             | Payload::OccReadOk { .. }
             | Payload::OccCommitOk { .. }
-            | Payload::Error { .. } => return None,
+            | Payload::Error { .. }
+            | Payload::TxnPrepareOk { .. }
+            | Payload::TxnDecideOk { .. }
+            | Payload::TxnQueryOk { .. } => {
+                if self.is_member(src) {
+                    self.node_reply(now_us, src, in_reply_to, payload, out);
+                }
+                return None;
+            }
             Payload::Malformed { type_name, .. } | Payload::Unknown { type_name }
                 if is_reply_type(&type_name) =>
             {
@@ -471,21 +635,45 @@ impl Node {
             Payload::Malformed { type_name, reason } => {
                 error(error_code::MALFORMED_REQUEST, format!("malformed {type_name}: {reason}"))
             }
-            Payload::Init { node_id, node_ids: _ } => self.init(node_id),
+            Payload::Init { node_id, node_ids } => self.init(node_id, &node_ids),
             _ if self.volatile.node_id.is_none() => error(
                 error_code::TEMPORARILY_UNAVAILABLE,
                 "node not initialised: send init first".to_owned(),
             ),
             Payload::OccBegin => self.begin(now_us, out),
-            Payload::OccRead { txn_id, key } => self.read(now_us, txn_id, key),
+            Payload::OccRead { txn_id, key } => {
+                let owner = self.volatile.shards.owner(&key);
+                if owner != self.volatile.shards.me() && !self.is_member(src) {
+                    self.forward_read(now_us, src.to_owned(), msg_id, owner, txn_id, key, out);
+                    return None;
+                }
+                self.read(now_us, txn_id, key)
+            }
             Payload::OccCommit { txn_id, writes, read_versions } => {
-                self.commit(now_us, txn_id, writes, read_versions, out)
+                return self.commit(now_us, src, msg_id, txn_id, writes, read_versions, out);
+            }
+            Payload::TxnPrepare { txn_id, writes, read_versions } if self.is_member(src) => {
+                let vote = self.prepare(now_us, src, &txn_id, writes, read_versions, out);
+                vote.payload(txn_id)
+            }
+            Payload::TxnDecide { txn_id, committed } if self.is_member(src) => {
+                self.resolve(now_us, &txn_id, committed, out);
+                Payload::TxnDecideOk { txn_id }
+            }
+            Payload::TxnQuery { txn_id } if self.is_member(src) => {
+                self.answer_query(now_us, &txn_id, out)
+            }
+            Payload::TxnPrepare { .. } | Payload::TxnDecide { .. } | Payload::TxnQuery { .. } => {
+                error(
+                    error_code::NOT_SUPPORTED,
+                    "two-phase commit is between a cluster's nodes".to_owned(),
+                )
             }
         };
         Some(reply)
     }
 
-    fn init(&mut self, node_id: String) -> Payload {
+    fn init(&mut self, node_id: String, node_ids: &[String]) -> Payload {
         match &self.volatile.node_id {
             // A repeated init (its reply was lost) is answered again.
             Some(current) if *current == node_id => Payload::InitOk,
@@ -494,6 +682,7 @@ impl Node {
                 format!("already initialised as `{}`, not `{}`", clip(current), clip(&node_id)),
             ),
             None => {
+                self.volatile.shards = ShardMap::new(&node_id, node_ids);
                 self.volatile.node_id = Some(node_id);
                 Payload::InitOk
             }
@@ -517,7 +706,12 @@ impl Node {
             self.append(out, |lsn| wal::encode_ids(lsn, up_to));
         }
         self.volatile.txns.begin(now_us, n);
-        Payload::OccBeginOk { txn_id: own_id(n) }
+        let mut txn_id = own_id(n);
+        if self.volatile.shards.is_cluster() {
+            txn_id.push('.');
+            txn_id.push_str(self.volatile.shards.name(self.volatile.shards.me()));
+        }
+        Payload::OccBeginOk { txn_id }
     }
 
     /// Reads are always served: a read changes nothing, and whatever the transaction's
@@ -528,7 +722,7 @@ impl Node {
         if self.planted(Bug::StaleReadCache) {
             value = self.planted_stale_read(&key, value);
         }
-        let txn = TxnRef::of(&txn_id);
+        let txn = self.txn_ref(&txn_id);
         match self.volatile.txns.open_mut(txn) {
             Some(open) => open.reads.push((key, version)),
             None => self.volatile.txns.reserve(now_us, txn),
@@ -536,15 +730,22 @@ impl Node {
         Payload::OccReadOk { value, version }
     }
 
+    /// A commit: answered now, or (`None`) once the other nodes it takes have answered.
+    #[allow(clippy::too_many_arguments)]
     fn commit(
         &mut self,
         now_us: u64,
+        src: &str,
+        msg_id: Option<u64>,
         txn_id: String,
         writes: Vec<KeyValue>,
         read_versions: Vec<KeyVersion>,
         out: &mut Vec<Output>,
-    ) -> Payload {
-        let txn = TxnRef::of(&txn_id);
+    ) -> Option<Payload> {
+        if self.commit_again(&txn_id, msg_id) {
+            return None;
+        }
+        let txn = self.txn_ref(&txn_id);
         let known = self.durable.outcomes.get(txn);
         let recorded = match self.volatile.txns.lookup(txn, known) {
             Lookup::Finished(_) if self.planted(Bug::RevalidateRetry) => Default::default(),
@@ -553,18 +754,18 @@ impl Node {
                 if matches!(txn, TxnRef::Own(n) if n < self.volatile.first_id_since_restart) {
                     self.marks.hit(Mark::OutcomeReplayedAfterRestart);
                 }
-                return outcome.to_payload();
+                return Some(outcome.to_payload());
             }
             Lookup::Expired if self.planted_forgets_ids() => Default::default(),
             Lookup::Expired => {
                 self.marks.hit(Mark::CommitAfterExpiry);
-                return error(
+                return Some(error(
                     error_code::TXN_STATE_EXPIRED,
                     format!(
                         "state of transaction `{}` expired: it may or may not have committed",
                         clip(&txn_id)
                     ),
-                );
+                ));
             }
             Lookup::Open => self.volatile.txns.take_open(txn).map(|t| t.reads).unwrap_or_default(),
             Lookup::Unknown => {
@@ -582,6 +783,36 @@ impl Node {
                 && read_versions.iter().any(|r| r.version == version && r.key == key)
         };
         self.coverage_recorded_reads(&read_versions, &recorded, echoed);
+        if self.volatile.shards.is_cluster() {
+            let reads = read_versions
+                .iter()
+                .map(|r| r.key.as_str())
+                .chain(recorded.iter().filter(|(k, v)| !echoed(k, *v)).map(|(k, _)| k.as_str()));
+            let mut keys = reads.clone().chain(writes.iter().map(|w| w.key.as_str()));
+            let shards = &self.volatile.shards;
+            if !self.is_member(src) && !keys.all(|k| shards.is_mine(k)) {
+                let mut checks = read_versions.clone();
+                checks.extend(
+                    recorded
+                        .iter()
+                        .filter(|(k, v)| !echoed(k, *v))
+                        .map(|(k, v)| KeyVersion { key: k.clone(), version: *v }),
+                );
+                self.volatile.txns.close(txn);
+                let (client, txn_key) = (src.to_owned(), txn.key());
+                let txn = txn_key.as_ref();
+                return self
+                    .commit_in_cluster(now_us, client, msg_id, txn, txn_id, checks, writes, out);
+            }
+            let written = writes.iter().map(|w| w.key.as_str());
+            if let Some(key) = self.durable.participant.conflict(None, reads, written) {
+                self.volatile.txns.close(txn);
+                return Some(error(
+                    error_code::TXN_CONFLICT,
+                    format!("`{}` is reserved by a transaction prepared here", clip(&key)),
+                ));
+            }
+        }
         let checks = read_versions
             .iter()
             .map(|r| (r.key.as_str(), r.version))
@@ -622,7 +853,52 @@ impl Node {
         }
         self.volatile.txns.close(txn);
         self.durable.outcomes.insert(txn, outcome, deadline_us);
-        reply
+        Some(reply)
+    }
+
+    /// A node answered a request of this node's (in a cluster): a forwarded read or
+    /// commit, a vote, an acknowledged decision, a decision asked for.
+    fn node_reply(
+        &mut self,
+        now_us: u64,
+        src: &str,
+        in_reply_to: Option<u64>,
+        payload: Payload,
+        out: &mut Vec<Output>,
+    ) {
+        match payload {
+            Payload::TxnPrepareOk { txn_id, vote, versions, conflicts } => {
+                self.vote_came(now_us, src, txn_id, Vote { yes: vote, versions, conflicts }, out)
+            }
+            Payload::TxnDecideOk { txn_id } => self.decision_acknowledged(src, &txn_id, out),
+            Payload::TxnQueryOk { txn_id, committed } => {
+                self.resolve(now_us, &txn_id, committed, out)
+            }
+            answer => {
+                let Some(id) = in_reply_to else { return };
+                let Some((forward, _)) = self.volatile.coordinating.forwards.remove(&id) else {
+                    return;
+                };
+                match (forward, answer) {
+                    (
+                        Forward::Read { client, client_msg, txn_id, key },
+                        Payload::OccReadOk { value, version },
+                    ) => {
+                        if let Some(open) = self.volatile.txns.open_mut(self.txn_ref(&txn_id)) {
+                            open.reads.push((key, version));
+                        }
+                        self.reply(client, client_msg, Payload::OccReadOk { value, version }, out);
+                    }
+                    (Forward::Read { client, client_msg, .. }, answer @ Payload::Error { .. }) => {
+                        self.reply(client, client_msg, answer, out)
+                    }
+                    (Forward::Commit { txn_id }, answer) => {
+                        self.forwarded_commit_answered(now_us, &txn_id, answer, out)
+                    }
+                    _ => {}
+                }
+            }
+        }
     }
 }
 

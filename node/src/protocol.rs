@@ -79,6 +79,37 @@ pub enum Payload {
         code: u32,
         text: String,
     },
+    /// Node to node, two-phase commit: a coordinator asks a participant to validate the
+    /// reads of its keys and reserve its keys for `txn_id`.
+    TxnPrepare {
+        txn_id: String,
+        writes: Vec<KeyValue>,
+        read_versions: Vec<KeyVersion>,
+    },
+    /// The participant's vote; a yes names the version each write will install, a no the
+    /// conflicts.
+    TxnPrepareOk {
+        txn_id: String,
+        vote: bool,
+        versions: Vec<KeyVersion>,
+        conflicts: Vec<Conflict>,
+    },
+    /// The coordinator's decision for a transaction a participant prepared.
+    TxnDecide {
+        txn_id: String,
+        committed: bool,
+    },
+    TxnDecideOk {
+        txn_id: String,
+    },
+    /// A participant in doubt asks the transaction's coordinator what it decided.
+    TxnQuery {
+        txn_id: String,
+    },
+    TxnQueryOk {
+        txn_id: String,
+        committed: bool,
+    },
     /// A well-formed envelope whose body `type` this protocol does not know. Kept as a
     /// message (not a decode failure) so the node can answer it with error 10.
     Unknown {
@@ -105,6 +136,12 @@ impl Payload {
             Payload::OccCommit { .. } => "occ_commit",
             Payload::OccCommitOk { .. } => "occ_commit_ok",
             Payload::Error { .. } => "error",
+            Payload::TxnPrepare { .. } => "txn_prepare",
+            Payload::TxnPrepareOk { .. } => "txn_prepare_ok",
+            Payload::TxnDecide { .. } => "txn_decide",
+            Payload::TxnDecideOk { .. } => "txn_decide_ok",
+            Payload::TxnQuery { .. } => "txn_query",
+            Payload::TxnQueryOk { .. } => "txn_query_ok",
             Payload::Unknown { type_name } | Payload::Malformed { type_name, .. } => type_name,
         }
     }

@@ -34,6 +34,11 @@ pub const RECORD_BYTES_MAX: u32 = 1 << 28;
 const KIND_COMMIT: u8 = 1;
 const KIND_IDS: u8 = 2;
 const KIND_SNAPSHOT: u8 = 3;
+const KIND_PREPARED: u8 = 4;
+const KIND_RESOLVED: u8 = 5;
+const KIND_DECIDED: u8 = 6;
+const KIND_OUTCOME: u8 = 7;
+const KIND_FORGOTTEN: u8 = 8;
 const TXN_OWN: u8 = 0;
 const TXN_FOREIGN: u8 = 1;
 const OUTCOME_COMMITTED: u8 = 0;
@@ -49,8 +54,56 @@ pub struct Logged {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Record {
     Commit(CommitRecord),
-    Ids { up_to: u64 },
+    Ids {
+        up_to: u64,
+    },
     Snapshot(Snapshot),
+    /// A participant prepared `txn_id` (see `node::participant`): it voted yes only after
+    /// this record was durable, and holds the reservations it names until the decision.
+    Prepared {
+        txn_id: String,
+        prepared: PreparedTxn,
+    },
+    /// A participant applied (`committed`) or released a prepared transaction; its answer
+    /// is remembered until `deadline_us`, for a prepare or decision that arrives again.
+    Resolved {
+        txn_id: String,
+        committed: bool,
+        deadline_us: u64,
+    },
+    /// A coordinator decided to commit `txn_id` (its own transaction `txn`): durable
+    /// before any participant is told. `versions` are what the commit installs, across
+    /// every participant; the decision is driven until every participant acknowledged it.
+    Decided {
+        txn: TxnKey,
+        txn_id: String,
+        participants: Vec<String>,
+        versions: Vec<KeyVersion>,
+        deadline_us: u64,
+    },
+    /// A coordinator's answer to a commit that other nodes carried out (a one-phase commit
+    /// forwarded to the key's owner, or an abort): remembered for retries, nothing installed.
+    Outcome {
+        txn: TxnKey,
+        deadline_us: u64,
+        outcome: Outcome,
+    },
+    /// Every participant acknowledged the decision on `txn_id`: it need not be driven again.
+    Forgotten {
+        txn_id: String,
+    },
+}
+
+/// What a participant validated and reserved for a prepared transaction.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PreparedTxn {
+    pub coordinator: String,
+    /// The versions of this participant's keys the transaction read.
+    pub reads: Vec<KeyVersion>,
+    /// Its writes to this participant's keys, one per key, sorted by key.
+    pub writes: Vec<KeyValue>,
+    /// The version each write will install (current + 1, held by the reservation).
+    pub versions: Vec<KeyVersion>,
 }
 
 /// What a record leaves behind when recovery takes its snapshot out.
@@ -80,6 +133,13 @@ pub struct Snapshot {
     pub keys: Vec<(String, String, u64)>,
     /// `(txn, outcome, deadline_us)` of every remembered outcome, in deadline order.
     pub outcomes: Vec<(TxnKey, Outcome, u64)>,
+    /// A cluster's nodes also keep: the transactions prepared here and not yet decided,
+    /// the commit decisions not yet acknowledged by every participant, and the answers
+    /// given as a participant. (Written only when one is not empty, so that a single
+    /// node's log is what it was before the cluster existed.)
+    pub prepared: Vec<(String, PreparedTxn)>,
+    pub decisions: Vec<(String, Vec<String>)>,
+    pub participated: Vec<(TxnKey, Outcome, u64)>,
 }
 
 /// Builds one framed record.
@@ -153,6 +213,30 @@ impl FrameWriter {
         }
     }
 
+    fn key_versions(&mut self, items: &[KeyVersion]) {
+        self.count(items.len());
+        for kv in items {
+            self.str(&kv.key);
+            self.u64(kv.version);
+        }
+    }
+
+    fn key_values(&mut self, items: &[KeyValue]) {
+        self.count(items.len());
+        for kv in items {
+            self.str(&kv.key);
+            self.str(&kv.value);
+        }
+    }
+
+    fn prepared(&mut self, txn_id: &str, prepared: &PreparedTxn) {
+        self.str(txn_id);
+        self.str(&prepared.coordinator);
+        self.key_versions(&prepared.reads);
+        self.key_values(&prepared.writes);
+        self.key_versions(&prepared.versions);
+    }
+
     fn finish(mut self) -> Vec<u8> {
         let payload_len = self.bytes.len() - FRAME_HEADER_BYTES;
         let len = u32::try_from(payload_len).expect("a record is shorter than 4 GiB");
@@ -197,12 +281,69 @@ pub fn encode_ids(lsn: u64, up_to: u64) -> Vec<u8> {
     frame.finish()
 }
 
+pub fn encode_prepared(lsn: u64, txn_id: &str, prepared: &PreparedTxn) -> Vec<u8> {
+    let mut frame = FrameWriter::new(KIND_PREPARED, lsn);
+    frame.prepared(txn_id, prepared);
+    frame.finish()
+}
+
+pub fn encode_resolved(lsn: u64, txn_id: &str, committed: bool, deadline_us: u64) -> Vec<u8> {
+    let mut frame = FrameWriter::new(KIND_RESOLVED, lsn);
+    frame.str(txn_id);
+    frame.u8(u8::from(committed));
+    frame.u64(deadline_us);
+    frame.finish()
+}
+
+pub fn encode_decided(
+    lsn: u64,
+    txn: &TxnKey,
+    txn_id: &str,
+    participants: &[String],
+    versions: &[KeyVersion],
+    deadline_us: u64,
+) -> Vec<u8> {
+    let mut frame = FrameWriter::new(KIND_DECIDED, lsn);
+    frame.txn(txn);
+    frame.str(txn_id);
+    frame.count(participants.len());
+    for p in participants {
+        frame.str(p);
+    }
+    frame.key_versions(versions);
+    frame.u64(deadline_us);
+    frame.finish()
+}
+
+pub fn encode_outcome(lsn: u64, txn: &TxnKey, deadline_us: u64, outcome: &Outcome) -> Vec<u8> {
+    let mut frame = FrameWriter::new(KIND_OUTCOME, lsn);
+    frame.txn(txn);
+    frame.u64(deadline_us);
+    frame.outcome(outcome, None);
+    frame.finish()
+}
+
+pub fn encode_forgotten(lsn: u64, txn_id: &str) -> Vec<u8> {
+    let mut frame = FrameWriter::new(KIND_FORGOTTEN, lsn);
+    frame.str(txn_id);
+    frame.finish()
+}
+
+/// A cluster node's part of a snapshot (see [`Snapshot`]).
+#[derive(Clone, Copy, Default)]
+pub struct ClusterState<'a> {
+    pub prepared: &'a [(&'a str, &'a PreparedTxn)],
+    pub decisions: &'a [(&'a str, &'a [String])],
+    pub participated: &'a [(&'a TxnKey, &'a Outcome, u64)],
+}
+
 /// The framed snapshot record: `keys` sorted by key, `outcomes` in deadline order.
 pub fn encode_snapshot<'a>(
     lsn: u64,
     ids_up_to: u64,
     keys: &[(&str, &str, u64)],
     outcomes: impl ExactSizeIterator<Item = (&'a TxnKey, &'a Outcome, u64)>,
+    cluster: ClusterState<'_>,
 ) -> Vec<u8> {
     let mut frame = FrameWriter::new(KIND_SNAPSHOT, lsn);
     frame.u64(ids_up_to);
@@ -217,6 +358,27 @@ pub fn encode_snapshot<'a>(
         frame.txn(txn);
         frame.u64(deadline_us);
         frame.outcome(outcome, None);
+    }
+    let ClusterState { prepared, decisions, participated } = cluster;
+    if !(prepared.is_empty() && decisions.is_empty() && participated.is_empty()) {
+        frame.count(prepared.len());
+        for (txn_id, p) in prepared {
+            frame.prepared(txn_id, p);
+        }
+        frame.count(decisions.len());
+        for (txn_id, participants) in decisions {
+            frame.str(txn_id);
+            frame.count(participants.len());
+            for p in *participants {
+                frame.str(p);
+            }
+        }
+        frame.count(participated.len());
+        for (txn, outcome, deadline_us) in participated {
+            frame.txn(txn);
+            frame.u64(*deadline_us);
+            frame.outcome(outcome, None);
+        }
     }
     frame.finish()
 }
@@ -259,6 +421,30 @@ impl<'a> Reader<'a> {
         let len = self.count(1)?;
         let bytes = self.take(len)?;
         std::str::from_utf8(bytes).map(str::to_owned).map_err(|_| "a string that is not UTF-8")
+    }
+
+    fn key_versions(&mut self) -> Decoded<Vec<KeyVersion>> {
+        let count = self.count(12)?;
+        (0..count).map(|_| Ok(KeyVersion { key: self.str()?, version: self.u64()? })).collect()
+    }
+
+    fn key_values(&mut self) -> Decoded<Vec<KeyValue>> {
+        let count = self.count(8)?;
+        (0..count).map(|_| Ok(KeyValue { key: self.str()?, value: self.str()? })).collect()
+    }
+
+    fn strings(&mut self) -> Decoded<Vec<String>> {
+        let count = self.count(4)?;
+        (0..count).map(|_| self.str()).collect()
+    }
+
+    fn prepared(&mut self) -> Decoded<(String, PreparedTxn)> {
+        let txn_id = self.str()?;
+        let coordinator = self.str()?;
+        let reads = self.key_versions()?;
+        let writes = self.key_values()?;
+        let versions = self.key_versions()?;
+        Ok((txn_id, PreparedTxn { coordinator, reads, writes, versions }))
     }
 
     fn txn(&mut self) -> Decoded<TxnKey> {
@@ -328,8 +514,50 @@ fn decode_payload(payload: &[u8]) -> Decoded<Logged> {
                 let deadline_us = r.u64()?;
                 outcomes.push((txn, r.outcome(false)?.0, deadline_us));
             }
-            Record::Snapshot(Snapshot { ids_up_to, keys, outcomes })
+            let mut snapshot = Snapshot { ids_up_to, keys, outcomes, ..Snapshot::default() };
+            if !r.bytes.is_empty() {
+                let count = r.count(8)?;
+                snapshot.prepared = (0..count).map(|_| r.prepared()).collect::<Decoded<_>>()?;
+                let count = r.count(8)?;
+                for _ in 0..count {
+                    let txn_id = r.str()?;
+                    snapshot.decisions.push((txn_id, r.strings()?));
+                }
+                let count = r.count(10)?;
+                for _ in 0..count {
+                    let txn = r.txn()?;
+                    let deadline_us = r.u64()?;
+                    snapshot.participated.push((txn, r.outcome(false)?.0, deadline_us));
+                }
+            }
+            Record::Snapshot(snapshot)
         }
+        KIND_PREPARED => {
+            let (txn_id, prepared) = r.prepared()?;
+            Record::Prepared { txn_id, prepared }
+        }
+        KIND_RESOLVED => {
+            let txn_id = r.str()?;
+            let committed = match r.u8()? {
+                0 => false,
+                1 => true,
+                _ => return Err("a resolution that is neither commit nor abort"),
+            };
+            Record::Resolved { txn_id, committed, deadline_us: r.u64()? }
+        }
+        KIND_DECIDED => {
+            let txn = r.txn()?;
+            let txn_id = r.str()?;
+            let participants = r.strings()?;
+            let versions = r.key_versions()?;
+            Record::Decided { txn, txn_id, participants, versions, deadline_us: r.u64()? }
+        }
+        KIND_OUTCOME => {
+            let txn = r.txn()?;
+            let deadline_us = r.u64()?;
+            Record::Outcome { txn, deadline_us, outcome: r.outcome(false)?.0 }
+        }
+        KIND_FORGOTTEN => Record::Forgotten { txn_id: r.str()? },
         _ => return Err("an unknown record kind"),
     };
     if !r.bytes.is_empty() {
@@ -467,6 +695,19 @@ mod tests {
             ids_up_to: 2000,
             keys: vec![("x".into(), "a".into(), 3), ("y".into(), "b".into(), 1)],
             outcomes: vec![(TxnKey::Own(7), committed(&[("x", 3), ("y", 1)]), 99)],
+            ..Snapshot::default()
+        };
+        let prepared = PreparedTxn {
+            coordinator: "n2".into(),
+            reads: vec![KeyVersion { key: "x".into(), version: 3 }],
+            writes: vec![kv("y", "c")],
+            versions: vec![KeyVersion { key: "y".into(), version: 2 }],
+        };
+        let cluster_snapshot = Snapshot {
+            prepared: vec![("t4.n2".into(), prepared.clone())],
+            decisions: vec![("t9.n1".into(), vec!["n2".into(), "n3".into()])],
+            participated: vec![(TxnKey::Foreign("t3.n2".into()), committed(&[("y", 1)]), 80)],
+            ..snapshot.clone()
         };
         let mut bytes =
             encode_commit(1, &commit.txn, 99, &commit.outcome, &[kv("x", "a"), kv("y", "b")]);
@@ -475,12 +716,56 @@ mod tests {
         let keys: Vec<(&str, &str, u64)> =
             snapshot.keys.iter().map(|(k, v, n)| (k.as_str(), v.as_str(), *n)).collect();
         let outcomes = snapshot.outcomes.iter().map(|(t, o, d)| (t, o, *d));
-        bytes.extend(encode_snapshot(4, 2000, &keys, outcomes));
+        bytes.extend(encode_snapshot(4, 2000, &keys, outcomes, ClusterState::default()));
+        bytes.extend(encode_prepared(5, "t4.n2", &prepared));
+        bytes.extend(encode_resolved(6, "t3.n2", true, 80));
+        let versions = [KeyVersion { key: "x".into(), version: 4 }];
+        let participants = ["n2".to_string()];
+        bytes.extend(encode_decided(7, &TxnKey::Own(9), "t9.n1", &participants, &versions, 90));
+        let aborted = Outcome::Aborted(vec![]);
+        bytes.extend(encode_outcome(8, &TxnKey::Own(10), 91, &aborted));
+        bytes.extend(encode_forgotten(9, "t9.n1"));
+        let outcomes = cluster_snapshot.outcomes.iter().map(|(t, o, d)| (t, o, *d));
+        let prepared_list = [("t4.n2", &prepared)];
+        let decisions = [("t9.n1", &cluster_snapshot.decisions[0].1[..])];
+        let (txn, outcome, deadline) = &cluster_snapshot.participated[0];
+        let participated = [(txn, outcome, *deadline)];
+        let cluster = ClusterState {
+            prepared: &prepared_list,
+            decisions: &decisions,
+            participated: &participated,
+        };
+        bytes.extend(encode_snapshot(10, 2000, &keys, outcomes, cluster));
         let records = vec![
             Logged { lsn: 1, record: Record::Commit(commit) },
             Logged { lsn: 2, record: Record::Commit(abort) },
             Logged { lsn: 3, record: Record::Ids { up_to: 2000 } },
             Logged { lsn: 4, record: Record::Snapshot(snapshot) },
+            Logged { lsn: 5, record: Record::Prepared { txn_id: "t4.n2".into(), prepared } },
+            Logged {
+                lsn: 6,
+                record: Record::Resolved {
+                    txn_id: "t3.n2".into(),
+                    committed: true,
+                    deadline_us: 80,
+                },
+            },
+            Logged {
+                lsn: 7,
+                record: Record::Decided {
+                    txn: TxnKey::Own(9),
+                    txn_id: "t9.n1".into(),
+                    participants: participants.to_vec(),
+                    versions: versions.to_vec(),
+                    deadline_us: 90,
+                },
+            },
+            Logged {
+                lsn: 8,
+                record: Record::Outcome { txn: TxnKey::Own(10), deadline_us: 91, outcome: aborted },
+            },
+            Logged { lsn: 9, record: Record::Forgotten { txn_id: "t9.n1".into() } },
+            Logged { lsn: 10, record: Record::Snapshot(cluster_snapshot) },
         ];
         (bytes, records)
     }
@@ -495,7 +780,8 @@ mod tests {
             scan.frames.iter().map(|f| decode(&bytes, 0, f).expect("decodes")).collect();
         assert_eq!(got, records);
         let snapshots: Vec<bool> = scan.frames.iter().map(|f| f.is_snapshot).collect();
-        assert_eq!(snapshots, [false, false, false, true]);
+        let expected: Vec<bool> = (1..=10).map(|lsn| lsn == 4 || lsn == 10).collect();
+        assert_eq!(snapshots, expected);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod binary;
+mod cluster;
 mod crash_binary;
 mod docs;
 mod durability;

@@ -1,0 +1,472 @@
+//! The coordinator's side of a cluster: the node a client talks to runs its transactions.
+//!
+//! - **Reads** of a key another node owns are forwarded to the owner (`occ_read`, node to
+//!   node); the owner's answer is recorded in the open transaction and relayed.
+//! - **A commit touching one shard** is the one-phase path: this node's own keys commit
+//!   here as in a single node; another node's are forwarded to it as a stateless
+//!   `occ_commit` carrying every read of its keys (the owner validates and applies at once,
+//!   and its outcome table makes a resend idempotent). The answer is recorded here (an
+//!   `Outcome` record) for the client's retries, and relayed.
+//! - **A commit touching several shards** runs two-phase commit: `txn_prepare` to each
+//!   participant (this node's part is prepared in place). All yes: the decision is
+//!   appended (`Decided`) and only then, since every message waits for the records before
+//!   it, are the participants told and the client answered. A no: the transaction aborts
+//!   (its version conflicts go to the client, or error 30 when only a reservation stood in
+//!   the way). No answer within [`PREPARE_TIMEOUT_US`] (prepares are resent meanwhile):
+//!   it aborts, error 14.
+//! - **Decisions are driven** until every participant acknowledged (`txn_decide_ok`), then
+//!   forgotten (`Forgotten`); a restarted coordinator drives the ones it recovered.
+//!
+//! **Presumed abort.** Only commit decisions are recorded. A participant that asks about a
+//! transaction with no recorded commit decision is told "abort", and if the transaction
+//! is still collecting votes it is aborted there and then, so that it can never commit
+//! later. This is safe because the coordinator writes the commit decision durably before
+//! telling anyone: a coordinator that has no such record (it never decided, or crashed
+//! before the record was durable) has told no participant "commit", and never will. A
+//! decision is kept until every participant has applied it, so a participant in doubt
+//! always finds it.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::io::Output;
+use crate::outcomes::{Outcome, TxnKey, TxnRef};
+use crate::protocol::{error_code, Conflict, KeyValue, KeyVersion, Payload};
+use crate::wal;
+
+use super::participant::Vote;
+use super::{error, Node};
+
+/// How long a coordinator waits for a participant's vote or an owner's answer, resending
+/// every [`RESEND_US`], before it gives up.
+pub const PREPARE_TIMEOUT_US: u64 = 200_000;
+/// How often unanswered prepares, forwards and decisions are sent again.
+pub const RESEND_US: u64 = 40_000;
+
+/// A request this node forwarded, by the `msg_id` it went out under.
+#[derive(Clone, Debug)]
+pub enum Forward {
+    /// A client's read of another node's key.
+    Read { client: String, client_msg: Option<u64>, txn_id: String, key: String },
+    /// A one-phase commit forwarded to the owner of every key it touches.
+    Commit { txn_id: String },
+}
+
+/// A commit this node is carrying out for a client.
+#[derive(Clone, Debug)]
+pub struct InFlight {
+    txn: TxnKey,
+    client: String,
+    /// The client's latest send of the commit: the answer goes there.
+    client_msg: Option<u64>,
+    deadline_us: u64,
+    resend_at_us: u64,
+    /// Per node index: its part of the transaction (reads of its keys, writes to them)
+    /// and, for two-phase commit, its vote once it came.
+    parts: BTreeMap<usize, Part>,
+    two_phase: bool,
+}
+
+#[derive(Clone, Debug)]
+struct Part {
+    reads: Vec<KeyVersion>,
+    writes: Vec<KeyValue>,
+    vote: Option<Vote>,
+}
+
+/// The coordinator's volatile state.
+#[derive(Clone, Debug, Default)]
+pub struct Coordinating {
+    pub forwards: BTreeMap<u64, (Forward, u64)>,
+    pub in_flight: BTreeMap<String, InFlight>,
+}
+
+/// A commit decision not yet acknowledged by every participant: durable.
+#[derive(Clone, Debug)]
+pub struct Decision {
+    pub waiting_for: BTreeSet<String>,
+    /// Volatile: when to tell them again.
+    pub resend_at_us: u64,
+}
+
+impl Coordinating {
+    pub fn next_deadline(&self) -> Option<u64> {
+        let forwards = self.forwards.values().map(|(_, deadline)| *deadline);
+        let in_flight = self.in_flight.values().map(|f| f.resend_at_us.min(f.deadline_us));
+        forwards.chain(in_flight).min()
+    }
+}
+
+impl Node {
+    /// A client's read of `key`, which node `owner` holds: forwarded to it.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn forward_read(
+        &mut self,
+        now_us: u64,
+        client: String,
+        client_msg: Option<u64>,
+        owner: usize,
+        txn_id: String,
+        key: String,
+        out: &mut Vec<Output>,
+    ) {
+        let dest = self.volatile.shards.name(owner).to_owned();
+        let payload = Payload::OccRead { txn_id: txn_id.clone(), key: key.clone() };
+        let msg_id = self.request(dest, payload, out);
+        let deadline_us = now_us.saturating_add(self.config.txn_ttl_us);
+        let forward = Forward::Read { client, client_msg, txn_id, key };
+        self.volatile.coordinating.forwards.insert(msg_id, (forward, deadline_us));
+    }
+
+    /// A client's commit in a cluster, its reads and writes known: committed here if every
+    /// key is this node's, else forwarded (one shard) or prepared (several). `None`: the
+    /// answer comes later.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn commit_in_cluster(
+        &mut self,
+        now_us: u64,
+        client: String,
+        client_msg: Option<u64>,
+        txn: TxnRef<'_>,
+        txn_id: String,
+        checks: Vec<KeyVersion>,
+        writes: Vec<KeyValue>,
+        out: &mut Vec<Output>,
+    ) -> Option<Payload> {
+        let mut parts: BTreeMap<usize, Part> = BTreeMap::new();
+        let empty = || Part { reads: Vec::new(), writes: Vec::new(), vote: None };
+        for read in checks {
+            let owner = self.volatile.shards.owner(&read.key);
+            parts.entry(owner).or_insert_with(empty).reads.push(read);
+        }
+        for write in crate::store::normalize(writes) {
+            let owner = self.volatile.shards.owner(&write.key);
+            parts.entry(owner).or_insert_with(empty).writes.push(write);
+        }
+        let me = self.volatile.shards.me();
+        let two_phase = parts.len() > 1;
+        let mut flight = InFlight {
+            txn: txn.key(),
+            client,
+            client_msg,
+            deadline_us: now_us.saturating_add(PREPARE_TIMEOUT_US),
+            resend_at_us: now_us.saturating_add(RESEND_US),
+            parts,
+            two_phase,
+        };
+        if two_phase {
+            if let Some(local) = flight.parts.get_mut(&me) {
+                let (reads, writes) = (local.reads.clone(), local.writes.clone());
+                let coordinator = self.volatile.shards.name(me).to_owned();
+                let vote = self.prepare(now_us, &coordinator, &txn_id, writes, reads, out);
+                if let Some(local) = flight.parts.get_mut(&me) {
+                    local.vote = Some(vote);
+                }
+            }
+        }
+        self.volatile.coordinating.in_flight.insert(txn_id.clone(), flight);
+        self.send_parts(&txn_id, out);
+        self.maybe_decide(now_us, &txn_id, out);
+        None
+    }
+
+    /// Sends each part still waiting: a prepare (two-phase) or the forwarded commit.
+    fn send_parts(&mut self, txn_id: &str, out: &mut Vec<Output>) {
+        let Some(flight) = self.volatile.coordinating.in_flight.get(txn_id) else { return };
+        let me = self.volatile.shards.me();
+        let waiting: Vec<(usize, Part)> = flight
+            .parts
+            .iter()
+            .filter(|(owner, part)| **owner != me && part.vote.is_none())
+            .map(|(owner, part)| (*owner, part.clone()))
+            .collect();
+        let two_phase = flight.two_phase;
+        for (owner, part) in waiting {
+            let dest = self.volatile.shards.name(owner).to_owned();
+            let txn_id = txn_id.to_owned();
+            if two_phase {
+                let payload =
+                    Payload::TxnPrepare { txn_id, writes: part.writes, read_versions: part.reads };
+                self.request(dest, payload, out);
+            } else {
+                let payload = Payload::OccCommit {
+                    txn_id: txn_id.clone(),
+                    writes: part.writes,
+                    read_versions: part.reads,
+                };
+                let msg_id = self.request(dest, payload, out);
+                let deadline_us = self.volatile.coordinating.in_flight[&txn_id].deadline_us;
+                self.volatile
+                    .coordinating
+                    .forwards
+                    .insert(msg_id, (Forward::Commit { txn_id }, deadline_us));
+            }
+        }
+    }
+
+    /// A duplicate of a commit in flight: its answer goes to the latest send.
+    pub(super) fn commit_again(&mut self, txn_id: &str, client_msg: Option<u64>) -> bool {
+        match self.volatile.coordinating.in_flight.get_mut(txn_id) {
+            Some(flight) => {
+                flight.client_msg = client_msg;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// A participant's vote on `txn_id` came in.
+    pub(super) fn vote_came(
+        &mut self,
+        now_us: u64,
+        from: &str,
+        txn_id: String,
+        vote: Vote,
+        out: &mut Vec<Output>,
+    ) {
+        let Some(index) = self.volatile.shards.index_of(from) else { return };
+        if let Some(flight) = self.volatile.coordinating.in_flight.get_mut(&txn_id) {
+            if let Some(part) = flight.parts.get_mut(&index).filter(|_| flight.two_phase) {
+                part.vote.get_or_insert(vote);
+            }
+            self.maybe_decide(now_us, &txn_id, out);
+            return;
+        }
+        // A late vote for a transaction already decided: tell that participant again.
+        if vote.yes {
+            let committed = self.durable.decisions.contains_key(&txn_id);
+            self.request(from.to_owned(), Payload::TxnDecide { txn_id, committed }, out);
+        }
+    }
+
+    /// Decides `txn_id` once every vote is in, or the first no.
+    fn maybe_decide(&mut self, now_us: u64, txn_id: &str, out: &mut Vec<Output>) {
+        let Some(flight) = self.volatile.coordinating.in_flight.get(txn_id) else { return };
+        if !flight.two_phase {
+            return;
+        }
+        let votes: Vec<&Vote> = flight.parts.values().filter_map(|p| p.vote.as_ref()).collect();
+        if votes.iter().any(|v| !v.yes) {
+            let mut conflicts: Vec<Conflict> =
+                votes.iter().flat_map(|v| v.conflicts.clone()).collect();
+            conflicts.sort_by(|a, b| a.key.cmp(&b.key).then(a.expected.cmp(&b.expected)));
+            conflicts.dedup();
+            self.abort_in_flight(now_us, txn_id, conflicts, out);
+        } else if votes.len() == flight.parts.len() {
+            self.commit_decided(now_us, txn_id, out);
+        }
+    }
+
+    /// Every participant voted yes: the decision is recorded, then everyone is told.
+    fn commit_decided(&mut self, now_us: u64, txn_id: &str, out: &mut Vec<Output>) {
+        let Some(flight) = self.volatile.coordinating.in_flight.remove(txn_id) else { return };
+        let me = self.volatile.shards.me();
+        let mut versions: Vec<KeyVersion> = flight
+            .parts
+            .values()
+            .filter_map(|p| p.vote.as_ref())
+            .flat_map(|v| v.versions.clone())
+            .collect();
+        versions.sort_by(|a, b| a.key.cmp(&b.key));
+        let participants: Vec<String> = flight
+            .parts
+            .keys()
+            .filter(|&&owner| owner != me)
+            .map(|&owner| self.volatile.shards.name(owner).to_owned())
+            .collect();
+        let deadline_us = self.durable.outcomes.deadline_for(now_us);
+        let outcome = Outcome::Committed(versions.clone());
+        let key = flight.txn.clone();
+        self.append(out, |lsn| {
+            wal::encode_decided(lsn, &key, txn_id, &participants, &versions, deadline_us)
+        });
+        let reply = outcome.to_payload();
+        self.durable.outcomes.insert(flight.txn.as_ref(), outcome, deadline_us);
+        self.durable.decisions.insert(
+            txn_id.to_owned(),
+            super::coordinator::Decision {
+                waiting_for: participants.iter().cloned().collect(),
+                resend_at_us: now_us.saturating_add(RESEND_US),
+            },
+        );
+        for participant in participants {
+            let payload = Payload::TxnDecide { txn_id: txn_id.to_owned(), committed: true };
+            self.request(participant, payload, out);
+        }
+        if flight.parts.contains_key(&me) {
+            self.resolve(now_us, txn_id, true, out);
+        }
+        if self.durable.decisions.get(txn_id).is_some_and(|d| d.waiting_for.is_empty()) {
+            self.forget(txn_id, out);
+        }
+        self.reply(flight.client, flight.client_msg, reply, out);
+    }
+
+    /// `txn_id` aborts: participants that may have prepared are told, and the client gets
+    /// the conflicts (remembered for its retries), or a definite error if none was named.
+    fn abort_in_flight(
+        &mut self,
+        now_us: u64,
+        txn_id: &str,
+        conflicts: Vec<Conflict>,
+        out: &mut Vec<Output>,
+    ) {
+        let Some(flight) = self.volatile.coordinating.in_flight.remove(txn_id) else { return };
+        let me = self.volatile.shards.me();
+        for (&owner, part) in &flight.parts {
+            if owner == me {
+                self.resolve(now_us, txn_id, false, out);
+            } else if flight.two_phase && part.vote.as_ref().is_none_or(|v| v.yes) {
+                let dest = self.volatile.shards.name(owner).to_owned();
+                let payload = Payload::TxnDecide { txn_id: txn_id.to_owned(), committed: false };
+                self.request(dest, payload, out);
+            }
+        }
+        let reply = if conflicts.is_empty() {
+            let voted = flight.parts.values().all(|p| p.vote.is_some());
+            match voted {
+                true => error(
+                    error_code::TXN_CONFLICT,
+                    format!("transaction {txn_id} conflicts with one prepared on another node"),
+                ),
+                false => error(
+                    error_code::ABORT,
+                    format!(
+                        "transaction {txn_id} aborted: a participant did not answer its prepare"
+                    ),
+                ),
+            }
+        } else {
+            let outcome = Outcome::Aborted(conflicts);
+            let deadline_us = self.durable.outcomes.deadline_for(now_us);
+            let key = flight.txn.clone();
+            self.append(out, |lsn| wal::encode_outcome(lsn, &key, deadline_us, &outcome));
+            let reply = outcome.to_payload();
+            self.durable.outcomes.insert(flight.txn.as_ref(), outcome, deadline_us);
+            reply
+        };
+        self.reply(flight.client, flight.client_msg, reply, out);
+    }
+
+    /// The owner answered a forwarded one-phase commit: recorded, relayed.
+    pub(super) fn forwarded_commit_answered(
+        &mut self,
+        now_us: u64,
+        txn_id: &str,
+        answer: Payload,
+        out: &mut Vec<Output>,
+    ) {
+        let outcome = match &answer {
+            Payload::OccCommitOk { committed: true, versions, .. } => {
+                Outcome::Committed(versions.clone())
+            }
+            Payload::OccCommitOk { committed: false, conflicts, .. } => {
+                Outcome::Aborted(conflicts.clone())
+            }
+            // The owner is not initialised yet: the resend will try again.
+            Payload::Error { code, .. } if *code == error_code::TEMPORARILY_UNAVAILABLE => return,
+            _ => {
+                if let Some(flight) = self.volatile.coordinating.in_flight.remove(txn_id) {
+                    self.reply(flight.client, flight.client_msg, answer, out);
+                }
+                return;
+            }
+        };
+        let Some(flight) = self.volatile.coordinating.in_flight.remove(txn_id) else { return };
+        let deadline_us = self.durable.outcomes.deadline_for(now_us);
+        let key = flight.txn.clone();
+        self.append(out, |lsn| wal::encode_outcome(lsn, &key, deadline_us, &outcome));
+        let reply = outcome.to_payload();
+        self.durable.outcomes.insert(flight.txn.as_ref(), outcome, deadline_us);
+        self.reply(flight.client, flight.client_msg, reply, out);
+    }
+
+    /// A participant acknowledged the decision on `txn_id`.
+    pub(super) fn decision_acknowledged(
+        &mut self,
+        from: &str,
+        txn_id: &str,
+        out: &mut Vec<Output>,
+    ) {
+        let Some(decision) = self.durable.decisions.get_mut(txn_id) else { return };
+        decision.waiting_for.remove(from);
+        if decision.waiting_for.is_empty() {
+            self.forget(txn_id, out);
+        }
+    }
+
+    fn forget(&mut self, txn_id: &str, out: &mut Vec<Output>) {
+        self.durable.decisions.remove(txn_id);
+        self.append(out, |lsn| wal::encode_forgotten(lsn, txn_id));
+    }
+
+    /// A participant in doubt asks about `txn_id`: commit only if a commit decision is on
+    /// record; a transaction still collecting votes aborts now (presumed abort).
+    pub(super) fn answer_query(
+        &mut self,
+        now_us: u64,
+        txn_id: &str,
+        out: &mut Vec<Output>,
+    ) -> Payload {
+        if self.volatile.coordinating.in_flight.get(txn_id).is_some_and(|f| f.two_phase) {
+            self.abort_in_flight(now_us, txn_id, Vec::new(), out);
+        }
+        let committed = self.durable.decisions.contains_key(txn_id)
+            || matches!(
+                self.durable.outcomes.get(self.txn_ref(txn_id)),
+                Some(Outcome::Committed(_))
+            );
+        Payload::TxnQueryOk { txn_id: txn_id.to_owned(), committed }
+    }
+
+    /// Time passed: resend what waits for an answer, give up on what waited too long,
+    /// drive decisions, ask about transactions in doubt.
+    pub(super) fn cluster_tick(&mut self, now_us: u64, out: &mut Vec<Output>) {
+        let coordinating = &mut self.volatile.coordinating;
+        coordinating.forwards.retain(|_, (_, deadline)| *deadline > now_us);
+        let due: Vec<String> = coordinating
+            .in_flight
+            .iter()
+            .filter(|(_, f)| f.resend_at_us <= now_us || f.deadline_us <= now_us)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for txn_id in due {
+            let flight = &self.volatile.coordinating.in_flight[&txn_id];
+            if flight.deadline_us <= now_us {
+                if flight.two_phase {
+                    self.abort_in_flight(now_us, &txn_id, Vec::new(), out);
+                } else if let Some(flight) = self.volatile.coordinating.in_flight.remove(&txn_id) {
+                    // The owner may have committed it: only "unknown" is true.
+                    let text = format!("the owner of {txn_id}'s keys did not answer: it may or may not have committed");
+                    self.reply(
+                        flight.client,
+                        flight.client_msg,
+                        error(error_code::TXN_STATE_EXPIRED, text),
+                        out,
+                    );
+                }
+                continue;
+            }
+            if let Some(flight) = self.volatile.coordinating.in_flight.get_mut(&txn_id) {
+                flight.resend_at_us = now_us.saturating_add(RESEND_US);
+            }
+            self.send_parts(&txn_id, out);
+        }
+        let decisions: Vec<(String, Vec<String>)> = self
+            .durable
+            .decisions
+            .iter()
+            .filter(|(_, d)| d.resend_at_us <= now_us)
+            .map(|(id, d)| (id.clone(), d.waiting_for.iter().cloned().collect()))
+            .collect();
+        for (txn_id, participants) in decisions {
+            if let Some(d) = self.durable.decisions.get_mut(&txn_id) {
+                d.resend_at_us = now_us.saturating_add(RESEND_US);
+            }
+            for participant in participants {
+                let payload = Payload::TxnDecide { txn_id: txn_id.clone(), committed: true };
+                self.request(participant, payload, out);
+            }
+        }
+        self.ask_about_doubts(now_us, out);
+    }
+}

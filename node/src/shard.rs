@@ -1,0 +1,98 @@
+//! Which node owns which key: the shard map, from `init`'s `node_ids`.
+//!
+//! A key's owner is `node_ids[fnv1a_64(key) % node_ids.len()]`, with FNV-1a over the key's
+//! UTF-8 bytes (offset basis 0xcbf29ce484222325, prime 0x100000001b3): the same owner on
+//! every machine, toolchain and run, unlike std's `DefaultHasher`. Every node is told the
+//! same `node_ids` in the same order, so every node agrees on every owner. One node (the
+//! default) owns every key.
+
+const FNV_OFFSET_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+
+/// FNV-1a, 64 bits, over `bytes`.
+pub fn fnv1a_64(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(FNV_OFFSET_BASIS, |hash, &b| (hash ^ u64::from(b)).wrapping_mul(FNV_PRIME))
+}
+
+/// The cluster as one node sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShardMap {
+    /// Every node's id, in `init`'s order.
+    nodes: Vec<String>,
+    /// This node's index in `nodes`.
+    me: usize,
+}
+
+impl ShardMap {
+    /// The map of node `me` in a cluster of `node_ids`; a node missing from its own
+    /// `node_ids` (or an empty list) is a cluster of one.
+    pub fn new(me: &str, node_ids: &[String]) -> ShardMap {
+        match node_ids.iter().position(|id| id == me) {
+            Some(index) => ShardMap { nodes: node_ids.to_vec(), me: index },
+            None => ShardMap { nodes: vec![me.to_owned()], me: 0 },
+        }
+    }
+
+    /// Whether more than one node shares the keys.
+    pub fn is_cluster(&self) -> bool {
+        self.nodes.len() > 1
+    }
+
+    /// The index of the node that owns `key`.
+    pub fn owner(&self, key: &str) -> usize {
+        (fnv1a_64(key.as_bytes()) % self.nodes.len() as u64) as usize
+    }
+
+    pub fn is_mine(&self, key: &str) -> bool {
+        self.owner(key) == self.me
+    }
+
+    pub fn me(&self) -> usize {
+        self.me
+    }
+
+    pub fn name(&self, index: usize) -> &str {
+        &self.nodes[index]
+    }
+
+    /// The index of the node called `id`, if it is a member.
+    pub fn index_of(&self, id: &str) -> Option<usize> {
+        self.nodes.iter().position(|n| n == id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fnv1a_is_the_published_function() {
+        // Test vectors of FNV-1a 64 (Fowler, Noll, Vo).
+        assert_eq!(fnv1a_64(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(fnv1a_64(b"a"), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(fnv1a_64(b"foobar"), 0x8594_4171_f739_67e8);
+    }
+
+    #[test]
+    fn every_node_agrees_on_every_owner_and_keys_spread() {
+        let ids: Vec<String> = ["n1", "n2", "n3"].iter().map(|s| s.to_string()).collect();
+        let maps: Vec<ShardMap> = ids.iter().map(|me| ShardMap::new(me, &ids)).collect();
+        let mut per_node = [0; 3];
+        for k in 0..300 {
+            let key = format!("r{k}");
+            let owners: Vec<usize> = maps.iter().map(|m| m.owner(&key)).collect();
+            assert!(owners.windows(2).all(|w| w[0] == w[1]), "{key}: {owners:?}");
+            assert_eq!(maps.iter().filter(|m| m.is_mine(&key)).count(), 1, "{key}");
+            per_node[owners[0]] += 1;
+        }
+        assert!(per_node.iter().all(|&n| n > 60), "{per_node:?}");
+    }
+
+    #[test]
+    fn one_node_owns_everything() {
+        let alone = ShardMap::new("n1", &[]);
+        assert!(!alone.is_cluster() && alone.is_mine("anything"));
+        let stray = ShardMap::new("n9", &["n1".to_string(), "n2".to_string()]);
+        assert!(!stray.is_cluster() && stray.is_mine("x"));
+    }
+}
