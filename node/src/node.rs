@@ -14,6 +14,8 @@
 mod coordinator;
 mod participant;
 
+pub use coordinator::PREPARE_TIMEOUT_US;
+
 use std::collections::{BTreeMap, VecDeque};
 
 use crate::bugs::Bug;
@@ -590,6 +592,13 @@ impl Node {
         (open, outcomes, open_queued + outcome_queued)
     }
 
+    /// Two-phase commits not finished here: (transactions prepared here and not yet
+    /// decided, commit decisions not yet acknowledged by every participant). Both are
+    /// zero once a healed cluster has resolved every doubt.
+    pub fn unresolved(&self) -> (usize, usize) {
+        (self.durable.participant.prepared().count(), self.durable.decisions.len())
+    }
+
     /// Replies waiting for a sync, in order (a logging node's only buffer that grows with
     /// load). A crash loses them: the simulator reads them off a node as it crashes, since
     /// the commits they answer may survive on the disk although no one was told.
@@ -635,7 +644,7 @@ impl Node {
             Payload::Malformed { type_name, reason } => {
                 error(error_code::MALFORMED_REQUEST, format!("malformed {type_name}: {reason}"))
             }
-            Payload::Init { node_id, node_ids } => self.init(node_id, &node_ids),
+            Payload::Init { node_id, node_ids } => self.init(node_id, &node_ids, out),
             _ if self.volatile.node_id.is_none() => error(
                 error_code::TEMPORARILY_UNAVAILABLE,
                 "node not initialised: send init first".to_owned(),
@@ -647,7 +656,8 @@ impl Node {
                     self.forward_read(now_us, src.to_owned(), msg_id, owner, txn_id, key, out);
                     return None;
                 }
-                self.read(now_us, txn_id, key)
+                let member = self.is_member(src);
+                self.read(now_us, txn_id, key, member)
             }
             Payload::OccCommit { txn_id, writes, read_versions } => {
                 return self.commit(now_us, src, msg_id, txn_id, writes, read_versions, out);
@@ -673,7 +683,7 @@ impl Node {
         Some(reply)
     }
 
-    fn init(&mut self, node_id: String, node_ids: &[String]) -> Payload {
+    fn init(&mut self, node_id: String, node_ids: &[String], out: &mut Vec<Output>) -> Payload {
         match &self.volatile.node_id {
             // A repeated init (its reply was lost) is answered again.
             Some(current) if *current == node_id => Payload::InitOk,
@@ -684,9 +694,27 @@ impl Node {
             None => {
                 self.volatile.shards = ShardMap::new(&node_id, node_ids);
                 self.volatile.node_id = Some(node_id);
+                self.number_after_restart(out);
                 Payload::InitOk
             }
         }
+    }
+
+    /// A cluster node that restarted numbers its messages above every number its earlier
+    /// lives used: a late answer to a request of theirs (a forwarded read, say) must not
+    /// be taken for the answer to a request of this life that happens to reuse its
+    /// `msg_id`. The base is this life's first LSN, times 2^32: it appends a record
+    /// (the id high-water mark again) whose LSN no earlier life that sent anything had,
+    /// since every message waits for the records before it to be durable.
+    fn number_after_restart(&mut self, out: &mut Vec<Output>) {
+        let restarted = self.volatile.log.as_ref().is_some_and(|log| log.appended_lsn > 0);
+        if !self.volatile.shards.is_cluster() || !restarted {
+            return;
+        }
+        let up_to = self.durable.ids_up_to;
+        self.append(out, |lsn| wal::encode_ids(lsn, up_to));
+        let lsn = self.volatile.log.as_ref().map_or(0, |log| log.appended_lsn);
+        self.volatile.next_msg_id = self.volatile.next_msg_id.max(lsn << 32);
     }
 
     /// Issues the next free id. Past the durable high-water mark, an `Ids` record raises
@@ -714,9 +742,19 @@ impl Node {
         Payload::OccBeginOk { txn_id }
     }
 
-    /// Reads are always served: a read changes nothing, and whatever the transaction's
-    /// state, its commit is validated. Only an open transaction records the read.
-    fn read(&mut self, now_us: u64, txn_id: String, key: String) -> Payload {
+    /// Reads are served whatever the transaction's state (a read changes nothing, and the
+    /// commit is validated), except a read of a key a transaction prepared here will write:
+    /// its coordinator may have committed it already, so the version here may be one its
+    /// client saw replaced, and the read is refused (error 30; the transaction aborts, as
+    /// its commit would). Only an open transaction records the read; a read forwarded by
+    /// another node (`from_member`) is recorded by that node, the coordinator.
+    fn read(&mut self, now_us: u64, txn_id: String, key: String, from_member: bool) -> Payload {
+        if self.durable.participant.is_written_by_prepared(&key) {
+            return error(
+                error_code::TXN_CONFLICT,
+                format!("`{}` is reserved by a transaction prepared here", clip(&key)),
+            );
+        }
         let (value, version) = self.durable.store.read(&key);
         let mut value = value.map(str::to_owned);
         if self.planted(Bug::StaleReadCache) {
@@ -725,6 +763,7 @@ impl Node {
         let txn = self.txn_ref(&txn_id);
         match self.volatile.txns.open_mut(txn) {
             Some(open) => open.reads.push((key, version)),
+            None if from_member => {}
             None => self.volatile.txns.reserve(now_us, txn),
         }
         Payload::OccReadOk { value, version }
@@ -783,6 +822,10 @@ impl Node {
                 && read_versions.iter().any(|r| r.version == version && r.key == key)
         };
         self.coverage_recorded_reads(&read_versions, &recorded, echoed);
+        // A key a transaction prepared here holds: the commit aborts (error 30), and the
+        // outcome is remembered like any other, so that a copy arriving once the
+        // reservation is gone cannot commit what was refused.
+        let mut reserved = false;
         if self.volatile.shards.is_cluster() {
             let reads = read_versions
                 .iter()
@@ -805,13 +848,7 @@ impl Node {
                     .commit_in_cluster(now_us, client, msg_id, txn, txn_id, checks, writes, out);
             }
             let written = writes.iter().map(|w| w.key.as_str());
-            if let Some(key) = self.durable.participant.conflict(None, reads, written) {
-                self.volatile.txns.close(txn);
-                return Some(error(
-                    error_code::TXN_CONFLICT,
-                    format!("`{}` is reserved by a transaction prepared here", clip(&key)),
-                ));
-            }
+            reserved = self.durable.participant.conflict(None, reads, written).is_some();
         }
         let checks = read_versions
             .iter()
@@ -819,6 +856,7 @@ impl Node {
             .chain(recorded.iter().filter(|(k, v)| !echoed(k, *v)).map(|(k, v)| (k.as_str(), *v)));
         let logging = self.volatile.log.is_some();
         let (outcome, installed) = match self.config.bug {
+            _ if reserved => (Outcome::Aborted(Vec::new()), Vec::new()),
             None => {
                 let conflicts = self.durable.store.validate(checks);
                 if conflicts.is_empty() {

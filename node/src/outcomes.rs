@@ -22,13 +22,21 @@ use crate::protocol::{Conflict, KeyVersion, Payload};
 pub enum Outcome {
     /// Every written key's new version, sorted by key.
     Committed(Vec<KeyVersion>),
+    /// The version conflicts; none when the transaction aborted for another reason, in a
+    /// cluster only (a key reserved by a transaction prepared elsewhere, a participant
+    /// that did not vote).
     Aborted(Vec<Conflict>),
 }
 
 impl Outcome {
-    /// The `occ_commit_ok` reply that tells a client this outcome.
+    /// The reply that tells a client this outcome: `occ_commit_ok`, or error 30 for an
+    /// abort no version conflict explains (an abort must name its conflicts).
     pub fn to_payload(&self) -> Payload {
         match self {
+            Outcome::Aborted(conflicts) if conflicts.is_empty() => Payload::Error {
+                code: crate::protocol::error_code::TXN_CONFLICT,
+                text: "aborted: it conflicts with a transaction prepared in the cluster".to_owned(),
+            },
             Outcome::Committed(versions) => Payload::OccCommitOk {
                 committed: true,
                 new_version: versions.iter().map(|v| v.version).max(),

@@ -185,7 +185,10 @@ struct Txn {
 
 pub struct Client {
     address: String,
+    /// The node this client's transactions go to now.
     node: String,
+    /// Every node it may use, in the order it moves through them (see [`Client::with_failover`]).
+    nodes: Vec<String>,
     process: u64,
     /// Added to `process` on retirement, so ids of all clients stay disjoint.
     process_stride: u64,
@@ -235,6 +238,7 @@ impl Client {
         assert!(process_stride > 0, "process ids of retired processes must not collide");
         Client {
             address,
+            nodes: vec![node.clone()],
             node,
             process: first_process,
             process_stride,
@@ -263,6 +267,32 @@ impl Client {
         self.neglect = neglect;
         self.whims = Some(whims);
         self
+    }
+
+    /// Lets the client move on through `nodes` (a cluster's, starting after its own) when
+    /// its node stays unreachable: a begin, read or commit unanswered through every
+    /// resend ends the transaction as always (`fail`, or `info` for a commit), and the
+    /// next one goes to the next node. A transaction belongs to the node that began it,
+    /// so the one in progress is never moved.
+    pub fn with_failover(mut self, nodes: Vec<String>) -> Client {
+        if nodes.contains(&self.node) {
+            self.nodes = nodes;
+        }
+        self
+    }
+
+    /// The node this client's requests go to now.
+    pub fn node(&self) -> &str {
+        &self.node
+    }
+
+    /// The node stayed unreachable: the next transaction goes to the next one.
+    fn move_on(&mut self) {
+        if self.nodes.len() < 2 {
+            return;
+        }
+        let at = self.nodes.iter().position(|n| *n == self.node).unwrap_or(0);
+        self.node = self.nodes[(at + 1) % self.nodes.len()].clone();
     }
 
     /// Draws `percent` out of 100 from the whims stream (never true without one).
@@ -344,8 +374,10 @@ impl Client {
                     self.send(now_us, payload, outbox);
                 } else if is_commit {
                     self.finish_indeterminate(now_us, records);
+                    self.move_on();
                 } else {
                     self.finish_failed(now_us, records);
+                    self.move_on();
                 }
             }
             _ => {}

@@ -56,8 +56,9 @@ pub enum Forward {
 pub struct InFlight {
     txn: TxnKey,
     client: String,
-    /// The client's latest send of the commit: the answer goes there.
-    client_msg: Option<u64>,
+    /// Every copy of the commit that reached this node (resends, duplicates): each is
+    /// answered, like any request.
+    client_msgs: Vec<Option<u64>>,
     deadline_us: u64,
     resend_at_us: u64,
     /// Per node index: its part of the transaction (reads of its keys, writes to them)
@@ -147,7 +148,7 @@ impl Node {
         let mut flight = InFlight {
             txn: txn.key(),
             client,
-            client_msg,
+            client_msgs: vec![client_msg],
             deadline_us: now_us.saturating_add(PREPARE_TIMEOUT_US),
             resend_at_us: now_us.saturating_add(RESEND_US),
             parts,
@@ -203,14 +204,22 @@ impl Node {
         }
     }
 
-    /// A duplicate of a commit in flight: its answer goes to the latest send.
+    /// Another copy of a commit in flight: it is answered with the first, when the
+    /// answer comes.
     pub(super) fn commit_again(&mut self, txn_id: &str, client_msg: Option<u64>) -> bool {
         match self.volatile.coordinating.in_flight.get_mut(txn_id) {
             Some(flight) => {
-                flight.client_msg = client_msg;
+                flight.client_msgs.push(client_msg);
                 true
             }
             None => false,
+        }
+    }
+
+    /// Answers every copy of `flight`'s commit with `payload`.
+    fn answer_flight(&mut self, flight: InFlight, payload: Payload, out: &mut Vec<Output>) {
+        for client_msg in flight.client_msgs {
+            self.reply(flight.client.clone(), client_msg, payload.clone(), out);
         }
     }
 
@@ -231,10 +240,16 @@ impl Node {
             self.maybe_decide(now_us, &txn_id, out);
             return;
         }
-        // A late vote for a transaction already decided: tell that participant again.
-        if vote.yes {
-            let committed = self.durable.decisions.contains_key(&txn_id);
-            self.request(from.to_owned(), Payload::TxnDecide { txn_id, committed }, out);
+        // A late vote (a resent prepare's) for a transaction already decided. A commit
+        // decision still on record is being driven; one forgotten was applied by every
+        // participant. Otherwise it aborted (or was never decided, and is presumed to
+        // have): that participant is told, in case this copy of the prepare reserved.
+        if vote.yes && !self.durable.decisions.contains_key(&txn_id) {
+            let committed = self.durable.outcomes.get(self.txn_ref(&txn_id));
+            if !matches!(committed, Some(Outcome::Committed(_))) {
+                let payload = Payload::TxnDecide { txn_id, committed: false };
+                self.request(from.to_owned(), payload, out);
+            }
         }
     }
 
@@ -298,7 +313,7 @@ impl Node {
         if self.durable.decisions.get(txn_id).is_some_and(|d| d.waiting_for.is_empty()) {
             self.forget(txn_id, out);
         }
-        self.reply(flight.client, flight.client_msg, reply, out);
+        self.answer_flight(flight, reply, out);
     }
 
     /// `txn_id` aborts: participants that may have prepared are told, and the client gets
@@ -321,30 +336,24 @@ impl Node {
                 self.request(dest, payload, out);
             }
         }
-        let reply = if conflicts.is_empty() {
-            let voted = flight.parts.values().all(|p| p.vote.is_some());
-            match voted {
-                true => error(
-                    error_code::TXN_CONFLICT,
-                    format!("transaction {txn_id} conflicts with one prepared on another node"),
-                ),
-                false => error(
-                    error_code::ABORT,
-                    format!(
-                        "transaction {txn_id} aborted: a participant did not answer its prepare"
-                    ),
-                ),
-            }
-        } else {
-            let outcome = Outcome::Aborted(conflicts);
-            let deadline_us = self.durable.outcomes.deadline_for(now_us);
-            let key = flight.txn.clone();
-            self.append(out, |lsn| wal::encode_outcome(lsn, &key, deadline_us, &outcome));
-            let reply = outcome.to_payload();
-            self.durable.outcomes.insert(flight.txn.as_ref(), outcome, deadline_us);
-            reply
+        // Remembered, like every definite answer: a copy of the commit arriving later must
+        // not start the transaction again. An abort with no conflict to name is answered
+        // with an error (30 for a reservation; 14 the first time, for a missing vote).
+        let voted = flight.parts.values().all(|p| p.vote.is_some());
+        let first_answer = match conflicts.is_empty() && !voted {
+            true => Some(error(
+                error_code::ABORT,
+                format!("transaction {txn_id} aborted: a participant did not answer its prepare"),
+            )),
+            false => None,
         };
-        self.reply(flight.client, flight.client_msg, reply, out);
+        let outcome = Outcome::Aborted(conflicts);
+        let deadline_us = self.durable.outcomes.deadline_for(now_us);
+        let key = flight.txn.clone();
+        self.append(out, |lsn| wal::encode_outcome(lsn, &key, deadline_us, &outcome));
+        let reply = first_answer.unwrap_or_else(|| outcome.to_payload());
+        self.durable.outcomes.insert(flight.txn.as_ref(), outcome, deadline_us);
+        self.answer_flight(flight, reply, out);
     }
 
     /// The owner answered a forwarded one-phase commit: recorded, relayed.
@@ -366,7 +375,7 @@ impl Node {
             Payload::Error { code, .. } if *code == error_code::TEMPORARILY_UNAVAILABLE => return,
             _ => {
                 if let Some(flight) = self.volatile.coordinating.in_flight.remove(txn_id) {
-                    self.reply(flight.client, flight.client_msg, answer, out);
+                    self.answer_flight(flight, answer, out);
                 }
                 return;
             }
@@ -377,7 +386,7 @@ impl Node {
         self.append(out, |lsn| wal::encode_outcome(lsn, &key, deadline_us, &outcome));
         let reply = outcome.to_payload();
         self.durable.outcomes.insert(flight.txn.as_ref(), outcome, deadline_us);
-        self.reply(flight.client, flight.client_msg, reply, out);
+        self.answer_flight(flight, reply, out);
     }
 
     /// A participant acknowledged the decision on `txn_id`.
@@ -437,12 +446,7 @@ impl Node {
                 } else if let Some(flight) = self.volatile.coordinating.in_flight.remove(&txn_id) {
                     // The owner may have committed it: only "unknown" is true.
                     let text = format!("the owner of {txn_id}'s keys did not answer: it may or may not have committed");
-                    self.reply(
-                        flight.client,
-                        flight.client_msg,
-                        error(error_code::TXN_STATE_EXPIRED, text),
-                        out,
-                    );
+                    self.answer_flight(flight, error(error_code::TXN_STATE_EXPIRED, text), out);
                 }
                 continue;
             }

@@ -123,6 +123,12 @@ impl Participant {
         None
     }
 
+    /// Whether a prepared transaction will write `key`.
+    pub fn is_written_by_prepared(&self, key: &str) -> bool {
+        !self.reservations.is_empty()
+            && self.reservations.get(key).is_some_and(|r| r.writer.is_some())
+    }
+
     /// Holds `prepared`'s reservations for `txn_id`.
     pub fn hold(&mut self, txn_id: &str, prepared: PreparedTxn, ask_at_us: u64) {
         for r in &prepared.reads {
@@ -274,7 +280,15 @@ impl Node {
             .collect();
         for (txn_id, coordinator) in due {
             if Some(coordinator.as_str()) == self.volatile.node_id.as_deref() {
-                // This node is the coordinator: it decided commit only if it recorded so.
+                if self.volatile.coordinating.in_flight.contains_key(&txn_id) {
+                    // Still collecting votes here: its decision will resolve it.
+                    if let Some(doubt) = self.durable.participant.prepared.get_mut(&txn_id) {
+                        doubt.ask_at_us = now_us.saturating_add(QUERY_AFTER_US);
+                    }
+                    continue;
+                }
+                // This node is the coordinator and has forgotten the vote (a restart): it
+                // decided commit only if it recorded so.
                 let committed = self.durable.decisions.contains_key(&txn_id);
                 self.resolve(now_us, &txn_id, committed, out);
                 continue;

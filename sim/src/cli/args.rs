@@ -15,6 +15,9 @@ use crate::world::RunConfig;
 pub const CLIENTS_MAX: u32 = 1_000;
 pub const TXNS_MAX: u64 = 1_000_000;
 pub const KEYS_MAX: u32 = 100_000;
+/// A cluster of more nodes than this would spend its time on two-phase commits of every
+/// transaction; 16 is plenty to find what sharding breaks.
+pub const NODES_MAX: u32 = 16;
 
 /// How one simulated run is set up. Every flag has a default that makes a meaningful test.
 #[derive(Args, Clone, Debug)]
@@ -22,6 +25,11 @@ pub struct RunFlags {
     /// Workload: register, bank, counter, hotspot or mixed.
     #[arg(long, default_value = "mixed", value_parser = parse_workload)]
     pub workload: Workload,
+    /// Store nodes (1 to 16): keys are sharded over them and a transaction that touches
+    /// several shards commits by two-phase commit. 1 is a single store.
+    #[arg(long, default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..=i64::from(NODES_MAX)))]
+    pub nodes: u32,
     /// Concurrent client processes (1 to 1,000).
     #[arg(long, default_value_t = 5,
           value_parser = clap::value_parser!(u32).range(1..=i64::from(CLIENTS_MAX)))]
@@ -52,6 +60,7 @@ impl RunFlags {
         RunConfig {
             seed,
             workload: self.workload,
+            nodes: self.nodes,
             clients: self.clients,
             txns: self.txns,
             keys: self.keys,
@@ -63,10 +72,15 @@ impl RunFlags {
     }
 }
 
-/// The flags that reproduce `config`, in a fixed order (seed excluded).
+/// The flags that reproduce `config`, in a fixed order (seed excluded). `--nodes` is
+/// named only for a cluster, so single-node commands read as they always did.
 pub fn flags_of(config: &RunConfig) -> String {
+    let nodes = match config.nodes {
+        1 => String::new(),
+        n => format!(" --nodes {n}"),
+    };
     let mut flags = format!(
-        "--workload {} --clients {} --txns {} --keys {} --faults {}",
+        "--workload {}{nodes} --clients {} --txns {} --keys {} --faults {}",
         config.workload.name(),
         config.clients,
         config.txns,

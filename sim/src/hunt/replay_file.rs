@@ -10,15 +10,26 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::cli::args::{parse_bug, parse_workload, CLIENTS_MAX, KEYS_MAX, TXNS_MAX};
+use crate::cli::args::{parse_bug, parse_workload, CLIENTS_MAX, KEYS_MAX, NODES_MAX, TXNS_MAX};
 use crate::world::faults::FaultSpec;
 use crate::world::RunConfig;
+
+fn one_node() -> u32 {
+    1
+}
+
+fn is_one_node(nodes: &u32) -> bool {
+    *nodes == 1
+}
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReplayFile {
     pub seed: u64,
     pub workload: String,
+    /// Store nodes; absent means 1 (files written before clusters existed).
+    #[serde(default = "one_node", skip_serializing_if = "is_one_node")]
+    pub nodes: u32,
     pub clients: u32,
     pub txns: u64,
     pub keys: u32,
@@ -38,6 +49,7 @@ impl ReplayFile {
         ReplayFile {
             seed: config.seed,
             workload: config.workload.name().to_string(),
+            nodes: config.nodes,
             clients: config.clients,
             txns: config.txns,
             keys: config.keys,
@@ -57,6 +69,7 @@ impl ReplayFile {
 
     /// The run this file describes, if every field is within the limits of its flag.
     pub fn config(&self) -> Result<RunConfig, String> {
+        within("nodes", u64::from(self.nodes), u64::from(NODES_MAX), "--nodes")?;
         within("clients", u64::from(self.clients), u64::from(CLIENTS_MAX), "--clients")?;
         within("txns", self.txns, TXNS_MAX, "--txns")?;
         within("keys", u64::from(self.keys), u64::from(KEYS_MAX), "--keys")?;
@@ -66,6 +79,7 @@ impl ReplayFile {
         Ok(RunConfig {
             seed: self.seed,
             workload: parse_workload(&self.workload).map_err(|e| format!("`workload`: {e}"))?,
+            nodes: self.nodes,
             clients: self.clients,
             txns: self.txns,
             keys: self.keys,

@@ -21,9 +21,11 @@
 //! - `memory-bound`: after every step the store's tables hold no more than its documented
 //!   bound (`node::Node::table_sizes`): open transactions at most the begins delivered to
 //!   it within the last `txn_ttl_us`, remembered outcomes at most the commits delivered
-//!   within the last `outcome_ttl_us`, queued expiries at most both together. A table that
-//!   never forgets is a leak no history shows. (Deliveries, not answers: an answer may wait
-//!   for a sync, and a crash may lose it while the outcome it announces survives.)
+//!   within the last `outcome_ttl_us` (in a cluster, plus the prepare timeout: a
+//!   coordinator records an outcome when it decides), queued expiries at most both
+//!   together. A table that never forgets is a leak no history shows. (Deliveries, not
+//!   answers: an answer may wait for a sync, and a crash may lose it while the outcome it
+//!   announces survives.)
 //! - `version-regressed`: a read never returns a version of a key older than one the store
 //!   already announced (in a commit's answer or an earlier read). Whatever the store said
 //!   is durable, so no crash may take it back: this is where an acknowledged write that a
@@ -39,6 +41,14 @@
 //!
 //! Messages are observed as they are sent, once each (the network's duplicates are
 //! deliveries of one send), so nothing here depends on faults.
+//!
+//! In a cluster each node is checked as a store of its own (its numbering, its `init`,
+//! its ids, its tables), while what is true of data is checked across the cluster:
+//! versions announced by any node (a key has one owner), answers per transaction id (ids
+//! name their coordinator). Messages between nodes are not the protocol clients see;
+//! what they say of versions counts as "can exist": an owner's answer to a forwarded
+//! commit and a participant's yes vote name versions that may be installed although no
+//! client is ever told (the coordinator may crash first).
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -69,23 +79,33 @@ struct CommitRequest {
     written: Vec<String>,
 }
 
+/// What is checked of each node on its own.
+#[derive(Default)]
+struct NodeState {
+    /// Node-clock times of the begins and the commits delivered to it, within their TTLs.
+    begins_us: VecDeque<u64>,
+    commits_us: VecDeque<u64>,
+    /// The smallest `msg_id` the node may use next.
+    next_msg_id: u64,
+    /// The simulator's `init` has reached the node.
+    initialised: bool,
+    /// The largest own-form id number (`t<n>`, or `t<n>.<node>`) a begin was answered with.
+    largest_begun: Option<u64>,
+}
+
 pub struct Conformance {
     txn_ttl_us: u64,
     outcome_ttl_us: u64,
-    /// Store-clock times of the begins and the commits it answered, within their TTLs.
-    begins_us: VecDeque<u64>,
-    commits_us: VecDeque<u64>,
-    /// The smallest `msg_id` the store may use next.
-    next_node_msg_id: u64,
+    /// Per node, by process index (nodes are processes `0..n`).
+    nodes: Vec<NodeState>,
     /// Per process index: the kind of each request it sent the store, by `msg_id`
     /// (clients number their messages densely from 0).
     requests: Vec<Vec<Request>>,
     /// `(process, msg_id)` of each commit request.
     commits: BTreeMap<(usize, u64), CommitRequest>,
-    /// `(process, msg_id)` -> key of each read request.
-    reads: BTreeMap<(usize, u64), String>,
-    /// The largest own-form id (`t<n>`) a begin was answered with.
-    largest_begun: Option<u64>,
+    /// `(process, msg_id)` -> key of each read request and, in a cluster, the version of
+    /// it announced when the request was sent (see [`Conformance::read_reply`]).
+    reads: BTreeMap<(usize, u64), (String, Option<u64>)>,
     /// Per `txn_id`: the first definite answer (committed?) and when, on the store's clock.
     answers: BTreeMap<String, (bool, u64)>,
     /// Per key: the largest version the store announced (in a reply it sent).
@@ -98,45 +118,65 @@ pub struct Conformance {
     more: u64,
     /// The history's length, to place a violation among its events.
     history_len: u64,
-    /// The simulator's `init` has reached the store.
-    initialised: bool,
     /// `(process, msg_id)` of requests sent on a healed network and not answered yet.
     unanswered: BTreeSet<(usize, u64)>,
 }
 
 impl Conformance {
-    pub fn new(processes: usize, txn_ttl_us: u64, outcome_ttl_us: u64) -> Conformance {
+    /// Checks a world of `processes` processes, the first `nodes` of them store nodes.
+    pub fn new(
+        processes: usize,
+        nodes: usize,
+        txn_ttl_us: u64,
+        outcome_ttl_us: u64,
+    ) -> Conformance {
         Conformance {
             txn_ttl_us,
             outcome_ttl_us,
-            begins_us: VecDeque::new(),
-            commits_us: VecDeque::new(),
-            next_node_msg_id: 0,
+            nodes: (0..nodes).map(|_| NodeState::default()).collect(),
             requests: vec![Vec::new(); processes],
             commits: BTreeMap::new(),
             reads: BTreeMap::new(),
-            largest_begun: None,
             answers: BTreeMap::new(),
             announced: BTreeMap::new(),
             unsent: BTreeMap::new(),
             violations: Vec::new(),
             more: 0,
             history_len: 0,
-            initialised: false,
             unanswered: BTreeSet::new(),
         }
     }
 
-    /// The simulator's `init` has reached the store.
-    pub fn initialised(&mut self) {
-        self.initialised = true;
+    /// The simulator's `init` has reached node `node`.
+    pub fn initialised(&mut self, node: usize) {
+        self.nodes[node].initialised = true;
     }
 
-    /// The store restarted: a new process, which numbers its messages from 0 and is not
+    /// Node `node` restarted: a new process, which numbers its messages from 0 and is not
     /// initialised until the simulator's `init` reaches it.
-    pub fn restarted(&mut self) {
-        self.next_node_msg_id = 0;
-        self.initialised = false;
+    pub fn restarted(&mut self, node: usize) {
+        self.nodes[node].next_msg_id = 0;
+        self.nodes[node].initialised = false;
+    }
+
+    /// One node sent another `envelope`: the versions it names may exist from now on.
+    pub fn between_nodes(&mut self, envelope: &Envelope) {
+        match &envelope.body.payload {
+            Payload::OccCommitOk { versions, .. } | Payload::TxnPrepareOk { versions, .. } => {
+                for v in versions {
+                    raise(&mut self.unsent, &v.key, v.version);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// How explanations name node `node`: "the store" when it is the only one.
+    fn who(&self, node: usize) -> String {
+        match self.nodes.len() {
+            1 => "the store".to_string(),
+            _ => format!("node n{}", node + 1),
+        }
     }
 
     /// The store crashed holding these replies for a sync: they were never sent, but the
@@ -151,12 +191,14 @@ impl Conformance {
         }
     }
 
-    /// `envelope` was delivered to the (running) store at `node_local_us` on its clock:
-    /// begins and commits count towards the bound of its tables from now.
-    pub fn delivered(&mut self, envelope: &Envelope, node_local_us: u64) {
+    /// `envelope` was delivered to (running) node `node` at `node_local_us` on its clock:
+    /// begins and commits (a client's, or one another node forwarded) count towards the
+    /// bound of its tables from now.
+    pub fn delivered(&mut self, node: usize, envelope: &Envelope, node_local_us: u64) {
+        let state = &mut self.nodes[node];
         match envelope.body.payload {
-            Payload::OccBegin => self.begins_us.push_back(node_local_us),
-            Payload::OccCommit { .. } => self.commits_us.push_back(node_local_us),
+            Payload::OccBegin => state.begins_us.push_back(node_local_us),
+            Payload::OccCommit { .. } => state.commits_us.push_back(node_local_us),
             _ => {}
         }
     }
@@ -164,6 +206,7 @@ impl Conformance {
     /// The violations found, with a last line counting any beyond the bound.
     pub fn finish(mut self) -> Vec<Violation> {
         for (process, msg_id) in std::mem::take(&mut self.unanswered) {
+            let process = process + 1 - self.nodes.len();
             self.violation(
                 "request-unanswered",
                 format!("the store never answered msg {msg_id} of client c{process}, sent after the network healed"),
@@ -197,7 +240,10 @@ impl Conformance {
             }
             Payload::OccBegin => Request::Begin,
             Payload::OccRead { key, .. } => {
-                self.reads.insert((source, msg_id), key.clone());
+                // In a cluster what a read must not go below is fixed when it is sent.
+                let floor =
+                    (self.nodes.len() > 1).then(|| self.announced.get(key).copied().unwrap_or(0));
+                self.reads.insert((source, msg_id), (key.clone(), floor));
                 Request::Read
             }
             Payload::OccCommit { txn_id, writes, .. } => {
@@ -227,17 +273,19 @@ impl Conformance {
         kinds[slot] = kind;
     }
 
-    /// The store sent `envelope` to process `target` at `node_local_us` on its clock.
-    /// Process `i` of the world is client `c<i>` (0 is the store), which is how the
-    /// explanations name it: a history's process numbers are another thing.
-    pub fn reply(&mut self, target: usize, envelope: &Envelope, node_local_us: u64) {
+    /// Node `node` sent `envelope` to client process `target` at `node_local_us` on its
+    /// clock. Explanations name a client `c<target + 1 - nodes>`, as the world does: a
+    /// history's process numbers are another thing.
+    pub fn reply(&mut self, node: usize, target: usize, envelope: &Envelope, node_local_us: u64) {
         let body = &envelope.body;
+        let store = self.who(node);
+        let client = target + 1 - self.nodes.len();
         match body.msg_id {
-            Some(id) if id >= self.next_node_msg_id => self.next_node_msg_id = id + 1,
+            Some(id) if id >= self.nodes[node].next_msg_id => self.nodes[node].next_msg_id = id + 1,
             id => {
-                let expected = self.next_node_msg_id;
+                let expected = self.nodes[node].next_msg_id;
                 self.violation("node-msg-id", format!(
-                    "the store sent {} with msg_id {id:?}; every message needs a msg_id of at least {expected}",
+                    "{store} sent {} with msg_id {id:?}; every message needs a msg_id of at least {expected}",
                     body.payload.type_name()
                 ));
             }
@@ -245,7 +293,7 @@ impl Conformance {
         let Some(in_reply_to) = body.in_reply_to else {
             self.violation(
                 "reply-to-unknown-request",
-                format!("the store sent {} with no in_reply_to", body.payload.type_name()),
+                format!("{store} sent {} with no in_reply_to", body.payload.type_name()),
             );
             return;
         };
@@ -260,7 +308,7 @@ impl Conformance {
             self.violation(
                 "reply-to-unknown-request",
                 format!(
-                    "the store answered msg {in_reply_to} of client c{target} with {}, but that client never sent it such a request",
+                    "{store} answered msg {in_reply_to} of client c{client} with {}, but that client never sent it such a request",
                     body.payload.type_name()
                 ),
             );
@@ -285,11 +333,11 @@ impl Conformance {
             Payload::Error { code, .. } if *code == error_code::TEMPORARILY_UNAVAILABLE
         );
         let served = matches!(request, Request::Begin | Request::Read | Request::Commit);
-        if served && !self.initialised && !refused_early {
+        if served && !self.nodes[node].initialised && !refused_early {
             self.violation(
                 "answered-before-init",
                 format!(
-                    "the store answered a {request:?} request (msg {in_reply_to} of process {target}) with {} before it was initialised; it must refuse with error 11",
+                    "{store} answered a {request:?} request (msg {in_reply_to} of client c{client}) with {} before it was initialised; it must refuse with error 11",
                     body.payload.type_name()
                 ),
             );
@@ -299,14 +347,14 @@ impl Conformance {
             self.violation(
                 "reply-type-mismatch",
                 format!(
-                    "the store answered a {request:?} request (msg {in_reply_to} of client c{target}) with {}",
+                    "{store} answered a {request:?} request (msg {in_reply_to} of client c{client}) with {}",
                     body.payload.type_name()
                 ),
             );
             return;
         }
         match (request, &body.payload) {
-            (Request::Begin, Payload::OccBeginOk { txn_id }) => self.begun(txn_id),
+            (Request::Begin, Payload::OccBeginOk { txn_id }) => self.begun(node, txn_id),
             (Request::Read, Payload::OccReadOk { version, .. }) => {
                 self.read_reply(target, in_reply_to, *version)
             }
@@ -317,10 +365,11 @@ impl Conformance {
         }
     }
 
-    /// The store's table sizes `(open, outcomes, queued expiries)` right after a step at
+    /// Node `node`'s table sizes `(open, outcomes, queued expiries)` right after a step at
     /// `node_local_us` on its clock: each within its bound.
     pub fn table_sizes(
         &mut self,
+        node: usize,
         node_local_us: u64,
         (open, outcomes, queued): (usize, usize, usize),
     ) {
@@ -332,8 +381,14 @@ impl Conformance {
             }
             times.len()
         };
-        let begins = live(&mut self.begins_us, txn_ttl_us);
-        let commits = live(&mut self.commits_us, outcome_ttl_us);
+        let begins = live(&mut self.nodes[node].begins_us, txn_ttl_us);
+        // A cluster's coordinator records a commit's outcome when it decides, up to the
+        // prepare timeout after the commit arrived.
+        let grace_us = match self.nodes.len() {
+            1 => 0,
+            _ => node::PREPARE_TIMEOUT_US,
+        };
+        let commits = live(&mut self.nodes[node].commits_us, outcome_ttl_us + grace_us);
         let over = [
             ("open transactions", open, begins, "begins answered within the transaction TTL"),
             ("remembered outcomes", outcomes, commits, "commits answered within the outcome TTL"),
@@ -344,30 +399,37 @@ impl Conformance {
         if let Some((table, size, bound, what)) = over {
             self.violation(
                 "memory-bound",
-                format!("at {node_local_us}us on its clock the store holds {size} {table}, above its bound of {bound} ({what})"),
+                format!("at {node_local_us}us on its clock {} holds {size} {table}, above its bound of {bound} ({what})", self.who(node)),
             );
         }
     }
 
-    /// A begin was answered with `txn_id`: it must be above every id answered before.
-    fn begun(&mut self, txn_id: &str) {
-        let Some(n) = node::own_id_number(txn_id) else { return };
-        if let Some(largest) = self.largest_begun.filter(|&largest| n <= largest) {
+    /// Node `node` answered a begin with `txn_id`: it must be above every id it answered
+    /// before (in a cluster ids are `t<n>.<node>`, numbered by each node).
+    fn begun(&mut self, node: usize, txn_id: &str) {
+        let own = txn_id.split_once('.').map_or(txn_id, |(own, _)| own);
+        let Some(n) = node::own_id_number(own) else { return };
+        let largest_begun = self.nodes[node].largest_begun;
+        if let Some(largest) = largest_begun.filter(|&largest| n <= largest) {
+            let store = self.who(node);
             self.violation(
                 "txn-id-reused",
                 format!(
-                    "the store began {txn_id}, but it had already handed out t{largest}: ids must only grow, across restarts too, or one is issued twice"
+                    "{store} began {txn_id}, but it had already handed out t{largest}: ids must only grow, across restarts too, or one is issued twice"
                 ),
             );
         }
-        self.largest_begun = self.largest_begun.max(Some(n));
+        self.nodes[node].largest_begun = largest_begun.max(Some(n));
     }
 
     /// A read of the key asked by `(target, msg_id)` was answered at `version`: never below
-    /// a version the store announced before.
+    /// a version the store announced before. A single node answers in the order it
+    /// serves, so "before" is before the answer. In a cluster the owner serves a read
+    /// and another node relays it, so an answer may arrive after a newer version's, which
+    /// the owner installed later: "before" is before the client sent the read.
     fn read_reply(&mut self, target: usize, msg_id: u64, version: u64) {
-        let Some(key) = self.reads.remove(&(target, msg_id)) else { return };
-        let announced = self.announced.get(&key).copied().unwrap_or(0);
+        let Some((key, floor)) = self.reads.remove(&(target, msg_id)) else { return };
+        let announced = floor.unwrap_or_else(|| self.announced.get(&key).copied().unwrap_or(0));
         if version < announced {
             self.violation(
                 "version-regressed",
@@ -543,8 +605,8 @@ mod tests {
 
     /// Runs `(client request?, node reply, node-local time)` steps; returns the names found.
     fn check(steps: &[(Option<Payload>, Option<Payload>, u64)]) -> Vec<&'static str> {
-        let mut c = Conformance::new(2, 1_000_000, 1_000);
-        c.initialised();
+        let mut c = Conformance::new(2, 1, 1_000_000, 1_000);
+        c.initialised(0);
         let (mut client_id, mut node_id) = (0, 0);
         for (request, reply, at_us) in steps {
             if let Some(request) = request {
@@ -552,7 +614,7 @@ mod tests {
                 client_id += 1;
             }
             if let Some(reply) = reply {
-                c.reply(CLIENT, &envelope(node_id, Some(client_id - 1), reply.clone()), *at_us);
+                c.reply(0, CLIENT, &envelope(node_id, Some(client_id - 1), reply.clone()), *at_us);
                 node_id += 1;
             }
         }
@@ -609,15 +671,20 @@ mod tests {
 
     #[test]
     fn once_healed_every_request_is_answered_and_no_reply_is() {
-        let mut c = Conformance::new(2, 1_000, 1_000);
-        c.initialised();
+        let mut c = Conformance::new(2, 1, 1_000, 1_000);
+        c.initialised(0);
         c.request(CLIENT, &envelope(0, None, Payload::OccBegin), false);
         c.request(CLIENT, &envelope(1, None, Payload::OccBegin), true);
         c.request(CLIENT, &envelope(2, None, Payload::OccBegin), true);
-        c.reply(CLIENT, &envelope(0, Some(2), Payload::OccBeginOk { txn_id: "t1".into() }), 0);
+        c.reply(0, CLIENT, &envelope(0, Some(2), Payload::OccBeginOk { txn_id: "t1".into() }), 0);
         let reply = Payload::Malformed { type_name: "occ_read_ok".into(), reason: String::new() };
         c.request(CLIENT, &envelope(3, None, reply), true);
-        c.reply(CLIENT, &envelope(1, Some(3), Payload::Error { code: 12, text: String::new() }), 0);
+        c.reply(
+            0,
+            CLIENT,
+            &envelope(1, Some(3), Payload::Error { code: 12, text: String::new() }),
+            0,
+        );
         let names: Vec<&str> = c.finish().iter().map(|v| v.name).collect();
         // msg 0 may be lost, msg 1 is owed an answer, msg 3 is owed none.
         assert_eq!(names, ["reply-type-mismatch", "request-unanswered"]);
@@ -625,15 +692,15 @@ mod tests {
 
     #[test]
     fn before_init_the_store_refuses_with_error_11() {
-        let mut c = Conformance::new(2, 1_000, 1_000);
+        let mut c = Conformance::new(2, 1, 1_000, 1_000);
         c.request(CLIENT, &envelope(0, None, Payload::OccBegin), false);
         let unavailable = Payload::Error { code: 11, text: String::new() };
-        c.reply(CLIENT, &envelope(0, Some(0), unavailable), 0);
+        c.reply(0, CLIENT, &envelope(0, Some(0), unavailable), 0);
         c.request(CLIENT, &envelope(1, None, Payload::OccBegin), false);
-        c.reply(CLIENT, &envelope(1, Some(1), Payload::OccBeginOk { txn_id: "t1".into() }), 0);
-        c.initialised();
+        c.reply(0, CLIENT, &envelope(1, Some(1), Payload::OccBeginOk { txn_id: "t1".into() }), 0);
+        c.initialised(0);
         c.request(CLIENT, &envelope(2, None, Payload::OccBegin), false);
-        c.reply(CLIENT, &envelope(2, Some(2), Payload::OccBeginOk { txn_id: "t2".into() }), 0);
+        c.reply(0, CLIENT, &envelope(2, Some(2), Payload::OccBeginOk { txn_id: "t2".into() }), 0);
         let names: Vec<&str> = c.finish().iter().map(|v| v.name).collect();
         assert_eq!(names, ["answered-before-init"]);
     }
@@ -652,51 +719,56 @@ mod tests {
 
     #[test]
     fn tables_stay_within_what_the_ttls_allow() {
-        let mut c = Conformance::new(2, 100, 1_000);
-        c.initialised();
+        let mut c = Conformance::new(2, 1, 100, 1_000);
+        c.initialised(0);
         // Counted when delivered: a reply may wait for a sync, or die with a crash.
-        c.delivered(&envelope(0, None, Payload::OccBegin), 10);
-        c.table_sizes(10, (1, 0, 1));
-        c.table_sizes(109, (1, 0, 1));
+        c.delivered(0, &envelope(0, None, Payload::OccBegin), 10);
+        c.table_sizes(0, 10, (1, 0, 1));
+        c.table_sizes(0, 109, (1, 0, 1));
         // Past the TTL the open transaction must be gone.
-        c.table_sizes(110, (0, 0, 0));
-        c.table_sizes(111, (1, 0, 1));
+        c.table_sizes(0, 110, (0, 0, 0));
+        c.table_sizes(0, 111, (1, 0, 1));
         let names: Vec<&str> = c.finish().iter().map(|v| v.name).collect();
         assert_eq!(names, ["memory-bound"]);
     }
 
     #[test]
     fn what_the_store_must_refuse_it_refuses_with_the_right_code() {
-        let mut c = Conformance::new(2, 1_000, 1_000);
-        c.initialised();
+        let mut c = Conformance::new(2, 1, 1_000, 1_000);
+        c.initialised(0);
         let error = |code| Payload::Error { code, text: String::new() };
         c.request(CLIENT, &envelope(0, None, Payload::Unknown { type_name: "x".into() }), false);
-        c.reply(CLIENT, &envelope(0, Some(0), error(10)), 0);
+        c.reply(0, CLIENT, &envelope(0, Some(0), error(10)), 0);
         let malformed = Payload::Malformed { type_name: "occ_read".into(), reason: String::new() };
         c.request(CLIENT, &envelope(1, None, malformed), false);
-        c.reply(CLIENT, &envelope(1, Some(1), error(11)), 0);
+        c.reply(0, CLIENT, &envelope(1, Some(1), error(11)), 0);
         let init = Payload::Init { node_id: "n9".into(), node_ids: vec![] };
         c.request(CLIENT, &envelope(2, None, init), false);
-        c.reply(CLIENT, &envelope(2, Some(2), Payload::InitOk), 0);
+        c.reply(0, CLIENT, &envelope(2, Some(2), Payload::InitOk), 0);
         // `envelope` addresses the store as "y": its own init again must be init_ok.
         let again = Payload::Init { node_id: "y".into(), node_ids: vec![] };
         c.request(CLIENT, &envelope(3, None, again.clone()), false);
-        c.reply(CLIENT, &envelope(3, Some(3), Payload::InitOk), 0);
+        c.reply(0, CLIENT, &envelope(3, Some(3), Payload::InitOk), 0);
         c.request(CLIENT, &envelope(4, None, again), false);
-        c.reply(CLIENT, &envelope(4, Some(4), error(22)), 0);
+        c.reply(0, CLIENT, &envelope(4, Some(4), error(22)), 0);
         let names: Vec<&str> = c.finish().iter().map(|v| v.name).collect();
         assert_eq!(names, ["reply-type-mismatch"; 3]);
     }
 
     #[test]
     fn replies_are_numbered_and_answer_a_request_of_their_kind() {
-        let mut c = Conformance::new(2, 1_000_000, 1_000);
-        c.initialised();
+        let mut c = Conformance::new(2, 1, 1_000_000, 1_000);
+        c.initialised(0);
         c.request(CLIENT, &envelope(0, None, Payload::OccBegin), false);
-        c.reply(CLIENT, &envelope(5, Some(0), Payload::OccBeginOk { txn_id: "t1".into() }), 0);
-        c.reply(CLIENT, &envelope(5, Some(0), Payload::OccBeginOk { txn_id: "t2".into() }), 0);
-        c.reply(CLIENT, &envelope(6, Some(7), Payload::OccBeginOk { txn_id: "t3".into() }), 0);
-        c.reply(CLIENT, &envelope(8, Some(0), Payload::OccReadOk { value: None, version: 0 }), 0);
+        c.reply(0, CLIENT, &envelope(5, Some(0), Payload::OccBeginOk { txn_id: "t1".into() }), 0);
+        c.reply(0, CLIENT, &envelope(5, Some(0), Payload::OccBeginOk { txn_id: "t2".into() }), 0);
+        c.reply(0, CLIENT, &envelope(6, Some(7), Payload::OccBeginOk { txn_id: "t3".into() }), 0);
+        c.reply(
+            0,
+            CLIENT,
+            &envelope(8, Some(0), Payload::OccReadOk { value: None, version: 0 }),
+            0,
+        );
         let names: Vec<&str> = c.finish().iter().map(|v| v.name).collect();
         assert_eq!(names, ["node-msg-id", "reply-to-unknown-request", "reply-type-mismatch"]);
     }
@@ -736,16 +808,16 @@ mod tests {
 
     #[test]
     fn a_restarted_store_numbers_from_zero_and_an_unsent_commit_may_have_installed() {
-        let mut c = Conformance::new(2, 1_000, 1_000);
-        c.initialised();
+        let mut c = Conformance::new(2, 1, 1_000, 1_000);
+        c.initialised(0);
         c.request(CLIENT, &envelope(0, None, Payload::OccBegin), false);
-        c.reply(CLIENT, &envelope(7, Some(0), Payload::OccBeginOk { txn_id: "t1".into() }), 0);
+        c.reply(0, CLIENT, &envelope(7, Some(0), Payload::OccBeginOk { txn_id: "t1".into() }), 0);
         // A reply the crash lost unsent: x@1 may exist although no one was told.
         c.lost_unsent(&[envelope(8, Some(1), answer(true, &[("x", 1)], &[]))]);
-        c.restarted();
-        c.initialised();
+        c.restarted(0);
+        c.initialised(0);
         c.request(CLIENT, &envelope(1, None, commit("t5", &["x"])), false);
-        c.reply(CLIENT, &envelope(0, Some(1), answer(false, &[], &[("x", 0, 1)])), 0);
+        c.reply(0, CLIENT, &envelope(0, Some(1), answer(false, &[], &[("x", 0, 1)])), 0);
         let names: Vec<&str> = c.finish().iter().map(|v| v.name).collect();
         assert_eq!(names, Vec::<&str>::new());
     }

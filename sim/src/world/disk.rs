@@ -69,6 +69,18 @@ pub struct DiskStats {
     pub corrupted_reads: u64,
 }
 
+impl DiskStats {
+    /// Adds another disk's counts (a cluster's report counts its nodes together).
+    pub fn add(&mut self, other: &DiskStats) {
+        self.syncs += other.syncs;
+        self.crashes += other.crashes;
+        self.lost_writes += other.lost_writes;
+        self.kept_writes += other.kept_writes;
+        self.torn_writes += other.torn_writes;
+        self.corrupted_reads += other.corrupted_reads;
+    }
+}
+
 #[derive(Clone, Debug)]
 struct PendingWrite {
     seq: u64,

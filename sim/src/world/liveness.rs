@@ -1,10 +1,14 @@
 //! The run's phases and its liveness bound. The fault phase lasts until most of the work is
 //! done (or it stalls, or a time cap passes); the heal ends every fault and restarts every
 //! node that is down; then work must progress within [`STALL_BOUND_US`], and once every
-//! client is done and nothing is in flight, a final read of every key closes the history.
-//! A run that cannot get there is a liveness failure, said with what each client was doing.
+//! client is done, nothing is in flight and (in a cluster) no node holds a two-phase
+//! commit unresolved, a final read of every key, through any node, closes the history.
+//! A run that cannot get there is a liveness failure, said with what each client (and
+//! each node holding a doubt) was doing.
 
 use std::collections::BTreeMap;
+
+use rand::Rng;
 
 use workloads::client::{Client, ClientConfig, Source};
 use workloads::history::EventKind;
@@ -31,16 +35,19 @@ impl World {
     /// Heals once most of the work is done (or the fault phase's cap passes), and starts
     /// the final read once every client has finished.
     pub(super) fn advance_phase(&mut self, now_us: u64) {
-        let clients = self.config.clients as usize;
         if self.healed_at_us.is_none() {
             let mostly_done = self.finished * 5 >= self.planned_txns() * 4;
             let stalled = now_us > self.last_progress_us + STALL_BOUND_US;
-            if mostly_done || stalled || (1..=clients).all(|i| self.is_done(i)) {
+            if mostly_done || stalled || self.client_indices().all(|i| self.is_done(i)) {
                 self.heal(now_us);
             }
         }
         let quiescent = self.in_flight == 0;
-        if !self.final_spawned && quiescent && (1..=clients).all(|i| self.is_done(i)) {
+        if !self.final_spawned
+            && quiescent
+            && self.client_indices().all(|i| self.is_done(i))
+            && self.unresolved().is_empty()
+        {
             self.spawn_final_reader(now_us);
         }
     }
@@ -71,7 +78,8 @@ impl World {
     /// committed writes.
     pub(super) fn spawn_final_reader(&mut self, now_us: u64) {
         self.final_spawned = true;
-        let process = (1..=self.config.clients as usize)
+        let process = self
+            .client_indices()
             .filter_map(|i| match &self.processes[i].actor {
                 Actor::Client(c) => Some(c.process()),
                 _ => None,
@@ -87,9 +95,16 @@ impl World {
         let index = self.final_reader;
         let name = self.processes[index].name.clone();
         let start_local = self.processes[index].clock.local(now_us);
+        // Through any node: in a cluster it forwards reads and runs two-phase commit like
+        // any other, and the node is drawn (a stream of its own; one node draws nothing).
+        let nodes = self.config.nodes;
+        let node = match nodes {
+            1 => 0,
+            _ => stream(self.config.seed, "final-reader/node").gen_range(0..nodes),
+        };
         let client = Client::new(
             name,
-            "n1".into(),
+            format!("n{}", node + 1),
             process,
             1,
             ClientConfig { max_attempts: 1, ..ClientConfig::default() },
@@ -100,6 +115,27 @@ impl World {
         );
         self.processes[index].actor = Actor::Client(Box::new(client));
         self.reschedule(index, now_us);
+    }
+
+    /// The two-phase commits some node holds unresolved, one line each (none on a single
+    /// node): a node down counts as unresolved too, since what it holds is unknown.
+    pub(super) fn unresolved(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        for index in self.node_indices() {
+            let Actor::Node(host) = &self.processes[index].actor else { continue };
+            let name = &self.processes[index].name;
+            match &host.node {
+                None => lines.push(format!("{name} is down")),
+                Some(node) => match node.unresolved() {
+                    (0, 0) => {}
+                    (prepared, decisions) => lines.push(format!(
+                        "{name} holds {prepared} prepared transactions undecided and {decisions} \
+                         decisions not acknowledged"
+                    )),
+                },
+            }
+        }
+        lines
     }
 
     /// Logical transactions the clients will run: all of them, or only those kept.
@@ -169,7 +205,7 @@ impl World {
             }
             Action::PartitionStart => "a partition starting".to_string(),
             Action::PartitionEnd => "a partition healing".to_string(),
-            Action::Init => "the store's init".to_string(),
+            Action::Init { process } => format!("{}'s init", self.processes[*process].name),
             Action::SyncDone { process, .. } => {
                 format!("a sync of {}'s log completing", self.processes[*process].name)
             }
@@ -181,7 +217,7 @@ impl World {
     }
 
     pub(super) fn stuck_clients(&self) -> String {
-        let stuck: Vec<String> = self
+        let mut stuck: Vec<String> = self
             .processes
             .iter()
             .filter_map(|p| match &p.actor {
@@ -189,6 +225,9 @@ impl World {
                 _ => None,
             })
             .collect();
+        if self.config.nodes > 1 {
+            stuck.extend(self.unresolved());
+        }
         stuck.join("; ")
     }
 

@@ -47,7 +47,7 @@ use crate::world::node_host::{NodeHost, Stepped, SyncInFlight};
 use crate::world::queue::EventQueue;
 use crate::world::streams::stream;
 use crate::world::topology::{
-    client_config, layout, node_config, node_host, with_whims, Role, NODE,
+    client_config, home_node, layout, node_config, node_host, with_whims, Role,
 };
 
 /// Where the simulator's own `init` comes from; replies to it are not routed.
@@ -58,6 +58,8 @@ const CONTROLLER: &str = "sim";
 pub struct RunConfig {
     pub seed: u64,
     pub workload: Workload,
+    /// Store nodes, each the owner of a shard of the keys (1: a single node, as always).
+    pub nodes: u32,
     pub clients: u32,
     /// Logical transactions in all, spread over the clients.
     pub txns: u64,
@@ -79,6 +81,7 @@ impl Default for RunConfig {
         RunConfig {
             seed: 0,
             workload: Workload::Mixed,
+            nodes: 1,
             clients: 5,
             txns: 300,
             keys: 5,
@@ -144,7 +147,7 @@ pub enum TraceEvent {
 pub struct Simulation {
     pub config: RunConfig,
     pub mix: FaultMix,
-    /// Process names by index: the node first, then the clients, then the final reader.
+    /// Process names by index: the nodes first, then the clients, then the final reader.
     pub names: Vec<String>,
     /// What each process is, by the same index.
     pub roles: Vec<Role>,
@@ -166,9 +169,10 @@ pub struct Simulation {
     pub node_panic: Option<String>,
     /// What the store's messages broke of the protocol (see `conformance`).
     pub protocol_violations: Vec<Violation>,
-    /// The store's coverage marks: which interesting branches this run took, how often.
+    /// The store's coverage marks (all nodes together): which interesting branches this
+    /// run took, how often.
     pub marks: Marks,
-    /// The store's disk: syncs, crashes and what they did to unsynced writes.
+    /// The nodes' disks together: syncs, crashes and what they did to unsynced writes.
     pub disk: DiskStats,
 }
 
@@ -201,8 +205,10 @@ enum Action {
     },
     PartitionStart,
     PartitionEnd,
-    /// The simulator initialises the store (at time 0, or later under `quirks`).
-    Init,
+    /// The simulator initialises a store node (at time 0, or later under `quirks`).
+    Init {
+        process: usize,
+    },
     /// A store node's sync finished (if the node has not crashed since).
     SyncDone {
         process: usize,
@@ -259,10 +265,13 @@ pub fn simulate(config: &RunConfig) -> Simulation {
     let liveness_failure = world.run();
     let virtual_duration_us = world.last_us;
     let clients = world.client_stats();
-    let (marks, disk) = match &world.processes[NODE].actor {
-        Actor::Node(host) => (host.marks(), host.disk.stats.clone()),
-        _ => (Marks::default(), DiskStats::default()),
-    };
+    let (mut marks, mut disk) = (Marks::default(), DiskStats::default());
+    for process in &world.processes {
+        if let Actor::Node(host) = &process.actor {
+            marks.add(&host.marks());
+            disk.add(&host.disk.stats);
+        }
+    }
     Simulation {
         config: world.config,
         mix: world.mix,
@@ -297,14 +306,14 @@ impl World {
                 Clock::new(rng.gen_range(0..=skew.offset_us_max), drift)
             }
         };
-        // In layout order, so that clocks draw as they always did: the node, the clients,
+        // In layout order, so that clocks draw as they always did: the nodes, the clients,
         // the final reader.
         let mut processes = Vec::new();
-        for (name, role) in layout(config.clients) {
+        for (name, role) in layout(config.nodes, config.clients) {
             let clock = clock_of(&name);
             let actor = match role {
                 Role::Client => {
-                    let slot = processes.len() as u64 - 1;
+                    let slot = (processes.len() - config.nodes as usize) as u64;
                     Actor::Client(Box::new(workload_client(&config, &mix, name.clone(), slot)))
                 }
                 Role::Node | Role::FinalReader => Actor::Dormant,
@@ -337,6 +346,7 @@ impl World {
             node_panic: None,
             conformance: Conformance::new(
                 process_count,
+                config.nodes as usize,
                 node_config.txn_ttl_us,
                 node_config.outcome_ttl_us,
             ),
@@ -353,18 +363,22 @@ impl World {
 
     fn start(&mut self) {
         let config = node_config(&self.mix, self.config.bug, self.config.seed);
-        let host = node_host(&self.mix, config, self.config.seed, &self.processes[NODE].name);
-        self.processes[NODE].actor = Actor::Node(Box::new(host));
-        // With quirky clients the store is initialised up to 1ms late, so that requests
+        // With quirky clients each node is initialised up to 1ms late, so that requests
         // reach it before `init` (and must be refused with error 11).
-        let init_us = match self.mix.quirks {
-            Some(_) => stream(self.config.seed, "node/init").gen_range(0..=1_000),
-            None => 0,
-        };
-        if init_us == 0 {
-            self.init_node(0);
-        } else {
-            self.queue.push(init_us, Action::Init);
+        let mut init_delays = stream(self.config.seed, "node/init");
+        for index in self.node_indices() {
+            let name = &self.processes[index].name;
+            let host = node_host(&self.mix, config.clone(), self.config.seed, name);
+            self.processes[index].actor = Actor::Node(Box::new(host));
+            let init_us = match self.mix.quirks {
+                Some(_) => init_delays.gen_range(0..=1_000),
+                None => 0,
+            };
+            if init_us == 0 {
+                self.init_node(index, 0);
+            } else {
+                self.queue.push(init_us, Action::Init { process: index });
+            }
         }
         for index in 0..self.processes.len() {
             self.reschedule(index, 0);
@@ -373,30 +387,46 @@ impl World {
             let first = self.nemesis.gen_range(1..=schedule.interval_us_max);
             self.queue.push(first, Action::PartitionStart);
         }
-        self.schedule_crash(0, NODE);
+        for index in self.node_indices() {
+            self.schedule_crash(0, index);
+        }
     }
 
-    /// The simulator's own `init` of the store; replies to it go nowhere.
-    fn init_node(&mut self, now_us: u64) {
+    /// The store nodes' process indices (the first processes).
+    fn node_indices(&self) -> std::ops::Range<usize> {
+        0..self.config.nodes as usize
+    }
+
+    /// The workload clients' process indices (after the nodes).
+    fn client_indices(&self) -> std::ops::Range<usize> {
+        let nodes = self.config.nodes as usize;
+        nodes..nodes + self.config.clients as usize
+    }
+
+    /// The simulator's own `init` of node `index`, naming every node of the cluster (in
+    /// order: the shard map comes from it); replies to it go nowhere.
+    fn init_node(&mut self, index: usize, now_us: u64) {
+        let node_id = self.processes[index].name.clone();
+        let node_ids = self.node_indices().map(|i| self.processes[i].name.clone()).collect();
         let init = Envelope {
             src: CONTROLLER.into(),
-            dest: "n1".into(),
+            dest: node_id.clone(),
             body: Body {
                 msg_id: Some(0),
                 in_reply_to: None,
-                payload: Payload::Init { node_id: "n1".into(), node_ids: vec!["n1".into()] },
+                payload: Payload::Init { node_id: node_id.clone(), node_ids },
             },
         };
-        let local_us = self.processes[NODE].clock.local(now_us);
-        let Actor::Node(host) = &mut self.processes[NODE].actor else { return };
+        let local_us = self.processes[index].clock.local(now_us);
+        let Actor::Node(host) = &mut self.processes[index].actor else { return };
         // Replies to it go nowhere; a sync it needs is the host's business.
         let stepped = host.step(local_us, Input::Message(init), &mut Vec::new());
         if let Some(message) = stepped.panic {
-            self.node_panic = Some(format!("n1 panicked on init: {message}"));
+            self.node_panic = Some(format!("{node_id} panicked on init: {message}"));
         }
-        self.schedule_sync(NODE, now_us, stepped.sync);
-        self.conformance.initialised();
-        self.reschedule(NODE, now_us);
+        self.schedule_sync(index, now_us, stepped.sync);
+        self.conformance.initialised(index);
+        self.reschedule(index, now_us);
     }
 
     /// Steps events until the final read completes. Returns a liveness failure, if any.
@@ -434,7 +464,7 @@ impl World {
                 }
                 Action::PartitionStart => self.partition_start(now_us),
                 Action::PartitionEnd => self.partition_end(now_us),
-                Action::Init => self.init_node(now_us),
+                Action::Init { process } => self.init_node(process, now_us),
                 Action::SyncDone { process, incarnation, sync } => {
                     self.sync_done(process, now_us, incarnation, sync)
                 }
@@ -473,7 +503,7 @@ fn workload_client(config: &RunConfig, mix: &FaultMix, name: String, slot: u64) 
         config.keep.as_ref().map(|keep| keep.get(&(slot as u32 + 1)).cloned().unwrap_or_default());
     let client = Client::new(
         name,
-        "n1".into(),
+        home_node(slot, config.nodes),
         slot,
         clients,
         client_config,
@@ -481,7 +511,8 @@ fn workload_client(config: &RunConfig, mix: &FaultMix, name: String, slot: u64) 
         timing,
         Source::Generated { generator: Generator::new(config.workload, config.keys), count, keep },
         start_at_us,
-    );
+    )
+    .with_failover((1..=config.nodes).map(|n| format!("n{n}")).collect());
     with_whims(client, mix, config.seed, slot + 1)
 }
 
@@ -493,7 +524,7 @@ impl World {
             let input = match input {
                 Some(envelope) => {
                     let local_us = self.processes[index].clock.local(now_us);
-                    self.conformance.delivered(&envelope, local_us);
+                    self.conformance.delivered(index, &envelope, local_us);
                     Input::Message(envelope)
                 }
                 None => Input::Tick,
@@ -576,7 +607,7 @@ impl World {
         if let Actor::Node(host) = &self.processes[index].actor {
             if let Some(node) = &host.node {
                 // After the replies, so that a begin answered now counts in the bound.
-                self.conformance.table_sizes(local_us, node.table_sizes());
+                self.conformance.table_sizes(index, local_us, node.table_sizes());
             }
         }
         self.reschedule(index, now_us);
@@ -651,13 +682,18 @@ impl World {
 
     /// Encodes a message exactly as `occ-node` would and hands it to the network.
     fn transmit(&mut self, now_us: u64, source: usize, envelope: Envelope) {
-        match self.by_name.get(&envelope.dest) {
-            Some(&target) if source == NODE => {
-                let local_us = self.processes[NODE].clock.local(now_us);
-                self.conformance.set_history_len(self.history.len() as u64);
-                self.conformance.reply(target, &envelope, local_us);
+        let target = self.by_name.get(&envelope.dest).copied();
+        let is_node = |index: usize| self.processes[index].role == Role::Node;
+        match target {
+            Some(target) if is_node(source) && is_node(target) => {
+                self.conformance.between_nodes(&envelope);
             }
-            Some(&NODE) => {
+            Some(target) if is_node(source) => {
+                let local_us = self.processes[source].clock.local(now_us);
+                self.conformance.set_history_len(self.history.len() as u64);
+                self.conformance.reply(source, target, &envelope, local_us);
+            }
+            Some(target) if is_node(target) => {
                 let reliable = self.healed_at_us.is_some();
                 self.conformance.request(source, &envelope, reliable);
             }
@@ -740,7 +776,7 @@ impl World {
     /// Statistics of the workload clients (the final read is not counted).
     fn client_stats(&self) -> ClientStats {
         let mut total = ClientStats::default();
-        for process in &self.processes[1..=self.config.clients as usize] {
+        for process in &self.processes[self.client_indices()] {
             if let Actor::Client(client) = &process.actor {
                 let stats = client.stats();
                 total.committed += stats.committed;

@@ -112,8 +112,8 @@ impl World {
         if self.config.record_trace {
             self.trace.push(TraceEvent::Restart { time_us: now_us, process: index, recovered });
         }
-        self.conformance.restarted();
-        self.init_node(now_us);
+        self.conformance.restarted(index);
+        self.init_node(index, now_us);
         self.schedule_crash(now_us, index);
     }
 }

@@ -1,6 +1,6 @@
-//! What the processes of a run are and how each is built: the store node first, then the
-//! clients, then the final reader (dormant until the end). Every process has a typed
-//! [`Role`]; nothing asks a name's first letter what a process is.
+//! What the processes of a run are and how each is built: the store nodes first (`n1` to
+//! `nN`), then the clients, then the final reader (dormant until the end). Every process
+//! has a typed [`Role`]; nothing asks a name's first letter what a process is.
 
 use node::{LogConfig, NodeConfig};
 use rand::Rng;
@@ -22,12 +22,11 @@ pub enum Role {
     FinalReader,
 }
 
-/// Index of the store node among the processes (one node today).
-pub const NODE: usize = 0;
-
-/// The processes of a run with `clients` clients, by index: `(name, role)`.
-pub fn layout(clients: u32) -> Vec<(String, Role)> {
-    let mut processes = vec![("n1".to_string(), Role::Node)];
+/// The processes of a run with `nodes` store nodes and `clients` clients, by index:
+/// `(name, role)`. Nodes are processes `0..nodes`.
+pub fn layout(nodes: u32, clients: u32) -> Vec<(String, Role)> {
+    let mut processes: Vec<(String, Role)> =
+        (1..=nodes).map(|n| (format!("n{n}"), Role::Node)).collect();
     processes.extend((1..=clients).map(|c| (format!("c{c}"), Role::Client)));
     processes.push((format!("c{}", clients + 1), Role::FinalReader));
     processes
@@ -47,7 +46,7 @@ pub(crate) fn node_config(mix: &FaultMix, bug: Option<node::Bug>, seed: u64) -> 
     }
 }
 
-/// The store node's disk and how long its syncs take: at once without the `crash` and
+/// A store node's disk and how long its syncs take: at once without the `crash` and
 /// `disk` families (so runs without them keep their timing), else 20-300 us, and under
 /// `disk` faults sometimes up to their slow bound.
 pub(crate) fn node_host(mix: &FaultMix, config: NodeConfig, seed: u64, name: &str) -> NodeHost {
@@ -58,6 +57,12 @@ pub(crate) fn node_host(mix: &FaultMix, config: NodeConfig, seed: u64, name: &st
         slow: mix.disk,
     });
     NodeHost::new(config, disk, timing, stream(seed, &format!("disk/{name}/latency")))
+}
+
+/// The node client `slot` (from 0) talks to first: clients are dealt over the nodes in
+/// turn, so each node coordinates some of the work.
+pub(crate) fn home_node(slot: u64, nodes: u32) -> String {
+    format!("n{}", slot % u64::from(nodes) + 1)
 }
 
 /// How clients resend: as always, or, when the store may crash, more often, so that a
