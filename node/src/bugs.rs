@@ -60,10 +60,33 @@ pub enum Bug {
     /// Believes the first read of the log: a read that came back corrupted cuts off
     /// everything after it, synced records included (turso's recovery zeroed a valid WAL).
     TruncateOnReadError,
+    /// Cluster. A participant votes yes as soon as it prepared, before its `Prepared`
+    /// record is durable: a crash forgets the prepared transaction (and its
+    /// reservations) although the coordinator counted the vote.
+    VoteBeforeDurable,
+    /// Cluster. A restarted coordinator does not recover its decisions and presumes
+    /// abort, although participants may already have committed.
+    ForgetDecisionOnRestart,
+    /// Cluster. A participant in doubt releases its reservations on a timeout while the
+    /// transaction is still prepared (MatrixOne): another transaction writes the keys,
+    /// then the decision applies at versions that are no longer next.
+    ReleaseOnTimeout,
+    /// Cluster. The coordinator tells participants "commit" before its decision is
+    /// durable (CockroachDB #32220: a participant acting on an undurable hint): a crash
+    /// then presumes abort for a transaction some participant committed.
+    CommitOnHint,
+    /// Cluster. A node serves reads of keys another node owns from a copy it cached,
+    /// and commits read-only transactions on such reads without asking the owner: a
+    /// stale follower read, as a node cut off by a partition would serve.
+    StaleNonOwnerRead,
+    /// Cluster, liveness. A participant in doubt never asks the coordinator: a lost
+    /// abort decision (aborts are not driven, under presumed abort) leaves its
+    /// transaction prepared, and its keys reserved, forever.
+    NeverResolveDoubt,
 }
 
 impl Bug {
-    pub const ALL: [Bug; 18] = [
+    pub const ALL: [Bug; 24] = [
         Bug::SkipValidation,
         Bug::ValidateWrittenKeysOnly,
         Bug::ApplyBeforeValidate,
@@ -82,7 +105,26 @@ impl Bug {
         Bug::TrustTornTail,
         Bug::IdsResetOnRestart,
         Bug::TruncateOnReadError,
+        Bug::VoteBeforeDurable,
+        Bug::ForgetDecisionOnRestart,
+        Bug::ReleaseOnTimeout,
+        Bug::CommitOnHint,
+        Bug::StaleNonOwnerRead,
+        Bug::NeverResolveDoubt,
     ];
+
+    /// Whether the bug lives in the cluster's code: it needs `--nodes` of 2 or more.
+    pub fn needs_cluster(self) -> bool {
+        matches!(
+            self,
+            Bug::VoteBeforeDurable
+                | Bug::ForgetDecisionOnRestart
+                | Bug::ReleaseOnTimeout
+                | Bug::CommitOnHint
+                | Bug::StaleNonOwnerRead
+                | Bug::NeverResolveDoubt
+        )
+    }
 
     pub fn name(self) -> &'static str {
         match self {
@@ -104,6 +146,12 @@ impl Bug {
             Bug::TrustTornTail => "trust-torn-tail",
             Bug::IdsResetOnRestart => "ids-reset-on-restart",
             Bug::TruncateOnReadError => "truncate-on-read-error",
+            Bug::VoteBeforeDurable => "vote-before-durable",
+            Bug::ForgetDecisionOnRestart => "forget-decision-on-restart",
+            Bug::ReleaseOnTimeout => "release-on-timeout",
+            Bug::CommitOnHint => "commit-on-hint",
+            Bug::StaleNonOwnerRead => "stale-non-owner-read",
+            Bug::NeverResolveDoubt => "never-resolve-doubt",
         }
     }
 
@@ -149,6 +197,24 @@ impl Bug {
             }
             Bug::TruncateOnReadError => {
                 "recovery believes a corrupted read and cuts off the synced log after it"
+            }
+            Bug::VoteBeforeDurable => {
+                "cluster: a participant votes yes before its prepared record is durable"
+            }
+            Bug::ForgetDecisionOnRestart => {
+                "cluster: a restarted coordinator forgets its decisions and presumes abort"
+            }
+            Bug::ReleaseOnTimeout => {
+                "cluster: a participant in doubt releases its reservations on a timeout"
+            }
+            Bug::CommitOnHint => {
+                "cluster: participants are told commit before the decision is durable"
+            }
+            Bug::StaleNonOwnerRead => {
+                "cluster: a non-owner serves reads and read-only commits from a cached copy"
+            }
+            Bug::NeverResolveDoubt => {
+                "cluster: a participant in doubt never asks, so a lost abort is never resolved"
             }
         }
     }

@@ -150,6 +150,8 @@ struct Planted {
     deferred_writes: Vec<KeyValue>,
     /// `Bug::HangAfter100Commits` and `Bug::TickStorm`: commits so far.
     commits: u64,
+    /// `Bug::StaleNonOwnerRead`: other nodes' keys as this node last relayed them.
+    foreign_copies: BTreeMap<String, (Option<String>, u64)>,
 }
 
 impl Node {
@@ -271,6 +273,7 @@ impl Node {
         }
         self.durable.decisions = decisions
             .into_iter()
+            .filter(|_| !self.planted(Bug::ForgetDecisionOnRestart))
             .map(|(txn_id, waiting)| {
                 (txn_id, Decision { waiting_for: waiting.into_iter().collect(), resend_at_us: 0 })
             })
@@ -314,6 +317,7 @@ impl Node {
             Record::Resolved { txn_id, committed, deadline_us } => {
                 self.replay_resolved(now_us, &txn_id, committed, deadline_us)
             }
+            Record::Decided { .. } if self.planted(Bug::ForgetDecisionOnRestart) => {}
             Record::Decided { txn, txn_id, participants, versions, deadline_us } => {
                 if deadline_us > now_us {
                     let outcome = Outcome::Committed(versions);
@@ -450,7 +454,8 @@ impl Node {
 
     /// Sends `envelope` now, or holds it until every record appended so far is synced.
     fn send(&mut self, envelope: Envelope, out: &mut Vec<Output>) {
-        let ack_early = self.planted(Bug::AckBeforeDurable);
+        let ack_early = self.planted(Bug::AckBeforeDurable)
+            || self.planted_early_cluster_send(&envelope.body.payload);
         match &mut self.volatile.log {
             Some(log)
                 if !ack_early && (log.appended_lsn > log.synced_lsn || !log.held.is_empty()) =>
@@ -653,6 +658,9 @@ impl Node {
             Payload::OccRead { txn_id, key } => {
                 let owner = self.volatile.shards.owner(&key);
                 if owner != self.volatile.shards.me() && !self.is_member(src) {
+                    if let Some(reply) = self.planted_stale_copy(now_us, &txn_id, &key) {
+                        return Some(reply);
+                    }
                     self.forward_read(now_us, src.to_owned(), msg_id, owner, txn_id, key, out);
                     return None;
                 }
@@ -833,7 +841,10 @@ impl Node {
                 .chain(recorded.iter().filter(|(k, v)| !echoed(k, *v)).map(|(k, _)| k.as_str()));
             let mut keys = reads.clone().chain(writes.iter().map(|w| w.key.as_str()));
             let shards = &self.volatile.shards;
-            if !self.is_member(src) && !keys.all(|k| shards.is_mine(k)) {
+            let copies = &self.planted.foreign_copies;
+            let stale_ok = |k: &str| writes.is_empty() && copies.contains_key(k);
+            let local = keys.all(|k| shards.is_mine(k) || stale_ok(k));
+            if !self.is_member(src) && !local {
                 let mut checks = read_versions.clone();
                 checks.extend(
                     recorded
@@ -922,6 +933,10 @@ impl Node {
                         Forward::Read { client, client_msg, txn_id, key },
                         Payload::OccReadOk { value, version },
                     ) => {
+                        if self.planted(Bug::StaleNonOwnerRead) {
+                            let copy = (value.clone(), version);
+                            self.planted.foreign_copies.insert(key.clone(), copy);
+                        }
                         if let Some(open) = self.volatile.txns.open_mut(self.txn_ref(&txn_id)) {
                             open.reads.push((key, version));
                         }
@@ -969,6 +984,31 @@ impl Node {
 
     fn planted(&self, bug: Bug) -> bool {
         self.config.bug == Some(bug)
+    }
+
+    /// `Bug::VoteBeforeDurable` and `Bug::CommitOnHint`: what goes out before the
+    /// records it depends on are durable.
+    fn planted_early_cluster_send(&self, payload: &Payload) -> bool {
+        match payload {
+            Payload::TxnPrepareOk { vote: true, .. } => self.planted(Bug::VoteBeforeDurable),
+            Payload::TxnDecide { committed: true, .. } => self.planted(Bug::CommitOnHint),
+            _ => false,
+        }
+    }
+
+    /// `Bug::StaleNonOwnerRead`: a read of another node's key answered from this node's
+    /// copy of it, if it has one.
+    fn planted_stale_copy(&mut self, now_us: u64, txn_id: &str, key: &str) -> Option<Payload> {
+        if !self.planted(Bug::StaleNonOwnerRead) {
+            return None;
+        }
+        let (value, version) = self.planted.foreign_copies.get(key)?.clone();
+        let txn = self.txn_ref(txn_id);
+        match self.volatile.txns.open_mut(txn) {
+            Some(open) => open.reads.push((key.to_owned(), version)),
+            None => self.volatile.txns.reserve(now_us, txn),
+        }
+        Some(Payload::OccReadOk { value, version })
     }
 
     fn planted_hang(&self) -> bool {
@@ -1098,9 +1138,19 @@ impl Node {
             | Bug::ReplayTwice
             | Bug::TrustTornTail
             | Bug::IdsResetOnRestart
-            | Bug::TruncateOnReadError => {
+            | Bug::TruncateOnReadError
+            | Bug::VoteBeforeDurable
+            | Bug::ForgetDecisionOnRestart
+            | Bug::ReleaseOnTimeout
+            | Bug::CommitOnHint
+            | Bug::StaleNonOwnerRead
+            | Bug::NeverResolveDoubt => {
                 self.planted.commits += 1;
-                let conflicts = validate_all(&self.durable.store);
+                // `Bug::StaleNonOwnerRead`: reads of cached copies are not this node's to
+                // check, and are taken as current.
+                let shards = &self.volatile.shards;
+                let mine = checks.iter().copied().filter(|(key, _)| shards.is_mine(key));
+                let conflicts = self.durable.store.validate(mine);
                 if conflicts.is_empty() {
                     Outcome::Committed(self.durable.store.apply(writes))
                 } else {

@@ -1,5 +1,6 @@
 //! The harness's headline: per planted bug, how many seeds of a default sweep it takes to
-//! catch it (median over several starting seeds), the wall time to find it, and the size
+//! catch it (median over several starting seeds; `--nodes 3` for the cluster's bugs), the
+//! wall time to find it, and the size
 //! of the failing run before and after shrinking. Run with `cargo bench -p sim --bench bugs`.
 #![allow(clippy::disallowed_methods)] // Wall-clock timing is the point of a benchmark.
 
@@ -19,10 +20,8 @@ fn main() {
         let mut found = Vec::new();
         for &start in &starts {
             let started = Instant::now();
-            let hit = (start..start + 1_000).find_map(|seed| {
-                let config = RunConfig { seed, bug: Some(bug), ..RunConfig::default() };
-                evaluate(&config).failure().map(|f| (seed, f))
-            });
+            let hit = (start..start + 1_000)
+                .find_map(|seed| evaluate(&config_of(seed, bug)).failure().map(|f| (seed, f)));
             let (seed, failure) = hit.expect("found within 1000 seeds");
             found.push((seed - start + 1, started.elapsed().as_secs_f64(), seed, failure));
         }
@@ -32,7 +31,7 @@ fn main() {
         times.sort_by(f64::total_cmp);
         let (_, _, seed, failure) = &found[0];
         let started = Instant::now();
-        let config = RunConfig { seed: *seed, bug: Some(bug), ..RunConfig::default() };
+        let config = config_of(*seed, bug);
         let shrunk = shrink(&config, RUNS_MAX_DEFAULT).expect("it fails");
         println!(
             "| {} | {} | {:.3}s | {} | {} -> {} | {} | {:.2}s |",
@@ -46,4 +45,10 @@ fn main() {
             started.elapsed().as_secs_f64()
         );
     }
+}
+
+/// A default run of `bug`, on three nodes (`--nodes 3`) for a bug of the cluster's code.
+fn config_of(seed: u64, bug: Bug) -> RunConfig {
+    let nodes = if bug.needs_cluster() { 3 } else { 1 };
+    RunConfig { seed, nodes, bug: Some(bug), ..RunConfig::default() }
 }

@@ -66,6 +66,16 @@ fn with_default_subcommand(mut args: Vec<OsString>) -> Vec<OsString> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse_from(with_default_subcommand(std::env::args_os().collect()));
+    let flags = match &cli.command {
+        Command::Run(args) => Some(&args.flags),
+        Command::Sweep(args) => Some(&args.flags),
+        Command::Shrink(args) => Some(&args.flags),
+        _ => None,
+    };
+    if let Some(Err(problem)) = flags.map(|f| f.check()) {
+        eprintln!("sim: {problem}");
+        return ExitCode::from(2);
+    }
     match cli.command {
         Command::Run(args) => cli::run::run(&args),
         Command::Sweep(args) => cli::sweep::run(&args),

@@ -24,7 +24,9 @@
 //! telling anyone: a coordinator that has no such record (it never decided, or crashed
 //! before the record was durable) has told no participant "commit", and never will. A
 //! decision is kept until every participant has applied it, so a participant in doubt
-//! always finds it.
+//! always finds it. "Never will" needs one more thing for ids a client named itself (a
+//! restarted coordinator would validate a resend of such a commit anew): the presumed
+//! abort is recorded as the id's outcome before the answer leaves.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -419,11 +421,23 @@ impl Node {
         if self.volatile.coordinating.in_flight.get(txn_id).is_some_and(|f| f.two_phase) {
             self.abort_in_flight(now_us, txn_id, Vec::new(), out);
         }
+        let trusts_outcomes = self.config.bug != Some(crate::Bug::ForgetDecisionOnRestart);
+        let known = self.durable.outcomes.get(self.txn_ref(txn_id));
         let committed = self.durable.decisions.contains_key(txn_id)
-            || matches!(
-                self.durable.outcomes.get(self.txn_ref(txn_id)),
-                Some(Outcome::Committed(_))
-            );
+            || trusts_outcomes && matches!(known, Some(Outcome::Committed(_)));
+        if !committed && known.is_none() {
+            if let TxnRef::Foreign(_) = self.txn_ref(txn_id) {
+                // A client-named id: a resend of its commit would be validated anew, and
+                // could commit what this answer aborts. The abort is remembered (durably,
+                // before the answer leaves) so that the resend gets it too. Own ids need
+                // nothing: one issued before a restart is never validated again.
+                let outcome = Outcome::Aborted(Vec::new());
+                let deadline_us = self.durable.outcomes.deadline_for(now_us);
+                let key = self.txn_ref(txn_id).key();
+                self.append(out, |lsn| wal::encode_outcome(lsn, &key, deadline_us, &outcome));
+                self.durable.outcomes.insert(self.txn_ref(txn_id), outcome, deadline_us);
+            }
+        }
         Payload::TxnQueryOk { txn_id: txn_id.to_owned(), committed }
     }
 

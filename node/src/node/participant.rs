@@ -143,6 +143,19 @@ impl Participant {
     /// Lets go of `txn_id`'s reservations; what it had prepared.
     pub fn release(&mut self, txn_id: &str) -> Option<PreparedTxn> {
         let InDoubt { prepared, .. } = self.prepared.remove(txn_id)?;
+        self.unreserve(txn_id, &prepared);
+        Some(prepared)
+    }
+
+    /// `Bug::ReleaseOnTimeout`: lets go of `txn_id`'s reservations, keeping it prepared.
+    pub fn drop_reservations(&mut self, txn_id: &str) {
+        if let Some(doubt) = self.prepared.get(txn_id) {
+            let prepared = doubt.prepared.clone();
+            self.unreserve(txn_id, &prepared);
+        }
+    }
+
+    fn unreserve(&mut self, txn_id: &str, prepared: &PreparedTxn) {
         for key in
             prepared.reads.iter().map(|r| &r.key).chain(prepared.writes.iter().map(|w| &w.key))
         {
@@ -156,7 +169,6 @@ impl Participant {
                 }
             }
         }
-        Some(prepared)
     }
 
     /// Every transaction prepared here, in id order (for a snapshot).
@@ -295,6 +307,12 @@ impl Node {
             }
             if let Some(doubt) = self.durable.participant.prepared.get_mut(&txn_id) {
                 doubt.ask_at_us = now_us.saturating_add(QUERY_AFTER_US);
+            }
+            if self.config.bug == Some(crate::Bug::ReleaseOnTimeout) {
+                self.durable.participant.drop_reservations(&txn_id);
+            }
+            if self.config.bug == Some(crate::Bug::NeverResolveDoubt) {
+                continue;
             }
             self.request(coordinator, Payload::TxnQuery { txn_id }, out);
         }

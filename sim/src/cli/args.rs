@@ -56,6 +56,12 @@ pub struct RunFlags {
 }
 
 impl RunFlags {
+    /// What clap cannot check flag by flag: a planted bug of the cluster's code needs a
+    /// cluster, or the run would test nothing and pass.
+    pub fn check(&self) -> Result<(), String> {
+        check_bug_nodes(self.bug, self.nodes)
+    }
+
     pub fn config(&self, seed: u64) -> RunConfig {
         RunConfig {
             seed,
@@ -69,6 +75,17 @@ impl RunFlags {
             record_trace: false,
             keep: None,
         }
+    }
+}
+
+/// `Err` when `bug` lives in the cluster's code and `nodes` is not a cluster.
+pub fn check_bug_nodes(bug: Option<Bug>, nodes: u32) -> Result<(), String> {
+    match bug {
+        Some(bug) if bug.needs_cluster() && nodes < 2 => Err(format!(
+            "--bug {} is a cluster bug: it needs --nodes 2 or more (try --nodes 3)",
+            bug.name()
+        )),
+        _ => Ok(()),
     }
 }
 

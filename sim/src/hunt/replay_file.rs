@@ -76,6 +76,9 @@ impl ReplayFile {
         if let Some(keep) = &self.keep {
             self.check_keep(keep)?;
         }
+        let bug =
+            self.bug.as_deref().map(parse_bug).transpose().map_err(|e| format!("`bug`: {e}"))?;
+        crate::cli::args::check_bug_nodes(bug, self.nodes).map_err(|e| format!("`bug`: {e}"))?;
         Ok(RunConfig {
             seed: self.seed,
             workload: parse_workload(&self.workload).map_err(|e| format!("`workload`: {e}"))?,

@@ -42,6 +42,7 @@ pub fn parse_line(text: &str) -> Result<Option<(RunConfig, String)>, String> {
         let rendered = e.render().to_string();
         rendered.lines().next().unwrap_or("bad flags").trim_start_matches("error: ").to_string()
     })?;
+    flags.flags.check()?;
     Ok(Some((flags.flags.config(seed), note)))
 }
 

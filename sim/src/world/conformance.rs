@@ -22,7 +22,8 @@
 //!   bound (`node::Node::table_sizes`): open transactions at most the begins delivered to
 //!   it within the last `txn_ttl_us`, remembered outcomes at most the commits delivered
 //!   within the last `outcome_ttl_us` (in a cluster, plus the prepare timeout: a
-//!   coordinator records an outcome when it decides), queued expiries at most both
+//!   coordinator records an outcome when it decides; and a `txn_query` counts as a
+//!   commit, since presuming abort may record one), queued expiries at most both
 //!   together. A table that never forgets is a leak no history shows. (Deliveries, not
 //!   answers: an answer may wait for a sync, and a crash may lose it while the outcome it
 //!   announces survives.)
@@ -198,7 +199,11 @@ impl Conformance {
         let state = &mut self.nodes[node];
         match envelope.body.payload {
             Payload::OccBegin => state.begins_us.push_back(node_local_us),
-            Payload::OccCommit { .. } => state.commits_us.push_back(node_local_us),
+            // A query about a transaction the coordinator no longer knows may leave an
+            // outcome behind (a presumed abort of a client-named id).
+            Payload::OccCommit { .. } | Payload::TxnQuery { .. } => {
+                state.commits_us.push_back(node_local_us)
+            }
             _ => {}
         }
     }

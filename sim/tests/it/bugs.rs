@@ -64,11 +64,45 @@ fn expected_names(bug: Bug) -> &'static [&'static str] {
         Bug::IdsResetOnRestart => &["txn-id-reused", "commit-answer-mismatch"],
         // Synced records cut off after a corrupted read: acknowledged commits lost.
         Bug::TruncateOnReadError => &["version-regressed", "duplicate-version"],
+        // A participant that forgot a prepare it voted for: the commit's write there is
+        // lost, and the next commit installs its version again.
+        Bug::VoteBeforeDurable => {
+            &["duplicate-version", "version-regressed", "version-gap", "garbage-read"]
+        }
+        // A committed transaction half rolled back: its versions are installed again by
+        // others, a retry is told otherwise, totals stop adding up.
+        Bug::ForgetDecisionOnRestart => &[
+            "duplicate-version",
+            "forgotten-outcome",
+            "version-regressed",
+            "G-single",
+            "bank-total-mismatch",
+        ],
+        // The decision applies a version another commit installed meanwhile.
+        Bug::ReleaseOnTimeout => &["version-regressed", "duplicate-version", "G-single"],
+        // Half of a transaction nobody was told committed: money appears or vanishes.
+        Bug::CommitOnHint => &[
+            "bank-total-mismatch",
+            "incompatible-info",
+            "G1a",
+            "duplicate-version",
+            "version-regressed",
+        ],
+        Bug::StaleNonOwnerRead => &[
+            "G-single",
+            "G-single-realtime",
+            "bank-total-mismatch",
+            "final-version-mismatch",
+            "version-regressed",
+        ],
+        Bug::NeverResolveDoubt => &["liveness"],
     }
 }
 
+/// A default run, on three nodes for a bug of the cluster's code.
 fn default_run(seed: u64, bug: Bug) -> RunConfig {
-    RunConfig { seed, bug: Some(bug), ..RunConfig::default() }
+    let nodes = if bug.needs_cluster() { 3 } else { 1 };
+    RunConfig { seed, nodes, bug: Some(bug), ..RunConfig::default() }
 }
 
 /// The first seed (from 0) whose default run fails, with its failure.
@@ -267,6 +301,10 @@ fn bad_replay_files_and_bug_names_exit_2_with_the_reason() {
     let output = sim(&["--seed", "1", "--bug", "gremlins"]);
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("unknown bug `gremlins`"));
+    // A cluster bug on one node would test nothing and pass: refused, with the fix.
+    let output = sim(&["--seed", "1", "--bug", "commit-on-hint"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("needs --nodes 2 or more"));
     let listing = sim(&["bugs"]);
     let listing = String::from_utf8_lossy(&listing.stdout);
     assert_eq!(listing.lines().count(), Bug::ALL.len());
