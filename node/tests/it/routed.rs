@@ -42,6 +42,9 @@ impl Cluster {
             stdins.push(child.stdin.take().expect("stdin is piped"));
             let stdout = BufReader::new(child.stdout.take().expect("stdout is piped"));
             let send = send.clone();
+            // Real processes, not the simulated path: a thread per stdout pipe, so that no
+            // node blocks on a full pipe while the router waits on another.
+            #[allow(clippy::disallowed_methods)]
             std::thread::spawn(move || {
                 for line in stdout.lines() {
                     let Ok(line) = line else { return };
@@ -55,7 +58,7 @@ impl Cluster {
         Cluster { children, stdins, lines }
     }
 
-    fn to_node(&mut self, node: usize, message: &Value) {
+    fn send_to(&mut self, node: usize, message: &Value) {
         writeln!(self.stdins[node], "{message}").expect("write to a node");
         self.stdins[node].flush().expect("flush");
     }
@@ -227,7 +230,7 @@ fn three_routed_processes_commit_across_shards_and_their_history_checks() {
     for (index, name) in names.iter().enumerate() {
         let init = json!({"src": "c0", "dest": name, "body": {
             "type": "init", "msg_id": 1, "node_id": name, "node_ids": names}});
-        cluster.to_node(index, &init);
+        cluster.send_to(index, &init);
     }
     for _ in 0..NODES {
         let (_, reply) = cluster.next();
@@ -259,14 +262,14 @@ fn three_routed_processes_commit_across_shards_and_their_history_checks() {
         for client in &mut clients[phase] {
             client.txns_left -= 1;
             let (node, message) = client.start(&mut history, &mut values);
-            cluster.to_node(node, &message);
+            cluster.send_to(node, &message);
         }
         while running > 0 {
             let (_, message) = cluster.next();
             let dest = message["dest"].as_str().expect("every message names its dest");
             if let Some(node) = names.iter().position(|n| n == dest) {
                 node_to_node += 1;
-                cluster.to_node(node, &message);
+                cluster.send_to(node, &message);
                 continue;
             }
             let client = &mut clients[by_name[dest]];
@@ -279,7 +282,7 @@ fn three_routed_processes_commit_across_shards_and_their_history_checks() {
                 None => None,
             };
             match next {
-                Some((node, request)) => cluster.to_node(node, &request),
+                Some((node, request)) => cluster.send_to(node, &request),
                 None => running -= 1,
             }
         }
