@@ -30,6 +30,15 @@ const MARGIN_US: u64 = 2_000;
 /// At most this many rows per diagram; the rest is summarised.
 const ROWS_MAX: usize = 80;
 
+/// What a cluster's diagrams add; printed after [`DIAGRAM_LEGEND`] for a run of several
+/// nodes.
+pub const CLUSTER_LEGEND: &[&str] =
+    &["  a cluster: n1..nN each own a shard of the keys; a client's node coordinates its \
+     transaction, and the messages between nodes are drawn too: occ_read and occ_commit \
+     forwarded to a key's owner, txn_prepare w[..] rv[..] -> txn_prepare_ok YES, will \
+     install [k@v ..] or NO, txn_decide COMMIT/ABORT -> txn_decide_ok, and txn_query (a \
+     participant in doubt asking the coordinator) -> txn_query_ok"];
+
 /// How to read a sequence diagram; printed once, above the first one.
 pub const DIAGRAM_LEGEND: &[&str] = &[
     "how to read the message diagrams:",
@@ -150,6 +159,11 @@ impl<'s> TxnNames<'s> {
         rename_ids(text, |word| self.by_txn_id.get(word).copied())
     }
 
+    /// `T<n>` of the transaction the store knows as `txn_id`.
+    pub(crate) fn of_txn_id(&self, txn_id: &str) -> Option<u64> {
+        self.by_txn_id.get(txn_id).copied()
+    }
+
     /// The store's txn id of `T<n>`, when it completed with one.
     pub(crate) fn txn_id(&self, txn: u64) -> Option<&'s str> {
         self.txns.get(&txn).and_then(|t| t.1)
@@ -175,7 +189,51 @@ fn rename_ids(text: &str, txn_of: impl Fn(&str) -> Option<u64>) -> (String, Vec<
         named.push(txn);
         Some(format!("T{txn}"))
     });
+    // A cluster's ids name their coordinator (`t57.n2`): two words around a dot.
+    let out = match out.contains('.') {
+        true => map_dotted_pairs(&out, |pair| {
+            let txn = txn_of(pair)?;
+            named.push(txn);
+            Some(format!("T{txn}"))
+        }),
+        false => out,
+    };
     (out, named)
+}
+
+/// `text` with each `word.word` (runs of ASCII letters and digits joined by one dot)
+/// replaced by what `replace` makes of it, or kept when it makes nothing.
+fn map_dotted_pairs(text: &str, mut replace: impl FnMut(&str) -> Option<String>) -> String {
+    let bytes = text.as_bytes();
+    let word_end = |from: usize| {
+        (from..bytes.len()).find(|&i| !bytes[i].is_ascii_alphanumeric()).unwrap_or(bytes.len())
+    };
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let starts_word = bytes[i].is_ascii_alphanumeric()
+            && (i == 0 || !bytes[i - 1].is_ascii_alphanumeric() && bytes[i - 1] != b'.');
+        if starts_word {
+            let first = word_end(i);
+            if bytes.get(first) == Some(&b'.')
+                && bytes.get(first + 1).is_some_and(u8::is_ascii_alphanumeric)
+            {
+                let second = word_end(first + 1);
+                if let Some(replaced) = replace(&text[i..second]) {
+                    out.push_str(&replaced);
+                    i = second;
+                    continue;
+                }
+            }
+            out.push_str(&text[i..first]);
+            i = first;
+            continue;
+        }
+        let len = text[i..].chars().next().map_or(1, char::len_utf8);
+        out.push_str(&text[i..i + len]);
+        i += len;
+    }
+    out
 }
 
 /// `text` with every `<digits>us` (a time in microseconds, as the simulator's and the
@@ -329,9 +387,13 @@ pub fn run_report(outcome: &RunOutcome, repro: &Repro, detail: &Detail) -> Strin
     let names = TxnNames::of(sim);
     let c = &sim.config;
     let mut out = String::new();
+    let cluster = match c.nodes {
+        1 => String::new(),
+        n => format!(", {n} nodes"),
+    };
     let _ = writeln!(
         out,
-        "seed {}: workload {}, {} clients, {} txns, {} keys per family",
+        "seed {}: workload {}{cluster}, {} clients, {} txns, {} keys per family",
         c.seed,
         c.workload.name(),
         c.clients,
@@ -378,6 +440,11 @@ pub fn run_report(outcome: &RunOutcome, repro: &Repro, detail: &Detail) -> Strin
                 if shown == 0 {
                     for line in DIAGRAM_LEGEND {
                         let _ = writeln!(text, "{line}");
+                    }
+                    if sim.config.nodes > 1 {
+                        for line in CLUSTER_LEGEND {
+                            let _ = writeln!(text, "{line}");
+                        }
                     }
                 }
                 let _ = writeln!(text, "messages of these transactions:");
@@ -485,6 +552,15 @@ fn sequence_diagram_named(sim: &Simulation, names: &TxnNames, anomaly: &Anomaly)
                 let body = envelope.body;
                 let txn = match body.in_reply_to {
                     Some(reply) => requests.get(&(*target, reply)).map(|r| r.0),
+                    // A node's own request (a forwarded read or commit, a prepare, a
+                    // decision) belongs to the transaction it names.
+                    None if sim.roles[*source] == Role::Node => {
+                        let txn = payload_txn_id(&body.payload).and_then(|id| names.of_txn_id(id));
+                        if let (Some(txn), Some(id)) = (txn, body.msg_id) {
+                            requests.insert((*source, id), (txn, body.payload.clone()));
+                        }
+                        txn
+                    }
                     None => {
                         let txn = names.running(*source, *time_us);
                         if let (Some(txn), Some(id)) = (txn, body.msg_id) {
@@ -591,6 +667,21 @@ fn sequence_diagram_named(sim: &Simulation, names: &TxnNames, anomaly: &Anomaly)
     Some(out)
 }
 
+/// The transaction a message names, if its type carries one.
+pub(crate) fn payload_txn_id(payload: &Payload) -> Option<&str> {
+    match payload {
+        Payload::OccRead { txn_id, .. }
+        | Payload::OccCommit { txn_id, .. }
+        | Payload::TxnPrepare { txn_id, .. }
+        | Payload::TxnPrepareOk { txn_id, .. }
+        | Payload::TxnDecide { txn_id, .. }
+        | Payload::TxnDecideOk { txn_id }
+        | Payload::TxnQuery { txn_id }
+        | Payload::TxnQueryOk { txn_id, .. } => Some(txn_id),
+        _ => None,
+    }
+}
+
 fn position(columns: &[usize], process: usize) -> Option<usize> {
     columns.iter().position(|c| *c == process)
 }
@@ -681,6 +772,39 @@ pub(crate) fn describe(
             format!("occ_commit_ok ABORTED ({})", conflicts.join(", "))
         }
         Payload::Error { code, text } => format!("error {code}: {text}"),
+        Payload::TxnPrepare { txn_id, writes, read_versions } => {
+            let writes: Vec<String> =
+                writes.iter().map(|w| format!("{}={}", w.key, w.value)).collect();
+            let reads: Vec<String> =
+                read_versions.iter().map(|r| format!("{}@{}", r.key, r.version)).collect();
+            format!(
+                "txn_prepare w[{}] rv[{}]{}",
+                writes.join(" "),
+                reads.join(" "),
+                foreign(txn_id)
+            )
+        }
+        Payload::TxnPrepareOk { vote: true, versions, .. } => {
+            let versions: Vec<String> =
+                versions.iter().map(|v| format!("{}@{}", v.key, v.version)).collect();
+            format!("txn_prepare_ok YES, will install [{}]", versions.join(" "))
+        }
+        Payload::TxnPrepareOk { vote: false, conflicts, .. } if conflicts.is_empty() => {
+            "txn_prepare_ok NO (a key is reserved)".to_string()
+        }
+        Payload::TxnPrepareOk { vote: false, conflicts, .. } => {
+            let conflicts: Vec<String> = conflicts
+                .iter()
+                .map(|c| format!("{} read @{}, now @{}", c.key, c.expected, c.actual))
+                .collect();
+            format!("txn_prepare_ok NO ({})", conflicts.join(", "))
+        }
+        Payload::TxnDecide { committed, .. } => {
+            format!("txn_decide {}", if *committed { "COMMIT" } else { "ABORT" })
+        }
+        Payload::TxnQueryOk { committed, .. } => {
+            format!("txn_query_ok {}", if *committed { "COMMIT" } else { "ABORT" })
+        }
         other => other.type_name().to_string(),
     }
 }

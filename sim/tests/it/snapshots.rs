@@ -20,16 +20,17 @@ pub fn small_run(seed: u64, workload: Workload, faults: &str) -> RunConfig {
     }
 }
 
-fn rendered(seed: u64, workload: Workload, faults: &str) -> String {
-    let config = small_run(seed, workload, faults);
+fn rendered(seed: u64, workload: Workload, faults: &str, nodes: u32) -> String {
+    let config = RunConfig { nodes, ..small_run(seed, workload, faults) };
     let outcome = evaluate(&config);
     let verdict = match (&outcome.verdict, outcome.failure()) {
         (Err(e), _) => format!("history could not be checked: {e}"),
         (Ok(_), None) => "valid".to_string(),
         (Ok(_), Some(failure)) => failure.headline(),
     };
+    let cluster = if nodes > 1 { format!(" nodes {nodes}") } else { String::new() };
     format!(
-        "seed {seed} workload {} faults {faults}: {}\nfingerprint {:016x}\nverdict: {verdict}\n\n{}",
+        "seed {seed} workload {}{cluster} faults {faults}: {}\nfingerprint {:016x}\nverdict: {verdict}\n\n{}",
         workload.name(),
         outcome.sim.mix,
         outcome.sim.fingerprint,
@@ -39,6 +40,9 @@ fn rendered(seed: u64, workload: Workload, faults: &str) -> String {
 
 macro_rules! snapshot {
     ($name:ident, $seed:expr, $workload:expr, $faults:expr) => {
+        snapshot!($name, $seed, $workload, $faults, 1);
+    };
+    ($name:ident, $seed:expr, $workload:expr, $faults:expr, $nodes:expr) => {
         #[test]
         fn $name() {
             insta::with_settings!({
@@ -46,7 +50,7 @@ macro_rules! snapshot {
                 prepend_module_to_snapshot => false,
                 omit_expression => true,
             }, {
-                insta::assert_snapshot!(stringify!($name), rendered($seed, $workload, $faults));
+                insta::assert_snapshot!(stringify!($name), rendered($seed, $workload, $faults, $nodes));
             });
         }
     };
@@ -62,3 +66,6 @@ snapshot!(hotspot_clean_seed_7, 7, Workload::Hotspot, "none");
 snapshot!(hotspot_all_faults_seed_8, 8, Workload::Hotspot, "all");
 snapshot!(mixed_clean_seed_9, 9, Workload::Mixed, "none");
 snapshot!(mixed_swarm_seed_10, 10, Workload::Mixed, "swarm");
+// A 3-node cluster: ids name their coordinator (t<n>.n<k>), versions stay exact per key.
+snapshot!(cluster_bank_clean_seed_11, 11, Workload::Bank, "none", 3);
+snapshot!(cluster_mixed_all_faults_seed_12, 12, Workload::Mixed, "all", 3);

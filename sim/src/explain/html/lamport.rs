@@ -564,7 +564,14 @@ fn messages<'t>(sim: &'t Simulation, names: &TxnNames) -> (Vec<Msg<'t>>, Vec<(u6
                         None => (None, None),
                     },
                     Some((msg_id, None)) => {
-                        let txn = names.running(*source, *time_us);
+                        // A node's own request belongs to the transaction it names.
+                        let txn = match sim.roles[*source] {
+                            Role::Node => body
+                                .as_ref()
+                                .and_then(|b| crate::explain::report::payload_txn_id(&b.payload))
+                                .and_then(|id| names.of_txn_id(id)),
+                            _ => names.running(*source, *time_us),
+                        };
                         if let Some(id) = msg_id {
                             requests.insert((*source, id), (txn, msgs.len()));
                         }

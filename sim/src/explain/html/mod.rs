@@ -130,8 +130,9 @@ pub fn run_html_with(
         (
             "run".into(),
             esc(&format!(
-                "workload {}, {} clients, {} txns, {} keys per family",
+                "workload {}{}, {} clients, {} txns, {} keys per family",
                 c.workload.name(),
+                if c.nodes > 1 { format!(", {} nodes", c.nodes) } else { String::new() },
                 c.clients,
                 c.txns,
                 c.keys
