@@ -328,6 +328,15 @@ impl Node {
         out: &mut Vec<Output>,
     ) {
         let Some(flight) = self.volatile.coordinating.in_flight.remove(txn_id) else { return };
+        // Remembered, like every definite answer: a copy of the commit arriving later must
+        // not start the transaction again. Recorded before anyone is told (every message
+        // waits for the records before it): a participant told "abort" by a coordinator
+        // that then crashed must never meet a second attempt of the same client-named id
+        // that the coordinator forgot it aborted.
+        let outcome = Outcome::Aborted(conflicts);
+        let deadline_us = self.durable.outcomes.deadline_for(now_us);
+        let key = flight.txn.clone();
+        self.append(out, |lsn| wal::encode_outcome(lsn, &key, deadline_us, &outcome));
         let me = self.volatile.shards.me();
         for (&owner, part) in &flight.parts {
             if owner == me {
@@ -338,22 +347,16 @@ impl Node {
                 self.request(dest, payload, out);
             }
         }
-        // Remembered, like every definite answer: a copy of the commit arriving later must
-        // not start the transaction again. An abort with no conflict to name is answered
-        // with an error (30 for a reservation; 14 the first time, for a missing vote).
+        // An abort with no conflict to name is answered with an error (30 for a
+        // reservation; 14 the first time, for a missing vote).
         let voted = flight.parts.values().all(|p| p.vote.is_some());
-        let first_answer = match conflicts.is_empty() && !voted {
-            true => Some(error(
+        let reply = match matches!(&outcome, Outcome::Aborted(c) if c.is_empty()) && !voted {
+            true => error(
                 error_code::ABORT,
                 format!("transaction {txn_id} aborted: a participant did not answer its prepare"),
-            )),
-            false => None,
+            ),
+            false => outcome.to_payload(),
         };
-        let outcome = Outcome::Aborted(conflicts);
-        let deadline_us = self.durable.outcomes.deadline_for(now_us);
-        let key = flight.txn.clone();
-        self.append(out, |lsn| wal::encode_outcome(lsn, &key, deadline_us, &outcome));
-        let reply = first_answer.unwrap_or_else(|| outcome.to_payload());
         self.durable.outcomes.insert(flight.txn.as_ref(), outcome, deadline_us);
         self.answer_flight(flight, reply, out);
     }
