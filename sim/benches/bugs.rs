@@ -1,7 +1,8 @@
 //! The harness's headline: per planted bug, how many seeds of a default sweep it takes to
 //! catch it (median over several starting seeds; `--nodes 3` for the cluster's bugs), the
 //! wall time to find it, and the size
-//! of the failing run before and after shrinking. Run with `cargo bench -p sim --bench bugs`.
+//! of the failing run before and after shrinking. Run with `cargo bench -p sim --bench bugs`
+//! (`-- NAME ...` for only the bugs named).
 #![allow(clippy::disallowed_methods)] // Wall-clock timing is the point of a benchmark.
 
 use std::time::Instant;
@@ -16,7 +17,11 @@ fn main() {
     let starts: Vec<u64> = if quick { vec![0] } else { (0..9).map(|i| i * 10_000).collect() };
     println!("| bug | seeds to first failure (median of {}) | wall time to find (median) | first anomaly | transactions before -> after shrinking | shrink runs | shrink time |", starts.len());
     println!("|---|---|---|---|---|---|---|");
-    for bug in Bug::ALL {
+    // `cargo bench -p sim --bench bugs -- NAME ...` measures only the bugs named.
+    let named: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    for bug in
+        Bug::ALL.into_iter().filter(|b| named.is_empty() || named.iter().any(|n| n == b.name()))
+    {
         let mut found = Vec::new();
         for &start in &starts {
             let started = Instant::now();
