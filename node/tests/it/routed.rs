@@ -301,3 +301,57 @@ fn three_routed_processes_commit_across_shards_and_their_history_checks() {
     assert_eq!(verdict.stats.committed as u64, committed);
     std::fs::remove_file(&path).ok();
 }
+
+#[test]
+fn an_idle_node_still_resends_and_gives_up_on_its_timers() {
+    // One real node of a two-node cluster; the test plays n2 and answers nothing. The
+    // prepare n1 sends n2 is resent with no input arriving, and the commit then aborts
+    // (error 14) when its votes time out: occ-node runs its timers while stdin is idle.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_occ-node"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn occ-node");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let (send, lines) = channel();
+    // A thread reads, so that a node that never wakes fails the test instead of hanging it.
+    #[allow(clippy::disallowed_methods)]
+    std::thread::spawn(move || {
+        for line in stdout.lines().map_while(Result::ok) {
+            if send.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let writes: Vec<Value> =
+        (0..10).map(|k| json!({"key": format!("k{k}"), "value": "v"})).collect();
+    for line in [
+        json!({"src": "c0", "dest": "n1", "body": {"type": "init", "msg_id": 1,
+            "node_id": "n1", "node_ids": ["n1", "n2"]}}),
+        json!({"src": "c1", "dest": "n1", "body": {"type": "occ_commit", "msg_id": 2,
+            "txn_id": "w1", "writes": writes}}),
+    ] {
+        writeln!(stdin, "{line}").expect("write");
+    }
+    stdin.flush().expect("flush");
+    let mut seen = Vec::new();
+    let answer = loop {
+        let line = lines
+            .recv_timeout(Duration::from_secs(10))
+            .unwrap_or_else(|_| panic!("no answer within 10 s of idle stdin: {seen:?}"));
+        let message: Value = serde_json::from_str(&line).expect("JSON");
+        let kind = message["body"]["type"].as_str().unwrap_or_default().to_owned();
+        if message["dest"] == "c1" {
+            break message;
+        }
+        seen.push(kind);
+    };
+    let prepares = seen.iter().filter(|k| *k == "txn_prepare").count();
+    assert!(prepares >= 2, "the prepare was not resent while idle: {seen:?}");
+    assert_eq!(answer["body"]["type"], "error", "{answer}");
+    assert_eq!(answer["body"]["code"], 14, "{answer}");
+    drop(stdin);
+    child.wait().expect("occ-node exits at end of input");
+}

@@ -16,8 +16,9 @@
 //! only and is gone when the process ends.
 //!
 //! The node expires state lazily on every message; the loop also ticks it when
-//! `next_deadline` has passed. While stdin is idle nothing runs, which is fine: state
-//! cannot grow without input.
+//! `next_deadline` has passed, waiting for input and that deadline together (stdin is
+//! read on a thread of its own): a cluster's node resends what got no answer and asks
+//! about its doubts even while no line arrives.
 //!
 //! Usage: `occ-node [--txn-ttl-ms N] [--outcome-ttl-ms N] [--data-dir DIR]` (see `--help`,
 //! `--version`).
@@ -29,10 +30,11 @@
 
 mod file_log;
 
-use std::io::{self, BufRead, Write};
+use std::io::{self, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, TryRecvError};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use node::clip::clip;
 use node::codec;
@@ -144,30 +146,45 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Request, String> {
     Ok(Request::Serve(config, data_dir))
 }
 
+/// Bytes read from stdin, as the reader thread hands them over.
+const READ_CHUNK_BYTES: usize = 64 * 1024;
+
 fn run(config: NodeConfig, data_dir: Option<PathBuf>) -> io::Result<()> {
     let mut driver = Driver::open(config, data_dir)?;
-    let stdin = io::stdin();
-    let mut input = io::BufReader::with_capacity(64 * 1024, stdin.lock());
+    let input = read_stdin_in_chunks();
     let stdout = io::stdout();
     let mut stdout = stdout.lock();
-    // Bytes of a line that straddles two reads of the input buffer.
+    // Bytes of a line that straddles two chunks.
     let mut partial: Vec<u8> = Vec::new();
     let mut line_number: u64 = 0;
 
     loop {
-        // About to read: if nothing is buffered, the read may block, so the batch ends
-        // here: its records are synced, and everything answered so far must reach the
-        // client first.
-        if input.buffer().is_empty() || driver.out.len() >= OUT_CHUNK_BYTES {
-            driver.sync()?;
-            stdout.write_all(&driver.out).map_err(writing)?;
-            driver.out.clear();
-            if input.buffer().is_empty() {
+        let chunk = match input.try_recv() {
+            Ok(chunk) => chunk,
+            // Nothing buffered: the batch ends here. Its records are synced, everything
+            // answered so far reaches the client, then the loop waits for input, or for
+            // the node's next timer (a cluster resends and asks about doubts on them).
+            Err(TryRecvError::Empty) => {
+                driver.sync()?;
+                stdout.write_all(&driver.out).map_err(writing)?;
+                driver.out.clear();
                 stdout.flush().map_err(writing)?;
+                match driver.wait() {
+                    Some(wait) => match input.recv_timeout(wait) {
+                        Ok(chunk) => chunk,
+                        Err(RecvTimeoutError::Timeout) => {
+                            driver.tick()?;
+                            continue;
+                        }
+                        Err(RecvTimeoutError::Disconnected) => Ok(Vec::new()),
+                    },
+                    None => input.recv().unwrap_or(Ok(Vec::new())),
+                }
             }
-        }
-        let buf = input.fill_buf().map_err(reading)?;
-        if buf.is_empty() {
+            Err(TryRecvError::Disconnected) => Ok(Vec::new()),
+        };
+        let chunk = chunk.map_err(reading)?;
+        if chunk.is_empty() {
             // End of input; a last line without a newline still counts.
             if !partial.is_empty() {
                 line_number += 1;
@@ -178,22 +195,54 @@ fn run(config: NodeConfig, data_dir: Option<PathBuf>) -> io::Result<()> {
             stdout.flush().map_err(writing)?;
             return Ok(());
         }
-        let Some(newline) = buf.iter().position(|&b| b == b'\n') else {
-            partial.extend_from_slice(buf);
-            let len = buf.len();
-            input.consume(len);
-            continue;
-        };
-        line_number += 1;
-        if partial.is_empty() {
-            driver.line(line_number, &buf[..newline])?;
-        } else {
-            partial.extend_from_slice(&buf[..newline]);
-            driver.line(line_number, &partial)?;
-            partial.clear();
+        let mut rest = &chunk[..];
+        while let Some(newline) = rest.iter().position(|&b| b == b'\n') {
+            line_number += 1;
+            if partial.is_empty() {
+                driver.line(line_number, &rest[..newline])?;
+            } else {
+                partial.extend_from_slice(&rest[..newline]);
+                driver.line(line_number, &partial)?;
+                partial.clear();
+            }
+            rest = &rest[newline + 1..];
         }
-        input.consume(newline + 1);
+        partial.extend_from_slice(rest);
+        if driver.out.len() >= OUT_CHUNK_BYTES {
+            driver.sync()?;
+            stdout.write_all(&driver.out).map_err(writing)?;
+            driver.out.clear();
+        }
     }
+}
+
+/// Reads stdin on a thread of its own, in chunks of up to [`READ_CHUNK_BYTES`], so that
+/// the loop can wait for input and for the node's timers at once. An empty chunk is the
+/// end of input.
+fn read_stdin_in_chunks() -> Receiver<io::Result<Vec<u8>>> {
+    let (chunks, input) = sync_channel(16);
+    // The real binary runs in real time: a thread blocked on stdin is how it waits for
+    // input and a timer together. The simulator never runs this.
+    #[allow(clippy::disallowed_methods)]
+    std::thread::spawn(move || {
+        let mut stdin = io::stdin().lock();
+        loop {
+            let mut buf = vec![0; READ_CHUNK_BYTES];
+            let read = match stdin.read(&mut buf) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => Err(e),
+                Ok(n) => {
+                    buf.truncate(n);
+                    Ok(buf)
+                }
+            };
+            let done = !matches!(&read, Ok(buf) if !buf.is_empty());
+            if chunks.send(read).is_err() || done {
+                return;
+            }
+        }
+    });
+    input
 }
 
 /// The node, its log (with `--data-dir`), its clock, and the replies encoded for stdout.
@@ -268,6 +317,21 @@ impl Driver {
             self.step(now_us, Input::Tick)?;
         }
         Ok(())
+    }
+
+    /// How long to wait for input before the node's next timer is due (`None`: it has
+    /// none). At least a millisecond, so that a timer the node keeps due cannot spin.
+    fn wait(&self) -> Option<Duration> {
+        let deadline = self.node.next_deadline()?;
+        let wait_us = deadline.saturating_sub(self.clock.now_us()).max(1_000);
+        Some(Duration::from_micros(wait_us))
+    }
+
+    /// A timer of the node's is due: it is ticked, and what it asks for carried out
+    /// (its messages leave with the next batch, after the sync they wait for).
+    fn tick(&mut self) -> io::Result<()> {
+        let now_us = self.clock.now_us();
+        self.step(now_us, Input::Tick)
     }
 
     /// Steps the node and carries out what it asks, except syncs: those wait for the end
