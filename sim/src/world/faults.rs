@@ -445,7 +445,16 @@ pub fn draw_partition(rng: &mut ChaCha8Rng, is_node: &[bool]) -> Partition {
             let side: Vec<bool> = (0..n).map(|_| rng.gen_ratio(1, 2)).collect();
             Shape::Sides { side, one_way: kind == PartitionKind::OneWay }
         }
-        PartitionKind::Isolate => Shape::Isolate { lonely: rng.gen_range(0..n) },
+        PartitionKind::Isolate => {
+            // In a cluster, half the time one node alone: cut off from clients and the
+            // other nodes (a draw a single node never makes, so its runs are as before).
+            let nodes: Vec<usize> = (0..n).filter(|&i| is_node[i]).collect();
+            let lonely = match nodes.len() > 1 && rng.gen_ratio(1, 2) {
+                true => nodes[rng.gen_range(0..nodes.len())],
+                false => rng.gen_range(0..n),
+            };
+            Shape::Isolate { lonely }
+        }
         PartitionKind::ClientsFromNodes => Shape::ClientsFromNodes { is_node: is_node.to_vec() },
     };
     Partition { kind, shape, processes: n }
