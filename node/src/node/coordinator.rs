@@ -242,16 +242,14 @@ impl Node {
             self.maybe_decide(now_us, &txn_id, out);
             return;
         }
-        // A late vote (a resent prepare's) for a transaction already decided. A commit
-        // decision still on record is being driven; one forgotten was applied by every
-        // participant. Otherwise it aborted (or was never decided, and is presumed to
-        // have): that participant is told, in case this copy of the prepare reserved.
-        if vote.yes && !self.durable.decisions.contains_key(&txn_id) {
-            let committed = self.durable.outcomes.get(self.txn_ref(&txn_id));
-            if !matches!(committed, Some(Outcome::Committed(_))) {
-                let payload = Payload::TxnDecide { txn_id, committed: false };
-                self.request(from.to_owned(), payload, out);
-            }
+        // A late vote (a resent prepare's, or an earlier life's) for a transaction not in
+        // flight here. A commit decision still on record is being driven; one forgotten
+        // was applied by every participant. Otherwise it aborted, or was never decided
+        // and is presumed to have (recorded for a client-named id before it is said):
+        // that participant is told, since this copy of the prepare reserved.
+        if vote.yes && !self.decision_on_record(now_us, &txn_id, out) {
+            let payload = Payload::TxnDecide { txn_id, committed: false };
+            self.request(from.to_owned(), payload, out);
         }
     }
 
@@ -424,16 +422,23 @@ impl Node {
         if self.volatile.coordinating.in_flight.get(txn_id).is_some_and(|f| f.two_phase) {
             self.abort_in_flight(now_us, txn_id, Vec::new(), out);
         }
+        let committed = self.decision_on_record(now_us, txn_id, out);
+        Payload::TxnQueryOk { txn_id: txn_id.to_owned(), committed }
+    }
+
+    /// Whether `txn_id`, not in flight here, committed: only if a commit decision (or its
+    /// outcome) is on record. Otherwise it is presumed aborted, and for a client-named id
+    /// that presumption is recorded first (durably, before any message that says it
+    /// leaves): a resend of its commit would be validated anew and could commit what a
+    /// participant was told is aborted. Own ids need nothing: one issued before a restart
+    /// is never validated again.
+    fn decision_on_record(&mut self, now_us: u64, txn_id: &str, out: &mut Vec<Output>) -> bool {
         let trusts_outcomes = self.config.bug != Some(crate::Bug::ForgetDecisionOnRestart);
         let known = self.durable.outcomes.get(self.txn_ref(txn_id));
         let committed = self.durable.decisions.contains_key(txn_id)
             || trusts_outcomes && matches!(known, Some(Outcome::Committed(_)));
         if !committed && known.is_none() {
             if let TxnRef::Foreign(_) = self.txn_ref(txn_id) {
-                // A client-named id: a resend of its commit would be validated anew, and
-                // could commit what this answer aborts. The abort is remembered (durably,
-                // before the answer leaves) so that the resend gets it too. Own ids need
-                // nothing: one issued before a restart is never validated again.
                 let outcome = Outcome::Aborted(Vec::new());
                 let deadline_us = self.durable.outcomes.deadline_for(now_us);
                 let key = self.txn_ref(txn_id).key();
@@ -441,7 +446,7 @@ impl Node {
                 self.durable.outcomes.insert(self.txn_ref(txn_id), outcome, deadline_us);
             }
         }
-        Payload::TxnQueryOk { txn_id: txn_id.to_owned(), committed }
+        committed
     }
 
     /// Time passed: resend what waits for an answer, give up on what waited too long,

@@ -303,3 +303,45 @@ fn without_a_recorded_decision_participants_are_told_abort() {
         assert_eq!(versions(&reply), [(key.clone(), 1)], "{key} is free again");
     }
 }
+
+#[test]
+fn a_presumed_abort_of_a_client_named_id_holds_against_its_resend() {
+    // A client names its own id. n1 crashes while collecting votes; the participants'
+    // yes votes reach the restarted n1 late (or the participants ask): n1 presumes abort
+    // and says so. The client's resend of the same commit must then get that abort, not
+    // a second attempt that commits while a participant already released its part.
+    for late_votes in [true, false] {
+        let mut cluster = Cluster::new();
+        let (a, b) = (key_of(1, 0), key_of(2, 0));
+        let named = commit("c1-7", &[(&a, "1"), (&b, "1")], &[]);
+        cluster.send(0, "c1", named.clone());
+        let prepares: Vec<Envelope> = cluster.queue.drain(..).collect();
+        cluster.crash(0);
+        for prepare in prepares {
+            let i = NODES.iter().position(|n| *n == prepare.dest).expect("a node");
+            cluster.step(i, Input::Message(prepare));
+        }
+        let votes: Vec<Envelope> = cluster.queue.drain(..).collect();
+        assert_eq!(votes.len(), 2, "both participants voted: {votes:?}");
+        cluster.restart(0);
+        if late_votes {
+            for vote in votes {
+                cluster.step(0, Input::Message(vote));
+            }
+            cluster.deliver(|_| false);
+        } else {
+            cluster.wait(200_000);
+        }
+        match cluster.ask(0, named.clone()) {
+            Payload::Error { code, .. } => assert_eq!(code, error_code::TXN_CONFLICT),
+            other => panic!("late votes {late_votes}: the resend got {other:?}"),
+        }
+        cluster.wait(200_000);
+        for (i, key) in [(1, &a), (2, &b)] {
+            let t = begin(&mut cluster, i);
+            assert_eq!(read(&mut cluster, i, &t, key), (None, 0), "{key}: nothing applied");
+            let reply = cluster.ask(i, commit(&t, &[(key, "2")], &[(key, 0)]));
+            assert_eq!(versions(&reply), [(key.clone(), 1)], "{key} is free again");
+        }
+    }
+}
