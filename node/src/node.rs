@@ -841,9 +841,8 @@ impl Node {
                 .chain(recorded.iter().filter(|(k, v)| !echoed(k, *v)).map(|(k, _)| k.as_str()));
             let mut keys = reads.clone().chain(writes.iter().map(|w| w.key.as_str()));
             let shards = &self.volatile.shards;
-            let copies = &self.planted.foreign_copies;
-            let stale_ok = |k: &str| writes.is_empty() && copies.contains_key(k);
-            let local = keys.all(|k| shards.is_mine(k) || stale_ok(k));
+            let planted_copy = |k: &str| self.planted_copy_serves(k, &writes);
+            let local = keys.all(|k| shards.is_mine(k) || planted_copy(k));
             if !self.is_member(src) && !local {
                 let mut checks = read_versions.clone();
                 checks.extend(
@@ -994,6 +993,12 @@ impl Node {
             Payload::TxnDecide { committed: true, .. } => self.planted(Bug::CommitOnHint),
             _ => false,
         }
+    }
+
+    /// `Bug::StaleNonOwnerRead`: a read-only commit takes this node's copy of `key` as
+    /// current (never without the bug: no copy is ever kept).
+    fn planted_copy_serves(&self, key: &str, writes: &[KeyValue]) -> bool {
+        writes.is_empty() && self.planted.foreign_copies.contains_key(key)
     }
 
     /// `Bug::StaleNonOwnerRead`: a read of another node's key answered from this node's
