@@ -699,12 +699,17 @@ impl Node {
                 error_code::PRECONDITION_FAILED,
                 format!("already initialised as `{}`, not `{}`", clip(current), clip(&node_id)),
             ),
-            None => {
-                self.volatile.shards = ShardMap::new(&node_id, node_ids);
-                self.volatile.node_id = Some(node_id);
-                self.number_after_restart(out);
-                Payload::InitOk
-            }
+            None => match ShardMap::problem(&node_id, node_ids) {
+                Some(problem) => {
+                    error(error_code::MALFORMED_REQUEST, format!("malformed init: {problem}"))
+                }
+                None => {
+                    self.volatile.shards = ShardMap::new(&node_id, node_ids);
+                    self.volatile.node_id = Some(node_id);
+                    self.number_after_restart(out);
+                    Payload::InitOk
+                }
+            },
         }
     }
 
@@ -1239,6 +1244,15 @@ mod tests {
     }
 
     /// The messages a node without a log sends for `input`.
+    /// `payload` from client c1, as message 1.
+    fn envelope(payload: Payload) -> Envelope {
+        Envelope {
+            src: "c1".into(),
+            dest: "n1".into(),
+            body: Body { msg_id: Some(1), in_reply_to: None, payload },
+        }
+    }
+
     fn sends(node: &mut Node, now_us: u64, input: Input) -> Vec<Envelope> {
         let mut out = Vec::new();
         node.step(now_us, input, &mut out);
@@ -1531,5 +1545,18 @@ mod tests {
         h.check(0, same, Payload::InitOk);
         let other = h.send(0, Payload::Init { node_id: "n2".into(), node_ids: vec![] });
         assert_eq!(error_code_of(other), error_code::PRECONDITION_FAILED);
+        // A cluster the node is not in, or one naming a node twice, is refused, and the
+        // node stays uninitialised (a good init is still accepted).
+        let mut fresh = Node::new(NodeConfig::default());
+        let ids = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<String>>();
+        for node_ids in [ids(&["n2", "n3"]), ids(&["n1", "n2", "n1"])] {
+            let init = Payload::Init { node_id: "n1".into(), node_ids };
+            let sends = sends(&mut fresh, 0, Input::Message(envelope(init)));
+            let reply = sends.into_iter().next().map(|e| e.body.payload);
+            assert_eq!(error_code_of(reply), error_code::MALFORMED_REQUEST);
+        }
+        let good = Payload::Init { node_id: "n1".into(), node_ids: ids(&["n1", "n2"]) };
+        let reply = sends(&mut fresh, 0, Input::Message(envelope(good)));
+        assert_eq!(reply.into_iter().next().map(|e| e.body.payload), Some(Payload::InitOk));
     }
 }

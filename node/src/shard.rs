@@ -24,8 +24,24 @@ pub struct ShardMap {
 }
 
 impl ShardMap {
-    /// The map of node `me` in a cluster of `node_ids`; a node missing from its own
-    /// `node_ids` (or an empty list) is a cluster of one.
+    /// What is wrong with `node_ids` as node `me`'s cluster, if anything: a list that
+    /// does not name `me`, or names a node twice, would have nodes disagree on owners
+    /// (an empty list is a cluster of one, as it always was).
+    pub fn problem(me: &str, node_ids: &[String]) -> Option<String> {
+        if node_ids.is_empty() {
+            return None;
+        }
+        if !node_ids.iter().any(|id| id == me) {
+            return Some(format!("node_ids does not name this node `{}`", crate::clip::clip(me)));
+        }
+        let mut sorted: Vec<&String> = node_ids.iter().collect();
+        sorted.sort();
+        let twice = sorted.windows(2).find(|w| w[0] == w[1]).map(|w| w[0]);
+        twice.map(|id| format!("node_ids names `{}` twice", crate::clip::clip(id)))
+    }
+
+    /// The map of node `me` in a cluster of `node_ids` (checked by [`ShardMap::problem`]
+    /// first); a node missing from its own `node_ids` (or an empty list) is a cluster of one.
     pub fn new(me: &str, node_ids: &[String]) -> ShardMap {
         match node_ids.iter().position(|id| id == me) {
             Some(index) => ShardMap { nodes: node_ids.to_vec(), me: index },
@@ -86,6 +102,17 @@ mod tests {
             per_node[owners[0]] += 1;
         }
         assert!(per_node.iter().all(|&n| n > 60), "{per_node:?}");
+    }
+
+    #[test]
+    fn a_list_that_misses_this_node_or_repeats_one_is_a_problem() {
+        let ids = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<String>>();
+        assert_eq!(ShardMap::problem("n1", &ids(&[])), None);
+        assert_eq!(ShardMap::problem("n1", &ids(&["n1", "n2"])), None);
+        let missing = ShardMap::problem("n3", &ids(&["n1", "n2"])).expect("a problem");
+        assert!(missing.contains("does not name this node `n3`"), "{missing}");
+        let twice = ShardMap::problem("n1", &ids(&["n1", "n2", "n1"])).expect("a problem");
+        assert!(twice.contains("names `n1` twice"), "{twice}");
     }
 
     #[test]
