@@ -170,6 +170,8 @@ fn shrink_pipeline(shrinker: &mut Shrinker, best: &mut RunConfig, keys_first: bo
     if keys_first {
         shrink_number(shrinker, best, |c| u64::from(c.keys), |c, n| c.keys = n as u32);
     }
+    // A smaller cluster, if the failure survives it (fewer columns to read).
+    shrink_number(shrinker, best, |c| u64::from(c.nodes), |c, n| c.nodes = n as u32);
     shrink_faults(shrinker, best);
     shrink_number(shrinker, best, |c| u64::from(c.clients), |c, n| c.clients = n as u32);
     shrink_number(shrinker, best, |c| c.txns, |c, n| c.txns = n);
