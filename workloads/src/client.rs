@@ -1065,4 +1065,31 @@ mod tests {
         let resent = tick(&mut c, now, &mut records).pop().expect("the same commit again");
         assert_eq!(resent.body.payload, commit.body.payload);
     }
+
+    #[test]
+    fn a_client_whose_node_stays_unreachable_moves_on_to_the_next_node() {
+        // Through every resend of a begin n1 says nothing: the attempt fails, and the
+        // retry goes to n2. A single-node client never moves.
+        let mut records = Vec::new();
+        let programs = vec![program(vec![Instr::Read("x".into())])];
+        let mut c = client(programs.clone()).with_failover(vec!["n1".into(), "n2".into()]);
+        let first = tick(&mut c, 0, &mut records).pop().expect("a begin");
+        assert_eq!(first.dest, "n1");
+        let mut last = first;
+        while records.len() < 2 {
+            let now = c.next_deadline().expect("waiting");
+            if let Some(sent) = tick(&mut c, now, &mut records).pop() {
+                last = sent;
+            }
+        }
+        assert_eq!(records[1].kind, EventKind::Fail, "{records:?}");
+        assert_eq!(last.dest, "n1", "resends stay with the node");
+        let now = c.next_deadline().expect("the retry");
+        let retry = tick(&mut c, now, &mut records).pop().expect("a begin again");
+        assert_eq!(retry.dest, "n2");
+        assert_eq!(c.node(), "n2");
+        let mut alone = client(programs).with_failover(vec!["n1".into()]);
+        alone.move_on();
+        assert_eq!(alone.node(), "n1");
+    }
 }
