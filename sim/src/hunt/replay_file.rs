@@ -189,6 +189,21 @@ mod tests {
         check(|f| f.workload = "queue".into(), "`workload`: unknown workload `queue`");
         check(|f| f.faults = "fire".into(), "`faults`: unknown fault family `fire`");
         check(|f| f.bug = Some("nope".into()), "`bug`: unknown bug `nope`");
+        check(|f| f.nodes = 17, "`nodes` is 17, outside 1 to 16 (the limits of --nodes)");
+        check(|f| f.bug = Some("commit-on-hint".into()), "needs --nodes 2 or more");
+    }
+
+    #[test]
+    fn nodes_are_written_only_for_a_cluster_and_default_to_one() {
+        let single = serde_json::to_string(&file()).unwrap();
+        assert!(!single.contains("nodes"), "{single}");
+        let cluster = ReplayFile::of(&RunConfig { nodes: 3, ..RunConfig::default() });
+        let text = serde_json::to_string(&cluster).unwrap();
+        assert!(text.contains(r#""nodes":3"#), "{text}");
+        let back: ReplayFile = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.config().unwrap().nodes, 3);
+        let old: ReplayFile = serde_json::from_str(&single).unwrap();
+        assert_eq!(old.config().unwrap().nodes, 1);
     }
 
     #[test]
