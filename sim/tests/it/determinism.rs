@@ -23,6 +23,23 @@ fn the_same_seed_gives_the_same_fingerprint_and_history() {
 }
 
 #[test]
+fn a_cluster_runs_the_same_twice_and_differs_from_one_node() {
+    // Three nodes with every fault family: crashes of coordinators and participants,
+    // node-to-node partitions. Same seed, same run; and a cluster is another run than
+    // a single node of the same seed (the nodes are real processes, not a relabelling).
+    for seed in [2, 3] {
+        let cluster = RunConfig { nodes: 3, record_trace: true, ..config(seed) };
+        let (first, second) = (simulate(&cluster), simulate(&cluster));
+        assert_eq!(first.fingerprint, second.fingerprint, "seed {seed}");
+        assert_eq!(first.history, second.history, "seed {seed}");
+        assert_eq!(first.trace, second.trace, "seed {seed}");
+        assert!(!first.trace.is_empty());
+        assert_ne!(first.fingerprint, simulate(&config(seed)).fingerprint, "seed {seed}");
+        assert!(first.disk.crashes > 0, "seed {seed}: no node crashed");
+    }
+}
+
+#[test]
 fn the_log_changes_no_run_without_crashes_or_disk_faults() {
     // Seeds keep their meaning: runs whose mix has neither `crash` nor `disk` (the store
     // keeps a log in every run, synced at once) print the fingerprints their snapshots
