@@ -28,11 +28,12 @@ struct Cluster {
 }
 
 impl Cluster {
-    fn start() -> Cluster {
+    /// `processes` occ-node processes, each with its stdout read by a thread of its own.
+    fn start(processes: usize) -> Cluster {
         let (send, lines) = channel();
         let mut children = Vec::new();
         let mut stdins = Vec::new();
-        for index in 0..NODES {
+        for index in 0..processes {
             let mut child = Command::new(env!("CARGO_BIN_EXE_occ-node"))
                 .stdin(Stdio::piped())
                 .stdout(Stdio::piped())
@@ -225,7 +226,7 @@ impl Client {
 
 #[test]
 fn three_routed_processes_commit_across_shards_and_their_history_checks() {
-    let mut cluster = Cluster::start();
+    let mut cluster = Cluster::start(NODES);
     let names: Vec<String> = (0..NODES).map(node_name).collect();
     for (index, name) in names.iter().enumerate() {
         let init = json!({"src": "c0", "dest": name, "body": {
@@ -307,24 +308,7 @@ fn an_idle_node_still_resends_and_gives_up_on_its_timers() {
     // One real node of a two-node cluster; the test plays n2 and answers nothing. The
     // prepare n1 sends n2 is resent with no input arriving, and the commit then aborts
     // (error 14) when its votes time out: occ-node runs its timers while stdin is idle.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_occ-node"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn occ-node");
-    let mut stdin = child.stdin.take().expect("stdin");
-    let stdout = BufReader::new(child.stdout.take().expect("stdout"));
-    let (send, lines) = channel();
-    // A thread reads, so that a node that never wakes fails the test instead of hanging it.
-    #[allow(clippy::disallowed_methods)]
-    std::thread::spawn(move || {
-        for line in stdout.lines().map_while(Result::ok) {
-            if send.send(line).is_err() {
-                return;
-            }
-        }
-    });
+    let mut cluster = Cluster::start(1);
     let writes: Vec<Value> =
         (0..10).map(|k| json!({"key": format!("k{k}"), "value": "v"})).collect();
     for line in [
@@ -333,25 +317,19 @@ fn an_idle_node_still_resends_and_gives_up_on_its_timers() {
         json!({"src": "c1", "dest": "n1", "body": {"type": "occ_commit", "msg_id": 2,
             "txn_id": "w1", "writes": writes}}),
     ] {
-        writeln!(stdin, "{line}").expect("write");
+        cluster.send_to(0, &line);
     }
-    stdin.flush().expect("flush");
+    // Nothing more is written: what follows happens on the node's timers alone.
     let mut seen = Vec::new();
     let answer = loop {
-        let line = lines
-            .recv_timeout(Duration::from_secs(10))
-            .unwrap_or_else(|_| panic!("no answer within 10 s of idle stdin: {seen:?}"));
-        let message: Value = serde_json::from_str(&line).expect("JSON");
-        let kind = message["body"]["type"].as_str().unwrap_or_default().to_owned();
+        let (_, message) = cluster.next();
         if message["dest"] == "c1" {
             break message;
         }
-        seen.push(kind);
+        seen.push(message["body"]["type"].as_str().unwrap_or_default().to_owned());
     };
     let prepares = seen.iter().filter(|k| *k == "txn_prepare").count();
     assert!(prepares >= 2, "the prepare was not resent while idle: {seen:?}");
     assert_eq!(answer["body"]["type"], "error", "{answer}");
     assert_eq!(answer["body"]["code"], 14, "{answer}");
-    drop(stdin);
-    child.wait().expect("occ-node exits at end of input");
 }
