@@ -3,8 +3,9 @@
 //! cargo-mutants runs it with `--ignored` against each mutant of the store.
 //!
 //! It sweeps `MUTANTS_SEEDS` seeds (default 1,000) with the default flags, then as many
-//! with every fault family on, and stops at the first failing seed: a mutant that is
-//! caught costs one run, one that survives costs the whole budget.
+//! with every fault family on, then both again on a 3-node cluster (the two-phase commit
+//! is only ever run there), and stops at the first failing seed: a mutant that is caught
+//! costs one run, one that survives costs the whole budget.
 
 use std::ops::ControlFlow;
 
@@ -18,9 +19,9 @@ fn a_sweep_finds_nothing_wrong_with_the_store() {
     let seeds: u64 =
         std::env::var("MUTANTS_SEEDS").ok().and_then(|s| s.parse().ok()).unwrap_or(1_000);
     let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
-    for faults in ["swarm", "all"] {
-        let config =
-            RunConfig { faults: FaultSpec::parse(faults).unwrap(), ..RunConfig::default() };
+    for (nodes, faults) in [(1, "swarm"), (1, "all"), (3, "swarm"), (3, "all")] {
+        let faults_spec = FaultSpec::parse(faults).unwrap();
+        let config = RunConfig { nodes, faults: faults_spec, ..RunConfig::default() };
         let mut found = None;
         sweep(0..seeds, &config, jobs, &mut |_, result| match result.failure {
             Some(failure) => {
@@ -30,7 +31,7 @@ fn a_sweep_finds_nothing_wrong_with_the_store() {
             None => ControlFlow::Continue(()),
         });
         if let Some((seed, failure)) = found {
-            panic!("--faults {faults} seed {seed}: {}", failure.headline());
+            panic!("--nodes {nodes} --faults {faults} seed {seed}: {}", failure.headline());
         }
     }
 }
