@@ -331,10 +331,8 @@ impl Node {
         // waits for the records before it): a participant told "abort" by a coordinator
         // that then crashed must never meet a second attempt of the same client-named id
         // that the coordinator forgot it aborted.
-        let outcome = Outcome::Aborted(conflicts);
-        let deadline_us = self.durable.outcomes.deadline_for(now_us);
-        let key = flight.txn.clone();
-        self.append(out, |lsn| wal::encode_outcome(lsn, &key, deadline_us, &outcome));
+        let unexplained = conflicts.is_empty();
+        let recorded = self.record_outcome(now_us, &flight.txn, Outcome::Aborted(conflicts), out);
         let me = self.volatile.shards.me();
         for (&owner, part) in &flight.parts {
             if owner == me {
@@ -348,14 +346,13 @@ impl Node {
         // An abort with no conflict to name is answered with an error (30 for a
         // reservation; 14 the first time, for a missing vote).
         let voted = flight.parts.values().all(|p| p.vote.is_some());
-        let reply = match matches!(&outcome, Outcome::Aborted(c) if c.is_empty()) && !voted {
+        let reply = match unexplained && !voted {
             true => error(
                 error_code::ABORT,
                 format!("transaction {txn_id} aborted: a participant did not answer its prepare"),
             ),
-            false => outcome.to_payload(),
+            false => recorded,
         };
-        self.durable.outcomes.insert(flight.txn.as_ref(), outcome, deadline_us);
         self.answer_flight(flight, reply, out);
     }
 
@@ -384,12 +381,25 @@ impl Node {
             }
         };
         let Some(flight) = self.volatile.coordinating.in_flight.remove(txn_id) else { return };
-        let deadline_us = self.durable.outcomes.deadline_for(now_us);
-        let key = flight.txn.clone();
-        self.append(out, |lsn| wal::encode_outcome(lsn, &key, deadline_us, &outcome));
-        let reply = outcome.to_payload();
-        self.durable.outcomes.insert(flight.txn.as_ref(), outcome, deadline_us);
+        let reply = self.record_outcome(now_us, &flight.txn, outcome, out);
         self.answer_flight(flight, reply, out);
+    }
+
+    /// Remembers `outcome` as `txn`'s answer to its retries: its `Outcome` record is
+    /// appended first, so every message after it waits until it is durable. The answer
+    /// that says it.
+    fn record_outcome(
+        &mut self,
+        now_us: u64,
+        txn: &TxnKey,
+        outcome: Outcome,
+        out: &mut Vec<Output>,
+    ) -> Payload {
+        let deadline_us = self.durable.outcomes.deadline_for(now_us);
+        self.append(out, |lsn| wal::encode_outcome(lsn, txn, deadline_us, &outcome));
+        let reply = outcome.to_payload();
+        self.durable.outcomes.insert(txn.as_ref(), outcome, deadline_us);
+        reply
     }
 
     /// A participant acknowledged the decision on `txn_id`.
@@ -438,12 +448,8 @@ impl Node {
         let committed = self.durable.decisions.contains_key(txn_id)
             || trusts_outcomes && matches!(known, Some(Outcome::Committed(_)));
         if !committed && known.is_none() {
-            if let TxnRef::Foreign(_) = self.txn_ref(txn_id) {
-                let outcome = Outcome::Aborted(Vec::new());
-                let deadline_us = self.durable.outcomes.deadline_for(now_us);
-                let key = self.txn_ref(txn_id).key();
-                self.append(out, |lsn| wal::encode_outcome(lsn, &key, deadline_us, &outcome));
-                self.durable.outcomes.insert(self.txn_ref(txn_id), outcome, deadline_us);
+            if let txn @ TxnRef::Foreign(_) = self.txn_ref(txn_id) {
+                self.record_outcome(now_us, &txn.key(), Outcome::Aborted(Vec::new()), out);
             }
         }
         committed

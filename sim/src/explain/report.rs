@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use node::codec;
-use node::protocol::Payload;
+use node::protocol::{Conflict, KeyValue, KeyVersion, Payload};
 use workloads::history::EventKind;
 
 use crate::check::report::{txn_title, TextOptions};
@@ -753,51 +753,26 @@ pub(crate) fn describe(
             format!("occ_read_ok {key}@{version}={}", value.as_deref().unwrap_or("null"))
         }
         Payload::OccCommit { txn_id, writes, read_versions } => {
-            let writes: Vec<String> =
-                writes.iter().map(|w| format!("{}={}", w.key, w.value)).collect();
-            let reads: Vec<String> =
-                read_versions.iter().map(|r| format!("{}@{}", r.key, r.version)).collect();
-            format!("occ_commit w[{}] rv[{}]{}", writes.join(" "), reads.join(" "), foreign(txn_id))
+            format!("occ_commit {}{}", writes_and_reads(writes, read_versions), foreign(txn_id))
         }
         Payload::OccCommitOk { committed: true, versions, .. } => {
-            let versions: Vec<String> =
-                versions.iter().map(|v| format!("{}@{}", v.key, v.version)).collect();
-            format!("occ_commit_ok committed [{}]", versions.join(" "))
+            format!("occ_commit_ok committed [{}]", key_versions(versions))
         }
         Payload::OccCommitOk { committed: false, conflicts, .. } => {
-            let conflicts: Vec<String> = conflicts
-                .iter()
-                .map(|c| format!("{} read @{}, now @{}", c.key, c.expected, c.actual))
-                .collect();
-            format!("occ_commit_ok ABORTED ({})", conflicts.join(", "))
+            format!("occ_commit_ok ABORTED ({})", conflict_list(conflicts))
         }
         Payload::Error { code, text } => format!("error {code}: {text}"),
         Payload::TxnPrepare { txn_id, writes, read_versions } => {
-            let writes: Vec<String> =
-                writes.iter().map(|w| format!("{}={}", w.key, w.value)).collect();
-            let reads: Vec<String> =
-                read_versions.iter().map(|r| format!("{}@{}", r.key, r.version)).collect();
-            format!(
-                "txn_prepare w[{}] rv[{}]{}",
-                writes.join(" "),
-                reads.join(" "),
-                foreign(txn_id)
-            )
+            format!("txn_prepare {}{}", writes_and_reads(writes, read_versions), foreign(txn_id))
         }
         Payload::TxnPrepareOk { vote: true, versions, .. } => {
-            let versions: Vec<String> =
-                versions.iter().map(|v| format!("{}@{}", v.key, v.version)).collect();
-            format!("txn_prepare_ok YES, will install [{}]", versions.join(" "))
+            format!("txn_prepare_ok YES, will install [{}]", key_versions(versions))
         }
         Payload::TxnPrepareOk { vote: false, conflicts, .. } if conflicts.is_empty() => {
             "txn_prepare_ok NO (a key is reserved)".to_string()
         }
         Payload::TxnPrepareOk { vote: false, conflicts, .. } => {
-            let conflicts: Vec<String> = conflicts
-                .iter()
-                .map(|c| format!("{} read @{}, now @{}", c.key, c.expected, c.actual))
-                .collect();
-            format!("txn_prepare_ok NO ({})", conflicts.join(", "))
+            format!("txn_prepare_ok NO ({})", conflict_list(conflicts))
         }
         Payload::TxnDecide { committed, .. } => {
             format!("txn_decide {}", if *committed { "COMMIT" } else { "ABORT" })
@@ -807,6 +782,28 @@ pub(crate) fn describe(
         }
         other => other.type_name().to_string(),
     }
+}
+
+/// `w[k=x ...] rv[k@v ...]`: a commit's or a prepare's writes and the versions it read.
+fn writes_and_reads(writes: &[KeyValue], read_versions: &[KeyVersion]) -> String {
+    let writes: Vec<String> = writes.iter().map(|w| format!("{}={}", w.key, w.value)).collect();
+    format!("w[{}] rv[{}]", writes.join(" "), key_versions(read_versions))
+}
+
+/// `k@v k@v ...`.
+fn key_versions(versions: &[KeyVersion]) -> String {
+    let versions: Vec<String> =
+        versions.iter().map(|v| format!("{}@{}", v.key, v.version)).collect();
+    versions.join(" ")
+}
+
+/// `k read @v, now @w, ...`: why a commit or a vote said no.
+fn conflict_list(conflicts: &[Conflict]) -> String {
+    let conflicts: Vec<String> = conflicts
+        .iter()
+        .map(|c| format!("{} read @{}, now @{}", c.key, c.expected, c.actual))
+        .collect();
+    conflicts.join(", ")
 }
 
 #[cfg(test)]

@@ -172,12 +172,10 @@ impl Conformance {
         }
     }
 
-    /// How explanations name node `node`: "the store" when it is the only one.
-    fn who(&self, node: usize) -> String {
-        match self.nodes.len() {
-            1 => "the store".to_string(),
-            _ => format!("node n{}", node + 1),
-        }
+    /// How explanations name node `node`, formatted only when a violation is written:
+    /// this is asked for on every reply.
+    fn who(&self, node: usize) -> Who {
+        Who { node, nodes: self.nodes.len() }
     }
 
     /// The store crashed holding these replies for a sync: they were never sent, but the
@@ -553,6 +551,22 @@ impl Conformance {
             event_index: self.history_len,
             invoke_index: None,
         });
+    }
+}
+
+/// A node as explanations name it: "the store" when it is the only one, else `node n<k>`.
+#[derive(Clone, Copy)]
+struct Who {
+    node: usize,
+    nodes: usize,
+}
+
+impl std::fmt::Display for Who {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.nodes {
+            1 => f.write_str("the store"),
+            _ => write!(f, "node n{}", self.node + 1),
+        }
     }
 }
 
