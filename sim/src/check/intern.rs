@@ -95,6 +95,10 @@ pub(crate) type Value = u128;
 /// A null value (an absent key).
 pub(crate) const NULL: Value = u128::MAX;
 
+/// A value nobody reported: an unreported write whose invocation had none (an increment
+/// that never said what it wrote). Equal to no string; shown as `?`.
+pub(crate) const UNKNOWN: Value = u128::MAX - 1;
+
 const LONG: u8 = 0xFE;
 
 #[derive(Default)]
@@ -114,6 +118,9 @@ impl<'a> Values<'a> {
     pub(crate) fn text(&self, value: Value) -> Option<String> {
         if value == NULL {
             return None;
+        }
+        if value == UNKNOWN {
+            return Some("?".to_string());
         }
         let bytes = value.to_le_bytes();
         if bytes[15] == LONG {

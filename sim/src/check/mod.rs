@@ -79,6 +79,7 @@ mod bucket;
 mod classify;
 mod graph;
 mod intern;
+mod resolve;
 mod txns;
 mod versions;
 
@@ -86,9 +87,10 @@ use serde::Serialize;
 use workloads::history::{Event, EventKind};
 
 pub use history::{parse_history, HistoryError};
-pub use report::{Anomaly, CycleEdge, Stats, TxnRef, Verdict};
+pub use report::{Anomaly, CycleEdge, Stats, TxnRef, Unknown, Verdict};
+pub use resolve::STEP_BUDGET;
 
-use txns::{Outcome, NONE};
+use txns::{History, Outcome, NONE};
 use versions::{Edge, EdgeKind};
 
 /// Which consistency model to check.
@@ -126,42 +128,191 @@ pub fn check_phased(
     model: Model,
     phase_done: &mut dyn FnMut(&'static str),
 ) -> Result<Verdict, HistoryError> {
-    let h = txns::pair(events)?;
+    let mut h = txns::pair(events)?;
     phase_done(PHASES[0]);
-    let mut analysis = versions::analyze(&h);
+    let analysis = versions::analyze(&h);
     phase_done(PHASES[1]);
+    let fast = judge_view(&h, analysis, model, phase_done);
+    let uncertain = (0..h.txns.len() as u32).any(|t| h.uncertain(t));
+    // Anomalies the fast path proves stand, unless a transaction may have run more than
+    // it reported (the fast path leaves such ops out, so they could explain them).
+    let members =
+        if fast.valid() || uncertain { resolve::members(&h, &fast.analysis) } else { Vec::new() };
+    if members.is_empty() {
+        let verdict = fast.build(&h, model);
+        phase_done(PHASES[5]);
+        return Ok(verdict);
+    }
+    let base = base_graph(&mut h, &members, model);
+    let mut search = resolve::Search::new(&mut h, &fast.analysis, &members, base);
+    let mut judge = |view: &History| {
+        let judged = judge_view(view, versions::analyze(view), model, &mut |_| {});
+        judged.valid() && resolve::members(view, &judged.analysis).is_empty()
+    };
+    let resolution = search.run(&mut judge);
+    let plans = search.plan_table();
+    let unfillable = search.unfillable();
+    drop(search);
+    let verdict = match resolution {
+        resolve::Resolution::Witness(decisions) => {
+            resolve::apply_decisions(&mut h, &plans, &decisions);
+            let view = judge_view(&h, versions::analyze(&h), model, &mut |_| {});
+            view.build(&h, model)
+        }
+        resolve::Resolution::Refuted { first: Some(decisions), only_way } => {
+            resolve::apply_decisions(&mut h, &plans, &decisions);
+            let view = judge_view(&h, versions::analyze(&h), model, &mut |_| {});
+            let assumed = resolve::describe(&h, &plans, &decisions);
+            let mut verdict = view.build(&h, model);
+            let because = if only_way {
+                format!("the only way the indeterminate transactions could have left these versions: {assumed}")
+            } else {
+                format!("none of the ways the indeterminate transactions could have committed explains the history; for example: {assumed}")
+            };
+            for anomaly in &mut verdict.anomalies {
+                anomaly.explanation.insert(0, because.clone());
+            }
+            if verdict.valid {
+                // The view judged to explain the refutation has no anomaly of its own:
+                // say so rather than guess.
+                verdict = Verdict::unknown(
+                    model,
+                    verdict.stats,
+                    format!("no way the indeterminate transactions could have committed fits every rule, but the view built to explain it shows no anomaly ({assumed})"),
+                    Vec::new(),
+                );
+            }
+            verdict
+        }
+        resolve::Resolution::Refuted { first: None, .. } => {
+            let mut verdict = fast.build(&h, model);
+            if verdict.valid {
+                let (name, explanation, txns) = unfillable;
+                verdict.valid = false;
+                verdict.counts.insert(name.to_string(), 1);
+                verdict.anomalies.push(Anomaly {
+                    name: name.to_string(),
+                    explanation,
+                    txns: txns.iter().map(|&t| report::txn_ref_of(&h, t)).collect(),
+                    cycle: Vec::new(),
+                });
+            }
+            verdict
+        }
+        resolve::Resolution::Unknown { reason, txns } => {
+            let stats = fast.build(&h, model).stats;
+            let refs = txns.iter().map(|&t| report::txn_ref_of(&h, t)).collect();
+            Verdict::unknown(model, stats, reason, refs)
+        }
+    };
+    phase_done(PHASES[5]);
+    Ok(verdict)
+}
+
+/// One view of a history judged: its version analysis and the graph's cycles.
+struct Judged {
+    analysis: versions::Analysis,
+    cycles: Vec<classify::Cycle>,
+    nodes: usize,
+    edges: usize,
+}
+
+impl Judged {
+    fn valid(&self) -> bool {
+        self.analysis.findings.is_empty() && self.cycles.is_empty()
+    }
+
+    fn build(self, h: &History, model: Model) -> Verdict {
+        report::build(h, &self.analysis, self.cycles, model, self.nodes, self.edges)
+    }
+}
+
+/// Real-time edges (strict only), the graph and its cycles, for one view.
+fn judge_view(
+    h: &History,
+    mut analysis: versions::Analysis,
+    model: Model,
+    phase_done: &mut dyn FnMut(&'static str),
+) -> Judged {
     let mut edges: Vec<Edge> = std::mem::take(&mut analysis.edges);
     let chain_start = (h.txns.len() + analysis.placeholders.len()) as u32;
-    let mut nodes = chain_start;
-    if model == Model::StrictSerializable {
-        let mut last_chain = NONE;
-        for (pos, event) in events.iter().enumerate() {
-            let txn = h.event_txn[pos];
-            if !analysis.committed[txn as usize] {
-                continue;
-            }
-            if event.kind == EventKind::Invoke {
-                if last_chain != NONE {
-                    edges.push(Edge::new(last_chain, txn, EdgeKind::Rt, NONE));
-                }
-            } else if h.txns[txn as usize].outcome == Outcome::Ok {
-                let chain = nodes;
-                nodes += 1;
-                edges.push(Edge::new(txn, chain, EdgeKind::Rt, NONE));
-                if last_chain != NONE {
-                    edges.push(Edge::new(last_chain, chain, EdgeKind::Rt, NONE));
-                }
-                last_chain = chain;
-            }
-        }
-    }
+    let nodes =
+        realtime_edges(h, &analysis.committed, model, chain_start, &mut edges, &mut |_, _| {});
     phase_done(PHASES[2]);
     let graph = graph::Graph::new(nodes, chain_start, &edges);
     drop(edges);
     phase_done(PHASES[3]);
     let cycles = classify::find_cycles(&graph, model == Model::StrictSerializable);
     phase_done(PHASES[4]);
-    let verdict = report::build(&h, &analysis, cycles, model, graph.nodes(), graph.edges());
-    phase_done(PHASES[5]);
-    Ok(verdict)
+    Judged { analysis, cycles, nodes: graph.nodes(), edges: graph.edges() }
+}
+
+/// Under strict serializability, appends the real-time edges of the committed
+/// transactions through a chain of time nodes numbered from `chain_start` (an `ok`
+/// completion starts a new one; an invocation hangs off the latest), and returns the
+/// node count. `at_invoke(txn, chain)` hears, for every invocation, the chain node it
+/// hangs off ([`NONE`] before the first completion), committed or not.
+fn realtime_edges(
+    h: &History,
+    committed: &[bool],
+    model: Model,
+    chain_start: u32,
+    edges: &mut Vec<Edge>,
+    at_invoke: &mut dyn FnMut(u32, u32),
+) -> u32 {
+    let mut nodes = chain_start;
+    if model != Model::StrictSerializable {
+        return nodes;
+    }
+    let mut last_chain = NONE;
+    for (pos, event) in h.events.iter().enumerate() {
+        let txn = h.event_txn[pos];
+        if event.kind == EventKind::Invoke {
+            at_invoke(txn, last_chain);
+        }
+        if !committed[txn as usize] {
+            continue;
+        }
+        if event.kind == EventKind::Invoke {
+            if last_chain != NONE {
+                edges.push(Edge::new(last_chain, txn, EdgeKind::Rt, NONE));
+            }
+        } else if h.txns[txn as usize].outcome == Outcome::Ok {
+            let chain = nodes;
+            nodes += 1;
+            edges.push(Edge::new(txn, chain, EdgeKind::Rt, NONE));
+            if last_chain != NONE {
+                edges.push(Edge::new(last_chain, chain, EdgeKind::Rt, NONE));
+            }
+            last_chain = chain;
+        }
+    }
+    nodes
+}
+
+/// The graph of the view where no member commits, for the search's cycle pruning:
+/// adjacency lists, and each transaction's real-time predecessor (a chain node).
+fn base_graph(h: &mut History, members: &[u32], model: Model) -> resolve::BaseGraph {
+    let saved: Vec<(u32, txns::Effect)> =
+        members.iter().map(|&t| (t, h.txns[t as usize].effect)).collect();
+    for &t in members {
+        h.txns[t as usize].effect = txns::Effect::None;
+    }
+    let mut analysis = versions::analyze(h);
+    let mut edges = std::mem::take(&mut analysis.edges);
+    let chain_start = (h.txns.len() + analysis.placeholders.len()) as u32;
+    let mut rt_pred = vec![NONE; h.txns.len()];
+    let nodes =
+        realtime_edges(h, &analysis.committed, model, chain_start, &mut edges, &mut |t, c| {
+            rt_pred[t as usize] = c
+        });
+    let mut adjacency: Vec<Vec<u32>> = vec![Vec::new(); nodes as usize];
+    for e in &edges {
+        adjacency[e.source as usize].push(e.target);
+    }
+    let base = resolve::BaseGraph::new(h, &analysis, adjacency, rt_pred);
+    for (t, effect) in saved {
+        h.txns[t as usize].effect = effect;
+    }
+    base
 }

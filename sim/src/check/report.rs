@@ -23,6 +23,42 @@ pub struct Verdict {
     pub stats: Stats,
     /// Every anomaly, grouped by name (names in `counts` order), then in the order found.
     pub anomalies: Vec<Anomaly>,
+    /// Set when the checker could not decide within its budget (then `valid` is false
+    /// and there are no anomalies): never a silent "valid".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unknown: Option<Unknown>,
+}
+
+/// Why a verdict is unknown.
+#[derive(Clone, Debug, Serialize)]
+pub struct Unknown {
+    pub reason: String,
+    /// The indeterminate transactions whose possibilities were searched (at most 8).
+    pub txns: Vec<TxnRef>,
+}
+
+impl Verdict {
+    /// A verdict the checker could not reach.
+    pub(crate) fn unknown(
+        model: Model,
+        stats: Stats,
+        reason: String,
+        txns: Vec<TxnRef>,
+    ) -> Verdict {
+        Verdict {
+            valid: false,
+            model,
+            counts: BTreeMap::new(),
+            stats,
+            anomalies: Vec::new(),
+            unknown: Some(Unknown { reason, txns }),
+        }
+    }
+
+    /// Neither valid nor shown invalid: the checker ran out of budget.
+    pub fn is_unknown(&self) -> bool {
+        self.unknown.is_some()
+    }
 }
 
 #[derive(Clone, Debug, Default, Serialize)]
@@ -135,6 +171,15 @@ impl Verdict {
         let TextOptions { per_kind, host, below, more_hint } = options;
         let mut out = String::new();
         let s = &self.stats;
+        if let Some(unknown) = &self.unknown {
+            let _ = writeln!(out, "valid: unknown");
+            let _ = writeln!(out, "model: {}", self.model.name());
+            let _ = writeln!(out, "unknown: {}", unknown.reason);
+            for t in &unknown.txns {
+                let _ = writeln!(out, "  {}", t.name);
+            }
+            return out;
+        }
         let _ = writeln!(out, "valid: {}", self.valid);
         let _ = writeln!(out, "model: {}", self.model.name());
         let _ = writeln!(
@@ -262,6 +307,11 @@ fn shown_ops(h: &History, txn: u32, keys: &[u32]) -> Vec<Op> {
         .map(|(op, _)| op.clone())
         .take(OPS_SHOWN)
         .collect()
+}
+
+/// A transaction as the history recorded it, with all its ops.
+pub(crate) fn txn_ref_of(h: &History, txn: u32) -> TxnRef {
+    txn_ref(h, txn, &[])
 }
 
 pub(crate) fn txn_ref(h: &History, txn: u32, keys: &[u32]) -> TxnRef {
@@ -495,5 +545,5 @@ pub(crate) fn build(
             }
         }
     }
-    Verdict { valid: anomalies.is_empty(), model, counts, stats, anomalies }
+    Verdict { valid: anomalies.is_empty(), model, counts, stats, anomalies, unknown: None }
 }

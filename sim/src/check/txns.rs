@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 use workloads::history::{Event, EventKind, Op, OpKind};
 
 use super::history::HistoryError;
-use super::intern::{Interner, Packed, Value, Values, NULL};
+use super::intern::{Interner, Packed, Value, Values, NULL, UNKNOWN};
 
 /// `u32` "none" for txn, node, key or position references.
 pub(crate) const NONE: u32 = u32::MAX;
@@ -36,6 +36,17 @@ pub(crate) enum Outcome {
     Info,
 }
 
+/// What a transaction's writes do in the view being checked. The history's own view is
+/// `ok` → `Commits`, `fail` → `None`, `info`/open → `Maybe`; the exact search (`resolve`)
+/// checks views where every indeterminate transaction it had to decide is `Commits`
+/// (with the versions it chose) or `None`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Effect {
+    Commits,
+    None,
+    Maybe,
+}
+
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Txn {
     pub(crate) process: u64,
@@ -44,8 +55,14 @@ pub(crate) struct Txn {
     /// Position of the completion, or [`NONE`] when the history ends first.
     pub(crate) complete: u32,
     pub(crate) outcome: Outcome,
+    /// What its writes do in this view (see [`Effect`]).
+    pub(crate) effect: Effect,
     pub(crate) ops_start: u32,
+    /// End of the ops that ran as far as this view knows: every reported op; for an
+    /// indeterminate transaction the unreported rest follows up to `ops_invoked`, and a
+    /// view where it ran `p` of them moves this end by `p`.
     pub(crate) ops_end: u32,
+    pub(crate) ops_invoked: u32,
     /// Invoked with `"final": true`: what it reads is each key's final state.
     pub(crate) final_read: bool,
 }
@@ -59,7 +76,8 @@ pub(crate) struct COp {
     pub(crate) value: Value,
     /// Version, or [`NO_VERSION`] for null.
     pub(crate) version: u64,
-    /// A write that is the transaction's last write of its key (the one that installs).
+    /// A write that is the transaction's last write of its key among the ops that ran
+    /// (the one that installs).
     pub(crate) last_write: bool,
 }
 
@@ -128,9 +146,36 @@ pub(crate) struct History<'a> {
 }
 
 impl<'a> History<'a> {
+    /// The ops that ran, in this view.
     pub(crate) fn ops(&self, txn: u32) -> &[COp] {
         let t = &self.txns[txn as usize];
         &self.ops[t.ops_start as usize..t.ops_end as usize]
+    }
+
+    /// The ops it invoked that its completion did not report (indeterminate transactions
+    /// only; `ok` reports what ran, and a `fail` changed nothing).
+    pub(crate) fn unreported(&self, txn: u32) -> &[COp] {
+        let t = &self.txns[txn as usize];
+        &self.ops[t.ops_end as usize..t.ops_invoked as usize]
+    }
+
+    /// Whether an indeterminate transaction may have written more than it reported.
+    pub(crate) fn uncertain(&self, txn: u32) -> bool {
+        self.txns[txn as usize].outcome == Outcome::Info
+            && self.unreported(txn).iter().any(|op| op.write)
+    }
+
+    /// Marks which of the ops in `ops_start..ops_end` are the last write of their key.
+    pub(crate) fn mark_last_writes(&mut self, txn: u32) {
+        let t = self.txns[txn as usize];
+        let ran = &mut self.ops[t.ops_start as usize..t.ops_end as usize];
+        let last = LastWrites::new(ran.len(), |i| (ran[i].write, ran[i].key));
+        for (i, op) in ran.iter_mut().enumerate() {
+            op.last_write = last.get(i);
+        }
+        for op in &mut self.ops[t.ops_end as usize..t.ops_invoked as usize] {
+            op.last_write = false;
+        }
     }
 
     /// The event that best describes a transaction's ops: its completion if any.
@@ -247,8 +292,10 @@ pub(crate) fn pair(events: &[Event]) -> Result<History<'_>, HistoryError> {
                 invoke: pos as u32,
                 complete: NONE,
                 outcome: Outcome::Info,
+                effect: Effect::Maybe,
                 ops_start: 0,
                 ops_end: 0,
+                ops_invoked: 0,
                 final_read: event.final_read,
             });
             *state = Process::Open(txn);
@@ -281,14 +328,18 @@ pub(crate) fn pair(events: &[Event]) -> Result<History<'_>, HistoryError> {
         let t = &mut history.txns[txn as usize];
         t.complete = pos as u32;
         t.outcome = outcome;
+        t.effect = match outcome {
+            Outcome::Ok => Effect::Commits,
+            Outcome::Fail => Effect::None,
+            Outcome::Info => Effect::Maybe,
+        };
         history.event_txn.push(txn);
-        let is_ok = outcome == Outcome::Ok;
-        intern_ops(&mut history, &mut op_keys, txn, &events[invoke_pos].ops, &event.ops, is_ok);
+        intern_ops(&mut history, &mut op_keys, txn, &events[invoke_pos].ops, &event.ops, outcome);
     }
     for txn in 0..history.txns.len() as u32 {
         if history.txns[txn as usize].complete == NONE {
             let invoke = &events[history.txns[txn as usize].invoke as usize];
-            intern_ops(&mut history, &mut op_keys, txn, &invoke.ops, &[], false);
+            intern_ops(&mut history, &mut op_keys, txn, &invoke.ops, &[], Outcome::Info);
         }
     }
     for (op, &key) in history.ops.iter_mut().zip(&op_keys) {
@@ -436,30 +487,35 @@ fn validate_completion(
 }
 
 /// Appends a transaction's ops with their values interned; their keys go to `op_keys`,
-/// to be interned later.
+/// to be interned later. The reported ops come first; an indeterminate transaction's
+/// unreported ones follow (see [`Txn::ops_end`]). Last writes are marked once the keys
+/// are interned.
 fn intern_ops<'a>(
     history: &mut History<'a>,
     op_keys: &mut Vec<Packed<'a>>,
     txn: u32,
     asked: &'a [Op],
     done: &'a [Op],
-    outcome_is_ok: bool,
+    outcome: Outcome,
 ) {
     let start = history.ops.len() as u32;
     // An ok completion is the whole truth: ops it does not report did not run.
-    let asked = if outcome_is_ok { &asked[..done.len()] } else { asked };
+    let asked = if outcome == Outcome::Ok { &asked[..done.len()] } else { asked };
     for (i, invoked) in asked.iter().enumerate() {
         let op = done.get(i).unwrap_or(invoked);
         op_keys.push(Packed::new(&op.key));
-        let value = history.values.value(op.value.as_deref());
-        let version = match (done.get(i), op.version) {
-            // An op the completion did not report is unknown: no version.
-            (None, _) => NO_VERSION,
-            (Some(_), Some(v)) => v.min(NO_VERSION - 1),
-            (Some(_), None) => NO_VERSION,
+        let reported = done.get(i).is_some();
+        let value = match (reported, op.f, op.value.as_deref()) {
+            // A read the completion did not report returned something unknown.
+            (false, OpKind::Read, _) => NULL,
+            // An unreported write whose invocation did not say what it writes.
+            (false, OpKind::Write, None) => UNKNOWN,
+            (_, _, text) => history.values.value(text),
         };
-        // A read the completion did not report has no value either.
-        let value = if done.get(i).is_none() && op.f == OpKind::Read { NULL } else { value };
+        let version = match (reported, op.version) {
+            (true, Some(v)) => v.min(NO_VERSION - 1),
+            _ => NO_VERSION,
+        };
         history.ops.push(COp {
             write: op.f == OpKind::Write,
             key: NONE,
@@ -468,15 +524,19 @@ fn intern_ops<'a>(
             last_write: false,
         });
     }
-    let added = &mut history.ops[start as usize..];
-    let keys = &op_keys[start as usize..];
-    let last = LastWrites::new(added.len(), |i| (added[i].write, keys[i]));
-    for (i, op) in added.iter_mut().enumerate() {
+    let invoked = history.ops.len() as u32;
+    // A fail's ops did not take effect, reported or not; they only name values (G1a).
+    let end = if outcome == Outcome::Info { start + done.len() as u32 } else { invoked };
+    let ran = &mut history.ops[start as usize..end as usize];
+    let keys = &op_keys[start as usize..end as usize];
+    let last = LastWrites::new(ran.len(), |i| (ran[i].write, keys[i]));
+    for (i, op) in ran.iter_mut().enumerate() {
         op.last_write = last.get(i);
     }
     let t = &mut history.txns[txn as usize];
     t.ops_start = start;
-    t.ops_end = history.ops.len() as u32;
+    t.ops_end = end;
+    t.ops_invoked = invoked;
 }
 
 #[cfg(test)]

@@ -40,8 +40,8 @@
 //! serializability the real-time edges of the graph say all that timing can prove.
 
 use super::bucket;
-use super::intern::{Value, NULL};
-use super::txns::{COp, History, Outcome, NONE, NO_VERSION};
+use super::intern::{Value, NULL, UNKNOWN};
+use super::txns::{COp, Effect, History, Outcome, NONE, NO_VERSION};
 
 /// What a dependency edge says.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -142,8 +142,8 @@ impl Analysis {
     /// The version of `key` that `txn` installed, if known.
     pub(crate) fn installed(&self, h: &History, txn: u32, key: u32) -> Option<u64> {
         let t = &h.txns[txn as usize];
-        match t.outcome {
-            Outcome::Ok => h
+        match t.effect {
+            Effect::Commits => h
                 .ops(txn)
                 .iter()
                 .rev()
@@ -271,9 +271,9 @@ fn facts(h: &History, findings: &mut Vec<Finding>) -> Facts {
                 continue;
             }
             let last = op.last_write;
-            match t.outcome {
-                Outcome::Fail => f.written_failed.push((op.key, op.value)),
-                Outcome::Ok | Outcome::Info => {
+            match t.effect {
+                Effect::None => f.written_failed.push((op.key, op.value)),
+                Effect::Commits | Effect::Maybe => {
                     f.written_any.push((op.key, op.value));
                     if last {
                         f.written_final.push((op.key, op.value));
@@ -283,8 +283,8 @@ fn facts(h: &History, findings: &mut Vec<Finding>) -> Facts {
             if !last {
                 continue;
             }
-            match t.outcome {
-                Outcome::Ok if op.version == 0 => findings.push(Finding {
+            match t.effect {
+                Effect::Commits if op.version == 0 => findings.push(Finding {
                     name: "wrong-version-bump",
                     key: op.key,
                     lines: vec![format!(
@@ -294,14 +294,14 @@ fn facts(h: &History, findings: &mut Vec<Finding>) -> Facts {
                     )],
                     txns: vec![txn],
                 }),
-                Outcome::Ok => f.installs.push(Install {
+                Effect::Commits => f.installs.push(Install {
                     key: op.key,
                     version: op.version,
                     txn,
                     value: op.value,
                 }),
-                Outcome::Info => f.info_writes.push((op.key, op.value, txn)),
-                Outcome::Fail => {}
+                Effect::Maybe => f.info_writes.push((op.key, op.value, txn)),
+                Effect::None => {}
             }
         }
     }
@@ -340,7 +340,7 @@ pub(crate) fn value_text(h: &History, value: Value) -> String {
 pub(crate) fn analyze(h: &History) -> Analysis {
     let mut base_findings = Vec::new();
     let facts = facts(h, &mut base_findings);
-    let mut committed: Vec<bool> = h.txns.iter().map(|t| t.outcome == Outcome::Ok).collect();
+    let mut committed: Vec<bool> = h.txns.iter().map(|t| t.effect == Effect::Commits).collect();
     // The big arrays of a pass that proved something, reused by the next pass.
     let mut spare = Spare::default();
     loop {
@@ -503,11 +503,15 @@ impl Pass<'_, '_> {
             let ops = h.ops(txn);
             let read_only = self.facts.read_only[txn as usize];
             if !read_only {
-                buffer.reset(ops, t.outcome == Outcome::Ok);
+                buffer.reset(ops, t.effect == Effect::Commits);
             }
             for op in ops {
                 if op.write {
                     buffer.write(op.key, op.value);
+                    continue;
+                }
+                if op.value == UNKNOWN && op.version == NO_VERSION {
+                    // A read that ran unreported: its result is unknown, not wrong.
                     continue;
                 }
                 let own = if read_only { None } else { buffer.value(op.key) };
@@ -526,7 +530,6 @@ impl Pass<'_, '_> {
                     ),
                     (true, Some(_)) => {}
                     // An unreported read of an info transaction: unknown, not wrong.
-                    (true, None) if t.outcome == Outcome::Info && op.value == NULL => {}
                     (true, None) => self.finding(
                         op.key,
                         "internal",
@@ -697,13 +700,35 @@ impl Pass<'_, '_> {
                     key,
                     "final-version-mismatch",
                     vec![
-                        format!("{} installed {kname}@{ok_max} and completed", label(h, last.txn)),
+                        format!("{} committed, installing {kname}@{ok_max}", label(h, last.txn)),
                         format!(
                             "{} then read {kname}@{f} in the final read, with nothing left in flight: the final version should be {ok_max} (committed writes above {f} are missing)",
                             label(h, reader.txn)
                         ),
                     ],
                     vec![last.txn, reader.txn],
+                );
+            } else if let Some(above) = reads[range.clone()].iter().find(|r| r.version > f) {
+                // A committed read of a version the final read does not reach: whoever
+                // installed it committed a write the final state does not hold.
+                let reader = finals.iter().find(|r| r.version == f).expect("max exists");
+                self.finding(
+                    key,
+                    "final-version-mismatch",
+                    vec![
+                        format!(
+                            "{} read {kname}@{} = {}, so a committed write installed {kname}@{}",
+                            label(h, above.txn),
+                            above.version,
+                            value_text(h, above.value),
+                            above.version
+                        ),
+                        format!(
+                            "{} then read {kname}@{f} in the final read, with nothing left in flight: that committed write is missing",
+                            label(h, reader.txn)
+                        ),
+                    ],
+                    vec![above.txn, reader.txn],
                 );
             }
         }

@@ -1,0 +1,1179 @@
+//! The exact layer: where indeterminate transactions leave a history ambiguous, try
+//! their possibilities, and only theirs.
+//!
+//! `versions` decides most histories alone: every version is claimed by an `ok` write or
+//! pinned to one indeterminate writer, and nothing else is in doubt. What it cannot
+//! decide, because a graph edge cannot say "one of these":
+//! - a version several indeterminate transactions could have installed (a placeholder);
+//! - an indeterminate transaction proved committed, with a write nobody observed: the
+//!   version it installed is one of the key's unclaimed ones, or above them all;
+//! - an indeterminate transaction that may have run more than it reported (its
+//!   unreported writes, some with values nobody knows).
+//!
+//! Those transactions (the *members*), and every indeterminate writer of the keys they
+//! touch, are decided here by a depth-first search: each member commits (with how far
+//! it ran, and the version each of its writes installed) or does not. Cheap local rules
+//! prune it (a version has one installer; a writer that read `k@v` from the store
+//! installed `k@v+1`; the value read at a version is the value its installer wrote;
+//! every unclaimed version needs a member that can still fill it). Each complete choice
+//! is a view with no ambiguity left, which `versions` and the graph judge exactly. The
+//! history is valid iff some view is; when none is, the first view tried explains why;
+//! when the budget runs out first, the verdict is unknown.
+//!
+//! Nothing here runs when nothing is ambiguous, so a history the fast path decides costs
+//! what it always did.
+
+use std::collections::BTreeMap;
+
+use super::intern::{Value, NULL, UNKNOWN};
+use super::txns::{COp, Effect, History, Outcome, Txn, NONE, NO_VERSION};
+use super::versions::{label, Analysis};
+
+/// A write placed above every known version of its key, its exact version chosen last.
+const TOP: u64 = u64::MAX;
+
+/// Steps the search may take: one per choice tried, plus one per history event for
+/// each complete choice judged.
+pub const STEP_BUDGET: u64 = 50_000_000;
+
+/// What a member may do.
+#[derive(Clone, Debug)]
+pub(crate) struct Plan {
+    /// How many of its unreported ops it ran.
+    ran_unreported: u32,
+    /// Its installing writes: `(key, value, version it must install if it read the key)`.
+    writes: Vec<(u32, Value, Option<u64>)>,
+}
+
+#[derive(Clone, Debug)]
+struct Member {
+    txn: u32,
+    /// Proved committed by the fast path (only trusted when nothing is uncertain).
+    forced: bool,
+    plans: Vec<Plan>,
+}
+
+/// One ambiguous key's versions, as far as non-members fix them.
+#[derive(Clone, Debug)]
+struct KeySlots {
+    key: u32,
+    /// Versions up to the highest known that nobody outside the members installed.
+    holes: Vec<u64>,
+    /// Highest version known from outside the members.
+    known: u64,
+    /// Whether a final read caps the key at `known`.
+    capped: bool,
+    /// `version -> value` read there by committed transactions outside the members.
+    read_value: BTreeMap<u64, Value>,
+    /// How many members may write the key.
+    writers: u32,
+}
+
+/// A member's decision.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Choice {
+    Out,
+    In { plan: usize, versions: Vec<u64> },
+}
+
+/// How the search ended.
+pub(crate) enum Resolution {
+    /// A view with no anomaly: the history is valid.
+    Witness(Vec<(u32, Choice)>),
+    /// No view is valid; the first one judged (if any reached judgement) explains why.
+    Refuted { first: Option<Vec<(u32, Choice)>>, only_way: bool },
+    /// Out of budget.
+    Unknown { reason: String, txns: Vec<u32> },
+}
+
+/// Which transactions are ambiguous after the fast path, or `None` when it decided.
+pub(crate) fn members(h: &History, fast: &Analysis) -> Vec<u32> {
+    let n_keys = h.keys.len();
+    let uncertain_any = (0..h.txns.len() as u32).any(|t| h.uncertain(t));
+    let mut bad = vec![false; n_keys];
+    if !h.txns.iter().any(|t| t.effect == Effect::Maybe) {
+        return Vec::new();
+    }
+    for p in &fast.placeholders {
+        bad[p.key as usize] = true;
+    }
+    // A version below the highest known that nobody is known to have installed (the
+    // walk that makes placeholders starts at the first version seen, so count).
+    let mut highest = vec![0u64; n_keys];
+    let mut claimed = vec![0u64; n_keys];
+    for (txn, t) in h.txns.iter().enumerate() {
+        if !fast.committed[txn] {
+            continue;
+        }
+        for op in h.ops(txn as u32) {
+            let k = op.key as usize;
+            if op.write && op.last_write && t.effect == Effect::Commits {
+                claimed[k] += 1;
+                highest[k] = highest[k].max(op.version);
+            } else if !op.write && op.version != NO_VERSION {
+                highest[k] = highest[k].max(op.version);
+            }
+        }
+    }
+    for &(_, key, _) in &fast.attributed {
+        claimed[key as usize] += 1;
+    }
+    for k in 0..n_keys {
+        if claimed[k] < highest[k] {
+            bad[k] = true;
+        }
+    }
+    for (txn, t) in h.txns.iter().enumerate() {
+        let txn = txn as u32;
+        if t.effect != Effect::Maybe {
+            continue;
+        }
+        if h.uncertain(txn) {
+            for op in h.ops(txn).iter().chain(h.unreported(txn)).filter(|op| op.write) {
+                bad[op.key as usize] = true;
+            }
+        }
+        if fast.committed[txn as usize] {
+            for op in h.ops(txn).iter().filter(|op| op.write && op.last_write) {
+                if fast.installed(h, txn, op.key).is_none() {
+                    bad[op.key as usize] = true;
+                }
+            }
+        }
+    }
+    if !bad.iter().any(|&b| b) {
+        return Vec::new();
+    }
+    // Settled: proved committed with every write attributed, where the proofs can be
+    // trusted (no transaction may have written more than it reported).
+    let settled = |txn: u32| {
+        !uncertain_any
+            && fast.committed[txn as usize]
+            && h.ops(txn)
+                .iter()
+                .filter(|op| op.write && op.last_write)
+                .all(|op| fast.installed(h, txn, op.key).is_some())
+    };
+    let mut member = vec![false; h.txns.len()];
+    loop {
+        let mut grew = false;
+        for (txn, t) in h.txns.iter().enumerate() {
+            let txn = txn as u32;
+            if t.effect != Effect::Maybe || member[txn as usize] || settled(txn) {
+                continue;
+            }
+            let writes = || h.ops(txn).iter().chain(h.unreported(txn)).filter(|op| op.write);
+            if writes().any(|op| bad[op.key as usize]) {
+                member[txn as usize] = true;
+                grew = true;
+                for op in writes() {
+                    bad[op.key as usize] = true;
+                }
+            }
+        }
+        if !grew {
+            break;
+        }
+    }
+    (0..h.txns.len() as u32).filter(|&t| member[t as usize]).collect()
+}
+
+/// The plans of a member: for each number of unreported ops it may have run, its
+/// installing writes; plans that write the same as a shorter one are left out, and so are
+/// plans that write nothing (not committing explains at least as much).
+fn plans(h: &History, txn: u32) -> Vec<Plan> {
+    let t = h.txns[txn as usize];
+    let mut plans: Vec<Plan> = Vec::new();
+    for p in 0..=(t.ops_invoked - t.ops_end) {
+        let ran = &h.ops[t.ops_start as usize..(t.ops_end + p) as usize];
+        let mut writes: Vec<(u32, Value, Option<u64>)> = Vec::new();
+        for (i, op) in ran.iter().enumerate() {
+            if !op.write {
+                continue;
+            }
+            let later = ran[i + 1..].iter().any(|o| o.write && o.key == op.key);
+            if later {
+                continue;
+            }
+            // A store read before its first write of the key fixes the version.
+            let read = ran
+                .iter()
+                .take_while(|o| !(o.write && o.key == op.key))
+                .find(|o| !o.write && o.key == op.key && o.version != NO_VERSION);
+            writes.push((op.key, op.value, read.map(|r| r.version.saturating_add(1))));
+        }
+        writes.sort_unstable();
+        if writes.is_empty() || plans.last().is_some_and(|last| last.writes == writes) {
+            continue;
+        }
+        plans.push(Plan { ran_unreported: p, writes });
+    }
+    plans
+}
+
+/// The view where no member commits, as the search's cycle pruning sees it: its graph
+/// (real-time chain included), who installed and who read each version.
+pub(crate) struct BaseGraph {
+    adjacency: Vec<Vec<u32>>,
+    /// Per transaction: the chain node its invocation hangs off (strict), or `NONE`.
+    rt_pred: Vec<u32>,
+    installer: BTreeMap<(u32, u64), u32>,
+    readers: BTreeMap<(u32, u64), Vec<u32>>,
+}
+
+impl BaseGraph {
+    pub(crate) fn new(
+        h: &History,
+        analysis: &Analysis,
+        adjacency: Vec<Vec<u32>>,
+        rt_pred: Vec<u32>,
+    ) -> BaseGraph {
+        let mut installer = BTreeMap::new();
+        let mut readers: BTreeMap<(u32, u64), Vec<u32>> = BTreeMap::new();
+        for txn in 0..h.txns.len() as u32 {
+            if !analysis.committed[txn as usize] {
+                continue;
+            }
+            for op in h.ops(txn) {
+                if op.write && op.last_write {
+                    if let Some(v) = analysis.installed(h, txn, op.key) {
+                        installer.insert((op.key, v), txn);
+                    }
+                } else if !op.write && op.version != NO_VERSION && op.value != UNKNOWN {
+                    readers.entry((op.key, op.version)).or_default().push(txn);
+                }
+            }
+        }
+        BaseGraph { adjacency, rt_pred, installer, readers }
+    }
+}
+
+/// A search over the members' choices.
+pub(crate) struct Search<'s, 'h> {
+    h: &'s mut History<'h>,
+    members: Vec<Member>,
+    keys: Vec<KeySlots>,
+    /// Key id -> index into `keys`.
+    key_index: BTreeMap<u32, usize>,
+    /// `(slot key index, version)` taken by a member in the current partial choice.
+    taken: BTreeMap<(usize, u64), usize>,
+    /// Per key slot: the members placed above its known versions, in the order chosen.
+    tops: Vec<Vec<usize>>,
+    /// Per member: decided in the current partial choice.
+    decided: Vec<bool>,
+    choices: Vec<Choice>,
+    steps: u64,
+    budget: u64,
+    events: u64,
+    views: u64,
+    first: Option<Vec<(u32, Choice)>>,
+    plans: BTreeMap<u32, Vec<Plan>>,
+    graph: BaseGraph,
+    /// Edges of the members placed so far, by source node.
+    extra: Vec<Vec<u32>>,
+    /// Store reads `(key, version) -> member txns` of the members placed so far.
+    placed_reads: BTreeMap<(u32, u64), Vec<u32>>,
+    /// Per member and plan: its store reads.
+    plan_reads: Vec<Vec<Vec<(u32, u64)>>>,
+    /// Visit marks for the cycle search.
+    stamp: Vec<u32>,
+    epoch: u32,
+    /// Ways found by the pass that ignores the rules (it stops at two).
+    ways: u32,
+    /// Some key has more unclaimed versions than members to install them.
+    impossible: bool,
+    /// The valid view's decisions, once found.
+    witness: Option<Vec<(u32, Choice)>>,
+    /// Local pruning on (off for the pass that only looks for a view to explain).
+    strict_prune: bool,
+}
+
+/// What follows once a member's versions are chosen.
+#[derive(Clone, Copy)]
+enum Next {
+    Fill,
+    Forced,
+}
+
+enum Flow {
+    Continue,
+    Found,
+    OutOfBudget,
+}
+
+impl<'s, 'h> Search<'s, 'h> {
+    pub(crate) fn new(
+        h: &'s mut History<'h>,
+        fast: &Analysis,
+        members: &[u32],
+        graph: BaseGraph,
+    ) -> Self {
+        let uncertain_any = (0..h.txns.len() as u32).any(|t| h.uncertain(t));
+        let members: Vec<Member> = members
+            .iter()
+            .map(|&txn| Member {
+                txn,
+                forced: !uncertain_any && fast.committed[txn as usize],
+                plans: plans(h, txn),
+            })
+            .collect();
+        let mut is_member = vec![false; h.txns.len()];
+        for m in &members {
+            is_member[m.txn as usize] = true;
+        }
+        let mut key_index = BTreeMap::new();
+        for m in &members {
+            for plan in &m.plans {
+                for &(key, _, _) in &plan.writes {
+                    let next = key_index.len();
+                    key_index.entry(key).or_insert(next);
+                }
+            }
+        }
+        let mut keys: Vec<KeySlots> = vec![
+            KeySlots {
+                key: NONE,
+                holes: Vec::new(),
+                known: 0,
+                capped: false,
+                read_value: BTreeMap::new(),
+                writers: 0,
+            };
+            key_index.len()
+        ];
+        for (&key, &i) in &key_index {
+            keys[i].key = key;
+        }
+        // What non-members fix: installed versions, committed reads, final reads.
+        let mut installed: Vec<Vec<u64>> = vec![Vec::new(); keys.len()];
+        let mut impossible = false;
+        for (txn, t) in h.txns.iter().enumerate() {
+            let txn32 = txn as u32;
+            let committed = t.effect == Effect::Commits || fast.committed[txn];
+            if is_member[txn] || !committed {
+                continue;
+            }
+            for op in h.ops(txn32) {
+                let Some(&k) = key_index.get(&op.key) else { continue };
+                if op.write && op.last_write {
+                    if let Some(v) = fast.installed(h, txn32, op.key) {
+                        installed[k].push(v);
+                        keys[k].known = keys[k].known.max(v);
+                    }
+                } else if !op.write && op.version != NO_VERSION && op.value != UNKNOWN {
+                    keys[k].known = keys[k].known.max(op.version);
+                    keys[k].read_value.entry(op.version).or_insert(op.value);
+                    if t.final_read && t.outcome == Outcome::Ok {
+                        keys[k].capped = true;
+                    }
+                }
+            }
+        }
+        for (k, slots) in keys.iter_mut().enumerate() {
+            installed[k].sort_unstable();
+            installed[k].dedup();
+            let below = installed[k].iter().filter(|&&v| (1..=slots.known).contains(&v)).count();
+            let holes = slots.known - below as u64;
+            let writers = members
+                .iter()
+                .filter(|m| m.plans.iter().any(|p| p.writes.iter().any(|w| w.0 == slots.key)))
+                .count() as u64;
+            if holes > writers {
+                // More versions than members to install them: no choice can fill them
+                // (and they are not worth listing: a version may be near 2^64).
+                impossible = true;
+                continue;
+            }
+            slots.holes =
+                (1..=slots.known).filter(|v| installed[k].binary_search(v).is_err()).collect();
+            slots.writers = members
+                .iter()
+                .filter(|m| m.plans.iter().any(|p| p.writes.iter().any(|w| w.0 == slots.key)))
+                .count() as u32;
+        }
+        let members_len = members.len();
+        let n_slots = keys.len();
+        let events = h.events.len() as u64;
+        let plans = members.iter().map(|m| (m.txn, m.plans.clone())).collect();
+        let plan_reads = members
+            .iter()
+            .map(|m| {
+                let t = h.txns[m.txn as usize];
+                m.plans
+                    .iter()
+                    .map(|p| {
+                        h.ops[t.ops_start as usize..(t.ops_end + p.ran_unreported) as usize]
+                            .iter()
+                            .filter(|op| !op.write && op.version != NO_VERSION)
+                            .map(|op| (op.key, op.version))
+                            .collect()
+                    })
+                    .collect()
+            })
+            .collect();
+        let nodes = graph.adjacency.len();
+        Search {
+            ways: 0,
+            impossible,
+            plans,
+            graph,
+            extra: vec![Vec::new(); nodes],
+            placed_reads: BTreeMap::new(),
+            plan_reads,
+            stamp: vec![0; nodes],
+            epoch: 0,
+            witness: None,
+            h,
+            choices: vec![Choice::Out; members.len()],
+            members,
+            keys,
+            key_index,
+            taken: BTreeMap::new(),
+            decided: vec![false; members_len],
+            tops: vec![Vec::new(); n_slots],
+            steps: 0,
+            budget: STEP_BUDGET,
+            events,
+            views: 0,
+            first: None,
+            strict_prune: true,
+        }
+    }
+
+    /// Runs the search; `judge` says whether a complete view is valid.
+    pub(crate) fn run(&mut self, judge: &mut dyn FnMut(&History) -> bool) -> Resolution {
+        if self.impossible {
+            return Resolution::Refuted { first: None, only_way: false };
+        }
+        let flow = self.dfs(judge);
+        let resolution = match flow {
+            Flow::Found => Resolution::Witness(self.witness.take().expect("found at a leaf")),
+            Flow::OutOfBudget => Resolution::Unknown {
+                reason: format!(
+                    "{} indeterminate transactions could have committed in too many ways to try within the checker's budget of {} steps ({} complete possibilities judged)",
+                    self.members.len(),
+                    STEP_BUDGET,
+                    self.views
+                ),
+                txns: self.members.iter().map(|m| m.txn).take(8).collect(),
+            },
+            Flow::Continue => {
+                // Count the ways the members could have installed the versions at all,
+                // rules aside (up to two): one way is "the only way", and keep one to
+                // explain if no view was judged.
+                self.strict_prune = false;
+                let mut never = |_: &History| false;
+                self.steps = 0;
+                let counted = !matches!(self.dfs(&mut never), Flow::OutOfBudget);
+                Resolution::Refuted {
+                    first: self.first.take(),
+                    only_way: counted && self.ways == 1,
+                }
+            }
+        };
+        resolution
+    }
+
+    fn decisions(&self) -> Vec<(u32, Choice)> {
+        self.members.iter().zip(&self.choices).map(|(m, c)| (m.txn, c.clone())).collect()
+    }
+
+    /// Whether member `i`'s write `(key, value, must)` may install `v` of key slot `k`.
+    fn fits(&self, k: usize, v: u64, write: (u32, Value, Option<u64>)) -> bool {
+        if self.taken.contains_key(&(k, v)) {
+            return false;
+        }
+        if !self.strict_prune {
+            return true;
+        }
+        let (_, value, must) = write;
+        if v == TOP {
+            // Above every known version, unread: one that read the key first must have
+            // read the highest known version (its place among the others comes later).
+            return must.is_none_or(|m| m > self.keys[k].known);
+        }
+        if must.is_some_and(|m| m != v) {
+            return false;
+        }
+        // An unknown value is some string: never the null of an absent key.
+        match self.keys[k].read_value.get(&v) {
+            None => true,
+            Some(&read) => read == value || (value == UNKNOWN && read != NULL),
+        }
+    }
+
+    /// Fills the unfilled version with the fewest possible installers first (each must
+    /// have one), then places the members proved committed that fill none, then judges.
+    fn dfs(&mut self, judge: &mut dyn FnMut(&History) -> bool) -> Flow {
+        self.steps += 1;
+        if self.steps > self.budget {
+            return Flow::OutOfBudget;
+        }
+        // The hole with the fewest candidates: (candidates, key slot, version).
+        let mut best: Option<(usize, usize, u64)> = None;
+        for k in 0..self.keys.len() {
+            for h in 0..self.keys[k].holes.len() {
+                let v = self.keys[k].holes[h];
+                if self.taken.contains_key(&(k, v)) {
+                    continue;
+                }
+                let key = self.keys[k].key;
+                let mut count = 0;
+                for i in 0..self.members.len() {
+                    if self.decided[i] {
+                        continue;
+                    }
+                    let mut can = false;
+                    for plan in 0..self.members[i].plans.len() {
+                        let writes = &self.members[i].plans[plan].writes;
+                        let Some(w) = writes.iter().position(|w| w.0 == key) else { continue };
+                        if self.fits(k, v, writes[w]) && !self.closes_cycle(i, plan, w, v) {
+                            can = true;
+                            break;
+                        }
+                    }
+                    count += usize::from(can);
+                }
+                if best.is_none_or(|b| count < b.0) {
+                    best = Some((count, k, v));
+                }
+            }
+        }
+        // A member proved committed must go somewhere: the one with the fewest places
+        // left, when it has fewer than the emptiest version has candidates.
+        let mut forced: Option<(usize, usize)> = None;
+        for i in 0..self.members.len() {
+            if self.decided[i] || !self.members[i].forced {
+                continue;
+            }
+            let places = self.places(i);
+            if places == 0 {
+                return Flow::Continue;
+            }
+            if forced.is_none_or(|f| places < f.0) {
+                forced = Some((places, i));
+            }
+        }
+        if let Some((places, i)) = forced {
+            if best.is_none_or(|b| places < b.0) {
+                self.decided[i] = true;
+                for plan in 0..self.members[i].plans.len() {
+                    let mut versions = vec![0; self.members[i].plans[plan].writes.len()];
+                    let flow = self.assign(i, plan, 0, None, &mut versions, Next::Fill, judge);
+                    if !matches!(flow, Flow::Continue) {
+                        self.decided[i] = false;
+                        return flow;
+                    }
+                }
+                self.decided[i] = false;
+                self.choices[i] = Choice::Out;
+                return Flow::Continue;
+            }
+        }
+        let Some((count, k, v)) = best else {
+            return self.place_forced(judge);
+        };
+        if count == 0 {
+            return Flow::Continue;
+        }
+        let key = self.keys[k].key;
+        for i in self.candidate_order(key, v) {
+            for plan in 0..self.members[i].plans.len() {
+                let writes = self.members[i].plans[plan].writes.clone();
+                let Some(w) = writes.iter().position(|w| w.0 == key) else { continue };
+                if !self.fits(k, v, writes[w]) {
+                    continue;
+                }
+                self.decided[i] = true;
+                let mut versions = vec![0; writes.len()];
+                versions[w] = v;
+                self.take(k, v, i);
+                let flow = self.assign(i, plan, 0, Some(w), &mut versions, Next::Fill, judge);
+                self.untake(k, v);
+                self.decided[i] = false;
+                self.choices[i] = Choice::Out;
+                match flow {
+                    Flow::Continue => {}
+                    flow => return flow,
+                }
+            }
+        }
+        Flow::Continue
+    }
+
+    /// How many ways member `i` could still be placed (each write alone: a version that
+    /// fits without closing a cycle, or above the known ones), summed over its plans.
+    fn places(&mut self, i: usize) -> usize {
+        let mut total = 0usize;
+        for plan in 0..self.members[i].plans.len() {
+            let mut product = 1usize;
+            for w in 0..self.members[i].plans[plan].writes.len() {
+                let write = self.members[i].plans[plan].writes[w];
+                let k = self.key_index[&write.0];
+                let mut options = 0usize;
+                for h in 0..self.keys[k].holes.len() {
+                    let v = self.keys[k].holes[h];
+                    if self.fits(k, v, write) && !self.closes_cycle(i, plan, w, v) {
+                        options += 1;
+                    }
+                }
+                if !self.keys[k].capped && self.fits(k, TOP, write) {
+                    options += 1;
+                }
+                product = product.saturating_mul(options);
+                if product == 0 {
+                    break;
+                }
+            }
+            total = total.saturating_add(product);
+        }
+        total
+    }
+
+    /// The undecided members, most likely installers of `key@v` first: those invoked
+    /// before the version's first sign of life (a completed read of it, or the
+    /// completion of the next version's installer), latest first, then the rest. A
+    /// correct store's histories are found on the first path this way; the order
+    /// changes only how soon, never what is found.
+    fn candidate_order(&self, key: u32, v: u64) -> Vec<usize> {
+        let h = &*self.h;
+        let completion = |t: u32| {
+            let t = &h.txns[t as usize];
+            if t.complete == NONE {
+                u32::MAX
+            } else {
+                t.complete
+            }
+        };
+        let mut anchor = u32::MAX;
+        for r in self.readers(key, v) {
+            anchor = anchor.min(completion(r));
+        }
+        if let Some(next) = self.installer(key, v + 1) {
+            anchor = anchor.min(completion(next));
+        }
+        let mut order: Vec<(bool, u32, usize)> = (0..self.members.len())
+            .filter(|&i| !self.decided[i])
+            .map(|i| {
+                let invoke = h.txns[self.members[i].txn as usize].invoke;
+                (invoke > anchor, if invoke > anchor { invoke } else { u32::MAX - invoke }, i)
+            })
+            .collect();
+        order.sort_unstable();
+        order.into_iter().map(|x| x.2).collect()
+    }
+
+    /// Every version is filled: members proved committed that are still undecided
+    /// install above the known versions; the rest did not commit (committing would only
+    /// add constraints).
+    fn place_forced(&mut self, judge: &mut dyn FnMut(&History) -> bool) -> Flow {
+        let next = (0..self.members.len())
+            .find(|&i| !self.decided[i] && (self.members[i].forced || self.needed(i)));
+        let Some(i) = next else {
+            return self.leaf(judge);
+        };
+        self.decided[i] = true;
+        for plan in 0..self.members[i].plans.len() {
+            let n = self.members[i].plans[plan].writes.len();
+            let mut versions = vec![0; n];
+            let flow = self.assign(i, plan, 0, None, &mut versions, Next::Forced, judge);
+            if !matches!(flow, Flow::Continue) {
+                self.decided[i] = false;
+                return flow;
+            }
+        }
+        self.choices[i] = Choice::Out;
+        if !self.members[i].forced {
+            // Needed only to explain a read by another member: that one may be wrong.
+            let flow = self.place_forced(judge);
+            if !matches!(flow, Flow::Continue) {
+                self.decided[i] = false;
+                return flow;
+            }
+        }
+        self.decided[i] = false;
+        Flow::Continue
+    }
+
+    /// Whether a placed member read a version of a key member `i` may write that is
+    /// above every version known from outside the members: only a member can have
+    /// installed it.
+    fn needed(&self, i: usize) -> bool {
+        self.members[i].plans.iter().flat_map(|p| &p.writes).any(|w| {
+            let known = self.keys[self.key_index[&w.0]].known;
+            self.placed_reads.range((w.0, known + 1)..(w.0 + 1, 0)).any(|(_, r)| !r.is_empty())
+        })
+    }
+
+    /// The installer of `key@v` so far: a placed member, or the base view's.
+    fn installer(&self, key: u32, v: u64) -> Option<u32> {
+        if let Some(&k) = self.key_index.get(&key) {
+            if let Some(&i) = self.taken.get(&(k, v)) {
+                return Some(self.members[i].txn);
+            }
+        }
+        self.graph.installer.get(&(key, v)).copied()
+    }
+
+    fn readers(&self, key: u32, v: u64) -> impl Iterator<Item = u32> + '_ {
+        let fixed = self.graph.readers.get(&(key, v)).into_iter().flatten();
+        let placed = self.placed_reads.get(&(key, v)).into_iter().flatten();
+        fixed.chain(placed).copied()
+    }
+
+    /// Adds member `i`'s edges for its plan's writes `(index, version)` (all of them, or
+    /// one to look ahead), its reads and real time; `None` (and nothing added) when they
+    /// close a cycle.
+    fn add_edges(
+        &mut self,
+        i: usize,
+        plan: usize,
+        writes: &[(usize, u64)],
+    ) -> Option<Vec<(u32, u32)>> {
+        let txn = self.members[i].txn;
+        let mut preds: Vec<u32> = Vec::new();
+        let mut succs: Vec<u32> = Vec::new();
+        for &(w, v) in writes {
+            let key = self.members[i].plans[plan].writes[w].0;
+            if v == TOP {
+                // After everything known of the key; its place among the others that
+                // go above is chosen last (see `order_tops`).
+                let known = self.keys[self.key_index[&key]].known;
+                if known > 0 {
+                    preds.extend(self.installer(key, known));
+                }
+                preds.extend(self.readers(key, known));
+                continue;
+            }
+            if v > 1 {
+                preds.extend(self.installer(key, v - 1));
+                preds.extend(self.readers(key, v - 1));
+            }
+            succs.extend(self.installer(key, v + 1));
+            succs.extend(self.readers(key, v));
+        }
+        for &(key, u) in &self.plan_reads[i][plan] {
+            if u > 0 {
+                preds.extend(self.installer(key, u));
+            }
+            succs.extend(self.installer(key, u + 1));
+        }
+        let rt = self.graph.rt_pred[txn as usize];
+        if rt != NONE {
+            preds.push(rt);
+        }
+        let mut added = Vec::new();
+        for p in preds.into_iter().filter(|&p| p != txn) {
+            self.extra[p as usize].push(txn);
+            added.push((p, txn));
+        }
+        for s in succs.into_iter().filter(|&s| s != txn) {
+            self.extra[txn as usize].push(s);
+            added.push((txn, s));
+        }
+        if self.strict_prune && self.reaches_itself(txn) {
+            self.remove_edges(&added);
+            return None;
+        }
+        Some(added)
+    }
+
+    /// Whether member `i` installing `v` with its plan's write `w` closes a cycle with
+    /// what is placed so far (its other writes would only add edges).
+    fn closes_cycle(&mut self, i: usize, plan: usize, w: usize, v: u64) -> bool {
+        match self.add_edges(i, plan, &[(w, v)]) {
+            Some(added) => {
+                self.remove_edges(&added);
+                false
+            }
+            None => true,
+        }
+    }
+
+    /// Places member `i` with its plan and versions: its edges, then its reads.
+    fn place(&mut self, i: usize, plan: usize, versions: &[u64]) -> Option<Vec<(u32, u32)>> {
+        let writes: Vec<(usize, u64)> = versions.iter().copied().enumerate().collect();
+        let added = self.add_edges(i, plan, &writes)?;
+        let txn = self.members[i].txn;
+        for &(key, u) in &self.plan_reads[i][plan] {
+            self.placed_reads.entry((key, u)).or_default().push(txn);
+        }
+        Some(added)
+    }
+
+    fn unplace(&mut self, i: usize, plan: usize, added: Vec<(u32, u32)>) {
+        self.remove_edges(&added);
+        for &(key, u) in &self.plan_reads[i][plan] {
+            if let Some(list) = self.placed_reads.get_mut(&(key, u)) {
+                list.pop();
+            }
+        }
+    }
+
+    fn remove_edges(&mut self, added: &[(u32, u32)]) {
+        for &(source, _) in added.iter().rev() {
+            self.extra[source as usize].pop();
+        }
+    }
+
+    /// Whether a path leaves `txn` and comes back to it.
+    fn reaches_itself(&mut self, txn: u32) -> bool {
+        self.epoch += 1;
+        let mut stack: Vec<u32> = vec![txn];
+        while let Some(node) = stack.pop() {
+            self.steps += 1;
+            let n = node as usize;
+            for &next in self.graph.adjacency[n].iter().chain(&self.extra[n]) {
+                if next == txn {
+                    return true;
+                }
+                if self.stamp[next as usize] != self.epoch {
+                    self.stamp[next as usize] = self.epoch;
+                    stack.push(next);
+                }
+            }
+        }
+        false
+    }
+
+    fn take(&mut self, k: usize, v: u64, i: usize) {
+        if v == TOP {
+            self.tops[k].push(i);
+        } else {
+            self.taken.insert((k, v), i);
+        }
+    }
+
+    fn untake(&mut self, k: usize, v: u64) {
+        if v == TOP {
+            self.tops[k].pop();
+        } else {
+            self.taken.remove(&(k, v));
+        }
+    }
+
+    /// Chooses versions for member `i`'s plan's writes from `w` on (skipping `fixed`,
+    /// already placed), then continues with `next`.
+    #[allow(clippy::too_many_arguments)]
+    fn assign(
+        &mut self,
+        i: usize,
+        plan: usize,
+        w: usize,
+        fixed: Option<usize>,
+        versions: &mut Vec<u64>,
+        next: Next,
+        judge: &mut dyn FnMut(&History) -> bool,
+    ) -> Flow {
+        let writes_len = self.members[i].plans[plan].writes.len();
+        if w == writes_len {
+            let Some(added) = self.place(i, plan, versions) else {
+                return Flow::Continue;
+            };
+            self.choices[i] = Choice::In { plan, versions: versions.clone() };
+            let flow = match next {
+                Next::Fill => self.dfs(judge),
+                Next::Forced => self.place_forced(judge),
+            };
+            self.unplace(i, plan, added);
+            return flow;
+        }
+        if fixed == Some(w) {
+            return self.assign(i, plan, w + 1, fixed, versions, next, judge);
+        }
+        let write = self.members[i].plans[plan].writes[w];
+        let k = self.key_index[&write.0];
+        let slots = &self.keys[k];
+        let top = (!slots.capped).then_some(TOP);
+        let candidates: Vec<u64> = slots.holes.iter().copied().chain(top).collect();
+        for v in candidates {
+            if !self.fits(k, v, write) {
+                continue;
+            }
+            self.steps += 1;
+            if self.steps > self.budget {
+                return Flow::OutOfBudget;
+            }
+            self.take(k, v, i);
+            versions[w] = v;
+            let flow = self.assign(i, plan, w + 1, fixed, versions, next, judge);
+            versions[w] = 0;
+            self.untake(k, v);
+            match flow {
+                Flow::Continue => {}
+                flow => return flow,
+            }
+        }
+        Flow::Continue
+    }
+
+    /// A complete choice: the versions above the known ones must follow on without a
+    /// gap; then the view is judged.
+    fn leaf(&mut self, judge: &mut dyn FnMut(&History) -> bool) -> Flow {
+        self.order_tops(0, 0, judge)
+    }
+
+    /// Orders the members that install above key slot `k`'s known versions, from
+    /// position `pos` on (each order is one more view; a cycle prunes it at once), then
+    /// the next key's; then judges the view.
+    fn order_tops(
+        &mut self,
+        k: usize,
+        pos: usize,
+        judge: &mut dyn FnMut(&History) -> bool,
+    ) -> Flow {
+        if k == self.keys.len() {
+            return self.judge_leaf(judge);
+        }
+        let n = self.tops[k].len();
+        if pos == n {
+            return self.order_tops(k + 1, 0, judge);
+        }
+        let key = self.keys[k].key;
+        let version = self.keys[k].known + 1 + pos as u64;
+        let previous = (pos > 0).then(|| self.members[self.tops[k][pos - 1]].txn);
+        for j in pos..n {
+            let i = self.tops[k][j];
+            let txn = self.members[i].txn;
+            let Choice::In { plan, .. } = self.choices[i] else { continue };
+            let w = self.members[i].plans[plan]
+                .writes
+                .iter()
+                .position(|w| w.0 == key)
+                .expect("writes the key");
+            let must = self.members[i].plans[plan].writes[w].2;
+            if self.strict_prune && must.is_some_and(|m| m != version) {
+                continue;
+            }
+            self.steps += 1;
+            if self.steps > self.budget {
+                return Flow::OutOfBudget;
+            }
+            let mut added = Vec::new();
+            if let Some(prev) = previous {
+                self.extra[prev as usize].push(txn);
+                added.push((prev, txn));
+                if self.strict_prune && self.reaches_itself(txn) {
+                    self.remove_edges(&added);
+                    continue;
+                }
+            }
+            self.tops[k].swap(pos, j);
+            if let Choice::In { versions, .. } = &mut self.choices[i] {
+                versions[w] = version;
+            }
+            let flow = self.order_tops(k, pos + 1, judge);
+            if let Choice::In { versions, .. } = &mut self.choices[i] {
+                versions[w] = TOP;
+            }
+            self.tops[k].swap(pos, j);
+            self.remove_edges(&added);
+            match flow {
+                Flow::Continue => {}
+                flow => return flow,
+            }
+        }
+        Flow::Continue
+    }
+
+    fn judge_leaf(&mut self, judge: &mut dyn FnMut(&History) -> bool) -> Flow {
+        self.steps += self.events;
+        if self.steps > self.budget {
+            return Flow::OutOfBudget;
+        }
+        let decisions = self.decisions();
+        if !self.strict_prune {
+            // The pass that counts the ways (up to two) and keeps one to explain.
+            self.ways += 1;
+            if self.first.is_none() {
+                self.first = Some(decisions);
+            }
+            return if self.ways >= 2 { Flow::Found } else { Flow::Continue };
+        }
+        self.views += 1;
+        let saved = apply(self.h, &self.plans, &decisions);
+        let valid = judge(self.h);
+        restore(self.h, saved);
+        if valid {
+            self.witness = Some(decisions);
+            return Flow::Found;
+        }
+        if self.first.is_none() {
+            self.first = Some(decisions);
+        }
+        Flow::Continue
+    }
+
+    /// Why no choice fills the versions, for a history where none does: the unclaimed
+    /// versions per key and who could have installed them. The anomaly's name is
+    /// `incompatible-info` when a final read caps one of the keys (some writer would
+    /// have to commit on some keys and not others), `version-gap` otherwise.
+    pub(crate) fn unfillable(&self) -> (&'static str, Vec<String>, Vec<u32>) {
+        let h = &*self.h;
+        let mut lines = Vec::new();
+        let mut capped = false;
+        for slots in &self.keys {
+            let name = h.keys.name(slots.key);
+            let writers: Vec<String> = self
+                .members
+                .iter()
+                .filter(|m| m.plans.iter().any(|p| p.writes.iter().any(|w| w.0 == slots.key)))
+                .map(|m| label(h, m.txn))
+                .collect();
+            let holes: Vec<String> =
+                slots.holes.iter().take(8).map(|v| format!("{name}@{v}")).collect();
+            let cap = if slots.capped {
+                capped = true;
+                format!(", and the final read caps {name} at {name}@{}", slots.known)
+            } else {
+                String::new()
+            };
+            let unclaimed = if holes.is_empty() {
+                format!("no version of {name} is left unclaimed")
+            } else {
+                format!(
+                    "{} must have been installed by indeterminate transactions",
+                    holes.join(", ")
+                )
+            };
+            lines
+                .push(format!("{unclaimed}{cap}; those that wrote {name}: {}", writers.join(", ")));
+        }
+        lines.push(
+            "a transaction commits all its writes or none, and each version has one installer: no choice of which of them committed installs every unclaimed version exactly once".to_string(),
+        );
+        let name = if capped { "incompatible-info" } else { "version-gap" };
+        (name, lines, self.members.iter().map(|m| m.txn).take(8).collect())
+    }
+
+    /// The members' plans, for [`apply_decisions`] and [`describe`].
+    pub(crate) fn plan_table(&self) -> BTreeMap<u32, Vec<Plan>> {
+        self.plans.clone()
+    }
+}
+
+/// What [`apply`] changed, to put back.
+pub(crate) struct Saved {
+    txns: Vec<(u32, Txn)>,
+    ops: Vec<(usize, COp)>,
+}
+
+/// Turns the view into the one the decisions describe: a member that commits ran its
+/// plan's ops and installed its chosen versions (unknown values take the value read at
+/// that version, if anyone read it); one that does not has no effect.
+fn apply(h: &mut History, plans: &BTreeMap<u32, Vec<Plan>>, decisions: &[(u32, Choice)]) -> Saved {
+    let mut saved = Saved { txns: Vec::new(), ops: Vec::new() };
+    let mut installed: BTreeMap<(u32, u64), (usize, Value)> = BTreeMap::new();
+    for (txn, choice) in decisions {
+        let t = h.txns[*txn as usize];
+        saved.txns.push((*txn, t));
+        for pos in t.ops_start as usize..t.ops_invoked as usize {
+            saved.ops.push((pos, h.ops[pos]));
+        }
+        match choice {
+            Choice::Out => h.txns[*txn as usize].effect = Effect::None,
+            Choice::In { plan, versions } => {
+                let plan = &plans[txn][*plan];
+                let tm = &mut h.txns[*txn as usize];
+                tm.effect = Effect::Commits;
+                tm.ops_end = t.ops_end + plan.ran_unreported;
+                h.mark_last_writes(*txn);
+                for pos in t.ops_start as usize..(t.ops_end + plan.ran_unreported) as usize {
+                    let op = &mut h.ops[pos];
+                    if op.write && op.last_write {
+                        let i = plan.writes.iter().position(|w| w.0 == op.key).expect("planned");
+                        op.version = versions[i];
+                        installed.insert((op.key, versions[i]), (pos, op.value));
+                    } else if !op.write && pos >= t.ops_end as usize {
+                        // An unreported read that ran: its result is unknown.
+                        op.value = UNKNOWN;
+                        op.version = NO_VERSION;
+                    }
+                }
+            }
+        }
+    }
+    // Unknown values written at a version someone read take that value.
+    let unknown: Vec<((u32, u64), usize)> = installed
+        .iter()
+        .filter(|(_, &(_, value))| value == UNKNOWN)
+        .map(|(&kv, &(pos, _))| (kv, pos))
+        .collect();
+    if !unknown.is_empty() {
+        // Reads of committed transactions first; then of indeterminate ones (a read of
+        // one the view proves committed must match too, and for one that did not commit
+        // the value is as good as any).
+        let mut bind: Vec<(usize, Value)> = Vec::new();
+        let order = (0..h.txns.len() as u32)
+            .filter(|&t| h.txns[t as usize].effect == Effect::Commits)
+            .chain(
+                (0..h.txns.len() as u32).filter(|&t| h.txns[t as usize].effect == Effect::Maybe),
+            );
+        let order: Vec<u32> = order.collect();
+        for t in order {
+            for op in h.ops(t) {
+                if op.write || op.version == NO_VERSION || op.value == UNKNOWN || op.value == NULL {
+                    continue;
+                }
+                if let Some(&(_, pos)) = unknown.iter().find(|(kv, _)| *kv == (op.key, op.version))
+                {
+                    if !bind.iter().any(|b| b.0 == pos) {
+                        bind.push((pos, op.value));
+                    }
+                }
+            }
+        }
+        for (pos, value) in bind {
+            h.ops[pos].value = value;
+        }
+    }
+    saved
+}
+
+fn restore(h: &mut History, saved: Saved) {
+    for (txn, t) in saved.txns {
+        h.txns[txn as usize] = t;
+    }
+    for (pos, op) in saved.ops {
+        h.ops[pos] = op;
+    }
+}
+
+/// Applies decisions for good (the view a verdict is then built from).
+pub(crate) fn apply_decisions(
+    h: &mut History,
+    plans: &BTreeMap<u32, Vec<Plan>>,
+    decisions: &[(u32, Choice)],
+) {
+    apply(h, plans, decisions);
+}
+
+/// "T0 committed, installing x@1 and z@2; T3 did not commit".
+pub(crate) fn describe(
+    h: &History,
+    plans: &BTreeMap<u32, Vec<Plan>>,
+    decisions: &[(u32, Choice)],
+) -> String {
+    let parts: Vec<String> = decisions
+        .iter()
+        .map(|(txn, choice)| match choice {
+            Choice::Out => format!("{} did not commit", label(h, *txn)),
+            Choice::In { plan, versions } => {
+                let plan = &plans[txn][*plan];
+                let installs: Vec<String> = plan
+                    .writes
+                    .iter()
+                    .zip(versions)
+                    .map(|(w, v)| format!("{}@{v}", h.keys.name(w.0)))
+                    .collect();
+                let ran = if plan.ran_unreported > 0 {
+                    format!(" (running {} op(s) it did not report)", plan.ran_unreported)
+                } else {
+                    String::new()
+                };
+                format!("{} committed{ran}, installing {}", label(h, *txn), installs.join(", "))
+            }
+        })
+        .collect();
+    parts.join("; ")
+}
