@@ -11,4 +11,5 @@ pub mod check;
 pub mod cli;
 pub mod explain;
 pub mod hunt;
+pub mod oracle;
 pub mod world;

@@ -48,10 +48,12 @@ enum Command {
     Shrink(cli::shrink::ShrinkArgs),
     /// List the planted bugs `--bug` can switch on.
     Bugs,
+    /// Hold the checker to a brute-force oracle on generated small histories.
+    Selfcheck(cli::selfcheck::SelfcheckArgs),
 }
 
 const SUBCOMMANDS: &[&str] =
-    &["run", "sweep", "replay", "check", "export", "shrink", "bugs", "help"];
+    &["run", "sweep", "replay", "check", "export", "shrink", "bugs", "selfcheck", "help"];
 
 /// `run` is the default subcommand: when the first argument is a flag other than help or
 /// version, it is inserted.
@@ -84,5 +86,6 @@ fn main() -> ExitCode {
         Command::Export(args) => cli::export::run(&args),
         Command::Shrink(args) => cli::shrink::run(&args),
         Command::Bugs => cli::bugs::run(),
+        Command::Selfcheck(args) => cli::selfcheck::run(&args),
     }
 }

@@ -7,6 +7,7 @@ pub mod check;
 pub mod export;
 pub mod replay;
 pub mod run;
+pub mod selfcheck;
 pub mod shrink;
 pub mod sweep;
 
