@@ -143,8 +143,43 @@ pub fn check_phased(
         phase_done(PHASES[5]);
         return Ok(verdict);
     }
-    let base = base_graph(&mut h, &members, model);
-    let mut search = resolve::Search::new(&mut h, &fast.analysis, &members, base);
+    // First quick passes: one choice that keeps every local rule (cycles looked for
+    // nearby only), judged once; a choice whose view has a cycle through members is
+    // banned and another tried. A correct store's history is nearly always done here;
+    // only if these fail does the search that judges every complete choice begin.
+    let mut base = Some(base_graph(&mut h, &members, model));
+    let mut banned: Vec<(u32, resolve::Choice)> = Vec::new();
+    for _ in 0..QUICK_ROUNDS {
+        let mut quick = resolve::Search::new(&mut h, &fast.analysis, &members, base.take());
+        quick.quick = true;
+        quick.banned = banned.clone();
+        let found = match quick.run(&mut |_| true) {
+            resolve::Resolution::Witness(decisions) => Some((decisions, quick.plan_table())),
+            _ => None,
+        };
+        base = quick.into_graph();
+        let Some((decisions, plans)) = found else { break };
+        let saved = resolve::apply_decisions(&mut h, &plans, &decisions);
+        let view = judge_view(&h, versions::analyze(&h), model, &mut |_| {});
+        if view.valid() && resolve::members(&h, &view.analysis).is_empty() {
+            let verdict = view.build(&h, model);
+            phase_done(PHASES[5]);
+            return Ok(verdict);
+        }
+        let on_cycle: Vec<u32> = view
+            .cycles
+            .iter()
+            .flat_map(|c| c.steps.iter().map(|step| step.source))
+            .filter(|t| members.binary_search(t).is_ok())
+            .collect();
+        resolve::restore(&mut h, saved);
+        if on_cycle.is_empty() || !view.analysis.findings.is_empty() {
+            break;
+        }
+        banned.extend(decisions.into_iter().filter(|(t, _)| on_cycle.contains(t)));
+    }
+    let base = base.unwrap_or_else(|| base_graph(&mut h, &members, model));
+    let mut search = resolve::Search::new(&mut h, &fast.analysis, &members, Some(base));
     let mut judge = |view: &History| {
         let judged = judge_view(view, versions::analyze(view), model, &mut |_| {});
         judged.valid() && resolve::members(view, &judged.analysis).is_empty()
@@ -208,6 +243,9 @@ pub fn check_phased(
     phase_done(PHASES[5]);
     Ok(verdict)
 }
+
+/// Quick passes tried before the full search (see [`check_phased`]).
+const QUICK_ROUNDS: usize = 8;
 
 /// One view of a history judged: its version analysis and the graph's cycles.
 struct Judged {
@@ -310,7 +348,7 @@ fn base_graph(h: &mut History, members: &[u32], model: Model) -> resolve::BaseGr
     for e in &edges {
         adjacency[e.source as usize].push(e.target);
     }
-    let base = resolve::BaseGraph::new(h, &analysis, adjacency, rt_pred);
+    let base = resolve::BaseGraph::new(h, &analysis, adjacency, rt_pred, members);
     for (t, effect) in saved {
         h.txns[t as usize].effect = effect;
     }

@@ -32,6 +32,9 @@ use super::versions::{label, Analysis};
 /// A write placed above every known version of its key, its exact version chosen last.
 const TOP: u64 = u64::MAX;
 
+/// How far the quick pass looks for a cycle before it assumes there is none.
+const QUICK_VISITS: u32 = 4096;
+
 /// Steps the search may take: one per choice tried, plus one per history event for
 /// each complete choice judged.
 pub const STEP_BUDGET: u64 = 50_000_000;
@@ -219,22 +222,33 @@ pub(crate) struct BaseGraph {
     rt_pred: Vec<u32>,
     installer: BTreeMap<(u32, u64), u32>,
     readers: BTreeMap<(u32, u64), Vec<u32>>,
+    /// See [`topological_rank`].
+    rank: Vec<u32>,
 }
 
 impl BaseGraph {
+    /// `members`: whose keys (written or read) the maps are kept for.
     pub(crate) fn new(
         h: &History,
         analysis: &Analysis,
         adjacency: Vec<Vec<u32>>,
         rt_pred: Vec<u32>,
+        members: &[u32],
     ) -> BaseGraph {
+        let mut wanted = vec![false; h.keys.len()];
+        for &m in members {
+            let t = h.txns[m as usize];
+            for op in &h.ops[t.ops_start as usize..t.ops_invoked as usize] {
+                wanted[op.key as usize] = true;
+            }
+        }
         let mut installer = BTreeMap::new();
         let mut readers: BTreeMap<(u32, u64), Vec<u32>> = BTreeMap::new();
         for txn in 0..h.txns.len() as u32 {
             if !analysis.committed[txn as usize] {
                 continue;
             }
-            for op in h.ops(txn) {
+            for op in h.ops(txn).iter().filter(|op| wanted[op.key as usize]) {
                 if op.write && op.last_write {
                     if let Some(v) = analysis.installed(h, txn, op.key) {
                         installer.insert((op.key, v), txn);
@@ -244,8 +258,36 @@ impl BaseGraph {
                 }
             }
         }
-        BaseGraph { adjacency, rt_pred, installer, readers }
+        let rank = topological_rank(&adjacency);
+        BaseGraph { adjacency, rt_pred, installer, readers, rank }
     }
+}
+
+/// Each node's place in a topological order of the graph (Kahn's), or `u32::MAX` for
+/// nodes on or behind a cycle. Paths in the graph only climb in rank: the quick pass
+/// looks for a path back to a transaction only below the highest rank it must reach.
+fn topological_rank(adjacency: &[Vec<u32>]) -> Vec<u32> {
+    let mut indegree = vec![0u32; adjacency.len()];
+    for targets in adjacency {
+        for &t in targets {
+            indegree[t as usize] += 1;
+        }
+    }
+    let mut rank = vec![u32::MAX; adjacency.len()];
+    let mut ready: Vec<u32> =
+        (0..adjacency.len() as u32).filter(|&n| indegree[n as usize] == 0).collect();
+    let mut next = 0u32;
+    while let Some(n) = ready.pop() {
+        rank[n as usize] = next;
+        next += 1;
+        for &t in &adjacency[n as usize] {
+            indegree[t as usize] -= 1;
+            if indegree[t as usize] == 0 {
+                ready.push(t);
+            }
+        }
+    }
+    rank
 }
 
 /// A search over the members' choices.
@@ -268,7 +310,18 @@ pub(crate) struct Search<'s, 'h> {
     views: u64,
     first: Option<Vec<(u32, Choice)>>,
     plans: BTreeMap<u32, Vec<Plan>>,
-    graph: BaseGraph,
+    /// The graph for cycle pruning (`None`: no pruning).
+    graph: Option<BaseGraph>,
+    /// The quick pass: a complete choice is taken without judging it (the caller
+    /// judges the one it returns).
+    pub(crate) quick: bool,
+    /// Choices the quick pass must not make again: `(txn, choice)`, versions above the
+    /// known ones standing for any place up there.
+    pub(crate) banned: Vec<(u32, Choice)>,
+    /// Per transaction: a member of this search.
+    is_member: Vec<bool>,
+    /// Per key slot: the members that may write the key.
+    writers_of: Vec<Vec<usize>>,
     /// Edges of the members placed so far, by source node.
     extra: Vec<Vec<u32>>,
     /// Store reads `(key, version) -> member txns` of the members placed so far.
@@ -306,7 +359,7 @@ impl<'s, 'h> Search<'s, 'h> {
         h: &'s mut History<'h>,
         fast: &Analysis,
         members: &[u32],
-        graph: BaseGraph,
+        graph: Option<BaseGraph>,
     ) -> Self {
         let uncertain_any = (0..h.txns.len() as u32).any(|t| h.uncertain(t));
         let members: Vec<Member> = members
@@ -411,12 +464,26 @@ impl<'s, 'h> Search<'s, 'h> {
                     .collect()
             })
             .collect();
-        let nodes = graph.adjacency.len();
+        let nodes = graph.as_ref().map_or(0, |g| g.adjacency.len());
+        let writers_of = keys
+            .iter()
+            .map(|slots| {
+                (0..members.len())
+                    .filter(|&i| {
+                        members[i].plans.iter().any(|p| p.writes.iter().any(|w| w.0 == slots.key))
+                    })
+                    .collect()
+            })
+            .collect();
         Search {
             ways: 0,
             impossible,
             plans,
             graph,
+            quick: false,
+            banned: Vec::new(),
+            is_member,
+            writers_of,
             extra: vec![Vec::new(); nodes],
             placed_reads: BTreeMap::new(),
             plan_reads,
@@ -446,6 +513,7 @@ impl<'s, 'h> Search<'s, 'h> {
             return Resolution::Refuted { first: None, only_way: false };
         }
         let flow = self.dfs(judge);
+
         let resolution = match flow {
             Flow::Found => Resolution::Witness(self.witness.take().expect("found at a leaf")),
             Flow::OutOfBudget => Resolution::Unknown {
@@ -519,7 +587,8 @@ impl<'s, 'h> Search<'s, 'h> {
                 }
                 let key = self.keys[k].key;
                 let mut count = 0;
-                for i in 0..self.members.len() {
+                for j in 0..self.writers_of[k].len() {
+                    let i = self.writers_of[k][j];
                     if self.decided[i] {
                         continue;
                     }
@@ -527,7 +596,11 @@ impl<'s, 'h> Search<'s, 'h> {
                     for plan in 0..self.members[i].plans.len() {
                         let writes = &self.members[i].plans[plan].writes;
                         let Some(w) = writes.iter().position(|w| w.0 == key) else { continue };
-                        if self.fits(k, v, writes[w]) && !self.closes_cycle(i, plan, w, v) {
+                        // (The quick pass counts without looking for cycles: it looks
+                        // once it places.)
+                        if self.fits(k, v, writes[w])
+                            && (self.quick || !self.closes_cycle(i, plan, w, v))
+                        {
                             can = true;
                             break;
                         }
@@ -543,7 +616,8 @@ impl<'s, 'h> Search<'s, 'h> {
         // left, when it has fewer than the emptiest version has candidates.
         let mut forced: Option<(usize, usize)> = None;
         for i in 0..self.members.len() {
-            if self.decided[i] || !self.members[i].forced {
+            // (The quick pass leaves them to the end: counting places costs.)
+            if self.quick || self.decided[i] || !self.members[i].forced {
                 continue;
             }
             let places = self.places(i);
@@ -652,7 +726,10 @@ impl<'s, 'h> Search<'s, 'h> {
         if let Some(next) = self.installer(key, v + 1) {
             anchor = anchor.min(completion(next));
         }
-        let mut order: Vec<(bool, u32, usize)> = (0..self.members.len())
+        let k = self.key_index[&key];
+        let mut order: Vec<(bool, u32, usize)> = self.writers_of[k]
+            .iter()
+            .copied()
             .filter(|&i| !self.decided[i])
             .map(|i| {
                 let invoke = h.txns[self.members[i].txn as usize].invoke;
@@ -712,11 +789,12 @@ impl<'s, 'h> Search<'s, 'h> {
                 return Some(self.members[i].txn);
             }
         }
-        self.graph.installer.get(&(key, v)).copied()
+        self.graph.as_ref().and_then(|g| g.installer.get(&(key, v)).copied())
     }
 
     fn readers(&self, key: u32, v: u64) -> impl Iterator<Item = u32> + '_ {
-        let fixed = self.graph.readers.get(&(key, v)).into_iter().flatten();
+        let fixed =
+            self.graph.as_ref().and_then(|g| g.readers.get(&(key, v))).into_iter().flatten();
         let placed = self.placed_reads.get(&(key, v)).into_iter().flatten();
         fixed.chain(placed).copied()
     }
@@ -730,6 +808,9 @@ impl<'s, 'h> Search<'s, 'h> {
         plan: usize,
         writes: &[(usize, u64)],
     ) -> Option<Vec<(u32, u32)>> {
+        if self.graph.is_none() {
+            return Some(Vec::new());
+        }
         let txn = self.members[i].txn;
         let mut preds: Vec<u32> = Vec::new();
         let mut succs: Vec<u32> = Vec::new();
@@ -758,10 +839,11 @@ impl<'s, 'h> Search<'s, 'h> {
             }
             succs.extend(self.installer(key, u + 1));
         }
-        let rt = self.graph.rt_pred[txn as usize];
+        let rt = self.graph.as_ref().map_or(NONE, |g| g.rt_pred[txn as usize]);
         if rt != NONE {
             preds.push(rt);
         }
+        let bound = preds.iter().map(|&p| self.rank_bound(p)).max().unwrap_or(0);
         let mut added = Vec::new();
         for p in preds.into_iter().filter(|&p| p != txn) {
             self.extra[p as usize].push(txn);
@@ -771,7 +853,7 @@ impl<'s, 'h> Search<'s, 'h> {
             self.extra[txn as usize].push(s);
             added.push((txn, s));
         }
-        if self.strict_prune && self.reaches_itself(txn) {
+        if self.strict_prune && self.reaches_itself(txn, bound) {
             self.remove_edges(&added);
             return None;
         }
@@ -816,14 +898,35 @@ impl<'s, 'h> Search<'s, 'h> {
         }
     }
 
-    /// Whether a path leaves `txn` and comes back to it.
-    fn reaches_itself(&mut self, txn: u32) -> bool {
+    /// The highest rank a path must climb to reach `node`: its own, or anything for a
+    /// member (members are placed with edges of their own).
+    fn rank_bound(&self, node: u32) -> u32 {
+        let Some(g) = &self.graph else { return u32::MAX };
+        if (node as usize) < self.h.txns.len() && self.is_member[node as usize] {
+            return u32::MAX;
+        }
+        g.rank[node as usize]
+    }
+
+    /// Whether a path leaves `txn` and comes back to it. The quick pass only follows
+    /// nodes ranked at most `bound` (see [`topological_rank`]) and only so far.
+    fn reaches_itself(&mut self, txn: u32, bound: u32) -> bool {
         self.epoch += 1;
         let mut stack: Vec<u32> = vec![txn];
+        let mut visits = 0u32;
         while let Some(node) = stack.pop() {
             self.steps += 1;
+            visits += 1;
+            if self.quick && visits > QUICK_VISITS {
+                // The quick pass looks near: a long cycle it misses, the judge finds.
+                return false;
+            }
             let n = node as usize;
-            for &next in self.graph.adjacency[n].iter().chain(&self.extra[n]) {
+            let base = self.graph.as_ref().map_or(&[][..], |g| &g.adjacency[n][..]);
+            for &next in base.iter().chain(&self.extra[n]) {
+                if self.quick && next != txn && self.rank_bound(next) > bound {
+                    continue;
+                }
                 if next == txn {
                     return true;
                 }
@@ -867,6 +970,9 @@ impl<'s, 'h> Search<'s, 'h> {
     ) -> Flow {
         let writes_len = self.members[i].plans[plan].writes.len();
         if w == writes_len {
+            if self.is_banned(i, plan, versions) {
+                return Flow::Continue;
+            }
             let Some(added) = self.place(i, plan, versions) else {
                 return Flow::Continue;
             };
@@ -930,7 +1036,7 @@ impl<'s, 'h> Search<'s, 'h> {
             return self.order_tops(k + 1, 0, judge);
         }
         let key = self.keys[k].key;
-        let version = self.keys[k].known + 1 + pos as u64;
+        let version = self.keys[k].known.saturating_add(1 + pos as u64).min(TOP - 1);
         let previous = (pos > 0).then(|| self.members[self.tops[k][pos - 1]].txn);
         for j in pos..n {
             let i = self.tops[k][j];
@@ -953,7 +1059,8 @@ impl<'s, 'h> Search<'s, 'h> {
             if let Some(prev) = previous {
                 self.extra[prev as usize].push(txn);
                 added.push((prev, txn));
-                if self.strict_prune && self.reaches_itself(txn) {
+                let bound = self.rank_bound(prev);
+                if self.strict_prune && self.reaches_itself(txn, bound) {
                     self.remove_edges(&added);
                     continue;
                 }
@@ -989,6 +1096,10 @@ impl<'s, 'h> Search<'s, 'h> {
                 self.first = Some(decisions);
             }
             return if self.ways >= 2 { Flow::Found } else { Flow::Continue };
+        }
+        if self.quick {
+            self.witness = Some(decisions);
+            return Flow::Found;
         }
         self.views += 1;
         let saved = apply(self.h, &self.plans, &decisions);
@@ -1044,6 +1155,32 @@ impl<'s, 'h> Search<'s, 'h> {
         );
         let name = if capped { "incompatible-info" } else { "version-gap" };
         (name, lines, self.members.iter().map(|m| m.txn).take(8).collect())
+    }
+
+    /// Whether member `i`'s plan with these versions (`TOP` above the known ones) is a
+    /// choice the quick pass banned.
+    fn is_banned(&self, i: usize, plan: usize, versions: &[u64]) -> bool {
+        let txn = self.members[i].txn;
+        self.banned.iter().any(|(t, choice)| {
+            let Choice::In { plan: p, versions: banned } = choice else { return false };
+            *t == txn
+                && *p == plan
+                && banned.iter().zip(versions).zip(&self.members[i].plans[plan].writes).all(
+                    |((&b, &v), w)| {
+                        let known = self.keys[self.key_index[&w.0]].known;
+                        if b > known {
+                            v == TOP
+                        } else {
+                            b == v
+                        }
+                    },
+                )
+        })
+    }
+
+    /// Gives the graph back, for the next search.
+    pub(crate) fn into_graph(self) -> Option<BaseGraph> {
+        self.graph
     }
 
     /// The members' plans, for [`apply_decisions`] and [`describe`].
@@ -1130,7 +1267,7 @@ fn apply(h: &mut History, plans: &BTreeMap<u32, Vec<Plan>>, decisions: &[(u32, C
     saved
 }
 
-fn restore(h: &mut History, saved: Saved) {
+pub(crate) fn restore(h: &mut History, saved: Saved) {
     for (txn, t) in saved.txns {
         h.txns[txn as usize] = t;
     }
@@ -1144,8 +1281,8 @@ pub(crate) fn apply_decisions(
     h: &mut History,
     plans: &BTreeMap<u32, Vec<Plan>>,
     decisions: &[(u32, Choice)],
-) {
-    apply(h, plans, decisions);
+) -> Saved {
+    apply(h, plans, decisions)
 }
 
 /// "T0 committed, installing x@1 and z@2; T3 did not commit".

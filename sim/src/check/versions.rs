@@ -944,6 +944,20 @@ impl Pass<'_, '_> {
         } else if unread_holes > 0 && unread_holes == available {
             // Every info writer of the key is needed to explain its versions.
             self.newly_committed.extend(info_writes.iter().map(|x| x.2));
+            if unread_holes == 1 && info_writes.len() == 1 && in_valued_group.is_empty() {
+                // One version nobody claimed or read, one writer left: it is that one's.
+                let mut known: Vec<u64> = installs.iter().map(|x| x.version).collect();
+                known.extend(reads[range.clone()].iter().map(|r| r.version));
+                known.sort_unstable();
+                known.dedup();
+                let hole = (1..=max_known).find(|v| known.binary_search(v).is_err());
+                if let Some(v) = hole {
+                    let writer = info_writes[0].2;
+                    self.attributed.push((writer, key, v));
+                    hole_installer.push((v, writer, Vec::new()));
+                    hole_installer.sort_unstable_by_key(|x| x.0);
+                }
+            }
         }
 
         // All-or-nothing for info transactions known committed, when a final read caps
@@ -980,10 +994,27 @@ impl Pass<'_, '_> {
         let n_txns = self.h.txns.len() as u32;
         let mut points: Vec<Point> = Vec::new();
         let (mut i, mut r) = (0usize, range.start);
-        while i < installs.len() || r < range.end {
+        // Versions nobody read, attributed to one writer: points of their own.
+        let unread: Vec<(u64, u32)> = hole_installer
+            .iter()
+            .filter(|x| x.1 != NONE)
+            .filter(|x| {
+                let of_key = &reads[range.clone()];
+                of_key
+                    .get(of_key.partition_point(|r| r.version < x.0))
+                    .is_none_or(|r| r.version != x.0)
+            })
+            .map(|x| (x.0, x.1))
+            .collect();
+        let mut u = 0usize;
+        while i < installs.len() || r < range.end || u < unread.len() {
             let vi = installs.get(i).map_or(u64::MAX, |x| x.version);
             let vr = if r < range.end { reads[r].version } else { u64::MAX };
-            let v = vi.min(vr);
+            let vu = unread.get(u).map_or(u64::MAX, |x| x.0);
+            let v = vi.min(vr).min(vu);
+            if vu == v {
+                u += 1;
+            }
             let mut installer = NONE;
             if vi == v {
                 installer = installs[i].txn;

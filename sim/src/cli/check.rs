@@ -97,6 +97,8 @@ pub fn run(args: &CheckArgs) -> ExitCode {
         }
     }
     match (verdict.valid, output_failed) {
+        // Undecided within the budget: neither valid nor shown invalid.
+        _ if verdict.is_unknown() => ExitCode::from(3),
         (true, false) => ExitCode::SUCCESS,
         (true, true) => ExitCode::from(2),
         (false, _) => ExitCode::from(1),

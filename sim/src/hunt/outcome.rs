@@ -79,6 +79,11 @@ impl RunOutcome {
             }
         };
         let mut names: Vec<String> = verdict.anomalies.iter().map(|a| a.name.clone()).collect();
+        // A verdict the checker could not reach within its budget is no pass: it is
+        // reported under its own name, with the reason in the report.
+        if verdict.is_unknown() {
+            names.push("checker-unknown".to_string());
+        }
         // A stuck store leaves requests unanswered: that is its liveness failure, said
         // once, not an anomaly besides.
         let stuck = self.sim.liveness_failure.is_some();
