@@ -115,7 +115,17 @@ impl Model {
 /// Checks a history. A history that is not well formed (see `txns`) is an error, not a
 /// verdict; the error's line is the event's position plus one.
 pub fn check(events: &[Event], model: Model) -> Result<Verdict, HistoryError> {
-    check_phased(events, model, &mut |_| {})
+    check_with_budget(events, model, STEP_BUDGET)
+}
+
+/// [`check`] with another budget of search steps (see [`STEP_BUDGET`]): past it, the
+/// verdict on an ambiguous history is unknown.
+pub fn check_with_budget(
+    events: &[Event],
+    model: Model,
+    budget: u64,
+) -> Result<Verdict, HistoryError> {
+    check_budgeted(events, model, budget, &mut |_| {})
 }
 
 /// The phases of [`check`], in order, as [`check_phased`] reports them.
@@ -126,6 +136,15 @@ pub const PHASES: [&str; 6] = ["pair", "versions", "realtime", "graph", "cycles"
 pub fn check_phased(
     events: &[Event],
     model: Model,
+    phase_done: &mut dyn FnMut(&'static str),
+) -> Result<Verdict, HistoryError> {
+    check_budgeted(events, model, STEP_BUDGET, phase_done)
+}
+
+fn check_budgeted(
+    events: &[Event],
+    model: Model,
+    budget: u64,
     phase_done: &mut dyn FnMut(&'static str),
 ) -> Result<Verdict, HistoryError> {
     let mut h = txns::pair(events)?;
@@ -150,7 +169,7 @@ pub fn check_phased(
     let mut base = Some(base_graph(&mut h, &members, model));
     let mut banned: Vec<(u32, resolve::Choice)> = Vec::new();
     for _ in 0..QUICK_ROUNDS {
-        let mut quick = resolve::Search::new(&mut h, &fast.analysis, &members, base.take());
+        let mut quick = resolve::Search::new(&mut h, &fast.analysis, &members, base.take(), budget);
         quick.quick = true;
         quick.banned = banned.clone();
         let found = match quick.run(&mut |_| true) {
@@ -179,7 +198,7 @@ pub fn check_phased(
         banned.extend(decisions.into_iter().filter(|(t, _)| on_cycle.contains(t)));
     }
     let base = base.unwrap_or_else(|| base_graph(&mut h, &members, model));
-    let mut search = resolve::Search::new(&mut h, &fast.analysis, &members, Some(base));
+    let mut search = resolve::Search::new(&mut h, &fast.analysis, &members, Some(base), budget);
     let mut judge = |view: &History| {
         let judged = judge_view(view, versions::analyze(view), model, &mut |_| {});
         judged.valid() && resolve::members(view, &judged.analysis).is_empty()

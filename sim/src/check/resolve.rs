@@ -360,6 +360,7 @@ impl<'s, 'h> Search<'s, 'h> {
         fast: &Analysis,
         members: &[u32],
         graph: Option<BaseGraph>,
+        budget: u64,
     ) -> Self {
         let uncertain_any = (0..h.txns.len() as u32).any(|t| h.uncertain(t));
         let members: Vec<Member> = members
@@ -499,7 +500,7 @@ impl<'s, 'h> Search<'s, 'h> {
             decided: vec![false; members_len],
             tops: vec![Vec::new(); n_slots],
             steps: 0,
-            budget: STEP_BUDGET,
+            budget,
             events,
             views: 0,
             first: None,
@@ -520,7 +521,7 @@ impl<'s, 'h> Search<'s, 'h> {
                 reason: format!(
                     "{} indeterminate transactions could have committed in too many ways to try within the checker's budget of {} steps ({} complete possibilities judged)",
                     self.members.len(),
-                    STEP_BUDGET,
+                    self.budget,
                     self.views
                 ),
                 txns: self.members.iter().map(|m| m.txn).take(8).collect(),

@@ -14,7 +14,7 @@ use clap::{Args, ValueEnum};
 
 use node::clip::clip_quoted;
 
-use crate::check::{check, parse_history, Model};
+use crate::check::{check_with_budget, parse_history, Model};
 use crate::cli::{open_output, Output};
 use crate::explain::html::history_html;
 
@@ -42,6 +42,10 @@ pub struct CheckArgs {
     /// key's versions (a history has no messages to draw).
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
+    /// Steps the search over ambiguous indeterminate transactions may take before the
+    /// verdict is unknown (exit 3); see docs/history-format.md, "Verdicts".
+    #[arg(long, value_name = "STEPS", default_value_t = crate::check::STEP_BUDGET)]
+    pub search_budget: u64,
 }
 
 pub fn run(args: &CheckArgs) -> ExitCode {
@@ -70,7 +74,7 @@ pub fn run(args: &CheckArgs) -> ExitCode {
     };
     let checked = parse_history(&text).and_then(|events| {
         drop(text);
-        check(&events, model).map(|verdict| (events, verdict))
+        check_with_budget(&events, model, args.search_budget).map(|verdict| (events, verdict))
     });
     let (events, verdict) = match checked {
         Ok(checked) => checked,

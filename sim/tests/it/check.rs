@@ -532,3 +532,39 @@ fn binary_answers_version() {
     let (code, out, _) = sim(&["--version"]);
     assert_eq!((code, out.as_str()), (0, concat!("sim ", env!("CARGO_PKG_VERSION"), "\n")));
 }
+
+// ---- unknown: past the search budget, never a guess ----
+
+/// 200 transactions of a serial store, 30% indeterminate, blind writes of two values on
+/// two keys, no final read: 54 indeterminate transactions whose commits are ambiguous.
+fn ambiguous_path() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/ambiguous/blind_writers_of_two_values.jsonl")
+        .to_string_lossy()
+        .into_owned()
+}
+
+#[test]
+fn a_search_past_its_budget_is_unknown_never_valid() {
+    let text = std::fs::read_to_string(ambiguous_path()).unwrap();
+    let events = parse_history(&text).unwrap();
+    let verdict = sim::check::check_with_budget(&events, Model::Serializable, 1_000).unwrap();
+    assert!(verdict.is_unknown(), "{}", verdict.render_text(3));
+    assert!(!verdict.valid);
+    assert!(verdict.anomalies.is_empty());
+    let json = verdict.to_json();
+    assert!(json["unknown"]["reason"].as_str().unwrap().contains("budget of 1000 steps"));
+    assert!(!json["unknown"]["txns"].as_array().unwrap().is_empty());
+    assert!(verdict.render_text(3).starts_with("valid: unknown\n"));
+}
+
+#[test]
+fn sim_check_exits_3_on_an_unknown_verdict() {
+    let path = ambiguous_path();
+    let (code, stdout, _) =
+        sim(&["check", &path, "--model", "serializable", "--search-budget", "1000"]);
+    assert_eq!(code, 3, "{stdout}");
+    assert!(stdout.contains("unknown: 54 indeterminate transactions"), "{stdout}");
+    let (code, _, stderr) = sim(&["check", &path, "--search-budget", "many"]);
+    assert_eq!(code, 2, "{stderr}");
+}
