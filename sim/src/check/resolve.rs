@@ -68,8 +68,6 @@ struct KeySlots {
     capped: bool,
     /// `version -> value` read there by committed transactions outside the members.
     read_value: BTreeMap<u64, Value>,
-    /// How many members may write the key.
-    writers: u32,
 }
 
 /// A member's decision.
@@ -391,7 +389,6 @@ impl<'s, 'h> Search<'s, 'h> {
                 known: 0,
                 capped: false,
                 read_value: BTreeMap::new(),
-                writers: 0,
             };
             key_index.len()
         ];
@@ -423,16 +420,22 @@ impl<'s, 'h> Search<'s, 'h> {
                 }
             }
         }
+        let writers_of: Vec<Vec<usize>> = keys
+            .iter()
+            .map(|slots| {
+                (0..members.len())
+                    .filter(|&i| {
+                        members[i].plans.iter().any(|p| p.writes.iter().any(|w| w.0 == slots.key))
+                    })
+                    .collect()
+            })
+            .collect();
         for (k, slots) in keys.iter_mut().enumerate() {
             installed[k].sort_unstable();
             installed[k].dedup();
             let below = installed[k].iter().filter(|&&v| (1..=slots.known).contains(&v)).count();
             let holes = slots.known - below as u64;
-            let writers = members
-                .iter()
-                .filter(|m| m.plans.iter().any(|p| p.writes.iter().any(|w| w.0 == slots.key)))
-                .count() as u64;
-            if holes > writers {
+            if holes > writers_of[k].len() as u64 {
                 // More versions than members to install them: no choice can fill them
                 // (and they are not worth listing: a version may be near 2^64).
                 impossible = true;
@@ -440,10 +443,6 @@ impl<'s, 'h> Search<'s, 'h> {
             }
             slots.holes =
                 (1..=slots.known).filter(|v| installed[k].binary_search(v).is_err()).collect();
-            slots.writers = members
-                .iter()
-                .filter(|m| m.plans.iter().any(|p| p.writes.iter().any(|w| w.0 == slots.key)))
-                .count() as u32;
         }
         let members_len = members.len();
         let n_slots = keys.len();
@@ -466,16 +465,6 @@ impl<'s, 'h> Search<'s, 'h> {
             })
             .collect();
         let nodes = graph.as_ref().map_or(0, |g| g.adjacency.len());
-        let writers_of = keys
-            .iter()
-            .map(|slots| {
-                (0..members.len())
-                    .filter(|&i| {
-                        members[i].plans.iter().any(|p| p.writes.iter().any(|w| w.0 == slots.key))
-                    })
-                    .collect()
-            })
-            .collect();
         Search {
             ways: 0,
             impossible,
