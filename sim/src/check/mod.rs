@@ -86,9 +86,10 @@ mod versions;
 use serde::Serialize;
 use workloads::history::{Event, EventKind};
 
-pub use history::{parse_history, HistoryError};
+pub use history::{parse_history, read_history, HistoryError, LINE_BYTES_MAX};
 pub use report::{Anomaly, CycleEdge, Stats, TxnRef, Unknown, Verdict};
 pub use resolve::STEP_BUDGET;
+pub use txns::VERSION_MAX;
 
 use txns::{History, Outcome, NONE};
 use versions::{Edge, EdgeKind};

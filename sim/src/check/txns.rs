@@ -27,6 +27,12 @@ use super::intern::{Interner, Packed, Value, Values, NULL, UNKNOWN};
 pub(crate) const NONE: u32 = u32::MAX;
 /// `u64` "none" for versions (a read served from the write buffer; a write with no version).
 pub(crate) const NO_VERSION: u64 = u64::MAX;
+/// The largest version a history may carry. Keeping versions below 2^63 leaves the
+/// checker room above them for its markers ([`NO_VERSION`], the search's top slot) and
+/// for `v + 1` everywhere, and costs no real store anything: bumping by one from 0, it
+/// would take 2^63 commits to one key to get there. It is also the largest integer every
+/// JSON reader that uses signed 64-bit integers can hold.
+pub const VERSION_MAX: u64 = (1 << 63) - 1;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Outcome {
@@ -225,6 +231,19 @@ pub(crate) fn pair(events: &[Event]) -> Result<History<'_>, HistoryError> {
     // Position of the first final invocation, once there is one.
     let mut final_from: Option<usize> = None;
     for (pos, event) in events.iter().enumerate() {
+        let garbage = event
+            .ops
+            .iter()
+            .find_map(|op| Some((op, op.version?)).filter(|&(_, v)| v > VERSION_MAX));
+        if let Some((op, version)) = garbage {
+            return Err(HistoryError::at(
+                pos,
+                format!(
+                    "version {version} of key {:?} is above {VERSION_MAX} (2^63-1), the largest a history may carry: a store that bumps by one never gets there, so this one is garbage (see docs/history-format.md)",
+                    node::clip::clip(&op.key),
+                ),
+            ));
+        }
         if pos > 0 {
             let prev = &events[pos - 1];
             if event.index <= prev.index {
@@ -513,7 +532,7 @@ fn intern_ops<'a>(
             (_, _, text) => history.values.value(text),
         };
         let version = match (reported, op.version) {
-            (true, Some(v)) => v.min(NO_VERSION - 1),
+            (true, Some(v)) => v,
             _ => NO_VERSION,
         };
         history.ops.push(COp {

@@ -14,7 +14,7 @@ use clap::{Args, ValueEnum};
 
 use node::clip::clip_quoted;
 
-use crate::check::{check_with_budget, parse_history, Model};
+use crate::check::{check_with_budget, Model};
 use crate::cli::{open_output, Output};
 use crate::explain::html::history_html;
 
@@ -61,7 +61,7 @@ pub fn run(args: &CheckArgs) -> ExitCode {
             html.discard();
         }
     };
-    let (file, text) = match crate::cli::read_history(&args.file, "sim check") {
+    let (file, events) = match crate::cli::read_history(&args.file, "sim check") {
         Ok(read) => read,
         Err(code) => {
             discard(html);
@@ -72,12 +72,8 @@ pub fn run(args: &CheckArgs) -> ExitCode {
         ModelArg::Serializable => Model::Serializable,
         ModelArg::StrictSerializable => Model::StrictSerializable,
     };
-    let checked = parse_history(&text).and_then(|events| {
-        drop(text);
-        check_with_budget(&events, model, args.search_budget).map(|verdict| (events, verdict))
-    });
-    let (events, verdict) = match checked {
-        Ok(checked) => checked,
+    let verdict = match check_with_budget(&events, model, args.search_budget) {
+        Ok(verdict) => verdict,
         Err(e) => {
             discard(html);
             // The checker's messages quote keys and values of the history: bound them.

@@ -11,7 +11,7 @@ use clap::{Args, ValueEnum};
 
 use node::clip::clip_quoted;
 
-use crate::check::{check, parse_history, Model};
+use crate::check::{check, Model};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -29,15 +29,13 @@ pub struct ExportArgs {
 }
 
 pub fn run(args: &ExportArgs) -> ExitCode {
-    let (file, text) = match crate::cli::read_history(&args.file, "sim export") {
+    let (file, events) = match crate::cli::read_history(&args.file, "sim export") {
         Ok(read) => read,
         Err(code) => return code,
     };
     // Only a well-formed history is exported: Elle would misread a broken one silently.
-    let events =
-        parse_history(&text).and_then(|events| check(&events, Model::Serializable).map(|_| events));
-    match events {
-        Ok(events) => {
+    match check(&events, Model::Serializable) {
+        Ok(_) => {
             crate::cli::emit(&match args.format {
                 Format::Elle => crate::explain::elle::export(&events),
             });

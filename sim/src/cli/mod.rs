@@ -16,6 +16,11 @@ use std::io::{BufWriter, ErrorKind, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use node::clip::clip_quoted;
+use workloads::history::Event;
+
+use crate::check::LINE_BYTES_MAX;
+
 /// An output file, created before the work, so that a bad path fails at once (exit 2).
 pub(crate) struct Output {
     what: &'static str,
@@ -60,27 +65,35 @@ impl Output {
     }
 }
 
-/// Reads a history file for `command` (`-` is stdin): its name for messages and its text.
-/// An unreadable or empty one is said on stderr and ends the command with exit 2: a
-/// truncated or mistyped file must never pass for an empty, valid history.
-pub fn read_history(path: &Path, command: &str) -> Result<(String, String), ExitCode> {
+/// Reads a history file for `command` (`-` is stdin): its name for messages and its
+/// events, read one bounded line at a time ([`crate::check::read_history`]). An
+/// unreadable, malformed or empty one is said on stderr (`sim check: FILE:LINE: why`)
+/// and ends the command with exit 2: a truncated or mistyped file must never pass for
+/// an empty, valid history.
+pub fn read_history(path: &Path, command: &str) -> Result<(String, Vec<Event>), ExitCode> {
     let stdin = path.as_os_str() == "-";
     let name = if stdin { "<stdin>".into() } else { path.display().to_string() };
     let read = if stdin {
-        std::io::read_to_string(std::io::stdin().lock())
+        crate::check::read_history(std::io::stdin().lock(), LINE_BYTES_MAX)
     } else {
-        std::fs::read_to_string(path)
+        match File::open(path) {
+            Ok(file) => crate::check::read_history(std::io::BufReader::new(file), LINE_BYTES_MAX),
+            Err(e) => {
+                eprintln!("{command}: {name}: {e}");
+                return Err(ExitCode::from(2));
+            }
+        }
     };
     match read {
         Err(e) => {
-            eprintln!("{command}: {name}: {e}");
+            eprintln!("{command}: {name}:{}: {}", e.line, clip_quoted(&e.message));
             Err(ExitCode::from(2))
         }
-        Ok(text) if text.trim().is_empty() => {
+        Ok(events) if events.is_empty() => {
             eprintln!("{command}: history {name} is empty: nothing to check");
             Err(ExitCode::from(2))
         }
-        Ok(text) => Ok((name, text)),
+        Ok(events) => Ok((name, events)),
     }
 }
 

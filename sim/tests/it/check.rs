@@ -527,6 +527,78 @@ fn binary_errors_quote_at_most_200_bytes_of_a_long_line() {
 }
 
 #[test]
+fn binary_refuses_hostile_input_with_the_line_and_the_cause() {
+    // Proves a BOM, a JSON array, invalid UTF-8 and endless input each end with exit 2
+    // and a message naming the line and what is wrong, and endless input does not grow.
+    let good = r#"{"index":0,"time":1,"process":0,"type":"invoke","ops":[]}"#;
+    let cases: [(&str, Vec<u8>, &str); 3] = [
+        (
+            "bom.jsonl",
+            format!("\u{feff}{good}\n").into_bytes(),
+            ":1: starts with a UTF-8 byte-order mark",
+        ),
+        ("array.jsonl", format!("[{good}]\n").into_bytes(), ":1: a JSON array, not an event"),
+        ("latin1.jsonl", [good.as_bytes(), b"\n{\"key\":\"caf\xe9\"}\n"].concat(), ":2: not UTF-8"),
+    ];
+    for (name, bytes, needle) in cases {
+        let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let (code, _, err) = sim(&["check", &path.to_string_lossy()]);
+        assert_eq!(code, 2, "{name}");
+        assert!(err.contains(needle), "{name}: {err}");
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sim"))
+        .args(["check", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let chunk = vec![b'x'; 1 << 20];
+    // Writing stops when the checker gives up and closes the pipe: well before 200 MiB.
+    let written =
+        (0..200).take_while(|_| std::io::Write::write_all(&mut stdin, &chunk).is_ok()).count();
+    drop(stdin);
+    let output = child.wait_with_output().unwrap();
+    assert!(written < 200, "sim check kept reading an endless line");
+    assert_eq!(output.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(err.contains("<stdin>:1: line longer than 67108864 bytes"), "{err}");
+}
+
+#[test]
+fn versions_past_2_to_the_63_are_refused_and_a_bump_below_is_judged_right() {
+    // Proves the checker never calls a correct bump near the top of u64 wrong (nor panics
+    // in debug): versions above 2^63-1 are refused, below they are judged exactly.
+    let history = |read: u64| {
+        format!(
+            "{}\n{}\n",
+            r#"{"index":0,"time":1,"process":0,"type":"invoke","ops":[{"f":"r","key":"x"},{"f":"w","key":"x","value":"b"}]}"#,
+            format!(
+                r#"{{"index":1,"time":2,"process":0,"type":"ok","ops":[{{"f":"r","key":"x","value":"a","version":{read}}},{{"f":"w","key":"x","value":"b","version":{}}}]}}"#,
+                read + 1
+            )
+        )
+    };
+    let (code, _, err) = sim(&["check", &temp_file("u64_max.jsonl", &history(u64::MAX - 1))]);
+    assert_eq!(code, 2);
+    assert!(err.contains(":2: version 18446744073709551614 of key \"x\" is above"), "{err}");
+    for command in ["check", "export"] {
+        let path = temp_file("i64_max.jsonl", &history((1 << 63) - 2));
+        let args: Vec<&str> = if command == "check" {
+            vec!["check", &path]
+        } else {
+            vec!["export", "--format", "elle", &path]
+        };
+        let (code, out, err) = sim(&args);
+        assert_eq!(code, if command == "check" { 1 } else { 0 }, "{command}: {err}");
+        assert!(!out.contains("wrong-version-bump"), "{out}");
+    }
+    let (_, out, _) = sim(&["check", &temp_file("i64_max.jsonl", &history((1 << 63) - 2))]);
+    assert!(out.contains("anomalies: garbage-read 1, version-gap 1\n"), "{out}");
+}
+
+#[test]
 fn binary_answers_version() {
     // Proves `sim --version` prints the name and version (clap's) and exits 0.
     let (code, out, _) = sim(&["--version"]);
