@@ -1,4 +1,7 @@
 //! `sim replay PATH`: rerun every recorded seed of `seeds/` and expect each to pass now.
+//!
+//! Exit codes: 0 every seed passed, 1 some seed failed, 2 PATH could not be read, holds
+//! a malformed line, or records no seed at all (unless `--allow-empty`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -14,6 +17,10 @@ pub struct ReplayArgs {
     /// A seeds file, or a directory whose *.txt files are read.
     #[arg(default_value = "seeds")]
     pub path: PathBuf,
+    /// Exit 0 when PATH records no seed. Without it that is an error (exit 2): an empty
+    /// or mistyped directory must not pass for a green replay.
+    #[arg(long)]
+    pub allow_empty: bool,
 }
 
 pub fn run(args: &ReplayArgs) -> ExitCode {
@@ -24,6 +31,13 @@ pub fn run(args: &ReplayArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if lines.is_empty() && !args.allow_empty {
+        eprintln!(
+            "sim replay: {} records no seed: nothing to replay (pass --allow-empty if that is expected)",
+            args.path.display()
+        );
+        return ExitCode::from(2);
+    }
     let mut failed = 0;
     for line in &lines {
         let outcome = evaluate(&line.config);

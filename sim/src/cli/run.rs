@@ -14,7 +14,7 @@ use clap::Args;
 
 use crate::cli::args::{parse_seed, repro_command, OutputFlags, RunFlags};
 use crate::cli::open_output;
-use crate::cli::sweep::seeds_line;
+use crate::cli::sweep::record;
 use crate::explain::html::run_html;
 use crate::explain::report::{run_report, Detail, Repro};
 use crate::hunt::outcome::{evaluate, Failure, RunOutcome};
@@ -146,13 +146,13 @@ pub fn summary(outcome: &RunOutcome, repro: &str) -> String {
     run_report(outcome, &repro_of(outcome, repro), &Detail::STDOUT)
 }
 
-/// The reproduce command, and the `seeds/` line for a run flags can reproduce.
+/// The reproduce command, and where to keep a failing run flags can reproduce.
 fn repro_of(outcome: &RunOutcome, repro: &str) -> Repro {
     let config = &outcome.sim.config;
-    let seeds_line = outcome.failure().filter(|_| config.keep.is_none()).map(|failure| {
-        seeds_line(config, &format!("{} (found by sim run)", failure.names().join(", ")))
+    let record = outcome.failure().filter(|_| config.keep.is_none()).map(|failure| {
+        record(config, &format!("{} (found by sim run)", failure.names().join(", ")))
     });
-    Repro { command: repro.to_string(), seeds_line }
+    Repro { command: repro.to_string(), record }
 }
 
 /// Runs `config` twice with traces and reports the first event at which they differ, or

@@ -125,7 +125,7 @@ pub fn run(args: &ShrinkArgs) -> ExitCode {
     };
     crate::cli::emit(&format!("  {repro}\n"));
     let traced = evaluate(&RunConfig { record_trace: true, ..shrunk.shrunk.clone() });
-    let repro = Repro { command: repro, seeds_line: None };
+    let repro = Repro { command: repro, record: None };
     crate::cli::emit(&format!("\n{}\n", run_report(&traced, &repro, &Detail::SHRUNK)));
     crate::cli::emit("every transaction of the shrunk run:\n");
     crate::cli::emit(&crate::explain::render::history_compact(&traced.sim.history));

@@ -4,11 +4,18 @@
 //! sweep's memory does not depend on its range. The summary lists the first
 //! [`FAILURES_LISTED`] failing seeds and counts the rest; `--json` lists the first
 //! [`FINGERPRINTS_LISTED`] fingerprints and a digest of them all.
+//!
+//! Exit codes: 0 every seed passed; 1 some seed failed (or `--require-marks` found a mark
+//! never hit); 2 bad flags, or a range or shard with no seed (unless `--allow-empty`);
+//! 130 / 143 stopped by SIGINT / SIGTERM, after printing the summary of the seeds that
+//! ran (a second signal ends it at once, without one).
 
 use std::fmt::Write as _;
 use std::io::IsTerminal;
 use std::ops::{ControlFlow, Range};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Args;
@@ -16,8 +23,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
 use crate::cli::args::{flags_of, repro_command, RunFlags};
+use crate::explain::report::Record;
 use crate::hunt::sweep::{
-    parse_range, sweep, Progress, SeedResult, Shard, Summary, FAILURES_LISTED, FINGERPRINTS_LISTED,
+    parse_range, sweep_until, Progress, SeedResult, Shard, Summary, FAILURES_LISTED,
+    FINGERPRINTS_LISTED,
 };
 use crate::world::RunConfig;
 
@@ -45,6 +54,10 @@ pub struct SweepArgs {
     /// took is a blind spot, however green the sweep.
     #[arg(long)]
     pub require_marks: bool,
+    /// Exit 0 when the range (or this shard of it) holds no seed. Without it that is an
+    /// error (exit 2): a CI matrix wider than its range must not pass vacuously.
+    #[arg(long)]
+    pub allow_empty: bool,
     #[command(flatten)]
     pub flags: RunFlags,
 }
@@ -54,29 +67,66 @@ pub fn seeds_line(config: &RunConfig, note: &str) -> String {
     format!("{} {} # {note}", config.seed, flags_of(config))
 }
 
+/// Where a failing seed is kept: its `seeds/` line, or for a planted bug (which fails by
+/// design, and would fail `seeds/` forever) its canary.
+pub fn record(config: &RunConfig, note: &str) -> Record {
+    match config.bug {
+        Some(bug) => Record::Canary(bug.name()),
+        None => Record::Seeds(seeds_line(config, note)),
+    }
+}
+
 #[allow(clippy::disallowed_methods)] // Wall time for seeds/s only; it never reaches a run.
 pub fn run(args: &SweepArgs) -> ExitCode {
     let shard = args.shard.unwrap_or(Shard { index: 1, count: 1 });
     let range_len = shard.len(args.seeds.clone());
+    if range_len == 0 && !args.allow_empty {
+        eprintln!(
+            "sim sweep: seeds {}..{} hold no seed for shard {}/{}: nothing would run (pass --allow-empty if that is expected)",
+            args.seeds.start, args.seeds.end, shard.index, shard.count
+        );
+        return ExitCode::from(2);
+    }
     let total = range_len.min(args.max_seeds.unwrap_or(u64::MAX));
     let seeds = shard.seeds(args.seeds.clone()).take(usize::try_from(total).unwrap_or(usize::MAX));
     let jobs = args.jobs.map_or_else(available_cores, |j| j as usize);
     let config = args.flags.config(0);
+    let signals = match Signals::watch() {
+        Ok(signals) => signals,
+        Err(e) => {
+            eprintln!("sim sweep: cannot watch for SIGINT/SIGTERM: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let started = Instant::now();
     let mut report = progress_reporter(total);
     let mut summary = Summary::default();
-    sweep(seeds, &config, jobs, &mut |position, result| {
+    sweep_until(seeds, &config, jobs, &|| signals.caught().is_some(), &mut |position, result| {
         summary.add(position, &result);
         let progress = Progress { done: summary.seeds_run, total, failed: summary.seeds_failed };
         report(&progress, &result, started.elapsed());
         ControlFlow::Continue(())
     });
+    drop(report);
     let wall = started.elapsed();
-    let sweep = Sweep { args, shard, jobs, config: &config, summary: &summary, range_len, wall };
+    let interrupted = signals.caught();
+    let sweep = Sweep {
+        args,
+        shard,
+        jobs,
+        config: &config,
+        summary: &summary,
+        range_len,
+        wall,
+        interrupted,
+    };
     if args.json {
         crate::cli::emit(&format!("{}\n", sweep.json()));
     } else {
         crate::cli::emit(&sweep.text());
+    }
+    if let Some(signal) = interrupted {
+        return ExitCode::from(signal.exit_code());
     }
     let unhit: Vec<&str> =
         summary.marks.iter().filter(|(_, n)| *n == 0).map(|(m, _)| m.name()).collect();
@@ -92,6 +142,58 @@ pub fn run(args: &SweepArgs) -> ExitCode {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// SIGINT and SIGTERM during a sweep: the first one stops it, which then prints the
+/// summary of what ran and exits 130 (SIGINT) or 143 (SIGTERM), the shell's codes for
+/// them; a second one ends the process at once, summary or not.
+struct Signals {
+    caught: Arc<AtomicUsize>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Signal {
+    Interrupt,
+    Terminate,
+}
+
+impl Signal {
+    fn name(self) -> &'static str {
+        match self {
+            Signal::Interrupt => "SIGINT",
+            Signal::Terminate => "SIGTERM",
+        }
+    }
+
+    fn exit_code(self) -> u8 {
+        match self {
+            Signal::Interrupt => 130,
+            Signal::Terminate => 143,
+        }
+    }
+}
+
+impl Signals {
+    fn watch() -> std::io::Result<Signals> {
+        use signal_hook::consts::{SIGINT, SIGTERM};
+        let caught = Arc::new(AtomicUsize::new(0));
+        let second = Arc::new(AtomicBool::new(false));
+        for signal in [SIGINT, SIGTERM] {
+            // Registered before the flags are set, so only a signal after the first exits.
+            signal_hook::flag::register_conditional_shutdown(signal, 128 + signal, second.clone())?;
+            signal_hook::flag::register(signal, second.clone())?;
+            signal_hook::flag::register_usize(signal, caught.clone(), signal as usize)?;
+        }
+        Ok(Signals { caught })
+    }
+
+    fn caught(&self) -> Option<Signal> {
+        match self.caught.load(Ordering::Relaxed) {
+            0 => None,
+            n if n == signal_hook::consts::SIGTERM as usize => Some(Signal::Terminate),
+            _ => Some(Signal::Interrupt),
+        }
     }
 }
 
@@ -144,7 +246,7 @@ struct Found {
     headline: String,
     names: Vec<String>,
     repro: String,
-    seeds_line: String,
+    record: Record,
 }
 
 impl Found {
@@ -156,7 +258,7 @@ impl Found {
             headline: failure.headline(),
             names: failure.names(),
             repro: repro_command(&seeded),
-            seeds_line: seeds_line(&seeded, &note),
+            record: record(&seeded, &note),
         }
     }
 }
@@ -171,6 +273,8 @@ struct Sweep<'a> {
     /// Seeds of the range in this shard, run or not.
     range_len: u64,
     wall: Duration,
+    /// The signal that stopped the sweep early, if one did.
+    interrupted: Option<Signal>,
 }
 
 impl Sweep<'_> {
@@ -193,7 +297,15 @@ impl Sweep<'_> {
             flags_of(self.config)
         );
         let _ = writeln!(out, "seeds run: {}, failed: {}", s.seeds_run, s.seeds_failed);
-        if let Some(max) = args.max_seeds.filter(|max| *max < self.range_len) {
+        if let Some(signal) = self.interrupted {
+            let not_run = self.range_len - s.seeds_run;
+            let _ = writeln!(
+                out,
+                "interrupted by {} after {} seeds: {not_run} seeds not run",
+                signal.name(),
+                s.seeds_run
+            );
+        } else if let Some(max) = args.max_seeds.filter(|max| *max < self.range_len) {
             let not_run = self.range_len - s.seeds_run;
             let _ = writeln!(out, "stopped after --max-seeds {max}: {not_run} seeds not run");
         }
@@ -201,7 +313,8 @@ impl Sweep<'_> {
             let found = Found::of(result, self.config);
             let _ = writeln!(out, "FAILED seed {}: {}", result.seed, found.headline);
             let _ = writeln!(out, "  reproduce: {}", found.repro);
-            let _ = writeln!(out, "  add to seeds/: {}", found.seeds_line);
+            let (label, text) = found.record.label_and_text();
+            let _ = writeln!(out, "  {label}: {text}");
         }
         let listed = s.failed().count() as u64;
         if s.seeds_failed > listed {
@@ -246,7 +359,10 @@ impl Sweep<'_> {
                     "names": found.names,
                     "fingerprint": format!("{:016x}", result.fingerprint),
                     "reproduce": found.repro,
-                    "seeds_line": found.seeds_line,
+                    "seeds_line": match &found.record {
+                        Record::Seeds(line) => Some(line.as_str()),
+                        Record::Canary(_) => None,
+                    },
                 })
             })
             .collect();
@@ -259,6 +375,7 @@ impl Sweep<'_> {
             "jobs": self.jobs,
             "flags": flags_of(self.config),
             "max_seeds": args.max_seeds,
+            "interrupted": self.interrupted.map(Signal::name),
             "seeds_run": s.seeds_run,
             "seeds_not_run": self.range_len - s.seeds_run,
             "seeds_failed": s.seeds_failed,

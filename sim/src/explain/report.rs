@@ -92,10 +92,33 @@ impl Detail {
     };
 }
 
-/// How to rerun a run: the command, and for a run flags can reproduce, its `seeds/` line.
+/// How to rerun a run: the command, and for a failing run flags can reproduce, where to
+/// keep it.
 pub struct Repro {
     pub command: String,
-    pub seeds_line: Option<String>,
+    pub record: Option<Record>,
+}
+
+/// Where a failing run is kept so that it keeps being run.
+pub enum Record {
+    /// A failure of the correct store: its line for `seeds/`, which must pass once fixed.
+    Seeds(String),
+    /// A run of a planted bug fails by design: `seeds/` would fail forever. The planted-bug
+    /// tests keep it caught instead.
+    Canary(&'static str),
+}
+
+impl Record {
+    /// `(label, text)`: what the text report prints after `label: `.
+    pub fn label_and_text(&self) -> (&'static str, String) {
+        match self {
+            Record::Seeds(line) => ("add to seeds/", line.clone()),
+            Record::Canary(bug) => (
+                "planted bug",
+                format!("{bug} fails by design, so it is not for seeds/ (whose runs must pass on the correct store); its canary is sim/tests/it/bugs.rs, which must catch it within 200 seeds"),
+            ),
+        }
+    }
 }
 
 /// The names the harness gives a run's transactions, and what is attached to them.
@@ -502,8 +525,9 @@ pub fn run_report(outcome: &RunOutcome, repro: &Repro, detail: &Detail) -> Strin
     if let Some(failure) = failure {
         let _ = writeln!(out, "FAILED: {}", in_ms(&failure.headline()));
         let _ = writeln!(out, "reproduce: {}", repro.command);
-        if let Some(line) = &repro.seeds_line {
-            let _ = writeln!(out, "add to seeds/: {line}");
+        if let Some(record) = &repro.record {
+            let (label, text) = record.label_and_text();
+            let _ = writeln!(out, "{label}: {text}");
         }
     }
     out

@@ -198,6 +198,21 @@ pub fn sweep<I>(
 ) where
     I: Iterator<Item = u64> + Send,
 {
+    sweep_until(seeds, config, jobs, &|| false, on_result);
+}
+
+/// [`sweep`], which also stops when `stop()` turns true (a signal, say): it is asked
+/// every [`STOP_POLL`] while no result arrives. Seeds already running finish first; their
+/// results are dropped.
+pub fn sweep_until<I>(
+    seeds: I,
+    config: &RunConfig,
+    jobs: usize,
+    stop: &(dyn Fn() -> bool + Sync),
+    on_result: &mut dyn FnMut(u64, SeedResult) -> ControlFlow<()>,
+) where
+    I: Iterator<Item = u64> + Send,
+{
     let jobs = jobs.max(1);
     let feed = Mutex::new(seeds.enumerate());
     let stopped = AtomicBool::new(false);
@@ -220,14 +235,29 @@ pub fn sweep<I>(
             });
         }
         drop(sender);
-        for (position, result) in receiver {
-            if on_result(position, result).is_break() {
+        loop {
+            if stop() {
                 stopped.store(true, Ordering::Relaxed);
                 break;
             }
+            match receiver.recv_timeout(STOP_POLL) {
+                Ok((position, result)) => {
+                    if on_result(position, result).is_break() {
+                        stopped.store(true, Ordering::Relaxed);
+                        break;
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            }
         }
+        // Workers blocked on a full channel must see it close to notice the stop.
+        drop(receiver);
     });
 }
+
+/// How often a sweep with nothing to report asks whether it should stop.
+pub const STOP_POLL: Duration = Duration::from_millis(50);
 
 struct StopOnPanic<'a>(&'a AtomicBool);
 

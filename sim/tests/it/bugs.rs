@@ -214,14 +214,27 @@ fn sim(args: &[&str]) -> std::process::Output {
 }
 
 #[test]
-fn a_sweep_with_a_planted_bug_fails_and_prints_the_repro_and_seeds_line() {
+fn a_sweep_with_a_planted_bug_fails_and_prints_the_repro_and_its_canary_not_a_seeds_line() {
     let output = sim(&["sweep", "--seeds", "0..4", "--txns", "100", "--bug", "skip-validation"]);
     assert_eq!(output.status.code(), Some(1));
     let text = String::from_utf8_lossy(&output.stdout);
     assert!(text.contains("FAILED seed 0: anomalies:"), "{text}");
     assert!(text.contains("reproduce: cargo run -p sim -- --seed 0 "), "{text}");
     assert!(text.contains("--bug skip-validation"), "{text}");
-    assert!(text.contains("add to seeds/: 0 --workload mixed"), "{text}");
+    // A planted bug fails by design: a seeds/ line for it would fail `cargo test` forever.
+    assert!(!text.contains("add to seeds/"), "{text}");
+    assert!(text.contains("planted bug: skip-validation fails by design, so it is not for seeds/"));
+    assert!(text.contains("its canary is sim/tests/it/bugs.rs"), "{text}");
+    let json =
+        sim(&["sweep", "--seeds", "0..2", "--txns", "100", "--bug", "skip-validation", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(json["failed"][0]["seeds_line"], serde_json::Value::Null);
+    // The correct store's failures are recorded in seeds/.
+    let config = RunConfig { seed: 7, ..RunConfig::default() };
+    match sim::cli::sweep::record(&config, "G0 (found by sweep)") {
+        sim::explain::report::Record::Seeds(line) => assert!(line.starts_with("7 --workload")),
+        sim::explain::report::Record::Canary(bug) => panic!("no bug was planted, not {bug}"),
+    }
 }
 
 #[test]
@@ -238,7 +251,7 @@ fn a_failing_run_explains_itself_and_writes_its_report() {
         "messages of these transactions:",
         "FAILED: anomalies:",
         "reproduce: ",
-        "add to seeds/: ",
+        "planted bug: skip-validation fails by design",
     ] {
         assert!(stdout.contains(needle), "stdout lacks `{needle}`:\n{stdout}");
     }

@@ -149,7 +149,7 @@ fn the_outline_of_a_failing_runs_page_is_reviewed() {
         ..crate::snapshots::small_run(0, Workload::Mixed, "swarm")
     };
     let outcome = evaluate(&RunConfig { record_trace: true, ..config.clone() });
-    let repro = Repro { command: repro_command(&config), seeds_line: None };
+    let repro = Repro { command: repro_command(&config), record: None };
     let page = run_html(&outcome, &repro, &[]);
     insta::with_settings!({
         snapshot_path => "../../../snapshots",
@@ -231,7 +231,7 @@ fn a_passing_runs_page_draws_the_start_of_a_run_too_big_to_draw_whole() {
     // Without an anomaly the window is the first messages, and the page says so.
     let outcome = evaluate(&RunConfig { seed: 4, record_trace: true, ..RunConfig::default() });
     assert!(outcome.failure().is_none());
-    let repro = Repro { command: "repro".into(), seeds_line: None };
+    let repro = Repro { command: "repro".into(), record: None };
     let budget = Budget { messages_max: 300, ..Budget::DEFAULT };
     let page = run_html_with(&outcome, &repro, &[], &budget);
     let messages = classes(&page, "<g ").iter().filter(|c| c.starts_with('m')).count();
@@ -255,7 +255,7 @@ fn a_crashed_store_is_drawn_down_from_its_crash_to_its_restart() {
     };
     let outcome = evaluate(&config);
     assert!(outcome.sim.disk.crashes > 0 && outcome.sim.network.undelivered > 0);
-    let repro = Repro { command: "repro".into(), seeds_line: None };
+    let repro = Repro { command: "repro".into(), record: None };
     let page = run_html(&outcome, &repro, &[]);
     let crashes = outcome.sim.disk.crashes as usize;
     assert_eq!(page.matches("<rect class=\"pm crash\"").count(), crashes);
@@ -280,7 +280,7 @@ fn a_stuck_runs_page_draws_where_it_stopped() {
     };
     let outcome = evaluate(&config);
     assert!(outcome.sim.liveness_failure.is_some(), "the planted hang is a liveness failure");
-    let repro = Repro { command: "repro".into(), seeds_line: None };
+    let repro = Repro { command: "repro".into(), record: None };
     let budget = Budget { messages_max: 300, ..Budget::DEFAULT };
     let page = run_html_with(&outcome, &repro, &[], &budget);
     let note = texts(&page, &["p"])

@@ -124,6 +124,60 @@ fn replay_reruns_seed_files_and_reports_bad_lines_with_their_place() {
 }
 
 #[test]
+fn a_sweep_or_replay_that_runs_no_seed_fails_unless_told_to_expect_it() {
+    // Proves a CI matrix wider than its range, or an empty seeds directory, is an error
+    // (exit 2), and --allow-empty turns it into the green run it then is.
+    let empty_shard = ["sweep", "--seeds", "0..3", "--shard", "5/5"];
+    let output = sim(&empty_shard);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("0..3 hold no seed for shard 5/5") && stderr.contains("--allow-empty"));
+    let output = sim(&[&empty_shard[..], &["--allow-empty"]].concat());
+    assert_eq!(output.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("seeds run: 0, failed: 0"));
+    let dir = std::env::temp_dir().join(format!("sim-replay-empty-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let output = sim(&["replay", dir.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("records no seed"));
+    assert_eq!(sim(&["replay", dir.to_str().unwrap(), "--allow-empty"]).status.code(), Some(0));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_signal_ends_a_sweep_with_the_summary_of_what_ran() {
+    // Proves SIGINT and SIGTERM (Ctrl-C, a CI cancel) stop a sweep that would run for
+    // hours, print what ran so far with a distinct exit code, and lose no failure found.
+    for (signal, code) in [("INT", 130), ("TERM", 143)] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sim"))
+            .args(["sweep", "--seeds", "0..100000000", "--jobs", "2", "--bug", "skip-validation"])
+            .args(SMALL)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Signalled once a failure is found (the progress lines say so on stderr).
+        let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+        let mut line = String::new();
+        while !line.contains("FAILED") {
+            line.clear();
+            assert!(std::io::BufRead::read_line(&mut stderr, &mut line).unwrap() > 0);
+        }
+        // The rest of stderr is drained, so that the sweep never blocks writing it.
+        let drain = std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+        let kill =
+            Command::new("kill").arg(format!("-{signal}")).arg(child.id().to_string()).status();
+        assert!(kill.unwrap().success());
+        let output = child.wait_with_output().unwrap();
+        drain.join().unwrap().unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert_eq!(output.status.code(), Some(code), "SIG{signal}: {stdout}");
+        assert!(stdout.contains(&format!("interrupted by SIG{signal} after ")), "{stdout}");
+        assert!(stdout.contains("FAILED seed ") && stdout.contains("reproduce: "), "{stdout}");
+    }
+}
+
+#[test]
 fn every_recorded_seed_in_seeds_passes_now() {
     // The regression suite: each seed that ever failed must pass today.
     let seeds = concat!(env!("CARGO_MANIFEST_DIR"), "/../seeds");

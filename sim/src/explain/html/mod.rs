@@ -192,8 +192,9 @@ pub fn run_html_with(
         format!("<code>{:016x}</code>", sim.fingerprint),
         Side::Right,
     ));
-    if let Some(line) = &repro.seeds_line {
-        rows.push(("add to seeds/".into(), format!("<code>{}</code>", esc(line)), Side::Wide));
+    if let Some(record) = &repro.record {
+        let (label, text) = record.label_and_text();
+        rows.push((label.into(), format!("<code>{}</code>", esc(&text)), Side::Wide));
     }
     let host = |process: u64| names.host(process);
     let mut ctx = Context::new(&sim.history, &host, outcome.verdict.as_ref().ok());
