@@ -571,13 +571,10 @@ fn versions_past_2_to_the_63_are_refused_and_a_bump_below_is_judged_right() {
     // Proves the checker never calls a correct bump near the top of u64 wrong (nor panics
     // in debug): versions above 2^63-1 are refused, below they are judged exactly.
     let history = |read: u64| {
+        let invoke = r#"{"index":0,"time":1,"process":0,"type":"invoke","ops":[{"f":"r","key":"x"},{"f":"w","key":"x","value":"b"}]}"#;
+        let installed = read + 1;
         format!(
-            "{}\n{}\n",
-            r#"{"index":0,"time":1,"process":0,"type":"invoke","ops":[{"f":"r","key":"x"},{"f":"w","key":"x","value":"b"}]}"#,
-            format!(
-                r#"{{"index":1,"time":2,"process":0,"type":"ok","ops":[{{"f":"r","key":"x","value":"a","version":{read}}},{{"f":"w","key":"x","value":"b","version":{}}}]}}"#,
-                read + 1
-            )
+            "{invoke}\n{{\"index\":1,\"time\":2,\"process\":0,\"type\":\"ok\",\"ops\":[{{\"f\":\"r\",\"key\":\"x\",\"value\":\"a\",\"version\":{read}}},{{\"f\":\"w\",\"key\":\"x\",\"value\":\"b\",\"version\":{installed}}}]}}\n"
         )
     };
     let (code, _, err) = sim(&["check", &temp_file("u64_max.jsonl", &history(u64::MAX - 1))]);

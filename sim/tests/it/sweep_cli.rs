@@ -164,6 +164,7 @@ fn a_signal_ends_a_sweep_with_the_summary_of_what_ran() {
             assert!(std::io::BufRead::read_line(&mut stderr, &mut line).unwrap() > 0);
         }
         // The rest of stderr is drained, so that the sweep never blocks writing it.
+        #[allow(clippy::disallowed_methods)] // A test's pipe reader, not a simulated run.
         let drain = std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
         let kill =
             Command::new("kill").arg(format!("-{signal}")).arg(child.id().to_string()).status();
