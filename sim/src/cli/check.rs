@@ -15,7 +15,7 @@ use clap::{Args, ValueEnum};
 use node::clip::clip_quoted;
 
 use crate::check::{check_with_budget, Model};
-use crate::cli::{open_output, Output};
+use crate::cli::{open_output, vet_outputs, Output};
 use crate::explain::html::history_html;
 
 /// How many anomalies of each kind the text report explains in full.
@@ -46,10 +46,15 @@ pub struct CheckArgs {
     /// verdict is unknown (exit 3); see docs/history-format.md, "Verdicts".
     #[arg(long, value_name = "STEPS", default_value_t = crate::check::STEP_BUDGET)]
     pub search_budget: u64,
+    /// Overwrite the --html FILE if it exists (without it an existing file is refused).
+    #[arg(long)]
+    pub force: bool,
 }
 
 pub fn run(args: &CheckArgs) -> ExitCode {
-    let html = match open_output("the HTML report", args.html.as_deref()) {
+    let html = vet_outputs(&[("the HTML report", args.html.as_deref())], args.force)
+        .and_then(|()| open_output("the HTML report", args.html.as_deref()));
+    let html = match html {
         Ok(html) => html,
         Err(message) => {
             eprintln!("sim check: {message}");

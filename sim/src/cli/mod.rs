@@ -30,7 +30,51 @@ pub(crate) struct Output {
     created: bool,
 }
 
+/// The one rule for every output flag of every command, checked before any file is
+/// opened: two outputs never name one file (they would be written into each other), and
+/// an existing regular file is overwritten only with `--force`, since a report or a
+/// history kept from an earlier run may be what its user meant to keep. Devices and pipes
+/// (`/dev/null`, `/dev/stdout`) are always written. `Err` says which flags and why.
+pub(crate) fn vet_outputs(outputs: &[(&str, Option<&Path>)], force: bool) -> Result<(), String> {
+    let mut seen: Vec<(&str, &Path, PathBuf)> = Vec::new();
+    for &(what, path) in outputs {
+        let Some(path) = path else { continue };
+        let metadata = std::fs::metadata(path).ok();
+        if metadata.as_ref().is_some_and(|m| !m.is_file() && !m.is_dir()) {
+            continue;
+        }
+        if metadata.as_ref().is_some_and(std::fs::Metadata::is_file) && !force {
+            return Err(format!(
+                "{} exists: pass --force to overwrite it with {what}, or name another file",
+                path.display()
+            ));
+        }
+        let same = same_file_key(path);
+        if let Some((other, other_path, _)) = seen.iter().find(|(_, _, key)| *key == same) {
+            return Err(format!(
+                "{other} ({}) and {what} ({}) are one file: each output needs its own",
+                other_path.display(),
+                path.display()
+            ));
+        }
+        seen.push((what, path, same));
+    }
+    Ok(())
+}
+
+/// What two paths share when they name one file: the canonical path of the file, or of
+/// the directory it would be created in, joined with its name.
+fn same_file_key(path: &Path) -> PathBuf {
+    if let Ok(canonical) = std::fs::canonicalize(path) {
+        return canonical;
+    }
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let parent = std::fs::canonicalize(parent).unwrap_or_else(|_| parent.to_path_buf());
+    parent.join(path.file_name().unwrap_or(path.as_os_str()))
+}
+
 /// `Ok(None)` when the flag was not given; `Err` names the file and the OS's reason.
+/// Call [`vet_outputs`] on every output of the command first.
 pub(crate) fn open_output(
     what: &'static str,
     path: Option<&Path>,

@@ -13,8 +13,8 @@ use std::process::ExitCode;
 use clap::Args;
 
 use crate::cli::args::{parse_seed, repro_command, OutputFlags, RunFlags};
-use crate::cli::open_output;
 use crate::cli::sweep::record;
+use crate::cli::{open_output, vet_outputs};
 use crate::explain::html::run_html;
 use crate::explain::report::{run_report, Detail, Repro};
 use crate::hunt::outcome::{evaluate, Failure, RunOutcome};
@@ -47,6 +47,9 @@ pub struct RunArgs {
     /// is the same).
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
+    /// Overwrite output files that exist (without it an existing file is refused, exit 2).
+    #[arg(long)]
+    pub force: bool,
 }
 
 pub fn run(args: &RunArgs) -> ExitCode {
@@ -66,6 +69,15 @@ pub fn run(args: &RunArgs) -> ExitCode {
         (None, None) => unreachable!("clap requires --seed unless --replay is given"),
     };
     let opened = || -> Result<_, String> {
+        vet_outputs(
+            &[
+                ("the history", args.output.history.as_deref()),
+                ("the trace", args.output.trace.as_deref()),
+                ("the report", args.report.as_deref()),
+                ("the HTML report", args.html.as_deref()),
+            ],
+            args.force,
+        )?;
         Ok((
             open_output("the history", args.output.history.as_deref())?,
             open_output("the trace", args.output.trace.as_deref())?,

@@ -15,7 +15,7 @@ use std::process::ExitCode;
 use clap::Args;
 
 use crate::cli::args::{parse_seed, repro_command, RunFlags};
-use crate::cli::open_output;
+use crate::cli::{open_output, vet_outputs};
 use crate::explain::html::run_html;
 use crate::explain::report::{in_ms, run_report, Detail, Repro};
 use crate::hunt::outcome::evaluate;
@@ -35,8 +35,8 @@ pub struct ShrinkArgs {
     /// so on if that exists). An existing FILE is refused unless --force is given.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
-    /// Overwrite the --out FILE if it exists.
-    #[arg(long, requires = "out")]
+    /// Overwrite the --out and --html files if they exist.
+    #[arg(long)]
     pub force: bool,
     /// At most this many simulated runs.
     #[arg(long, default_value_t = RUNS_MAX_DEFAULT)]
@@ -48,8 +48,14 @@ pub struct ShrinkArgs {
 
 pub fn run(args: &ShrinkArgs) -> ExitCode {
     // A bad --out fails now, not after the shrink has spent its runs.
+    let outputs =
+        [("the replay file", args.out.as_deref()), ("the HTML report", args.html.as_deref())];
+    if let Err(message) = vet_outputs(&outputs, args.force) {
+        eprintln!("sim shrink: {message}");
+        return ExitCode::from(2);
+    }
     let out = match &args.out {
-        Some(path) => match Out::open(path, args.force) {
+        Some(path) => match Out::open(path) {
             Ok(out) => Some(out),
             Err(message) => {
                 eprintln!("sim shrink: {message}");
@@ -150,7 +156,7 @@ pub fn run(args: &ShrinkArgs) -> ExitCode {
 }
 
 /// The `--out` file, opened (created if missing, never truncated) before the shrink, so
-/// that an unwritable path or an existing file without `--force` fails first.
+/// that an unwritable path fails first.
 struct Out {
     path: PathBuf,
     /// It did not exist before: if no replay file is needed after all, it is removed.
@@ -158,14 +164,10 @@ struct Out {
 }
 
 impl Out {
-    fn open(path: &Path, force: bool) -> Result<Out, String> {
+    /// Whether it may be overwritten is [`vet_outputs`]'s to say, before this.
+    fn open(path: &Path) -> Result<Out, String> {
         let shown = path.display();
         let existed = path.exists();
-        if existed && !force {
-            return Err(format!(
-                "{shown} exists: pass --force to overwrite it, or name another --out"
-            ));
-        }
         OpenOptions::new()
             .append(true)
             .create(true)

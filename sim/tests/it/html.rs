@@ -33,6 +33,8 @@ fn scratch(name: &str) -> PathBuf {
 /// `sim ARGS --html DIR/NAME`: the run's output and the page.
 fn with_html(args: &[&str], dir: &Path, name: &str) -> (Output, String) {
     let path = dir.join(name);
+    // A page left by an earlier call would be refused (no --force), never read as this one's.
+    let _ = std::fs::remove_file(&path);
     let mut all = args.to_vec();
     all.extend(["--html", path.to_str().unwrap()]);
     let output = sim(&all);

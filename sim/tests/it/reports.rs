@@ -29,6 +29,8 @@ fn scratch(name: &str) -> PathBuf {
 /// stdout of `sim run ARGS --report FILE`, and the file.
 fn run_with_report(args: &[&str], name: &str) -> (String, String) {
     let path = scratch(name);
+    // A report left by an earlier call would be refused (no --force), never read as this one's.
+    let _ = std::fs::remove_file(&path);
     let mut all: Vec<&str> = args.to_vec();
     all.extend(["--report", path.to_str().unwrap()]);
     let output = sim(&all);

@@ -229,3 +229,46 @@ fn a_full_stdout_is_reported_on_stderr_with_exit_2() {
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("sim: writing stdout: No space left on device"), "{stderr}");
 }
+
+#[test]
+fn every_output_flag_follows_one_rule_for_existing_and_shared_files() {
+    // Proves no command overwrites a file silently or writes two outputs into one file:
+    // an existing file is refused (exit 2, untouched) unless --force; two flags naming one
+    // file (even by different paths) are refused; devices like /dev/null are always fine.
+    let dir = std::env::temp_dir().join(format!("sim-outputs-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let kept = dir.join("kept.txt");
+    let kept = kept.to_str().unwrap();
+    let history = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/histories/g0_write_cycle.jsonl");
+    let run = ["--seed", "3", "--txns", "5"];
+    let cases: [Vec<&str>; 6] = [
+        [&run[..], &["--history", kept]].concat(),
+        [&run[..], &["--trace", kept]].concat(),
+        [&run[..], &["--report", kept]].concat(),
+        [&run[..], &["--html", kept]].concat(),
+        vec!["check", history, "--html", kept],
+        vec!["shrink", "--seed", "0", "--txns", "60", "--bug", "bump-per-write", "--html", kept],
+    ];
+    for args in &cases {
+        std::fs::write(kept, "keep me\n").unwrap();
+        let output = sim(args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains("kept.txt exists: pass --force to overwrite it"), "{stderr}");
+        assert_eq!(std::fs::read_to_string(kept).unwrap(), "keep me\n", "{args:?}");
+        let forced = sim(&[&args[..], &["--force"]].concat());
+        assert!(forced.status.code().is_some_and(|c| c < 2), "{args:?}");
+        assert_ne!(std::fs::read_to_string(kept).unwrap(), "keep me\n", "{args:?}");
+    }
+    let one = dir.join("one.html");
+    let same =
+        format!("{}/../{}/one.html", dir.display(), dir.file_name().unwrap().to_str().unwrap());
+    let output = sim(&[&run[..], &["--html", one.to_str().unwrap(), "--history", &same]].concat());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("the history (") && stderr.contains("are one file"), "{stderr}");
+    assert!(!one.exists(), "nothing was written");
+    let output = sim(&[&run[..], &["--history", "/dev/null", "--trace", "/dev/null"]].concat());
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    std::fs::remove_dir_all(&dir).ok();
+}
