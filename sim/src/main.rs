@@ -12,20 +12,27 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use sim::cli;
 
+/// `sim --version`: the crate's version and the commit it was built from (see build.rs).
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("SIM_COMMIT"), ")");
+
 #[derive(Parser, Debug)]
 #[command(
     name = "sim",
-    version,
+    version = VERSION,
     about = "Deterministic simulation harness for the OCC key-value store",
     after_help = "Exit codes: 0 valid; 1 an anomaly or liveness failure was found; 2 usage \
                   error (values outside the limits included), unreadable or empty input, \
-                  unwritable output or internal error. Output files are opened before the \
-                  run (a bad path exits 2 at once); a failing run that then cannot write a \
-                  file still exits 1, the error said on stderr after the verdict. A stdout \
-                  that cannot be written exits 2, said on stderr. Limits: --clients 1 to \
-                  1,000, --txns 1 to 1,000,000, --keys 1 to 100,000 (replay files too). \
-                  Specs, in the repository: docs/protocol.md (the store's wire protocol) and \
-                  docs/history-format.md (the histories sim records and sim check reads)."
+                  unwritable output or internal error; 3 (sim check) the verdict is unknown \
+                  within the search budget; 130 / 143 (sim sweep) stopped by SIGINT / \
+                  SIGTERM, after the summary of what ran. Output files are checked and \
+                  opened before the run (a bad path, an existing file without --force, or \
+                  two outputs naming one file exit 2 at once); a failing run that then \
+                  cannot write a file still exits 1, the error said on stderr after the \
+                  verdict. A stdout that cannot be written exits 2, said on stderr. Limits: \
+                  --nodes 1 to 16, --clients 1 to 1,000, --txns 1 to 1,000,000, --keys 1 to \
+                  100,000 (replay files too). Specs, in the repository: docs/protocol.md \
+                  (the store's wire protocol) and docs/history-format.md (the histories sim \
+                  records and sim check reads)."
 )]
 struct Cli {
     #[command(subcommand)]

@@ -142,7 +142,11 @@ pub struct OutputFlags {
     /// Write the history as JSON lines (re-check it with `sim check FILE`).
     #[arg(long, value_name = "FILE")]
     pub history: Option<PathBuf>,
-    /// Write every message event, one per line.
+    /// Write every message and fault event, one text line each: the virtual time in µs
+    /// since the run began, what happened (sent, delivered, dropped, duplicated,
+    /// partitioned, undelivered, partition, crash, restart, ...), then its details (for a
+    /// message `SRC -> DEST` and the message as JSON). The format is for people and
+    /// diffs, not a stable interface.
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
 }

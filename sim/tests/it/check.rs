@@ -597,9 +597,21 @@ fn versions_past_2_to_the_63_are_refused_and_a_bump_below_is_judged_right() {
 
 #[test]
 fn binary_answers_version() {
-    // Proves `sim --version` prints the name and version (clap's) and exits 0.
+    // Proves `sim --version` prints the name, the version and the commit it was built
+    // from (a seed names a run only for a given build) and exits 0.
     let (code, out, _) = sim(&["--version"]);
-    assert_eq!((code, out.as_str()), (0, concat!("sim ", env!("CARGO_PKG_VERSION"), "\n")));
+    let commit = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map_or_else(
+            || "unknown".to_string(),
+            |o| String::from_utf8_lossy(&o.stdout).trim().to_string(),
+        );
+    let expected = format!("sim {} (commit {commit})\n", env!("CARGO_PKG_VERSION"));
+    assert_eq!((code, out.as_str()), (0, expected.as_str()));
 }
 
 // ---- unknown: past the search budget, never a guess ----

@@ -44,3 +44,27 @@ fn help_texts_point_at_the_docs_in_the_repository() {
         assert!(doc(name).starts_with("# "), "docs/{name} exists");
     }
 }
+
+#[test]
+fn the_readme_counts_the_false_alarm_configurations_the_script_runs() {
+    // Proves the README's figure for .ci/false-alarms is the script's: run with a `sim`
+    // that passes every sweep at once (`true`), it counts its own configurations.
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let output = Command::new("bash")
+        .args([&format!("{root}/.ci/false-alarms"), "true", "100"])
+        .output()
+        .expect("bash runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let configs: u64 = stdout
+        .lines()
+        .last()
+        .and_then(|l| l.split(" over ").nth(1))
+        .and_then(|l| l.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no count in: {stdout}"));
+    let readme = std::fs::read_to_string(format!("{root}/README.md")).unwrap();
+    let seeds = configs * 100;
+    let figure = format!("({configs} configurations, {},{:03} seeds)", seeds / 1000, seeds % 1000);
+    assert!(readme.contains(&figure), "README lacks `{figure}`");
+    assert!(readme.contains(&format!("sweeps the correct store over {configs}\n")));
+}

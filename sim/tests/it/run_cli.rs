@@ -241,13 +241,17 @@ fn every_output_flag_follows_one_rule_for_existing_and_shared_files() {
     let kept = kept.to_str().unwrap();
     let history = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/histories/g0_write_cycle.jsonl");
     let run = ["--seed", "3", "--txns", "5"];
+    let replay = dir.join("shrunk.json").to_string_lossy().into_owned();
     let cases: [Vec<&str>; 6] = [
         [&run[..], &["--history", kept]].concat(),
         [&run[..], &["--trace", kept]].concat(),
         [&run[..], &["--report", kept]].concat(),
         [&run[..], &["--html", kept]].concat(),
         vec!["check", history, "--html", kept],
-        vec!["shrink", "--seed", "0", "--txns", "60", "--bug", "bump-per-write", "--html", kept],
+        vec!["shrink", "--seed", "0", "--txns", "60", "--bug", "bump-per-write", "--html", kept]
+            .into_iter()
+            .chain(["--out", replay.as_str()])
+            .collect(),
     ];
     for args in &cases {
         std::fs::write(kept, "keep me\n").unwrap();
