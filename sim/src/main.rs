@@ -30,7 +30,10 @@ const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("SIM_
                   cannot write a file still exits 1, the error said on stderr after the \
                   verdict. A stdout that cannot be written exits 2, said on stderr. Limits: \
                   --nodes 1 to 16, --clients 1 to 1,000, --txns 1 to 1,000,000, --keys 1 to \
-                  100,000 (replay files too). Specs, in the repository: docs/protocol.md \
+                  100,000 (replay files too); and a run is refused when its estimated \
+                  memory passes 16 GiB (a transaction holds 2 to 200 KB of history by \
+                  workload, keys and clients: README, Limits). Specs, in the repository: \
+                  docs/protocol.md \
                   (the store's wire protocol) and docs/history-format.md (the histories sim \
                   records and sim check reads)."
 )]

@@ -10,8 +10,9 @@ use crate::world::faults::FaultSpec;
 use crate::world::RunConfig;
 
 /// The limits of the run flags, shared with replay files (which must not get around them)
-/// and the README. A run holds its whole history and the checker's graph: about 2.5 KB
-/// per transaction, so the largest run takes about 2.5 GB and half a minute.
+/// and the README. Together they allow runs larger than memory (a run holds its whole
+/// history: 2 to 200 KB per transaction, by workload, keys and clients), so a run is
+/// also refused up front when its estimate passes [`crate::world::cost::RUN_BYTES_MAX`].
 pub const CLIENTS_MAX: u32 = 1_000;
 pub const TXNS_MAX: u64 = 1_000_000;
 pub const KEYS_MAX: u32 = 100_000;
@@ -47,7 +48,8 @@ pub struct RunFlags {
     /// Fault families: swarm (the seed picks), none, all, or a list like drop,partition
     /// (families: drop, duplicate, delay, partition, clock; expiry: short store TTLs and
     /// clients that abandon or stall transactions; quirks: clients that leave reads out of
-    /// read_versions or name their own transaction ids).
+    /// read_versions or name their own transaction ids; crash: store nodes crash and
+    /// restart from their logs; disk: unsynced writes torn or kept, reads corrupted).
     #[arg(long, default_value = "swarm", value_parser = FaultSpec::parse)]
     pub faults: FaultSpec,
     /// Switch on one planted bug in the store (see `sim bugs`); off by default.
@@ -57,9 +59,11 @@ pub struct RunFlags {
 
 impl RunFlags {
     /// What clap cannot check flag by flag: a planted bug of the cluster's code needs a
-    /// cluster, or the run would test nothing and pass.
+    /// cluster, or the run would test nothing and pass; and the run must fit in memory
+    /// (see [`crate::world::cost`]).
     pub fn check(&self) -> Result<(), String> {
-        check_bug_nodes(self.bug, self.nodes)
+        check_bug_nodes(self.bug, self.nodes)?;
+        crate::world::cost::check_fits(&self.config(0), 1)
     }
 
     pub fn config(&self, seed: u64) -> RunConfig {

@@ -6,9 +6,12 @@
 //! stderr; a failing run still exits 1, a passing one exits 2.
 
 use std::fmt::Write as _;
-use std::io::Write as _;
+use std::io::{IsTerminal, Write as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressStyle};
 
 use clap::Args;
 
@@ -17,9 +20,9 @@ use crate::cli::sweep::record;
 use crate::cli::{open_output, vet_outputs};
 use crate::explain::html::run_html;
 use crate::explain::report::{run_report, Detail, Repro};
-use crate::hunt::outcome::{evaluate, Failure, RunOutcome};
+use crate::hunt::outcome::{evaluate_observed, Failure, RunOutcome};
 use crate::hunt::replay_file::ReplayFile;
-use crate::world::{simulate, RunConfig, Simulation, TraceEvent};
+use crate::world::{simulate, RunConfig, RunProgress, Simulation, TraceEvent, OBSERVE_EVERY};
 
 #[derive(Args, Clone, Debug)]
 pub struct RunArgs {
@@ -107,11 +110,14 @@ pub fn run(args: &RunArgs) -> ExitCode {
     // not change it), now with the messages the report draws. The HTML page draws every
     // run's messages.
     config.record_trace = trace.is_some() || html.is_some();
-    let mut outcome = evaluate(&config);
+    let mut progress = RunBar::new();
+    let mut outcome = evaluate_observed(&config, OBSERVE_EVERY, &mut |p| progress.show(p));
     if outcome.failure().is_some() && !config.record_trace {
         config.record_trace = true;
-        outcome = evaluate(&config);
+        progress.again("recording the failing run's messages");
+        outcome = evaluate_observed(&config, OBSERVE_EVERY, &mut |p| progress.show(p));
     }
+    progress.finish();
     crate::cli::emit(&format!("{preface}{}", summary(&outcome, &repro)));
     let sim = &outcome.sim;
     let mut written = Vec::new();
@@ -254,6 +260,60 @@ pub fn render_trace(sim: &Simulation) -> String {
         };
     }
     out
+}
+
+/// A progress bar for a run long enough to wonder about: drawn on a terminal only, once
+/// the run has taken [`RunBar::QUIET_FOR`], from what the run's observer reports. Wall
+/// time decides only whether to draw; the run never sees it.
+struct RunBar {
+    started: Instant,
+    bar: Option<ProgressBar>,
+    pass: &'static str,
+}
+
+impl RunBar {
+    const QUIET_FOR: Duration = Duration::from_secs(2);
+
+    #[allow(clippy::disallowed_methods)] // Wall time for the bar only.
+    fn new() -> RunBar {
+        RunBar { started: Instant::now(), bar: None, pass: "simulating" }
+    }
+
+    fn show(&mut self, progress: &RunProgress) {
+        if self.bar.is_none() {
+            if !std::io::stderr().is_terminal() || self.started.elapsed() < Self::QUIET_FOR {
+                return;
+            }
+            let bar = ProgressBar::new(progress.planned);
+            bar.set_style(
+                ProgressStyle::with_template("{bar:40} {pos}/{len} transactions, {msg}, ETA {eta}")
+                    .expect("a valid template"),
+            );
+            self.bar = Some(bar);
+        }
+        if let Some(bar) = &self.bar {
+            bar.set_position(progress.finished.min(progress.planned));
+            bar.set_message(format!(
+                "{}, {:.1}s virtual",
+                self.pass,
+                progress.virtual_us as f64 / 1e6
+            ));
+        }
+    }
+
+    /// The run is simulated again (with its trace recorded).
+    fn again(&mut self, pass: &'static str) {
+        self.pass = pass;
+        if let Some(bar) = &self.bar {
+            bar.reset();
+        }
+    }
+
+    fn finish(self) {
+        if let Some(bar) = self.bar {
+            bar.finish_and_clear();
+        }
+    }
 }
 
 #[cfg(test)]

@@ -91,6 +91,11 @@ pub fn run(args: &SweepArgs) -> ExitCode {
     let seeds = shard.seeds(args.seeds.clone()).take(usize::try_from(total).unwrap_or(usize::MAX));
     let jobs = args.jobs.map_or_else(available_cores, |j| j as usize);
     let config = args.flags.config(0);
+    // Each job holds one run at a time.
+    if let Err(problem) = crate::world::cost::check_fits(&config, (jobs as u64).min(total)) {
+        eprintln!("sim sweep: {problem}");
+        return ExitCode::from(2);
+    }
     let signals = match Signals::watch() {
         Ok(signals) => signals,
         Err(e) => {

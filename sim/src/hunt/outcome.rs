@@ -3,7 +3,7 @@
 
 use crate::check::invariants::{self, Violation};
 use crate::check::{self, HistoryError, Model, Verdict};
-use crate::world::{simulate, RunConfig, Simulation};
+use crate::world::{simulate_observed, RunConfig, RunProgress, Simulation};
 
 pub struct RunOutcome {
     pub sim: Simulation,
@@ -53,7 +53,17 @@ impl Failure {
 
 /// Simulates `config` and checks what it recorded.
 pub fn evaluate(config: &RunConfig) -> RunOutcome {
-    let sim = simulate(config);
+    evaluate_observed(config, u64::MAX, &mut |_| {})
+}
+
+/// [`evaluate`], with an observer of the simulation's progress (see
+/// [`crate::world::simulate_observed`]).
+pub fn evaluate_observed(
+    config: &RunConfig,
+    every: u64,
+    observe: &mut dyn FnMut(&RunProgress),
+) -> RunOutcome {
+    let sim = simulate_observed(config, every, observe);
     let verdict = check::check(&sim.history, Model::StrictSerializable);
     let mut violations = invariants::check(&sim.history, config.workload, config.keys);
     violations.extend(sim.protocol_violations.iter().cloned());

@@ -79,7 +79,7 @@ impl ReplayFile {
         let bug =
             self.bug.as_deref().map(parse_bug).transpose().map_err(|e| format!("`bug`: {e}"))?;
         crate::cli::args::check_bug_nodes(bug, self.nodes).map_err(|e| format!("`bug`: {e}"))?;
-        Ok(RunConfig {
+        let config = RunConfig {
             seed: self.seed,
             workload: parse_workload(&self.workload).map_err(|e| format!("`workload`: {e}"))?,
             nodes: self.nodes,
@@ -101,7 +101,9 @@ impl ReplayFile {
                     })
                     .collect()
             }),
-        })
+        };
+        crate::world::cost::check_fits(&config, 1)?;
+        Ok(config)
     }
 
     /// Every client `keep` names exists, and so does every program it names.

@@ -10,6 +10,7 @@
 
 pub mod clock;
 pub mod conformance;
+pub mod cost;
 pub mod disk;
 pub mod faults;
 pub mod fingerprint;
@@ -261,8 +262,30 @@ struct World {
 
 /// Runs one simulated test to completion (or to its liveness bound).
 pub fn simulate(config: &RunConfig) -> Simulation {
+    simulate_observed(config, u64::MAX, &mut |_| {})
+}
+
+/// How far a run has got, for a progress bar: logical transactions finished of those
+/// planned, and the virtual time.
+#[derive(Clone, Copy, Debug)]
+pub struct RunProgress {
+    pub finished: u64,
+    pub planned: u64,
+    pub virtual_us: u64,
+}
+
+/// Events between two calls of a progress bar's observer: rare enough to cost nothing.
+pub const OBSERVE_EVERY: u64 = 1 << 16;
+
+/// [`simulate`], calling `observe` every `every` events. The observer only reads, so the
+/// run is the same with or without one.
+pub fn simulate_observed(
+    config: &RunConfig,
+    every: u64,
+    observe: &mut dyn FnMut(&RunProgress),
+) -> Simulation {
     let mut world = World::new(config.clone());
-    let liveness_failure = world.run();
+    let liveness_failure = world.run(every.max(1), observe);
     let virtual_duration_us = world.last_us;
     let clients = world.client_stats();
     let (mut marks, mut disk) = (Marks::default(), DiskStats::default());
@@ -430,8 +453,14 @@ impl World {
     }
 
     /// Steps events until the final read completes. Returns a liveness failure, if any.
-    fn run(&mut self) -> Option<String> {
+    fn run(&mut self, every: u64, observe: &mut dyn FnMut(&RunProgress)) -> Option<String> {
+        let mut events = 0u64;
         while let Some((now_us, action)) = self.queue.pop() {
+            events += 1;
+            if events.is_multiple_of(every) {
+                let finished = self.client_stats().finished;
+                observe(&RunProgress { finished, planned: self.config.txns, virtual_us: now_us });
+            }
             if self.internal_error.is_some() || self.node_panic.is_some() {
                 return None;
             }

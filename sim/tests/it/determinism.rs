@@ -119,3 +119,20 @@ fn coverage_marks_never_change_a_fingerprint() {
     }
     assert!(marks_hit > 0, "the pinned runs hit coverage marks");
 }
+
+#[test]
+fn watching_a_run_progress_does_not_change_it() {
+    // Proves the progress bar's observer only reads: the run is the same with one, and it
+    // sees the finished transactions grow towards the planned ones.
+    let config = RunConfig { txns: 1_000, ..config(11) };
+    let plain = simulate(&config);
+    let mut seen = Vec::new();
+    let watched = sim::world::simulate_observed(&config, 1_000, &mut |p| seen.push(*p));
+    assert_eq!(plain.fingerprint, watched.fingerprint);
+    assert_eq!(plain.history, watched.history);
+    assert!(seen.len() >= 2, "{} observations", seen.len());
+    assert!(seen
+        .windows(2)
+        .all(|w| w[0].finished <= w[1].finished && w[0].virtual_us < w[1].virtual_us));
+    assert!(seen.iter().all(|p| p.planned == 1_000 && p.finished <= 1_000));
+}

@@ -276,3 +276,22 @@ fn every_output_flag_follows_one_rule_for_existing_and_shared_files() {
     assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn a_run_larger_than_memory_is_refused_up_front_with_the_estimate() {
+    // Proves the largest run the flags allow (about 170 GB) is refused at once, with the
+    // estimate and what would fit, by run, sweep (per job) and shrink; --help says so.
+    let largest = ["--txns", "1000000", "--clients", "1000", "--keys", "100000"];
+    for command in
+        [&["run", "--seed", "1"][..], &["sweep", "--seeds", "0..4"], &["shrink", "--seed", "1"]]
+    {
+        let output = sim(&[command, &largest[..]].concat());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{command:?}: {stderr}");
+        assert!(stderr.contains("GiB in memory, over the 16.0 GiB a run may use"), "{stderr}");
+        assert!(stderr.contains("transactions fit (--txns"), "{stderr}");
+        assert!(output.stdout.is_empty(), "{command:?} ran");
+    }
+    let help = sim(&["--help"]);
+    assert!(stdout(&help).contains("estimated memory passes 16 GiB"));
+}
