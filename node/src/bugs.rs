@@ -60,6 +60,11 @@ pub enum Bug {
     /// Believes the first read of the log: a read that came back corrupted cuts off
     /// everything after it, synced records included (turso's recovery zeroed a valid WAL).
     TruncateOnReadError,
+    /// Group commit that releases on the wrong sync: a sync that completes releases every
+    /// held reply, also those whose records were appended after the sync began and are
+    /// not yet durable. A crash in the window before the next sync loses acknowledged
+    /// commits.
+    ReleaseOnAnySync,
     /// Cluster. A participant votes yes as soon as it prepared, before its `Prepared`
     /// record is durable: a crash forgets the prepared transaction (and its
     /// reservations) although the coordinator counted the vote.
@@ -79,6 +84,11 @@ pub enum Bug {
     /// and commits read-only transactions on such reads without asking the owner: a
     /// stale follower read, as a node cut off by a partition would serve.
     StaleNonOwnerRead,
+    /// Cluster. A coordinator forgets a commit decision when its outcome expires, whether
+    /// or not every participant acknowledged it: a participant cut off for longer than
+    /// the outcome TTL comes back, asks, and is told "abort" (presumed) for a transaction
+    /// the others committed.
+    ForgetUnackedDecision,
     /// Cluster, liveness. A participant in doubt never asks the coordinator: a lost
     /// abort decision (aborts are not driven, under presumed abort) leaves its
     /// transaction prepared, and its keys reserved, forever.
@@ -86,7 +96,7 @@ pub enum Bug {
 }
 
 impl Bug {
-    pub const ALL: [Bug; 24] = [
+    pub const ALL: [Bug; 26] = [
         Bug::SkipValidation,
         Bug::ValidateWrittenKeysOnly,
         Bug::ApplyBeforeValidate,
@@ -105,12 +115,14 @@ impl Bug {
         Bug::TrustTornTail,
         Bug::IdsResetOnRestart,
         Bug::TruncateOnReadError,
+        Bug::ReleaseOnAnySync,
         Bug::VoteBeforeDurable,
         Bug::ForgetDecisionOnRestart,
         Bug::ReleaseOnTimeout,
         Bug::CommitOnHint,
         Bug::StaleNonOwnerRead,
         Bug::NeverResolveDoubt,
+        Bug::ForgetUnackedDecision,
     ];
 
     /// Whether the bug lives in the cluster's code: it needs `--nodes` of 2 or more.
@@ -123,6 +135,7 @@ impl Bug {
                 | Bug::CommitOnHint
                 | Bug::StaleNonOwnerRead
                 | Bug::NeverResolveDoubt
+                | Bug::ForgetUnackedDecision
         )
     }
 
@@ -146,12 +159,14 @@ impl Bug {
             Bug::TrustTornTail => "trust-torn-tail",
             Bug::IdsResetOnRestart => "ids-reset-on-restart",
             Bug::TruncateOnReadError => "truncate-on-read-error",
+            Bug::ReleaseOnAnySync => "release-on-any-sync",
             Bug::VoteBeforeDurable => "vote-before-durable",
             Bug::ForgetDecisionOnRestart => "forget-decision-on-restart",
             Bug::ReleaseOnTimeout => "release-on-timeout",
             Bug::CommitOnHint => "commit-on-hint",
             Bug::StaleNonOwnerRead => "stale-non-owner-read",
             Bug::NeverResolveDoubt => "never-resolve-doubt",
+            Bug::ForgetUnackedDecision => "forget-unacked-decision",
         }
     }
 
@@ -198,6 +213,9 @@ impl Bug {
             Bug::TruncateOnReadError => {
                 "recovery believes a corrupted read and cuts off the synced log after it"
             }
+            Bug::ReleaseOnAnySync => {
+                "a finished sync releases every held reply, also those its sync did not cover"
+            }
             Bug::VoteBeforeDurable => {
                 "cluster: a participant votes yes before its prepared record is durable"
             }
@@ -215,6 +233,9 @@ impl Bug {
             }
             Bug::NeverResolveDoubt => {
                 "cluster: a participant in doubt never asks, so a lost abort is never resolved"
+            }
+            Bug::ForgetUnackedDecision => {
+                "cluster: a coordinator forgets a commit decision when its outcome expires, acked or not"
             }
         }
     }

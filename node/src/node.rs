@@ -469,6 +469,7 @@ impl Node {
 
     /// The storage synced up to `lsn`: release the replies that waited for it.
     fn synced(&mut self, lsn: u64, out: &mut Vec<Output>) {
+        let release_all = self.planted(Bug::ReleaseOnAnySync);
         let log = self.volatile.log.as_mut().expect("Input::Synced for a node that keeps no log");
         assert!(
             lsn <= log.appended_lsn,
@@ -476,7 +477,8 @@ impl Node {
             log.appended_lsn
         );
         log.synced_lsn = log.synced_lsn.max(lsn);
-        while log.held.front().is_some_and(|(waits_for, _)| *waits_for <= log.synced_lsn) {
+        let covered = if release_all { u64::MAX } else { log.synced_lsn };
+        while log.held.front().is_some_and(|(waits_for, _)| *waits_for <= covered) {
             let (_, envelope) = log.held.pop_front().expect("checked above");
             out.push(Output::Send(envelope));
         }
@@ -1149,12 +1151,14 @@ impl Node {
             | Bug::TrustTornTail
             | Bug::IdsResetOnRestart
             | Bug::TruncateOnReadError
+            | Bug::ReleaseOnAnySync
             | Bug::VoteBeforeDurable
             | Bug::ForgetDecisionOnRestart
             | Bug::ReleaseOnTimeout
             | Bug::CommitOnHint
             | Bug::StaleNonOwnerRead
-            | Bug::NeverResolveDoubt => {
+            | Bug::NeverResolveDoubt
+            | Bug::ForgetUnackedDecision => {
                 self.planted.commits += 1;
                 // `Bug::StaleNonOwnerRead`: reads of cached copies are not this node's to
                 // check, and are taken as current.

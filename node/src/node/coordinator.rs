@@ -416,6 +416,21 @@ impl Node {
         }
     }
 
+    /// `Bug::ForgetUnackedDecision`: decisions whose outcome expired are forgotten,
+    /// whoever has not acknowledged them yet.
+    fn planted_forget_expired_decisions(&mut self, out: &mut Vec<Output>) {
+        if !self.planted(crate::Bug::ForgetUnackedDecision) {
+            return;
+        }
+        let expired: Vec<String> = (self.durable.decisions.keys())
+            .filter(|id| self.durable.outcomes.get(self.txn_ref(id)).is_none())
+            .cloned()
+            .collect();
+        for txn_id in expired {
+            self.forget(&txn_id, out);
+        }
+    }
+
     fn forget(&mut self, txn_id: &str, out: &mut Vec<Output>) {
         self.durable.decisions.remove(txn_id);
         self.append(out, |lsn| wal::encode_forgotten(lsn, txn_id));
@@ -483,6 +498,7 @@ impl Node {
             }
             self.send_parts(&txn_id, out);
         }
+        self.planted_forget_expired_decisions(out);
         let decisions: Vec<(String, Vec<String>)> = self
             .durable
             .decisions

@@ -240,7 +240,9 @@ pub fn render_trace(sim: &Simulation) -> String {
                     cut.iter().map(|(s, t)| format!("{}->{}", name(s), name(t))).collect();
                 writeln!(out, "{time_us} partition {kind} cut {}", links.join(" "))
             }
-            TraceEvent::PartitionHealed { time_us } => writeln!(out, "{time_us} partition healed"),
+            TraceEvent::PartitionHealed { time_us, kind } => {
+                writeln!(out, "{time_us} {kind} healed")
+            }
             TraceEvent::Heal { time_us } => writeln!(out, "{time_us} heal: fault phase over"),
             TraceEvent::Crash { time_us, process, damage, held } => writeln!(
                 out,

@@ -646,8 +646,10 @@ fn sequence_diagram_named(sim: &Simulation, names: &TxnNames, anomaly: &Anomaly)
                     ),
                 )
             }
-            TraceEvent::PartitionHealed { time_us } if (from_us..=to_us).contains(time_us) => {
-                banner_row(*time_us, columns.len(), "partition healed")
+            TraceEvent::PartitionHealed { time_us, kind }
+                if (from_us..=to_us).contains(time_us) =>
+            {
+                banner_row(*time_us, columns.len(), &format!("{kind} healed"))
             }
             TraceEvent::Heal { time_us } if (from_us..=to_us).contains(time_us) => {
                 banner_row(*time_us, columns.len(), "fault phase over: network healed")

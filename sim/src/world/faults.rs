@@ -174,6 +174,17 @@ pub struct Quirks {
     pub clients: Ratio,
 }
 
+/// One long isolation in a run: at `at_us`, a store node is cut off (from everyone, or
+/// in a cluster sometimes from one other node only) for `duration_us`, longer than the
+/// store's transaction and outcome TTLs, then healed. What a node learns only after its
+/// peers forgot it (a decision, an outcome) is tested nowhere else: partitions, crashes
+/// and delay spikes all end well within the shortest TTL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Isolation {
+    pub at_us: u64,
+    pub duration_us: u64,
+}
+
 /// The store node crashes after up to `interval_us_max` of uptime and restarts after up to
 /// `downtime_us_max`, both drawn per crash.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -206,6 +217,9 @@ pub struct FaultMix {
     pub quirks: Option<Quirks>,
     pub crash: Option<Crashes>,
     pub disk: Option<DiskFaults>,
+    /// Drawn for one seed in three that has both `partition` and `expiry` (whose short
+    /// TTLs a run can outlast).
+    pub isolation: Option<Isolation>,
 }
 
 impl FaultMix {
@@ -250,6 +264,14 @@ impl FaultMix {
         };
         mix.crash = is_on(Family::Crash, on[0]).then_some(crash);
         mix.disk = is_on(Family::Disk, on[1]).then_some(disk);
+        let long = &mut crate::world::streams::stream(seed, "faults/isolation");
+        let isolation = Isolation {
+            at_us: long.gen_range(10_000..=100_000),
+            duration_us: expiry.txn_ttl_us.max(expiry.outcome_ttl_us)
+                + long.gen_range(100_000..=1_000_000),
+        };
+        let isolated = long.gen_ratio(1, 3) && mix.partition.is_some() && mix.expiry.is_some();
+        mix.isolation = isolated.then_some(isolation);
         mix
     }
 
@@ -289,6 +311,7 @@ impl FaultMix {
             quirks: None,
             crash: None,
             disk: None,
+            isolation: None,
         }
     }
 
@@ -306,8 +329,15 @@ impl fmt::Display for FaultMix {
             format!("{} of messages held up to {}ms", d.ratio, d.delay_us_max / 1000)
         });
         let partition = self.partition.map_or_else(off, |p| {
+            let long = self.isolation.map_or_else(String::new, |i| {
+                format!(
+                    ", and a node cut off for {}ms from {}ms",
+                    i.duration_us / 1000,
+                    i.at_us / 1000
+                )
+            });
             format!(
-                "every <={}ms, lasting <={}ms",
+                "every <={}ms, lasting <={}ms{long}",
                 p.interval_us_max / 1000,
                 p.duration_us_max / 1000
             )
@@ -361,6 +391,10 @@ pub enum PartitionKind {
     Isolate,
     /// Every client cut off from every node.
     ClientsFromNodes,
+    /// A store node cut off from everyone for longer than the store's TTLs.
+    LongIsolation,
+    /// A store node cut off from one other node for longer than the store's TTLs.
+    LongCutFromPeer,
 }
 
 impl PartitionKind {
@@ -370,6 +404,8 @@ impl PartitionKind {
             PartitionKind::OneWay => "one-way",
             PartitionKind::Isolate => "isolate",
             PartitionKind::ClientsFromNodes => "clients-from-nodes",
+            PartitionKind::LongIsolation => "long isolation",
+            PartitionKind::LongCutFromPeer => "long cut from a peer",
         }
     }
 }
@@ -385,6 +421,8 @@ pub enum Shape {
     Isolate { lonely: usize },
     /// Every link between a node and a client.
     ClientsFromNodes { is_node: Vec<bool> },
+    /// The links between two processes, both ways.
+    Pair { a: usize, b: usize },
 }
 
 /// A partition the nemesis drew: its kind and the links it cuts.
@@ -410,6 +448,7 @@ impl Partition {
                 source != target && (source == *lonely || target == *lonely)
             }
             Shape::ClientsFromNodes { is_node } => is_node[source] != is_node[target],
+            Shape::Pair { a, b } => (source, target) == (*a, *b) || (source, target) == (*b, *a),
         }
     }
 
@@ -456,6 +495,9 @@ pub fn draw_partition(rng: &mut ChaCha8Rng, is_node: &[bool]) -> Partition {
             Shape::Isolate { lonely }
         }
         PartitionKind::ClientsFromNodes => Shape::ClientsFromNodes { is_node: is_node.to_vec() },
+        PartitionKind::LongIsolation | PartitionKind::LongCutFromPeer => {
+            unreachable!("the long isolation is drawn by the nemesis, never here")
+        }
     };
     Partition { kind, shape, processes: n }
 }
@@ -557,8 +599,36 @@ mod tests {
                     }
                 }
             }
+            Shape::Pair { a, b } => cut.extend([(*a.min(b), *a.max(b)), (*a.max(b), *a.min(b))]),
         }
         cut
+    }
+
+    #[test]
+    fn a_pair_cut_blocks_both_directions_between_two_processes_only() {
+        let cut = Partition {
+            kind: PartitionKind::LongCutFromPeer,
+            shape: Shape::Pair { a: 2, b: 0 },
+            processes: 4,
+        };
+        assert_eq!(cut.links(), vec![(0, 2), (2, 0)]);
+        for (source, target) in [(0, 1), (1, 2), (2, 3), (3, 0), (2, 2)] {
+            assert!(!cut.cuts(source, target), "{source}->{target}");
+        }
+    }
+
+    #[test]
+    fn a_long_isolation_outlasts_the_drawn_ttls_in_a_third_of_the_seeds_that_can_have_one() {
+        let both = FaultSpec::parse("partition,expiry").unwrap();
+        let mixes: Vec<FaultMix> = (0..3000).map(|s| FaultMix::draw(&both, s)).collect();
+        let isolated = mixes.iter().filter(|m| m.isolation.is_some()).count();
+        assert!((900..=1100).contains(&isolated), "{isolated} of 3000");
+        for mix in &mixes {
+            let (Some(isolation), Some(expiry)) = (mix.isolation, mix.expiry) else { continue };
+            assert!(isolation.duration_us > expiry.txn_ttl_us.max(expiry.outcome_ttl_us));
+        }
+        let partition_only = FaultSpec::parse("partition").unwrap();
+        assert!((0..300).all(|s| FaultMix::draw(&partition_only, s).isolation.is_none()));
     }
 
     #[test]

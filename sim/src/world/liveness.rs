@@ -205,6 +205,8 @@ impl World {
             }
             Action::PartitionStart => "a partition starting".to_string(),
             Action::PartitionEnd => "a partition healing".to_string(),
+            Action::IsolationStart => "a node's long isolation starting".to_string(),
+            Action::IsolationEnd => "a node's long isolation ending".to_string(),
             Action::Init { process } => format!("{}'s init", self.processes[*process].name),
             Action::SyncDone { process, .. } => {
                 format!("a sync of {}'s log completing", self.processes[*process].name)

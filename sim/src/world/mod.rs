@@ -115,8 +115,10 @@ pub enum TraceEvent {
         kind: &'static str,
         cut: Vec<(usize, usize)>,
     },
+    /// A partition (`kind` "partition") or the long isolation ended.
     PartitionHealed {
         time_us: u64,
+        kind: &'static str,
     },
     Heal {
         time_us: u64,
@@ -206,6 +208,9 @@ enum Action {
     },
     PartitionStart,
     PartitionEnd,
+    /// The long isolation of one store node starts, and ends.
+    IsolationStart,
+    IsolationEnd,
     /// The simulator initialises a store node (at time 0, or later under `quirks`).
     Init {
         process: usize,
@@ -235,6 +240,13 @@ struct World {
     nemesis: ChaCha8Rng,
     /// Crash times and downtimes: a stream of their own, so partitions draw as before.
     crash_nemesis: ChaCha8Rng,
+    /// Which held-back crashes wait for an early release: a stream of its own, so that
+    /// the crash times drawn from `crash_nemesis` stay what they were.
+    crash_aim: ChaCha8Rng,
+    /// Which node the long isolation cuts off, and from whom.
+    isolation_nemesis: ChaCha8Rng,
+    /// The long isolation waits for the next commit decision to cut it off.
+    isolation_waits_for_decision: bool,
     fingerprint: Fingerprint,
     history: Vec<Event>,
     process_index: BTreeMap<u64, usize>,
@@ -351,6 +363,9 @@ impl World {
         let mut world = World {
             nemesis: stream(config.seed, "nemesis"),
             crash_nemesis: stream(config.seed, "nemesis/crash"),
+            crash_aim: stream(config.seed, "nemesis/crash-aim"),
+            isolation_nemesis: stream(config.seed, "nemesis/isolation"),
+            isolation_waits_for_decision: false,
             mix,
             processes,
             by_name,
@@ -412,6 +427,9 @@ impl World {
         }
         for index in self.node_indices() {
             self.schedule_crash(0, index);
+        }
+        if let Some(isolation) = self.mix.isolation {
+            self.queue.push(isolation.at_us, Action::IsolationStart);
         }
     }
 
@@ -493,6 +511,8 @@ impl World {
                 }
                 Action::PartitionStart => self.partition_start(now_us),
                 Action::PartitionEnd => self.partition_end(now_us),
+                Action::IsolationStart => self.isolation_start(now_us),
+                Action::IsolationEnd => self.isolation_end(now_us),
                 Action::Init { process } => self.init_node(process, now_us),
                 Action::SyncDone { process, incarnation, sync } => {
                     self.sync_done(process, now_us, incarnation, sync)
@@ -621,12 +641,14 @@ impl World {
                 Some(format!("{} panicked at {now_us}us: {message}", self.processes[index].name));
             return;
         }
+        let released = !sends.is_empty();
         for envelope in sends.drain(..) {
             self.transmit(now_us, index, envelope);
         }
         self.outbox = sends;
         self.schedule_sync(index, now_us, stepped.sync);
-        if matches!(&self.processes[index].actor, Actor::Node(h) if h.crash_armed && h.disk.has_pending())
+        if matches!(&self.processes[index].actor,
+            Actor::Node(h) if h.crash_aim.is_some_and(|aim| aim.is_now(released, h.disk.has_pending())))
         {
             // The crash the nemesis held back for this moment: writes are in flight.
             self.crash(index, now_us);
@@ -740,6 +762,9 @@ impl World {
             }
             return;
         };
+        if self.processes[source].role == Role::Node && self.processes[target].role == Role::Node {
+            self.isolate_on_decision(now_us, source, target, &envelope);
+        }
         let fate = self.network.send(source, target);
         self.fingerprint.write_u64(now_us);
         self.fingerprint.write_u64(source as u64);

@@ -5,7 +5,10 @@
 
 use rand::Rng;
 
-use crate::world::faults::draw_partition;
+use node::protocol::{Envelope, Payload};
+
+use crate::world::faults::{draw_partition, Partition, PartitionKind, Shape};
+use crate::world::node_host::CrashAim;
 use crate::world::topology::Role;
 use crate::world::{Action, Actor, TraceEvent, World};
 
@@ -37,10 +40,80 @@ impl World {
         }
         self.network.set_partition(None);
         if self.config.record_trace {
-            self.trace.push(TraceEvent::PartitionHealed { time_us: now_us });
+            self.trace.push(TraceEvent::PartitionHealed { time_us: now_us, kind: "partition" });
         }
         let quiet = self.nemesis.gen_range(1..=schedule.interval_us_max);
         self.queue.push(now_us + quiet, Action::PartitionStart);
+    }
+
+    /// The long isolation's time came: a store node is cut off from everyone, or (in a
+    /// cluster, half the time) the nemesis waits for the next commit decision a
+    /// coordinator sends and cuts its participant off from it just before it leaves (see
+    /// [`World::isolate_on_decision`]), the moment a participant is left in doubt.
+    pub(super) fn isolation_start(&mut self, now_us: u64) {
+        if self.mix.isolation.is_none() || self.healed_at_us.is_some() {
+            return;
+        }
+        let nodes = self.config.nodes as usize;
+        let rng = &mut self.isolation_nemesis;
+        if nodes > 1 && rng.gen_ratio(1, 2) {
+            self.isolation_waits_for_decision = true;
+            return;
+        }
+        let lonely = rng.gen_range(0..nodes);
+        self.isolate(now_us, PartitionKind::LongIsolation, Shape::Isolate { lonely }, lonely);
+    }
+
+    /// Called as `envelope` leaves node `source` for node `target`: if the nemesis waits
+    /// for a commit decision and this is one, `target` is cut off from `source` now, and
+    /// the decision with it.
+    pub(super) fn isolate_on_decision(
+        &mut self,
+        now_us: u64,
+        source: usize,
+        target: usize,
+        envelope: &Envelope,
+    ) {
+        if !self.isolation_waits_for_decision
+            || !matches!(envelope.body.payload, Payload::TxnDecide { committed: true, .. })
+        {
+            return;
+        }
+        self.isolation_waits_for_decision = false;
+        let shape = Shape::Pair { a: target, b: source };
+        self.isolate(now_us, PartitionKind::LongCutFromPeer, shape, target);
+    }
+
+    /// Cuts what `shape` says until the long isolation's drawn duration has passed.
+    fn isolate(&mut self, now_us: u64, kind: PartitionKind, shape: Shape, lonely: usize) {
+        let Some(isolation) = self.mix.isolation else { return };
+        let cut = Partition { kind, shape, processes: self.processes.len() };
+        self.fingerprint.write_u64(now_us);
+        self.fingerprint.write_str(kind.name());
+        self.fingerprint.write_u64(lonely as u64);
+        if self.config.record_trace {
+            let links = cut.links();
+            self.trace.push(TraceEvent::Partition {
+                time_us: now_us,
+                kind: kind.name(),
+                cut: links,
+            });
+        }
+        self.network.set_isolation(Some(cut));
+        self.queue.push(now_us + isolation.duration_us, Action::IsolationEnd);
+    }
+
+    pub(super) fn isolation_end(&mut self, now_us: u64) {
+        if self.healed_at_us.is_some() {
+            return;
+        }
+        self.network.set_isolation(None);
+        self.fingerprint.write_u64(now_us);
+        self.fingerprint.write_str("isolation healed");
+        if self.config.record_trace {
+            let kind = "long isolation";
+            self.trace.push(TraceEvent::PartitionHealed { time_us: now_us, kind });
+        }
     }
 
     /// Schedules the next crash of node `index`, up to the family's interval after `now`
@@ -55,19 +128,26 @@ impl World {
     }
 
     /// The nemesis crashes node `index`: it loses its volatile state and the writes its
-    /// disk lets go; it restarts after a drawn downtime. Half the crashes aim: when the
-    /// disk has nothing unsynced, they wait for the next write (the moment the durability
-    /// of what the node just did is at stake) rather than land where a crash can only
-    /// lose volatile state.
+    /// disk lets go; it restarts after a drawn downtime. Most crashes aim at a moment the
+    /// durability of what the node just did is at stake, rather than land where a crash
+    /// can only lose volatile state: half of them, when the disk has nothing unsynced,
+    /// wait for the next write; half of the rest wait for the node to release messages
+    /// while its disk holds unsynced writes (see [`CrashAim`]).
     pub(super) fn crash(&mut self, index: usize, now_us: u64) {
         let Some(crashes) = self.mix.crash else { return };
         if self.healed_at_us.is_some() {
             return;
         }
         let Actor::Node(host) = &mut self.processes[index].actor else { return };
-        if !host.crash_armed && !host.disk.has_pending() && self.crash_nemesis.gen_ratio(1, 2) {
-            host.crash_armed = host.is_up();
-            return;
+        if host.crash_aim.is_none() && host.is_up() {
+            if !host.disk.has_pending() && self.crash_nemesis.gen_ratio(1, 2) {
+                host.crash_aim = Some(CrashAim::NextWrite);
+                return;
+            }
+            if self.crash_aim.gen_ratio(1, 2) {
+                host.crash_aim = Some(CrashAim::EarlyRelease);
+                return;
+            }
         }
         let Some((damage, unsent)) = host.crash() else { return };
         let held = unsent.len();

@@ -53,6 +53,8 @@ pub struct Network {
     /// One stream per directed link `(source, target)`, created on first use.
     links: BTreeMap<(usize, usize), ChaCha8Rng>,
     partition: Option<Partition>,
+    /// The long isolation (see [`crate::world::faults::Isolation`]), if one is on.
+    isolation: Option<Partition>,
     faults_active: bool,
     pub stats: NetworkStats,
 }
@@ -72,6 +74,7 @@ impl Network {
             seed,
             links: BTreeMap::new(),
             partition: None,
+            isolation: None,
             faults_active: true,
             stats: NetworkStats::default(),
         }
@@ -112,7 +115,14 @@ impl Network {
     }
 
     pub fn is_cut(&self, source: usize, target: usize) -> bool {
-        self.partition.as_ref().is_some_and(|p| p.cuts(source, target))
+        [&self.partition, &self.isolation]
+            .into_iter()
+            .any(|cut| cut.as_ref().is_some_and(|p| p.cuts(source, target)))
+    }
+
+    /// Sets or ends the run's long isolation, which lasts across partitions.
+    pub fn set_isolation(&mut self, isolation: Option<Partition>) {
+        self.isolation = isolation;
     }
 
     /// Replaces the current partition (`None` heals it).
@@ -124,6 +134,7 @@ impl Network {
     pub fn heal(&mut self) {
         self.faults_active = false;
         self.set_partition(None);
+        self.set_isolation(None);
     }
 }
 

@@ -53,9 +53,31 @@ pub struct NodeHost {
     past_marks: Marks,
     /// The node's outputs, reused from step to step.
     outputs: Vec<Output>,
-    /// The nemesis waits for the next unsynced write to crash the node (see
+    /// The moment the nemesis waits for to crash the node, if it waits (see
     /// `World::crash`).
-    pub crash_armed: bool,
+    pub crash_aim: Option<CrashAim>,
+}
+
+/// A crash held back for the moment the durability of what the node just did is at
+/// stake.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CrashAim {
+    /// Right after the node's next write, before it is synced.
+    NextWrite,
+    /// Right after the node releases messages while its disk holds unsynced writes: a
+    /// release that ran ahead of the sync covering it (a group-commit race) is caught
+    /// there, in the few microseconds before the next sync.
+    EarlyRelease,
+}
+
+impl CrashAim {
+    /// Whether the crash lands now, after a step that released `released` messages.
+    pub fn is_now(self, released: bool, pending: bool) -> bool {
+        match self {
+            CrashAim::NextWrite => pending,
+            CrashAim::EarlyRelease => released && pending,
+        }
+    }
 }
 
 /// What one step of the host produced for the world, besides the messages it pushed.
@@ -84,7 +106,7 @@ impl NodeHost {
             incarnation: 0,
             past_marks: Marks::default(),
             outputs: Vec::new(),
-            crash_armed: false,
+            crash_aim: None,
         }
     }
 
@@ -185,7 +207,7 @@ impl NodeHost {
         self.incarnation += 1;
         self.in_flight = None;
         self.wanted = None;
-        self.crash_armed = false;
+        self.crash_aim = None;
         Some((self.disk.crash(), held))
     }
 

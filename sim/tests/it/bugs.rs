@@ -64,6 +64,9 @@ fn expected_names(bug: Bug) -> &'static [&'static str] {
         Bug::IdsResetOnRestart => &["txn-id-reused", "commit-answer-mismatch"],
         // Synced records cut off after a corrupted read: acknowledged commits lost.
         Bug::TruncateOnReadError => &["version-regressed", "duplicate-version"],
+        // A reply released by a sync that did not cover its record: a crash before the
+        // next sync loses the acknowledged commit.
+        Bug::ReleaseOnAnySync => &["version-regressed", "duplicate-version", "version-gap"],
         // A participant that forgot a prepare it voted for: the commit's write there is
         // lost, and the next commit installs its version again.
         Bug::VoteBeforeDurable => {
@@ -96,6 +99,16 @@ fn expected_names(bug: Bug) -> &'static [&'static str] {
             "version-regressed",
         ],
         Bug::NeverResolveDoubt => &["liveness"],
+        // A participant cut off past the outcome TTL is told "abort" for a transaction the
+        // others committed: half a transaction applied.
+        Bug::ForgetUnackedDecision => &[
+            "duplicate-version",
+            "version-regressed",
+            "G-single",
+            "incompatible-info",
+            "bank-total-mismatch",
+            "garbage-read",
+        ],
     }
 }
 

@@ -64,18 +64,19 @@ pub(super) fn mark_of(event: &TraceEvent, names: &[String]) -> Option<(u64, Mark
             let links: Vec<String> =
                 cut.iter().map(|(s, t)| format!("{}->{}", names[*s], names[*t])).collect();
             let label = format!("partition ({kind}) cuts {}", links.join(" "));
+            let span = if kind.starts_with("long") { "isolated" } else { "cut" };
             Some((
                 *time_us,
-                Mark { scope: Scope::World, class: "partition", label, span: Span::Opens("cut") },
+                Mark { scope: Scope::World, class: "partition", label, span: Span::Opens(span) },
             ))
         }
-        TraceEvent::PartitionHealed { time_us } => Some((
+        TraceEvent::PartitionHealed { time_us, kind } => Some((
             *time_us,
             Mark {
                 scope: Scope::World,
                 class: "healed",
-                label: "partition healed".into(),
-                span: Span::Closes("cut"),
+                label: format!("{kind} healed"),
+                span: Span::Closes(if *kind == "partition" { "cut" } else { "isolated" }),
             },
         )),
         TraceEvent::Heal { time_us } => Some((
