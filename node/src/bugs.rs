@@ -83,10 +83,18 @@ pub enum Bug {
     /// abort decision (aborts are not driven, under presumed abort) leaves its
     /// transaction prepared, and its keys reserved, forever.
     NeverResolveDoubt,
+    /// Cluster. A node answers a node-to-node read, commit or prepare of keys it does not
+    /// own as if they were its own: it votes yes, installs them and serves them (nodes
+    /// told the same ids in another order would split the keys without a word).
+    ServeUnownedKeys,
+    /// Cluster. A second `init` that names another membership (other nodes, or the same
+    /// ones in another order) is acknowledged and ignored, so the sender believes a shard
+    /// map this node does not use.
+    IgnoreChangedMembership,
 }
 
 impl Bug {
-    pub const ALL: [Bug; 24] = [
+    pub const ALL: [Bug; 26] = [
         Bug::SkipValidation,
         Bug::ValidateWrittenKeysOnly,
         Bug::ApplyBeforeValidate,
@@ -111,6 +119,8 @@ impl Bug {
         Bug::CommitOnHint,
         Bug::StaleNonOwnerRead,
         Bug::NeverResolveDoubt,
+        Bug::ServeUnownedKeys,
+        Bug::IgnoreChangedMembership,
     ];
 
     /// Whether the bug lives in the cluster's code: it needs `--nodes` of 2 or more.
@@ -123,6 +133,8 @@ impl Bug {
                 | Bug::CommitOnHint
                 | Bug::StaleNonOwnerRead
                 | Bug::NeverResolveDoubt
+                | Bug::ServeUnownedKeys
+                | Bug::IgnoreChangedMembership
         )
     }
 
@@ -152,6 +164,8 @@ impl Bug {
             Bug::CommitOnHint => "commit-on-hint",
             Bug::StaleNonOwnerRead => "stale-non-owner-read",
             Bug::NeverResolveDoubt => "never-resolve-doubt",
+            Bug::ServeUnownedKeys => "serve-unowned-keys",
+            Bug::IgnoreChangedMembership => "ignore-changed-membership",
         }
     }
 
@@ -215,6 +229,12 @@ impl Bug {
             }
             Bug::NeverResolveDoubt => {
                 "cluster: a participant in doubt never asks, so a lost abort is never resolved"
+            }
+            Bug::ServeUnownedKeys => {
+                "cluster: a node serves other nodes' reads, commits and prepares of keys it does not own"
+            }
+            Bug::IgnoreChangedMembership => {
+                "cluster: a second init with another membership gets init_ok and is ignored"
             }
         }
     }

@@ -96,6 +96,11 @@ fn expected_names(bug: Bug) -> &'static [&'static str] {
             "version-regressed",
         ],
         Bug::NeverResolveDoubt => &["liveness"],
+        // A misrouted request the simulator sends on behalf of another node is served,
+        // not refused with 22.
+        Bug::ServeUnownedKeys => &["unowned-key-served"],
+        // The Prober's init with another membership gets init_ok, not 22.
+        Bug::IgnoreChangedMembership => &["reply-type-mismatch"],
     }
 }
 
