@@ -117,7 +117,7 @@ impl Cluster {
 
     /// Node `i` gets `payload` from node `member`, as another node's request: its answer,
     /// taken off the queue.
-    fn from_member(&mut self, i: usize, member: &str, payload: Payload) -> Payload {
+    fn ask_as_member(&mut self, i: usize, member: &str, payload: Payload) -> Payload {
         let msg_id = self.send(i, member, payload);
         let at = self
             .queue
@@ -377,19 +377,19 @@ fn a_node_refuses_other_nodes_requests_for_keys_it_does_not_own() {
         writes: vec![KeyValue { key: theirs.clone(), value: "stray".into() }],
         read_versions: vec![KeyVersion { key: mine.clone(), version: 0 }],
     };
-    refused(cluster.from_member(0, "n2", prepare), "a prepare");
+    refused(cluster.ask_as_member(0, "n2", prepare), "a prepare");
     let decide = Payload::TxnDecide { txn_id: "t9.n2".into(), committed: true };
     assert_eq!(
-        cluster.from_member(0, "n2", decide),
+        cluster.ask_as_member(0, "n2", decide),
         Payload::TxnDecideOk { txn_id: "t9.n2".into() },
         "a decision names no key: acknowledged, and it applies only what was prepared here"
     );
     let stray = commit("t10.n2", &[(&theirs, "stray")], &[]);
-    refused(cluster.from_member(0, "n2", stray), "a one-phase commit");
+    refused(cluster.ask_as_member(0, "n2", stray), "a one-phase commit");
     let mixed = commit("t11.n2", &[(&mine, "1")], &[(&theirs, 0)]);
-    refused(cluster.from_member(0, "n2", mixed), "a commit naming one foreign key");
+    refused(cluster.ask_as_member(0, "n2", mixed), "a commit naming one foreign key");
     let read_theirs = Payload::OccRead { txn_id: "t12.n2".into(), key: theirs.clone() };
-    refused(cluster.from_member(0, "n2", read_theirs), "a read");
+    refused(cluster.ask_as_member(0, "n2", read_theirs), "a read");
     cluster.deliver(|_| false);
     let node = cluster.nodes[0].as_ref().expect("up");
     assert_eq!(node.unresolved(), (0, 0), "nothing prepared on n1");
@@ -397,7 +397,7 @@ fn a_node_refuses_other_nodes_requests_for_keys_it_does_not_own() {
     // it was (n1 would refuse to).
     let read_mine = Payload::OccRead { txn_id: "t13.n2".into(), key: mine.clone() };
     assert_eq!(
-        cluster.from_member(0, "n2", read_mine),
+        cluster.ask_as_member(0, "n2", read_mine),
         Payload::OccReadOk { value: None, version: 0 }
     );
     let t = begin(&mut cluster, 0);
@@ -408,7 +408,7 @@ fn a_node_refuses_other_nodes_requests_for_keys_it_does_not_own() {
         writes: vec![KeyValue { key: mine.clone(), value: "1".into() }],
         read_versions: vec![],
     };
-    match cluster.from_member(0, "n2", own) {
+    match cluster.ask_as_member(0, "n2", own) {
         Payload::TxnPrepareOk { vote: true, .. } => {}
         other => panic!("a prepare of n1's own key got {other:?}"),
     }
