@@ -441,10 +441,9 @@ impl World {
         let first_key = rng.gen_range(0..self.config.keys);
         let next_us = now_us + rng.gen_range(1..=MISROUTE_INTERVAL_US_MAX);
         self.queue.push(next_us, Action::Misroute);
-        let node_ids: Vec<String> =
-            self.node_indices().map(|i| self.processes[i].name.clone()).collect();
-        let (src, dest) = (node_ids[source].clone(), node_ids[target].clone());
-        let shards = ShardMap::new(&dest, &node_ids);
+        let (src, dest) =
+            (self.processes[source].name.clone(), self.processes[target].name.clone());
+        let shards = ShardMap::new(&dest, &self.node_ids());
         let unowned = (first_key..first_key + 1_000).map(|k| format!("r{k}"));
         let Some(key) = unowned.into_iter().find(|key| !shards.is_mine(key)) else { return };
         let owner = shards.name(shards.owner(&key)).to_owned();
@@ -476,6 +475,13 @@ impl World {
         }
     }
 
+    /// The cluster's `node_ids`, in the order `init` names them (the shard map's): the
+    /// nodes' names in process order. Code that needs a node's process index looks its
+    /// name up, never its position in this list.
+    fn node_ids(&self) -> Vec<String> {
+        self.node_indices().map(|i| self.processes[i].name.clone()).collect()
+    }
+
     /// The store nodes' process indices (the first processes).
     fn node_indices(&self) -> std::ops::Range<usize> {
         0..self.config.nodes as usize
@@ -491,7 +497,7 @@ impl World {
     /// order: the shard map comes from it); replies to it go nowhere.
     fn init_node(&mut self, index: usize, now_us: u64) {
         let node_id = self.processes[index].name.clone();
-        let node_ids = self.node_indices().map(|i| self.processes[i].name.clone()).collect();
+        let node_ids = self.node_ids();
         let init = Envelope {
             src: CONTROLLER.into(),
             dest: node_id.clone(),
