@@ -93,10 +93,18 @@ pub enum Bug {
     /// abort decision (aborts are not driven, under presumed abort) leaves its
     /// transaction prepared, and its keys reserved, forever.
     NeverResolveDoubt,
+    /// Cluster. A node answers a node-to-node read, commit or prepare of keys it does not
+    /// own as if they were its own: it votes yes, installs them and serves them (nodes
+    /// told the same ids in another order would split the keys without a word).
+    ServeUnownedKeys,
+    /// Cluster. A second `init` that names another membership (other nodes, or the same
+    /// ones in another order) is acknowledged and ignored, so the sender believes a shard
+    /// map this node does not use.
+    IgnoreChangedMembership,
 }
 
 impl Bug {
-    pub const ALL: [Bug; 26] = [
+    pub const ALL: [Bug; 28] = [
         Bug::SkipValidation,
         Bug::ValidateWrittenKeysOnly,
         Bug::ApplyBeforeValidate,
@@ -123,6 +131,8 @@ impl Bug {
         Bug::StaleNonOwnerRead,
         Bug::NeverResolveDoubt,
         Bug::ForgetUnackedDecision,
+        Bug::ServeUnownedKeys,
+        Bug::IgnoreChangedMembership,
     ];
 
     /// Whether the bug lives in the cluster's code: it needs `--nodes` of 2 or more.
@@ -136,6 +146,8 @@ impl Bug {
                 | Bug::StaleNonOwnerRead
                 | Bug::NeverResolveDoubt
                 | Bug::ForgetUnackedDecision
+                | Bug::ServeUnownedKeys
+                | Bug::IgnoreChangedMembership
         )
     }
 
@@ -167,6 +179,8 @@ impl Bug {
             Bug::StaleNonOwnerRead => "stale-non-owner-read",
             Bug::NeverResolveDoubt => "never-resolve-doubt",
             Bug::ForgetUnackedDecision => "forget-unacked-decision",
+            Bug::ServeUnownedKeys => "serve-unowned-keys",
+            Bug::IgnoreChangedMembership => "ignore-changed-membership",
         }
     }
 
@@ -236,6 +250,12 @@ impl Bug {
             }
             Bug::ForgetUnackedDecision => {
                 "cluster: a coordinator forgets a commit decision when its outcome expires, acked or not"
+            }
+            Bug::ServeUnownedKeys => {
+                "cluster: a node serves other nodes' reads, commits and prepares of keys it does not own"
+            }
+            Bug::IgnoreChangedMembership => {
+                "cluster: a second init with another membership gets init_ok and is ignored"
             }
         }
     }

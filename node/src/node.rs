@@ -452,6 +452,27 @@ impl Node {
         self.volatile.shards.is_cluster() && self.volatile.shards.index_of(src).is_some()
     }
 
+    /// The refusal (error 22) of another node's request that names a key this node does
+    /// not own, if it names one. Such a request comes from a node whose shard map is not
+    /// this one's: serving it would install or serve a key where its owner never looks,
+    /// so nothing of it is done.
+    fn unowned<'a>(&self, keys: impl IntoIterator<Item = &'a str>) -> Option<Payload> {
+        if self.planted(Bug::ServeUnownedKeys) {
+            return None;
+        }
+        let shards = &self.volatile.shards;
+        let key = keys.into_iter().find(|key| !shards.is_mine(key))?;
+        Some(error(
+            error_code::PRECONDITION_FAILED,
+            format!(
+                "`{}` is not this node's key: node_ids {} gives it to `{}`",
+                clip(key),
+                shards.describe(),
+                clip(shards.name(shards.owner(key)))
+            ),
+        ))
+    }
+
     /// Sends `envelope` now, or holds it until every record appended so far is synced.
     fn send(&mut self, envelope: Envelope, out: &mut Vec<Output>) {
         let ack_early = self.planted(Bug::AckBeforeDurable)
@@ -659,20 +680,31 @@ impl Node {
             Payload::OccBegin => self.begin(now_us, out),
             Payload::OccRead { txn_id, key } => {
                 let owner = self.volatile.shards.owner(&key);
-                if owner != self.volatile.shards.me() && !self.is_member(src) {
-                    if let Some(reply) = self.planted_stale_copy(now_us, &txn_id, &key) {
-                        return Some(reply);
-                    }
-                    self.forward_read(now_us, src.to_owned(), msg_id, owner, txn_id, key, out);
-                    return None;
-                }
                 let member = self.is_member(src);
+                if owner != self.volatile.shards.me() {
+                    if member {
+                        if let Some(refusal) = self.unowned([key.as_str()]) {
+                            return Some(refusal);
+                        }
+                    } else {
+                        if let Some(reply) = self.planted_stale_copy(now_us, &txn_id, &key) {
+                            return Some(reply);
+                        }
+                        self.forward_read(now_us, src.to_owned(), msg_id, owner, txn_id, key, out);
+                        return None;
+                    }
+                }
                 self.read(now_us, txn_id, key, member)
             }
             Payload::OccCommit { txn_id, writes, read_versions } => {
                 return self.commit(now_us, src, msg_id, txn_id, writes, read_versions, out);
             }
             Payload::TxnPrepare { txn_id, writes, read_versions } if self.is_member(src) => {
+                let keys = writes.iter().map(|w| w.key.as_str());
+                let keys = keys.chain(read_versions.iter().map(|r| r.key.as_str()));
+                if let Some(refusal) = self.unowned(keys) {
+                    return Some(refusal);
+                }
                 let vote = self.prepare(now_us, src, &txn_id, writes, read_versions, out);
                 vote.payload(txn_id)
             }
@@ -693,26 +725,39 @@ impl Node {
         Some(reply)
     }
 
+    /// `init`: the first one makes the node a member; a repeated one (its reply was lost)
+    /// is answered again only if it says the same thing. A node never changes its name or
+    /// its cluster: keys would move between owners without anyone moving their data.
     fn init(&mut self, node_id: String, node_ids: &[String], out: &mut Vec<Output>) -> Payload {
-        match &self.volatile.node_id {
-            // A repeated init (its reply was lost) is answered again.
-            Some(current) if *current == node_id => Payload::InitOk,
-            Some(current) => error(
-                error_code::PRECONDITION_FAILED,
-                format!("already initialised as `{}`, not `{}`", clip(current), clip(&node_id)),
-            ),
-            None => match ShardMap::problem(&node_id, node_ids) {
-                Some(problem) => {
-                    error(error_code::MALFORMED_REQUEST, format!("malformed init: {problem}"))
-                }
-                None => {
-                    self.volatile.shards = ShardMap::new(&node_id, node_ids);
-                    self.volatile.node_id = Some(node_id);
-                    self.number_after_restart(out);
-                    Payload::InitOk
-                }
-            },
+        if let Some(current) = &self.volatile.node_id {
+            if *current != node_id {
+                return error(
+                    error_code::PRECONDITION_FAILED,
+                    format!("already initialised as `{}`, not `{}`", clip(current), clip(&node_id)),
+                );
+            }
         }
+        if let Some(problem) = ShardMap::problem(&node_id, node_ids) {
+            return error(error_code::MALFORMED_REQUEST, format!("malformed init: {problem}"));
+        }
+        let shards = ShardMap::new(&node_id, node_ids);
+        if self.volatile.node_id.is_some() {
+            if shards != self.volatile.shards && !self.planted(Bug::IgnoreChangedMembership) {
+                return error(
+                    error_code::PRECONDITION_FAILED,
+                    format!(
+                        "already initialised with node_ids {}, not {}",
+                        self.volatile.shards.describe(),
+                        shards.describe()
+                    ),
+                );
+            }
+            return Payload::InitOk;
+        }
+        self.volatile.shards = shards;
+        self.volatile.node_id = Some(node_id);
+        self.number_after_restart(out);
+        Payload::InitOk
     }
 
     /// A cluster node that restarted numbers its messages above every number its earlier
@@ -796,6 +841,13 @@ impl Node {
         read_versions: Vec<KeyVersion>,
         out: &mut Vec<Output>,
     ) -> Option<Payload> {
+        if self.is_member(src) {
+            let keys = writes.iter().map(|w| w.key.as_str());
+            let keys = keys.chain(read_versions.iter().map(|r| r.key.as_str()));
+            if let Some(refusal) = self.unowned(keys) {
+                return Some(refusal);
+            }
+        }
         if self.commit_again(&txn_id, msg_id) {
             return None;
         }
@@ -1158,7 +1210,9 @@ impl Node {
             | Bug::CommitOnHint
             | Bug::StaleNonOwnerRead
             | Bug::NeverResolveDoubt
-            | Bug::ForgetUnackedDecision => {
+            | Bug::ForgetUnackedDecision
+            | Bug::ServeUnownedKeys
+            | Bug::IgnoreChangedMembership => {
                 self.planted.commits += 1;
                 // `Bug::StaleNonOwnerRead`: reads of cached copies are not this node's to
                 // check, and are taken as current.
@@ -1562,5 +1616,39 @@ mod tests {
         let good = Payload::Init { node_id: "n1".into(), node_ids: ids(&["n1", "n2"]) };
         let reply = sends(&mut fresh, 0, Input::Message(envelope(good)));
         assert_eq!(reply.into_iter().next().map(|e| e.body.payload), Some(Payload::InitOk));
+    }
+
+    #[test]
+    fn a_second_init_that_changes_the_membership_is_refused() {
+        // The same init again is answered init_ok (its reply may have been lost); one that
+        // names other nodes, or the same in another order, would move keys between owners
+        // and is refused with 22; the node keeps its shard map.
+        let ids = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<String>>();
+        let mut node = Node::new(NodeConfig::default());
+        let init =
+            |node_ids: &[&str]| Payload::Init { node_id: "n1".into(), node_ids: ids(node_ids) };
+        let mut reply = |payload: Payload| {
+            let sends = sends(&mut node, 0, Input::Message(envelope(payload)));
+            sends.into_iter().next().map(|e| e.body.payload)
+        };
+        assert_eq!(reply(init(&["n1", "n2", "n3"])), Some(Payload::InitOk));
+        assert_eq!(reply(init(&["n1", "n2", "n3"])), Some(Payload::InitOk), "idempotent");
+        for changed in [&["n1"][..], &[], &["n3", "n2", "n1"], &["n1", "n2", "n3", "n4"]] {
+            match reply(init(changed)) {
+                Some(Payload::Error { code, text }) => {
+                    assert_eq!(code, error_code::PRECONDITION_FAILED, "{changed:?}: {text}");
+                    assert!(text.contains("[n1, n2, n3]"), "{text}");
+                }
+                other => panic!("{changed:?} got {other:?}"),
+            }
+        }
+        assert_eq!(reply(init(&["n1", "n2", "n1"])).map(|p| error_code_of(Some(p))), Some(12));
+        // A single node's membership is itself, named or not.
+        let mut alone = Node::new(NodeConfig::default());
+        for node_ids in [&["n1"][..], &[], &["n1"]] {
+            let init = Payload::Init { node_id: "n1".into(), node_ids: ids(node_ids) };
+            let sends = sends(&mut alone, 0, Input::Message(envelope(init)));
+            assert_eq!(sends.into_iter().next().map(|e| e.body.payload), Some(Payload::InitOk));
+        }
     }
 }

@@ -71,6 +71,24 @@ impl ShardMap {
         &self.nodes[index]
     }
 
+    /// The members, in order, for an error text: each name clipped, and the list cut
+    /// (the rest counted) once it is longer than [`crate::clip::ECHO_MAX_BYTES`].
+    pub fn describe(&self) -> String {
+        let mut text = String::from("[");
+        for (i, name) in self.nodes.iter().enumerate() {
+            if text.len() > crate::clip::ECHO_MAX_BYTES {
+                text.push_str(&format!("... ({} more)", self.nodes.len() - i));
+                break;
+            }
+            text.push_str(&crate::clip::clip(name));
+            if i + 1 < self.nodes.len() {
+                text.push_str(", ");
+            }
+        }
+        text.push(']');
+        text
+    }
+
     /// The index of the node called `id`, if it is a member.
     pub fn index_of(&self, id: &str) -> Option<usize> {
         self.nodes.iter().position(|n| n == id)

@@ -66,7 +66,8 @@ pub enum Quirk {
     /// Before one transaction in four, sends the store something it must refuse, repeat
     /// or ignore: an unknown type (error 10), a read without its fields (12), an `init`
     /// naming another node (22), the node's own `init` again (`init_ok`, as for a retried
-    /// init), or a reply with its fields missing (no answer). Replies to probes are not waited for; the simulator's conformance
+    /// init; in a cluster sometimes with another membership, which gets 22), or a reply
+    /// with its fields missing (no answer). Replies to probes are not waited for; the simulator's conformance
     /// check judges them.
     Prober,
 }
@@ -601,7 +602,7 @@ impl Client {
             1 => Payload::Malformed { type_name: "occ_read".into(), reason: String::new() },
             2 => Payload::Init { node_id: format!("{}-impostor", self.node), node_ids: vec![] },
             3 => Payload::Malformed { type_name: "occ_read_ok".into(), reason: String::new() },
-            _ => Payload::Init { node_id: self.node.clone(), node_ids: vec![self.node.clone()] },
+            _ => Payload::Init { node_id: self.node.clone(), node_ids: self.membership_probe() },
         };
         let msg_id = self.next_msg_id;
         self.next_msg_id += 1;
@@ -610,6 +611,23 @@ impl Client {
             dest: self.node.clone(),
             body: Body { msg_id: Some(msg_id), in_reply_to: None, payload },
         });
+    }
+
+    /// The `node_ids` of an `init` probe naming the client's node: a node alone names
+    /// itself (`init_ok`, as always). In a cluster one time in three the membership as
+    /// it is (`init_ok`), else a changed one, which the node must refuse (22): the same
+    /// nodes in another order, or the node alone.
+    fn membership_probe(&mut self) -> Vec<String> {
+        if self.nodes.len() < 2 {
+            return vec![self.node.clone()];
+        }
+        let mut node_ids = self.nodes.clone();
+        match self.whims.as_mut().map_or(0, |rng| rng.gen_range(0..3)) {
+            0 => {}
+            1 => node_ids.rotate_left(1),
+            _ => node_ids = vec![self.node.clone()],
+        }
+        node_ids
     }
 
     fn send(&mut self, now_us: u64, payload: Payload, outbox: &mut Vec<Envelope>) {
@@ -1046,6 +1064,46 @@ mod tests {
         let inits: std::collections::BTreeSet<&str> = inits.collect();
         assert_eq!(inits, ["n1", "n1-impostor"].into(), "its own init again, and another's");
         assert_eq!(c.stats().committed, 100, "the probes change nothing else");
+    }
+
+    #[test]
+    fn a_prober_in_a_cluster_sends_its_membership_as_it_is_and_changed() {
+        // Its own init names the cluster as it is (init_ok), in another order, or the
+        // node alone (both refused with 22).
+        let mut records = Vec::new();
+        let programs =
+            (0..200).map(|_| program(vec![Instr::Write("x".into(), "v".into())])).collect();
+        let cluster: Vec<String> = ["n1", "n2", "n3"].iter().map(|n| n.to_string()).collect();
+        let mut c = client(programs).with_failover(cluster.clone()).with_whims(
+            Quirk::Prober,
+            Neglect::default(),
+            ChaCha8Rng::seed_from_u64(5),
+        );
+        let mut memberships = std::collections::BTreeSet::new();
+        for _ in 0..200 {
+            let now = c.next_deadline().expect("more to do");
+            let sent = tick(&mut c, now, &mut records);
+            for probe in &sent {
+                if let Payload::Init { node_id, node_ids } = &probe.body.payload {
+                    if node_id == "n1" {
+                        memberships.insert(node_ids.join(" "));
+                    }
+                }
+            }
+            let begin = sent.last().expect("occ_begin").clone();
+            let begun = Payload::OccBeginOk { txn_id: "t1".into() };
+            let commit = reply(&mut c, now, &begin, begun, &mut records).pop().expect("commit");
+            let ok = Payload::OccCommitOk {
+                committed: true,
+                new_version: Some(1),
+                versions: vec![KeyVersion { key: "x".into(), version: 1 }],
+                conflicts: vec![],
+            };
+            reply(&mut c, now, &commit, ok, &mut records);
+        }
+        let expected: std::collections::BTreeSet<String> =
+            ["n1 n2 n3", "n2 n3 n1", "n1"].iter().map(|s| s.to_string()).collect();
+        assert_eq!(memberships, expected);
     }
 
     #[test]

@@ -115,6 +115,18 @@ impl Cluster {
         self.answer(msg_id).expect("an answer")
     }
 
+    /// Node `i` gets `payload` from node `member`, as another node's request: its answer,
+    /// taken off the queue.
+    fn ask_as_member(&mut self, i: usize, member: &str, payload: Payload) -> Payload {
+        let msg_id = self.send(i, member, payload);
+        let at = self
+            .queue
+            .iter()
+            .position(|e| e.dest == member && e.body.in_reply_to == Some(msg_id))
+            .expect("an answer");
+        self.queue.remove(at).expect("found above").body.payload
+    }
+
     fn crash(&mut self, i: usize) {
         self.nodes[i] = None;
     }
@@ -343,5 +355,61 @@ fn a_presumed_abort_of_a_client_named_id_holds_against_its_resend() {
             let reply = cluster.ask(i, commit(&t, &[(key, "2")], &[(key, 0)]));
             assert_eq!(versions(&reply), [(key.clone(), 1)], "{key} is free again");
         }
+    }
+}
+
+#[test]
+fn a_node_refuses_other_nodes_requests_for_keys_it_does_not_own() {
+    // n2 (a member) asks n1 to prepare, commit and read a key n3 owns, as a node with
+    // another shard map would: each is refused with error 22, nothing is prepared or
+    // installed on n1, and a decision for that transaction applies nothing anywhere.
+    let mut cluster = Cluster::new();
+    let (mine, theirs) = (key_of(0, 0), key_of(2, 0));
+    let refused = |reply: Payload, what: &str| match reply {
+        Payload::Error { code, text } => {
+            assert_eq!(code, error_code::PRECONDITION_FAILED, "{what}: {text}");
+            assert!(text.contains(&theirs) && text.contains("n3"), "{what}: {text}");
+        }
+        other => panic!("{what} got {other:?}"),
+    };
+    let prepare = Payload::TxnPrepare {
+        txn_id: "t9.n2".into(),
+        writes: vec![KeyValue { key: theirs.clone(), value: "stray".into() }],
+        read_versions: vec![KeyVersion { key: mine.clone(), version: 0 }],
+    };
+    refused(cluster.ask_as_member(0, "n2", prepare), "a prepare");
+    let decide = Payload::TxnDecide { txn_id: "t9.n2".into(), committed: true };
+    assert_eq!(
+        cluster.ask_as_member(0, "n2", decide),
+        Payload::TxnDecideOk { txn_id: "t9.n2".into() },
+        "a decision names no key: acknowledged, and it applies only what was prepared here"
+    );
+    let stray = commit("t10.n2", &[(&theirs, "stray")], &[]);
+    refused(cluster.ask_as_member(0, "n2", stray), "a one-phase commit");
+    let mixed = commit("t11.n2", &[(&mine, "1")], &[(&theirs, 0)]);
+    refused(cluster.ask_as_member(0, "n2", mixed), "a commit naming one foreign key");
+    let read_theirs = Payload::OccRead { txn_id: "t12.n2".into(), key: theirs.clone() };
+    refused(cluster.ask_as_member(0, "n2", read_theirs), "a read");
+    cluster.deliver(|_| false);
+    let node = cluster.nodes[0].as_ref().expect("up");
+    assert_eq!(node.unresolved(), (0, 0), "nothing prepared on n1");
+    // Nothing was installed: n1's own key is untouched, and the owner serves `theirs` as
+    // it was (n1 would refuse to).
+    let read_mine = Payload::OccRead { txn_id: "t13.n2".into(), key: mine.clone() };
+    assert_eq!(
+        cluster.ask_as_member(0, "n2", read_mine),
+        Payload::OccReadOk { value: None, version: 0 }
+    );
+    let t = begin(&mut cluster, 0);
+    assert_eq!(read(&mut cluster, 0, &t, &theirs), (None, 0));
+    // What is n1's own is still served to members as before.
+    let own = Payload::TxnPrepare {
+        txn_id: "t14.n2".into(),
+        writes: vec![KeyValue { key: mine.clone(), value: "1".into() }],
+        read_versions: vec![],
+    };
+    match cluster.ask_as_member(0, "n2", own) {
+        Payload::TxnPrepareOk { vote: true, .. } => {}
+        other => panic!("a prepare of n1's own key got {other:?}"),
     }
 }

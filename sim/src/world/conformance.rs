@@ -38,6 +38,12 @@
 //!   then) is answered by the end of the run; a message of a reply's type never is.
 //! - `answered-before-init`: until the simulator's `init` reaches it, the store answers
 //!   a begin, read or commit with error 11 only.
+//! - an `init` naming the node's own id and membership again is answered `init_ok`;
+//!   another id, or another membership (other nodes, or the same in another order), is
+//!   refused with error 22 (`reply-type-mismatch` otherwise).
+//! - `unowned-key-served`: a read, one-phase commit or prepare the simulator sends a
+//!   cluster node in another node's name, naming a key the node does not own, is refused
+//!   with error 22 (or 11 before `init`), never served (see `World::misroute`).
 //! - the conflicts of an abort are each named once, in key order (as `validate` promises).
 //!
 //! Messages are observed as they are sent, once each (the network's duplicates are
@@ -54,6 +60,7 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use node::protocol::{error_code, is_reply_type, Envelope, Payload};
+use node::shard::ShardMap;
 
 use crate::check::invariants::Violation;
 
@@ -121,6 +128,21 @@ pub struct Conformance {
     history_len: u64,
     /// `(process, msg_id)` of requests sent on a healed network and not answered yet.
     unanswered: BTreeSet<(usize, u64)>,
+    /// The cluster's `node_ids`, as the simulator's `init` names them (empty: unknown, a
+    /// node alone).
+    node_ids: Vec<String>,
+    /// The misrouted requests the simulator sent in a node's name (see
+    /// [`Conformance::misrouted`]), by `msg_id`: what each names, for the explanation.
+    misrouted: BTreeMap<u64, Misrouted>,
+}
+
+/// A request for a key its recipient does not own, sent in another node's name.
+struct Misrouted {
+    /// The node it was sent to.
+    node: usize,
+    type_name: &'static str,
+    key: String,
+    owner: String,
 }
 
 impl Conformance {
@@ -145,7 +167,59 @@ impl Conformance {
             more: 0,
             history_len: 0,
             unanswered: BTreeSet::new(),
+            node_ids: Vec::new(),
+            misrouted: BTreeMap::new(),
         }
+    }
+
+    /// The cluster's membership, as the simulator's `init` names it: an `init` naming
+    /// another is refused (22), never acknowledged.
+    pub fn with_node_ids(mut self, node_ids: Vec<String>) -> Conformance {
+        self.node_ids = node_ids;
+        self
+    }
+
+    /// The simulator sent node `node`, in another node's name, `envelope`: a request for
+    /// `key`, which `owner` owns. Its answer must be a refusal (see
+    /// [`Conformance::misrouted_answer`]).
+    pub fn misrouted(&mut self, node: usize, envelope: &Envelope, key: &str, owner: &str) {
+        let Some(msg_id) = envelope.body.msg_id else { return };
+        let type_name = match envelope.body.payload {
+            Payload::OccRead { .. } => "occ_read",
+            Payload::OccCommit { .. } => "occ_commit",
+            Payload::TxnPrepare { .. } => "txn_prepare",
+            _ => "request",
+        };
+        let misrouted = Misrouted { node, type_name, key: key.to_owned(), owner: owner.to_owned() };
+        self.misrouted.insert(msg_id, misrouted);
+    }
+
+    /// Node `node` answered a misrouted request with `envelope`, if it is one's answer
+    /// (`in_reply_to` names it; the answer goes nowhere else): whether it was. The answer
+    /// must be error 22, nothing done (or 11, from a node not initialised yet).
+    pub fn misrouted_answer(&mut self, node: usize, envelope: &Envelope) -> bool {
+        let Some(msg_id) = envelope.body.in_reply_to else { return false };
+        let Some(request) = self.misrouted.get(&msg_id).filter(|m| m.node == node) else {
+            return false;
+        };
+        let refused = matches!(
+            envelope.body.payload,
+            Payload::Error { code, .. }
+                if code == error_code::PRECONDITION_FAILED
+                    || code == error_code::TEMPORARILY_UNAVAILABLE
+        );
+        if !refused {
+            let explanation = format!(
+                "{} answered {} naming {}, which {} owns, with {}: a node must refuse (error 22) another node's request for a key it does not own, and do nothing of it",
+                self.who(node),
+                request.type_name,
+                request.key,
+                request.owner,
+                envelope.body.payload.type_name()
+            );
+            self.violation("unowned-key-served", explanation);
+        }
+        true
     }
 
     /// The simulator's `init` has reached node `node`.
@@ -259,9 +333,18 @@ impl Conformance {
             }
             Payload::Unknown { .. } => Request::Refuse(error_code::NOT_SUPPORTED),
             Payload::Malformed { .. } => Request::Refuse(error_code::MALFORMED_REQUEST),
-            // The store is initialised before any client speaks: its own id again is a
-            // retried init, another id is refused.
-            Payload::Init { node_id, .. } if *node_id == envelope.dest => Request::ReInit,
+            // The store is initialised before any client speaks: its own id and
+            // membership again is a retried init, another id or membership is refused.
+            Payload::Init { node_id, node_ids } if *node_id == envelope.dest => {
+                if ShardMap::problem(node_id, node_ids).is_some() {
+                    Request::Refuse(error_code::MALFORMED_REQUEST)
+                } else if ShardMap::new(node_id, node_ids) == ShardMap::new(node_id, &self.node_ids)
+                {
+                    Request::ReInit
+                } else {
+                    Request::Refuse(error_code::PRECONDITION_FAILED)
+                }
+            }
             Payload::Init { .. } => Request::Refuse(error_code::PRECONDITION_FAILED),
             _ => Request::Other,
         };
@@ -347,10 +430,14 @@ impl Conformance {
             return;
         }
         if !matches {
+            let request = match request {
+                Request::Refuse(code) => format!("a request it must refuse with error {code}"),
+                other => format!("a {other:?} request"),
+            };
             self.violation(
                 "reply-type-mismatch",
                 format!(
-                    "{store} answered a {request:?} request (msg {in_reply_to} of client c{client}) with {}",
+                    "{store} answered {request} (msg {in_reply_to} of client c{client}) with {}",
                     body.payload.type_name()
                 ),
             );
@@ -772,6 +859,57 @@ mod tests {
         c.reply(0, CLIENT, &envelope(4, Some(4), error(22)), 0);
         let names: Vec<&str> = c.finish().iter().map(|v| v.name).collect();
         assert_eq!(names, ["reply-type-mismatch"; 3]);
+    }
+
+    #[test]
+    fn an_init_that_changes_the_membership_must_be_refused() {
+        // The cluster is [y, z]: the same again is init_ok, another order or another
+        // list must get 22, a malformed one 12.
+        let mut c =
+            Conformance::new(2, 1, 1_000, 1_000).with_node_ids(vec!["y".into(), "z".into()]);
+        c.initialised(0);
+        let init = |ids: &[&str]| Payload::Init {
+            node_id: "y".into(),
+            node_ids: ids.iter().map(|s| s.to_string()).collect(),
+        };
+        let error = |code| Payload::Error { code, text: String::new() };
+        let steps = [
+            (init(&["y", "z"]), Payload::InitOk),
+            (init(&["z", "y"]), error(22)),
+            (init(&["y"]), error(22)),
+            (init(&["z"]), error(12)),
+            (init(&["z", "y"]), Payload::InitOk),
+            (init(&["y"]), Payload::InitOk),
+        ];
+        for (msg_id, (request, reply)) in (0..).zip(steps) {
+            c.request(CLIENT, &envelope(msg_id, None, request), false);
+            c.reply(0, CLIENT, &envelope(msg_id, Some(msg_id), reply), 0);
+        }
+        let names: Vec<&str> = c.finish().iter().map(|v| v.name).collect();
+        assert_eq!(names, ["reply-type-mismatch"; 2], "the last two were acknowledged");
+    }
+
+    #[test]
+    fn a_misrouted_request_must_be_refused() {
+        // The simulator asked node 0, in node 1's name, for a key node 1 owns: 22 or
+        // (not yet initialised) 11 is right, serving it is not; other answers are not
+        // this rule's business.
+        let mut c = Conformance::new(3, 2, 1_000, 1_000);
+        let read = Payload::OccRead { txn_id: "m.z".into(), key: "k".into() };
+        for msg_id in [100, 101, 102] {
+            c.misrouted(0, &envelope(msg_id, None, read.clone()), "k", "z");
+        }
+        let error = |code| Payload::Error { code, text: String::new() };
+        assert!(c.misrouted_answer(0, &envelope(0, Some(100), error(22))));
+        assert!(c.misrouted_answer(0, &envelope(1, Some(101), error(11))));
+        let served = Payload::OccReadOk { value: Some("v".into()), version: 1 };
+        assert!(c.misrouted_answer(0, &envelope(2, Some(102), served.clone())));
+        assert!(!c.misrouted_answer(1, &envelope(3, Some(102), served.clone())), "another node's");
+        assert!(!c.misrouted_answer(0, &envelope(4, Some(7), served)), "an answer to a node");
+        let violations = c.finish();
+        let names: Vec<&str> = violations.iter().map(|v| v.name).collect();
+        assert_eq!(names, ["unowned-key-served"]);
+        assert!(violations[0].explanation.contains("naming k, which z owns"), "{violations:?}");
     }
 
     #[test]

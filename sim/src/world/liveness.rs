@@ -215,6 +215,7 @@ impl World {
             Action::Restart { process } => {
                 format!("a restart of {}", self.processes[*process].name)
             }
+            Action::Misroute => "a request sent to a node that does not own its key".to_string(),
         }
     }
 

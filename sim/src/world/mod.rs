@@ -30,7 +30,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use node::codec;
 use node::io::Input;
 use node::marks::Marks;
-use node::protocol::{Body, Envelope, Payload};
+use node::protocol::{Body, Envelope, KeyValue, Payload};
+use node::shard::ShardMap;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use workloads::client::{Client, ClientStats, Record, Source};
@@ -228,6 +229,9 @@ enum Action {
     Restart {
         process: usize,
     },
+    /// Under `quirks` in a cluster: a request for a key its recipient does not own, sent
+    /// in another node's name (see [`World::misroute`]).
+    Misroute,
 }
 
 struct World {
@@ -270,7 +274,22 @@ struct World {
     /// Message copies scheduled for delivery and not yet delivered: the final read waits
     /// for zero, so no commit still in the network can land after it.
     in_flight: u64,
+    /// Draws of the misrouted requests (`quirks` in a cluster only): a stream of their
+    /// own, so nothing else draws otherwise.
+    misroute: Option<ChaCha8Rng>,
+    /// Misrouted requests sent so far (their `msg_id`s count up from
+    /// [`MISROUTE_MSG_ID_BASE`]).
+    misroutes_sent: u64,
 }
+
+/// The first `msg_id` of the misrouted requests the simulator sends in a node's name:
+/// above any a node uses (a restarted node numbers from its log's next LSN times 2^32, and
+/// no run appends 2^30 records), so that their answers are told from the answers to the
+/// node's own requests, and taken out of the network.
+pub const MISROUTE_MSG_ID_BASE: u64 = 1 << 62;
+
+/// The most time between two misrouted requests.
+const MISROUTE_INTERVAL_US_MAX: u64 = 50_000;
 
 /// Runs one simulated test to completion (or to its liveness bound).
 pub fn simulate(config: &RunConfig) -> Simulation {
@@ -360,6 +379,10 @@ impl World {
         let network = Network::new(mix.clone(), config.seed);
         let process_count = processes.len();
         let node_config = node_config(&mix, config.bug, config.seed);
+        let node_ids: Vec<String> =
+            processes[..config.nodes as usize].iter().map(|p| p.name.clone()).collect();
+        let misroute = (mix.quirks.is_some() && config.nodes > 1)
+            .then(|| stream(config.seed, "quirks/misroute"));
         let mut world = World {
             nemesis: stream(config.seed, "nemesis"),
             crash_nemesis: stream(config.seed, "nemesis/crash"),
@@ -387,12 +410,15 @@ impl World {
                 config.nodes as usize,
                 node_config.txn_ttl_us,
                 node_config.outcome_ttl_us,
-            ),
+            )
+            .with_node_ids(node_ids),
             last_us: 0,
             events_this_instant: 0,
             finished: 0,
             last_progress_us: 0,
             in_flight: 0,
+            misroute,
+            misroutes_sent: 0,
             config,
         };
         world.start();
@@ -431,6 +457,70 @@ impl World {
         if let Some(isolation) = self.mix.isolation {
             self.queue.push(isolation.at_us, Action::IsolationStart);
         }
+        if let Some(rng) = &mut self.misroute {
+            let first_us = rng.gen_range(1..=MISROUTE_INTERVAL_US_MAX);
+            self.queue.push(first_us, Action::Misroute);
+        }
+    }
+
+    /// Sends a node, in another node's name, a request naming a key the node does not
+    /// own, as a node with another shard map would (nodes told the same ids in another
+    /// order): a read, a one-phase commit, or a prepare followed by its decision. The node
+    /// must refuse it with error 22 and do nothing of it (conformance's
+    /// `unowned-key-served`); its answer is taken out of the network, so the node whose
+    /// name was borrowed never sees it. Only in the fault phase, so that the final read
+    /// waits for nothing of it.
+    fn misroute(&mut self, now_us: u64) {
+        let Some(rng) = &mut self.misroute else { return };
+        if self.healed_at_us.is_some() {
+            return;
+        }
+        let nodes = self.config.nodes as usize;
+        let target = rng.gen_range(0..nodes);
+        let source = (target + rng.gen_range(1..nodes)) % nodes;
+        let kind = rng.gen_range(0..3);
+        let first_key = rng.gen_range(0..self.config.keys);
+        let next_us = now_us + rng.gen_range(1..=MISROUTE_INTERVAL_US_MAX);
+        self.queue.push(next_us, Action::Misroute);
+        let (src, dest) =
+            (self.processes[source].name.clone(), self.processes[target].name.clone());
+        let shards = ShardMap::new(&dest, &self.node_ids());
+        let unowned = (first_key..first_key + 1_000).map(|k| format!("r{k}"));
+        let Some(key) = unowned.into_iter().find(|key| !shards.is_mine(key)) else { return };
+        let owner = shards.name(shards.owner(&key)).to_owned();
+        let txn_id = format!("misrouted{}.{src}", self.misroutes_sent);
+        let write = vec![KeyValue { key: key.clone(), value: "misrouted".into() }];
+        let mut requests = match kind {
+            0 => vec![Payload::OccRead { txn_id, key: key.clone() }],
+            1 => vec![Payload::OccCommit { txn_id, writes: write, read_versions: Vec::new() }],
+            _ => vec![
+                Payload::TxnPrepare {
+                    txn_id: txn_id.clone(),
+                    writes: write,
+                    read_versions: Vec::new(),
+                },
+                // A decision names no key: its answer is not judged, but it must apply
+                // nothing, since nothing was prepared.
+                Payload::TxnDecide { txn_id, committed: true },
+            ],
+        };
+        for (i, payload) in requests.drain(..).enumerate() {
+            let msg_id = MISROUTE_MSG_ID_BASE + self.misroutes_sent;
+            self.misroutes_sent += 1;
+            let body = Body { msg_id: Some(msg_id), in_reply_to: None, payload };
+            let envelope = Envelope { src: src.clone(), dest: dest.clone(), body };
+            if i == 0 {
+                self.conformance.misrouted(target, &envelope, &key, &owner);
+            }
+            self.transmit(now_us, source, envelope);
+        }
+    }
+
+    /// The cluster's `node_ids`, in the order `init` names them (the shard map's): the
+    /// nodes' names in process order. Code that needs a node's process index looks its
+    /// name up, never its position in this list.
+    fn node_ids(&self) -> Vec<String> {
+        self.node_indices().map(|i| self.processes[i].name.clone()).collect()
     }
 
     /// The store nodes' process indices (the first processes).
@@ -448,7 +538,7 @@ impl World {
     /// order: the shard map comes from it); replies to it go nowhere.
     fn init_node(&mut self, index: usize, now_us: u64) {
         let node_id = self.processes[index].name.clone();
-        let node_ids = self.node_indices().map(|i| self.processes[i].name.clone()).collect();
+        let node_ids = self.node_ids();
         let init = Envelope {
             src: CONTROLLER.into(),
             dest: node_id.clone(),
@@ -519,6 +609,7 @@ impl World {
                 }
                 Action::Crash { process } => self.crash(process, now_us),
                 Action::Restart { process } => self.restart(process, now_us),
+                Action::Misroute => self.misroute(now_us),
             }
             self.advance_phase(now_us);
             if self.final_spawned && self.is_done(self.final_reader) {
@@ -643,6 +734,9 @@ impl World {
         }
         let released = !sends.is_empty();
         for envelope in sends.drain(..) {
+            if let Some(&target) = self.by_name.get(&envelope.dest) {
+                self.isolate_on_decision(now_us, index, target, &envelope);
+            }
             self.transmit(now_us, index, envelope);
         }
         self.outbox = sends;
@@ -735,6 +829,15 @@ impl World {
     fn transmit(&mut self, now_us: u64, source: usize, envelope: Envelope) {
         let target = self.by_name.get(&envelope.dest).copied();
         let is_node = |index: usize| self.processes[index].role == Role::Node;
+        let misrouted = envelope.body.in_reply_to.is_some_and(|id| id >= MISROUTE_MSG_ID_BASE);
+        if misrouted && is_node(source) && target.is_some_and(is_node) {
+            // The answer to a request the simulator sent in the target's name: judged,
+            // and delivered nowhere.
+            self.conformance.misrouted_answer(source, &envelope);
+            self.fingerprint.write_u64(now_us);
+            self.fingerprint.write_str(&codec::encode_to_string(&envelope));
+            return;
+        }
         match target {
             Some(target) if is_node(source) && is_node(target) => {
                 self.conformance.between_nodes(&envelope);
@@ -762,9 +865,6 @@ impl World {
             }
             return;
         };
-        if self.processes[source].role == Role::Node && self.processes[target].role == Role::Node {
-            self.isolate_on_decision(now_us, source, target, &envelope);
-        }
         let fate = self.network.send(source, target);
         self.fingerprint.write_u64(now_us);
         self.fingerprint.write_u64(source as u64);

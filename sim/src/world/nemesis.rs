@@ -64,7 +64,8 @@ impl World {
         self.isolate(now_us, PartitionKind::LongIsolation, Shape::Isolate { lonely }, lonely);
     }
 
-    /// Called as `envelope` leaves node `source` for node `target`: if the nemesis waits
+    /// Called as `envelope` leaves node `source` for `target` (a node's own message, never
+    /// one the simulator sends in a node's name): if the nemesis waits
     /// for a commit decision and this is one, `target` is cut off from `source` now, and
     /// the decision with it.
     pub(super) fn isolate_on_decision(
@@ -74,7 +75,9 @@ impl World {
         target: usize,
         envelope: &Envelope,
     ) {
+        let between_nodes = [source, target].iter().all(|&i| self.processes[i].role == Role::Node);
         if !self.isolation_waits_for_decision
+            || !between_nodes
             || !matches!(envelope.body.payload, Payload::TxnDecide { committed: true, .. })
         {
             return;

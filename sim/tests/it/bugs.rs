@@ -109,6 +109,11 @@ fn expected_names(bug: Bug) -> &'static [&'static str] {
             "bank-total-mismatch",
             "garbage-read",
         ],
+        // A misrouted request the simulator sends on behalf of another node is served,
+        // not refused with 22.
+        Bug::ServeUnownedKeys => &["unowned-key-served"],
+        // The Prober's init with another membership gets init_ok, not 22.
+        Bug::IgnoreChangedMembership => &["reply-type-mismatch"],
     }
 }
 
@@ -136,6 +141,29 @@ fn every_planted_bug_is_found_within_the_seed_budget_and_named_for_what_it_does(
             expected_names(bug)
         );
     }
+}
+
+#[test]
+fn only_a_cluster_with_quirks_gets_misrouted_requests_and_the_real_store_refuses_them() {
+    // The requests serve-unowned-keys is caught by: sent in a node's name to a node that
+    // does not own their key, under quirks in a cluster only (so other runs draw nothing
+    // new), and refused by the real store (no violation).
+    let misrouted = |nodes, faults: &str| {
+        let faults = FaultSpec::parse(faults).unwrap();
+        let config =
+            RunConfig { seed: 7, nodes, faults, record_trace: true, ..RunConfig::default() };
+        let outcome = evaluate(&config);
+        assert_eq!(outcome.failure(), None, "--nodes {nodes}");
+        let sends = outcome.sim.trace.iter().filter_map(|event| match event {
+            sim::world::TraceEvent::Send { wire, .. } => node::codec::decode(wire).ok(),
+            _ => None,
+        });
+        let base = sim::world::MISROUTE_MSG_ID_BASE;
+        sends.filter(|e| e.body.msg_id.is_some_and(|id| id >= base)).count()
+    };
+    assert!(misrouted(3, "quirks") > 0, "a cluster with quirks");
+    assert_eq!(misrouted(3, "drop,duplicate,delay,partition,clock,expiry,crash,disk"), 0);
+    assert_eq!(misrouted(1, "quirks"), 0, "a node alone");
 }
 
 #[test]
