@@ -34,12 +34,13 @@ impl CrashableLog {
                 Output::Send(envelope) => sends.push(envelope),
                 Output::Append { bytes, .. } => self.log.bytes.extend_from_slice(&bytes),
                 Output::Sync { lsn } => self.wanted = self.wanted.max(Some(lsn)),
-                Output::Compact { keep_from } => {
+                Output::Compact { head, keep_from } => {
                     // Compaction is durable at once (a real driver renames an fsynced copy).
-                    self.log.compact(keep_from).expect("in memory");
+                    self.log.compact(&head, keep_from).expect("in memory");
                     self.durable = self.log.bytes.len();
+                    let shift = (keep_from as usize).saturating_sub(head.len());
                     for sync in &mut self.syncs {
-                        sync.1 = sync.1.saturating_sub(keep_from as usize);
+                        sync.1 = sync.1.saturating_sub(shift);
                     }
                 }
             }
@@ -175,7 +176,7 @@ fn a_crash_at_any_point_keeps_every_promise_a_reply_made() {
             txn_ttl_us: u64::MAX / 4,
             outcome_ttl_us: u64::MAX / 4,
             bug: None,
-            log: Some(LogConfig { snapshot_min_bytes }),
+            log: Some(LogConfig { snapshot_min_bytes, ..LogConfig::default() }),
         };
         let mut log =
             CrashableLog { log: MemLog::default(), durable: 0, syncs: Vec::new(), wanted: None };
@@ -268,7 +269,7 @@ fn the_log_holds_about_two_snapshot_intervals_however_long_the_run() {
     // never holds more than two snapshots and two intervals of records.
     let snapshot_min_bytes = 4_096;
     let config =
-        NodeConfig { log: Some(LogConfig { snapshot_min_bytes }), ..NodeConfig::default() };
+        NodeConfig { log: Some(LogConfig { snapshot_min_bytes, ..LogConfig::default() }), ..NodeConfig::default() };
     let mut node = Node::new(config.clone());
     let mut log = MemLog::default();
     node::io::step_synced(&mut node, 0, Input::Message(init()), &mut log).expect("in memory");
@@ -286,7 +287,7 @@ fn the_log_holds_about_two_snapshot_intervals_however_long_the_run() {
     // within a few snapshots of it.
     let recovered = storage::recover(&mut log.clone(), None).expect("in memory");
     let snapshot_bytes =
-        recovered.snapshots.iter().map(|&(_, len, _)| len).max().expect("a snapshot");
+        recovered.snapshots.iter().map(|s| s.len).max().expect("a snapshot");
     assert!(
         largest as u64 <= 4 * snapshot_bytes + 2 * snapshot_min_bytes,
         "the log reached {largest} bytes with snapshots of {snapshot_bytes}"
@@ -311,7 +312,7 @@ fn recovering_twice_from_one_log_gives_the_same_node() {
     // Proves recovery is a function of the log alone: no record is applied twice, however
     // often a node restarts without writing anything.
     let config =
-        NodeConfig { log: Some(LogConfig { snapshot_min_bytes: 256 }), ..NodeConfig::default() };
+        NodeConfig { log: Some(LogConfig { snapshot_min_bytes: 256, ..LogConfig::default() }), ..NodeConfig::default() };
     let mut node = Node::new(config.clone());
     let mut log = MemLog::default();
     node::io::step_synced(&mut node, 0, Input::Message(init()), &mut log).expect("in memory");

@@ -139,7 +139,7 @@ fn the_node_survives_random_typed_messages() {
     // log (half the seeds, small snapshots) and without.
     for seed in 0..4u64 {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let log = (seed % 2 == 1).then_some(LogConfig { snapshot_min_bytes: 512 });
+        let log = (seed % 2 == 1).then_some(LogConfig { snapshot_min_bytes: 512, snapshot_chunk_bytes: 128 });
         let config = NodeConfig {
             txn_ttl_us: rng.gen_range(1..5_000),
             outcome_ttl_us: 20_000,
@@ -229,7 +229,7 @@ fn the_node_survives_random_and_mutated_json_lines() {
     // Proves decode never panics, every decoded message round-trips through encode, and
     // the node survives whatever decodes.
     let mut rng = ChaCha8Rng::seed_from_u64(0x5eed);
-    let log = Some(LogConfig { snapshot_min_bytes: 4096 });
+    let log = Some(LogConfig { snapshot_min_bytes: 4096, ..LogConfig::default() });
     let mut node =
         Node::new(NodeConfig { txn_ttl_us: 1_000, outcome_ttl_us: 3_000, bug: None, log });
     let mut log = MemLog::default();
