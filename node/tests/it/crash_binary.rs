@@ -218,7 +218,7 @@ fn a_data_dir_in_use_or_unusable_exits_1_naming_the_path() {
     std::fs::write(&file, b"x").expect("a file");
     let bad = run_with(&["--data-dir", file.to_str().expect("UTF-8")], &[INIT]);
     assert_eq!(bad.code, Some(1), "{}", bad.stderr);
-    assert!(bad.stderr.contains("not-a-dir"), "{}", bad.stderr);
+    assert!(bad.stderr.contains("not-a-dir: not a directory"), "{}", bad.stderr);
 
     let missing = run_with(&["--data-dir"], &[]);
     assert_eq!(missing.code, Some(2), "{}", missing.stderr);

@@ -371,11 +371,10 @@ impl Driver {
                     Err(RecoverError::Damaged(damage)) if repair => {
                         let aside = log.set_aside(damage.valid_len)?;
                         eprintln!(
-                            "occ-node: {}: {damage}; --repair moved it to {} and keeps the \
-                             {} bytes before the damage",
+                            "occ-node: {}: {damage}; --repair moved it to {} and {}",
                             path.display(),
                             aside.display(),
-                            damage.valid_len
+                            kept(damage.valid_len)
                         );
                         storage::recover(&mut log, None).map_err(|e| {
                             io::Error::other(format!("{}: after repair: {e}", path.display()))
@@ -384,11 +383,10 @@ impl Driver {
                     Err(RecoverError::Damaged(damage)) => {
                         return Err(io::Error::other(format!(
                             "{}: {damage}. Nothing was changed. To accept the loss, start with \
-                             --repair: it moves the file to {}.damaged-N and keeps the {} bytes \
-                             before the damage",
+                             --repair: it moves the file to {}.damaged-N and {}",
                             path.display(),
                             path.display(),
-                            damage.valid_len
+                            kept(damage.valid_len)
                         )));
                     }
                 };
@@ -488,6 +486,14 @@ impl Driver {
         log_of(&mut self.log)?.sync()?;
         let now_us = self.clock.now_us();
         self.step(now_us, Input::Synced { lsn })
+    }
+}
+
+/// What `--repair` keeps of a damaged log.
+fn kept(valid_len: u64) -> String {
+    match valid_len {
+        0 => "starts with an empty log".to_string(),
+        n => format!("keeps the {n} bytes before the damage"),
     }
 }
 
