@@ -45,10 +45,7 @@ pub fn commit_problem(
     let keys = writes.iter().map(|w| &w.key).chain(read_versions.iter().map(|r| &r.key));
     if let Some(key) = keys.clone().find(|k| k.len() > KEY_BYTES_MAX) {
         let quoted = crate::clip::clip(key);
-        return Some(format!(
-            "key `{quoted}` is {} bytes, the most is {KEY_BYTES_MAX}",
-            key.len()
-        ));
+        return Some(format!("key `{quoted}` is {} bytes, the most is {KEY_BYTES_MAX}", key.len()));
     }
     if let Some(w) = writes.iter().find(|w| w.value.len() > VALUE_BYTES_MAX) {
         let quoted = crate::clip::clip(&w.key);
@@ -81,13 +78,16 @@ mod tests {
             let problem = commit_problem("t1", writes, &[]);
             match expect {
                 None => assert_eq!(problem, None),
-                Some(part) => assert!(problem.as_deref().unwrap_or("").contains(part), "{problem:?}"),
+                Some(part) => {
+                    assert!(problem.as_deref().unwrap_or("").contains(part), "{problem:?}")
+                }
             }
         };
         check(&[write("x", VALUE_BYTES_MAX)], None);
         check(&[write("x", VALUE_BYTES_MAX + 1)], Some("the value written to `x`"));
         check(&[write(&"k".repeat(KEY_BYTES_MAX + 1), 1)], Some("is 1025 bytes"));
-        let many: Vec<KeyValue> = (0..5).map(|i| write(&format!("k{i}"), VALUE_BYTES_MAX)).collect();
+        let many: Vec<KeyValue> =
+            (0..5).map(|i| write(&format!("k{i}"), VALUE_BYTES_MAX)).collect();
         check(&many, Some("add up to"));
         let items: Vec<KeyValue> = (0..=COMMIT_ITEMS_MAX).map(|_| write("k", 0)).collect();
         check(&items, Some("20001 writes"));

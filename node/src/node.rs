@@ -253,8 +253,7 @@ impl Node {
         cursor.synced_lsn = lsn;
         cursor.len = log_len;
         cursor.identity = header.map(|h| h.identity);
-        cursor.snapshots =
-            snapshots.iter().map(|s| (s.offset, s.first_lsn, s.lsn)).collect();
+        cursor.snapshots = snapshots.iter().map(|s| (s.offset, s.first_lsn, s.lsn)).collect();
         match snapshots.last() {
             Some(&crate::storage::SnapshotAt { offset, len, .. }) => {
                 cursor.last_snapshot_bytes = len;

@@ -434,7 +434,8 @@ mod tests {
 
     #[test]
     fn what_is_not_a_log_is_refused_and_left_as_it_was() {
-        let noise: Vec<u8> = (0..10_000u32).map(|i| (i.wrapping_mul(2654435761) >> 7) as u8).collect();
+        let noise: Vec<u8> =
+            (0..10_000u32).map(|i| (i.wrapping_mul(2654435761) >> 7) as u8).collect();
         for bytes in [noise, b"just some text\n".to_vec(), three_records().bytes[1..].to_vec()] {
             let mut log = MemLog { bytes: bytes.clone() };
             let refused = damage(recover(&mut log, None));

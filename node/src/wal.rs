@@ -479,7 +479,12 @@ pub fn encode_prepared(at: impl Into<At>, txn_id: &str, prepared: &PreparedTxn) 
     frame.finish()
 }
 
-pub fn encode_resolved(at: impl Into<At>, txn_id: &str, committed: bool, deadline_us: u64) -> Vec<u8> {
+pub fn encode_resolved(
+    at: impl Into<At>,
+    txn_id: &str,
+    committed: bool,
+    deadline_us: u64,
+) -> Vec<u8> {
     let mut frame = FrameWriter::new(KIND_RESOLVED, at.into());
     frame.str(txn_id);
     frame.u8(u8::from(committed));
@@ -507,7 +512,12 @@ pub fn encode_decided(
     frame.finish()
 }
 
-pub fn encode_outcome(at: impl Into<At>, txn: &TxnKey, deadline_us: u64, outcome: &Outcome) -> Vec<u8> {
+pub fn encode_outcome(
+    at: impl Into<At>,
+    txn: &TxnKey,
+    deadline_us: u64,
+    outcome: &Outcome,
+) -> Vec<u8> {
     let mut frame = FrameWriter::new(KIND_OUTCOME, at.into());
     frame.txn(txn);
     frame.u64(deadline_us);
@@ -815,7 +825,11 @@ pub fn scan(bytes: &[u8], offset: u64, next_lsn: Option<u64>, verify_checksums: 
     let mut parts_from: Option<usize> = None;
     while at < bytes.len() {
         match frame_at(&bytes[at..], expected, verify_checksums) {
-            Ok(header) if parts_from.is_some() && header.kind != KIND_SNAPSHOT_PART && header.kind != KIND_SNAPSHOT => {
+            Ok(header)
+                if parts_from.is_some()
+                    && header.kind != KIND_SNAPSHOT_PART
+                    && header.kind != KIND_SNAPSHOT =>
+            {
                 scan.stop = Some(format!("a record of kind {} inside a snapshot", header.kind));
                 break;
             }
@@ -1022,7 +1036,9 @@ mod tests {
         let keys: Vec<(&str, &str, u64)> =
             snapshot.keys.iter().map(|(k, v, n)| (k.as_str(), v.as_str(), *n)).collect();
         let outcomes = snapshot.outcomes.iter().map(|(t, o, d)| (t, o, *d));
-        bytes.extend(encode_snapshot(4, 1 << 20, 2000, &keys, outcomes, ClusterState::default()).concat());
+        bytes.extend(
+            encode_snapshot(4, 1 << 20, 2000, &keys, outcomes, ClusterState::default()).concat(),
+        );
         bytes.extend(encode_prepared(5, "t4.n2", &prepared));
         bytes.extend(encode_resolved(6, "t3.n2", true, 80));
         let versions = [KeyVersion { key: "x".into(), version: 4 }];
@@ -1144,8 +1160,14 @@ mod tests {
             keys.iter().map(|(k, v, n)| (k.as_str(), v.as_str(), *n)).collect();
         for chunk in [1, 7, 100, 1000, 1 << 20] {
             let at = At { lsn: 5, synced: 3 };
-            let frames =
-                encode_snapshot(at, chunk, 9, &borrowed, std::iter::empty(), ClusterState::default());
+            let frames = encode_snapshot(
+                at,
+                chunk,
+                9,
+                &borrowed,
+                std::iter::empty(),
+                ClusterState::default(),
+            );
             for frame in &frames {
                 assert!(frame.len() <= FRAME_HEADER_BYTES + 1 + chunk, "chunk {chunk}");
             }
@@ -1211,7 +1233,8 @@ mod tests {
         assert_eq!((proof.offset, proof.lsn, proof.synced), (fourth, 4, 2));
         assert_eq!(synced_past(&damaged, 0, 3), None);
         // Random bytes prove nothing.
-        let noise: Vec<u8> = (0..100_000u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+        let noise: Vec<u8> =
+            (0..100_000u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
         assert_eq!(synced_past(&noise, 0, 1), None);
     }
 

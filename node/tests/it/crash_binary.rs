@@ -242,9 +242,8 @@ fn kill_9_with_a_1_gib_state_loses_nothing_and_recovers() {
     // Proves the store holds a state past any one record's maximum: 1 MiB values to
     // 1,100 keys; SIGKILL once 1,040 (1.02 GiB) are acknowledged; the restart recovers
     // every acknowledged value whole. Prints the log's size and the recovery time.
-    let dir = std::env::var_os("OCC_BIG_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| data_dir("1gib"));
+    let dir =
+        std::env::var_os("OCC_BIG_DIR").map(PathBuf::from).unwrap_or_else(|| data_dir("1gib"));
     let _ = std::fs::remove_dir_all(&dir);
     let (mut child, mut stdin, mut stdout) = spawn(&dir);
     writeln!(stdin, "{INIT}").expect("write init");

@@ -268,8 +268,10 @@ fn the_log_holds_about_two_snapshot_intervals_however_long_the_run() {
     // Proves the snapshot policy bounds the log: 20,000 commits to 50 keys, yet the log
     // never holds more than two snapshots and two intervals of records.
     let snapshot_min_bytes = 4_096;
-    let config =
-        NodeConfig { log: Some(LogConfig { snapshot_min_bytes, ..LogConfig::default() }), ..NodeConfig::default() };
+    let config = NodeConfig {
+        log: Some(LogConfig { snapshot_min_bytes, ..LogConfig::default() }),
+        ..NodeConfig::default()
+    };
     let mut node = Node::new(config.clone());
     let mut log = MemLog::default();
     node::io::step_synced(&mut node, 0, Input::Message(init()), &mut log).expect("in memory");
@@ -286,8 +288,7 @@ fn the_log_holds_about_two_snapshot_intervals_however_long_the_run() {
     // of them, ~50 bytes each), so the snapshot grows with the outcomes; the log stays
     // within a few snapshots of it.
     let recovered = storage::recover(&mut log.clone(), None).expect("in memory");
-    let snapshot_bytes =
-        recovered.snapshots.iter().map(|s| s.len).max().expect("a snapshot");
+    let snapshot_bytes = recovered.snapshots.iter().map(|s| s.len).max().expect("a snapshot");
     assert!(
         largest as u64 <= 4 * snapshot_bytes + 2 * snapshot_min_bytes,
         "the log reached {largest} bytes with snapshots of {snapshot_bytes}"
@@ -311,8 +312,10 @@ fn the_log_holds_about_two_snapshot_intervals_however_long_the_run() {
 fn recovering_twice_from_one_log_gives_the_same_node() {
     // Proves recovery is a function of the log alone: no record is applied twice, however
     // often a node restarts without writing anything.
-    let config =
-        NodeConfig { log: Some(LogConfig { snapshot_min_bytes: 256, ..LogConfig::default() }), ..NodeConfig::default() };
+    let config = NodeConfig {
+        log: Some(LogConfig { snapshot_min_bytes: 256, ..LogConfig::default() }),
+        ..NodeConfig::default()
+    };
     let mut node = Node::new(config.clone());
     let mut log = MemLog::default();
     node::io::step_synced(&mut node, 0, Input::Message(init()), &mut log).expect("in memory");
@@ -385,8 +388,7 @@ fn a_state_many_times_a_frame_is_snapshotted_in_chunks_and_recovered_whole() {
     // each (before chunking, one snapshot frame held it all), compacted, and recovered
     // value for value.
     let chunk = 256;
-    let log_config =
-        LogConfig { snapshot_min_bytes: 4_096, snapshot_chunk_bytes: chunk as u64 };
+    let log_config = LogConfig { snapshot_min_bytes: 4_096, snapshot_chunk_bytes: chunk as u64 };
     let config = NodeConfig { log: Some(log_config), ..NodeConfig::default() };
     let mut node = Node::new(config.clone());
     let frame_max = node::wal::FRAME_HEADER_BYTES + 1 + chunk;

@@ -83,7 +83,8 @@ fn what_is_not_a_log_is_refused_never_erased_and_repair_moves_it_aside() {
     let dir = data_dir("notalog");
     log_of_runs(&dir, 1, 1);
     let good = std::fs::read(dir.join("wal")).expect("wal");
-    let noise: Vec<u8> = (0..1_000_000u32).map(|i| (i.wrapping_mul(2654435761) >> 11) as u8).collect();
+    let noise: Vec<u8> =
+        (0..1_000_000u32).map(|i| (i.wrapping_mul(2654435761) >> 11) as u8).collect();
     let mut other_version = good.clone();
     other_version[8] = 9;
     let cases: Vec<(Vec<u8>, &str)> = vec![

@@ -206,7 +206,8 @@ impl NodeHost {
             Err(RecoverError::Damaged(damage)) => Err(damage.to_string()),
             Err(RecoverError::Io(e)) => panic!("the simulated disk does not fail: {e}"),
         });
-        let (node, found) = rebuilt.map_err(RestartFailure::Panic)?.map_err(RestartFailure::Refused)?;
+        let (node, found) =
+            rebuilt.map_err(RestartFailure::Panic)?.map_err(RestartFailure::Refused)?;
         self.node = Some(Box::new(node));
         Ok(found)
     }

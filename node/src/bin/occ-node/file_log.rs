@@ -129,9 +129,8 @@ impl FileLog {
         new.sync_all().map_err(|e| at(&tmp, e))?;
         fs::rename(&tmp, &path).map_err(|e| at(&path, e))?;
         sync_dir(&self.dir)?;
-        self.file = Some(
-            OpenOptions::new().read(true).write(true).open(&path).map_err(|e| at(&path, e))?,
-        );
+        self.file =
+            Some(OpenOptions::new().read(true).write(true).open(&path).map_err(|e| at(&path, e))?);
         self.written = bytes.len() as u64;
         Ok(())
     }
