@@ -417,8 +417,8 @@ mod tests {
 
     /// A header and three records, each written once the one before it was synced.
     fn three_records() -> MemLog {
-        let mut log = MemLog::default();
-        log.bytes = wal::encode_header(&LogHeader { first_lsn: 1, ..LogHeader::default() });
+        let header = LogHeader { first_lsn: 1, ..LogHeader::default() };
+        let mut log = MemLog { bytes: wal::encode_header(&header) };
         for lsn in 1..=3 {
             log.bytes.extend(wal::encode_ids(wal::At { lsn, synced: lsn - 1 }, lsn * 1000));
         }

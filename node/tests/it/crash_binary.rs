@@ -296,7 +296,7 @@ fn kill_9_with_a_1_gib_state_loses_nothing_and_recovers() {
         "1 GiB kill -9: {} acknowledged commits of {BIG_VALUE_BYTES} bytes ({} MiB of values); \
          log {log_bytes} bytes ({:.2} GiB); restart to init_ok {:.1} s; {}",
         acked.len(),
-        acked.len() * BIG_VALUE_BYTES >> 20,
+        (acked.len() * BIG_VALUE_BYTES) >> 20,
         log_bytes as f64 / f64::from(1u32 << 30),
         recovery.as_secs_f64(),
         stderr.lines().find(|l| l.contains("recovered")).unwrap_or("")

@@ -219,6 +219,8 @@ fn a_line_past_the_limit_is_reported_and_skipped_without_being_held() {
         .spawn()
         .expect("spawn");
     let mut stdin = child.stdin.take().expect("stdin");
+    // A test may use a thread: the feeder must write while the node's output is read.
+    #[allow(clippy::disallowed_methods)]
     let feeder = std::thread::spawn(move || {
         stdin.write_all(INIT.as_bytes()).and_then(|()| stdin.write_all(b"\n"))?;
         let block = vec![b'x'; 1 << 20];
