@@ -420,3 +420,48 @@ fn a_state_many_times_a_frame_is_snapshotted_in_chunks_and_recovered_whole() {
         );
     }
 }
+
+#[test]
+fn a_log_refuses_an_init_as_another_node_or_cluster_and_keeps_its_header_through_compaction() {
+    // Proves the log carries its owner: after many compactions the header still names
+    // n1 of [n1]; a node recovered from it answers an init as n2, or as n1 of a larger
+    // cluster, with error 22 and logs nothing, and an init as itself with init_ok.
+    let config = NodeConfig {
+        log: Some(LogConfig { snapshot_min_bytes: 256, ..LogConfig::default() }),
+        ..NodeConfig::default()
+    };
+    let mut node = Node::new(config.clone());
+    let mut log = MemLog::default();
+    node::io::step_synced(&mut node, 0, Input::Message(init()), &mut log).expect("in memory");
+    for i in 0..300u64 {
+        let writes = vec![KeyValue { key: format!("k{}", i % 5), value: format!("v{i}") }];
+        let commit = Payload::OccCommit { txn_id: format!("w{i}"), writes, read_versions: vec![] };
+        node::io::step_synced(&mut node, i, Input::Message(envelope(1, i, commit)), &mut log)
+            .expect("in memory");
+    }
+    let (header, _) = node::wal::decode_header(&log.bytes).expect("a header");
+    assert!(header.first_lsn > 1, "compacted: {header:?}");
+    assert_eq!(header.identity.to_string(), "node `n1` of [n1]");
+    let recovered = storage::recover(&mut log, None).expect("in memory");
+    let mut again = Node::recover(config, recovered, 300);
+    let before = log.bytes.clone();
+    for (node_id, node_ids) in [("n2", vec!["n2"]), ("n1", vec!["n1", "n2", "n3"])] {
+        let payload = Payload::Init {
+            node_id: node_id.into(),
+            node_ids: node_ids.into_iter().map(String::from).collect(),
+        };
+        let message = Envelope { dest: node_id.into(), ..envelope(0, 0, payload) };
+        let sends = node::io::step_synced(&mut again, 300, Input::Message(message), &mut log)
+            .expect("in memory");
+        match &sends[0].body.payload {
+            Payload::Error { code: 22, text } => {
+                assert!(text.contains("belongs to node `n1` of [n1]"), "{text}")
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(log.bytes, before, "nothing logged");
+    }
+    let sends = node::io::step_synced(&mut again, 300, Input::Message(init()), &mut log)
+        .expect("in memory");
+    assert_eq!(sends[0].body.payload, Payload::InitOk);
+}
