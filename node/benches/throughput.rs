@@ -88,7 +88,9 @@ fn state_machine(steps: usize, log: Option<LogConfig>) {
                     }
                     Output::Append { bytes, .. } => log_bytes.extend_from_slice(&bytes),
                     Output::Sync { lsn } => sync_wanted = Some(lsn),
-                    Output::Compact { keep_from } => drop(log_bytes.drain(..keep_from as usize)),
+                    Output::Compact { head, keep_from } => {
+                        drop(log_bytes.splice(..keep_from as usize, head))
+                    }
                 }
             }
         }

@@ -58,7 +58,8 @@ pub enum Bug {
     /// high-water mark: ids handed out just before a crash are issued again.
     IdsResetOnRestart,
     /// Believes the first read of the log: a read that came back corrupted cuts off
-    /// everything after it, synced records included (turso's recovery zeroed a valid WAL).
+    /// everything after it, synced records included, without asking whether later frames
+    /// prove them synced (turso's recovery zeroed a valid WAL).
     TruncateOnReadError,
     /// Group commit that releases on the wrong sync: a sync that completes releases every
     /// held reply, also those whose records were appended after the sync began and are

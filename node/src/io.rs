@@ -42,8 +42,9 @@ pub enum Output {
     /// Make every record up to `lsn` durable, then feed back `Input::Synced` for it (or
     /// a later LSN).
     Sync { lsn: u64 },
-    /// Drop the log's first `keep_from` bytes (see [`Storage::compact`]).
-    Compact { keep_from: u64 },
+    /// Replace the log's first `keep_from` bytes with `head`, its new header (see
+    /// [`Storage::compact`]); with `keep_from` 0 on an empty log: create the log.
+    Compact { head: Vec<u8>, keep_from: u64 },
 }
 
 /// Steps `node` with `input` and carries out its outputs on `storage` at once, feeding
@@ -66,7 +67,7 @@ pub fn step_synced(
                 Output::Send(envelope) => sends.push(envelope),
                 Output::Append { bytes, .. } => storage.append(&bytes)?,
                 Output::Sync { lsn } => synced = synced.max(Some(lsn)),
-                Output::Compact { keep_from } => storage.compact(keep_from)?,
+                Output::Compact { head, keep_from } => storage.compact(&head, keep_from)?,
             }
         }
         if let Some(lsn) = synced {

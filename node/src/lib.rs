@@ -25,7 +25,7 @@
 //!
 //! Modules: [`protocol`] (typed messages), [`codec`] (JSON lines), [`clip`] (bounded quotes
 //! of input in error messages), [`io`] (the step contract), [`wal`] (log records and their
-//! framing), [`storage`] (the storage trait and recovery), `store` (versioned map,
+//! framing), [`storage`] (the storage trait and recovery), [`limits`] (what a request may carry), `store` (versioned map,
 //! validate/apply), `outcomes` (remembered commit outcomes: durable), `txns` (open
 //! transactions and the id counter: volatile), `node` (dispatch and the log's policy),
 //! [`marks`] (coverage marks on the interesting branches), `fxmap` (a fixed-hasher hash
@@ -36,6 +36,7 @@ pub mod clip;
 pub mod codec;
 pub mod fxmap;
 pub mod io;
+pub mod limits;
 pub mod marks;
 mod node;
 mod outcomes;

@@ -68,14 +68,19 @@ impl Default for NodeConfig {
 /// The log thus holds at most about two snapshot intervals and two snapshots: O(state +
 /// `snapshot_min_bytes`), and each byte of state is rewritten at most once per byte of
 /// records (the interval grows with the snapshot).
+///
+/// A snapshot is written in chunks of at most `snapshot_chunk_bytes` (one frame each,
+/// see [`crate::wal`]), so a state of any size can be logged: no frame comes near the
+/// log's per-record maximum.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LogConfig {
     pub snapshot_min_bytes: u64,
+    pub snapshot_chunk_bytes: u64,
 }
 
 impl Default for LogConfig {
     fn default() -> LogConfig {
-        LogConfig { snapshot_min_bytes: 1 << 20 }
+        LogConfig { snapshot_min_bytes: 1 << 20, snapshot_chunk_bytes: 1 << 20 }
     }
 }
 
@@ -131,10 +136,14 @@ struct Volatile {
 struct LogCursor {
     appended_lsn: u64,
     synced_lsn: u64,
-    /// Bytes in the log (from its current head).
+    /// Bytes in the log (from its current head), its header included.
     len: u64,
-    /// `(offset, lsn)` of the snapshot records the log still holds, oldest first.
-    snapshots: VecDeque<(u64, u64)>,
+    /// Who owns the log, as its header says: `None` until the log is created (at the
+    /// first `init`).
+    identity: Option<wal::Identity>,
+    /// `(offset, first lsn, lsn)` of the snapshots the log still holds (where the first
+    /// of its frames is, that frame's LSN and the last's), oldest first.
+    snapshots: VecDeque<(u64, u64, u64)>,
     since_snapshot_bytes: u64,
     last_snapshot_bytes: u64,
     /// Replies produced while records were unsynced: `(lsn they wait for, reply)`.
@@ -197,6 +206,7 @@ impl Node {
             log_len,
             discarded_bytes,
             repaired_reads,
+            header,
             ..
         } = recovered;
         if discarded_bytes > 0 {
@@ -206,9 +216,12 @@ impl Node {
             node.marks.hit(Mark::CorruptReadRepaired);
         }
         let last_lsn = records.last().map(|(_, r)| r.lsn);
+        // A log without a snapshot holds every record from the first its header names
+        // (LSN 1, unless `--repair` kept only a header, or a planted bug cut a snapshot).
+        let first_after_header = header.as_ref().map_or(1, |h| h.first_lsn);
         assert!(
-            !snapshots.is_empty() || first_lsn.is_none_or(|lsn| lsn == 1),
-            "a log without a snapshot must start at LSN 1, not {first_lsn:?}"
+            !snapshots.is_empty() || first_lsn.is_none_or(|lsn| lsn == first_after_header),
+            "a log without a snapshot must start at LSN {first_after_header}, not {first_lsn:?}"
         );
         let mut records = records.into_iter();
         // The first record is the snapshot to start from, when there is one
@@ -233,15 +246,16 @@ impl Node {
             }
         }
         let cursor = node.volatile.log.as_mut().expect("a logging node");
-        if let Some(lsn) = last_lsn {
-            cursor.appended_lsn = lsn;
-            // What recovery read is on the disk: durable.
-            cursor.synced_lsn = lsn;
-        }
+        // What recovery read is on the disk: durable. A log of a header alone goes on at
+        // the LSN its header names.
+        let lsn = last_lsn.unwrap_or(first_after_header.saturating_sub(1));
+        cursor.appended_lsn = lsn;
+        cursor.synced_lsn = lsn;
         cursor.len = log_len;
-        cursor.snapshots = snapshots.iter().map(|&(offset, _, lsn)| (offset, lsn)).collect();
+        cursor.identity = header.map(|h| h.identity);
+        cursor.snapshots = snapshots.iter().map(|s| (s.offset, s.first_lsn, s.lsn)).collect();
         match snapshots.last() {
-            Some(&(offset, len, _)) => {
+            Some(&crate::storage::SnapshotAt { offset, len, .. }) => {
                 cursor.last_snapshot_bytes = len;
                 cursor.since_snapshot_bytes = log_len - (offset + len);
             }
@@ -506,10 +520,10 @@ impl Node {
     }
 
     /// Appends one framed record (built for the LSN given) and asks for its sync.
-    fn append(&mut self, out: &mut Vec<Output>, frame: impl FnOnce(u64) -> Vec<u8>) {
+    fn append(&mut self, out: &mut Vec<Output>, frame: impl FnOnce(wal::At) -> Vec<u8>) {
         let Some(log) = &mut self.volatile.log else { return };
         let lsn = log.appended_lsn + 1;
-        let bytes = frame(lsn);
+        let bytes = frame(wal::At { lsn, synced: log.synced_lsn });
         log.appended_lsn = lsn;
         log.len += bytes.len() as u64;
         log.since_snapshot_bytes += bytes.len() as u64;
@@ -551,28 +565,41 @@ impl Node {
             participated: &participated,
         };
         let ids_up_to = self.durable.ids_up_to;
-        let bytes = wal::encode_snapshot(lsn, ids_up_to, &keys, outcomes.into_iter(), cluster);
+        let chunk_bytes = self.config.log.map_or(1 << 20, |c| c.snapshot_chunk_bytes);
+        let chunk_bytes = usize::try_from(chunk_bytes).unwrap_or(usize::MAX);
+        let at = wal::At { lsn, synced: log.synced_lsn };
+        let frames =
+            wal::encode_snapshot(at, chunk_bytes, ids_up_to, &keys, outcomes.into_iter(), cluster);
         let offset = log.len;
-        log.appended_lsn = lsn;
-        log.len += bytes.len() as u64;
-        log.last_snapshot_bytes = bytes.len() as u64;
+        let first_lsn = lsn;
+        let total: u64 = frames.iter().map(|f| f.len() as u64).sum();
+        for bytes in frames {
+            log.appended_lsn += 1;
+            log.len += bytes.len() as u64;
+            out.push(Output::Append { lsn: log.appended_lsn, bytes });
+        }
+        let lsn = log.appended_lsn;
+        log.last_snapshot_bytes = total;
         log.since_snapshot_bytes = 0;
-        log.snapshots.push_back((offset, lsn));
-        out.push(Output::Append { lsn, bytes });
+        log.snapshots.push_back((offset, first_lsn, lsn));
         out.push(Output::Sync { lsn });
         self.marks.hit(Mark::SnapshotTaken);
         let older = log.snapshots.len() - 1;
-        let Some(keep) = log.snapshots.iter().take(older).rposition(|&(_, l)| l <= log.synced_lsn)
+        let Some(keep) =
+            log.snapshots.iter().take(older).rposition(|&(_, _, l)| l <= log.synced_lsn)
         else {
             return;
         };
-        let keep_from = log.snapshots[keep].0;
+        let (keep_from, keep_first_lsn, _) = log.snapshots[keep];
         log.snapshots.drain(..keep);
-        if keep_from > 0 {
-            out.push(Output::Compact { keep_from });
-            log.len -= keep_from;
-            for (offset, _) in &mut log.snapshots {
-                *offset -= keep_from;
+        let identity = log.identity.clone().expect("a log with records has a header");
+        let head = wal::encode_header(&wal::LogHeader { first_lsn: keep_first_lsn, identity });
+        if keep_from > head.len() as u64 {
+            let shift = keep_from - head.len() as u64;
+            out.push(Output::Compact { head, keep_from });
+            log.len -= shift;
+            for (offset, _, _) in &mut log.snapshots {
+                *offset -= shift;
             }
         }
     }
@@ -696,6 +723,14 @@ impl Node {
                 }
                 self.read(now_us, txn_id, key, member)
             }
+            Payload::OccCommit { txn_id, writes, read_versions }
+            | Payload::TxnPrepare { txn_id, writes, read_versions }
+                if crate::limits::commit_problem(&txn_id, &writes, &read_versions).is_some() =>
+            {
+                let why = crate::limits::commit_problem(&txn_id, &writes, &read_versions);
+                let why = why.unwrap_or_default();
+                error(error_code::MALFORMED_REQUEST, format!("commit too large: {why}"))
+            }
             Payload::OccCommit { txn_id, writes, read_versions } => {
                 return self.commit(now_us, src, msg_id, txn_id, writes, read_versions, out);
             }
@@ -754,10 +789,51 @@ impl Node {
             }
             return Payload::InitOk;
         }
+        if let Some(refusal) = self.log_refuses(&node_id, node_ids, out) {
+            return refusal;
+        }
         self.volatile.shards = shards;
         self.volatile.node_id = Some(node_id);
         self.number_after_restart(out);
         Payload::InitOk
+    }
+
+    /// A logging node's log belongs to one node of one cluster, as its header says: an
+    /// `init` as another node, or with other node ids, is refused (error 22; `occ-node`
+    /// exits), since serving another node's keys from this log would be wrong. A log not
+    /// yet created is created now, its header naming this node (`Output::Compact` of an
+    /// empty log: the driver writes it atomically).
+    fn log_refuses(
+        &mut self,
+        node_id: &str,
+        node_ids: &[String],
+        out: &mut Vec<Output>,
+    ) -> Option<Payload> {
+        let log = self.volatile.log.as_mut()?;
+        let asked = wal::Identity { node_id: node_id.to_owned(), node_ids: node_ids.to_vec() };
+        match &log.identity {
+            Some(owner) if *owner == asked => None,
+            Some(owner) => Some(error(
+                error_code::PRECONDITION_FAILED,
+                format!("this node's log belongs to {owner}; it cannot start as {asked}"),
+            )),
+            None => {
+                let head = wal::encode_header(&wal::LogHeader {
+                    first_lsn: log.appended_lsn + 1,
+                    identity: asked.clone(),
+                });
+                assert_eq!(log.len, 0, "a log without a header is empty");
+                log.len = head.len() as u64;
+                log.identity = Some(asked);
+                out.push(Output::Compact { head, keep_from: 0 });
+                None
+            }
+        }
+    }
+
+    /// The identity the log's header names, once it has one.
+    pub fn log_identity(&self) -> Option<&wal::Identity> {
+        self.volatile.log.as_ref()?.identity.as_ref()
     }
 
     /// A cluster node that restarted numbers its messages above every number its earlier

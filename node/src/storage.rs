@@ -7,14 +7,35 @@
 //! [`recover`] on the same storage and builds the node from what it returns
 //! ([`crate::Node::recover`]).
 //!
-//! **Recovery.** The log is scanned from the start ([`crate::wal::scan`]). Where a frame is
-//! invalid, the range from there on is read again, up to [`REREADS_MAX`] times: a read
-//! that came back corrupted (a transient fault) reads clean the next time, while a torn
-//! tail or a hole left by a lost write reads the same every time. A frame that stays
-//! invalid ends the log: everything before it is the log, and the bytes from it on are cut
-//! off (`truncate`), so that new records follow the valid prefix. Only unsynced writes can
-//! be torn or lost, so nothing cut off was ever acknowledged; the count of bytes cut off is
-//! reported ([`Recovered::discarded_bytes`]).
+//! **Recovery.** A log starts with its header ([`crate::wal::LogHeader`]): a log that
+//! does not (random bytes, a text file, another format, a header that fails its checksum)
+//! is never changed: recovery refuses it ([`RecoverError::Damaged`]). An empty log is a
+//! new one (the header is written at the node's first `init`).
+//!
+//! Then the frames are scanned ([`crate::wal::scan`]). Where a frame is invalid, the range
+//! from there on is read again, up to [`REREADS_MAX`] times: a read that came back
+//! corrupted (a transient fault) reads clean the next time, while a torn tail, a hole
+//! left by a lost write, or damage on the disk reads the same every time.
+//!
+//! **A torn tail or damage to synced records?** Each frame says through which LSN the
+//! log was durable when it was written (the last completed sync). Say the frame that
+//! stays invalid would have been LSN `L`. If some later frame with an intact header says
+//! the log was synced through `L` or further when it was written, then `L` had been
+//! synced, and what is damaged is acknowledged data: recovery refuses, changing nothing
+//! (`occ-node` exits 1 and names the file, the offset and what it found; `--repair` moves
+//! the file aside and keeps the valid prefix). Otherwise everything from `L` on was
+//! written after the last sync that completed before the crash: a torn or lost tail, or
+//! unsynced writes kept after a lost one (a hole). That tail is cut off (`truncate`), so
+//! that new records follow the valid prefix; nothing cut off was acknowledged, and the
+//! count of bytes is reported ([`Recovered::discarded_bytes`]).
+//!
+//! This is sound for the simulator's disk, which only ever damages unsynced writes: every
+//! frame written after an unsynced write at `L` was written before `L`'s sync completed,
+//! so it says less than `L`. (A driver must only report a sync once the bytes are
+//! durable, and what recovery read it must make durable before new frames say so:
+//! `occ-node` fsyncs after recovery.) What it cannot see: damage to the last synced
+//! records when no frame was written after their sync. Those read like a torn tail and
+//! are cut; only a second copy (replicas) could tell.
 //!
 //! What a re-read brought back is written back over the log (`rewrite`) before the node
 //! goes on: the node must believe exactly what the disk says. A faulty read can even turn
@@ -22,15 +43,11 @@
 //! simulator); that record was never synced, so keeping it is harmless, but only if the
 //! disk holds it too. Otherwise the node would append after a record the next recovery
 //! reads as torn, and cut off everything synced after it.
-//!
-//! A single node cannot tell a torn tail from a record that went bad on the disk after it
-//! was synced (both read the same every time): it treats both as the end of the log.
-//! Surviving that takes a second copy (replicas), which this store does not have.
 
 use std::io;
 
 use crate::bugs::Bug;
-use crate::wal::{self, Logged};
+use crate::wal::{self, LogHeader, Logged};
 
 /// Re-reads of one invalid range before it is taken for the end of the log. A transient
 /// read fault that survives this many re-reads in a row is, in the simulator, rarer than
@@ -54,9 +71,67 @@ pub trait Storage {
     /// Writes `bytes` over the log at `offset`, in place and durably (recovery writes back
     /// what it read clean only on a re-read). Never shortens the log.
     fn rewrite(&mut self, offset: u64, bytes: &[u8]) -> io::Result<()>;
-    /// Drops the log's first `keep_from` bytes, atomically and durably: after a crash the
-    /// log is either as before or the rest of it, whole, with every earlier append durable.
-    fn compact(&mut self, keep_from: u64) -> io::Result<()>;
+    /// Replaces the log's first `keep_from` bytes with `head` (a new header), atomically
+    /// and durably: after a crash the log is either as before or `head` and the rest of
+    /// it, whole, with every earlier append durable. On an empty log with `keep_from` 0
+    /// this creates the log with its header.
+    fn compact(&mut self, head: &[u8], keep_from: u64) -> io::Result<()>;
+}
+
+/// Where one snapshot lies in the log.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SnapshotAt {
+    /// Its first frame's offset and LSN, and its last frame's LSN (the snapshot's).
+    pub offset: u64,
+    pub first_lsn: u64,
+    pub lsn: u64,
+    /// Bytes of all its frames.
+    pub len: u64,
+}
+
+/// Why recovery would not go on.
+#[derive(Debug)]
+pub enum RecoverError {
+    Io(io::Error),
+    /// The log is damaged where cutting it would lose synced records, or it is not a log
+    /// at all. Nothing was changed.
+    Damaged(Damage),
+}
+
+/// Damage recovery will not cut off by itself (see the module docs).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Damage {
+    /// Where it starts, and what was found there.
+    pub offset: u64,
+    pub found: String,
+    /// Why it cannot be a torn tail.
+    pub why: String,
+    /// The valid prefix before it (0 if the header is what is damaged): what a repair
+    /// keeps.
+    pub valid_len: u64,
+}
+
+impl std::fmt::Display for Damage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "damaged at offset {}: {}; {}", self.offset, self.found, self.why)
+    }
+}
+
+impl std::fmt::Display for RecoverError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RecoverError::Io(e) => write!(f, "{e}"),
+            RecoverError::Damaged(damage) => write!(f, "{damage}"),
+        }
+    }
+}
+
+impl std::error::Error for RecoverError {}
+
+impl From<io::Error> for RecoverError {
+    fn from(e: io::Error) -> RecoverError {
+        RecoverError::Io(e)
+    }
 }
 
 /// What recovery found in a log.
@@ -67,8 +142,10 @@ pub struct Recovered {
     /// the first snapshot, for `Bug::ReplayTwice`). Records before that were superseded by
     /// the snapshot and are not decoded.
     pub records: Vec<(u64, Logged)>,
-    /// `(offset, length, lsn)` of the last two snapshot frames, oldest first.
-    pub snapshots: Vec<(u64, u64, u64)>,
+    /// The last two snapshots, oldest first.
+    pub snapshots: Vec<SnapshotAt>,
+    /// The log's header (`None`: the log is empty, a new one).
+    pub header: Option<LogHeader>,
     /// Frames in the valid prefix, and the LSN of the first.
     pub frames: usize,
     pub first_lsn: Option<u64>,
@@ -101,27 +178,49 @@ impl Recovered {
     }
 }
 
-/// Reads the log on `storage`, keeps its valid prefix and cuts off the rest (see the
-/// module docs). `bug` plants a recovery bug: `TrustTornTail` skips the checksums,
-/// `TruncateOnReadError` believes the first read, `ReplayTwice` decodes from the first
-/// snapshot.
-pub fn recover(storage: &mut dyn Storage, bug: Option<Bug>) -> io::Result<Recovered> {
+/// Reads the log on `storage`, keeps its valid prefix and cuts off an unsynced tail, or
+/// refuses damage it must not cut (see the module docs). `bug` plants a recovery bug:
+/// `TrustTornTail` skips the checksums, `TruncateOnReadError` believes the first read
+/// (and cuts whatever it did not like), `ReplayTwice` decodes from the first snapshot.
+pub fn recover(storage: &mut dyn Storage, bug: Option<Bug>) -> Result<Recovered, RecoverError> {
     let verify = bug != Some(Bug::TrustTornTail);
     let reread = bug != Some(Bug::TruncateOnReadError);
     let len = storage.size()?;
+    if len == 0 {
+        return Ok(Recovered::default());
+    }
     let mut bytes = storage.read(0, len)?;
-    let mut found = wal::scan(&bytes, 0, None, verify);
+    let (mut rereads, mut repaired_reads, mut rereads_here) = (0, 0, 0);
+    let mut header = wal::decode_header(&bytes);
+    while header.is_err() && reread && rereads_here < REREADS_MAX {
+        bytes = storage.read(0, len)?;
+        rereads += 1;
+        rereads_here += 1;
+        header = wal::decode_header(&bytes);
+    }
+    let (header, header_len) = header.map_err(|found| {
+        RecoverError::Damaged(Damage {
+            offset: 0,
+            found,
+            why: "a log starts with an occ-node log header, so this is not a log or its head \
+                  is damaged"
+                .to_string(),
+            valid_len: 0,
+        })
+    })?;
+    let first = header.first_lsn;
+    let mut found = wal::scan(&bytes[header_len as usize..], header_len, Some(first), verify);
     // Where a re-read first got further than the read before it: from there on, what the
     // node believes is what a re-read said, to be written back.
     let mut reread_from = None;
-    let (mut rereads, mut repaired_reads, mut rereads_here) = (0, 0, 0);
+    rereads_here = 0;
     while found.stop.is_some() && reread && rereads_here < REREADS_MAX {
         let from = found.valid_len;
         let again = storage.read(from, len - from)?;
         rereads += 1;
         rereads_here += 1;
-        let next_lsn = found.frames.last().map(|f| f.lsn + 1);
-        let more = wal::scan(&again, from, next_lsn, verify);
+        let next_lsn = found.frames.last().map_or(first, |f| f.lsn + 1);
+        let more = wal::scan(&again, from, Some(next_lsn), verify);
         if more.valid_len > from {
             reread_from = reread_from.or(Some(from));
             bytes.truncate(from as usize);
@@ -136,17 +235,31 @@ pub fn recover(storage: &mut dyn Storage, bug: Option<Bug>) -> io::Result<Recove
     // Decode what the state is rebuilt from. A frame whose checksum matched but whose
     // payload does not decode (garbage that passed a 32-bit check, or a writer's bug) ends
     // the log there, like any other bad frame.
-    let snapshots: Vec<usize> =
+    let snapshot_ends: Vec<usize> =
         (0..found.frames.len()).filter(|&i| found.frames[i].is_snapshot).collect();
+    let snapshot_start = |frames: &[wal::Frame], end: usize| {
+        end - frames[..end].iter().rev().take_while(|f| f.is_part).count()
+    };
     let from = match bug {
-        Some(Bug::ReplayTwice) => snapshots.first(),
-        _ => snapshots.last(),
+        Some(Bug::ReplayTwice) => snapshot_ends.first(),
+        _ => snapshot_ends.last(),
     }
-    .copied()
-    .unwrap_or(0);
+    .map_or(0, |&end| snapshot_start(&found.frames, end));
     let mut records = Vec::with_capacity(found.frames.len() - from);
-    for (i, frame) in found.frames.iter().enumerate().skip(from) {
-        match wal::decode(&bytes, 0, frame) {
+    let mut i = from;
+    while i < found.frames.len() {
+        let frame = found.frames[i];
+        let end = if frame.is_part {
+            (i..found.frames.len()).find(|&j| found.frames[j].is_snapshot).unwrap_or(i)
+        } else {
+            i
+        };
+        let decoded = if frame.is_part {
+            wal::decode_snapshot_frames(&bytes, 0, &found.frames[i..=end])
+        } else {
+            wal::decode(&bytes, 0, &frame)
+        };
+        match decoded {
             Ok(record) => records.push((frame.offset, record)),
             Err(why) => {
                 found.stop = Some(why);
@@ -154,6 +267,23 @@ pub fn recover(storage: &mut dyn Storage, bug: Option<Bug>) -> io::Result<Recove
                 found.frames.truncate(i);
                 break;
             }
+        }
+        i = end + 1;
+    }
+    if found.stop.is_some() && bug != Some(Bug::TruncateOnReadError) {
+        let at = found.valid_len;
+        let lsn = found.frames.last().map_or(first, |f| f.lsn + 1);
+        if let Some(proof) = wal::synced_past(&bytes[at as usize..], at, lsn) {
+            return Err(RecoverError::Damaged(Damage {
+                offset: at,
+                found: found.stop.take().unwrap_or_default(),
+                why: format!(
+                    "LSN {lsn} belongs here, and the frame at offset {} (LSN {}) was written \
+                     once the log was synced through LSN {}: the damage lies in synced records",
+                    proof.offset, proof.lsn, proof.synced
+                ),
+                valid_len: at,
+            }));
         }
     }
     if let Some(from) = reread_from.filter(|&from| from < found.valid_len) {
@@ -163,11 +293,20 @@ pub fn recover(storage: &mut dyn Storage, bug: Option<Bug>) -> io::Result<Recove
     if discarded_bytes > 0 {
         storage.truncate(found.valid_len)?;
     }
-    let snapshot_frames: Vec<(u64, u64, u64)> =
-        found.frames.iter().filter(|f| f.is_snapshot).map(|f| (f.offset, f.len, f.lsn)).collect();
+    let mut snapshots = Vec::new();
+    for (i, frame) in found.frames.iter().enumerate().filter(|(_, f)| f.is_snapshot) {
+        let start = &found.frames[snapshot_start(&found.frames, i)];
+        snapshots.push(SnapshotAt {
+            offset: start.offset,
+            first_lsn: start.lsn,
+            lsn: frame.lsn,
+            len: frame.offset + frame.len - start.offset,
+        });
+    }
     Ok(Recovered {
         records,
-        snapshots: snapshot_frames[snapshot_frames.len().saturating_sub(2)..].to_vec(),
+        snapshots: snapshots[snapshots.len().saturating_sub(2)..].to_vec(),
+        header: Some(header),
         frames: found.frames.len(),
         first_lsn: found.frames.first().map(|f| f.lsn),
         log_len: found.valid_len,
@@ -217,9 +356,9 @@ impl Storage for MemLog {
         Ok(())
     }
 
-    fn compact(&mut self, keep_from: u64) -> io::Result<()> {
+    fn compact(&mut self, head: &[u8], keep_from: u64) -> io::Result<()> {
         let keep_from = usize::try_from(keep_from).unwrap_or(usize::MAX).min(self.bytes.len());
-        self.bytes.drain(..keep_from);
+        self.bytes.splice(..keep_from, head.iter().copied());
         Ok(())
     }
 }
@@ -263,24 +402,88 @@ mod tests {
         fn rewrite(&mut self, offset: u64, bytes: &[u8]) -> io::Result<()> {
             self.log.rewrite(offset, bytes)
         }
-        fn compact(&mut self, keep_from: u64) -> io::Result<()> {
-            self.log.compact(keep_from)
+        fn compact(&mut self, head: &[u8], keep_from: u64) -> io::Result<()> {
+            self.log.compact(head, keep_from)
         }
     }
 
+    /// Bytes of the header `three_records` starts with.
+    fn header_len() -> usize {
+        wal::encode_header(&LogHeader { first_lsn: 1, ..LogHeader::default() }).len()
+    }
+
+    /// Bytes of one `Ids` frame.
+    const IDS_FRAME: usize = wal::FRAME_HEADER_BYTES + 9;
+
+    /// A header and three records, each written once the one before it was synced.
     fn three_records() -> MemLog {
-        let mut log = MemLog::default();
+        let header = LogHeader { first_lsn: 1, ..LogHeader::default() };
+        let mut log = MemLog { bytes: wal::encode_header(&header) };
         for lsn in 1..=3 {
-            log.bytes.extend(wal::encode_ids(lsn, lsn * 1000));
+            log.bytes.extend(wal::encode_ids(wal::At { lsn, synced: lsn - 1 }, lsn * 1000));
         }
         log
+    }
+
+    fn damage(result: Result<Recovered, RecoverError>) -> Damage {
+        match result {
+            Err(RecoverError::Damaged(damage)) => damage,
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn what_is_not_a_log_is_refused_and_left_as_it_was() {
+        let noise: Vec<u8> =
+            (0..10_000u32).map(|i| (i.wrapping_mul(2654435761) >> 7) as u8).collect();
+        for bytes in [noise, b"just some text\n".to_vec(), three_records().bytes[1..].to_vec()] {
+            let mut log = MemLog { bytes: bytes.clone() };
+            let refused = damage(recover(&mut log, None));
+            assert_eq!((refused.offset, refused.valid_len), (0, 0));
+            assert!(refused.to_string().contains("occ-node log header"), "{refused}");
+            assert_eq!(log.bytes, bytes, "nothing was changed");
+        }
+        let empty = recover(&mut MemLog::default(), None).expect("an empty log is a new one");
+        assert_eq!(empty.header, None);
+    }
+
+    #[test]
+    fn damage_to_synced_records_is_refused_and_an_unsynced_tail_is_cut() {
+        // A flipped bit in record 2: record 3 was written once 2 was synced, so the damage
+        // lies in synced records. Refused, nothing changed.
+        let mut log = three_records();
+        let second = header_len() + IDS_FRAME;
+        log.bytes[second + 30] ^= 1;
+        let before = log.bytes.clone();
+        let refused = damage(recover(&mut log, None));
+        assert_eq!((refused.offset, refused.valid_len), (second as u64, second as u64));
+        assert!(refused.why.contains("synced through LSN 2"), "{refused}");
+        assert_eq!(log.bytes, before);
+        // The same damage in record 3, the last: nothing says it was synced. Cut.
+        let mut log = three_records();
+        let third = header_len() + 2 * IDS_FRAME;
+        log.bytes[third + 30] ^= 1;
+        assert_eq!(recover(&mut log, None).expect("a tail").records.len(), 2);
+        assert_eq!(log.bytes.len(), third);
+        // A hole (a lost unsynced write) before a kept one written before any later sync:
+        // cut, as the simulator's disk makes them.
+        let mut log = three_records();
+        log.bytes.extend([0u8; IDS_FRAME]);
+        log.bytes.extend(wal::encode_ids(wal::At { lsn: 5, synced: 3 }, 5000));
+        let recovered = recover(&mut log, None).expect("an unsynced tail");
+        assert_eq!((recovered.records.len(), recovered.discarded_bytes), (3, 2 * IDS_FRAME as u64));
+        // The planted bug cuts even synced damage.
+        let mut log = three_records();
+        log.bytes[second + 30] ^= 1;
+        let cut = recover(&mut log, Some(Bug::TruncateOnReadError)).expect("cut");
+        assert_eq!(cut.records.len(), 1);
     }
 
     #[test]
     fn a_corrupted_read_is_read_again_and_nothing_is_lost() {
         let log = three_records();
         let len = log.bytes.len();
-        let mut flaky = Flaky { log, corrupt_reads: 5, flip_at: 20 };
+        let mut flaky = Flaky { log, corrupt_reads: 5, flip_at: header_len() + 20 };
         let recovered = recover(&mut flaky, None).expect("recovers");
         assert_eq!(recovered.records.len(), 3);
         assert_eq!((recovered.log_len, recovered.discarded_bytes), (len as u64, 0));
@@ -304,8 +507,9 @@ mod tests {
     #[test]
     fn planted_recovery_bugs_lose_or_trust_what_they_should_not() {
         // Believing one corrupted read cuts synced records off.
-        // Each record is 25 bytes: byte 30 is in the second.
-        let mut flaky = Flaky { log: three_records(), corrupt_reads: 1, flip_at: 30 };
+        // The flipped byte is in the second record.
+        let flip_at = header_len() + IDS_FRAME + 5;
+        let mut flaky = Flaky { log: three_records(), corrupt_reads: 1, flip_at };
         let recovered = recover(&mut flaky, Some(Bug::TruncateOnReadError)).expect("recovers");
         assert_eq!(recovered.records.len(), 1, "the second record was read corrupted once");
         // Skipping checksums takes a torn record whose payload still parses.
@@ -373,11 +577,11 @@ mod tests {
         fn rewrite(&mut self, offset: u64, bytes: &[u8]) -> io::Result<()> {
             self.log.rewrite(offset, bytes)
         }
-        fn compact(&mut self, keep_from: u64) -> io::Result<()> {
-            self.log.compact(keep_from)
+        fn compact(&mut self, head: &[u8], keep_from: u64) -> io::Result<()> {
+            self.log.compact(head, keep_from)
         }
     }
 
-    /// The checksum's first byte in a frame.
-    const FRAME_CRC: usize = 4;
+    /// The payload checksum's first byte in a frame.
+    const FRAME_CRC: usize = 20;
 }

@@ -7,18 +7,32 @@
 //!   retries), and for a committed one the value and version installed at each key;
 //! - [`Record::Ids`]: transaction ids up to `up_to` may be issued (the high-water mark, so
 //!   that no id is issued twice across restarts);
-//! - [`Record::Snapshot`]: the whole durable state, so that the log can be cut.
+//! - [`Record::Snapshot`]: the whole durable state, so that the log can be cut. A
+//!   snapshot of any size is written as a run of frames (chunks of at most
+//!   `LogConfig::snapshot_chunk_bytes` of its encoding, each its own LSN): no frame ever
+//!   comes near [`RECORD_BYTES_MAX`], whatever the state holds.
 //!
 //! Each record carries its log sequence number (LSN): consecutive, from 1. Recovery
 //! applies a record only if its LSN is past what the state already holds, so a record
 //! that appears twice in the log (before and after a snapshot that includes it) is
 //! applied once.
 //!
-//! **Framing.** `[payload length: u32 LE][CRC-32 of length and payload: u32 LE][payload]`.
-//! A frame is valid when the length fits in what is left, the checksum matches, the payload
-//! decodes completely and its LSN is the next one expected. The first invalid frame ends
-//! the valid prefix: a torn last write, zeros where a lost write left a hole, or a
-//! corrupted read (which recovery re-reads before it believes it; see [`crate::storage`]).
+//! **The log's header.** A log starts with a header ([`LogHeader`]): a magic string, the
+//! format version ([`FORMAT_VERSION`]), the LSN of the first frame after it, and the
+//! identity of the node that owns the log (its node id and its cluster's node ids). The
+//! driver writes it atomically when the log is created (at the node's first `init`) and
+//! again, with the new first LSN, when compaction cuts the log's head off.
+//!
+//! **Framing.** `[payload length: u32][LSN: u64][synced through: u64][CRC-32 of the
+//! payload: u32][CRC-32 of the 24 bytes before it: u32][payload]`, integers little-endian.
+//! *Synced through* is the LSN up to which the log was known durable when the frame was
+//! written (the last completed sync): recovery uses it to tell a torn or lost unsynced
+//! tail from damage to synced records (see [`crate::storage`]). The header's own checksum
+//! lets a scan recognise a frame at any offset cheaply. A frame is valid when both
+//! checksums match, the length fits in what is left, the payload decodes completely and
+//! its LSN is the next one expected. The first invalid frame ends the valid prefix: a torn
+//! last write, zeros where a lost write left a hole, or a corrupted read (which recovery
+//! re-reads before it believes it).
 //!
 //! The payload is a small binary encoding (integers little-endian, strings as a u32
 //! length and UTF-8 bytes): a record is written for every commit, so it must be cheap.
@@ -26,10 +40,18 @@
 use crate::outcomes::{Outcome, TxnKey};
 use crate::protocol::{Conflict, KeyValue, KeyVersion};
 
-/// Bytes of a frame's header: length and checksum.
-pub const FRAME_HEADER_BYTES: usize = 8;
+/// Bytes of a frame's header: length, LSN, synced-through and two checksums.
+pub const FRAME_HEADER_BYTES: usize = 28;
 /// The longest payload a frame may claim; a longer length is corruption, not a record.
+/// Nothing the node writes comes near it: a snapshot is chunked, and a commit is bounded
+/// (see `crate::limits`).
 pub const RECORD_BYTES_MAX: u32 = 1 << 28;
+/// The first bytes of every log.
+pub const LOG_MAGIC: &[u8; 8] = b"OCC-WAL\n";
+/// The log format this build writes and reads. (Version 1 had no header.)
+pub const FORMAT_VERSION: u32 = 2;
+/// The longest header body a log may claim (its node ids are bounded by a line).
+const HEADER_BODY_BYTES_MAX: u32 = 1 << 27;
 
 const KIND_COMMIT: u8 = 1;
 const KIND_IDS: u8 = 2;
@@ -39,10 +61,129 @@ const KIND_RESOLVED: u8 = 5;
 const KIND_DECIDED: u8 = 6;
 const KIND_OUTCOME: u8 = 7;
 const KIND_FORGOTTEN: u8 = 8;
+/// A chunk of a snapshot that continues in the next frame; `KIND_SNAPSHOT` is its last.
+const KIND_SNAPSHOT_PART: u8 = 9;
 const TXN_OWN: u8 = 0;
 const TXN_FOREIGN: u8 = 1;
 const OUTCOME_COMMITTED: u8 = 0;
 const OUTCOME_ABORTED: u8 = 1;
+
+/// Where a frame goes: its LSN, and the LSN through which the log was durable when it
+/// was written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct At {
+    pub lsn: u64,
+    pub synced: u64,
+}
+
+/// A frame written with nothing known durable (tests, tools).
+impl From<u64> for At {
+    fn from(lsn: u64) -> At {
+        At { lsn, synced: 0 }
+    }
+}
+
+/// Who owns a log: the node it was written by and the cluster that node belongs to.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Identity {
+    pub node_id: String,
+    pub node_ids: Vec<String>,
+}
+
+impl std::fmt::Display for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ids: Vec<_> = self.node_ids.iter().map(|id| crate::clip::clip(id)).collect();
+        write!(f, "node `{}` of [{}]", crate::clip::clip(&self.node_id), ids.join(", "))
+    }
+}
+
+/// What a log starts with (see the module docs).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LogHeader {
+    /// The LSN of the first frame after the header.
+    pub first_lsn: u64,
+    pub identity: Identity,
+}
+
+/// The header's bytes: `[magic: 8][version: u32][body length: u32][CRC-32 of version,
+/// length and body: u32][body: first LSN, node id, node ids]`.
+pub fn encode_header(header: &LogHeader) -> Vec<u8> {
+    let mut body = FrameWriter { bytes: Vec::new(), at: At::from(0), chunks: None };
+    body.u64(header.first_lsn);
+    body.str(&header.identity.node_id);
+    body.count(header.identity.node_ids.len());
+    for id in &header.identity.node_ids {
+        body.str(id);
+    }
+    let body = body.bytes;
+    let len = u32::try_from(body.len()).expect("a header is shorter than 4 GiB");
+    assert!(len <= HEADER_BODY_BYTES_MAX, "a {len}-byte log header is longer than allowed");
+    let mut bytes = LOG_MAGIC.to_vec();
+    bytes.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    bytes.extend_from_slice(&len.to_le_bytes());
+    let crc = checksum(&[&bytes[8..16], &body]);
+    bytes.extend_from_slice(&crc.to_le_bytes());
+    bytes.extend_from_slice(&body);
+    bytes
+}
+
+/// Bytes of a header before its body.
+const LOG_HEADER_FIXED_BYTES: usize = 20;
+
+/// The header at the start of `bytes` and its length, or what was found instead.
+pub fn decode_header(bytes: &[u8]) -> Result<(LogHeader, u64), String> {
+    if bytes.len() < LOG_MAGIC.len() || &bytes[..LOG_MAGIC.len()] != LOG_MAGIC {
+        return Err(format!("no occ-node log header: it starts with {}", describe(bytes)));
+    }
+    if bytes.len() < LOG_HEADER_FIXED_BYTES {
+        return Err(format!("a log header cut short ({} bytes)", bytes.len()));
+    }
+    let version = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
+    let len = u32::from_le_bytes(bytes[12..16].try_into().expect("4 bytes"));
+    let stored = u32::from_le_bytes(bytes[16..20].try_into().expect("4 bytes"));
+    if len > HEADER_BODY_BYTES_MAX || LOG_HEADER_FIXED_BYTES + len as usize > bytes.len() {
+        return Err(format!("a log header claiming {len} bytes with {} left", bytes.len() - 20));
+    }
+    let end = LOG_HEADER_FIXED_BYTES + len as usize;
+    let body = &bytes[LOG_HEADER_FIXED_BYTES..end];
+    if stored != checksum(&[&bytes[8..16], body]) {
+        return Err("a log header whose checksum does not match".to_string());
+    }
+    if version != FORMAT_VERSION {
+        return Err(format!(
+            "log format version {version}; this occ-node reads version {FORMAT_VERSION}"
+        ));
+    }
+    let mut r = Reader { bytes: body };
+    let parse = |r: &mut Reader| -> Decoded<LogHeader> {
+        let first_lsn = r.u64()?;
+        let node_id = r.str()?;
+        let node_ids = r.strings()?;
+        Ok(LogHeader { first_lsn, identity: Identity { node_id, node_ids } })
+    };
+    let header = parse(&mut r).map_err(|why| format!("a log header with {why}"))?;
+    if !r.bytes.is_empty() {
+        return Err("a log header with bytes left over".to_string());
+    }
+    Ok((header, end as u64))
+}
+
+/// What the first bytes of a file look like, for a person: text or hex.
+fn describe(bytes: &[u8]) -> String {
+    if bytes.is_empty() {
+        return "nothing (it is empty)".to_string();
+    }
+    let head = &bytes[..bytes.len().min(16)];
+    match std::str::from_utf8(head) {
+        Ok(text) if text.chars().all(|c| !c.is_control() || c == '\n') => {
+            format!("the text {:?}", text)
+        }
+        _ => {
+            let hex: Vec<String> = head.iter().map(|b| format!("{b:02x}")).collect();
+            format!("the bytes {}", hex.join(" "))
+        }
+    }
+}
 
 /// One record and its log sequence number.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -142,18 +283,49 @@ pub struct Snapshot {
     pub participated: Vec<(TxnKey, Outcome, u64)>,
 }
 
-/// Builds one framed record.
+/// Builds one framed record, or (for a snapshot) a run of chunk frames.
 struct FrameWriter {
     bytes: Vec<u8>,
+    at: At,
+    /// For a chunked record: the most payload bytes of data per frame, and the frames
+    /// finished so far.
+    chunks: Option<(usize, Vec<Vec<u8>>)>,
 }
 
 impl FrameWriter {
-    fn new(kind: u8, lsn: u64) -> FrameWriter {
+    fn new(kind: u8, at: At) -> FrameWriter {
         let mut bytes = Vec::with_capacity(128);
         bytes.extend_from_slice(&[0; FRAME_HEADER_BYTES]);
         bytes.push(kind);
-        bytes.extend_from_slice(&lsn.to_le_bytes());
-        FrameWriter { bytes }
+        FrameWriter { bytes, at, chunks: None }
+    }
+
+    /// A record written as chunks of at most `chunk_bytes` bytes of data each.
+    fn chunked(kind: u8, at: At, chunk_bytes: usize) -> FrameWriter {
+        let mut frame = FrameWriter::new(kind, at);
+        frame.chunks = Some((chunk_bytes.max(1), Vec::new()));
+        frame
+    }
+
+    /// Once the frame being built holds a whole chunk, finishes it as a part and starts
+    /// the next (at the next LSN) with what is left over.
+    fn cut(&mut self) {
+        let Some((chunk_bytes, _)) = self.chunks else { return };
+        let end = FRAME_HEADER_BYTES + 1 + chunk_bytes;
+        while self.bytes.len() > end {
+            let rest = self.bytes.split_off(end);
+            let mut next = Vec::with_capacity(end.min(rest.len() + FRAME_HEADER_BYTES + 1));
+            next.extend_from_slice(&[0; FRAME_HEADER_BYTES]);
+            next.push(self.bytes[FRAME_HEADER_BYTES]);
+            next.extend_from_slice(&rest);
+            let mut done = std::mem::replace(&mut self.bytes, next);
+            done[FRAME_HEADER_BYTES] = KIND_SNAPSHOT_PART;
+            seal(&mut done, self.at);
+            self.at.lsn += 1;
+            if let Some((_, frames)) = &mut self.chunks {
+                frames.push(done);
+            }
+        }
     }
 
     fn u8(&mut self, value: u8) {
@@ -238,33 +410,53 @@ impl FrameWriter {
     }
 
     fn finish(mut self) -> Vec<u8> {
-        let payload_len = self.bytes.len() - FRAME_HEADER_BYTES;
-        let len = u32::try_from(payload_len).expect("a record is shorter than 4 GiB");
-        assert!(len <= RECORD_BYTES_MAX, "a {len}-byte record is longer than the log allows");
-        self.bytes[..4].copy_from_slice(&len.to_le_bytes());
-        let crc = checksum(&self.bytes[..4], &self.bytes[FRAME_HEADER_BYTES..]);
-        self.bytes[4..8].copy_from_slice(&crc.to_le_bytes());
+        assert!(self.chunks.is_none(), "a chunked record ends with finish_chunks");
+        seal(&mut self.bytes, self.at);
         self.bytes
+    }
+
+    /// The frames of a chunked record, in order: parts, then the last under its kind.
+    fn finish_chunks(mut self) -> Vec<Vec<u8>> {
+        self.cut();
+        let (_, mut frames) = self.chunks.take().expect("a chunked record");
+        seal(&mut self.bytes, self.at);
+        frames.push(self.bytes);
+        frames
     }
 }
 
-fn checksum(len: &[u8], payload: &[u8]) -> u32 {
+/// Fills in a frame's header: length, LSN, synced-through and both checksums.
+fn seal(bytes: &mut [u8], at: At) {
+    let payload_len = bytes.len() - FRAME_HEADER_BYTES;
+    let len = u32::try_from(payload_len).expect("a record is shorter than 4 GiB");
+    assert!(len <= RECORD_BYTES_MAX, "a {len}-byte record is longer than the log allows");
+    bytes[..4].copy_from_slice(&len.to_le_bytes());
+    bytes[4..12].copy_from_slice(&at.lsn.to_le_bytes());
+    bytes[12..20].copy_from_slice(&at.synced.to_le_bytes());
+    let crc = checksum(&[&bytes[FRAME_HEADER_BYTES..]]);
+    bytes[20..24].copy_from_slice(&crc.to_le_bytes());
+    let crc = checksum(&[&bytes[..24]]);
+    bytes[24..28].copy_from_slice(&crc.to_le_bytes());
+}
+
+fn checksum(parts: &[&[u8]]) -> u32 {
     let mut hasher = crc32fast::Hasher::new();
-    hasher.update(len);
-    hasher.update(payload);
+    for part in parts {
+        hasher.update(part);
+    }
     hasher.finalize()
 }
 
 /// The framed commit record of `outcome` for `txn`. `writes` are what a committed outcome
 /// installed, one per version and in the same (key) order; empty for an abort.
 pub fn encode_commit(
-    lsn: u64,
+    at: impl Into<At>,
     txn: &TxnKey,
     deadline_us: u64,
     outcome: &Outcome,
     writes: &[KeyValue],
 ) -> Vec<u8> {
-    let mut frame = FrameWriter::new(KIND_COMMIT, lsn);
+    let mut frame = FrameWriter::new(KIND_COMMIT, at.into());
     frame.txn(txn);
     frame.u64(deadline_us);
     let values: Vec<&str> = writes.iter().map(|w| w.value.as_str()).collect();
@@ -275,20 +467,25 @@ pub fn encode_commit(
     frame.finish()
 }
 
-pub fn encode_ids(lsn: u64, up_to: u64) -> Vec<u8> {
-    let mut frame = FrameWriter::new(KIND_IDS, lsn);
+pub fn encode_ids(at: impl Into<At>, up_to: u64) -> Vec<u8> {
+    let mut frame = FrameWriter::new(KIND_IDS, at.into());
     frame.u64(up_to);
     frame.finish()
 }
 
-pub fn encode_prepared(lsn: u64, txn_id: &str, prepared: &PreparedTxn) -> Vec<u8> {
-    let mut frame = FrameWriter::new(KIND_PREPARED, lsn);
+pub fn encode_prepared(at: impl Into<At>, txn_id: &str, prepared: &PreparedTxn) -> Vec<u8> {
+    let mut frame = FrameWriter::new(KIND_PREPARED, at.into());
     frame.prepared(txn_id, prepared);
     frame.finish()
 }
 
-pub fn encode_resolved(lsn: u64, txn_id: &str, committed: bool, deadline_us: u64) -> Vec<u8> {
-    let mut frame = FrameWriter::new(KIND_RESOLVED, lsn);
+pub fn encode_resolved(
+    at: impl Into<At>,
+    txn_id: &str,
+    committed: bool,
+    deadline_us: u64,
+) -> Vec<u8> {
+    let mut frame = FrameWriter::new(KIND_RESOLVED, at.into());
     frame.str(txn_id);
     frame.u8(u8::from(committed));
     frame.u64(deadline_us);
@@ -296,14 +493,14 @@ pub fn encode_resolved(lsn: u64, txn_id: &str, committed: bool, deadline_us: u64
 }
 
 pub fn encode_decided(
-    lsn: u64,
+    at: impl Into<At>,
     txn: &TxnKey,
     txn_id: &str,
     participants: &[String],
     versions: &[KeyVersion],
     deadline_us: u64,
 ) -> Vec<u8> {
-    let mut frame = FrameWriter::new(KIND_DECIDED, lsn);
+    let mut frame = FrameWriter::new(KIND_DECIDED, at.into());
     frame.txn(txn);
     frame.str(txn_id);
     frame.count(participants.len());
@@ -315,16 +512,21 @@ pub fn encode_decided(
     frame.finish()
 }
 
-pub fn encode_outcome(lsn: u64, txn: &TxnKey, deadline_us: u64, outcome: &Outcome) -> Vec<u8> {
-    let mut frame = FrameWriter::new(KIND_OUTCOME, lsn);
+pub fn encode_outcome(
+    at: impl Into<At>,
+    txn: &TxnKey,
+    deadline_us: u64,
+    outcome: &Outcome,
+) -> Vec<u8> {
+    let mut frame = FrameWriter::new(KIND_OUTCOME, at.into());
     frame.txn(txn);
     frame.u64(deadline_us);
     frame.outcome(outcome, None);
     frame.finish()
 }
 
-pub fn encode_forgotten(lsn: u64, txn_id: &str) -> Vec<u8> {
-    let mut frame = FrameWriter::new(KIND_FORGOTTEN, lsn);
+pub fn encode_forgotten(at: impl Into<At>, txn_id: &str) -> Vec<u8> {
+    let mut frame = FrameWriter::new(KIND_FORGOTTEN, at.into());
     frame.str(txn_id);
     frame.finish()
 }
@@ -337,33 +539,39 @@ pub struct ClusterState<'a> {
     pub participated: &'a [(&'a TxnKey, &'a Outcome, u64)],
 }
 
-/// The framed snapshot record: `keys` sorted by key, `outcomes` in deadline order.
+/// The snapshot's frames, in order: its encoding (`keys` sorted by key, `outcomes` in
+/// deadline order) in chunks of at most `chunk_bytes` bytes each, at consecutive LSNs
+/// from `at`'s. The snapshot's LSN is its last frame's.
 pub fn encode_snapshot<'a>(
-    lsn: u64,
+    at: impl Into<At>,
+    chunk_bytes: usize,
     ids_up_to: u64,
     keys: &[(&str, &str, u64)],
     outcomes: impl ExactSizeIterator<Item = (&'a TxnKey, &'a Outcome, u64)>,
     cluster: ClusterState<'_>,
-) -> Vec<u8> {
-    let mut frame = FrameWriter::new(KIND_SNAPSHOT, lsn);
+) -> Vec<Vec<u8>> {
+    let mut frame = FrameWriter::chunked(KIND_SNAPSHOT, at.into(), chunk_bytes);
     frame.u64(ids_up_to);
     frame.count(keys.len());
     for (key, value, version) in keys {
         frame.str(key);
         frame.str(value);
         frame.u64(*version);
+        frame.cut();
     }
     frame.count(outcomes.len());
     for (txn, outcome, deadline_us) in outcomes {
         frame.txn(txn);
         frame.u64(deadline_us);
         frame.outcome(outcome, None);
+        frame.cut();
     }
     let ClusterState { prepared, decisions, participated } = cluster;
     if !(prepared.is_empty() && decisions.is_empty() && participated.is_empty()) {
         frame.count(prepared.len());
         for (txn_id, p) in prepared {
             frame.prepared(txn_id, p);
+            frame.cut();
         }
         frame.count(decisions.len());
         for (txn_id, participants) in decisions {
@@ -372,15 +580,17 @@ pub fn encode_snapshot<'a>(
             for p in *participants {
                 frame.str(p);
             }
+            frame.cut();
         }
         frame.count(participated.len());
         for (txn, outcome, deadline_us) in participated {
             frame.txn(txn);
             frame.u64(*deadline_us);
             frame.outcome(outcome, None);
+            frame.cut();
         }
     }
-    frame.finish()
+    frame.finish_chunks()
 }
 
 /// Reads a payload; every method fails rather than reading past the end.
@@ -487,10 +697,9 @@ impl<'a> Reader<'a> {
     }
 }
 
-fn decode_payload(payload: &[u8]) -> Decoded<Logged> {
+fn decode_payload(lsn: u64, payload: &[u8]) -> Decoded<Logged> {
     let mut r = Reader { bytes: payload };
     let kind = r.u8()?;
-    let lsn = r.u64()?;
     let record = match kind {
         KIND_COMMIT => {
             let txn = r.txn()?;
@@ -499,39 +708,8 @@ fn decode_payload(payload: &[u8]) -> Decoded<Logged> {
             Record::Commit(CommitRecord { txn, deadline_us, outcome, values })
         }
         KIND_IDS => Record::Ids { up_to: r.u64()? },
-        KIND_SNAPSHOT => {
-            let ids_up_to = r.u64()?;
-            let count = r.count(16)?;
-            let mut keys = Vec::with_capacity(count);
-            for _ in 0..count {
-                let (key, value) = (r.str()?, r.str()?);
-                keys.push((key, value, r.u64()?));
-            }
-            let count = r.count(10)?;
-            let mut outcomes = Vec::with_capacity(count);
-            for _ in 0..count {
-                let txn = r.txn()?;
-                let deadline_us = r.u64()?;
-                outcomes.push((txn, r.outcome(false)?.0, deadline_us));
-            }
-            let mut snapshot = Snapshot { ids_up_to, keys, outcomes, ..Snapshot::default() };
-            if !r.bytes.is_empty() {
-                let count = r.count(8)?;
-                snapshot.prepared = (0..count).map(|_| r.prepared()).collect::<Decoded<_>>()?;
-                let count = r.count(8)?;
-                for _ in 0..count {
-                    let txn_id = r.str()?;
-                    snapshot.decisions.push((txn_id, r.strings()?));
-                }
-                let count = r.count(10)?;
-                for _ in 0..count {
-                    let txn = r.txn()?;
-                    let deadline_us = r.u64()?;
-                    snapshot.participated.push((txn, r.outcome(false)?.0, deadline_us));
-                }
-            }
-            Record::Snapshot(snapshot)
-        }
+        KIND_SNAPSHOT => Record::Snapshot(decode_snapshot(r.bytes)?),
+        KIND_SNAPSHOT_PART => return Err("a snapshot part outside its snapshot"),
         KIND_PREPARED => {
             let (txn_id, prepared) = r.prepared()?;
             Record::Prepared { txn_id, prepared }
@@ -560,10 +738,49 @@ fn decode_payload(payload: &[u8]) -> Decoded<Logged> {
         KIND_FORGOTTEN => Record::Forgotten { txn_id: r.str()? },
         _ => return Err("an unknown record kind"),
     };
-    if !r.bytes.is_empty() {
+    if !r.bytes.is_empty() && !matches!(record, Record::Snapshot(_)) {
         return Err("bytes left over after the record");
     }
     Ok(Logged { lsn, record })
+}
+
+/// A snapshot's encoding, its chunks put back together.
+fn decode_snapshot(bytes: &[u8]) -> Decoded<Snapshot> {
+    let mut r = Reader { bytes };
+    let ids_up_to = r.u64()?;
+    let count = r.count(16)?;
+    let mut keys = Vec::with_capacity(count);
+    for _ in 0..count {
+        let (key, value) = (r.str()?, r.str()?);
+        keys.push((key, value, r.u64()?));
+    }
+    let count = r.count(10)?;
+    let mut outcomes = Vec::with_capacity(count);
+    for _ in 0..count {
+        let txn = r.txn()?;
+        let deadline_us = r.u64()?;
+        outcomes.push((txn, r.outcome(false)?.0, deadline_us));
+    }
+    let mut snapshot = Snapshot { ids_up_to, keys, outcomes, ..Snapshot::default() };
+    if !r.bytes.is_empty() {
+        let count = r.count(8)?;
+        snapshot.prepared = (0..count).map(|_| r.prepared()).collect::<Decoded<_>>()?;
+        let count = r.count(8)?;
+        for _ in 0..count {
+            let txn_id = r.str()?;
+            snapshot.decisions.push((txn_id, r.strings()?));
+        }
+        let count = r.count(10)?;
+        for _ in 0..count {
+            let txn = r.txn()?;
+            let deadline_us = r.u64()?;
+            snapshot.participated.push((txn, r.outcome(false)?.0, deadline_us));
+        }
+    }
+    if !r.bytes.is_empty() {
+        return Err("bytes left over after the snapshot");
+    }
+    Ok(snapshot)
 }
 
 /// One valid frame of a log: where it is and what its header says. Its payload is
@@ -574,14 +791,20 @@ pub struct Frame {
     /// The frame's length, header included.
     pub len: u64,
     pub lsn: u64,
+    /// The LSN through which the log was durable when the frame was written.
+    pub synced: u64,
+    /// The last (or only) frame of a snapshot.
     pub is_snapshot: bool,
+    /// A snapshot's chunk that continues in the next frame.
+    pub is_part: bool,
 }
 
 /// What a scan found: the valid frames, where the valid prefix ends, and why it ended
 /// before the end of the bytes (if it did).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Scan {
-    /// Every valid frame, in log order.
+    /// Every valid frame, in log order. The last is never a snapshot's part: a snapshot
+    /// cut short ends the prefix where it began.
     pub frames: Vec<Frame>,
     /// Offset just past the last valid frame.
     pub valid_len: u64,
@@ -590,7 +813,7 @@ pub struct Scan {
 }
 
 /// Scans `bytes`, which start at log offset `offset`, for consecutive valid frames: a
-/// length that fits, a matching checksum, the next LSN (`next_lsn` for the first: `None`
+/// length that fits, matching checksums, the next LSN (`next_lsn` for the first: `None`
 /// takes any). Payloads are not decoded (a frame whose checksum matches holds what was
 /// written), except when `verify_checksums` is false (a planted bug), where decoding is
 /// all that is left to tell a record from garbage.
@@ -598,13 +821,36 @@ pub fn scan(bytes: &[u8], offset: u64, next_lsn: Option<u64>, verify_checksums: 
     let mut scan = Scan { valid_len: offset, ..Scan::default() };
     let mut expected = next_lsn;
     let mut at = 0usize;
+    // The first frame of the snapshot being read, while its parts go on.
+    let mut parts_from: Option<usize> = None;
     while at < bytes.len() {
         match frame_at(&bytes[at..], expected, verify_checksums) {
-            Ok((lsn, is_snapshot, len)) => {
-                expected = Some(lsn + 1);
-                let frame = Frame { offset: offset + at as u64, len: len as u64, lsn, is_snapshot };
+            Ok(header)
+                if parts_from.is_some()
+                    && header.kind != KIND_SNAPSHOT_PART
+                    && header.kind != KIND_SNAPSHOT =>
+            {
+                scan.stop = Some(format!("a record of kind {} inside a snapshot", header.kind));
+                break;
+            }
+            Ok(header) => {
+                expected = Some(header.lsn + 1);
+                let is_part = header.kind == KIND_SNAPSHOT_PART;
+                if is_part && parts_from.is_none() {
+                    parts_from = Some(scan.frames.len());
+                } else if !is_part {
+                    parts_from = None;
+                }
+                let frame = Frame {
+                    offset: offset + at as u64,
+                    len: header.len as u64,
+                    lsn: header.lsn,
+                    synced: header.synced,
+                    is_snapshot: header.kind == KIND_SNAPSHOT,
+                    is_part,
+                };
                 scan.frames.push(frame);
-                at += len;
+                at += header.len;
                 scan.valid_len = offset + at as u64;
             }
             Err(why) => {
@@ -613,27 +859,71 @@ pub fn scan(bytes: &[u8], offset: u64, next_lsn: Option<u64>, verify_checksums: 
             }
         }
     }
+    if let Some(first) = parts_from {
+        let parts = scan.frames.len() - first;
+        scan.valid_len = scan.frames[first].offset;
+        scan.frames.truncate(first);
+        let plural = if parts == 1 { "" } else { "s" };
+        let why = format!("a snapshot cut short after {parts} chunk{plural}");
+        scan.stop = Some(match scan.stop {
+            Some(after) => format!("{why}, then {after}"),
+            None => why,
+        });
+    }
     scan
 }
 
-/// The record in `frame`, whose bytes start at `bytes[0]` (log offset `base`).
+/// The record in `frame`, whose bytes start at `bytes[0]` (log offset `base`). A snapshot
+/// is decoded from all of its frames ([`decode_snapshot_frames`]).
 pub fn decode(bytes: &[u8], base: u64, frame: &Frame) -> Result<Logged, String> {
     let start = (frame.offset - base) as usize + FRAME_HEADER_BYTES;
     let end = (frame.offset - base + frame.len) as usize;
-    decode_payload(&bytes[start..end]).map_err(|why| format!("a payload with {why}"))
+    decode_payload(frame.lsn, &bytes[start..end]).map_err(|why| format!("a payload with {why}"))
 }
 
-/// The LSN, snapshot-ness and length of the frame at the start of `bytes`, or why there
-/// is none.
-fn frame_at(
-    bytes: &[u8],
-    expected: Option<u64>,
-    verify: bool,
-) -> Result<(u64, bool, usize), String> {
+/// The snapshot whose frames are `frames` (its parts, then its last frame), their bytes
+/// starting at `bytes[0]` (log offset `base`).
+pub fn decode_snapshot_frames(bytes: &[u8], base: u64, frames: &[Frame]) -> Result<Logged, String> {
+    let last = frames.last().ok_or("a snapshot of no frames")?;
+    if frames.len() == 1 {
+        return decode(bytes, base, last);
+    }
+    let data_len: u64 = frames.iter().map(|f| f.len - FRAME_HEADER_BYTES as u64 - 1).sum();
+    let mut data = Vec::with_capacity(usize::try_from(data_len).unwrap_or(0));
+    for frame in frames {
+        let start = (frame.offset - base) as usize + FRAME_HEADER_BYTES + 1;
+        let end = (frame.offset - base + frame.len) as usize;
+        data.extend_from_slice(&bytes[start..end]);
+    }
+    let snapshot = decode_snapshot(&data).map_err(|why| format!("a snapshot with {why}"))?;
+    Ok(Logged { lsn: last.lsn, record: Record::Snapshot(snapshot) })
+}
+
+/// What a frame's header says.
+struct FrameHeader {
+    lsn: u64,
+    synced: u64,
+    kind: u8,
+    /// The frame's length, header included.
+    len: usize,
+}
+
+/// The header of the frame at the start of `bytes`, or why there is none.
+fn frame_at(bytes: &[u8], expected: Option<u64>, verify: bool) -> Result<FrameHeader, String> {
     if bytes.len() < FRAME_HEADER_BYTES {
         return Err(format!("a partial frame header ({} bytes)", bytes.len()));
     }
     let len = u32::from_le_bytes(bytes[..4].try_into().expect("4 bytes"));
+    let lsn = u64::from_le_bytes(bytes[4..12].try_into().expect("8 bytes"));
+    let synced = u64::from_le_bytes(bytes[12..20].try_into().expect("8 bytes"));
+    let payload_crc = u32::from_le_bytes(bytes[20..24].try_into().expect("4 bytes"));
+    let header_crc = u32::from_le_bytes(bytes[24..28].try_into().expect("4 bytes"));
+    if verify && header_crc != checksum(&[&bytes[..24]]) {
+        if bytes[..FRAME_HEADER_BYTES].iter().all(|&b| b == 0) {
+            return Err("zeros where a frame should be".to_string());
+        }
+        return Err("a frame header whose checksum does not match".to_string());
+    }
     if len == 0 || len > RECORD_BYTES_MAX {
         return Err(format!("a frame length of {len}"));
     }
@@ -645,22 +935,52 @@ fn frame_at(
         ));
     }
     let payload = &bytes[FRAME_HEADER_BYTES..end];
-    let stored = u32::from_le_bytes(bytes[4..8].try_into().expect("4 bytes"));
-    if verify && stored != checksum(&bytes[..4], payload) {
-        return Err("a checksum mismatch".to_string());
+    if verify && payload_crc != checksum(&[payload]) {
+        return Err(format!("LSN {lsn}'s payload checksum does not match"));
     }
-    if !verify {
-        decode_payload(payload).map_err(|why| format!("a payload with {why}"))?;
+    let kind = payload[0];
+    if !verify && kind != KIND_SNAPSHOT_PART {
+        decode_payload(lsn, payload).map_err(|why| format!("a payload with {why}"))?;
     }
-    let mut header = Reader { bytes: payload };
-    let kind = header.u8().map_err(|why| format!("a payload with {why}"))?;
-    let lsn = header.u64().map_err(|why| format!("a payload with {why}"))?;
     if let Some(want) = expected {
         if lsn != want {
             return Err(format!("LSN {lsn} where {want} was next"));
         }
     }
-    Ok((lsn, kind == KIND_SNAPSHOT, end))
+    Ok(FrameHeader { lsn, synced, kind, len: end })
+}
+
+/// The first frame at or after `bytes[0]` (log offset `offset`) whose header is intact
+/// and says it was written with the log durable through `lsn` or later: proof that the
+/// record at `lsn` had been synced. Candidates are sifted cheaply (an LSN past `lsn` and
+/// within what the bytes could hold, synced-through below its own LSN) before the
+/// header's checksum is computed, so a scan of a gigabyte takes seconds.
+pub fn synced_past(bytes: &[u8], offset: u64, lsn: u64) -> Option<Frame> {
+    let mut at = 0usize;
+    let lsn_max = lsn.saturating_add(bytes.len() as u64 / (FRAME_HEADER_BYTES as u64 + 1) + 1);
+    while at + FRAME_HEADER_BYTES <= bytes.len() {
+        let b = &bytes[at..];
+        let frame_lsn = u64::from_le_bytes(b[4..12].try_into().expect("8 bytes"));
+        let synced = u64::from_le_bytes(b[12..20].try_into().expect("8 bytes"));
+        if frame_lsn > lsn
+            && frame_lsn <= lsn_max
+            && synced >= lsn
+            && synced < frame_lsn
+            && u32::from_le_bytes(b[24..28].try_into().expect("4 bytes")) == checksum(&[&b[..24]])
+        {
+            let len = u32::from_le_bytes(b[..4].try_into().expect("4 bytes"));
+            return Some(Frame {
+                offset: offset + at as u64,
+                len: FRAME_HEADER_BYTES as u64 + u64::from(len),
+                lsn: frame_lsn,
+                synced,
+                is_snapshot: false,
+                is_part: false,
+            });
+        }
+        at += 1;
+    }
+    None
 }
 
 #[cfg(test)]
@@ -716,7 +1036,9 @@ mod tests {
         let keys: Vec<(&str, &str, u64)> =
             snapshot.keys.iter().map(|(k, v, n)| (k.as_str(), v.as_str(), *n)).collect();
         let outcomes = snapshot.outcomes.iter().map(|(t, o, d)| (t, o, *d));
-        bytes.extend(encode_snapshot(4, 2000, &keys, outcomes, ClusterState::default()));
+        bytes.extend(
+            encode_snapshot(4, 1 << 20, 2000, &keys, outcomes, ClusterState::default()).concat(),
+        );
         bytes.extend(encode_prepared(5, "t4.n2", &prepared));
         bytes.extend(encode_resolved(6, "t3.n2", true, 80));
         let versions = [KeyVersion { key: "x".into(), version: 4 }];
@@ -735,7 +1057,7 @@ mod tests {
             decisions: &decisions,
             participated: &participated,
         };
-        bytes.extend(encode_snapshot(10, 2000, &keys, outcomes, cluster));
+        bytes.extend(encode_snapshot(10, 1 << 20, 2000, &keys, outcomes, cluster).concat());
         let records = vec![
             Logged { lsn: 1, record: Record::Commit(commit) },
             Logged { lsn: 2, record: Record::Commit(abort) },
@@ -823,9 +1145,97 @@ mod tests {
         bytes.extend([0u8; 64]);
         let scan_zeros = scan(&bytes, 0, None, true);
         assert_eq!(scan_zeros.valid_len, len);
-        assert_eq!(scan_zeros.stop.as_deref(), Some("a frame length of 0"));
+        assert_eq!(scan_zeros.stop.as_deref(), Some("zeros where a frame should be"));
         let skipped = scan(&encode_ids(5, 1), 0, Some(4), true);
         assert_eq!(skipped.stop.as_deref(), Some("LSN 5 where 4 was next"));
+    }
+
+    #[test]
+    fn a_snapshot_larger_than_a_chunk_spans_frames_none_larger_than_a_chunk() {
+        // The state is cut into chunks of at most `chunk` bytes each (one frame per chunk,
+        // consecutive LSNs), and put back together whole.
+        let keys: Vec<(String, String, u64)> =
+            (0..200).map(|i| (format!("key{i:03}"), "v".repeat(i % 40), i as u64)).collect();
+        let borrowed: Vec<(&str, &str, u64)> =
+            keys.iter().map(|(k, v, n)| (k.as_str(), v.as_str(), *n)).collect();
+        for chunk in [1, 7, 100, 1000, 1 << 20] {
+            let at = At { lsn: 5, synced: 3 };
+            let frames = encode_snapshot(
+                at,
+                chunk,
+                9,
+                &borrowed,
+                std::iter::empty(),
+                ClusterState::default(),
+            );
+            for frame in &frames {
+                assert!(frame.len() <= FRAME_HEADER_BYTES + 1 + chunk, "chunk {chunk}");
+            }
+            let bytes = frames.concat();
+            let found = scan(&bytes, 0, Some(5), true);
+            assert_eq!((found.stop.clone(), found.frames.len()), (None, frames.len()));
+            assert!(found.frames.iter().all(|f| f.synced == 3));
+            let last = found.frames.last().unwrap();
+            assert!(last.is_snapshot && found.frames.iter().rev().skip(1).all(|f| f.is_part));
+            let logged = decode_snapshot_frames(&bytes, 0, &found.frames).expect("decodes");
+            assert_eq!(logged.lsn, 5 + frames.len() as u64 - 1, "chunk {chunk}");
+            let Record::Snapshot(snapshot) = logged.record else { panic!("a snapshot") };
+            assert_eq!((snapshot.ids_up_to, snapshot.keys), (9, keys.clone()));
+            // Cut short, it is no snapshot: the prefix ends where it began.
+            if frames.len() > 1 {
+                let cut = scan(&bytes[..bytes.len() - 1], 0, Some(5), true);
+                assert_eq!((cut.valid_len, cut.frames.len()), (0, 0));
+                assert!(cut.stop.unwrap().contains("a snapshot cut short"));
+            }
+        }
+    }
+
+    #[test]
+    fn a_header_names_its_node_and_cluster_and_refuses_anything_else() {
+        let header = LogHeader {
+            first_lsn: 17,
+            identity: Identity { node_id: "n2".into(), node_ids: vec!["n1".into(), "n2".into()] },
+        };
+        let bytes = encode_header(&header);
+        assert_eq!(decode_header(&bytes), Ok((header.clone(), bytes.len() as u64)));
+        assert_eq!(header.identity.to_string(), "node `n2` of [n1, n2]");
+        let text = decode_header(b"hello world, not a log").unwrap_err();
+        assert!(text.contains("the text \"hello world, not"), "{text}");
+        let binary = decode_header(&[0xff, 0, 3]).unwrap_err();
+        assert!(binary.contains("the bytes ff 00 03"), "{binary}");
+        assert!(decode_header(&[]).unwrap_err().contains("empty"));
+        for byte in 8..bytes.len() {
+            let mut flipped = bytes.clone();
+            flipped[byte] ^= 4;
+            assert!(decode_header(&flipped).is_err(), "byte {byte}");
+        }
+        let mut v1 = bytes.clone();
+        v1[8] = 1;
+        let crc = checksum(&[&v1[8..16], &v1[20..]]);
+        v1[16..20].copy_from_slice(&crc.to_le_bytes());
+        assert!(decode_header(&v1).unwrap_err().contains("version 1"));
+    }
+
+    #[test]
+    fn a_frame_written_after_a_sync_is_found_past_damage_and_nothing_else_is() {
+        // Frames 1-3 written with nothing synced, 4 once 2 was synced: damage at LSN 2 is
+        // proved synced by frame 4, damage at LSN 3 is not.
+        let mut bytes = Vec::new();
+        for lsn in 1..=3 {
+            bytes.extend(encode_ids(At { lsn, synced: 0 }, lsn));
+        }
+        let fourth = bytes.len() as u64;
+        bytes.extend(encode_ids(At { lsn: 4, synced: 2 }, 4));
+        let frame_len = fourth / 3;
+        let mut damaged = bytes.clone();
+        damaged[frame_len as usize + 3] ^= 1;
+        let proof = synced_past(&damaged[frame_len as usize..], frame_len, 2).expect("found");
+        assert_eq!((proof.offset, proof.lsn, proof.synced), (fourth, 4, 2));
+        assert_eq!(synced_past(&damaged, 0, 3), None);
+        // Random bytes prove nothing.
+        let noise: Vec<u8> =
+            (0..100_000u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+        assert_eq!(synced_past(&noise, 0, 1), None);
     }
 
     #[test]

@@ -39,7 +39,7 @@ fn init(node: &str) -> Envelope {
 impl Cluster {
     fn new() -> Cluster {
         let config = NodeConfig {
-            log: Some(LogConfig { snapshot_min_bytes: 256 }),
+            log: Some(LogConfig { snapshot_min_bytes: 256, ..LogConfig::default() }),
             ..NodeConfig::default()
         };
         let mut cluster = Cluster {

@@ -34,12 +34,13 @@ impl CrashableLog {
                 Output::Send(envelope) => sends.push(envelope),
                 Output::Append { bytes, .. } => self.log.bytes.extend_from_slice(&bytes),
                 Output::Sync { lsn } => self.wanted = self.wanted.max(Some(lsn)),
-                Output::Compact { keep_from } => {
+                Output::Compact { head, keep_from } => {
                     // Compaction is durable at once (a real driver renames an fsynced copy).
-                    self.log.compact(keep_from).expect("in memory");
+                    self.log.compact(&head, keep_from).expect("in memory");
                     self.durable = self.log.bytes.len();
+                    let shift = (keep_from as usize).saturating_sub(head.len());
                     for sync in &mut self.syncs {
-                        sync.1 = sync.1.saturating_sub(keep_from as usize);
+                        sync.1 = sync.1.saturating_sub(shift);
                     }
                 }
             }
@@ -175,7 +176,7 @@ fn a_crash_at_any_point_keeps_every_promise_a_reply_made() {
             txn_ttl_us: u64::MAX / 4,
             outcome_ttl_us: u64::MAX / 4,
             bug: None,
-            log: Some(LogConfig { snapshot_min_bytes }),
+            log: Some(LogConfig { snapshot_min_bytes, ..LogConfig::default() }),
         };
         let mut log =
             CrashableLog { log: MemLog::default(), durable: 0, syncs: Vec::new(), wanted: None };
@@ -267,8 +268,10 @@ fn the_log_holds_about_two_snapshot_intervals_however_long_the_run() {
     // Proves the snapshot policy bounds the log: 20,000 commits to 50 keys, yet the log
     // never holds more than two snapshots and two intervals of records.
     let snapshot_min_bytes = 4_096;
-    let config =
-        NodeConfig { log: Some(LogConfig { snapshot_min_bytes }), ..NodeConfig::default() };
+    let config = NodeConfig {
+        log: Some(LogConfig { snapshot_min_bytes, ..LogConfig::default() }),
+        ..NodeConfig::default()
+    };
     let mut node = Node::new(config.clone());
     let mut log = MemLog::default();
     node::io::step_synced(&mut node, 0, Input::Message(init()), &mut log).expect("in memory");
@@ -285,8 +288,7 @@ fn the_log_holds_about_two_snapshot_intervals_however_long_the_run() {
     // of them, ~50 bytes each), so the snapshot grows with the outcomes; the log stays
     // within a few snapshots of it.
     let recovered = storage::recover(&mut log.clone(), None).expect("in memory");
-    let snapshot_bytes =
-        recovered.snapshots.iter().map(|&(_, len, _)| len).max().expect("a snapshot");
+    let snapshot_bytes = recovered.snapshots.iter().map(|s| s.len).max().expect("a snapshot");
     assert!(
         largest as u64 <= 4 * snapshot_bytes + 2 * snapshot_min_bytes,
         "the log reached {largest} bytes with snapshots of {snapshot_bytes}"
@@ -310,8 +312,10 @@ fn the_log_holds_about_two_snapshot_intervals_however_long_the_run() {
 fn recovering_twice_from_one_log_gives_the_same_node() {
     // Proves recovery is a function of the log alone: no record is applied twice, however
     // often a node restarts without writing anything.
-    let config =
-        NodeConfig { log: Some(LogConfig { snapshot_min_bytes: 256 }), ..NodeConfig::default() };
+    let config = NodeConfig {
+        log: Some(LogConfig { snapshot_min_bytes: 256, ..LogConfig::default() }),
+        ..NodeConfig::default()
+    };
     let mut node = Node::new(config.clone());
     let mut log = MemLog::default();
     node::io::step_synced(&mut node, 0, Input::Message(init()), &mut log).expect("in memory");
@@ -342,4 +346,122 @@ fn recovering_twice_from_one_log_gives_the_same_node() {
         a.iter().all(|p| matches!(p, Payload::OccReadOk { version, .. } if *version >= 28)),
         "{a:?}"
     );
+}
+
+/// A log that checks no frame appended to it is longer than `frame_max` bytes.
+struct BoundedFrames {
+    log: MemLog,
+    frame_max: usize,
+    longest: usize,
+}
+
+impl Storage for BoundedFrames {
+    fn size(&mut self) -> std::io::Result<u64> {
+        self.log.size()
+    }
+    fn read(&mut self, offset: u64, len: u64) -> std::io::Result<Vec<u8>> {
+        self.log.read(offset, len)
+    }
+    fn append(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        assert!(bytes.len() <= self.frame_max, "a {}-byte frame", bytes.len());
+        self.longest = self.longest.max(bytes.len());
+        self.log.append(bytes)
+    }
+    fn sync(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn truncate(&mut self, len: u64) -> std::io::Result<()> {
+        self.log.truncate(len)
+    }
+    fn rewrite(&mut self, offset: u64, bytes: &[u8]) -> std::io::Result<()> {
+        self.log.rewrite(offset, bytes)
+    }
+    fn compact(&mut self, head: &[u8], keep_from: u64) -> std::io::Result<()> {
+        self.log.compact(head, keep_from)
+    }
+}
+
+#[test]
+fn a_state_many_times_a_frame_is_snapshotted_in_chunks_and_recovered_whole() {
+    // Proves snapshots of any size: with chunks of 256 bytes, a state of 200 keys of 100
+    // bytes (about 25 KB, a hundred chunks) is logged in frames of at most one chunk
+    // each (before chunking, one snapshot frame held it all), compacted, and recovered
+    // value for value.
+    let chunk = 256;
+    let log_config = LogConfig { snapshot_min_bytes: 4_096, snapshot_chunk_bytes: chunk as u64 };
+    let config = NodeConfig { log: Some(log_config), ..NodeConfig::default() };
+    let mut node = Node::new(config.clone());
+    let frame_max = node::wal::FRAME_HEADER_BYTES + 1 + chunk;
+    let mut log = BoundedFrames { log: MemLog::default(), frame_max, longest: 0 };
+    node::io::step_synced(&mut node, 0, Input::Message(init()), &mut log).expect("in memory");
+    for i in 0..600u64 {
+        let value = format!("{i:0>100}");
+        let writes = vec![KeyValue { key: format!("k{}", i % 200), value }];
+        let commit = Payload::OccCommit { txn_id: format!("w{i}"), writes, read_versions: vec![] };
+        node::io::step_synced(&mut node, i, Input::Message(envelope(1, i, commit)), &mut log)
+            .expect("in memory");
+    }
+    assert_eq!(log.longest, frame_max, "snapshots filled whole chunks");
+    let recovered = storage::recover(&mut log.log, None).expect("in memory");
+    let snapshot = recovered.snapshots.last().expect("a snapshot");
+    assert!(snapshot.lsn - snapshot.first_lsn >= 80, "{snapshot:?}");
+    let mut again = Node::recover(config, recovered, 600);
+    node::io::step_synced(&mut again, 600, Input::Message(init()), &mut log.log).expect("mem");
+    for k in 0..200u64 {
+        let read = Payload::OccRead { txn_id: "r".into(), key: format!("k{k}") };
+        let sends =
+            node::io::step_synced(&mut again, 600, Input::Message(envelope(2, k, read)), &mut log)
+                .expect("in memory");
+        let last_writer = 400 + k;
+        assert_eq!(
+            sends[0].body.payload,
+            Payload::OccReadOk { value: Some(format!("{last_writer:0>100}")), version: 3 },
+            "k{k}"
+        );
+    }
+}
+
+#[test]
+fn a_log_refuses_an_init_as_another_node_or_cluster_and_keeps_its_header_through_compaction() {
+    // Proves the log carries its owner: after many compactions the header still names
+    // n1 of [n1]; a node recovered from it answers an init as n2, or as n1 of a larger
+    // cluster, with error 22 and logs nothing, and an init as itself with init_ok.
+    let config = NodeConfig {
+        log: Some(LogConfig { snapshot_min_bytes: 256, ..LogConfig::default() }),
+        ..NodeConfig::default()
+    };
+    let mut node = Node::new(config.clone());
+    let mut log = MemLog::default();
+    node::io::step_synced(&mut node, 0, Input::Message(init()), &mut log).expect("in memory");
+    for i in 0..300u64 {
+        let writes = vec![KeyValue { key: format!("k{}", i % 5), value: format!("v{i}") }];
+        let commit = Payload::OccCommit { txn_id: format!("w{i}"), writes, read_versions: vec![] };
+        node::io::step_synced(&mut node, i, Input::Message(envelope(1, i, commit)), &mut log)
+            .expect("in memory");
+    }
+    let (header, _) = node::wal::decode_header(&log.bytes).expect("a header");
+    assert!(header.first_lsn > 1, "compacted: {header:?}");
+    assert_eq!(header.identity.to_string(), "node `n1` of [n1]");
+    let recovered = storage::recover(&mut log, None).expect("in memory");
+    let mut again = Node::recover(config, recovered, 300);
+    let before = log.bytes.clone();
+    for (node_id, node_ids) in [("n2", vec!["n2"]), ("n1", vec!["n1", "n2", "n3"])] {
+        let payload = Payload::Init {
+            node_id: node_id.into(),
+            node_ids: node_ids.into_iter().map(String::from).collect(),
+        };
+        let message = Envelope { dest: node_id.into(), ..envelope(0, 0, payload) };
+        let sends = node::io::step_synced(&mut again, 300, Input::Message(message), &mut log)
+            .expect("in memory");
+        match &sends[0].body.payload {
+            Payload::Error { code: 22, text } => {
+                assert!(text.contains("belongs to node `n1` of [n1]"), "{text}")
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(log.bytes, before, "nothing logged");
+    }
+    let sends = node::io::step_synced(&mut again, 300, Input::Message(init()), &mut log)
+        .expect("in memory");
+    assert_eq!(sends[0].body.payload, Payload::InitOk);
 }

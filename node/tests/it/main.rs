@@ -9,6 +9,7 @@ mod docs;
 mod durability;
 mod expiry;
 mod fuzz;
+mod hostile_log;
 mod routed;
 mod seed;
 mod transactions;

@@ -20,6 +20,9 @@ pub enum Failure {
     Internal(String),
     /// The store panicked: the run stopped there.
     Panic(String),
+    /// A node's recovery refused its log as damaged where records had been synced: the
+    /// run stopped there.
+    Refused(String),
     /// Work could not finish after the faults healed.
     Liveness(String),
     /// The history breaks serializability, version rules or a workload invariant; the
@@ -34,6 +37,7 @@ impl Failure {
         let line = match self {
             Failure::Internal(e) => format!("internal error: {e}"),
             Failure::Panic(e) => format!("the store panicked: {e}"),
+            Failure::Refused(e) => format!("a node refused to start: {e}"),
             Failure::Liveness(e) => format!("liveness failure: {e}"),
             Failure::Anomalies(names) => format!("anomalies: {}", names.join(", ")),
         };
@@ -45,6 +49,7 @@ impl Failure {
         match self {
             Failure::Internal(_) => vec!["internal-error".into()],
             Failure::Panic(_) => vec!["panic".into()],
+            Failure::Refused(_) => vec!["refused-to-start".into()],
             Failure::Liveness(_) => vec!["liveness".into()],
             Failure::Anomalies(names) => names.clone(),
         }
@@ -79,6 +84,9 @@ impl RunOutcome {
         // panicked: a history cut short says nothing about the final state.
         if let Some(message) = &self.sim.node_panic {
             return Some(Failure::Panic(message.clone()));
+        }
+        if let Some(message) = &self.sim.node_refused {
+            return Some(Failure::Refused(message.clone()));
         }
         let verdict = match &self.verdict {
             Ok(verdict) => verdict,

@@ -95,6 +95,7 @@ impl Shrinker {
             (Failure::Liveness(_), Some(Failure::Liveness(_))) => true,
             (Failure::Internal(_), Some(Failure::Internal(_))) => true,
             (Failure::Panic(_), Some(Failure::Panic(_))) => true,
+            (Failure::Refused(_), Some(Failure::Refused(_))) => true,
             _ => false,
         }
     }

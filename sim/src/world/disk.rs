@@ -239,12 +239,13 @@ impl Storage for Disk {
         Ok(())
     }
 
-    fn compact(&mut self, keep_from: u64) -> io::Result<()> {
-        // The driver's compaction copies the log (unsynced appends included) to a new file,
-        // fsyncs it and renames it over the old one: everything before it is durable.
+    fn compact(&mut self, head: &[u8], keep_from: u64) -> io::Result<()> {
+        // The driver's compaction writes the new header and copies the log (unsynced
+        // appends included) to a new file, fsyncs it and renames it over the old one:
+        // everything before it is durable.
         self.sync()?;
         let keep_from = (keep_from as usize).min(self.durable.len());
-        self.durable.drain(..keep_from);
+        self.durable.splice(..keep_from, head.iter().copied());
         Ok(())
     }
 }
@@ -318,12 +319,12 @@ mod tests {
     fn compaction_and_truncation_are_durable_at_once() {
         let mut disk = Disk::new(None, stream(2, "disk"));
         disk.append(b"0123456789").unwrap();
-        disk.compact(4).unwrap();
+        disk.compact(b"H", 4).unwrap();
         disk.crash();
-        assert_eq!(disk.read(0, 100).unwrap(), b"456789");
-        disk.truncate(2).unwrap();
+        assert_eq!(disk.read(0, 100).unwrap(), b"H456789");
+        disk.truncate(3).unwrap();
         disk.append(b"x").unwrap();
         disk.crash();
-        assert_eq!(disk.read(0, 100).unwrap(), b"45");
+        assert_eq!(disk.read(0, 100).unwrap(), b"H45");
     }
 }

@@ -171,6 +171,10 @@ pub struct Simulation {
     pub internal_error: Option<String>,
     /// Set when the store panicked: the message and where. The run stops there.
     pub node_panic: Option<String>,
+    /// Set when a node's recovery refused its log (damage it must not cut): for the
+    /// correct store, whose disk only ever loses unsynced writes, always a bug. The run
+    /// stops there.
+    pub node_refused: Option<String>,
     /// What the store's messages broke of the protocol (see `conformance`).
     pub protocol_violations: Vec<Violation>,
     /// The store's coverage marks (all nodes together): which interesting branches this
@@ -262,6 +266,7 @@ struct World {
     final_spawned: bool,
     internal_error: Option<String>,
     node_panic: Option<String>,
+    node_refused: Option<String>,
     conformance: Conformance,
     last_us: u64,
     /// Events handled at `last_us` so far (see [`EVENTS_PER_INSTANT_MAX`]).
@@ -342,6 +347,7 @@ pub fn simulate_observed(
         liveness_failure,
         internal_error: world.internal_error,
         node_panic: world.node_panic,
+        node_refused: world.node_refused,
         protocol_violations: world.conformance.finish(),
         marks,
         disk,
@@ -405,6 +411,7 @@ impl World {
             final_spawned: false,
             internal_error: None,
             node_panic: None,
+            node_refused: None,
             conformance: Conformance::new(
                 process_count,
                 config.nodes as usize,
@@ -569,7 +576,10 @@ impl World {
                 let finished = self.client_stats().finished;
                 observe(&RunProgress { finished, planned: self.config.txns, virtual_us: now_us });
             }
-            if self.internal_error.is_some() || self.node_panic.is_some() {
+            if self.internal_error.is_some()
+                || self.node_panic.is_some()
+                || self.node_refused.is_some()
+            {
                 return None;
             }
             if self.healed_at_us.is_some() && now_us > self.last_progress_us + STALL_BOUND_US {

@@ -3,6 +3,7 @@
 //! (from `nemesis/crash`, so that partitions draw as they did before crashes existed) take
 //! a store node down and restart it after a drawn downtime. Both stop at the heal.
 
+use crate::world::node_host::RestartFailure;
 use rand::Rng;
 
 use node::protocol::{Envelope, Payload};
@@ -180,9 +181,16 @@ impl World {
         }
         let (recovered, records, log_len) = match host.restart(local_us) {
             Ok(found) => found,
-            Err(message) => {
+            Err(RestartFailure::Panic(message)) => {
                 self.node_panic = Some(format!(
                     "{} panicked at {now_us}us recovering from its log: {message}",
+                    self.processes[index].name
+                ));
+                return;
+            }
+            Err(RestartFailure::Refused(message)) => {
+                self.node_refused = Some(format!(
+                    "{} at {now_us}us: its log is {message}",
                     self.processes[index].name
                 ));
                 return;

@@ -12,7 +12,7 @@
 use node::io::{Input, Output};
 use node::marks::Marks;
 use node::protocol::Envelope;
-use node::storage::{self, Storage};
+use node::storage::{self, RecoverError, Storage};
 use node::{Node, NodeConfig};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -142,9 +142,10 @@ impl NodeHost {
                     Output::Send(envelope) => sends.push(envelope),
                     Output::Append { bytes, .. } => self.disk.append_owned(bytes),
                     Output::Sync { lsn } => self.wanted = self.wanted.max(Some(lsn)),
-                    Output::Compact { keep_from } => {
-                        self.disk.compact(keep_from).expect("the simulated disk does not fail")
-                    }
+                    Output::Compact { head, keep_from } => self
+                        .disk
+                        .compact(&head, keep_from)
+                        .expect("the simulated disk does not fail"),
                 }
             }
             if self.timing.is_none() {
@@ -216,16 +217,28 @@ impl NodeHost {
     /// The node restarts at `local_us`: recovery reads its log (through the disk's faults)
     /// and rebuilds it. What recovery found, in a line and in numbers (records, log
     /// bytes); `Err` if the store panicked doing so.
-    pub fn restart(&mut self, local_us: u64) -> Result<(String, u64, u64), String> {
+    pub fn restart(&mut self, local_us: u64) -> Result<(String, u64, u64), RestartFailure> {
         assert!(self.node.is_none(), "only a node that is down restarts");
         let (config, disk) = (self.config.clone(), &mut self.disk);
-        let (node, found) = panics::catch(|| {
-            let recovered =
-                storage::recover(disk, config.bug).expect("the simulated disk does not fail");
-            let found = (recovered.summary(), recovered.frames as u64, recovered.log_len);
-            (Node::recover(config, recovered, local_us), found)
-        })?;
+        let rebuilt = panics::catch(|| match storage::recover(disk, config.bug) {
+            Ok(recovered) => {
+                let found = (recovered.summary(), recovered.frames as u64, recovered.log_len);
+                Ok((Node::recover(config, recovered, local_us), found))
+            }
+            Err(RecoverError::Damaged(damage)) => Err(damage.to_string()),
+            Err(RecoverError::Io(e)) => panic!("the simulated disk does not fail: {e}"),
+        });
+        let (node, found) =
+            rebuilt.map_err(RestartFailure::Panic)?.map_err(RestartFailure::Refused)?;
         self.node = Some(Box::new(node));
         Ok(found)
     }
+}
+
+/// Why a node did not come back up.
+pub enum RestartFailure {
+    /// The store panicked recovering.
+    Panic(String),
+    /// Recovery refused the log (see `node::storage`): what it found.
+    Refused(String),
 }

@@ -36,8 +36,11 @@ pub fn layout(nodes: u32, clients: u32) -> Vec<(String, Role)> {
 /// always a log, with a snapshot interval drawn small so that runs take snapshots and
 /// compact (from a stream of its own: no other draw moves).
 pub(crate) fn node_config(mix: &FaultMix, bug: Option<node::Bug>, seed: u64) -> NodeConfig {
-    let snapshot_min_bytes = stream(seed, "node/log").gen_range(512..=4_096);
-    let log = Some(LogConfig { snapshot_min_bytes });
+    let mut draws = stream(seed, "node/log");
+    let snapshot_min_bytes = draws.gen_range(512..=4_096);
+    // Chunks small enough that snapshots span several frames, which crashes then tear.
+    let snapshot_chunk_bytes = draws.gen_range(256..=2_048);
+    let log = Some(LogConfig { snapshot_min_bytes, snapshot_chunk_bytes });
     match mix.expiry {
         Some(e) => {
             NodeConfig { txn_ttl_us: e.txn_ttl_us, outcome_ttl_us: e.outcome_ttl_us, bug, log }

@@ -59,8 +59,16 @@ fn expected_names(bug: Bug) -> &'static [&'static str] {
         // writers did not install.
         Bug::ReplayTwice => &["version-gap", "garbage-read", "counter-mismatch"],
         // A torn record applied: versions or values no commit installed, or an outcome
-        // with a garbage deadline that never expires.
-        Bug::TrustTornTail => &["version-regressed", "version-gap", "garbage-read", "memory-bound"],
+        // with a garbage deadline that never expires; or, once records were appended and
+        // synced after the garbage it trusted, a log damaged inside its synced records,
+        // which the next recovery refuses.
+        Bug::TrustTornTail => &[
+            "version-regressed",
+            "version-gap",
+            "garbage-read",
+            "memory-bound",
+            "refused-to-start",
+        ],
         Bug::IdsResetOnRestart => &["txn-id-reused", "commit-answer-mismatch"],
         // Synced records cut off after a corrupted read: acknowledged commits lost.
         Bug::TruncateOnReadError => &["version-regressed", "duplicate-version"],
@@ -363,4 +371,22 @@ fn bad_replay_files_and_bug_names_exit_2_with_the_reason() {
     let listing = String::from_utf8_lossy(&listing.stdout);
     assert_eq!(listing.lines().count(), Bug::ALL.len());
     std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_node_that_refuses_its_log_fails_the_run_by_name_not_as_a_panic() {
+    // Proves a refusal to start surfaces as the run's own failure: trust-torn-tail keeps
+    // garbage, writes synced records after it, and the next recovery refuses the log as
+    // damaged inside its synced records (the correct store never gets there).
+    let outcome = evaluate(&default_run(1, Bug::TrustTornTail));
+    let failure = outcome.failure().expect("seed 1 fails");
+    assert_eq!(failure.names(), vec!["refused-to-start".to_string()]);
+    let headline = failure.headline();
+    assert!(headline.starts_with("a node refused to start: n1 at "), "{headline}");
+    assert!(headline.contains("the damage lies in synced records"), "{headline}");
+    assert!(outcome.sim.node_panic.is_none());
+    assert_eq!(
+        evaluate(&RunConfig { bug: None, ..default_run(1, Bug::TrustTornTail) }).failure(),
+        None
+    );
 }

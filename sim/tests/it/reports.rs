@@ -243,8 +243,8 @@ fn a_crash_and_a_restart_are_drawn_where_they_happened_and_in_the_trace() {
     // the crash losing the unsynced write, the restart, and the read that came back older.
     let args = ["--seed", "4", "--faults", "crash", "--bug", "ack-before-durable"];
     let (_, report) = run_with_report(&args, "crash.txt");
-    let crash = report.find("n1 crashed: 1 unsynced write (59 bytes): 1 lost").expect(&report);
-    let restart = report.find("n1 restarted: recovered 117 records").expect(&report);
+    let crash = report.find("n1 crashed: 1 unsynced write (71 bytes): 1 lost").expect(&report);
+    let restart = report.find("n1 restarted: recovered 146 records").expect(&report);
     assert!(crash < restart, "{report}");
     assert!(report.contains("version-regressed: the store answered a read of c4 with version 10 after announcing version 11"), "{report}");
     assert!(report.contains("store's disk: "), "the run's disk is summarised:\n{report}");

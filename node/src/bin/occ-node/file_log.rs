@@ -2,9 +2,14 @@
 //! and `DIR/lock`, held while the process runs so that two nodes never share a log.
 //!
 //! Appends are buffered in memory and written with the next sync (one `write` and one
-//! `fdatasync` per batch of input: group commit). `compact` copies the part of the log it
-//! keeps to `DIR/wal.tmp`, fsyncs it, renames it over `DIR/wal` and fsyncs the directory:
-//! after a crash the log is either the old one or the new one, whole.
+//! `fdatasync` per batch of input: group commit). `compact` writes the new header and the
+//! part of the log it keeps to `DIR/wal.tmp`, fsyncs it, renames it over `DIR/wal` and
+//! fsyncs the directory: after a crash the log is either the old one or the new one,
+//! whole. The log is created the same way, header first: `DIR/wal` does not exist until
+//! the node's first `init` names it, and then never exists without its header.
+//!
+//! `set_aside` is `--repair`'s: it renames a damaged `DIR/wal` to `DIR/wal.damaged-N`
+//! (the first N free) and writes a new log of the valid prefix before the damage.
 
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -15,7 +20,8 @@ use node::storage::Storage;
 
 pub struct FileLog {
     dir: PathBuf,
-    file: File,
+    /// `None` until the log is created.
+    file: Option<File>,
     /// Bytes in the file (written, synced or not).
     written: u64,
     /// Appends not written to the file yet.
@@ -30,8 +36,15 @@ fn at(path: &Path, error: io::Error) -> io::Error {
 }
 
 impl FileLog {
-    /// Opens (creating if need be) the log in `dir`, or says why it cannot.
+    /// Opens the log in `dir` (creating the directory if need be; the log itself is
+    /// created by the first `compact`), or says why it cannot.
     pub fn open(dir: &Path) -> io::Result<FileLog> {
+        if dir.exists() && !dir.is_dir() {
+            return Err(io::Error::new(
+                io::ErrorKind::NotADirectory,
+                format!("{}: not a directory (--data-dir names a directory)", dir.display()),
+            ));
+        }
         fs::create_dir_all(dir).map_err(|e| at(dir, e))?;
         let lock_path = dir.join("lock");
         let lock = OpenOptions::new()
@@ -54,19 +67,72 @@ impl FileLog {
             Err(TryLockError::Error(e)) => return Err(at(&lock_path, e)),
         }
         let path = dir.join("wal");
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .read(true)
-            .write(true)
-            .open(&path)
-            .map_err(|e| at(&path, e))?;
-        let written = file.metadata().map_err(|e| at(&path, e))?.len();
+        let (file, written) = match OpenOptions::new().read(true).write(true).open(&path) {
+            Ok(file) => {
+                let meta = file.metadata().map_err(|e| at(&path, e))?;
+                if !meta.is_file() {
+                    return Err(io::Error::other(format!(
+                        "{}: not a regular file, so not a log",
+                        path.display()
+                    )));
+                }
+                (Some(file), meta.len())
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => (None, 0),
+            Err(e) => return Err(at(&path, e)),
+        };
         Ok(FileLog { dir: dir.to_path_buf(), file, written, pending: Vec::new(), _lock: lock })
     }
 
-    fn path(&self) -> PathBuf {
+    pub fn path(&self) -> PathBuf {
         self.dir.join("wal")
+    }
+
+    fn file(&mut self) -> io::Result<&mut File> {
+        let path = self.path();
+        self.file.as_mut().ok_or_else(|| {
+            io::Error::other(format!("{}: written before the log was created", path.display()))
+        })
+    }
+
+    /// `--repair`: moves the damaged log aside to `DIR/wal.damaged-N` and puts a log of
+    /// its first `keep` bytes (its valid prefix; none if 0) in its place. Returns where
+    /// the damaged file went.
+    pub fn set_aside(&mut self, keep: u64) -> io::Result<PathBuf> {
+        let path = self.path();
+        let aside = (1..)
+            .map(|n| self.dir.join(format!("wal.damaged-{n}")))
+            .find(|p| !p.exists())
+            .expect("some name is free");
+        let mut kept = vec![0; usize::try_from(keep).unwrap_or(0)];
+        if keep > 0 {
+            self.file()?.read_exact_at(&mut kept, 0).map_err(|e| at(&path, e))?;
+        }
+        fs::rename(&path, &aside).map_err(|e| at(&aside, e))?;
+        sync_dir(&self.dir)?;
+        self.file = None;
+        self.written = 0;
+        self.pending.clear();
+        if keep > 0 {
+            self.replace(&kept)?;
+        }
+        Ok(aside)
+    }
+
+    /// Makes `bytes` the whole log, atomically and durably: `DIR/wal.tmp`, fsync, rename,
+    /// fsync of the directory.
+    fn replace(&mut self, bytes: &[u8]) -> io::Result<()> {
+        let path = self.path();
+        let tmp = self.dir.join("wal.tmp");
+        let mut new = File::create(&tmp).map_err(|e| at(&tmp, e))?;
+        new.write_all(bytes).map_err(|e| at(&tmp, e))?;
+        new.sync_all().map_err(|e| at(&tmp, e))?;
+        fs::rename(&tmp, &path).map_err(|e| at(&path, e))?;
+        sync_dir(&self.dir)?;
+        self.file =
+            Some(OpenOptions::new().read(true).write(true).open(&path).map_err(|e| at(&path, e))?);
+        self.written = bytes.len() as u64;
+        Ok(())
     }
 
     fn write_pending(&mut self) -> io::Result<()> {
@@ -74,8 +140,12 @@ impl FileLog {
             return Ok(());
         }
         let path = self.path();
-        self.file.seek(SeekFrom::Start(self.written)).map_err(|e| at(&path, e))?;
-        self.file.write_all(&self.pending).map_err(|e| at(&path, e))?;
+        let written = self.written;
+        let pending = std::mem::take(&mut self.pending);
+        let file = self.file()?;
+        file.seek(SeekFrom::Start(written)).map_err(|e| at(&path, e))?;
+        file.write_all(&pending).map_err(|e| at(&path, e))?;
+        self.pending = pending;
         self.written += self.pending.len() as u64;
         self.pending.clear();
         Ok(())
@@ -91,8 +161,11 @@ impl Storage for FileLog {
         self.write_pending()?;
         let end = offset.saturating_add(len).min(self.written);
         let mut bytes = vec![0; usize::try_from(end.saturating_sub(offset)).unwrap_or(0)];
+        if bytes.is_empty() {
+            return Ok(bytes);
+        }
         let path = self.path();
-        self.file.read_exact_at(&mut bytes, offset).map_err(|e| at(&path, e))?;
+        self.file()?.read_exact_at(&mut bytes, offset).map_err(|e| at(&path, e))?;
         Ok(bytes)
     }
 
@@ -104,14 +177,18 @@ impl Storage for FileLog {
     fn sync(&mut self) -> io::Result<()> {
         self.write_pending()?;
         let path = self.path();
-        self.file.sync_data().map_err(|e| at(&path, e))
+        match &self.file {
+            Some(file) => file.sync_data().map_err(|e| at(&path, e)),
+            None => Ok(()),
+        }
     }
 
     fn truncate(&mut self, len: u64) -> io::Result<()> {
         self.write_pending()?;
         let path = self.path();
-        self.file.set_len(len).map_err(|e| at(&path, e))?;
-        self.file.sync_all().map_err(|e| at(&path, e))?;
+        let file = self.file()?;
+        file.set_len(len).map_err(|e| at(&path, e))?;
+        file.sync_all().map_err(|e| at(&path, e))?;
         self.written = len;
         Ok(())
     }
@@ -119,27 +196,25 @@ impl Storage for FileLog {
     fn rewrite(&mut self, offset: u64, bytes: &[u8]) -> io::Result<()> {
         self.write_pending()?;
         let path = self.path();
-        self.file.write_all_at(bytes, offset).map_err(|e| at(&path, e))?;
-        self.file.sync_data().map_err(|e| at(&path, e))
+        let file = self.file()?;
+        file.write_all_at(bytes, offset).map_err(|e| at(&path, e))?;
+        file.sync_data().map_err(|e| at(&path, e))
     }
 
-    fn compact(&mut self, keep_from: u64) -> io::Result<()> {
+    fn compact(&mut self, head: &[u8], keep_from: u64) -> io::Result<()> {
         self.write_pending()?;
         let path = self.path();
-        let tmp = self.dir.join("wal.tmp");
-        let mut kept = Vec::new();
-        self.file.seek(SeekFrom::Start(keep_from)).map_err(|e| at(&path, e))?;
-        (&self.file).read_to_end(&mut kept).map_err(|e| at(&path, e))?;
-        let mut new = File::create(&tmp).map_err(|e| at(&tmp, e))?;
-        new.write_all(&kept).map_err(|e| at(&tmp, e))?;
-        new.sync_all().map_err(|e| at(&tmp, e))?;
-        fs::rename(&tmp, &path).map_err(|e| at(&path, e))?;
-        File::open(&self.dir).and_then(|d| d.sync_all()).map_err(|e| at(&self.dir, e))?;
-        self.file =
-            OpenOptions::new().read(true).write(true).open(&path).map_err(|e| at(&path, e))?;
-        self.written = kept.len() as u64;
-        Ok(())
+        let mut new = head.to_vec();
+        if let Some(file) = &mut self.file {
+            file.seek(SeekFrom::Start(keep_from)).map_err(|e| at(&path, e))?;
+            file.read_to_end(&mut new).map_err(|e| at(&path, e))?;
+        }
+        self.replace(&new)
     }
+}
+
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir).and_then(|d| d.sync_all()).map_err(|e| at(dir, e))
 }
 
 #[cfg(test)]
@@ -156,20 +231,22 @@ mod tests {
     fn appends_sync_compact_and_truncate_as_the_trait_says() {
         let dir = temp_dir("ops");
         let mut log = FileLog::open(&dir).expect("opens");
+        assert!(!dir.join("wal").exists(), "no log before it is created with its header");
+        log.compact(b"", 0).unwrap();
         log.append(b"hello ").unwrap();
         log.append(b"world").unwrap();
         assert_eq!(log.size().unwrap(), 11, "pending appends count");
         log.sync().unwrap();
         assert_eq!(fs::read(dir.join("wal")).unwrap(), b"hello world");
-        log.compact(6).unwrap();
-        assert_eq!(fs::read(dir.join("wal")).unwrap(), b"world");
+        log.compact(b"H", 6).unwrap();
+        assert_eq!(fs::read(dir.join("wal")).unwrap(), b"Hworld");
         log.append(b"!").unwrap();
-        assert_eq!(log.read(0, 100).unwrap(), b"world!");
-        log.truncate(3).unwrap();
-        assert_eq!(fs::read(dir.join("wal")).unwrap(), b"wor");
+        assert_eq!(log.read(0, 100).unwrap(), b"Hworld!");
+        log.truncate(4).unwrap();
+        assert_eq!(fs::read(dir.join("wal")).unwrap(), b"Hwor");
         drop(log);
         let mut again = FileLog::open(&dir).expect("reopens");
-        assert_eq!(again.read(0, 100).unwrap(), b"wor");
+        assert_eq!(again.read(0, 100).unwrap(), b"Hwor");
         let _ = fs::remove_dir_all(&dir);
     }
 

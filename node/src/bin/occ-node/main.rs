@@ -20,11 +20,22 @@
 //! read on a thread of its own): a cluster's node resends what got no answer and asks
 //! about its doubts even while no line arrives.
 //!
-//! Usage: `occ-node [--txn-ttl-ms N] [--outcome-ttl-ms N] [--data-dir DIR]` (see `--help`,
-//! `--version`).
+//! The log belongs to one node of one cluster (its header says which): an `init` as
+//! another node or with other node ids ends the process (exit 1). A log recovery will not
+//! cut (not a log, or damaged where records had been synced; see `node::storage`) stops
+//! the start (exit 1, naming the file, the offset and what was found) and is left as it
+//! is; `--repair` moves it aside to `DIR/wal.damaged-N` and keeps its valid prefix.
+//!
+//! Input lines are read up to [`node::limits::LINE_BYTES_MAX`]: a longer one is reported
+//! on stderr (its line number and its length so far) when it passes the limit, and its
+//! bytes are dropped up to its newline, so memory stays bounded on endless input.
+//!
+//! Usage: `occ-node [--txn-ttl-ms N] [--outcome-ttl-ms N] [--data-dir DIR [--repair]]`
+//! (see `--help`, `--version`).
 //!
 //! Exit codes: 0 at end of input (or after `--help`, `--version`); 1 if reading stdin,
-//! writing stdout or the data directory fails (said on stderr, naming the file); 2 on bad
+//! writing stdout or the data directory fails, if the log is damaged or not a log, or if
+//! `init` names another node than the log's (said on stderr, naming the file); 2 on bad
 //! command-line arguments. A bad line's message quotes at most 200 bytes of any piece of
 //! it.
 
@@ -39,13 +50,16 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use node::clip::clip;
 use node::codec;
 use node::io::{Input, Output};
-use node::storage::{self, Storage};
+use node::limits::LINE_BYTES_MAX;
+use node::protocol::Payload;
+use node::storage::{self, RecoverError, Storage};
+use node::wal::Identity;
 use node::{LogConfig, Node, NodeConfig};
 
 use file_log::FileLog;
 
 const USAGE: &str = "\
-usage: occ-node [--txn-ttl-ms N] [--outcome-ttl-ms N] [--data-dir DIR]
+usage: occ-node [--txn-ttl-ms N] [--outcome-ttl-ms N] [--data-dir DIR [--repair]]
 
 Reads Maelstrom-style JSON messages, one per line, on stdin and writes the OCC node's
 replies, one per line, on stdout. Diagnostics go to stderr. The protocol, its error
@@ -57,26 +71,35 @@ options:
   --outcome-ttl-ms N  remember a commit's answer for retries for N ms (default 60000)
   --data-dir DIR      keep a write-ahead log in DIR/wal (created if missing) and recover
                       from it on start: no reply leaves before what it depends on is
-                      fsynced. Without it, state lives in memory only.
+                      fsynced. Without it, state lives in memory only. The log is
+                      created at the first init and names that node and its cluster;
+                      an init as another node is refused (exit 1).
+  --repair            with --data-dir: if DIR/wal is damaged where records had been
+                      synced, or is not a log, move it to DIR/wal.damaged-N and go on
+                      with what came before the damage (without it: exit 1, nothing
+                      changed)
   -h, --help          print this help
   -V, --version       print the version
 
-exit codes: 0 end of input, 1 I/O error (stdin, stdout or the data directory),
-2 bad arguments";
+limits: keys 1 KiB, values 1 MiB, a commit's keys and values 4 MiB and 20,000 items
+(error 12 past them); input lines 32 MiB (a longer line is reported and skipped).
+
+exit codes: 0 end of input, 1 I/O error (stdin, stdout or the data directory), a
+damaged or foreign log, or an init as another node than the log's; 2 bad arguments";
 
 /// Flush stdout once this much output is pending even if input keeps coming.
 const OUT_CHUNK_BYTES: usize = 64 * 1024;
 
 /// What the command line asks for.
 enum Request {
-    Serve(NodeConfig, Option<PathBuf>),
+    Serve(NodeConfig, Option<PathBuf>, bool),
     Help,
     Version,
 }
 
 fn main() -> ExitCode {
-    let (config, data_dir) = match parse_args(std::env::args().skip(1)) {
-        Ok(Request::Serve(config, data_dir)) => (config, data_dir),
+    let (config, data_dir, repair) = match parse_args(std::env::args().skip(1)) {
+        Ok(Request::Serve(config, data_dir, repair)) => (config, data_dir, repair),
         Ok(Request::Help) => return print_exit(USAGE),
         Ok(Request::Version) => {
             return print_exit(concat!("occ-node ", env!("CARGO_PKG_VERSION")));
@@ -86,7 +109,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match run(config, data_dir) {
+    match run(config, data_dir, repair) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("occ-node: {e}");
@@ -110,6 +133,7 @@ fn print_exit(text: &str) -> ExitCode {
 fn parse_args(args: impl Iterator<Item = String>) -> Result<Request, String> {
     let mut config = NodeConfig::default();
     let mut data_dir = None;
+    let mut repair = false;
     let mut args = args;
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -119,6 +143,10 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Request, String> {
         let target = match flag.as_str() {
             "-h" | "--help" => return Ok(Request::Help),
             "-V" | "--version" => return Ok(Request::Version),
+            "--repair" if inline.is_none() => {
+                repair = true;
+                continue;
+            }
             "--txn-ttl-ms" => &mut config.txn_ttl_us,
             "--outcome-ttl-ms" => &mut config.outcome_ttl_us,
             "--data-dir" => {
@@ -142,20 +170,22 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Request, String> {
     }
     if data_dir.is_some() {
         config.log = Some(LogConfig::default());
+    } else if repair {
+        return Err("--repair repairs a data directory: give --data-dir too".into());
     }
-    Ok(Request::Serve(config, data_dir))
+    Ok(Request::Serve(config, data_dir, repair))
 }
 
 /// Bytes read from stdin, as the reader thread hands them over.
 const READ_CHUNK_BYTES: usize = 64 * 1024;
 
-fn run(config: NodeConfig, data_dir: Option<PathBuf>) -> io::Result<()> {
-    let mut driver = Driver::open(config, data_dir)?;
+fn run(config: NodeConfig, data_dir: Option<PathBuf>, repair: bool) -> io::Result<()> {
+    let mut driver = Driver::open(config, data_dir, repair)?;
     let input = read_stdin_in_chunks();
     let stdout = io::stdout();
     let mut stdout = stdout.lock();
     // Bytes of a line that straddles two chunks.
-    let mut partial: Vec<u8> = Vec::new();
+    let mut partial = Partial::default();
     let mut line_number: u64 = 0;
 
     loop {
@@ -188,7 +218,9 @@ fn run(config: NodeConfig, data_dir: Option<PathBuf>) -> io::Result<()> {
             // End of input; a last line without a newline still counts.
             if !partial.is_empty() {
                 line_number += 1;
-                driver.line(line_number, &partial)?;
+                if let Some(bytes) = partial.finish(line_number) {
+                    driver.line(line_number, &bytes)?;
+                }
             }
             driver.sync()?;
             stdout.write_all(&driver.out).map_err(writing)?;
@@ -201,17 +233,61 @@ fn run(config: NodeConfig, data_dir: Option<PathBuf>) -> io::Result<()> {
             if partial.is_empty() {
                 driver.line(line_number, &rest[..newline])?;
             } else {
-                partial.extend_from_slice(&rest[..newline]);
-                driver.line(line_number, &partial)?;
-                partial.clear();
+                partial.push(line_number, &rest[..newline]);
+                if let Some(bytes) = partial.finish(line_number) {
+                    driver.line(line_number, &bytes)?;
+                }
             }
             rest = &rest[newline + 1..];
         }
-        partial.extend_from_slice(rest);
+        partial.push(line_number + 1, rest);
         if driver.out.len() >= OUT_CHUNK_BYTES {
             driver.sync()?;
             stdout.write_all(&driver.out).map_err(writing)?;
             driver.out.clear();
+        }
+    }
+}
+
+/// The start of a line whose newline has not come yet, up to [`LINE_BYTES_MAX`] bytes:
+/// past that its bytes are counted, not kept.
+#[derive(Default)]
+struct Partial {
+    bytes: Vec<u8>,
+    /// Bytes of an overlong line so far (its bytes are dropped).
+    overlong: Option<u64>,
+}
+
+impl Partial {
+    fn is_empty(&self) -> bool {
+        self.bytes.is_empty() && self.overlong.is_none()
+    }
+
+    /// More of line `line_number`.
+    fn push(&mut self, line_number: u64, more: &[u8]) {
+        if let Some(len) = &mut self.overlong {
+            *len += more.len() as u64;
+        } else if self.bytes.len() + more.len() > LINE_BYTES_MAX {
+            let len = (self.bytes.len() + more.len()) as u64;
+            eprintln!(
+                "occ-node: line {line_number}: longer than the {LINE_BYTES_MAX}-byte limit \
+                 ({len} bytes so far): skipped to its end"
+            );
+            self.overlong = Some(len);
+            self.bytes = Vec::new();
+        } else {
+            self.bytes.extend_from_slice(more);
+        }
+    }
+
+    /// The line ended: its bytes, or `None` (reported) if it was too long.
+    fn finish(&mut self, line_number: u64) -> Option<Vec<u8>> {
+        match self.overlong.take() {
+            Some(len) => {
+                eprintln!("occ-node: line {line_number}: skipped, {len} bytes long");
+                None
+            }
+            None => Some(std::mem::take(&mut self.bytes)),
         }
     }
 }
@@ -279,7 +355,7 @@ impl Clock {
 }
 
 impl Driver {
-    fn open(config: NodeConfig, data_dir: Option<PathBuf>) -> io::Result<Driver> {
+    fn open(config: NodeConfig, data_dir: Option<PathBuf>, repair: bool) -> io::Result<Driver> {
         let (node, log, clock) = match data_dir {
             None => {
                 #[allow(clippy::disallowed_methods)]
@@ -288,10 +364,38 @@ impl Driver {
             }
             Some(dir) => {
                 let mut log = FileLog::open(&dir)?;
-                let recovered = storage::recover(&mut log, None)?;
+                let path = log.path();
+                let recovered = match storage::recover(&mut log, None) {
+                    Ok(recovered) => recovered,
+                    Err(RecoverError::Io(e)) => return Err(e),
+                    Err(RecoverError::Damaged(damage)) if repair => {
+                        let aside = log.set_aside(damage.valid_len)?;
+                        eprintln!(
+                            "occ-node: {}: {damage}; --repair moved it to {} and {}",
+                            path.display(),
+                            aside.display(),
+                            kept(damage.valid_len)
+                        );
+                        storage::recover(&mut log, None).map_err(|e| {
+                            io::Error::other(format!("{}: after repair: {e}", path.display()))
+                        })?
+                    }
+                    Err(RecoverError::Damaged(damage)) => {
+                        return Err(io::Error::other(format!(
+                            "{}: {damage}. Nothing was changed. To accept the loss, start with \
+                             --repair: it moves the file to {}.damaged-N and {}",
+                            path.display(),
+                            path.display(),
+                            kept(damage.valid_len)
+                        )));
+                    }
+                };
                 if recovered.log_len > 0 || recovered.discarded_bytes > 0 {
-                    eprintln!("occ-node: {}: {}", dir.join("wal").display(), recovered.summary());
+                    eprintln!("occ-node: {}: {}", path.display(), recovered.summary());
                 }
+                // Recovery read what the page cache holds: make it durable before any new
+                // frame says it is (see `node::storage`).
+                log.sync()?;
                 let now_us = Clock::Wall.now_us();
                 (Node::recover(config, recovered, now_us), Some(log), Clock::Wall)
             }
@@ -310,13 +414,34 @@ impl Driver {
             .map_err(|e| format!("invalid UTF-8: {e}"))
             .and_then(|line| codec::decode(line).map_err(|e| e.to_string()));
         match decoded {
-            Ok(envelope) => self.step(now_us, Input::Message(envelope))?,
+            Ok(envelope) => {
+                if let Payload::Init { node_id, node_ids } = &envelope.body.payload {
+                    self.check_identity(node_id, node_ids)?;
+                }
+                self.step(now_us, Input::Message(envelope))?
+            }
             Err(why) => eprintln!("occ-node: line {line_number}: {why}"),
         }
         if self.node.next_deadline().is_some_and(|deadline| deadline <= now_us) {
             self.step(now_us, Input::Tick)?;
         }
         Ok(())
+    }
+
+    /// An `init` as another node than the log's ends the process: its log is not this
+    /// node's to serve (the node would refuse it with error 22 too).
+    fn check_identity(&self, node_id: &str, node_ids: &[String]) -> io::Result<()> {
+        let Some(owner) = self.node.log_identity() else { return Ok(()) };
+        let asked = Identity { node_id: node_id.to_owned(), node_ids: node_ids.to_vec() };
+        if *owner == asked {
+            return Ok(());
+        }
+        let path = self.log.as_ref().map(FileLog::path).unwrap_or_default();
+        Err(io::Error::other(format!(
+            "{}: this log belongs to {owner}; refusing to start as {asked} (start it as its \
+             own node, or give another --data-dir)",
+            path.display()
+        )))
     }
 
     /// How long to wait for input before the node's next timer is due (`None`: it has
@@ -346,7 +471,9 @@ impl Driver {
                 }
                 Output::Append { bytes, .. } => log_of(&mut self.log)?.append(&bytes)?,
                 Output::Sync { lsn } => self.sync_wanted = self.sync_wanted.max(Some(lsn)),
-                Output::Compact { keep_from } => log_of(&mut self.log)?.compact(keep_from)?,
+                Output::Compact { head, keep_from } => {
+                    log_of(&mut self.log)?.compact(&head, keep_from)?
+                }
             }
         }
         Ok(())
@@ -359,6 +486,14 @@ impl Driver {
         log_of(&mut self.log)?.sync()?;
         let now_us = self.clock.now_us();
         self.step(now_us, Input::Synced { lsn })
+    }
+}
+
+/// What `--repair` keeps of a damaged log.
+fn kept(valid_len: u64) -> String {
+    match valid_len {
+        0 => "starts with an empty log".to_string(),
+        n => format!("keeps the {n} bytes before the damage"),
     }
 }
 
