@@ -52,6 +52,11 @@ fn bad_flags_are_refused_with_exit_code_2() {
         (&["--txn-ttl-ms"][..], "--txn-ttl-ms needs a value"),
         (&["--outcome-ttl-ms", "soon"][..], "`soon` is not a whole number"),
         (&["--txn-ttl-ms=-5"][..], "`-5` is not a whole number"),
+        (
+            &["--outcome-ttl-ms", "18446744073709551616"][..],
+            "ms is too large (at most 18446744073709551)",
+        ),
+        (&["--txn-ttl-ms", "18446744073709552"][..], "18446744073709552 ms is too large"),
     ] {
         let run = run_with(args, &[]);
         assert_eq!(run.code, Some(2), "{args:?}");

@@ -163,10 +163,16 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Request, String> {
             _ => return Err(format!("unknown argument `{}`", clip(&flag))),
         };
         let value = inline.or_else(|| args.next()).ok_or(format!("{flag} needs a value"))?;
-        let ms: u64 = value.parse().map_err(|_| {
-            format!("{flag}: `{}` is not a whole number of milliseconds", clip(&value))
+        let ms: u64 = value.parse().map_err(|e: std::num::ParseIntError| match e.kind() {
+            std::num::IntErrorKind::PosOverflow => {
+                format!("{flag}: `{}` ms is too large (at most {MS_MAX})", clip(&value))
+            }
+            _ => format!("{flag}: `{}` is not a whole number of milliseconds", clip(&value)),
         })?;
-        *target = ms.checked_mul(1000).ok_or(format!("{flag}: {ms} ms is too large"))?;
+        if ms > MS_MAX {
+            return Err(format!("{flag}: {ms} ms is too large (at most {MS_MAX})"));
+        }
+        *target = ms * 1000;
     }
     if data_dir.is_some() {
         config.log = Some(LogConfig::default());
@@ -175,6 +181,9 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Request, String> {
     }
     Ok(Request::Serve(config, data_dir, repair))
 }
+
+/// The longest TTL a flag may give, in ms: the most whose µs fit in a u64.
+const MS_MAX: u64 = u64::MAX / 1000;
 
 /// Bytes read from stdin, as the reader thread hands them over.
 const READ_CHUNK_BYTES: usize = 64 * 1024;
