@@ -295,3 +295,16 @@ fn a_run_larger_than_memory_is_refused_up_front_with_the_estimate() {
     let help = sim(&["--help"]);
     assert!(stdout(&help).contains("estimated memory passes 16 GiB"));
 }
+
+#[test]
+fn help_states_every_limit_and_the_trace_format() {
+    // Proves row 13 of issue 19: `sim --help` names --nodes among the limits and the
+    // exit codes past 2; `sim run --help` says what a trace line holds, in which unit.
+    let help = stdout(&sim(&["--help"]));
+    for needle in ["--nodes 1 to 16", "--clients 1 to 1,000", "3 (sim check)", "130 / 143"] {
+        assert!(help.contains(needle), "sim --help lacks `{needle}`:\n{help}");
+    }
+    let run_help = stdout(&sim(&["run", "--help"]));
+    assert!(run_help.contains("virtual time in µs"), "{run_help}");
+    assert!(run_help.contains("crash: store nodes crash"), "--faults names crash: {run_help}");
+}
