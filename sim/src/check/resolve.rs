@@ -34,6 +34,14 @@ const TOP: u64 = u64::MAX;
 
 /// How far the quick pass looks for a cycle before it assumes there is none.
 const QUICK_VISITS: u32 = 4096;
+/// The key of the `place`-th node of the search's order: a gap before the first too.
+fn order_key(place: u64) -> u64 {
+    (place + 1) << ORDER_GAP_BITS
+}
+
+/// The keys of the search's order start this many bits apart: room for nodes moved
+/// between two neighbours many times over before the keys are spread out again.
+const ORDER_GAP_BITS: u32 = 24;
 
 /// Steps the search may take: one per choice tried, plus one per history event for
 /// each complete choice judged.
@@ -222,6 +230,10 @@ pub(crate) struct BaseGraph {
     readers: BTreeMap<(u32, u64), Vec<u32>>,
     /// See [`topological_rank`].
     rank: Vec<u32>,
+    /// The edges backwards, for the search's order upkeep: node `n`'s predecessors are
+    /// `reverse_sources[reverse_offsets[n]..reverse_offsets[n + 1]]`.
+    reverse_offsets: Vec<u32>,
+    reverse_sources: Vec<u32>,
 }
 
 impl BaseGraph {
@@ -256,15 +268,44 @@ impl BaseGraph {
                 }
             }
         }
-        let rank = topological_rank(&adjacency);
-        BaseGraph { adjacency, rt_pred, installer, readers, rank }
+        // Transactions as early as their invocations allow, so that the order follows time
+        // and a member (no base edges: it may go anywhere) starts where its edges will be.
+        let invoked = |n: u32| h.txns.get(n as usize).map_or(0, |t| u64::from(t.invoke));
+        let rank = topological_rank(&adjacency, invoked);
+        let (reverse_offsets, reverse_sources) = reverse_edges(&adjacency);
+        BaseGraph { adjacency, rt_pred, installer, readers, rank, reverse_offsets, reverse_sources }
     }
 }
 
-/// Each node's place in a topological order of the graph (Kahn's), or `u32::MAX` for
-/// nodes on or behind a cycle. Paths in the graph only climb in rank: the quick pass
-/// looks for a path back to a transaction only below the highest rank it must reach.
-fn topological_rank(adjacency: &[Vec<u32>]) -> Vec<u32> {
+/// The graph's edges backwards, as offsets into one array of sources per target.
+fn reverse_edges(adjacency: &[Vec<u32>]) -> (Vec<u32>, Vec<u32>) {
+    let mut offsets = vec![0u32; adjacency.len() + 1];
+    for targets in adjacency {
+        for &t in targets {
+            offsets[t as usize + 1] += 1;
+        }
+    }
+    for n in 0..adjacency.len() {
+        offsets[n + 1] += offsets[n];
+    }
+    let mut fill = offsets.clone();
+    let mut sources = vec![0u32; offsets[adjacency.len()] as usize];
+    for (source, targets) in adjacency.iter().enumerate() {
+        for &t in targets {
+            sources[fill[t as usize] as usize] = source as u32;
+            fill[t as usize] += 1;
+        }
+    }
+    (offsets, sources)
+}
+
+/// Each node's place in a topological order of the graph (Kahn's, taking the ready node
+/// of the smallest `key` first), or `u32::MAX` for nodes on or behind a cycle. Paths in
+/// the graph only climb in rank: the quick pass looks for a path back to a transaction
+/// only below the highest rank it must reach.
+fn topological_rank(adjacency: &[Vec<u32>], key: impl Fn(u32) -> u64) -> Vec<u32> {
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
     let mut indegree = vec![0u32; adjacency.len()];
     for targets in adjacency {
         for &t in targets {
@@ -272,16 +313,18 @@ fn topological_rank(adjacency: &[Vec<u32>]) -> Vec<u32> {
         }
     }
     let mut rank = vec![u32::MAX; adjacency.len()];
-    let mut ready: Vec<u32> =
-        (0..adjacency.len() as u32).filter(|&n| indegree[n as usize] == 0).collect();
+    let mut ready: BinaryHeap<Reverse<(u64, u32)>> = (0..adjacency.len() as u32)
+        .filter(|&n| indegree[n as usize] == 0)
+        .map(|n| Reverse((key(n), n)))
+        .collect();
     let mut next = 0u32;
-    while let Some(n) = ready.pop() {
+    while let Some(Reverse((_, n))) = ready.pop() {
         rank[n as usize] = next;
         next += 1;
         for &t in &adjacency[n as usize] {
             indegree[t as usize] -= 1;
             if indegree[t as usize] == 0 {
-                ready.push(t);
+                ready.push(Reverse((key(t), t)));
             }
         }
     }
@@ -320,8 +363,17 @@ pub(crate) struct Search<'s, 'h> {
     is_member: Vec<bool>,
     /// Per key slot: the members that may write the key.
     writers_of: Vec<Vec<usize>>,
-    /// Edges of the members placed so far, by source node.
+    /// Edges of the members placed so far, by source node, and by target.
     extra: Vec<Vec<u32>>,
+    extra_reverse: Vec<Vec<u32>>,
+    /// A topological order of the base graph and the edges placed so far, kept as edges
+    /// are added (see [`Search::keep_order`]): `order[n]` is node `n`'s key, and
+    /// `by_order` the nodes by key. An edge that closes a cycle is found exactly, by a
+    /// search only between its two ends' places; removing edges keeps an order valid,
+    /// so backtracking costs nothing. Empty when the base graph has a cycle of its own
+    /// (then [`Search::reaches_itself`] looks for cycles instead).
+    order: Vec<u64>,
+    by_order: BTreeMap<u64, u32>,
     /// Store reads `(key, version) -> member txns` of the members placed so far.
     placed_reads: BTreeMap<(u32, u64), Vec<u32>>,
     /// Per member and plan: its store reads.
@@ -465,6 +517,11 @@ impl<'s, 'h> Search<'s, 'h> {
             })
             .collect();
         let nodes = graph.as_ref().map_or(0, |g| g.adjacency.len());
+        let order: Vec<u64> = graph
+            .as_ref()
+            .filter(|g| g.rank.iter().all(|&r| r != u32::MAX))
+            .map_or_else(Vec::new, |g| g.rank.iter().map(|&r| order_key(u64::from(r))).collect());
+        let by_order = order.iter().enumerate().map(|(n, &key)| (key, n as u32)).collect();
         Search {
             ways: 0,
             impossible,
@@ -475,6 +532,9 @@ impl<'s, 'h> Search<'s, 'h> {
             is_member,
             writers_of,
             extra: vec![Vec::new(); nodes],
+            extra_reverse: vec![Vec::new(); nodes],
+            order,
+            by_order,
             placed_reads: BTreeMap::new(),
             plan_reads,
             stamp: vec![0; nodes],
@@ -835,15 +895,14 @@ impl<'s, 'h> Search<'s, 'h> {
         }
         let bound = preds.iter().map(|&p| self.rank_bound(p)).max().unwrap_or(0);
         let mut added = Vec::new();
-        for p in preds.into_iter().filter(|&p| p != txn) {
-            self.extra[p as usize].push(txn);
-            added.push((p, txn));
+        let edges = preds.into_iter().map(|p| (p, txn)).chain(succs.into_iter().map(|s| (txn, s)));
+        for (source, target) in edges.filter(|&(s, t)| s != t) {
+            if !self.add_edge(source, target, &mut added) {
+                self.remove_edges(&added);
+                return None;
+            }
         }
-        for s in succs.into_iter().filter(|&s| s != txn) {
-            self.extra[txn as usize].push(s);
-            added.push((txn, s));
-        }
-        if self.strict_prune && self.reaches_itself(txn, bound) {
+        if self.strict_prune && self.order.is_empty() && self.reaches_itself(txn, bound) {
             self.remove_edges(&added);
             return None;
         }
@@ -883,8 +942,124 @@ impl<'s, 'h> Search<'s, 'h> {
     }
 
     fn remove_edges(&mut self, added: &[(u32, u32)]) {
-        for &(source, _) in added.iter().rev() {
+        for &(source, target) in added.iter().rev() {
             self.extra[source as usize].pop();
+            self.extra_reverse[target as usize].pop();
+        }
+    }
+
+    /// Adds the edge `source -> target` (onto `added`) and keeps the order; `false`, with
+    /// the edge added still, when it closes a cycle and cycles are pruned.
+    fn add_edge(&mut self, source: u32, target: u32, added: &mut Vec<(u32, u32)>) -> bool {
+        self.extra[source as usize].push(target);
+        self.extra_reverse[target as usize].push(source);
+        added.push((source, target));
+        if self.order.is_empty() || !self.strict_prune {
+            return true;
+        }
+        self.keep_order(source, target)
+    }
+
+    /// After adding `u -> v`: if `v` came before `u` in the order, one side of the edge
+    /// moves (Pearce and Kelly's dynamic order, with keys that leave gaps): the nodes
+    /// reachable from `v` that come before `u` move, in their order, into the gap right
+    /// after `u`; or the nodes reaching `u` that come after `v` move into the gap right
+    /// before `v`. Both searches stay between the two keys and run a step each in turn;
+    /// the side that is done first (the smaller) moves. The order stays topological:
+    /// whatever reaches a moved node comes before it still, whatever it reaches after.
+    /// `false` if `v` reaches `u`: the edge closes a cycle (the order is left as it was).
+    fn keep_order(&mut self, u: u32, v: u32) -> bool {
+        let (upper, lower) = (self.order[u as usize], self.order[v as usize]);
+        if lower > upper {
+            return true;
+        }
+        let Some(graph) = self.graph.take() else { return true };
+        let side = self.smaller_side(&graph, u, v, upper, lower);
+        self.graph = Some(graph);
+        let Some((mut moved, after_u)) = side else { return false };
+        moved.sort_unstable_by_key(|&n| self.order[n as usize]);
+        let (from, to) = if after_u {
+            let next = self.by_order.range(upper + 1..).next().map_or(u64::MAX, |(&k, _)| k);
+            (upper, next)
+        } else {
+            let previous = self.by_order.range(..lower).next_back().map_or(0, |(&k, _)| k);
+            (previous, lower)
+        };
+        let step = (to - from) / (moved.len() as u64 + 1);
+        if step == 0 {
+            self.renumber();
+            return self.keep_order(u, v);
+        }
+        for (i, &node) in moved.iter().enumerate() {
+            self.by_order.remove(&self.order[node as usize]);
+            let key = from + step * (i as u64 + 1);
+            self.order[node as usize] = key;
+            self.by_order.insert(key, node);
+        }
+        true
+    }
+
+    /// Searches forward from `v` (keys below `upper`) and backward from `u` (keys above
+    /// `lower`) a node at a time each, until one is done: its nodes, and whether they are
+    /// the forward side (to go after `u`). `None` if the searches meet: a cycle.
+    fn smaller_side(
+        &mut self,
+        graph: &BaseGraph,
+        u: u32,
+        v: u32,
+        upper: u64,
+        lower: u64,
+    ) -> Option<(Vec<u32>, bool)> {
+        self.epoch += 2;
+        let (forward_mark, backward_mark) = (self.epoch - 1, self.epoch);
+        let (mut forward, mut backward) = (vec![v], vec![u]);
+        self.stamp[v as usize] = forward_mark;
+        self.stamp[u as usize] = backward_mark;
+        let (mut f, mut b) = (0, 0);
+        loop {
+            if f == forward.len() {
+                return Some((forward, true));
+            }
+            let n = forward[f] as usize;
+            f += 1;
+            self.steps += 1;
+            for &next in graph.adjacency[n].iter().chain(&self.extra[n]) {
+                if self.stamp[next as usize] == backward_mark {
+                    return None;
+                }
+                if self.order[next as usize] < upper && self.stamp[next as usize] != forward_mark {
+                    self.stamp[next as usize] = forward_mark;
+                    forward.push(next);
+                }
+            }
+            if b == backward.len() {
+                return Some((backward, false));
+            }
+            let n = backward[b] as usize;
+            b += 1;
+            self.steps += 1;
+            let (from, to) =
+                (graph.reverse_offsets[n] as usize, graph.reverse_offsets[n + 1] as usize);
+            for &prev in graph.reverse_sources[from..to].iter().chain(&self.extra_reverse[n]) {
+                if self.stamp[prev as usize] == forward_mark {
+                    return None;
+                }
+                if self.order[prev as usize] > lower && self.stamp[prev as usize] != backward_mark {
+                    self.stamp[prev as usize] = backward_mark;
+                    backward.push(prev);
+                }
+            }
+        }
+    }
+
+    /// Spreads the keys out again, in the same order, when a gap ran out.
+    fn renumber(&mut self) {
+        let nodes: Vec<u32> = self.by_order.values().copied().collect();
+        self.by_order.clear();
+        for (place, node) in nodes.into_iter().enumerate() {
+            let key = order_key(place as u64);
+            self.order[node as usize] = key;
+            self.by_order.insert(key, node);
         }
     }
 
@@ -1047,10 +1222,12 @@ impl<'s, 'h> Search<'s, 'h> {
             }
             let mut added = Vec::new();
             if let Some(prev) = previous {
-                self.extra[prev as usize].push(txn);
-                added.push((prev, txn));
                 let bound = self.rank_bound(prev);
-                if self.strict_prune && self.reaches_itself(txn, bound) {
+                let closes = !self.add_edge(prev, txn, &mut added)
+                    || self.strict_prune
+                        && self.order.is_empty()
+                        && self.reaches_itself(txn, bound);
+                if closes {
                     self.remove_edges(&added);
                     continue;
                 }
