@@ -102,10 +102,16 @@ pub enum Bug {
     /// ones in another order) is acknowledged and ignored, so the sender believes a shard
     /// map this node does not use.
     IgnoreChangedMembership,
+    /// Cluster. A node finds its own position in `node_ids` sorted by name (reusing the
+    /// sorted copy made to look for duplicates), while owners are positions in `init`'s
+    /// order: unless `init` happens to name the nodes in sorted order (as `n1..n9` in
+    /// order always did), nodes disagree on who owns which key, and a key is served by
+    /// two nodes, or by none.
+    SelfInSortedIds,
 }
 
 impl Bug {
-    pub const ALL: [Bug; 28] = [
+    pub const ALL: [Bug; 29] = [
         Bug::SkipValidation,
         Bug::ValidateWrittenKeysOnly,
         Bug::ApplyBeforeValidate,
@@ -134,6 +140,7 @@ impl Bug {
         Bug::ForgetUnackedDecision,
         Bug::ServeUnownedKeys,
         Bug::IgnoreChangedMembership,
+        Bug::SelfInSortedIds,
     ];
 
     /// Whether the bug lives in the cluster's code: it needs `--nodes` of 2 or more.
@@ -149,6 +156,7 @@ impl Bug {
                 | Bug::ForgetUnackedDecision
                 | Bug::ServeUnownedKeys
                 | Bug::IgnoreChangedMembership
+                | Bug::SelfInSortedIds
         )
     }
 
@@ -182,6 +190,7 @@ impl Bug {
             Bug::ForgetUnackedDecision => "forget-unacked-decision",
             Bug::ServeUnownedKeys => "serve-unowned-keys",
             Bug::IgnoreChangedMembership => "ignore-changed-membership",
+            Bug::SelfInSortedIds => "self-in-sorted-ids",
         }
     }
 
@@ -257,6 +266,9 @@ impl Bug {
             }
             Bug::IgnoreChangedMembership => {
                 "cluster: a second init with another membership gets init_ok and is ignored"
+            }
+            Bug::SelfInSortedIds => {
+                "cluster: a node takes its own position from node_ids sorted, owners from init's order"
             }
         }
     }

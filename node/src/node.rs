@@ -775,7 +775,7 @@ impl Node {
         if let Some(problem) = ShardMap::problem(&node_id, node_ids) {
             return error(error_code::MALFORMED_REQUEST, format!("malformed init: {problem}"));
         }
-        let shards = ShardMap::new(&node_id, node_ids);
+        let shards = self.planted_shards(ShardMap::new(&node_id, node_ids));
         if self.volatile.node_id.is_some() {
             if shards != self.volatile.shards && !self.planted(Bug::IgnoreChangedMembership) {
                 return error(
@@ -1122,6 +1122,14 @@ impl Node {
 
     /// `Bug::VoteBeforeDurable` and `Bug::CommitOnHint`: what goes out before the
     /// records it depends on are durable.
+    /// The shard map as `Bug::SelfInSortedIds` builds it.
+    fn planted_shards(&self, shards: ShardMap) -> ShardMap {
+        match self.planted(Bug::SelfInSortedIds) {
+            true => shards.planted_me_in_sorted(),
+            false => shards,
+        }
+    }
+
     fn planted_early_cluster_send(&self, payload: &Payload) -> bool {
         match payload {
             Payload::TxnPrepareOk { vote: true, .. } => self.planted(Bug::VoteBeforeDurable),
@@ -1288,7 +1296,8 @@ impl Node {
             | Bug::NeverResolveDoubt
             | Bug::ForgetUnackedDecision
             | Bug::ServeUnownedKeys
-            | Bug::IgnoreChangedMembership => {
+            | Bug::IgnoreChangedMembership
+            | Bug::SelfInSortedIds => {
                 self.planted.commits += 1;
                 // `Bug::StaleNonOwnerRead`: reads of cached copies are not this node's to
                 // check, and are taken as current.

@@ -49,6 +49,17 @@ impl ShardMap {
         }
     }
 
+    /// Planted bug `self-in-sorted-ids` (see [`crate::Bug::SelfInSortedIds`]): this
+    /// node's position taken among the names sorted, not in `init`'s order. Named
+    /// `planted*` so that a mutation run leaves it out.
+    pub fn planted_me_in_sorted(mut self) -> ShardMap {
+        let mut sorted: Vec<&String> = self.nodes.iter().collect();
+        sorted.sort();
+        let me = &self.nodes[self.me];
+        self.me = sorted.iter().position(|id| *id == me).unwrap_or(self.me);
+        self
+    }
+
     /// Whether more than one node shares the keys.
     pub fn is_cluster(&self) -> bool {
         self.nodes.len() > 1
@@ -131,6 +142,20 @@ mod tests {
         assert!(missing.contains("does not name this node `n3`"), "{missing}");
         let twice = ShardMap::problem("n1", &ids(&["n1", "n2", "n1"])).expect("a problem");
         assert!(twice.contains("names `n1` twice"), "{twice}");
+    }
+
+    #[test]
+    fn the_planted_sorted_self_index_is_right_only_where_inits_order_is_sorted() {
+        // self-in-sorted-ids: n1..n9 in order (the simulator's old fixed shape) sort as
+        // they stand, so every node still finds itself; n10 or any shuffle does not.
+        let ids = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<String>>();
+        let me_of = |ids: &[String], me: &str| ShardMap::new(me, ids).planted_me_in_sorted().me();
+        let fixed = ids(&["n1", "n2", "n3", "n4", "n5", "n6", "n7", "n8", "n9"]);
+        assert!(fixed.iter().enumerate().all(|(i, me)| me_of(&fixed, me) == i));
+        let ten: Vec<String> = (1..=10).map(|n| format!("n{n}")).collect();
+        assert_eq!(me_of(&ten, "n2"), 2, "n10 sorts before n2");
+        let drawn = ids(&["n26", "n16", "n39"]);
+        assert_eq!([0, 1, 2].map(|i| me_of(&drawn, &drawn[i])), [1, 0, 2]);
     }
 
     #[test]

@@ -78,13 +78,13 @@ fn with_default_subcommand(mut args: Vec<OsString>) -> Vec<OsString> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse_from(with_default_subcommand(std::env::args_os().collect()));
-    let flags = match &cli.command {
-        Command::Run(args) => Some(&args.flags),
-        Command::Sweep(args) => Some(&args.flags),
-        Command::Shrink(args) => Some(&args.flags),
+    let checked = match &cli.command {
+        Command::Run(args) => Some(args.flags.check()),
+        Command::Sweep(args) => Some(args.check()),
+        Command::Shrink(args) => Some(args.flags.check()),
         _ => None,
     };
-    if let Some(Err(problem)) = flags.map(|f| f.check()) {
+    if let Some(Err(problem)) = checked {
         eprintln!("sim: {problem}");
         return ExitCode::from(2);
     }

@@ -22,11 +22,11 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
-use crate::cli::args::{flags_of, repro_command, RunFlags};
+use crate::cli::args::{check_bug_nodes, flags_of, repro_command, RunFlags};
 use crate::explain::report::Record;
 use crate::hunt::sweep::{
-    parse_range, sweep_until, Progress, SeedResult, Shard, Summary, FAILURES_LISTED,
-    FINGERPRINTS_LISTED,
+    parse_range, sweep_until, NodeRange, Plan, Progress, SeedResult, Shard, Summary,
+    FAILURES_LISTED, FINGERPRINTS_LISTED,
 };
 use crate::world::RunConfig;
 
@@ -58,8 +58,40 @@ pub struct SweepArgs {
     /// error (exit 2): a CI matrix wider than its range must not pass vacuously.
     #[arg(long)]
     pub allow_empty: bool,
+    /// Draw each seed's node count from A..=B (1 to 16; e.g. 2..=16 for clusters only)
+    /// instead of `--nodes`: the seed alone decides it, and a failing seed's reproduce
+    /// command and `seeds/` line name the `--nodes` it ran.
+    #[arg(long, value_name = "A..=B", value_parser = NodeRange::parse, conflicts_with = "nodes")]
+    pub draw_nodes: Option<NodeRange>,
     #[command(flatten)]
     pub flags: RunFlags,
+}
+
+impl SweepArgs {
+    /// What each seed runs.
+    pub fn plan(&self) -> Plan {
+        Plan { base: self.flags.config(0), nodes: self.draw_nodes }
+    }
+
+    /// [`RunFlags::check`], for every node count the sweep may draw: a cluster bug needs
+    /// the smallest to be a cluster, and the largest run must fit.
+    pub fn check(&self) -> Result<(), String> {
+        let fewest = self.draw_nodes.map_or(self.flags.nodes, |range| range.min);
+        check_bug_nodes(self.flags.bug, fewest).map_err(|e| match self.draw_nodes {
+            Some(range) => format!("{e}; --draw-nodes {} draws {fewest}", range.flag()),
+            None => e,
+        })?;
+        crate::world::cost::check_fits(&self.plan().largest(), 1)
+    }
+
+    /// The sweep's flags: the run flags, with `--draw-nodes` in place of `--nodes`.
+    fn flags_text(&self) -> String {
+        let flags = flags_of(&self.flags.config(0));
+        match self.draw_nodes {
+            Some(range) => format!("--draw-nodes {} {flags}", range.flag()),
+            None => flags,
+        }
+    }
 }
 
 /// The line that records a failing seed in `seeds/`.
@@ -90,9 +122,10 @@ pub fn run(args: &SweepArgs) -> ExitCode {
     let total = range_len.min(args.max_seeds.unwrap_or(u64::MAX));
     let seeds = shard.seeds(args.seeds.clone()).take(usize::try_from(total).unwrap_or(usize::MAX));
     let jobs = args.jobs.map_or_else(available_cores, |j| j as usize);
-    let config = args.flags.config(0);
+    let plan = args.plan();
     // Each job holds one run at a time.
-    if let Err(problem) = crate::world::cost::check_fits(&config, (jobs as u64).min(total)) {
+    if let Err(problem) = crate::world::cost::check_fits(&plan.largest(), (jobs as u64).min(total))
+    {
         eprintln!("sim sweep: {problem}");
         return ExitCode::from(2);
     }
@@ -106,7 +139,7 @@ pub fn run(args: &SweepArgs) -> ExitCode {
     let started = Instant::now();
     let mut report = progress_reporter(total);
     let mut summary = Summary::default();
-    sweep_until(seeds, &config, jobs, &|| signals.caught().is_some(), &mut |position, result| {
+    sweep_until(seeds, &plan, jobs, &|| signals.caught().is_some(), &mut |position, result| {
         summary.add(position, &result);
         let progress = Progress { done: summary.seeds_run, total, failed: summary.seeds_failed };
         report(&progress, &result, started.elapsed());
@@ -115,16 +148,8 @@ pub fn run(args: &SweepArgs) -> ExitCode {
     drop(report);
     let wall = started.elapsed();
     let interrupted = signals.caught();
-    let sweep = Sweep {
-        args,
-        shard,
-        jobs,
-        config: &config,
-        summary: &summary,
-        range_len,
-        wall,
-        interrupted,
-    };
+    let sweep =
+        Sweep { args, shard, jobs, plan: &plan, summary: &summary, range_len, wall, interrupted };
     if args.json {
         crate::cli::emit(&format!("{}\n", sweep.json()));
     } else {
@@ -255,9 +280,9 @@ struct Found {
 }
 
 impl Found {
-    fn of(result: &SeedResult, config: &RunConfig) -> Found {
+    fn of(result: &SeedResult, plan: &Plan) -> Found {
         let failure = result.failure.as_ref().expect("only failing seeds are reported");
-        let seeded = RunConfig { seed: result.seed, ..config.clone() };
+        let seeded = plan.config(result.seed);
         let note = format!("{} (found by sweep)", failure.names().join(", "));
         Found {
             headline: failure.headline(),
@@ -273,7 +298,7 @@ struct Sweep<'a> {
     args: &'a SweepArgs,
     shard: Shard,
     jobs: usize,
-    config: &'a RunConfig,
+    plan: &'a Plan,
     summary: &'a Summary,
     /// Seeds of the range in this shard, run or not.
     range_len: u64,
@@ -299,7 +324,7 @@ impl Sweep<'_> {
             self.shard.index,
             self.shard.count,
             self.jobs,
-            flags_of(self.config)
+            args.flags_text()
         );
         let _ = writeln!(out, "seeds run: {}, failed: {}", s.seeds_run, s.seeds_failed);
         if let Some(signal) = self.interrupted {
@@ -315,7 +340,7 @@ impl Sweep<'_> {
             let _ = writeln!(out, "stopped after --max-seeds {max}: {not_run} seeds not run");
         }
         for result in s.failed() {
-            let found = Found::of(result, self.config);
+            let found = Found::of(result, self.plan);
             let _ = writeln!(out, "FAILED seed {}: {}", result.seed, found.headline);
             let _ = writeln!(out, "  reproduce: {}", found.repro);
             let (label, text) = found.record.label_and_text();
@@ -357,7 +382,7 @@ impl Sweep<'_> {
         let failed: Vec<serde_json::Value> = s
             .failed()
             .map(|result| {
-                let found = Found::of(result, self.config);
+                let found = Found::of(result, self.plan);
                 json!({
                     "seed": result.seed,
                     "failure": found.headline,
@@ -378,7 +403,7 @@ impl Sweep<'_> {
             "range": format!("{}..{}", args.seeds.start, args.seeds.end),
             "shard": format!("{}/{}", self.shard.index, self.shard.count),
             "jobs": self.jobs,
-            "flags": flags_of(self.config),
+            "flags": args.flags_text(),
             "max_seeds": args.max_seeds,
             "interrupted": self.interrupted.map(Signal::name),
             "seeds_run": s.seeds_run,

@@ -423,6 +423,10 @@ pub fn run_report(outcome: &RunOutcome, repro: &Repro, detail: &Detail) -> Strin
         c.txns,
         c.keys
     );
+    if c.nodes > 1 {
+        // Drawn per seed: what a shard map's bug depends on.
+        let _ = writeln!(out, "membership: init's node_ids [{}]", sim.node_ids.join(", "));
+    }
     let _ = writeln!(out, "faults ({}): {}", c.faults.flag(), sim.mix);
     out.push_str(&RunCounts::of(sim).render());
     let n = &sim.network;

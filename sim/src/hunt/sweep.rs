@@ -17,9 +17,82 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Mutex};
 use std::time::{Duration, Instant};
 
+use rand::Rng;
+
 use crate::hunt::outcome::{evaluate, Failure};
 use crate::world::fingerprint::Fingerprint;
+use crate::world::streams::stream;
 use crate::world::RunConfig;
+
+/// `--draw-nodes A..=B`: each seed of a sweep runs a cluster of a node count drawn from
+/// `A..=B` by the seed alone (a `membership/nodes` stream of its own), so a sweep covers
+/// many cluster sizes and each failing seed still names one concrete `--nodes`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NodeRange {
+    pub min: u32,
+    pub max: u32,
+}
+
+impl NodeRange {
+    /// `A..=B` or `A..B` (B excluded), within 1 and [`crate::cli::args::NODES_MAX`].
+    pub fn parse(text: &str) -> Result<NodeRange, String> {
+        let max_nodes = crate::cli::args::NODES_MAX;
+        let bad = |why: &str| format!("`{text}` is not a node range like 2..=16: {why}");
+        let number = |t: &str| t.trim().parse::<u32>().map_err(|_| bad("not a number"));
+        let (min, max) = match text.split_once("..=") {
+            Some((a, b)) => (number(a)?, number(b)?),
+            None => {
+                let (a, b) = text.split_once("..").ok_or_else(|| bad("no `..`"))?;
+                (number(a)?, number(b)?.checked_sub(1).ok_or_else(|| bad("it is empty"))?)
+            }
+        };
+        if min == 0 || max > max_nodes {
+            return Err(bad(&format!("node counts are 1 to {max_nodes}")));
+        }
+        if min > max {
+            return Err(bad("it is empty"));
+        }
+        Ok(NodeRange { min, max })
+    }
+
+    /// The node count of `seed`'s run.
+    pub fn draw(self, seed: u64) -> u32 {
+        stream(seed, "membership/nodes").gen_range(self.min..=self.max)
+    }
+
+    /// The flag's text, as `parse` reads it back.
+    pub fn flag(self) -> String {
+        format!("{}..={}", self.min, self.max)
+    }
+}
+
+/// What a sweep runs for each seed: the same flags, with the node count drawn per seed
+/// when a [`NodeRange`] is given. [`Plan::config`] is the one run a seed names, which
+/// its repro command and `seeds/` line spell out.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    pub base: RunConfig,
+    pub nodes: Option<NodeRange>,
+}
+
+impl Plan {
+    /// Every seed with `base`'s flags.
+    pub fn fixed(base: &RunConfig) -> Plan {
+        Plan { base: base.clone(), nodes: None }
+    }
+
+    /// The run of `seed`.
+    pub fn config(&self, seed: u64) -> RunConfig {
+        let nodes = self.nodes.map_or(self.base.nodes, |range| range.draw(seed));
+        RunConfig { seed, nodes, ..self.base.clone() }
+    }
+
+    /// The largest run of the plan, for the memory estimate: its most nodes.
+    pub fn largest(&self) -> RunConfig {
+        let nodes = self.nodes.map_or(self.base.nodes, |range| range.max);
+        RunConfig { nodes, ..self.base.clone() }
+    }
+}
 
 /// `--shard I/N`: the I-th (1-based) of N disjoint slices of a seed range.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -198,15 +271,15 @@ pub fn sweep<I>(
 ) where
     I: Iterator<Item = u64> + Send,
 {
-    sweep_until(seeds, config, jobs, &|| false, on_result);
+    sweep_until(seeds, &Plan::fixed(config), jobs, &|| false, on_result);
 }
 
-/// [`sweep`], which also stops when `stop()` turns true (a signal, say): it is asked
+/// [`sweep`] of a [`Plan`], which also stops when `stop()` turns true (a signal, say): it is asked
 /// every [`STOP_POLL`] while no result arrives. Seeds already running finish first; their
 /// results are dropped.
 pub fn sweep_until<I>(
     seeds: I,
-    config: &RunConfig,
+    plan: &Plan,
     jobs: usize,
     stop: &(dyn Fn() -> bool + Sync),
     on_result: &mut dyn FnMut(u64, SeedResult) -> ControlFlow<()>,
@@ -228,7 +301,7 @@ pub fn sweep_until<I>(
                 while !stopped.load(Ordering::Relaxed) {
                     let next = feed.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).next();
                     let Some((position, seed)) = next else { break };
-                    if sender.send((position as u64, run_seed(seed, config))).is_err() {
+                    if sender.send((position as u64, run_seed(seed, plan))).is_err() {
                         break;
                     }
                 }
@@ -271,9 +344,9 @@ impl Drop for StopOnPanic<'_> {
 
 /// One seed of a sweep, timed by the wall clock for the report only.
 #[allow(clippy::disallowed_methods)]
-fn run_seed(seed: u64, config: &RunConfig) -> SeedResult {
+fn run_seed(seed: u64, plan: &Plan) -> SeedResult {
     let started = Instant::now();
-    let outcome = evaluate(&RunConfig { seed, ..config.clone() });
+    let outcome = evaluate(&plan.config(seed));
     let stats = &outcome.sim.clients;
     SeedResult {
         seed,
@@ -417,6 +490,29 @@ mod tests {
         assert_eq!(in_order.digest(), reversed.digest());
         in_order.add(total, &result(total));
         assert_ne!(in_order.digest(), reversed.digest(), "the digest covers every seed");
+    }
+
+    #[test]
+    fn node_ranges_parse_and_a_plan_names_each_seeds_node_count() {
+        // 2..=16 and 2..17 are the same range; 0, 17 and empty ranges are refused. With a
+        // range, a seed's config is a concrete run of the drawn count (and its seeds line
+        // says so); without, every seed keeps the flags' count.
+        assert_eq!(NodeRange::parse("2..=16"), Ok(NodeRange { min: 2, max: 16 }));
+        assert_eq!(NodeRange::parse("2..17"), NodeRange::parse("2..=16"));
+        for bad in ["0..=3", "1..=17", "5..=4", "3..3", "x..=4", "4"] {
+            assert!(NodeRange::parse(bad).is_err(), "{bad}");
+        }
+        let range = NodeRange { min: 1, max: 16 };
+        let plan = Plan { base: tiny(), nodes: Some(range) };
+        for seed in 0..50 {
+            let config = plan.config(seed);
+            assert_eq!((config.seed, config.nodes), (seed, range.draw(seed)));
+            assert!((1..=16).contains(&config.nodes));
+            let line = crate::cli::sweep::seeds_line(&config, "note");
+            assert_eq!(line.contains(&format!(" --nodes {} ", config.nodes)), config.nodes > 1);
+        }
+        assert_eq!(plan.largest().nodes, 16);
+        assert_eq!(Plan::fixed(&tiny()).config(9).nodes, tiny().nodes);
     }
 
     #[test]

@@ -44,6 +44,9 @@
 //! - `unowned-key-served`: a read, one-phase commit or prepare the simulator sends a
 //!   cluster node in another node's name, naming a key the node does not own, is refused
 //!   with error 22 (or 11 before `init`), never served (see `World::misroute`).
+//! - `request-to-non-owner`: a read, one-phase commit or prepare one node sends another
+//!   names only keys the other owns by `init`'s `node_ids`, in the order given (the
+//!   simulator draws it): a node that routes by another map splits a key between owners.
 //! - the conflicts of an abort are each named once, in key order (as `validate` promises).
 //!
 //! Messages are observed as they are sent, once each (the network's duplicates are
@@ -131,6 +134,8 @@ pub struct Conformance {
     /// The cluster's `node_ids`, as the simulator's `init` names them (empty: unknown, a
     /// node alone).
     node_ids: Vec<String>,
+    /// The nodes' names by process index, for explanations (empty: `n1`, `n2`, ...).
+    node_names: Vec<std::sync::Arc<str>>,
     /// The misrouted requests the simulator sent in a node's name (see
     /// [`Conformance::misrouted`]), by `msg_id`: what each names, for the explanation.
     misrouted: BTreeMap<u64, Misrouted>,
@@ -168,6 +173,7 @@ impl Conformance {
             history_len: 0,
             unanswered: BTreeSet::new(),
             node_ids: Vec::new(),
+            node_names: Vec::new(),
             misrouted: BTreeMap::new(),
         }
     }
@@ -176,6 +182,12 @@ impl Conformance {
     /// another is refused (22), never acknowledged.
     pub fn with_node_ids(mut self, node_ids: Vec<String>) -> Conformance {
         self.node_ids = node_ids;
+        self
+    }
+
+    /// The nodes' names, by process index: explanations name a node by its name.
+    pub fn with_node_names(mut self, names: &[String]) -> Conformance {
+        self.node_names = names.iter().map(|name| std::sync::Arc::from(name.as_str())).collect();
         self
     }
 
@@ -234,8 +246,10 @@ impl Conformance {
         self.nodes[node].initialised = false;
     }
 
-    /// One node sent another `envelope`: the versions it names may exist from now on.
-    pub fn between_nodes(&mut self, envelope: &Envelope) {
+    /// Node `node` sent another `envelope`: the versions it names may exist from now on,
+    /// and a request it sends names only keys the other node owns.
+    pub fn between_nodes(&mut self, node: usize, envelope: &Envelope) {
+        self.routed_to_owner(node, envelope);
         match &envelope.body.payload {
             Payload::OccCommitOk { versions, .. } | Payload::TxnPrepareOk { versions, .. } => {
                 for v in versions {
@@ -246,10 +260,40 @@ impl Conformance {
         }
     }
 
+    /// A request between nodes names only keys its recipient owns by `init`'s order
+    /// (`request-to-non-owner`). The simulator's own misrouted requests, told to
+    /// [`Conformance::misrouted`] first, are not the node's.
+    fn routed_to_owner(&mut self, node: usize, envelope: &Envelope) {
+        let misrouted = envelope.body.msg_id.is_some_and(|id| self.misrouted.contains_key(&id));
+        if self.node_ids.len() < 2 || misrouted {
+            return;
+        }
+        let keys: Vec<&str> = match &envelope.body.payload {
+            Payload::OccRead { key, .. } => vec![key.as_str()],
+            Payload::OccCommit { writes, read_versions, .. }
+            | Payload::TxnPrepare { writes, read_versions, .. } => {
+                let written = writes.iter().map(|w| w.key.as_str());
+                written.chain(read_versions.iter().map(|r| r.key.as_str())).collect()
+            }
+            _ => return,
+        };
+        let shards = ShardMap::new(&envelope.dest, &self.node_ids);
+        let Some(key) = keys.into_iter().find(|key| !shards.is_mine(key)) else { return };
+        let explanation = format!(
+            "{} sent {} naming {key} to {}, but init's node_ids [{}] give {key} to {}: a node must route a key to its owner, the node at the key's position in init's order",
+            self.who(node),
+            envelope.body.payload.type_name(),
+            envelope.dest,
+            self.node_ids.join(", "),
+            shards.name(shards.owner(key)),
+        );
+        self.violation("request-to-non-owner", explanation);
+    }
+
     /// How explanations name node `node`, formatted only when a violation is written:
     /// this is asked for on every reply.
     fn who(&self, node: usize) -> Who {
-        Who { node, nodes: self.nodes.len() }
+        Who { node, nodes: self.nodes.len(), name: self.node_names.get(node).cloned() }
     }
 
     /// The store crashed holding these replies for a sync: they were never sent, but the
@@ -641,18 +685,21 @@ impl Conformance {
     }
 }
 
-/// A node as explanations name it: "the store" when it is the only one, else `node n<k>`.
-#[derive(Clone, Copy)]
+/// A node as explanations name it: "the store" when it is the only one, else `node NAME`
+/// (`n<k>` for process `k - 1` when no names were given).
+#[derive(Clone)]
 struct Who {
     node: usize,
     nodes: usize,
+    name: Option<std::sync::Arc<str>>,
 }
 
 impl std::fmt::Display for Who {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.nodes {
-            1 => f.write_str("the store"),
-            _ => write!(f, "node n{}", self.node + 1),
+        match (self.nodes, &self.name) {
+            (1, _) => f.write_str("the store"),
+            (_, Some(name)) => write!(f, "node {name}"),
+            (_, None) => write!(f, "node n{}", self.node + 1),
         }
     }
 }
@@ -977,5 +1024,29 @@ mod tests {
         c.reply(0, CLIENT, &envelope(0, Some(1), answer(false, &[], &[("x", 0, 1)])), 0);
         let names: Vec<&str> = c.finish().iter().map(|v| v.name).collect();
         assert_eq!(names, Vec::<&str>::new());
+    }
+
+    #[test]
+    fn a_request_between_nodes_must_go_to_the_keys_owner_by_inits_order() {
+        // init named [y, x]: a key goes to the node at its position in that order, not
+        // in the names' sorted order. Node 0 (x) sends y reads of keys each node owns:
+        // only the one x owns is misrouted; the simulator's own misroute is not judged.
+        let ids: Vec<String> = vec!["y".into(), "x".into()];
+        let mut c = Conformance::new(3, 2, 1_000, 1_000)
+            .with_node_ids(ids.clone())
+            .with_node_names(&["x".to_string(), "y".to_string()]);
+        let y = ShardMap::new("y", &ids);
+        let key = |mine: bool| (0..).map(|k| format!("r{k}")).find(|k| y.is_mine(k) == mine);
+        let (owned, unowned) = (key(true).unwrap(), key(false).unwrap());
+        let read = |key: &str| Payload::OccRead { txn_id: "t1.x".into(), key: key.into() };
+        c.between_nodes(0, &envelope(1, None, read(&owned)));
+        c.between_nodes(0, &envelope(2, None, read(&unowned)));
+        c.misrouted(1, &envelope(3, None, read(&unowned)), &unowned, "x");
+        c.between_nodes(0, &envelope(3, None, read(&unowned)));
+        let violations = c.finish();
+        let names: Vec<&str> = violations.iter().map(|v| v.name).collect();
+        assert_eq!(names, ["request-to-non-owner"]);
+        let expected = format!("node x sent occ_read naming {unowned} to y, but init's node_ids [y, x] give {unowned} to x");
+        assert!(violations[0].explanation.contains(&expected), "{violations:?}");
     }
 }

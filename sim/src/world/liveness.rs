@@ -104,7 +104,7 @@ impl World {
         };
         let client = Client::new(
             name,
-            format!("n{}", node + 1),
+            self.processes[node as usize].name.clone(),
             process,
             1,
             ClientConfig { max_attempts: 1, ..ClientConfig::default() },

@@ -49,7 +49,7 @@ use crate::world::node_host::{NodeHost, Stepped, SyncInFlight};
 use crate::world::queue::EventQueue;
 use crate::world::streams::stream;
 use crate::world::topology::{
-    client_config, home_node, layout, node_config, node_host, with_whims, Role,
+    client_config, home_node, layout, node_config, node_host, with_whims, Membership, Role,
 };
 
 /// Where the simulator's own `init` comes from; replies to it are not routed.
@@ -153,6 +153,9 @@ pub struct Simulation {
     pub mix: FaultMix,
     /// Process names by index: the nodes first, then the clients, then the final reader.
     pub names: Vec<String>,
+    /// The store nodes' `node_ids` in the order the simulator's `init` named them (drawn
+    /// in a cluster: see [`Membership`]).
+    pub node_ids: Vec<String>,
     /// What each process is, by the same index.
     pub roles: Vec<Role>,
     pub history: Vec<Event>,
@@ -243,6 +246,8 @@ struct World {
     mix: FaultMix,
     processes: Vec<Process>,
     by_name: BTreeMap<String, usize>,
+    /// The cluster's `node_ids`, in `init`'s order (see [`Membership`]).
+    node_ids: Vec<String>,
     queue: EventQueue<Action>,
     network: Network,
     nemesis: ChaCha8Rng,
@@ -335,6 +340,7 @@ pub fn simulate_observed(
         config: world.config,
         mix: world.mix,
         names: world.processes.iter().map(|p| p.name.clone()).collect(),
+        node_ids: world.node_ids,
         roles: world.processes.iter().map(|p| p.role).collect(),
         history: world.history,
         process_index: world.process_index,
@@ -368,13 +374,15 @@ impl World {
         };
         // In layout order, so that clocks draw as they always did: the nodes, the clients,
         // the final reader.
+        let membership = Membership::draw(config.nodes, config.seed);
         let mut processes = Vec::new();
-        for (name, role) in layout(config.nodes, config.clients) {
+        for (name, role) in layout(&membership.names, config.clients) {
             let clock = clock_of(&name);
             let actor = match role {
                 Role::Client => {
                     let slot = (processes.len() - config.nodes as usize) as u64;
-                    Actor::Client(Box::new(workload_client(&config, &mix, name.clone(), slot)))
+                    let client = workload_client(&config, &mix, &membership, name.clone(), slot);
+                    Actor::Client(Box::new(client))
                 }
                 Role::Node | Role::FinalReader => Actor::Dormant,
             };
@@ -385,8 +393,6 @@ impl World {
         let network = Network::new(mix.clone(), config.seed);
         let process_count = processes.len();
         let node_config = node_config(&mix, config.bug, config.seed);
-        let node_ids: Vec<String> =
-            processes[..config.nodes as usize].iter().map(|p| p.name.clone()).collect();
         let misroute = (mix.quirks.is_some() && config.nodes > 1)
             .then(|| stream(config.seed, "quirks/misroute"));
         let mut world = World {
@@ -398,6 +404,7 @@ impl World {
             mix,
             processes,
             by_name,
+            node_ids: membership.node_ids.clone(),
             queue: EventQueue::default(),
             network,
             fingerprint: Fingerprint::default(),
@@ -418,7 +425,8 @@ impl World {
                 node_config.txn_ttl_us,
                 node_config.outcome_ttl_us,
             )
-            .with_node_ids(node_ids),
+            .with_node_ids(membership.node_ids.clone())
+            .with_node_names(&membership.names),
             last_us: 0,
             events_this_instant: 0,
             finished: 0,
@@ -523,11 +531,11 @@ impl World {
         }
     }
 
-    /// The cluster's `node_ids`, in the order `init` names them (the shard map's): the
-    /// nodes' names in process order. Code that needs a node's process index looks its
+    /// The cluster's `node_ids`, in the order `init` names them (the shard map's): drawn,
+    /// not the nodes' process order. Code that needs a node's process index looks its
     /// name up, never its position in this list.
     fn node_ids(&self) -> Vec<String> {
-        self.node_indices().map(|i| self.processes[i].name.clone()).collect()
+        self.node_ids.clone()
     }
 
     /// The store nodes' process indices (the first processes).
@@ -641,8 +649,15 @@ impl Process {
 }
 
 /// Workload client `slot + 1` (from 0), with its programs, timing and whims drawn from
-/// its own streams.
-fn workload_client(config: &RunConfig, mix: &FaultMix, name: String, slot: u64) -> Client {
+/// its own streams. Its home node is dealt in process order; it fails over (and its
+/// membership probes name the cluster) in `init`'s order.
+fn workload_client(
+    config: &RunConfig,
+    mix: &FaultMix,
+    membership: &Membership,
+    name: String,
+    slot: u64,
+) -> Client {
     let clients = u64::from(config.clients);
     let programs = stream(config.seed, &format!("client/{}", slot + 1));
     let mut timing = stream(config.seed, &format!("client/{}/timing", slot + 1));
@@ -653,7 +668,7 @@ fn workload_client(config: &RunConfig, mix: &FaultMix, name: String, slot: u64) 
         config.keep.as_ref().map(|keep| keep.get(&(slot as u32 + 1)).cloned().unwrap_or_default());
     let client = Client::new(
         name,
-        home_node(slot, config.nodes),
+        home_node(slot, &membership.names),
         slot,
         clients,
         client_config,
@@ -662,7 +677,7 @@ fn workload_client(config: &RunConfig, mix: &FaultMix, name: String, slot: u64) 
         Source::Generated { generator: Generator::new(config.workload, config.keys), count, keep },
         start_at_us,
     )
-    .with_failover((1..=config.nodes).map(|n| format!("n{n}")).collect());
+    .with_failover(membership.node_ids.clone());
     with_whims(client, mix, config.seed, slot + 1)
 }
 
@@ -850,7 +865,7 @@ impl World {
         }
         match target {
             Some(target) if is_node(source) && is_node(target) => {
-                self.conformance.between_nodes(&envelope);
+                self.conformance.between_nodes(source, &envelope);
             }
             Some(target) if is_node(source) => {
                 let local_us = self.processes[source].clock.local(now_us);

@@ -1,6 +1,7 @@
-//! What the processes of a run are and how each is built: the store nodes first (`n1` to
-//! `nN`), then the clients, then the final reader (dormant until the end). Every process
-//! has a typed [`Role`]; nothing asks a name's first letter what a process is.
+//! What the processes of a run are and how each is built: the store nodes first (a lone
+//! node is `n1`; a cluster's names and the order `init` gives them are drawn, see
+//! [`Membership`]), then the clients, then the final reader (dormant until the end). Every
+//! process has a typed [`Role`]; nothing asks a name's first letter what a process is.
 
 use node::{LogConfig, NodeConfig};
 use rand::Rng;
@@ -22,11 +23,59 @@ pub enum Role {
     FinalReader,
 }
 
-/// The processes of a run with `nodes` store nodes and `clients` clients, by index:
-/// `(name, role)`. Nodes are processes `0..nodes`.
-pub fn layout(nodes: u32, clients: u32) -> Vec<(String, Role)> {
+/// A cluster's node names are drawn from `n1` to `n<NODE_NUMBERS_MAX>` (or twice the
+/// nodes, if more): a range wider than any cluster, so that names skip numbers and sort
+/// otherwise than their numbers (`"n12" < "n7"`).
+pub const NODE_NUMBERS_MAX: u32 = 40;
+
+/// Who the store nodes are: their names, in process order, and `node_ids` as the
+/// simulator's `init` hands them to every node (the shard map's order: a key's owner is
+/// a position in it).
+///
+/// A node alone is `n1`, as it always was (nothing is drawn). A cluster's are drawn per
+/// seed from the `membership` stream (its own, so no other draw moves): distinct numbers
+/// from 1 to [`NODE_NUMBERS_MAX`], named in process order by increasing number, and a
+/// shuffle of them for `init`. The protocol lets `init` name the nodes in any order, and
+/// code that assumed process order, sorted order or `n1..nN` would pass every run of the
+/// old fixed shape (`n1..nN` in order, where the three agree below 10 nodes).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Membership {
+    /// Node names by process index.
+    pub names: Vec<String>,
+    /// The same names in `init`'s order.
+    pub node_ids: Vec<String>,
+}
+
+impl Membership {
+    pub fn draw(nodes: u32, seed: u64) -> Membership {
+        if nodes < 2 {
+            let names: Vec<String> = (1..=nodes).map(|n| format!("n{n}")).collect();
+            return Membership { node_ids: names.clone(), names };
+        }
+        let mut draws = stream(seed, "membership");
+        let mut numbers: Vec<u32> = (1..=NODE_NUMBERS_MAX.max(2 * nodes)).collect();
+        // A partial Fisher-Yates shuffle: the first `nodes` numbers are a uniform draw.
+        for i in 0..nodes as usize {
+            let j = draws.gen_range(i..numbers.len());
+            numbers.swap(i, j);
+        }
+        numbers.truncate(nodes as usize);
+        numbers.sort_unstable();
+        let names: Vec<String> = numbers.iter().map(|n| format!("n{n}")).collect();
+        let mut node_ids = names.clone();
+        for i in (1..node_ids.len()).rev() {
+            let j = draws.gen_range(0..=i);
+            node_ids.swap(i, j);
+        }
+        Membership { names, node_ids }
+    }
+}
+
+/// The processes of a run with the store nodes `names` and `clients` clients, by index:
+/// `(name, role)`. Nodes are processes `0..names.len()`.
+pub fn layout(names: &[String], clients: u32) -> Vec<(String, Role)> {
     let mut processes: Vec<(String, Role)> =
-        (1..=nodes).map(|n| (format!("n{n}"), Role::Node)).collect();
+        names.iter().map(|name| (name.clone(), Role::Node)).collect();
     processes.extend((1..=clients).map(|c| (format!("c{c}"), Role::Client)));
     processes.push((format!("c{}", clients + 1), Role::FinalReader));
     processes
@@ -62,10 +111,11 @@ pub(crate) fn node_host(mix: &FaultMix, config: NodeConfig, seed: u64, name: &st
     NodeHost::new(config, disk, timing, stream(seed, &format!("disk/{name}/latency")))
 }
 
-/// The node client `slot` (from 0) talks to first: clients are dealt over the nodes in
-/// turn, so each node coordinates some of the work.
-pub(crate) fn home_node(slot: u64, nodes: u32) -> String {
-    format!("n{}", slot % u64::from(nodes) + 1)
+/// The node client `slot` (from 0) talks to first, of the nodes `names` (in process
+/// order): clients are dealt over the nodes in turn, so each node coordinates some of the
+/// work.
+pub(crate) fn home_node(slot: u64, names: &[String]) -> String {
+    names[(slot % names.len() as u64) as usize].clone()
 }
 
 /// How clients resend: as always, or, when the store may crash, more often, so that a
@@ -107,4 +157,45 @@ pub(crate) fn with_whims(client: Client, mix: &FaultMix, seed: u64, number: u64)
         None => Neglect::default(),
     };
     client.with_whims(quirk, neglect, whims)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_node_alone_is_n1_as_always() {
+        for seed in 0..20 {
+            let alone = Membership::draw(1, seed);
+            assert_eq!((alone.names, alone.node_ids), (vec!["n1".into()], vec!["n1".into()]));
+        }
+    }
+
+    #[test]
+    fn a_clusters_names_and_init_order_are_drawn_per_seed() {
+        // Distinct names from the wider range, in process order by number; init's order a
+        // shuffle of them. Over a few seeds: init's order differs from process order and
+        // from the names' sorted order, and some names sort otherwise than their numbers.
+        let (mut shuffled, mut unsorted, mut sort_unlike_numbers) = (0, 0, 0);
+        for seed in 0..100 {
+            for nodes in [2, 3, 10, 16] {
+                let m = Membership::draw(nodes, seed);
+                assert_eq!(m, Membership::draw(nodes, seed), "the same for a seed");
+                let number = |name: &String| name[1..].parse::<u32>().expect("n<number>");
+                let numbers: Vec<u32> = m.names.iter().map(number).collect();
+                assert!(numbers.windows(2).all(|w| w[0] < w[1]), "{m:?}");
+                assert!(numbers.iter().all(|n| (1..=NODE_NUMBERS_MAX).contains(n)), "{m:?}");
+                let mut ids = m.node_ids.clone();
+                let mut sorted_names = m.names.clone();
+                ids.sort();
+                sorted_names.sort();
+                assert_eq!(ids, sorted_names, "init names every node once: {m:?}");
+                shuffled += usize::from(m.node_ids != m.names);
+                unsorted += usize::from(m.node_ids != sorted_names);
+                sort_unlike_numbers += usize::from(sorted_names != m.names);
+            }
+        }
+        assert!(shuffled > 300 && unsorted > 300, "{shuffled} {unsorted}");
+        assert!(sort_unlike_numbers > 100, "{sort_unlike_numbers}");
+    }
 }

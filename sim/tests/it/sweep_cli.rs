@@ -222,3 +222,42 @@ fn sim_sweep(args: &[&str]) -> std::process::Output {
         .output()
         .expect("sim runs")
 }
+
+#[test]
+fn a_sweep_that_draws_node_counts_names_each_failing_seeds_own_nodes() {
+    // --draw-nodes 2..=16: the seed alone picks the cluster's size; each failing seed's
+    // reproduce command names that --nodes, and running it fails the same run again
+    // (same fingerprint). Runs of one node and of clusters both occur over a few seeds.
+    let output = sim(&[
+        "sweep",
+        "--json",
+        "--seeds",
+        "0..4",
+        "--draw-nodes",
+        "2..=16",
+        "--txns",
+        "30",
+        "--bug",
+        "self-in-sorted-ids",
+    ]);
+    let summary = json(&output);
+    assert!(summary["flags"].as_str().unwrap().starts_with("--draw-nodes 2..=16 "), "{summary}");
+    let failed = summary["failed"].as_array().expect("failures");
+    assert!(!failed.is_empty(), "{summary}");
+    for failure in failed {
+        let repro = failure["reproduce"].as_str().unwrap();
+        let seed = failure["seed"].as_u64().unwrap();
+        let nodes = sim::hunt::sweep::NodeRange { min: 2, max: 16 }.draw(seed);
+        assert!(repro.contains(&format!(" --nodes {nodes} ")), "{repro}");
+        let args: Vec<&str> = repro.split(' ').skip_while(|a| *a != "--seed").collect();
+        let rerun = sim(&[&["run"], &args[..]].concat());
+        let text = String::from_utf8_lossy(&rerun.stdout);
+        assert_eq!(rerun.status.code(), Some(1), "{text}");
+        assert!(text.contains(failure["fingerprint"].as_str().unwrap()), "{repro}: {text}");
+    }
+    let counts: std::collections::BTreeSet<u32> =
+        (0..40).map(|seed| sim::hunt::sweep::NodeRange { min: 1, max: 16 }.draw(seed)).collect();
+    assert!(counts.contains(&1) && counts.len() > 10, "{counts:?}");
+    let both = sim(&["sweep", "--seeds", "0..2", "--draw-nodes", "1..=4", "--nodes", "3"]);
+    assert_eq!(both.status.code(), Some(2), "--draw-nodes replaces --nodes");
+}

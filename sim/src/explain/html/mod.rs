@@ -140,6 +140,9 @@ pub fn run_html_with(
             Side::Left,
         ),
     ];
+    if c.nodes > 1 {
+        rows.push(("node_ids".into(), esc(&sim.node_ids.join(", ")), Side::Left));
+    }
     if let Some(bug) = c.bug {
         rows.push(("planted bug".into(), esc(bug.name()), Side::Left));
     }
