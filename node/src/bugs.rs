@@ -102,10 +102,15 @@ pub enum Bug {
     /// ones in another order) is acknowledged and ignored, so the sender believes a shard
     /// map this node does not use.
     IgnoreChangedMembership,
+    /// Cluster. A participant remembers how each transaction it prepared ended forever
+    /// (a deadline of "never"), so that no late prepare can ever reserve its keys again:
+    /// its resolved table grows with every two-phase commit and is never swept. Nothing
+    /// a client sees goes wrong; only the table's bound does.
+    KeepResolvedForever,
 }
 
 impl Bug {
-    pub const ALL: [Bug; 28] = [
+    pub const ALL: [Bug; 29] = [
         Bug::SkipValidation,
         Bug::ValidateWrittenKeysOnly,
         Bug::ApplyBeforeValidate,
@@ -134,6 +139,7 @@ impl Bug {
         Bug::ForgetUnackedDecision,
         Bug::ServeUnownedKeys,
         Bug::IgnoreChangedMembership,
+        Bug::KeepResolvedForever,
     ];
 
     /// Whether the bug lives in the cluster's code: it needs `--nodes` of 2 or more.
@@ -149,6 +155,7 @@ impl Bug {
                 | Bug::ForgetUnackedDecision
                 | Bug::ServeUnownedKeys
                 | Bug::IgnoreChangedMembership
+                | Bug::KeepResolvedForever
         )
     }
 
@@ -182,6 +189,7 @@ impl Bug {
             Bug::ForgetUnackedDecision => "forget-unacked-decision",
             Bug::ServeUnownedKeys => "serve-unowned-keys",
             Bug::IgnoreChangedMembership => "ignore-changed-membership",
+            Bug::KeepResolvedForever => "keep-resolved-forever",
         }
     }
 
@@ -257,6 +265,9 @@ impl Bug {
             }
             Bug::IgnoreChangedMembership => {
                 "cluster: a second init with another membership gets init_ok and is ignored"
+            }
+            Bug::KeepResolvedForever => {
+                "cluster: a participant remembers how each prepared transaction ended forever"
             }
         }
     }

@@ -1256,6 +1256,14 @@ impl Node {
         Some(Payload::OccReadOk { value, version })
     }
 
+    /// `Bug::KeepResolvedForever`: a resolved outcome's deadline is "never".
+    fn planted_resolved_deadline(&self, deadline_us: u64) -> u64 {
+        match self.planted(Bug::KeepResolvedForever) {
+            true => u64::MAX,
+            false => deadline_us,
+        }
+    }
+
     fn planted_hang(&self) -> bool {
         self.planted(Bug::HangAfter100Commits) && self.planted.commits >= 100
     }
@@ -1393,7 +1401,8 @@ impl Node {
             | Bug::NeverResolveDoubt
             | Bug::ForgetUnackedDecision
             | Bug::ServeUnownedKeys
-            | Bug::IgnoreChangedMembership => {
+            | Bug::IgnoreChangedMembership
+            | Bug::KeepResolvedForever => {
                 self.planted.commits += 1;
                 // `Bug::StaleNonOwnerRead`: reads of cached copies are not this node's to
                 // check, and are taken as current.

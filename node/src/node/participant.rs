@@ -258,6 +258,7 @@ impl Node {
         out: &mut Vec<Output>,
     ) {
         let deadline_us = self.durable.participant.outcomes.deadline_for(now_us);
+        let deadline_us = self.planted_resolved_deadline(deadline_us);
         if self.finish_prepared(now_us, txn_id, committed, deadline_us) {
             self.append(out, |lsn| wal::encode_resolved(lsn, txn_id, committed, deadline_us));
         }
