@@ -553,20 +553,36 @@ impl Conformance {
         let resolutions = resolves + client_commits;
         let forward_sends = forwarded_reads + recent_commits * sends_per_commit;
         let reserving = if prepared == 0 { 0 } else { usize::MAX };
+        let by_begins = "begins within the transaction TTL";
+        let by_reads = "reads within the transaction TTL";
+        let by_commits = "commits and queries within the outcome TTL and the prepare timeout";
+        let by_resolutions = "decisions, answered queries, restored doubts and client commits \
+            within the outcome TTL and the prepare timeout";
+        let by_prepares = "prepares, client commits and restored doubts since it last held none";
+        let by_flight = "client commits within twice the prepare timeout";
+        let by_forwards = "client reads within the transaction TTL and the prepare timeout, \
+            and each client commit's sends within twice the prepare timeout";
+        let by_decisions = "client commits and restored decisions since it last held none, \
+            and commits in flight then";
         let over = [
-            ("open transactions", open_txns, begins, "begins within the transaction TTL"),
-            ("queued expiries of open transactions", open_expiries, begins, "begins within the transaction TTL"),
-            ("ids reserved for reads", reserved_ids, reads, "reads within the transaction TTL"),
-            ("queued expiries of reserved ids", reserved_expiries, reads, "reads within the transaction TTL"),
-            ("remembered outcomes", outcomes, commits, "commits and queries within the outcome TTL and the prepare timeout"),
-            ("queued expiries of outcomes", outcome_expiries, commits, "commits and queries within the outcome TTL and the prepare timeout"),
-            ("resolved outcomes of prepared transactions", resolved, resolutions, "decisions, answered queries, restored doubts and client commits within the outcome TTL and the prepare timeout"),
-            ("queued expiries of resolved outcomes", resolved_expiries, resolutions, "decisions, answered queries, restored doubts and client commits within the outcome TTL and the prepare timeout"),
-            ("prepared transactions", prepared, state.prepares_since_empty, "prepares, client commits and restored doubts since it last held none"),
+            ("open transactions", open_txns, begins, by_begins),
+            ("queued expiries of open transactions", open_expiries, begins, by_begins),
+            ("ids reserved for reads", reserved_ids, reads, by_reads),
+            ("queued expiries of reserved ids", reserved_expiries, reads, by_reads),
+            ("remembered outcomes", outcomes, commits, by_commits),
+            ("queued expiries of outcomes", outcome_expiries, commits, by_commits),
+            ("resolved outcomes of prepared transactions", resolved, resolutions, by_resolutions),
+            (
+                "queued expiries of resolved outcomes",
+                resolved_expiries,
+                resolutions,
+                by_resolutions,
+            ),
+            ("prepared transactions", prepared, state.prepares_since_empty, by_prepares),
             ("reserved keys", reservations, reserving, "none without a prepared transaction"),
-            ("commits in flight", in_flight, recent_commits, "client commits within twice the prepare timeout"),
-            ("forwarded requests", forwards, forward_sends, "client reads within the transaction TTL and the prepare timeout, and each client commit's sends within twice the prepare timeout"),
-            ("unacknowledged decisions", decisions, state.decisions_since_empty, "client commits and restored decisions since it last held none, and commits in flight then"),
+            ("commits in flight", in_flight, recent_commits, by_flight),
+            ("forwarded requests", forwards, forward_sends, by_forwards),
+            ("unacknowledged decisions", decisions, state.decisions_since_empty, by_decisions),
         ]
         .into_iter()
         .find(|(_, size, bound, _)| size > bound);
@@ -946,8 +962,11 @@ mod tests {
         // A participant's resolved outcome lives for the outcome TTL (plus the prepare
         // timeout) after the decision that made it; one that outlives it is named.
         let check = |sizes: TableSizes, at_us: u64| {
-            let mut c = Conformance::new(4, 3, 100, 1_000)
-                .with_node_ids(vec!["n1".into(), "n2".into(), "n3".into()]);
+            let mut c = Conformance::new(4, 3, 100, 1_000).with_node_ids(vec![
+                "n1".into(),
+                "n2".into(),
+                "n3".into(),
+            ]);
             c.initialised(1, 0, TableSizes::default());
             let decide = Payload::TxnDecide { txn_id: "t1.n1".into(), committed: true };
             let mut message = envelope(0, None, decide);
