@@ -296,7 +296,7 @@ impl Conformance {
     /// `envelope` was delivered to (running) node `node` at `node_local_us` on its clock:
     /// requests that may fill its tables count towards their bounds from now.
     pub fn delivered(&mut self, node: usize, envelope: &Envelope, node_local_us: u64) {
-        let from_client = !self.node_ids.iter().any(|id| *id == envelope.src);
+        let from_client = !self.node_ids.contains(&envelope.src);
         let state = &mut self.nodes[node];
         match envelope.body.payload {
             Payload::OccBegin => state.begins_us.push_back(node_local_us),
