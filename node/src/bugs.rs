@@ -108,10 +108,15 @@ pub enum Bug {
     /// order always did), nodes disagree on who owns which key, and a key is served by
     /// two nodes, or by none.
     SelfInSortedIds,
+    /// Cluster. A participant remembers how each transaction it prepared ended forever
+    /// (a deadline of "never"), so that no late prepare can ever reserve its keys again:
+    /// its resolved table grows with every two-phase commit and is never swept. Nothing
+    /// a client sees goes wrong; only the table's bound does.
+    KeepResolvedForever,
 }
 
 impl Bug {
-    pub const ALL: [Bug; 29] = [
+    pub const ALL: [Bug; 30] = [
         Bug::SkipValidation,
         Bug::ValidateWrittenKeysOnly,
         Bug::ApplyBeforeValidate,
@@ -141,6 +146,7 @@ impl Bug {
         Bug::ServeUnownedKeys,
         Bug::IgnoreChangedMembership,
         Bug::SelfInSortedIds,
+        Bug::KeepResolvedForever,
     ];
 
     /// Whether the bug lives in the cluster's code: it needs `--nodes` of 2 or more.
@@ -157,6 +163,7 @@ impl Bug {
                 | Bug::ServeUnownedKeys
                 | Bug::IgnoreChangedMembership
                 | Bug::SelfInSortedIds
+                | Bug::KeepResolvedForever
         )
     }
 
@@ -191,6 +198,7 @@ impl Bug {
             Bug::ServeUnownedKeys => "serve-unowned-keys",
             Bug::IgnoreChangedMembership => "ignore-changed-membership",
             Bug::SelfInSortedIds => "self-in-sorted-ids",
+            Bug::KeepResolvedForever => "keep-resolved-forever",
         }
     }
 
@@ -269,6 +277,9 @@ impl Bug {
             }
             Bug::SelfInSortedIds => {
                 "cluster: a node takes its own position from node_ids sorted, owners from init's order"
+            }
+            Bug::KeepResolvedForever => {
+                "cluster: a participant remembers how each prepared transaction ended forever"
             }
         }
     }

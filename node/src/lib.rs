@@ -48,5 +48,7 @@ mod txns;
 pub mod wal;
 
 pub use bugs::Bug;
-pub use node::{LogConfig, Node, NodeConfig, IDS_PER_RECORD, PREPARE_TIMEOUT_US};
+pub use node::{
+    LogConfig, Node, NodeConfig, TableSizes, IDS_PER_RECORD, PREPARE_TIMEOUT_US, RESEND_US,
+};
 pub use outcomes::{own_id_number, Outcome, TxnKey};

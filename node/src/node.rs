@@ -14,7 +14,7 @@
 mod coordinator;
 mod participant;
 
-pub use coordinator::PREPARE_TIMEOUT_US;
+pub use coordinator::{PREPARE_TIMEOUT_US, RESEND_US};
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -87,6 +87,59 @@ impl Default for LogConfig {
 /// Ids one `Ids` record lets `begin` issue: one record (and one sync a begin waits for)
 /// per this many begins. A restart skips what is left of the block.
 pub const IDS_PER_RECORD: u64 = 1024;
+
+/// The size of every table of a node's state that grows with requests
+/// ([`Node::table_sizes`]), each with the bound the node's TTLs imply, which the
+/// simulator's `memory-bound` rule checks after every step (`sim::world::conformance`).
+/// "Within the TTL" counts requests delivered to this node within that time before now.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TableSizes {
+    /// Open transactions: at most the begins within the transaction TTL.
+    pub open_txns: usize,
+    /// Their expiry queue: one entry per begin within the transaction TTL.
+    pub open_expiries: usize,
+    /// Own-form ids reserved for a client that read under one not yet issued: at most the
+    /// reads within the transaction TTL.
+    pub reserved_ids: usize,
+    /// Their expiry queue: one entry per such read within the transaction TTL.
+    pub reserved_expiries: usize,
+    /// Remembered commit outcomes: at most the commits (and, in a cluster, `txn_query`s,
+    /// whose presumed abort may be recorded) within the outcome TTL plus the prepare
+    /// timeout (a coordinator records an outcome when it decides).
+    pub outcomes: usize,
+    /// Their expiry queue: one entry per outcome recorded within the same window.
+    pub outcome_expiries: usize,
+    /// Cluster, participant: how each transaction prepared here ended, kept for the
+    /// outcome TTL after its decision arrived. At most the decisions that could have
+    /// arrived within it: `txn_decide`s and `txn_query_ok`s, a client's commits (this
+    /// node, their coordinator, decides its own part within the prepare timeout) and the
+    /// transactions in doubt a restart restored (it resolves its own at once).
+    pub resolved: usize,
+    /// Their expiry queue: one entry per resolution within the same window.
+    pub resolved_expiries: usize,
+    /// Cluster, participant: transactions prepared here, not yet decided. No TTL bounds
+    /// them: a reservation ends only by its decision, which a partition may hold back
+    /// as long as it lasts. They are bounded by liveness (after the heal the final read
+    /// waits until every node holds none, see [`Node::unresolved`]), and by what was
+    /// prepared since the table was last empty.
+    pub prepared: usize,
+    /// Cluster, participant: keys reserved by prepared transactions: none without one,
+    /// and at most `limits::COMMIT_ITEMS_MAX` per transaction.
+    pub reservations: usize,
+    /// Cluster, coordinator: commits collecting votes or waiting for an owner's answer:
+    /// each ends by the prepare timeout, so at most the commits within it (twice it: the
+    /// tick that ends one may come after other steps of the same instant).
+    pub in_flight: usize,
+    /// Cluster, coordinator: reads and one-phase commits forwarded to their owner,
+    /// awaiting the answer: a read's until the transaction TTL, a commit's until its
+    /// prepare timeout, resent every `RESEND_US` meanwhile (one entry per send).
+    pub forwards: usize,
+    /// Cluster, coordinator: commit decisions not yet acknowledged by every participant.
+    /// No TTL bounds them: a decision is kept until every participant applied it, which
+    /// a long isolation may delay past any TTL. Bounded like `prepared`: by liveness, and
+    /// by the commits since the table was last empty.
+    pub decisions: usize,
+}
 
 /// An OCC key-value node. Feed it [`Input`]s with [`Node::step`]; it pushes [`Output`]s.
 #[derive(Clone, Debug)]
@@ -638,13 +691,65 @@ impl Node {
         marks
     }
 
-    /// (open transactions, remembered outcomes, queued expiries): lets tests check that
-    /// memory stays bounded.
-    #[doc(hidden)]
-    pub fn table_sizes(&self) -> (usize, usize, usize) {
-        let (open, open_queued) = self.volatile.txns.sizes();
-        let (outcomes, outcome_queued) = self.durable.outcomes.sizes();
-        (open, outcomes, open_queued + outcome_queued)
+    /// The size of every table of the node's state that grows with requests, for the
+    /// simulator's memory bound (see [`TableSizes`]). Read-only: it changes no run.
+    ///
+    /// It names every field of the state (no `..`): a table added to [`Durable`],
+    /// [`Volatile`], [`LogCursor`] or [`Planted`] does not compile until it is counted
+    /// here, or said here why it does not grow with requests. The tables of the
+    /// sub-structs are counted the same way by their own `sizes`.
+    pub fn table_sizes(&self) -> TableSizes {
+        let Node { config: _, durable, volatile, planted, marks: _ } = self;
+        // The data itself: it grows with the keys written, which no TTL bounds.
+        let Durable { store: _, outcomes, ids_up_to: _, participant, decisions } = durable;
+        let Volatile {
+            node_id: _,
+            next_msg_id: _,
+            txns,
+            log,
+            first_id_since_restart: _,
+            shards: _,
+            coordinating,
+        } = volatile;
+        if let Some(log) = log {
+            // `snapshots`: the log's snapshots, at most the newest durable one and those
+            // after it (a new one waits for the log to grow by the last one's size).
+            // `held`: replies waiting for a sync, each released by the sync that covers
+            // its records (one in flight at a time); a sync that never finishes is a
+            // liveness failure of the run, not a table.
+            let LogCursor {
+                appended_lsn: _,
+                synced_lsn: _,
+                len: _,
+                identity: _,
+                snapshots: _,
+                since_snapshot_bytes: _,
+                last_snapshot_bytes: _,
+                held: _,
+            } = log;
+        }
+        // Only a planted bug fills these (`read_cache` and `foreign_copies` grow with the
+        // keys, as the bugs they model do): the correct store leaves them empty.
+        let Planted { read_cache: _, deferred_writes: _, commits: _, foreign_copies: _ } = planted;
+        let (open_txns, open_expiries, reserved_ids, reserved_expiries) = txns.sizes();
+        let (outcomes, outcome_expiries) = outcomes.sizes();
+        let (prepared, reservations, resolved, resolved_expiries) = participant.sizes();
+        let (in_flight, forwards) = coordinating.sizes();
+        TableSizes {
+            open_txns,
+            open_expiries,
+            reserved_ids,
+            reserved_expiries,
+            outcomes,
+            outcome_expiries,
+            resolved,
+            resolved_expiries,
+            prepared,
+            reservations,
+            in_flight,
+            forwards,
+            decisions: decisions.len(),
+        }
     }
 
     /// Two-phase commits not finished here: (transactions prepared here and not yet
@@ -1159,6 +1264,14 @@ impl Node {
         Some(Payload::OccReadOk { value, version })
     }
 
+    /// `Bug::KeepResolvedForever`: a resolved outcome's deadline is "never".
+    fn planted_resolved_deadline(&self, deadline_us: u64) -> u64 {
+        match self.planted(Bug::KeepResolvedForever) {
+            true => u64::MAX,
+            false => deadline_us,
+        }
+    }
+
     fn planted_hang(&self) -> bool {
         self.planted(Bug::HangAfter100Commits) && self.planted.commits >= 100
     }
@@ -1297,7 +1410,8 @@ impl Node {
             | Bug::ForgetUnackedDecision
             | Bug::ServeUnownedKeys
             | Bug::IgnoreChangedMembership
-            | Bug::SelfInSortedIds => {
+            | Bug::SelfInSortedIds
+            | Bug::KeepResolvedForever => {
                 self.planted.commits += 1;
                 // `Bug::StaleNonOwnerRead`: reads of cached copies are not this node's to
                 // check, and are taken as current.
@@ -1582,7 +1696,15 @@ mod tests {
         let mut h = Harness::new(config);
         h.check(0, read("t1", "x"), value(None, 0));
         h.check(0, commit("t2", &[("x", "1")], &[]), committed(&[("x", 1)]));
-        assert_eq!(h.node.table_sizes(), (1, 1, 2), "the reservation of t1, the outcome of t2");
+        let sizes = h.node.table_sizes();
+        let expected = TableSizes {
+            reserved_ids: 1,
+            reserved_expiries: 1,
+            outcomes: 1,
+            outcome_expiries: 1,
+            ..TableSizes::default()
+        };
+        assert_eq!(sizes, expected, "the reservation of t1, the outcome of t2");
         // A read reserves for the open-transaction TTL: then t1 is free to issue, t2 not yet.
         h.tick(100);
         h.check(100, begin(), begun("t1"));
@@ -1593,7 +1715,7 @@ mod tests {
         h.tick(3000);
         h.check(3000, begin(), begun("t2"));
         h.tick(4000);
-        assert_eq!(h.node.table_sizes(), (0, 0, 0));
+        assert_eq!(h.node.table_sizes(), TableSizes::default());
     }
 
     #[test]
@@ -1625,14 +1747,16 @@ mod tests {
             h.send(i, commit(&format!("t{}", i / 2 + 1), &[("k", "v")], &[]));
             h.send(i, commit(&format!("foreign{i}"), &[], &[]));
         }
-        let (open, outcomes, queued) = h.node.table_sizes();
+        let sizes = h.node.table_sizes();
+        let (open, outcomes) = (sizes.open_txns, sizes.outcomes);
+        let queued = sizes.open_expiries + sizes.outcome_expiries;
         assert!(
             open <= 100 && outcomes <= 2 * 200 && queued <= 3 * 200 + 100,
             "{open} {outcomes} {queued}"
         );
         let deadline = h.node.next_deadline().expect("state is pending");
         h.tick(10_000);
-        assert_eq!(h.node.table_sizes(), (0, 0, 0));
+        assert_eq!(h.node.table_sizes(), TableSizes::default());
         assert!(deadline <= 1100, "deadline {deadline}");
         assert_eq!(h.node.next_deadline(), None);
     }
@@ -1645,7 +1769,7 @@ mod tests {
         h.check(0, begin(), begun("t2"));
         // t2's deadline was clamped up to t1's, so one tick at 600 clears both.
         h.tick(600);
-        assert_eq!(h.node.table_sizes(), (0, 0, 0));
+        assert_eq!(h.node.table_sizes(), TableSizes::default());
     }
 
     #[test]

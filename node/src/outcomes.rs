@@ -310,9 +310,13 @@ impl Outcomes {
         })
     }
 
-    /// (remembered outcomes, queued expiries): for tests of boundedness.
+    /// (remembered outcomes, queued expiries): see `node::TableSizes`. Every field is
+    /// named, so that a new table here does not compile until it is counted or said not
+    /// to grow. `own`'s window of slots is an index over the own outcomes counted here
+    /// (its empty slots lie between live ids, at most `WINDOW_GAP_MAX` per insert).
     pub fn sizes(&self) -> (usize, usize) {
-        (self.own.len() + self.foreign.len(), self.expiry.len())
+        let Outcomes { ttl_us: _, own, foreign, expiry, marks: _ } = self;
+        (own.len() + foreign.len(), expiry.len())
     }
 }
 

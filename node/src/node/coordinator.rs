@@ -92,6 +92,14 @@ pub struct Decision {
 }
 
 impl Coordinating {
+    /// (commits in flight, forwarded requests awaiting an answer): see
+    /// [`super::TableSizes`]. Every field is named, so that a new table here does not
+    /// compile until it is counted.
+    pub fn sizes(&self) -> (usize, usize) {
+        let Coordinating { forwards, in_flight } = self;
+        (in_flight.len(), forwards.len())
+    }
+
     pub fn next_deadline(&self) -> Option<u64> {
         let forwards = self.forwards.values().map(|(_, deadline)| *deadline);
         let in_flight = self.in_flight.values().map(|f| f.resend_at_us.min(f.deadline_us));

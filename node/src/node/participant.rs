@@ -176,6 +176,15 @@ impl Participant {
         self.prepared.iter().map(|(id, d)| (id.as_str(), &d.prepared))
     }
 
+    /// (prepared transactions, keys they reserve, resolved outcomes, their queued
+    /// expiries): see [`super::TableSizes`]. Every field is named, so that a new table
+    /// here does not compile until it is counted or said not to grow.
+    pub fn sizes(&self) -> (usize, usize, usize, usize) {
+        let Participant { prepared, reservations, outcomes } = self;
+        let (resolved, resolved_queued) = outcomes.sizes();
+        (prepared.len(), reservations.len(), resolved, resolved_queued)
+    }
+
     /// When the next in-doubt transaction is to be asked about.
     pub fn next_deadline(&self) -> Option<u64> {
         self.prepared.values().map(|d| d.ask_at_us).min()
@@ -249,6 +258,7 @@ impl Node {
         out: &mut Vec<Output>,
     ) {
         let deadline_us = self.durable.participant.outcomes.deadline_for(now_us);
+        let deadline_us = self.planted_resolved_deadline(deadline_us);
         if self.finish_prepared(now_us, txn_id, committed, deadline_us) {
             self.append(out, |lsn| wal::encode_resolved(lsn, txn_id, committed, deadline_us));
         }

@@ -413,3 +413,34 @@ fn a_node_refuses_other_nodes_requests_for_keys_it_does_not_own() {
         other => panic!("a prepare of n1's own key got {other:?}"),
     }
 }
+
+#[test]
+fn every_cluster_table_is_counted_and_empties_once_everything_is_resolved() {
+    // Each table of a cluster's state shows in `table_sizes` while it holds something,
+    // and every one is empty again once decisions are acknowledged and TTLs have passed.
+    let mut cluster = Cluster::new();
+    let (a, b) = (key_of(1, 0), key_of(2, 0));
+    let txn = begin(&mut cluster, 0);
+    cluster.send(0, "c1", commit(&txn, &[(&a, "1"), (&b, "1")], &[]));
+    cluster.deliver(|e| e.dest == "n3" && matches!(e.body.payload, Payload::TxnDecide { .. }));
+    // n1 sends a forwarded read and another cross-shard commit, unanswered so far.
+    let (open, next) = (begin(&mut cluster, 0), begin(&mut cluster, 0));
+    cluster.send(0, "c1", Payload::OccRead { txn_id: open.clone(), key: a.clone() });
+    cluster.send(0, "c1", commit(&next, &[(&key_of(1, 1), "1"), (&key_of(2, 1), "1")], &[]));
+    let sizes = |cluster: &Cluster, i: usize| cluster.nodes[i].as_ref().expect("up").table_sizes();
+    let n1 = sizes(&cluster, 0);
+    assert_eq!((n1.decisions, n1.in_flight, n1.forwards), (1, 1, 1), "{n1:?}");
+    assert_eq!((n1.open_txns, n1.outcomes), (1, 1), "{n1:?}");
+    let n2 = sizes(&cluster, 1);
+    assert_eq!((n2.resolved, n2.resolved_expiries, n2.prepared), (1, 1, 0), "{n2:?}");
+    let n3 = sizes(&cluster, 2);
+    assert_eq!((n3.prepared, n3.reservations, n3.resolved), (1, 1, 0), "{n3:?}");
+    // Everything answered, acknowledged, and past every TTL: nothing is left anywhere.
+    cluster.deliver(|_| false);
+    for _ in 0..70 {
+        cluster.wait(1_000_000);
+    }
+    for i in 0..NODES.len() {
+        assert_eq!(sizes(&cluster, i), node::TableSizes::default(), "n{}", i + 1);
+    }
+}

@@ -18,11 +18,11 @@ impl Clock {
         Clock { offset_us, drift_ppm }
     }
 
-    /// What this process's clock reads at true time `true_us`.
+    /// What this process's clock reads at true time `true_us` (saturating at `u64::MAX`).
     pub fn local(&self, true_us: u64) -> u64 {
         let t = i128::from(true_us);
         let local = i128::from(self.offset_us) + t + t * i128::from(self.drift_ppm) / MILLION;
-        local.max(0) as u64
+        local.clamp(0, i128::from(u64::MAX)) as u64
     }
 
     /// The earliest true time at which this clock reads at least `local_us`: when a
@@ -33,7 +33,13 @@ impl Clock {
         }
         let elapsed = i128::from(local_us) - i128::from(self.offset_us);
         let rate = MILLION + i128::from(self.drift_ppm);
-        let mut t = ((elapsed * MILLION + rate - 1) / rate).max(0) as u64;
+        let estimate = (elapsed * MILLION + rate - 1) / rate;
+        // A time this clock reaches only past the end of true time (a store's "never",
+        // `u64::MAX`, on a slow clock): due never, which is the last instant.
+        if estimate >= i128::from(u64::MAX) || self.local(u64::MAX) < local_us {
+            return u64::MAX;
+        }
+        let mut t = estimate.max(0) as u64;
         // Integer division of the forward map can be off by one either way; settle it.
         while self.local(t) < local_us {
             t += 1;
@@ -59,6 +65,16 @@ mod tests {
                     assert!(clock.local(t - 1) < local, "{clock:?}: {t} is not the earliest");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn a_deadline_of_never_is_due_at_the_end_of_time_at_once() {
+        // A store may ask for a tick at `u64::MAX` (a table whose entries never expire):
+        // a slow clock never reads it, a fast one does early; neither may spin.
+        for clock in [Clock::new(0, -9_999), Clock::new(50_000, 777), Clock::new(0, 0)] {
+            let t = clock.true_time_at(u64::MAX);
+            assert!(t == u64::MAX || clock.local(t) == u64::MAX, "{clock:?}: {t}");
         }
     }
 

@@ -18,15 +18,25 @@
 //!   first answer, on the store's clock) a retried commit gets its first answer, never
 //!   "unknown": an indeterminate result the store could have avoided.
 //!
-//! - `memory-bound`: after every step the store's tables hold no more than its documented
-//!   bound (`node::Node::table_sizes`): open transactions at most the begins delivered to
-//!   it within the last `txn_ttl_us`, remembered outcomes at most the commits delivered
-//!   within the last `outcome_ttl_us` (in a cluster, plus the prepare timeout: a
-//!   coordinator records an outcome when it decides; and a `txn_query` counts as a
-//!   commit, since presuming abort may record one), queued expiries at most both
-//!   together. A table that never forgets is a leak no history shows. (Deliveries, not
-//!   answers: an answer may wait for a sync, and a crash may lose it while the outcome it
-//!   announces survives.)
+//! - `memory-bound`: after every step each table of the store's state that grows with
+//!   requests (`node::Node::table_sizes`, which names every field of the state, so a new
+//!   table does not compile until it is counted) holds no more than the bound its TTLs
+//!   imply, and the violation names the table. Bounds count requests delivered to that
+//!   node on its clock: open transactions and their expiries at most the begins within
+//!   `txn_ttl_us`; remembered outcomes and theirs at most the commits within
+//!   `outcome_ttl_us` (in a cluster, plus the prepare timeout: a coordinator records an
+//!   outcome when it decides; and a `txn_query` counts as a commit, since presuming abort
+//!   may record one); a participant's resolved outcomes and theirs at most what could
+//!   resolve a transaction within the same window (decisions, answered queries, a
+//!   client's commits, doubts a restart restored); commits in flight at most the client
+//!   commits within twice the prepare timeout; forwards at most the client reads within
+//!   the transaction TTL and each client commit's sends. Prepared transactions and
+//!   unacknowledged decisions live until an event no TTL bounds (a decision, every
+//!   acknowledgement), which a long isolation may hold back: they are bounded by what
+//!   could have filled them since the node last held none, and a leak of theirs is a
+//!   liveness failure (the final read waits until no node holds either). A table that
+//!   never forgets is a leak no history shows. (Deliveries, not answers: an answer may
+//!   wait for a sync, and a crash may lose it while the outcome it announces survives.)
 //! - `version-regressed`: a read never returns a version of a key older than one the store
 //!   already announced (in a commit's answer or an earlier read). Whatever the store said
 //!   is durable, so no crash may take it back: this is where an acknowledged write that a
@@ -96,6 +106,17 @@ struct NodeState {
     /// Node-clock times of the begins and the commits delivered to it, within their TTLs.
     begins_us: VecDeque<u64>,
     commits_us: VecDeque<u64>,
+    /// Node-clock times of a client's reads and commits delivered to it (in a cluster it
+    /// coordinates them: forwards, commits in flight, its own part of a two-phase commit),
+    /// and of what may resolve a transaction prepared here (a `txn_decide`, a
+    /// `txn_query_ok`, each doubt a restart restored).
+    reads_us: VecDeque<u64>,
+    client_commits_us: VecDeque<u64>,
+    resolves_us: VecDeque<u64>,
+    /// What may have been prepared here, and decided here, since the node last reported
+    /// none: the tables no TTL bounds (see [`Conformance::table_sizes`]).
+    prepares_since_empty: usize,
+    decisions_since_empty: usize,
     /// The smallest `msg_id` the node may use next.
     next_msg_id: u64,
     /// The simulator's `init` has reached the node.
@@ -234,9 +255,17 @@ impl Conformance {
         true
     }
 
-    /// The simulator's `init` has reached node `node`.
-    pub fn initialised(&mut self, node: usize) {
-        self.nodes[node].initialised = true;
+    /// The simulator's `init` has reached node `node` at `node_local_us`, and it holds
+    /// `sizes`: after a restart, what its log restored. Each transaction in doubt may be
+    /// resolved from now on (its own at once), and what was prepared or decided before
+    /// the crash counts as prepared and decided (a resolution or a forgotten decision
+    /// whose record a crash lost comes back).
+    pub fn initialised(&mut self, node: usize, node_local_us: u64, sizes: node::TableSizes) {
+        let state = &mut self.nodes[node];
+        state.initialised = true;
+        state.resolves_us.extend(std::iter::repeat_n(node_local_us, sizes.prepared));
+        state.prepares_since_empty += sizes.prepared;
+        state.decisions_since_empty += sizes.decisions;
     }
 
     /// Node `node` restarted: a new process, which numbers its messages from 0 and is not
@@ -309,16 +338,26 @@ impl Conformance {
     }
 
     /// `envelope` was delivered to (running) node `node` at `node_local_us` on its clock:
-    /// begins and commits (a client's, or one another node forwarded) count towards the
-    /// bound of its tables from now.
+    /// requests that may fill its tables count towards their bounds from now.
     pub fn delivered(&mut self, node: usize, envelope: &Envelope, node_local_us: u64) {
+        let from_client = !self.node_ids.contains(&envelope.src);
         let state = &mut self.nodes[node];
         match envelope.body.payload {
             Payload::OccBegin => state.begins_us.push_back(node_local_us),
+            Payload::OccRead { .. } if from_client => state.reads_us.push_back(node_local_us),
             // A query about a transaction the coordinator no longer knows may leave an
             // outcome behind (a presumed abort of a client-named id).
             Payload::OccCommit { .. } | Payload::TxnQuery { .. } => {
-                state.commits_us.push_back(node_local_us)
+                state.commits_us.push_back(node_local_us);
+                if from_client && matches!(envelope.body.payload, Payload::OccCommit { .. }) {
+                    state.client_commits_us.push_back(node_local_us);
+                    state.prepares_since_empty += 1;
+                    state.decisions_since_empty += 1;
+                }
+            }
+            Payload::TxnPrepare { .. } => state.prepares_since_empty += 1,
+            Payload::TxnDecide { .. } | Payload::TxnQueryOk { .. } => {
+                state.resolves_us.push_back(node_local_us)
             }
             _ => {}
         }
@@ -499,34 +538,95 @@ impl Conformance {
         }
     }
 
-    /// Node `node`'s table sizes `(open, outcomes, queued expiries)` right after a step at
-    /// `node_local_us` on its clock: each within its bound.
-    pub fn table_sizes(
-        &mut self,
-        node: usize,
-        node_local_us: u64,
-        (open, outcomes, queued): (usize, usize, usize),
-    ) {
-        // An entry made at `t` lives until `t + ttl`; the step expired everything due.
+    /// Node `node`'s table sizes right after a step at `node_local_us` on its clock: each
+    /// table within its own bound (see [`node::TableSizes`]), named when it is not.
+    ///
+    /// An entry made at `t` lives until `t + ttl`, and the step expired everything due.
+    /// Two tables live until an event no TTL bounds: prepared transactions (until their
+    /// decision) and decisions (until every participant acknowledged), which a partition
+    /// or a long isolation may hold back for as long as it lasts. Their leak is a liveness
+    /// failure (after the heal the final read waits until no node holds either); here
+    /// they are bounded by what could have filled them since they were last empty.
+    pub fn table_sizes(&mut self, node: usize, node_local_us: u64, sizes: node::TableSizes) {
         let (txn_ttl_us, outcome_ttl_us) = (self.txn_ttl_us, self.outcome_ttl_us);
-        let live = |times: &mut VecDeque<u64>, ttl_us: u64| {
-            while times.front().is_some_and(|&t| t.saturating_add(ttl_us) <= node_local_us) {
-                times.pop_front();
-            }
-            times.len()
+        // A cluster's coordinator records a commit's outcome (and resolves its own part)
+        // when it decides, up to the prepare timeout after the commit arrived.
+        let (grace_us, prepare_us) = match self.nodes.len() {
+            1 => (0, 0),
+            _ => (node::PREPARE_TIMEOUT_US, node::PREPARE_TIMEOUT_US),
         };
-        let begins = live(&mut self.nodes[node].begins_us, txn_ttl_us);
-        // A cluster's coordinator records a commit's outcome when it decides, up to the
-        // prepare timeout after the commit arrived.
-        let grace_us = match self.nodes.len() {
-            1 => 0,
-            _ => node::PREPARE_TIMEOUT_US,
-        };
-        let commits = live(&mut self.nodes[node].commits_us, outcome_ttl_us + grace_us);
+        // A commit in flight ends at the tick of its prepare timeout, which may come after
+        // other steps of the same instant: twice the timeout, to be safe.
+        let in_flight_us = 2 * prepare_us;
+        // A one-phase commit is forwarded once, then again every `RESEND_US` until its
+        // timeout: one forward each time.
+        let sends_per_commit = (node::PREPARE_TIMEOUT_US / node::RESEND_US + 2) as usize;
+        let outcome_window_us = outcome_ttl_us + grace_us;
+        let state = &mut self.nodes[node];
+        let begins = live(&mut state.begins_us, txn_ttl_us, node_local_us);
+        let commits = live(&mut state.commits_us, outcome_window_us, node_local_us);
+        let resolves = live(&mut state.resolves_us, outcome_window_us, node_local_us);
+        live(&mut state.reads_us, txn_ttl_us + prepare_us, node_local_us);
+        let reads = within(&state.reads_us, txn_ttl_us, node_local_us);
+        let forwarded_reads = state.reads_us.len();
+        live(&mut state.client_commits_us, outcome_window_us.max(in_flight_us), node_local_us);
+        let client_commits = within(&state.client_commits_us, outcome_window_us, node_local_us);
+        let recent_commits = within(&state.client_commits_us, in_flight_us, node_local_us);
+        if sizes.prepared == 0 {
+            state.prepares_since_empty = 0;
+        }
+        if sizes.decisions == 0 {
+            // Commits still in flight may decide later.
+            state.decisions_since_empty = sizes.in_flight;
+        }
+        let node::TableSizes {
+            open_txns,
+            open_expiries,
+            reserved_ids,
+            reserved_expiries,
+            outcomes,
+            outcome_expiries,
+            resolved,
+            resolved_expiries,
+            prepared,
+            reservations,
+            in_flight,
+            forwards,
+            decisions,
+        } = sizes;
+        let resolutions = resolves + client_commits;
+        let forward_sends = forwarded_reads + recent_commits * sends_per_commit;
+        let reserving = if prepared == 0 { 0 } else { usize::MAX };
+        let by_begins = "begins within the transaction TTL";
+        let by_reads = "reads within the transaction TTL";
+        let by_commits = "commits and queries within the outcome TTL and the prepare timeout";
+        let by_resolutions = "decisions, answered queries, restored doubts and client commits \
+            within the outcome TTL and the prepare timeout";
+        let by_prepares = "prepares, client commits and restored doubts since it last held none";
+        let by_flight = "client commits within twice the prepare timeout";
+        let by_forwards = "client reads within the transaction TTL and the prepare timeout, \
+            and each client commit's sends within twice the prepare timeout";
+        let by_decisions = "client commits and restored decisions since it last held none, \
+            and commits in flight then";
         let over = [
-            ("open transactions", open, begins, "begins answered within the transaction TTL"),
-            ("remembered outcomes", outcomes, commits, "commits answered within the outcome TTL"),
-            ("queued expiries", queued, begins + commits, "those begins and commits together"),
+            ("open transactions", open_txns, begins, by_begins),
+            ("queued expiries of open transactions", open_expiries, begins, by_begins),
+            ("ids reserved for reads", reserved_ids, reads, by_reads),
+            ("queued expiries of reserved ids", reserved_expiries, reads, by_reads),
+            ("remembered outcomes", outcomes, commits, by_commits),
+            ("queued expiries of outcomes", outcome_expiries, commits, by_commits),
+            ("resolved outcomes of prepared transactions", resolved, resolutions, by_resolutions),
+            (
+                "queued expiries of resolved outcomes",
+                resolved_expiries,
+                resolutions,
+                by_resolutions,
+            ),
+            ("prepared transactions", prepared, state.prepares_since_empty, by_prepares),
+            ("reserved keys", reservations, reserving, "none without a prepared transaction"),
+            ("commits in flight", in_flight, recent_commits, by_flight),
+            ("forwarded requests", forwards, forward_sends, by_forwards),
+            ("unacknowledged decisions", decisions, state.decisions_since_empty, by_decisions),
         ]
         .into_iter()
         .find(|(_, size, bound, _)| size > bound);
@@ -705,6 +805,21 @@ impl std::fmt::Display for Who {
 }
 
 /// `map[key] = max(map[key], version)`.
+/// Drops the times of `times` whose window of `window_us` ended by `now_us`: the number
+/// left.
+fn live(times: &mut VecDeque<u64>, window_us: u64, now_us: u64) -> usize {
+    while times.front().is_some_and(|&t| t.saturating_add(window_us) <= now_us) {
+        times.pop_front();
+    }
+    times.len()
+}
+
+/// How many of `times` (ascending: one node's clock) fall within `window_us` before
+/// `now_us`.
+fn within(times: &VecDeque<u64>, window_us: u64, now_us: u64) -> usize {
+    times.len() - times.partition_point(|&t| t.saturating_add(window_us) <= now_us)
+}
+
 fn raise(map: &mut BTreeMap<String, u64>, key: &str, version: u64) {
     match map.get_mut(key) {
         Some(max) => *max = (*max).max(version),
@@ -717,6 +832,7 @@ fn raise(map: &mut BTreeMap<String, u64>, key: &str, version: u64) {
 #[cfg(test)]
 mod tests {
     use node::protocol::{Body, Conflict, KeyValue, KeyVersion};
+    use node::TableSizes;
 
     use super::*;
 
@@ -759,7 +875,7 @@ mod tests {
     /// Runs `(client request?, node reply, node-local time)` steps; returns the names found.
     fn check(steps: &[(Option<Payload>, Option<Payload>, u64)]) -> Vec<&'static str> {
         let mut c = Conformance::new(2, 1, 1_000_000, 1_000);
-        c.initialised(0);
+        c.initialised(0, 0, TableSizes::default());
         let (mut client_id, mut node_id) = (0, 0);
         for (request, reply, at_us) in steps {
             if let Some(request) = request {
@@ -825,7 +941,7 @@ mod tests {
     #[test]
     fn once_healed_every_request_is_answered_and_no_reply_is() {
         let mut c = Conformance::new(2, 1, 1_000, 1_000);
-        c.initialised(0);
+        c.initialised(0, 0, TableSizes::default());
         c.request(CLIENT, &envelope(0, None, Payload::OccBegin), false);
         c.request(CLIENT, &envelope(1, None, Payload::OccBegin), true);
         c.request(CLIENT, &envelope(2, None, Payload::OccBegin), true);
@@ -851,7 +967,7 @@ mod tests {
         c.reply(0, CLIENT, &envelope(0, Some(0), unavailable), 0);
         c.request(CLIENT, &envelope(1, None, Payload::OccBegin), false);
         c.reply(0, CLIENT, &envelope(1, Some(1), Payload::OccBeginOk { txn_id: "t1".into() }), 0);
-        c.initialised(0);
+        c.initialised(0, 0, TableSizes::default());
         c.request(CLIENT, &envelope(2, None, Payload::OccBegin), false);
         c.reply(0, CLIENT, &envelope(2, Some(2), Payload::OccBeginOk { txn_id: "t2".into() }), 0);
         let names: Vec<&str> = c.finish().iter().map(|v| v.name).collect();
@@ -873,22 +989,62 @@ mod tests {
     #[test]
     fn tables_stay_within_what_the_ttls_allow() {
         let mut c = Conformance::new(2, 1, 100, 1_000);
-        c.initialised(0);
+        c.initialised(0, 0, TableSizes::default());
+        let open = TableSizes { open_txns: 1, open_expiries: 1, ..TableSizes::default() };
         // Counted when delivered: a reply may wait for a sync, or die with a crash.
         c.delivered(0, &envelope(0, None, Payload::OccBegin), 10);
-        c.table_sizes(0, 10, (1, 0, 1));
-        c.table_sizes(0, 109, (1, 0, 1));
+        c.table_sizes(0, 10, open);
+        c.table_sizes(0, 109, open);
         // Past the TTL the open transaction must be gone.
-        c.table_sizes(0, 110, (0, 0, 0));
-        c.table_sizes(0, 111, (1, 0, 1));
-        let names: Vec<&str> = c.finish().iter().map(|v| v.name).collect();
+        c.table_sizes(0, 110, TableSizes::default());
+        c.table_sizes(0, 111, open);
+        let found = c.finish();
+        let names: Vec<&str> = found.iter().map(|v| v.name).collect();
         assert_eq!(names, ["memory-bound"]);
+        assert!(found[0].explanation.contains("1 open transactions"), "{}", found[0].explanation);
+    }
+
+    #[test]
+    fn each_cluster_table_is_judged_by_its_own_bound_and_named() {
+        // A participant's resolved outcome lives for the outcome TTL (plus the prepare
+        // timeout) after the decision that made it; one that outlives it is named.
+        let check = |sizes: TableSizes, at_us: u64| {
+            let mut c = Conformance::new(4, 3, 100, 1_000).with_node_ids(vec![
+                "n1".into(),
+                "n2".into(),
+                "n3".into(),
+            ]);
+            c.initialised(1, 0, TableSizes::default());
+            let decide = Payload::TxnDecide { txn_id: "t1.n1".into(), committed: true };
+            let mut message = envelope(0, None, decide);
+            message.src = "n1".into();
+            c.delivered(1, &message, 10);
+            c.table_sizes(1, at_us, sizes);
+            c.finish().into_iter().map(|v| v.explanation).collect::<Vec<_>>()
+        };
+        let resolved = TableSizes { resolved: 1, resolved_expiries: 1, ..TableSizes::default() };
+        let window_us = 1_000 + node::PREPARE_TIMEOUT_US;
+        assert!(check(resolved, 10 + window_us - 1).is_empty());
+        let late = check(resolved, 10 + window_us);
+        assert_eq!(late.len(), 1, "{late:?}");
+        assert!(late[0].contains("1 resolved outcomes of prepared transactions"), "{late:?}");
+        // Nothing is prepared: no key may be reserved, and no forward is pending without
+        // a client's read or commit.
+        let reserved = check(TableSizes { reservations: 1, ..TableSizes::default() }, 20);
+        assert!(reserved[0].contains("reserved keys"), "{reserved:?}");
+        let forwards = check(TableSizes { forwards: 1, ..TableSizes::default() }, 20);
+        assert!(forwards[0].contains("forwarded requests"), "{forwards:?}");
+        // A decision or a prepared transaction the node never had cause to make.
+        let decisions = check(TableSizes { decisions: 1, ..TableSizes::default() }, 20);
+        assert!(decisions[0].contains("unacknowledged decisions"), "{decisions:?}");
+        let prepared = check(TableSizes { prepared: 1, ..TableSizes::default() }, 20);
+        assert!(prepared[0].contains("prepared transactions"), "{prepared:?}");
     }
 
     #[test]
     fn what_the_store_must_refuse_it_refuses_with_the_right_code() {
         let mut c = Conformance::new(2, 1, 1_000, 1_000);
-        c.initialised(0);
+        c.initialised(0, 0, TableSizes::default());
         let error = |code| Payload::Error { code, text: String::new() };
         c.request(CLIENT, &envelope(0, None, Payload::Unknown { type_name: "x".into() }), false);
         c.reply(0, CLIENT, &envelope(0, Some(0), error(10)), 0);
@@ -914,7 +1070,7 @@ mod tests {
         // list must get 22, a malformed one 12.
         let mut c =
             Conformance::new(2, 1, 1_000, 1_000).with_node_ids(vec!["y".into(), "z".into()]);
-        c.initialised(0);
+        c.initialised(0, 0, TableSizes::default());
         let init = |ids: &[&str]| Payload::Init {
             node_id: "y".into(),
             node_ids: ids.iter().map(|s| s.to_string()).collect(),
@@ -962,7 +1118,7 @@ mod tests {
     #[test]
     fn replies_are_numbered_and_answer_a_request_of_their_kind() {
         let mut c = Conformance::new(2, 1, 1_000_000, 1_000);
-        c.initialised(0);
+        c.initialised(0, 0, TableSizes::default());
         c.request(CLIENT, &envelope(0, None, Payload::OccBegin), false);
         c.reply(0, CLIENT, &envelope(5, Some(0), Payload::OccBeginOk { txn_id: "t1".into() }), 0);
         c.reply(0, CLIENT, &envelope(5, Some(0), Payload::OccBeginOk { txn_id: "t2".into() }), 0);
@@ -1013,13 +1169,13 @@ mod tests {
     #[test]
     fn a_restarted_store_numbers_from_zero_and_an_unsent_commit_may_have_installed() {
         let mut c = Conformance::new(2, 1, 1_000, 1_000);
-        c.initialised(0);
+        c.initialised(0, 0, TableSizes::default());
         c.request(CLIENT, &envelope(0, None, Payload::OccBegin), false);
         c.reply(0, CLIENT, &envelope(7, Some(0), Payload::OccBeginOk { txn_id: "t1".into() }), 0);
         // A reply the crash lost unsent: x@1 may exist although no one was told.
         c.lost_unsent(&[envelope(8, Some(1), answer(true, &[("x", 1)], &[]))]);
         c.restarted(0);
-        c.initialised(0);
+        c.initialised(0, 0, TableSizes::default());
         c.request(CLIENT, &envelope(1, None, commit("t5", &["x"])), false);
         c.reply(0, CLIENT, &envelope(0, Some(1), answer(false, &[], &[("x", 0, 1)])), 0);
         let names: Vec<&str> = c.finish().iter().map(|v| v.name).collect();

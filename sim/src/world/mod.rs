@@ -570,8 +570,9 @@ impl World {
         if let Some(message) = stepped.panic {
             self.node_panic = Some(format!("{node_id} panicked on init: {message}"));
         }
+        let sizes = host.node.as_ref().map(|n| n.table_sizes()).unwrap_or_default();
         self.schedule_sync(index, now_us, stepped.sync);
-        self.conformance.initialised(index);
+        self.conformance.initialised(index, local_us, sizes);
         self.reschedule(index, now_us);
     }
 
