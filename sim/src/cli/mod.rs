@@ -1,7 +1,6 @@
 //! The `sim` command line: shared argument types and one module per subcommand;
 //! `main.rs` only parses and dispatches.
 
-pub mod args;
 pub mod bugs;
 pub mod check;
 pub mod export;

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use crate::cli::args::repro_command;
+use crate::hunt::flags::repro_command;
 use crate::hunt::outcome::evaluate;
 use crate::hunt::seeds::load;
 

@@ -15,14 +15,29 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use clap::Args;
 
-use crate::cli::args::{parse_seed, repro_command, OutputFlags, RunFlags};
-use crate::cli::sweep::record;
 use crate::cli::{open_output, vet_outputs};
 use crate::explain::html::run_html;
 use crate::explain::report::{run_report, Detail, Repro};
+use crate::hunt::flags::record;
+use crate::hunt::flags::{parse_seed, repro_command, RunFlags};
 use crate::hunt::outcome::{evaluate_observed, Failure, RunOutcome};
 use crate::hunt::replay_file::ReplayFile;
 use crate::world::{simulate, RunConfig, RunProgress, Simulation, TraceEvent, OBSERVE_EVERY};
+
+/// Output files of a run.
+#[derive(Args, Clone, Debug, Default)]
+pub struct OutputFlags {
+    /// Write the history as JSON lines (re-check it with `sim check FILE`).
+    #[arg(long, value_name = "FILE")]
+    pub history: Option<PathBuf>,
+    /// Write every message and fault event, one text line each: the virtual time in µs
+    /// since the run began, what happened (sent, delivered, dropped, duplicated,
+    /// partitioned, undelivered, partition, crash, restart, ...), then its details (for a
+    /// message `SRC -> DEST` and the message as JSON). The format is for people and
+    /// diffs, not a stable interface.
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
+}
 
 #[derive(Args, Clone, Debug)]
 pub struct RunArgs {

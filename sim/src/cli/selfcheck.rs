@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use clap::{Args, ValueEnum};
 
 use crate::check::Model;
-use crate::cli::args::parse_seed;
+use crate::hunt::flags::parse_seed;
 use crate::oracle::differential::{model_name, sweep, EXAMPLES_KEPT};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -14,10 +14,10 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use crate::cli::args::{parse_seed, repro_command, RunFlags};
 use crate::cli::{open_output, vet_outputs};
 use crate::explain::html::run_html;
 use crate::explain::report::{in_ms, run_report, Detail, Repro};
+use crate::hunt::flags::{parse_seed, repro_command, RunFlags};
 use crate::hunt::outcome::evaluate;
 use crate::hunt::replay_file::ReplayFile;
 use crate::hunt::shrink::{shrink, RUNS_MAX_DEFAULT};

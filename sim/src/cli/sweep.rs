@@ -22,13 +22,12 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
-use crate::cli::args::{check_bug_nodes, flags_of, repro_command, RunFlags};
-use crate::explain::report::Record;
+use crate::hunt::flags::Record;
+use crate::hunt::flags::{check_bug_nodes, flags_of, record, repro_command, RunFlags};
 use crate::hunt::sweep::{
     parse_range, sweep_until, NodeRange, Plan, Progress, SeedResult, Shard, Summary,
     FAILURES_LISTED, FINGERPRINTS_LISTED,
 };
-use crate::world::RunConfig;
 
 #[derive(Args, Clone, Debug)]
 pub struct SweepArgs {
@@ -91,20 +90,6 @@ impl SweepArgs {
             Some(range) => format!("--draw-nodes {} {flags}", range.flag()),
             None => flags,
         }
-    }
-}
-
-/// The line that records a failing seed in `seeds/`.
-pub fn seeds_line(config: &RunConfig, note: &str) -> String {
-    format!("{} {} # {note}", config.seed, flags_of(config))
-}
-
-/// Where a failing seed is kept: its `seeds/` line, or for a planted bug (which fails by
-/// design, and would fail `seeds/` forever) its canary.
-pub fn record(config: &RunConfig, note: &str) -> Record {
-    match config.bug {
-        Some(bug) => Record::Canary(bug.name()),
-        None => Record::Seeds(seeds_line(config, note)),
     }
 }
 

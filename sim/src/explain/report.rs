@@ -96,29 +96,7 @@ impl Detail {
 /// keep it.
 pub struct Repro {
     pub command: String,
-    pub record: Option<Record>,
-}
-
-/// Where a failing run is kept so that it keeps being run.
-pub enum Record {
-    /// A failure of the correct store: its line for `seeds/`, which must pass once fixed.
-    Seeds(String),
-    /// A run of a planted bug fails by design: `seeds/` would fail forever. The planted-bug
-    /// tests keep it caught instead.
-    Canary(&'static str),
-}
-
-impl Record {
-    /// `(label, text)`: what the text report prints after `label: `.
-    pub fn label_and_text(&self) -> (&'static str, String) {
-        match self {
-            Record::Seeds(line) => ("add to seeds/", line.clone()),
-            Record::Canary(bug) => (
-                "planted bug",
-                format!("{bug} fails by design, so it is not for seeds/ (whose runs must pass on the correct store); its canary is sim/tests/it/bugs.rs, which must catch it within 200 seeds"),
-            ),
-        }
-    }
+    pub record: Option<crate::hunt::flags::Record>,
 }
 
 /// The names the harness gives a run's transactions, and what is attached to them.

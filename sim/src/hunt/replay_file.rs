@@ -10,7 +10,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::cli::args::{parse_bug, parse_workload, CLIENTS_MAX, KEYS_MAX, NODES_MAX, TXNS_MAX};
+use crate::hunt::flags::{parse_bug, parse_workload, CLIENTS_MAX, KEYS_MAX, NODES_MAX, TXNS_MAX};
 use crate::world::faults::FaultSpec;
 use crate::world::RunConfig;
 
@@ -78,7 +78,7 @@ impl ReplayFile {
         }
         let bug =
             self.bug.as_deref().map(parse_bug).transpose().map_err(|e| format!("`bug`: {e}"))?;
-        crate::cli::args::check_bug_nodes(bug, self.nodes).map_err(|e| format!("`bug`: {e}"))?;
+        crate::hunt::flags::check_bug_nodes(bug, self.nodes).map_err(|e| format!("`bug`: {e}"))?;
         let config = RunConfig {
             seed: self.seed,
             workload: parse_workload(&self.workload).map_err(|e| format!("`workload`: {e}"))?,

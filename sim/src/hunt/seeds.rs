@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Parser;
 
-use crate::cli::args::{parse_seed, RunFlags};
+use crate::hunt::flags::{parse_seed, RunFlags};
 use crate::world::RunConfig;
 
 /// One recorded seed and where it came from.
@@ -78,7 +78,7 @@ pub fn load(path: &Path) -> Result<Vec<SeedLine>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::args::flags_of;
+    use crate::hunt::flags::flags_of;
 
     #[test]
     fn a_line_round_trips_through_the_flags_a_sweep_prints() {

@@ -34,9 +34,9 @@ pub struct NodeRange {
 }
 
 impl NodeRange {
-    /// `A..=B` or `A..B` (B excluded), within 1 and [`crate::cli::args::NODES_MAX`].
+    /// `A..=B` or `A..B` (B excluded), within 1 and [`crate::hunt::flags::NODES_MAX`].
     pub fn parse(text: &str) -> Result<NodeRange, String> {
-        let max_nodes = crate::cli::args::NODES_MAX;
+        let max_nodes = crate::hunt::flags::NODES_MAX;
         let bad = |why: &str| format!("`{text}` is not a node range like 2..=16: {why}");
         let number = |t: &str| t.trim().parse::<u32>().map_err(|_| bad("not a number"));
         let (min, max) = match text.split_once("..=") {
@@ -133,7 +133,7 @@ impl Shard {
 
 /// `--seeds A..B` (B excluded) or `A..=B`, decimal or 0x-hex.
 pub fn parse_range(text: &str) -> Result<Range<u64>, String> {
-    let parse = crate::cli::args::parse_seed;
+    let parse = crate::hunt::flags::parse_seed;
     let bad = |why: String| format!("`{text}` is not a seed range like 0..1000: {why}");
     if let Some((start, end)) = text.split_once("..=") {
         let (start, end) = (parse(start).map_err(bad)?, parse(end).map_err(bad)?);
@@ -508,7 +508,7 @@ mod tests {
             let config = plan.config(seed);
             assert_eq!((config.seed, config.nodes), (seed, range.draw(seed)));
             assert!((1..=16).contains(&config.nodes));
-            let line = crate::cli::sweep::seeds_line(&config, "note");
+            let line = crate::hunt::flags::seeds_line(&config, "note");
             assert_eq!(line.contains(&format!(" --nodes {} ", config.nodes)), config.nodes > 1);
         }
         assert_eq!(plan.largest().nodes, 16);

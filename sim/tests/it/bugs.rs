@@ -294,9 +294,9 @@ fn a_sweep_with_a_planted_bug_fails_and_prints_the_repro_and_its_canary_not_a_se
     assert_eq!(json["failed"][0]["seeds_line"], serde_json::Value::Null);
     // The correct store's failures are recorded in seeds/.
     let config = RunConfig { seed: 7, ..RunConfig::default() };
-    match sim::cli::sweep::record(&config, "G0 (found by sweep)") {
-        sim::explain::report::Record::Seeds(line) => assert!(line.starts_with("7 --workload")),
-        sim::explain::report::Record::Canary(bug) => panic!("no bug was planted, not {bug}"),
+    match sim::hunt::flags::record(&config, "G0 (found by sweep)") {
+        sim::hunt::flags::Record::Seeds(line) => assert!(line.starts_with("7 --workload")),
+        sim::hunt::flags::Record::Canary(bug) => panic!("no bug was planted, not {bug}"),
     }
 }
 

@@ -7,9 +7,9 @@ use std::process::{Command, Output};
 
 use sim::check::generate::{serial_history, GenConfig};
 use sim::check::{check, Model};
-use sim::cli::args::repro_command;
 use sim::explain::html::{history_html_with, run_html, run_html_with, Budget};
 use sim::explain::report::Repro;
+use sim::hunt::flags::repro_command;
 use sim::hunt::outcome::evaluate;
 use sim::world::RunConfig;
 use workloads::workload::Workload;

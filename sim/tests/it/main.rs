@@ -8,6 +8,7 @@ mod docs;
 mod export;
 mod final_read;
 mod html;
+mod layers;
 mod oracle;
 mod reports;
 mod run_cli;

@@ -1,6 +1,7 @@
-//! Flags shared by the subcommands that run simulations (`run`, later `sweep`, `shrink`).
-
-use std::path::PathBuf;
+//! A run's text form: the run flags (shared by `run`, `sweep` and `shrink`), their limits
+//! and parsers, and the lines that name a run again: `flags_of`, the reproduce command,
+//! the `seeds/` line. Library code (seed files, replay files, sweeps) reads and writes runs
+//! through this module; `cli/` only parses arguments with it and dispatches.
 
 use clap::Args;
 use node::Bug;
@@ -140,19 +141,40 @@ pub fn parse_workload(text: &str) -> Result<Workload, String> {
     })
 }
 
-/// Output files of a run.
-#[derive(Args, Clone, Debug, Default)]
-pub struct OutputFlags {
-    /// Write the history as JSON lines (re-check it with `sim check FILE`).
-    #[arg(long, value_name = "FILE")]
-    pub history: Option<PathBuf>,
-    /// Write every message and fault event, one text line each: the virtual time in µs
-    /// since the run began, what happened (sent, delivered, dropped, duplicated,
-    /// partitioned, undelivered, partition, crash, restart, ...), then its details (for a
-    /// message `SRC -> DEST` and the message as JSON). The format is for people and
-    /// diffs, not a stable interface.
-    #[arg(long, value_name = "FILE")]
-    pub trace: Option<PathBuf>,
+/// Where a failing run is kept so that it keeps being run.
+pub enum Record {
+    /// A failure of the correct store: its line for `seeds/`, which must pass once fixed.
+    Seeds(String),
+    /// A run of a planted bug fails by design: `seeds/` would fail forever. The planted-bug
+    /// tests keep it caught instead.
+    Canary(&'static str),
+}
+
+impl Record {
+    /// `(label, text)`: what the text report prints after `label: `.
+    pub fn label_and_text(&self) -> (&'static str, String) {
+        match self {
+            Record::Seeds(line) => ("add to seeds/", line.clone()),
+            Record::Canary(bug) => (
+                "planted bug",
+                format!("{bug} fails by design, so it is not for seeds/ (whose runs must pass on the correct store); its canary is sim/tests/it/bugs.rs, which must catch it within 200 seeds"),
+            ),
+        }
+    }
+}
+
+/// The line that records a failing seed in `seeds/`.
+pub fn seeds_line(config: &RunConfig, note: &str) -> String {
+    format!("{} {} # {note}", config.seed, flags_of(config))
+}
+
+/// Where a failing seed is kept: its `seeds/` line, or for a planted bug (which fails by
+/// design, and would fail `seeds/` forever) its canary.
+pub fn record(config: &RunConfig, note: &str) -> Record {
+    match config.bug {
+        Some(bug) => Record::Canary(bug.name()),
+        None => Record::Seeds(seeds_line(config, note)),
+    }
 }
 
 #[cfg(test)]
