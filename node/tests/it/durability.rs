@@ -308,10 +308,9 @@ fn the_log_holds_about_two_snapshot_intervals_however_long_the_run() {
     );
 }
 
-#[test]
-fn recovering_twice_from_one_log_gives_the_same_node() {
-    // Proves recovery is a function of the log alone: no record is applied twice, however
-    // often a node restarts without writing anything.
+/// A node that snapshots every 256 bytes of log, initialised, after `commits` blind
+/// writes (`w<i>` writes `v<i>` to `k<i % keys>` at time `i`): its config, the node and its log.
+fn snapshotting_node_after(commits: u64, keys: u64) -> (NodeConfig, Node, MemLog) {
     let config = NodeConfig {
         log: Some(LogConfig { snapshot_min_bytes: 256, ..LogConfig::default() }),
         ..NodeConfig::default()
@@ -319,12 +318,20 @@ fn recovering_twice_from_one_log_gives_the_same_node() {
     let mut node = Node::new(config.clone());
     let mut log = MemLog::default();
     node::io::step_synced(&mut node, 0, Input::Message(init()), &mut log).expect("in memory");
-    for i in 0..200u64 {
-        let writes = vec![KeyValue { key: format!("k{}", i % 7), value: format!("v{i}") }];
+    for i in 0..commits {
+        let writes = vec![KeyValue { key: format!("k{}", i % keys), value: format!("v{i}") }];
         let commit = Payload::OccCommit { txn_id: format!("w{i}"), writes, read_versions: vec![] };
         node::io::step_synced(&mut node, i, Input::Message(envelope(1, i, commit)), &mut log)
             .expect("in memory");
     }
+    (config, node, log)
+}
+
+#[test]
+fn recovering_twice_from_one_log_gives_the_same_node() {
+    // Proves recovery is a function of the log alone: no record is applied twice, however
+    // often a node restarts without writing anything.
+    let (config, _, mut log) = snapshotting_node_after(200, 7);
     let first = storage::recover(&mut log, None).expect("in memory");
     let second = storage::recover(&mut log, None).expect("in memory");
     assert_eq!(first, second);
@@ -426,19 +433,7 @@ fn a_log_refuses_an_init_as_another_node_or_cluster_and_keeps_its_header_through
     // Proves the log carries its owner: after many compactions the header still names
     // n1 of [n1]; a node recovered from it answers an init as n2, or as n1 of a larger
     // cluster, with error 22 and logs nothing, and an init as itself with init_ok.
-    let config = NodeConfig {
-        log: Some(LogConfig { snapshot_min_bytes: 256, ..LogConfig::default() }),
-        ..NodeConfig::default()
-    };
-    let mut node = Node::new(config.clone());
-    let mut log = MemLog::default();
-    node::io::step_synced(&mut node, 0, Input::Message(init()), &mut log).expect("in memory");
-    for i in 0..300u64 {
-        let writes = vec![KeyValue { key: format!("k{}", i % 5), value: format!("v{i}") }];
-        let commit = Payload::OccCommit { txn_id: format!("w{i}"), writes, read_versions: vec![] };
-        node::io::step_synced(&mut node, i, Input::Message(envelope(1, i, commit)), &mut log)
-            .expect("in memory");
-    }
+    let (config, _, mut log) = snapshotting_node_after(300, 5);
     let (header, _) = node::wal::decode_header(&log.bytes).expect("a header");
     assert!(header.first_lsn > 1, "compacted: {header:?}");
     assert_eq!(header.identity.to_string(), "node `n1` of [n1]");

@@ -131,13 +131,8 @@ fn line_text(line: &[u8], position: usize) -> Result<&str, HistoryError> {
     Ok(text)
 }
 
-pub(crate) fn parse_line(position: usize, line: &str) -> Result<Event, HistoryError> {
-    if line.trim().is_empty() {
-        return Err(HistoryError::at(
-            position,
-            "blank line: a history has exactly one event per line",
-        ));
-    }
+/// One non-blank line as an event (blank lines are [`read_history`]'s to judge).
+fn parse_line(position: usize, line: &str) -> Result<Event, HistoryError> {
     if line.trim_start().starts_with('[') {
         return Err(HistoryError::at(
             position,
