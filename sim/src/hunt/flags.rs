@@ -8,6 +8,7 @@ use node::Bug;
 use workloads::workload::Workload;
 
 use crate::world::faults::FaultSpec;
+use crate::world::store::StoreSpec;
 use crate::world::RunConfig;
 
 /// The limits of the run flags, shared with replay files (which must not get around them)
@@ -79,6 +80,7 @@ impl RunFlags {
             bug: self.bug,
             record_trace: false,
             keep: None,
+            store: StoreSpec::Builtin,
         }
     }
 }

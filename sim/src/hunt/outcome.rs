@@ -23,6 +23,10 @@ pub enum Failure {
     /// A node's recovery refused its log as damaged where records had been synced: the
     /// run stopped there.
     Refused(String),
+    /// A store's process misbehaved as a process (exited, hung, never flushed, answered
+    /// outside a step, wrote what is not a message): the run stopped there, with no
+    /// verdict about its transactions.
+    Process(String),
     /// Work could not finish after the faults healed.
     Liveness(String),
     /// The history breaks serializability, version rules or a workload invariant; the
@@ -38,6 +42,7 @@ impl Failure {
             Failure::Internal(e) => format!("internal error: {e}"),
             Failure::Panic(e) => format!("the store panicked: {e}"),
             Failure::Refused(e) => format!("a node refused to start: {e}"),
+            Failure::Process(e) => format!("the store's process: {e}"),
             Failure::Liveness(e) => format!("liveness failure: {e}"),
             Failure::Anomalies(names) => format!("anomalies: {}", names.join(", ")),
         };
@@ -50,6 +55,7 @@ impl Failure {
             Failure::Internal(_) => vec!["internal-error".into()],
             Failure::Panic(_) => vec!["panic".into()],
             Failure::Refused(_) => vec!["refused-to-start".into()],
+            Failure::Process(_) => vec!["process".into()],
             Failure::Liveness(_) => vec!["liveness".into()],
             Failure::Anomalies(names) => names.clone(),
         }
@@ -87,6 +93,9 @@ impl RunOutcome {
         }
         if let Some(message) = &self.sim.node_refused {
             return Some(Failure::Refused(message.clone()));
+        }
+        if let Some(message) = &self.sim.process_error {
+            return Some(Failure::Process(message.clone()));
         }
         let verdict = match &self.verdict {
             Ok(verdict) => verdict,

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::hunt::flags::{parse_bug, parse_workload, CLIENTS_MAX, KEYS_MAX, NODES_MAX, TXNS_MAX};
 use crate::world::faults::FaultSpec;
+use crate::world::store::StoreSpec;
 use crate::world::RunConfig;
 
 fn one_node() -> u32 {
@@ -94,6 +95,7 @@ impl ReplayFile {
                 .transpose()
                 .map_err(|e| format!("`bug`: {e}"))?,
             record_trace: false,
+            store: StoreSpec::Builtin,
             keep: self.keep.as_ref().map(|keep| {
                 keep.iter()
                     .map(|(client, programs)| {

@@ -124,9 +124,13 @@ impl World {
         for index in self.node_indices() {
             let Actor::Node(host) = &self.processes[index].actor else { continue };
             let name = &self.processes[index].name;
-            match &host.node {
-                None => lines.push(format!("{name} is down")),
-                Some(node) => match node.unresolved() {
+            if !host.is_up() {
+                lines.push(format!("{name} is down"));
+                continue;
+            }
+            match host.unresolved() {
+                None => {}
+                Some(unresolved) => match unresolved {
                     (0, 0) => {}
                     (prepared, decisions) => lines.push(format!(
                         "{name} holds {prepared} prepared transactions undecided and {decisions} \

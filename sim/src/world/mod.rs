@@ -20,6 +20,7 @@ pub mod network;
 pub mod node_host;
 pub mod panics;
 pub mod queue;
+pub mod store;
 pub mod streams;
 pub mod topology;
 
@@ -28,7 +29,6 @@ pub use liveness::{EVENTS_PER_INSTANT_MAX, FINAL_READ_KEYS_MAX, STALL_BOUND_US};
 use std::collections::{BTreeMap, BTreeSet};
 
 use node::codec;
-use node::io::Input;
 use node::marks::Marks;
 use node::protocol::{Body, Envelope, KeyValue, Payload};
 use node::shard::ShardMap;
@@ -44,9 +44,11 @@ use crate::world::conformance::Conformance;
 use crate::world::disk::DiskStats;
 use crate::world::faults::{FaultMix, FaultSpec};
 use crate::world::fingerprint::Fingerprint;
+use crate::world::nemesis::CrashAim;
 use crate::world::network::{Fate, Network, NetworkStats};
-use crate::world::node_host::{NodeHost, Stepped, SyncInFlight};
+use crate::world::node_host::SyncInFlight;
 use crate::world::queue::EventQueue;
+use crate::world::store::{Delivery, Sent, Stepped, Store, StoreSpec};
 use crate::world::streams::stream;
 use crate::world::topology::{
     client_config, home_node, layout, node_config, node_host, with_whims, Membership, Role,
@@ -76,6 +78,8 @@ pub struct RunConfig {
     /// programs to run (the others are drawn and skipped). `None` runs everything. Set by
     /// the shrinker; a run that uses it is reproduced from a replay file, not flags.
     pub keep: Option<BTreeMap<u32, BTreeSet<u64>>>,
+    /// Which store the run tests: the shipped one, or a binary (`--bin`).
+    pub store: StoreSpec,
 }
 
 impl Default for RunConfig {
@@ -91,6 +95,7 @@ impl Default for RunConfig {
             bug: None,
             record_trace: false,
             keep: None,
+            store: StoreSpec::Builtin,
         }
     }
 }
@@ -178,6 +183,9 @@ pub struct Simulation {
     /// correct store, whose disk only ever loses unsynced writes, always a bug. The run
     /// stops there.
     pub node_refused: Option<String>,
+    /// Set when a store's process misbehaved as a process (see [`Stepped`]): no verdict
+    /// about the store's transactions. The run stops there.
+    pub process_error: Option<String>,
     /// What the store's messages broke of the protocol (see `conformance`).
     pub protocol_violations: Vec<Violation>,
     /// The store's coverage marks (all nodes together): which interesting branches this
@@ -188,7 +196,7 @@ pub struct Simulation {
 }
 
 enum Actor {
-    Node(Box<NodeHost>),
+    Node(Box<dyn Store>),
     Client(Box<Client>),
     /// The final reader before it is spawned.
     Dormant,
@@ -202,6 +210,9 @@ struct Process {
     /// Bumped whenever the scheduled tick changes, so superseded ticks are ignored.
     tick_generation: u64,
     tick_at_us: Option<u64>,
+    /// The moment the nemesis waits for to crash this node, if it waits (see
+    /// `World::crash`).
+    crash_aim: Option<CrashAim>,
 }
 
 enum Action {
@@ -265,6 +276,8 @@ struct World {
     process_index: BTreeMap<u64, usize>,
     trace: Vec<TraceEvent>,
     outbox: Vec<Envelope>,
+    /// What a node sent in its step, reused from step to step.
+    node_outbox: Vec<Sent>,
     records: Vec<Record>,
     healed_at_us: Option<u64>,
     final_reader: usize,
@@ -272,6 +285,7 @@ struct World {
     internal_error: Option<String>,
     node_panic: Option<String>,
     node_refused: Option<String>,
+    process_error: Option<String>,
     conformance: Conformance,
     last_us: u64,
     /// Events handled at `last_us` so far (see [`EVENTS_PER_INSTANT_MAX`]).
@@ -332,8 +346,8 @@ pub fn simulate_observed(
     let (mut marks, mut disk) = (Marks::default(), DiskStats::default());
     for process in &world.processes {
         if let Actor::Node(host) = &process.actor {
-            marks.add(&host.marks());
-            disk.add(&host.disk.stats);
+            marks.add(&host.marks().unwrap_or_default());
+            disk.add(&host.disk_stats().unwrap_or_default());
         }
     }
     Simulation {
@@ -354,6 +368,7 @@ pub fn simulate_observed(
         internal_error: world.internal_error,
         node_panic: world.node_panic,
         node_refused: world.node_refused,
+        process_error: world.process_error,
         protocol_violations: world.conformance.finish(),
         marks,
         disk,
@@ -393,7 +408,7 @@ impl World {
         let network = Network::new(mix.clone(), config.seed);
         let process_count = processes.len();
         let node_config = node_config(&mix, config.bug, config.seed);
-        let misroute = (mix.quirks.is_some() && config.nodes > 1)
+        let misroute = (mix.quirks.is_some() && config.nodes > 1 && config.store.is_builtin())
             .then(|| stream(config.seed, "quirks/misroute"));
         let mut world = World {
             nemesis: stream(config.seed, "nemesis"),
@@ -412,6 +427,7 @@ impl World {
             process_index: BTreeMap::new(),
             trace: Vec::new(),
             outbox: Vec::new(),
+            node_outbox: Vec::new(),
             records: Vec::new(),
             healed_at_us: None,
             final_reader,
@@ -419,6 +435,7 @@ impl World {
             internal_error: None,
             node_panic: None,
             node_refused: None,
+            process_error: None,
             conformance: Conformance::new(
                 process_count,
                 config.nodes as usize,
@@ -564,13 +581,18 @@ impl World {
             },
         };
         let local_us = self.processes[index].clock.local(now_us);
+        let wire = codec::encode_to_string(&init);
         let Actor::Node(host) = &mut self.processes[index].actor else { return };
         // Replies to it go nowhere; a sync it needs is the host's business.
-        let stepped = host.step(local_us, Input::Message(init), &mut Vec::new());
+        let delivery = Delivery::Message { envelope: init, wire: &wire };
+        let stepped = host.step(local_us, delivery, &mut Vec::new());
+        let sizes = host.table_sizes().unwrap_or_default();
         if let Some(message) = stepped.panic {
             self.node_panic = Some(format!("{node_id} panicked on init: {message}"));
         }
-        let sizes = host.node.as_ref().map(|n| n.table_sizes()).unwrap_or_default();
+        if let Some(message) = stepped.process_error {
+            self.process_error = Some(format!("{node_id} on init: {message}"));
+        }
         self.schedule_sync(index, now_us, stepped.sync);
         self.conformance.initialised(index, local_us, sizes);
         self.reschedule(index, now_us);
@@ -588,6 +610,7 @@ impl World {
             if self.internal_error.is_some()
                 || self.node_panic.is_some()
                 || self.node_refused.is_some()
+                || self.process_error.is_some()
             {
                 return None;
             }
@@ -645,7 +668,7 @@ impl World {
 
 impl Process {
     fn new(name: String, role: Role, clock: Clock, actor: Actor) -> Process {
-        Process { name, role, clock, actor, tick_generation: 0, tick_at_us: None }
+        Process { name, role, clock, actor, tick_generation: 0, tick_at_us: None, crash_aim: None }
     }
 }
 
@@ -687,15 +710,9 @@ impl World {
     /// what it produced and schedules its next tick.
     fn step(&mut self, index: usize, now_us: u64, input: Option<Envelope>) {
         if matches!(self.processes[index].actor, Actor::Node(_)) {
-            let input = match input {
-                Some(envelope) => {
-                    let local_us = self.processes[index].clock.local(now_us);
-                    self.conformance.delivered(index, &envelope, local_us);
-                    Input::Message(envelope)
-                }
-                None => Input::Tick,
-            };
-            self.step_node(index, now_us, input);
+            // Messages reach a node through `deliver`; here only time passes.
+            debug_assert!(input.is_none(), "a node's messages come with their lines");
+            self.step_node(index, now_us, Delivery::Tick);
             return;
         }
         let local_us = self.processes[index].clock.local(now_us);
@@ -736,11 +753,14 @@ impl World {
 
     /// Feeds one input to a store node's host: sends what it released, schedules the
     /// sync it started and its next tick, and checks its tables' bound.
-    fn step_node(&mut self, index: usize, now_us: u64, input: Input) {
+    fn step_node(&mut self, index: usize, now_us: u64, delivery: Delivery<'_>) {
         let local_us = self.processes[index].clock.local(now_us);
+        if let Delivery::Message { envelope, .. } = &delivery {
+            self.conformance.delivered(index, envelope, local_us);
+        }
         let Actor::Node(host) = &mut self.processes[index].actor else { return };
-        let mut sends = std::mem::take(&mut self.outbox);
-        let stepped = host.step(local_us, input, &mut sends);
+        let mut sends = std::mem::take(&mut self.node_outbox);
+        let stepped = host.step(local_us, delivery, &mut sends);
         self.after_node_step(index, now_us, stepped, sends);
     }
 
@@ -751,24 +771,30 @@ impl World {
         index: usize,
         now_us: u64,
         stepped: Stepped,
-        mut sends: Vec<Envelope>,
+        mut sends: Vec<Sent>,
     ) {
         if let Some(message) = stepped.panic {
             self.node_panic =
                 Some(format!("{} panicked at {now_us}us: {message}", self.processes[index].name));
             return;
         }
+        if let Some(message) = stepped.process_error {
+            self.process_error =
+                Some(format!("{} at {now_us}us: {message}", self.processes[index].name));
+            return;
+        }
         let released = !sends.is_empty();
-        for envelope in sends.drain(..) {
+        for Sent { envelope, wire } in sends.drain(..) {
             if let Some(&target) = self.by_name.get(&envelope.dest) {
                 self.isolate_on_decision(now_us, index, target, &envelope);
             }
-            self.transmit(now_us, index, envelope);
+            self.transmit_wire(now_us, index, envelope, wire);
         }
-        self.outbox = sends;
+        self.node_outbox = sends;
         self.schedule_sync(index, now_us, stepped.sync);
+        let aim = self.processes[index].crash_aim;
         if matches!(&self.processes[index].actor,
-            Actor::Node(h) if h.crash_aim.is_some_and(|aim| aim.is_now(released, h.disk.has_pending())))
+            Actor::Node(h) if aim.is_some_and(|aim| aim.is_now(released, h.has_unsynced_writes() == Some(true))))
         {
             // The crash the nemesis held back for this moment: writes are in flight.
             self.crash(index, now_us);
@@ -776,9 +802,9 @@ impl World {
         }
         let local_us = self.processes[index].clock.local(now_us);
         if let Actor::Node(host) = &self.processes[index].actor {
-            if let Some(node) = &host.node {
+            if let Some(sizes) = host.table_sizes() {
                 // After the replies, so that a begin answered now counts in the bound.
-                self.conformance.table_sizes(index, local_us, node.table_sizes());
+                self.conformance.table_sizes(index, local_us, sizes);
             }
         }
         self.reschedule(index, now_us);
@@ -789,14 +815,14 @@ impl World {
     fn schedule_sync(&mut self, index: usize, now_us: u64, sync: Option<(SyncInFlight, u64)>) {
         let Some((sync, delay_us)) = sync else { return };
         let Actor::Node(host) = &self.processes[index].actor else { return };
-        let incarnation = host.incarnation;
+        let incarnation = host.incarnation();
         self.queue.push(now_us + delay_us, Action::SyncDone { process: index, incarnation, sync });
     }
 
     fn sync_done(&mut self, index: usize, now_us: u64, incarnation: u64, sync: SyncInFlight) {
         let local_us = self.processes[index].clock.local(now_us);
         let Actor::Node(host) = &mut self.processes[index].actor else { return };
-        let mut sends = std::mem::take(&mut self.outbox);
+        let mut sends = std::mem::take(&mut self.node_outbox);
         let stepped = host.sync_done(local_us, incarnation, sync, &mut sends);
         self.after_node_step(index, now_us, stepped, sends);
     }
@@ -820,12 +846,7 @@ impl World {
 
     fn reschedule(&mut self, index: usize, now_us: u64) {
         let deadline_local = match &self.processes[index].actor {
-            Actor::Node(host) => match host
-                .node
-                .as_ref()
-                .map(|node| crate::world::panics::catch(|| node.next_deadline()))
-                .unwrap_or(Ok(None))
-            {
+            Actor::Node(host) => match host.next_deadline() {
                 Ok(deadline) => deadline,
                 Err(message) => {
                     self.node_panic = Some(format!(
@@ -853,6 +874,18 @@ impl World {
 
     /// Encodes a message exactly as `occ-node` would and hands it to the network.
     fn transmit(&mut self, now_us: u64, source: usize, envelope: Envelope) {
+        self.transmit_wire(now_us, source, envelope, None);
+    }
+
+    /// Hands a message to the network as its line `wire` (a process's own line), or
+    /// encoded by the codec when `None`.
+    fn transmit_wire(
+        &mut self,
+        now_us: u64,
+        source: usize,
+        envelope: Envelope,
+        wire: Option<String>,
+    ) {
         let target = self.by_name.get(&envelope.dest).copied();
         let is_node = |index: usize| self.processes[index].role == Role::Node;
         let misrouted = envelope.body.in_reply_to.is_some_and(|id| id >= MISROUTE_MSG_ID_BASE);
@@ -866,7 +899,11 @@ impl World {
         }
         match target {
             Some(target) if is_node(source) && is_node(target) => {
-                self.conformance.between_nodes(source, &envelope);
+                // A store's messages to its peers are judged only where they are the
+                // shipped store's cluster protocol; another store's are its own affair.
+                if self.speaks_cluster_protocol(source) {
+                    self.conformance.between_nodes(source, &envelope);
+                }
             }
             Some(target) if is_node(source) => {
                 let local_us = self.processes[source].clock.local(now_us);
@@ -879,7 +916,7 @@ impl World {
             }
             _ => {}
         }
-        let wire = codec::encode_to_string(&envelope);
+        let wire = wire.unwrap_or_else(|| codec::encode_to_string(&envelope));
         let Some(&target) = self.by_name.get(&envelope.dest) else {
             // Replies to the simulator's own `init` have nowhere to go; nothing else
             // should be addressed outside the world.
@@ -942,15 +979,25 @@ impl World {
             Ok(envelope) => {
                 self.network.stats.delivered += 1;
                 if self.config.record_trace {
+                    let wire = wire.clone();
                     self.trace.push(TraceEvent::Deliver { time_us: now_us, source, target, wire });
                 }
-                self.step(target, now_us, Some(envelope));
+                if self.processes[target].role == Role::Node {
+                    self.step_node(target, now_us, Delivery::Message { envelope, wire: &wire });
+                } else {
+                    self.step(target, now_us, Some(envelope));
+                }
             }
             Err(error) => {
                 self.internal_error =
                     Some(format!("the codec could not decode what it encoded ({error}): {wire}"));
             }
         }
+    }
+
+    /// Whether node `index` speaks the shipped store's cluster protocol to its peers.
+    fn speaks_cluster_protocol(&self, index: usize) -> bool {
+        matches!(&self.processes[index].actor, Actor::Node(host) if host.speaks_cluster_protocol())
     }
 
     /// Statistics of the workload clients (the final read is not counted).

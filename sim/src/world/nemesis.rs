@@ -3,13 +3,12 @@
 //! (from `nemesis/crash`, so that partitions draw as they did before crashes existed) take
 //! a store node down and restart it after a drawn downtime. Both stop at the heal.
 
-use crate::world::node_host::RestartFailure;
 use rand::Rng;
 
 use node::protocol::{Envelope, Payload};
 
 use crate::world::faults::{draw_partition, Partition, PartitionKind, Shape};
-use crate::world::node_host::CrashAim;
+use crate::world::store::{RestartFailure, Restarted};
 use crate::world::topology::Role;
 use crate::world::{Action, Actor, TraceEvent, World};
 
@@ -142,27 +141,34 @@ impl World {
         if self.healed_at_us.is_some() {
             return;
         }
-        let Actor::Node(host) = &mut self.processes[index].actor else { return };
-        if host.crash_aim.is_none() && host.is_up() {
-            if !host.disk.has_pending() && self.crash_nemesis.gen_ratio(1, 2) {
-                host.crash_aim = Some(CrashAim::NextWrite);
+        let process = &mut self.processes[index];
+        let Actor::Node(host) = &mut process.actor else { return };
+        // A store whose disk the harness cannot see is crashed where the crash falls:
+        // between two of its steps, every moment is as good as another.
+        if let (None, true, Some(unsynced)) =
+            (process.crash_aim, host.is_up(), host.has_unsynced_writes())
+        {
+            if !unsynced && self.crash_nemesis.gen_ratio(1, 2) {
+                process.crash_aim = Some(CrashAim::NextWrite);
                 return;
             }
             if self.crash_aim.gen_ratio(1, 2) {
-                host.crash_aim = Some(CrashAim::EarlyRelease);
+                process.crash_aim = Some(CrashAim::EarlyRelease);
                 return;
             }
         }
-        let Some((damage, unsent)) = host.crash() else { return };
-        let held = unsent.len();
-        self.conformance.lost_unsent(&unsent);
+        process.crash_aim = None;
+        let Some(crashed) = host.crash() else { return };
+        let held = crashed.held.len();
+        self.conformance.lost_unsent(&crashed.held);
         self.fingerprint.write_u64(now_us);
         self.fingerprint.write_str("crash");
+        let damage = crashed.damage.clone().unwrap_or_default();
         for count in [damage.lost, damage.kept, damage.torn, held as u64] {
             self.fingerprint.write_u64(count);
         }
         if self.config.record_trace {
-            let damage = damage.describe();
+            let damage = crashed.describe();
             self.trace.push(TraceEvent::Crash { time_us: now_us, process: index, damage, held });
         }
         let downtime_us = self.crash_nemesis.gen_range(1..=crashes.downtime_us_max);
@@ -179,23 +185,31 @@ impl World {
             // The heal restarted it already.
             return;
         }
-        let (recovered, records, log_len) = match host.restart(local_us) {
-            Ok(found) => found,
-            Err(RestartFailure::Panic(message)) => {
-                self.node_panic = Some(format!(
-                    "{} panicked at {now_us}us recovering from its log: {message}",
-                    self.processes[index].name
-                ));
-                return;
-            }
-            Err(RestartFailure::Refused(message)) => {
-                self.node_refused = Some(format!(
-                    "{} at {now_us}us: its log is {message}",
-                    self.processes[index].name
-                ));
-                return;
-            }
-        };
+        let Restarted { found: recovered, records, log_bytes: log_len } =
+            match host.restart(local_us) {
+                Ok(found) => found,
+                Err(RestartFailure::Panic(message)) => {
+                    self.node_panic = Some(format!(
+                        "{} panicked at {now_us}us recovering from its log: {message}",
+                        self.processes[index].name
+                    ));
+                    return;
+                }
+                Err(RestartFailure::Refused(message)) => {
+                    self.node_refused = Some(format!(
+                        "{} at {now_us}us: its log is {message}",
+                        self.processes[index].name
+                    ));
+                    return;
+                }
+                Err(RestartFailure::Process(message)) => {
+                    self.process_error = Some(format!(
+                        "{} could not be restarted at {now_us}us: {message}",
+                        self.processes[index].name
+                    ));
+                    return;
+                }
+            };
         self.fingerprint.write_u64(now_us);
         self.fingerprint.write_str("restart");
         self.fingerprint.write_u64(records);
@@ -206,5 +220,27 @@ impl World {
         self.conformance.restarted(index);
         self.init_node(index, now_us);
         self.schedule_crash(now_us, index);
+    }
+}
+
+/// A crash held back for the moment the durability of what the node just did is at
+/// stake.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CrashAim {
+    /// Right after the node's next write, before it is synced.
+    NextWrite,
+    /// Right after the node releases messages while its disk holds unsynced writes: a
+    /// release that ran ahead of the sync covering it (a group-commit race) is caught
+    /// there, in the few microseconds before the next sync.
+    EarlyRelease,
+}
+
+impl CrashAim {
+    /// Whether the crash lands now, after a step that released `released` messages.
+    pub fn is_now(self, released: bool, pending: bool) -> bool {
+        match self {
+            CrashAim::NextWrite => pending,
+            CrashAim::EarlyRelease => released && pending,
+        }
     }
 }

@@ -11,15 +11,15 @@
 
 use node::io::{Input, Output};
 use node::marks::Marks;
-use node::protocol::Envelope;
 use node::storage::{self, RecoverError, Storage};
-use node::{Node, NodeConfig};
+use node::{Node, NodeConfig, TableSizes};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::world::disk::{CrashDamage, Disk};
+use crate::world::disk::{Disk, DiskStats};
 use crate::world::faults::DiskFaults;
 use crate::world::panics;
+use crate::world::store::{Crashed, Delivery, RestartFailure, Restarted, Sent, Stepped, Store};
 
 /// How long a sync takes, when it takes time at all.
 #[derive(Clone, Copy, Debug)]
@@ -53,39 +53,6 @@ pub struct NodeHost {
     past_marks: Marks,
     /// The node's outputs, reused from step to step.
     outputs: Vec<Output>,
-    /// The moment the nemesis waits for to crash the node, if it waits (see
-    /// `World::crash`).
-    pub crash_aim: Option<CrashAim>,
-}
-
-/// A crash held back for the moment the durability of what the node just did is at
-/// stake.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CrashAim {
-    /// Right after the node's next write, before it is synced.
-    NextWrite,
-    /// Right after the node releases messages while its disk holds unsynced writes: a
-    /// release that ran ahead of the sync covering it (a group-commit race) is caught
-    /// there, in the few microseconds before the next sync.
-    EarlyRelease,
-}
-
-impl CrashAim {
-    /// Whether the crash lands now, after a step that released `released` messages.
-    pub fn is_now(self, released: bool, pending: bool) -> bool {
-        match self {
-            CrashAim::NextWrite => pending,
-            CrashAim::EarlyRelease => released && pending,
-        }
-    }
-}
-
-/// What one step of the host produced for the world, besides the messages it pushed.
-#[derive(Default)]
-pub struct Stepped {
-    /// A sync to schedule: it completes after `delay_us`.
-    pub sync: Option<(SyncInFlight, u64)>,
-    pub panic: Option<String>,
 }
 
 impl NodeHost {
@@ -106,27 +73,13 @@ impl NodeHost {
             incarnation: 0,
             past_marks: Marks::default(),
             outputs: Vec::new(),
-            crash_aim: None,
         }
-    }
-
-    pub fn is_up(&self) -> bool {
-        self.node.is_some()
-    }
-
-    /// Every incarnation's coverage marks.
-    pub fn marks(&self) -> Marks {
-        let mut marks = self.past_marks;
-        if let Some(node) = &self.node {
-            marks.add(&node.marks());
-        }
-        marks
     }
 
     /// Feeds `input` to the node (if it is up) and carries out what it asks; the
     /// messages to send go onto `sends`. An instant disk completes each sync at once and
     /// feeds the completion back within this step.
-    pub fn step(&mut self, local_us: u64, input: Input, sends: &mut Vec<Envelope>) -> Stepped {
+    fn feed(&mut self, local_us: u64, input: Input, sends: &mut Vec<Sent>) -> Stepped {
         let mut stepped = Stepped::default();
         let mut next = Some(input);
         let mut outputs = std::mem::take(&mut self.outputs);
@@ -139,7 +92,7 @@ impl NodeHost {
             }
             for output in outputs.drain(..) {
                 match output {
-                    Output::Send(envelope) => sends.push(envelope),
+                    Output::Send(envelope) => sends.push(Sent { envelope, wire: None }),
                     Output::Append { bytes, .. } => self.disk.append_owned(bytes),
                     Output::Sync { lsn } => self.wanted = self.wanted.max(Some(lsn)),
                     Output::Compact { head, keep_from } => self
@@ -180,49 +133,70 @@ impl NodeHost {
         }
         Some((sync, delay_us))
     }
+}
+
+impl Store for NodeHost {
+    fn is_up(&self) -> bool {
+        self.node.is_some()
+    }
+
+    fn step(&mut self, local_us: u64, delivery: Delivery<'_>, sends: &mut Vec<Sent>) -> Stepped {
+        let input = match delivery {
+            Delivery::Message { envelope, .. } => Input::Message(envelope),
+            Delivery::Tick => Input::Tick,
+        };
+        self.feed(local_us, input, sends)
+    }
 
     /// A sync finished (if it belongs to this incarnation): its writes are durable and the
     /// node is told, which may release replies and start the next sync.
-    pub fn sync_done(
+    fn sync_done(
         &mut self,
         local_us: u64,
         incarnation: u64,
         sync: SyncInFlight,
-        sends: &mut Vec<Envelope>,
+        sends: &mut Vec<Sent>,
     ) -> Stepped {
         if incarnation != self.incarnation || self.in_flight != Some(sync) {
             return Stepped::default();
         }
         self.in_flight = None;
         self.disk.complete_sync(sync.point);
-        self.step(local_us, Input::Synced { lsn: sync.lsn }, sends)
+        self.feed(local_us, Input::Synced { lsn: sync.lsn }, sends)
+    }
+
+    fn next_deadline(&self) -> Result<Option<u64>, String> {
+        match &self.node {
+            Some(node) => panics::catch(|| node.next_deadline()),
+            None => Ok(None),
+        }
     }
 
     /// The node crashed: its volatile state is gone (the replies it held for a sync with
     /// it: returned, never sent) and the disk decides what became of the writes it had not
-    /// synced. `None` if it was down already.
-    pub fn crash(&mut self) -> Option<(CrashDamage, Vec<Envelope>)> {
+    /// synced.
+    fn crash(&mut self) -> Option<Crashed> {
         let node = self.node.take()?;
         self.past_marks.add(&node.marks());
-        let held: Vec<Envelope> = node.held_replies().cloned().collect();
+        let held = node.held_replies().cloned().collect();
         self.incarnation += 1;
         self.in_flight = None;
         self.wanted = None;
-        self.crash_aim = None;
-        Some((self.disk.crash(), held))
+        Some(Crashed { damage: Some(self.disk.crash()), held })
     }
 
-    /// The node restarts: recovery reads its log (through the disk's faults) and rebuilds
-    /// it. `Err` if the store panicked doing so.
-    /// The node restarts at `local_us`: recovery reads its log (through the disk's faults)
-    /// and rebuilds it. What recovery found, in a line and in numbers (records, log
-    /// bytes); `Err` if the store panicked doing so.
-    pub fn restart(&mut self, local_us: u64) -> Result<(String, u64, u64), RestartFailure> {
+    /// The node restarts at `local_us`: recovery reads its log (through the disk's
+    /// faults) and rebuilds it.
+    fn restart(&mut self, local_us: u64) -> Result<Restarted, RestartFailure> {
         assert!(self.node.is_none(), "only a node that is down restarts");
         let (config, disk) = (self.config.clone(), &mut self.disk);
         let rebuilt = panics::catch(|| match storage::recover(disk, config.bug) {
             Ok(recovered) => {
-                let found = (recovered.summary(), recovered.frames as u64, recovered.log_len);
+                let found = Restarted {
+                    found: recovered.summary(),
+                    records: recovered.frames as u64,
+                    log_bytes: recovered.log_len,
+                };
                 Ok((Node::recover(config, recovered, local_us), found))
             }
             Err(RecoverError::Damaged(damage)) => Err(damage.to_string()),
@@ -233,12 +207,37 @@ impl NodeHost {
         self.node = Some(Box::new(node));
         Ok(found)
     }
-}
 
-/// Why a node did not come back up.
-pub enum RestartFailure {
-    /// The store panicked recovering.
-    Panic(String),
-    /// Recovery refused the log (see `node::storage`): what it found.
-    Refused(String),
+    fn incarnation(&self) -> u64 {
+        self.incarnation
+    }
+
+    fn has_unsynced_writes(&self) -> Option<bool> {
+        Some(self.disk.has_pending())
+    }
+
+    /// Every incarnation's coverage marks.
+    fn marks(&self) -> Option<Marks> {
+        let mut marks = self.past_marks;
+        if let Some(node) = &self.node {
+            marks.add(&node.marks());
+        }
+        Some(marks)
+    }
+
+    fn table_sizes(&self) -> Option<TableSizes> {
+        self.node.as_ref().map(|node| node.table_sizes())
+    }
+
+    fn disk_stats(&self) -> Option<DiskStats> {
+        Some(self.disk.stats.clone())
+    }
+
+    fn unresolved(&self) -> Option<(usize, usize)> {
+        self.node.as_ref().map(|node| node.unresolved())
+    }
+
+    fn speaks_cluster_protocol(&self) -> bool {
+        true
+    }
 }
