@@ -376,7 +376,7 @@ impl Sweep<'_> {
                     "reproduce": found.repro,
                     "seeds_line": match &found.record {
                         Record::Seeds(line) => Some(line.as_str()),
-                        Record::Canary(_) => None,
+                        Record::Canary(_) | Record::Binary(_) => None,
                     },
                 })
             })

@@ -7,8 +7,8 @@ use clap::Args;
 use node::Bug;
 use workloads::workload::Workload;
 
-use crate::world::faults::FaultSpec;
-use crate::world::store::StoreSpec;
+use crate::world::faults::{Family, FaultSpec};
+use crate::world::store::{BinarySpec, StoreSpec};
 use crate::world::RunConfig;
 
 /// The limits of the run flags, shared with replay files (which must not get around them)
@@ -57,6 +57,11 @@ pub struct RunFlags {
     /// Switch on one planted bug in the store (see `sim bugs`); off by default.
     #[arg(long, value_parser = parse_bug)]
     pub bug: Option<Bug>,
+    /// Test a store binary instead of the shipped store: a shell command (`sh -c`), one
+    /// process per node, driven in lockstep over stdin/stdout with Maelstrom's
+    /// conventions (see README, "Test your own store"). Linux on x86-64.
+    #[arg(long, value_name = "CMD")]
+    pub bin: Option<String>,
 }
 
 impl RunFlags {
@@ -65,6 +70,9 @@ impl RunFlags {
     /// (see [`crate::world::cost`]).
     pub fn check(&self) -> Result<(), String> {
         check_bug_nodes(self.bug, self.nodes)?;
+        if let Some(command) = &self.bin {
+            check_binary(command, self.bug, &self.faults)?;
+        }
         crate::world::cost::check_fits(&self.config(0), 1)
     }
 
@@ -80,7 +88,10 @@ impl RunFlags {
             bug: self.bug,
             record_trace: false,
             keep: None,
-            store: StoreSpec::Builtin,
+            store: match &self.bin {
+                None => StoreSpec::Builtin,
+                Some(command) => StoreSpec::Binary(BinarySpec { command: command.clone() }),
+            },
         }
     }
 }
@@ -94,6 +105,31 @@ pub fn check_bug_nodes(bug: Option<Bug>, nodes: u32) -> Result<(), String> {
         )),
         _ => Ok(()),
     }
+}
+
+/// `Err` when a `--bin` run asks for what only the shipped store has: a planted bug, or
+/// the simulated disk's faults (a process writes to a real disk). `all` is every family
+/// that applies, so it stays allowed.
+pub fn check_binary(command: &str, bug: Option<Bug>, faults: &FaultSpec) -> Result<(), String> {
+    crate::world::black_box::supported()?;
+    if command.trim().is_empty() {
+        return Err("--bin needs a command, e.g. --bin 'python3 main.py'".into());
+    }
+    if let Some(bug) = bug {
+        return Err(format!(
+            "--bug {} plants a bug in the shipped store; it cannot apply to --bin",
+            bug.name()
+        ));
+    }
+    if let FaultSpec::Families(families) = faults {
+        if families.contains(&Family::Disk) && families.len() < Family::ALL.len() {
+            return Err("--faults disk cannot apply to --bin: the simulated disk sits under \
+                        the shipped store only (a process writes to a real disk); crash \
+                        kills and restarts the process instead"
+                .into());
+        }
+    }
+    Ok(())
 }
 
 /// The flags that reproduce `config`, in a fixed order (seed excluded). `--nodes` is
@@ -115,7 +151,16 @@ pub fn flags_of(config: &RunConfig) -> String {
         flags.push_str(" --bug ");
         flags.push_str(bug.name());
     }
+    if let StoreSpec::Binary(spec) = &config.store {
+        flags.push_str(" --bin ");
+        flags.push_str(&shell_quote(&spec.command));
+    }
     flags
+}
+
+/// `text` as one shell word, in single quotes.
+pub fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "'\\''"))
 }
 
 /// `cargo run -p sim -- --seed N ...`: the one command that reruns `config` bit for bit.
@@ -144,12 +189,16 @@ pub fn parse_workload(text: &str) -> Result<Workload, String> {
 }
 
 /// Where a failing run is kept so that it keeps being run.
+#[derive(Debug)]
 pub enum Record {
     /// A failure of the correct store: its line for `seeds/`, which must pass once fixed.
     Seeds(String),
     /// A run of a planted bug fails by design: `seeds/` would fail forever. The planted-bug
     /// tests keep it caught instead.
     Canary(&'static str),
+    /// A run of another store (`--bin`): `seeds/` holds the shipped store's runs, so the
+    /// command that reruns it is what to keep.
+    Binary(String),
 }
 
 impl Record {
@@ -161,6 +210,7 @@ impl Record {
                 "planted bug",
                 format!("{bug} fails by design, so it is not for seeds/ (whose runs must pass on the correct store); its canary is sim/tests/it/bugs.rs, which must catch it within 200 seeds"),
             ),
+            Record::Binary(command) => ("rerun it with", command.clone()),
         }
     }
 }
@@ -173,9 +223,10 @@ pub fn seeds_line(config: &RunConfig, note: &str) -> String {
 /// Where a failing seed is kept: its `seeds/` line, or for a planted bug (which fails by
 /// design, and would fail `seeds/` forever) its canary.
 pub fn record(config: &RunConfig, note: &str) -> Record {
-    match config.bug {
-        Some(bug) => Record::Canary(bug.name()),
-        None => Record::Seeds(seeds_line(config, note)),
+    match (config.bug, &config.store) {
+        (Some(bug), _) => Record::Canary(bug.name()),
+        (None, StoreSpec::Binary(_)) => Record::Binary(repro_command(config)),
+        (None, StoreSpec::Builtin) => Record::Seeds(seeds_line(config, note)),
     }
 }
 

@@ -8,6 +8,7 @@
 //! within a bound. Once every client is done and nothing is left in flight, a final read
 //! of every key closes the history, marked final: what it reads is each key's end state.
 
+pub mod black_box;
 pub mod clock;
 pub mod conformance;
 pub mod cost;
@@ -39,6 +40,7 @@ use workloads::history::Event;
 use workloads::workload::{Generator, Workload};
 
 use crate::check::invariants::Violation;
+use crate::world::black_box::ProcessHost;
 use crate::world::clock::Clock;
 use crate::world::conformance::Conformance;
 use crate::world::disk::DiskStats;
@@ -378,7 +380,11 @@ pub fn simulate_observed(
 impl World {
     fn new(config: RunConfig) -> World {
         assert!(config.clients > 0, "a run needs at least one client");
-        let mix = FaultMix::draw(&config.faults, config.seed);
+        let mut mix = FaultMix::draw(&config.faults, config.seed);
+        if !config.store.is_builtin() {
+            // A process writes to a real disk: the simulated one's faults cannot reach it.
+            mix.disk = None;
+        }
         let clock_of = |name: &str| match mix.clock {
             None => Clock::default(),
             Some(skew) => {
@@ -464,8 +470,19 @@ impl World {
         let mut init_delays = stream(self.config.seed, "node/init");
         for index in self.node_indices() {
             let name = &self.processes[index].name;
-            let host = node_host(&self.mix, config.clone(), self.config.seed, name);
-            self.processes[index].actor = Actor::Node(Box::new(host));
+            let host: Box<dyn Store> = match &self.config.store {
+                StoreSpec::Builtin => {
+                    Box::new(node_host(&self.mix, config.clone(), self.config.seed, name))
+                }
+                StoreSpec::Binary(spec) => match ProcessHost::start(name, spec.clone()) {
+                    Ok(host) => Box::new(host),
+                    Err(message) => {
+                        self.process_error = Some(format!("{name}: {message}"));
+                        return;
+                    }
+                },
+            };
+            self.processes[index].actor = Actor::Node(host);
             let init_us = match self.mix.quirks {
                 Some(_) => init_delays.gen_range(0..=1_000),
                 None => 0,

@@ -1,0 +1,211 @@
+//! One running incarnation of a store's process: started in a process group of its own,
+//! with a clean environment, and driven one line at a time.
+//!
+//! The harness's only contact with wall-clock time is here, and it never reaches a run:
+//! a step deadline turns a node that never settles into an error, and the waits between
+//! scans are the harness waiting for the node, not time the node sees.
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::path::Path;
+use std::os::unix::process::CommandExt;
+use std::process::{Child, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use rustix::fs::{fcntl_setfl, OFlags};
+use rustix::process::{kill_process_group, Pid, Signal};
+
+use crate::world::black_box::idle::{self, ThreadState};
+
+/// The most output one step may produce before the node counts as flooding.
+const STEP_OUTPUT_BYTES_MAX: usize = 64 << 20;
+
+/// Why a step did not finish.
+pub enum Trouble {
+    /// The process ended.
+    Exited(ExitStatus),
+    /// Still busy at the deadline: what each thread was doing.
+    Busy(Vec<ThreadState>),
+    /// Waiting for input with half a line written: its stdout is buffered.
+    HalfLine(String),
+    /// Reading or writing its pipes failed, or it wrote too much.
+    Io(String),
+}
+
+pub struct Running {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: ChildStdout,
+    /// Output of this step not yet split into lines.
+    pending: Vec<u8>,
+}
+
+/// The environment a node gets, and nothing else: the harness's `PATH` (to find the
+/// command), its working directory as `HOME`, and fixed settings.
+fn environment(home: &Path) -> Vec<(&'static str, String)> {
+    vec![
+        ("PATH", std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into())),
+        ("HOME", home.display().to_string()),
+        ("LANG", "C.UTF-8".into()),
+        ("TZ", "UTC".into()),
+        ("PYTHONHASHSEED", "0".into()),
+    ]
+}
+
+impl Running {
+    /// Starts `command` through `sh -c` in `dir`, its stderr appended to `stderr`.
+    pub fn spawn(command: &str, dir: &Path, stderr: &Path) -> io::Result<Running> {
+        let stderr = File::options().create(true).append(true).open(stderr)?;
+        let mut child = Command::new("sh")
+            .args(["-c", command])
+            .current_dir(dir)
+            .env_clear()
+            .envs(environment(dir))
+            .process_group(0)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .spawn()?;
+        let (stdin, stdout) = (child.stdin.take(), child.stdout.take());
+        let (Some(stdin), Some(stdout)) = (stdin, stdout) else {
+            unreachable!("both pipes were asked for")
+        };
+        fcntl_setfl(&stdin, OFlags::NONBLOCK)?;
+        fcntl_setfl(&stdout, OFlags::NONBLOCK)?;
+        Ok(Running { child, stdin, stdout, pending: Vec::new() })
+    }
+
+    /// Writes `line` and waits until the node has consumed it and settled; the lines it
+    /// wrote meanwhile.
+    pub fn step(&mut self, line: &str, timeout: Duration) -> Result<Vec<String>, Trouble> {
+        // The deadline only turns a node that never settles into an error; it never
+        // decides anything in a run that completes.
+        #[allow(clippy::disallowed_methods)]
+        let deadline = Instant::now() + timeout;
+        self.write_all(format!("{line}\n").as_bytes(), deadline)?;
+        self.settle(deadline)?;
+        self.lines()
+    }
+
+    fn write_all(&mut self, mut bytes: &[u8], deadline: Instant) -> Result<(), Trouble> {
+        let mut waits = 0;
+        while !bytes.is_empty() {
+            match self.stdin.write(bytes) {
+                Ok(n) => bytes = &bytes[n..],
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    // Its stdin is full: it is busy, or not reading. Keep its stdout
+                    // flowing meanwhile.
+                    self.drain()?;
+                    self.check_alive(deadline)?;
+                    pause(&mut waits);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Err(self.exited()),
+                Err(e) => return Err(Trouble::Io(format!("writing its stdin: {e}"))),
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits until its stdin is consumed and two scans agree that every thread waits.
+    fn settle(&mut self, deadline: Instant) -> Result<(), Trouble> {
+        let mut waits = 0;
+        loop {
+            self.drain()?;
+            self.check_alive(deadline)?;
+            let unread = rustix::io::ioctl_fionread(&self.stdin).unwrap_or(0);
+            if unread == 0 {
+                let pid = self.child.id();
+                let first = idle::scan(pid).ok_or_else(|| self.exited())?;
+                if first.iter().all(|t| t.waiting) {
+                    let second = idle::scan(pid).ok_or_else(|| self.exited())?;
+                    if idle::idle(&first, &second) {
+                        return self.drain();
+                    }
+                }
+            }
+            pause(&mut waits);
+        }
+    }
+
+    /// `Err` if the process ended, or the step's deadline passed.
+    fn check_alive(&mut self, deadline: Instant) -> Result<(), Trouble> {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            return Err(Trouble::Exited(status));
+        }
+        #[allow(clippy::disallowed_methods)]
+        let late = Instant::now() > deadline;
+        if late {
+            return Err(Trouble::Busy(idle::scan(self.child.id()).unwrap_or_default()));
+        }
+        Ok(())
+    }
+
+    fn exited(&mut self) -> Trouble {
+        match self.child.wait() {
+            Ok(status) => Trouble::Exited(status),
+            Err(e) => Trouble::Io(format!("waiting for it: {e}")),
+        }
+    }
+
+    /// Reads what its stdout holds, without waiting.
+    fn drain(&mut self) -> Result<(), Trouble> {
+        let mut buf = [0u8; 64 * 1024];
+        loop {
+            match self.stdout.read(&mut buf) {
+                Ok(0) => return Ok(()),
+                Ok(n) => {
+                    self.pending.extend_from_slice(&buf[..n]);
+                    if self.pending.len() > STEP_OUTPUT_BYTES_MAX {
+                        return Err(Trouble::Io(format!(
+                            "it wrote more than {} MiB in one step",
+                            STEP_OUTPUT_BYTES_MAX >> 20
+                        )));
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(Trouble::Io(format!("reading its stdout: {e}"))),
+            }
+        }
+    }
+
+    /// The complete lines of this step's output; a half line left at the end is an
+    /// output buffer that was never flushed.
+    fn lines(&mut self) -> Result<Vec<String>, Trouble> {
+        let pending = std::mem::take(&mut self.pending);
+        let text = String::from_utf8(pending)
+            .map_err(|e| Trouble::Io(format!("it wrote bytes that are not UTF-8: {e}")))?;
+        let Some(complete) = text.strip_suffix('\n').or(text.is_empty().then_some("")) else {
+            return Err(Trouble::HalfLine(text));
+        };
+        Ok(complete.split('\n').filter(|l| !l.trim().is_empty()).map(str::to_owned).collect())
+    }
+
+    /// Kills the whole process group (never a lone `sh`, which would leave the node
+    /// running with the pipes open) and reaps the child.
+    pub fn kill(&mut self) {
+        if let Some(pid) = Pid::from_raw(self.child.id() as i32) {
+            let _ = kill_process_group(pid, Signal::KILL);
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Waits a little before looking again: a yield first, then up to a millisecond.
+fn pause(waits: &mut u32) {
+    *waits += 1;
+    if *waits < 20 {
+        std::thread::yield_now();
+    } else {
+        let us = u64::from((*waits - 19).min(100)) * 10;
+        std::thread::sleep(Duration::from_micros(us));
+    }
+}
