@@ -915,10 +915,12 @@ impl World {
             return;
         }
         match target {
+            // A store's messages to its peers are judged only where they are the shipped
+            // store's cluster protocol; another store's are its own affair.
             Some(target) if is_node(source) && is_node(target) => {
-                // A store's messages to its peers are judged only where they are the
-                // shipped store's cluster protocol; another store's are its own affair.
-                if self.speaks_cluster_protocol(source) {
+                let cluster_protocol = matches!(&self.processes[source].actor,
+                    Actor::Node(host) if host.speaks_cluster_protocol());
+                if cluster_protocol {
                     self.conformance.between_nodes(source, &envelope);
                 }
             }
@@ -1010,11 +1012,6 @@ impl World {
                     Some(format!("the codec could not decode what it encoded ({error}): {wire}"));
             }
         }
-    }
-
-    /// Whether node `index` speaks the shipped store's cluster protocol to its peers.
-    fn speaks_cluster_protocol(&self, index: usize) -> bool {
-        matches!(&self.processes[index].actor, Actor::Node(host) if host.speaks_cluster_protocol())
     }
 
     /// Statistics of the workload clients (the final read is not counted).

@@ -26,6 +26,14 @@
 //! the start (exit 1, naming the file, the offset and what was found) and is left as it
 //! is; `--repair` moves it aside to `DIR/wal.damaged-N` and keeps its valid prefix.
 //!
+//! Virtual time (`docs/protocol.md`, "Virtual time"): when the first line carries a
+//! top-level `"now"` as its first field, as the simulator's `--bin` writes it, the node's
+//! clock is that field from then on, never the wall clock. It then never ticks on its
+//! own: after each batch it tells the harness when its next timer is due with a
+//! `tick_at` message to `sim`, and is ticked by a `tick` message. With `--data-dir` the
+//! log is read at start either way, but the node is rebuilt from it at the first line,
+//! on the clock that line chose. Its output is then a function of its input lines.
+//!
 //! Input lines are read up to [`node::limits::LINE_BYTES_MAX`]: a longer one is reported
 //! on stderr (its line number and its length so far) when it passes the limit, and its
 //! bytes are dropped up to its newline, so memory stays bounded on endless input.
@@ -52,7 +60,7 @@ use node::codec;
 use node::io::{Input, Output};
 use node::limits::LINE_BYTES_MAX;
 use node::protocol::Payload;
-use node::storage::{self, RecoverError, Storage};
+use node::storage::{self, RecoverError, Recovered, Storage};
 use node::wal::Identity;
 use node::{LogConfig, Node, NodeConfig};
 
@@ -333,8 +341,18 @@ fn read_stdin_in_chunks() -> Receiver<io::Result<Vec<u8>>> {
 /// The node, its log (with `--data-dir`), its clock, and the replies encoded for stdout.
 struct Driver {
     node: Node,
+    config: NodeConfig,
     log: Option<FileLog>,
-    clock: Clock,
+    /// What recovery read from the log, until the first line says which clock rebuilds
+    /// the node from it.
+    recovered: Option<Recovered>,
+    /// `None` until the first line chooses between the real clocks and virtual time.
+    clock: Option<Clock>,
+    /// The wall clock this node runs on if the first line carries no `now`.
+    real_clock: Clock,
+    /// Under virtual time: this node's id (from `init`) and the timer it last announced.
+    node_id: String,
+    announced: Option<u64>,
     outputs: Vec<Output>,
     /// The largest LSN the node asked to have synced and that is not yet.
     sync_wanted: Option<u64>,
@@ -348,6 +366,8 @@ struct Driver {
 enum Clock {
     SinceStart(Instant),
     Wall,
+    /// The harness's: the `now` of the last line.
+    Virtual(u64),
 }
 
 impl Clock {
@@ -358,6 +378,7 @@ impl Clock {
         let elapsed = match self {
             Clock::SinceStart(start) => start.elapsed(),
             Clock::Wall => SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default(),
+            Clock::Virtual(now_us) => return *now_us,
         };
         u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX)
     }
@@ -365,11 +386,11 @@ impl Clock {
 
 impl Driver {
     fn open(config: NodeConfig, data_dir: Option<PathBuf>, repair: bool) -> io::Result<Driver> {
-        let (node, log, clock) = match data_dir {
+        let (recovered, log, real_clock) = match data_dir {
             None => {
                 #[allow(clippy::disallowed_methods)]
                 let start = Instant::now();
-                (Node::new(config), None, Clock::SinceStart(start))
+                (None, None, Clock::SinceStart(start))
             }
             Some(dir) => {
                 let mut log = FileLog::open(&dir)?;
@@ -405,11 +426,71 @@ impl Driver {
                 // Recovery read what the page cache holds: make it durable before any new
                 // frame says it is (see `node::storage`).
                 log.sync()?;
-                let now_us = Clock::Wall.now_us();
-                (Node::recover(config, recovered, now_us), Some(log), Clock::Wall)
+                (Some(recovered), Some(log), Clock::Wall)
             }
         };
-        Ok(Driver { node, log, clock, outputs: Vec::new(), sync_wanted: None, out: Vec::new() })
+        Ok(Driver {
+            node: Node::new(config.clone()),
+            config,
+            log,
+            recovered,
+            clock: None,
+            real_clock,
+            node_id: String::new(),
+            announced: None,
+            outputs: Vec::new(),
+            sync_wanted: None,
+            out: Vec::new(),
+        })
+    }
+
+    /// The clock, chosen by the first line: virtual time if it carries `now` (set to it
+    /// on every line that does), else the real clock. A node with a log is rebuilt from
+    /// it then, on that clock.
+    fn advance_clock(&mut self, line: &[u8]) {
+        let now = virtual_now(line);
+        match (&mut self.clock, now) {
+            (Some(Clock::Virtual(clock)), Some(now_us)) => *clock = (*clock).max(now_us),
+            (Some(_), _) => {}
+            (None, now) => {
+                let clock = match now {
+                    Some(now_us) => Clock::Virtual(now_us),
+                    None => std::mem::replace(&mut self.real_clock, Clock::Wall),
+                };
+                if let Some(recovered) = self.recovered.take() {
+                    self.node = Node::recover(self.config.clone(), recovered, clock.now_us());
+                }
+                self.clock = Some(clock);
+            }
+        }
+    }
+
+    fn now_us(&self) -> u64 {
+        self.clock.as_ref().unwrap_or(&self.real_clock).now_us()
+    }
+
+    fn is_virtual(&self) -> bool {
+        matches!(self.clock, Some(Clock::Virtual(_)))
+    }
+
+    /// Under virtual time, tells the harness when the node's next timer is due, if that
+    /// changed since it last said (`null`: no timer).
+    fn announce_timer(&mut self) {
+        if !self.is_virtual() {
+            return;
+        }
+        let next = self.node.next_deadline();
+        if next == self.announced {
+            return;
+        }
+        self.announced = next;
+        let at = next.map_or("null".to_string(), |at| at.to_string());
+        let src = serde_json::to_string(&self.node_id).unwrap_or_default();
+        self.out.extend_from_slice(
+            format!(r#"{{"src":{src},"dest":"sim","body":{{"type":"tick_at","at":{at}}}}}"#)
+                .as_bytes(),
+        );
+        self.out.push(b'\n');
     }
 
     /// Decodes one input line and feeds it (and any due tick) to the node.
@@ -418,14 +499,19 @@ impl Driver {
         if line.iter().all(u8::is_ascii_whitespace) {
             return Ok(());
         }
-        let now_us = self.clock.now_us();
+        self.advance_clock(line);
+        let now_us = self.now_us();
         let decoded = std::str::from_utf8(line)
             .map_err(|e| format!("invalid UTF-8: {e}"))
             .and_then(|line| codec::decode(line).map_err(|e| e.to_string()));
         match decoded {
+            Ok(envelope) if self.is_virtual() && is_tick(&envelope) => {
+                self.step(now_us, Input::Tick)?
+            }
             Ok(envelope) => {
                 if let Payload::Init { node_id, node_ids } = &envelope.body.payload {
                     self.check_identity(node_id, node_ids)?;
+                    self.node_id = node_id.clone();
                 }
                 self.step(now_us, Input::Message(envelope))?
             }
@@ -455,16 +541,20 @@ impl Driver {
 
     /// How long to wait for input before the node's next timer is due (`None`: it has
     /// none). At least a millisecond, so that a timer the node keeps due cannot spin.
+    /// Under virtual time, never: the harness ticks it.
     fn wait(&self) -> Option<Duration> {
+        if self.is_virtual() {
+            return None;
+        }
         let deadline = self.node.next_deadline()?;
-        let wait_us = deadline.saturating_sub(self.clock.now_us()).max(1_000);
+        let wait_us = deadline.saturating_sub(self.now_us()).max(1_000);
         Some(Duration::from_micros(wait_us))
     }
 
     /// A timer of the node's is due: it is ticked, and what it asks for carried out
     /// (its messages leave with the next batch, after the sync they wait for).
     fn tick(&mut self) -> io::Result<()> {
-        let now_us = self.clock.now_us();
+        let now_us = self.now_us();
         self.step(now_us, Input::Tick)
     }
 
@@ -491,11 +581,28 @@ impl Driver {
     /// Ends a batch: one fsync for every record it appended, then the replies that
     /// waited for it are released.
     fn sync(&mut self) -> io::Result<()> {
-        let Some(lsn) = self.sync_wanted.take() else { return Ok(()) };
-        log_of(&mut self.log)?.sync()?;
-        let now_us = self.clock.now_us();
-        self.step(now_us, Input::Synced { lsn })
+        if let Some(lsn) = self.sync_wanted.take() {
+            log_of(&mut self.log)?.sync()?;
+            let now_us = self.now_us();
+            self.step(now_us, Input::Synced { lsn })?;
+        }
+        self.announce_timer();
+        Ok(())
     }
+}
+
+/// The `now` of a line that starts with it, as the simulator writes it:
+/// `{"now":123,...`.
+fn virtual_now(line: &[u8]) -> Option<u64> {
+    let rest = line.strip_prefix(br#"{"now":"#)?;
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    std::str::from_utf8(&rest[..digits]).ok()?.parse().ok()
+}
+
+/// The harness's `tick` (virtual time): a timer the node announced is due.
+fn is_tick(envelope: &node::protocol::Envelope) -> bool {
+    envelope.src == "sim"
+        && matches!(&envelope.body.payload, Payload::Unknown { type_name } if type_name == "tick")
 }
 
 /// What `--repair` keeps of a damaged log.

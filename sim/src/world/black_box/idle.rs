@@ -32,7 +32,9 @@ impl ThreadState {
     /// `pid 12 thread 13: in futex (waiting)` for a report of a node that stayed busy.
     pub fn describe(&self) -> String {
         let what = match self.syscall.split_whitespace().next().map(str::parse::<i64>) {
-            Some(Ok(nr)) => syscall_name(nr).map_or(format!("in syscall {nr}"), |n| format!("in {n}")),
+            Some(Ok(nr)) => {
+                syscall_name(nr).map_or(format!("in syscall {nr}"), |n| format!("in {n}"))
+            }
             _ => self.syscall.clone(),
         };
         let state = if self.waiting { "waiting" } else { "busy" };
@@ -86,8 +88,10 @@ pub fn idle(first: &[ThreadState], second: &[ThreadState]) -> bool {
 fn is_waiting(pid: u32, line: &str) -> bool {
     let mut fields = line.split_whitespace();
     let Some(Ok(nr)) = fields.next().map(str::parse::<i64>) else { return false };
-    let args: Vec<u64> =
-        fields.take(6).filter_map(|a| u64::from_str_radix(a.trim_start_matches("0x"), 16).ok()).collect();
+    let args: Vec<u64> = fields
+        .take(6)
+        .filter_map(|a| u64::from_str_radix(a.trim_start_matches("0x"), 16).ok())
+        .collect();
     if args.len() < 6 {
         return false;
     }
@@ -101,9 +105,7 @@ fn is_waiting(pid: u32, line: &str) -> bool {
         // read, pread64, readv, preadv, preadv2, recvfrom, recvmsg, recvmmsg, accept,
         // accept4, wait4, waitid, pause, rt_sigsuspend, msgrcv, flock, io_uring_enter:
         // blocked until something happens.
-        0 | 17 | 19 | 295 | 327 | 45 | 47 | 43 | 288 | 61 | 247 | 34 | 130 | 70 | 73 | 426 => {
-            true
-        }
+        0 | 17 | 19 | 295 | 327 | 45 | 47 | 43 | 288 | 61 | 247 | 34 | 130 | 70 | 73 | 426 => true,
         299 => relative_ptr(arg(4), false),
         // poll(fds, n, ms), epoll_wait/epoll_pwait(fd, events, n, ms)
         7 => millis(arg(2)),

@@ -171,7 +171,8 @@ fn stderr_tail(path: &Path) -> Option<String> {
     let text = String::from_utf8_lossy(tail);
     let lines: Vec<&str> = text.lines().collect();
     let last = &lines[lines.len().saturating_sub(12)..];
-    (!last.is_empty()).then(|| last.iter().map(|l| format!("  | {l}")).collect::<Vec<_>>().join("\n"))
+    (!last.is_empty())
+        .then(|| last.iter().map(|l| format!("  | {l}")).collect::<Vec<_>>().join("\n"))
 }
 
 impl Store for ProcessHost {
@@ -266,12 +267,17 @@ mod tests {
 
     #[test]
     fn the_clock_goes_first_in_the_envelope() {
-        assert_eq!(with_now(r#"{"src":"c1","dest":"n1"}"#, 42), r#"{"now":42,"src":"c1","dest":"n1"}"#);
+        assert_eq!(
+            with_now(r#"{"src":"c1","dest":"n1"}"#, 42),
+            r#"{"now":42,"src":"c1","dest":"n1"}"#
+        );
     }
 
     #[test]
     fn tick_at_takes_a_time_or_null_and_refuses_anything_else() {
-        let line = |at: &str| format!(r#"{{"src":"n1","dest":"sim","body":{{"type":"tick_at","at":{at}}}}}"#);
+        let line = |at: &str| {
+            format!(r#"{{"src":"n1","dest":"sim","body":{{"type":"tick_at","at":{at}}}}}"#)
+        };
         assert_eq!(tick_at(&line("1500")), Ok(Some(1500)));
         assert_eq!(tick_at(&line("null")), Ok(None));
         assert!(tick_at(&line("\"soon\"")).unwrap_err().contains("microseconds"));
