@@ -20,7 +20,7 @@ use crate::explain::html::run_html;
 use crate::explain::report::{run_report, Detail, Repro};
 use crate::hunt::flags::record;
 use crate::hunt::flags::{parse_seed, repro_command, RunFlags};
-use crate::hunt::outcome::{evaluate_observed, Failure, RunOutcome};
+use crate::hunt::outcome::{evaluate_observed, Failure, RunOutcome, NONDETERMINISM_HINT};
 use crate::hunt::replay_file::ReplayFile;
 use crate::world::{simulate, RunConfig, RunProgress, Simulation, TraceEvent, OBSERVE_EVERY};
 
@@ -112,9 +112,16 @@ pub fn run(args: &RunArgs) -> ExitCode {
     };
     // What the determinism check compared, printed first and kept in the report file.
     let mut preface = String::new();
-    if args.check_determinism {
+    // A store binary is run twice by default: its determinism is its author's to keep,
+    // and a failure that does not reproduce is worth nothing.
+    let binary = !config.store.is_builtin();
+    if args.check_determinism || binary {
         match compare_runs(&config) {
             Ok(compared) => preface = format!("{compared}\n"),
+            Err(divergence) if binary => {
+                eprintln!("sim run: NONDETERMINISM: {divergence}\n{NONDETERMINISM_HINT}");
+                return ExitCode::from(2);
+            }
             Err(divergence) => {
                 eprintln!("sim run: NONDETERMINISM: {divergence}");
                 return ExitCode::from(2);

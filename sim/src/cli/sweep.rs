@@ -23,7 +23,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
 use crate::hunt::flags::Record;
-use crate::hunt::flags::{check_bug_nodes, flags_of, record, repro_command, RunFlags};
+use crate::hunt::flags::{check_binary, check_bug_nodes, flags_of, record, repro_command, RunFlags};
 use crate::hunt::sweep::{
     parse_range, sweep_until, NodeRange, Plan, Progress, SeedResult, Shard, Summary,
     FAILURES_LISTED, FINGERPRINTS_LISTED,
@@ -75,6 +75,14 @@ impl SweepArgs {
     /// [`RunFlags::check`], for every node count the sweep may draw: a cluster bug needs
     /// the smallest to be a cluster, and the largest run must fit.
     pub fn check(&self) -> Result<(), String> {
+        if let Some(command) = &self.flags.bin {
+            check_binary(command, self.flags.bug, &self.flags.faults)?;
+            if self.require_marks {
+                return Err("--require-marks needs the shipped store: a store binary offers \
+                            no coverage marks"
+                    .into());
+            }
+        }
         let fewest = self.draw_nodes.map_or(self.flags.nodes, |range| range.min);
         check_bug_nodes(self.flags.bug, fewest).map_err(|e| match self.draw_nodes {
             Some(range) => format!("{e}; --draw-nodes {} draws {fewest}", range.flag()),
@@ -349,6 +357,10 @@ impl Sweep<'_> {
         if let Some(slowest) = &s.slowest {
             let seconds = slowest.wall.as_secs_f64();
             let _ = writeln!(out, "slowest: seed {} ({seconds:.3}s)", slowest.seed);
+        }
+        if self.args.flags.bin.is_some() {
+            let _ = writeln!(out, "marks: none (a store binary offers no coverage marks)");
+            return out;
         }
         let marks: Vec<String> = s
             .marks

@@ -20,6 +20,8 @@ use crate::check::report::{txn_title, TextOptions};
 use crate::check::Anomaly;
 use crate::explain::render::format_ms;
 use crate::hunt::outcome::RunOutcome;
+use crate::hunt::flags::shell_quote;
+use crate::world::store::StoreSpec;
 use crate::world::topology::Role;
 use crate::world::{Simulation, TraceEvent};
 
@@ -406,6 +408,18 @@ pub fn run_report(outcome: &RunOutcome, repro: &Repro, detail: &Detail) -> Strin
         let _ = writeln!(out, "membership: init's node_ids [{}]", sim.node_ids.join(", "));
     }
     let _ = writeln!(out, "faults ({}): {}", c.faults.flag(), sim.mix);
+    if let StoreSpec::Binary(spec) = &c.store {
+        let _ = writeln!(
+            out,
+            "store: --bin {} ({} process{}, lockstep); left out for a binary: the disk fault \
+             family (the simulated disk is the shipped store's; crash kills the process), \
+             coverage marks, the bound on its tables' sizes, and judging its messages to its \
+             peers (its own protocol)",
+            shell_quote(&spec.command),
+            c.nodes,
+            if c.nodes == 1 { "" } else { "es" }
+        );
+    }
     out.push_str(&RunCounts::of(sim).render());
     let n = &sim.network;
     let _ = writeln!(

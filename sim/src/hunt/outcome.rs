@@ -13,6 +13,14 @@ pub struct RunOutcome {
     pub violations: Vec<Violation>,
 }
 
+/// Where nondeterminism in a store binary usually comes from.
+pub const NONDETERMINISM_HINT: &str = "the usual suspects: the wall clock (use the `now` \
+     the harness writes on every line, and tick_at/tick for timers: docs/protocol.md, \
+     \"Virtual time\"), unseeded randomness (Python's random, Go's math/rand, Math.random), \
+     hash or map iteration order (Go maps; Python's PYTHONHASHSEED is fixed at 0 but a node \
+     may reseed), threads whose interleaving decides what is written, and files left from \
+     an earlier run";
+
 /// Why a run failed, most fundamental first.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Failure {
@@ -27,6 +35,9 @@ pub enum Failure {
     /// outside a step, wrote what is not a message): the run stopped there, with no
     /// verdict about its transactions.
     Process(String),
+    /// A store binary ran the same seed twice differently: its output is not a function
+    /// of its input, so no failure it shows can be reproduced (see [`NONDETERMINISM_HINT`]).
+    Nondeterministic(String),
     /// Work could not finish after the faults healed.
     Liveness(String),
     /// The history breaks serializability, version rules or a workload invariant; the
@@ -43,6 +54,9 @@ impl Failure {
             Failure::Panic(e) => format!("the store panicked: {e}"),
             Failure::Refused(e) => format!("a node refused to start: {e}"),
             Failure::Process(e) => format!("the store's process: {e}"),
+            Failure::Nondeterministic(e) => {
+                format!("NONDETERMINISM: {e}; {NONDETERMINISM_HINT}")
+            }
             Failure::Liveness(e) => format!("liveness failure: {e}"),
             Failure::Anomalies(names) => format!("anomalies: {}", names.join(", ")),
         };
@@ -56,6 +70,7 @@ impl Failure {
             Failure::Panic(_) => vec!["panic".into()],
             Failure::Refused(_) => vec!["refused-to-start".into()],
             Failure::Process(_) => vec!["process".into()],
+            Failure::Nondeterministic(_) => vec!["nondeterminism".into()],
             Failure::Liveness(_) => vec!["liveness".into()],
             Failure::Anomalies(names) => names.clone(),
         }

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::hunt::flags::{parse_bug, parse_workload, CLIENTS_MAX, KEYS_MAX, NODES_MAX, TXNS_MAX};
 use crate::world::faults::FaultSpec;
-use crate::world::store::StoreSpec;
+use crate::world::store::{BinarySpec, StoreSpec};
 use crate::world::RunConfig;
 
 fn one_node() -> u32 {
@@ -40,6 +40,9 @@ pub struct ReplayFile {
     /// Client number (from 1) -> indices of the generated programs it runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keep: Option<BTreeMap<u32, Vec<u64>>>,
+    /// The store binary's command (`--bin`); absent for the shipped store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bin: Option<String>,
 }
 
 impl ReplayFile {
@@ -56,6 +59,10 @@ impl ReplayFile {
             keys: config.keys,
             faults: config.faults.flag(),
             bug: config.bug.map(|b| b.name().to_string()),
+            bin: match &config.store {
+                StoreSpec::Builtin => None,
+                StoreSpec::Binary(spec) => Some(spec.command.clone()),
+            },
             keep: config.keep.as_ref().map(|keep| {
                 keep.iter()
                     .filter(|(client, _)| exists(**client))
@@ -95,7 +102,10 @@ impl ReplayFile {
                 .transpose()
                 .map_err(|e| format!("`bug`: {e}"))?,
             record_trace: false,
-            store: StoreSpec::Builtin,
+            store: match &self.bin {
+                None => StoreSpec::Builtin,
+                Some(command) => StoreSpec::Binary(BinarySpec { command: command.clone() }),
+            },
             keep: self.keep.as_ref().map(|keep| {
                 keep.iter()
                     .map(|(client, programs)| {
@@ -104,6 +114,10 @@ impl ReplayFile {
                     .collect()
             }),
         };
+        if let Some(command) = &self.bin {
+            crate::hunt::flags::check_binary(command, config.bug, &config.faults)
+                .map_err(|e| format!("`bin`: {e}"))?;
+        }
         crate::world::cost::check_fits(&config, 1)?;
         Ok(config)
     }

@@ -346,16 +346,40 @@ impl Drop for StopOnPanic<'_> {
 #[allow(clippy::disallowed_methods)]
 fn run_seed(seed: u64, plan: &Plan) -> SeedResult {
     let started = Instant::now();
-    let outcome = evaluate(&plan.config(seed));
+    let config = plan.config(seed);
+    let outcome = evaluate(&config);
+    let mut failure = outcome.failure();
+    if failure.is_some() && !config.store.is_builtin() {
+        // A store binary's failure is believed only if it happens again: one that does
+        // not is the node's nondeterminism, not the failure it seemed.
+        failure = confirmed(&config, outcome.sim.fingerprint, failure);
+    }
     let stats = &outcome.sim.clients;
     SeedResult {
         seed,
         fingerprint: outcome.sim.fingerprint,
-        failure: outcome.failure(),
+        failure,
         txns: stats.committed + stats.aborted + stats.failed + stats.indeterminate,
         wall: started.elapsed(),
         marks: outcome.sim.marks,
     }
+}
+
+/// `failure` if a second run of `config` gives the same fingerprint; else the
+/// nondeterminism that the second run showed.
+pub fn confirmed(config: &RunConfig, fingerprint: u64, failure: Option<Failure>) -> Option<Failure> {
+    let again = evaluate(config);
+    if again.sim.fingerprint == fingerprint {
+        return failure;
+    }
+    let first = failure.map_or_else(|| "passed".to_string(), |f| f.headline());
+    let second = again.failure().map_or_else(|| "passed".to_string(), |f| f.headline());
+    Some(Failure::Nondeterministic(format!(
+        "the same seed ran twice differently (fingerprints {fingerprint:016x} and {:016x}): \
+         first {first}; then {second}. Rerun with `sim run --bin ... --seed {}` to see the \
+         first step at which they differ",
+        again.sim.fingerprint, config.seed
+    )))
 }
 
 #[cfg(test)]

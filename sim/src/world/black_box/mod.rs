@@ -81,9 +81,10 @@ impl ProcessHost {
     }
 
     fn launch(&mut self) -> Result<(), String> {
-        let running =
-            Running::spawn(&self.spec.command, &self.root.join("work"), &self.stderr_path())
-                .map_err(|e| format!("cannot start `{}`: {e}", self.spec.command))?;
+        let here = std::env::current_dir().map_err(|e| format!("no current directory: {e}"))?;
+        let command = absolute_paths(&self.spec.command, &here);
+        let running = Running::spawn(&command, &self.root.join("work"), &self.stderr_path())
+            .map_err(|e| format!("cannot start `{command}`: {e}"))?;
         self.running = Some(running);
         Ok(())
     }
@@ -156,6 +157,30 @@ fn tick_at(line: &str) -> Result<Option<u64>, String> {
             format!("its tick_at needs `at`, microseconds on its clock, or null: {}", clip(line))
         }),
     }
+}
+
+/// `command` with each word that names an existing file relative to `here` (where `sim`
+/// runs) made absolute, so `python3 stores/main.py` finds its script although the node
+/// runs in a working directory of its own; other words (`--data-dir .`) stay relative to
+/// that directory. Words with quotes, `$` or backslashes are left as they are.
+fn absolute_paths(command: &str, here: &Path) -> String {
+    let mut out = String::with_capacity(command.len());
+    let mut rest = command;
+    while !rest.is_empty() {
+        let word_len = rest.find(char::is_whitespace).unwrap_or(rest.len());
+        let (word, after) = rest.split_at(word_len);
+        let plain = !word.contains(['\'', '"', '$', '\\', '`']);
+        let path = here.join(word);
+        if !word.is_empty() && plain && !word.starts_with('/') && path.is_file() {
+            out.push_str(&crate::hunt::flags::shell_quote(&path.display().to_string()));
+        } else {
+            out.push_str(word);
+        }
+        let space_len = after.find(|c: char| !c.is_whitespace()).unwrap_or(after.len());
+        out.push_str(&after[..space_len]);
+        rest = &after[space_len..];
+    }
+    out
 }
 
 /// `wire` with the node's clock added as a top-level `"now"`.
@@ -264,6 +289,18 @@ impl Drop for ProcessHost {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn words_naming_files_where_sim_runs_become_absolute_and_nothing_else_changes() {
+        let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let script = here.join("Cargo.toml").display().to_string();
+        assert_eq!(
+            absolute_paths("python3  Cargo.toml --data-dir . src", here),
+            format!("python3  '{script}' --data-dir . src")
+        );
+        assert_eq!(absolute_paths("cat 'Cargo.toml' $X", here), "cat 'Cargo.toml' $X");
+        assert_eq!(absolute_paths("/bin/true", here), "/bin/true");
+    }
 
     #[test]
     fn the_clock_goes_first_in_the_envelope() {
