@@ -13,6 +13,7 @@ mod hostile_log;
 mod routed;
 mod seed;
 mod transactions;
+mod under_sim;
 
 use std::io::Write;
 use std::process::{Command, Output, Stdio};

@@ -23,7 +23,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
 use crate::hunt::flags::Record;
-use crate::hunt::flags::{check_binary, check_bug_nodes, flags_of, record, repro_command, RunFlags};
+use crate::hunt::flags::{
+    check_binary, check_bug_nodes, flags_of, record, repro_command, RunFlags,
+};
 use crate::hunt::sweep::{
     parse_range, sweep_until, NodeRange, Plan, Progress, SeedResult, Shard, Summary,
     FAILURES_LISTED, FINGERPRINTS_LISTED,

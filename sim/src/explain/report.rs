@@ -19,8 +19,8 @@ use workloads::history::EventKind;
 use crate::check::report::{txn_title, TextOptions};
 use crate::check::Anomaly;
 use crate::explain::render::format_ms;
-use crate::hunt::outcome::RunOutcome;
 use crate::hunt::flags::shell_quote;
+use crate::hunt::outcome::RunOutcome;
 use crate::world::store::StoreSpec;
 use crate::world::topology::Role;
 use crate::world::{Simulation, TraceEvent};
@@ -427,7 +427,8 @@ pub fn run_report(outcome: &RunOutcome, repro: &Repro, detail: &Detail) -> Strin
         "messages: {} sent, {} delivered, {} dropped, {} lost to partitions, {} duplicated",
         n.sent, n.delivered, n.dropped, n.partitioned, n.duplicated
     );
-    if sim.mix.crash.is_some() || sim.mix.disk.is_some() {
+    // A binary's disk is its own: the harness saw no syncs to count.
+    if (sim.mix.crash.is_some() || sim.mix.disk.is_some()) && c.store.is_builtin() {
         let d = &sim.disk;
         let _ = writeln!(
             out,

@@ -367,7 +367,11 @@ fn run_seed(seed: u64, plan: &Plan) -> SeedResult {
 
 /// `failure` if a second run of `config` gives the same fingerprint; else the
 /// nondeterminism that the second run showed.
-pub fn confirmed(config: &RunConfig, fingerprint: u64, failure: Option<Failure>) -> Option<Failure> {
+pub fn confirmed(
+    config: &RunConfig,
+    fingerprint: u64,
+    failure: Option<Failure>,
+) -> Option<Failure> {
     let again = evaluate(config);
     if again.sim.fingerprint == fingerprint {
         return failure;

@@ -1,5 +1,6 @@
 //! Integration tests of the `sim` crate, one module per topic.
 
+mod black_box;
 mod browser;
 mod bugs;
 mod check;

@@ -20,8 +20,9 @@
 //! read on a thread of its own): a cluster's node resends what got no answer and asks
 //! about its doubts even while no line arrives.
 //!
-//! The log belongs to one node of one cluster (its header says which): an `init` as
-//! another node or with other node ids ends the process (exit 1). A log recovery will not
+//! The log belongs to one node of one cluster (its header says which): a first `init` as
+//! another node or with other node ids ends the process (exit 1); a later `init` that
+//! differs from the first is refused with error 22, as the protocol says. A log recovery will not
 //! cut (not a log, or damaged where records had been synced; see `node::storage`) stops
 //! the start (exit 1, naming the file, the offset and what was found) and is left as it
 //! is; `--repair` moves it aside to `DIR/wal.damaged-N` and keeps its valid prefix.
@@ -81,7 +82,7 @@ options:
                       from it on start: no reply leaves before what it depends on is
                       fsynced. Without it, state lives in memory only. The log is
                       created at the first init and names that node and its cluster;
-                      an init as another node is refused (exit 1).
+                      a first init as another node is refused (exit 1).
   --repair            with --data-dir: if DIR/wal is damaged where records had been
                       synced, or is not a log, move it to DIR/wal.damaged-N and go on
                       with what came before the damage (without it: exit 1, nothing
@@ -93,7 +94,8 @@ limits: keys 1 KiB, values 1 MiB, a commit's keys and values 4 MiB and 20,000 it
 (error 12 past them); input lines 32 MiB (a longer line is reported and skipped).
 
 exit codes: 0 end of input, 1 I/O error (stdin, stdout or the data directory), a
-damaged or foreign log, or an init as another node than the log's; 2 bad arguments";
+damaged or foreign log, or a first init as another node than the log's; 2 bad
+arguments";
 
 /// Flush stdout once this much output is pending even if input keeps coming.
 const OUT_CHUNK_BYTES: usize = 64 * 1024;
@@ -510,8 +512,12 @@ impl Driver {
             }
             Ok(envelope) => {
                 if let Payload::Init { node_id, node_ids } = &envelope.body.payload {
-                    self.check_identity(node_id, node_ids)?;
-                    self.node_id = node_id.clone();
+                    // The first init of this process decides whose log it serves; a later
+                    // one that differs is the node's to refuse (error 22).
+                    if self.node_id.is_empty() {
+                        self.check_identity(node_id, node_ids)?;
+                        self.node_id = node_id.clone();
+                    }
                 }
                 self.step(now_us, Input::Message(envelope))?
             }

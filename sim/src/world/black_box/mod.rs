@@ -209,7 +209,10 @@ impl Store for ProcessHost {
         let Some(running) = self.running.as_mut() else { return Stepped::default() };
         let (line, is_init) = match delivery {
             Delivery::Message { envelope, wire } => {
-                (with_now(wire, local_us), matches!(envelope.body.payload, Payload::Init { .. }))
+                // The harness's own init must be answered; one a quirky client sends is
+                // answered to the client.
+                let init = matches!(envelope.body.payload, Payload::Init { .. });
+                (with_now(wire, local_us), init && envelope.src == HARNESS)
             }
             Delivery::Tick => match self.tick_at {
                 Some(at) if at <= local_us => {

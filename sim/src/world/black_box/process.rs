@@ -184,12 +184,24 @@ impl Running {
 
     /// Kills the whole process group (never a lone `sh`, which would leave the node
     /// running with the pipes open) and reaps the child.
+    /// Returns once every process of the tree has exited, so that what they held (a
+    /// lock on the data directory, say) is free for the restart.
     pub fn kill(&mut self) {
+        let mut tree: Vec<u32> =
+            idle::scan(self.child.id()).unwrap_or_default().iter().map(|t| t.pid).collect();
+        tree.dedup();
         if let Some(pid) = Pid::from_raw(self.child.id() as i32) {
             let _ = kill_process_group(pid, Signal::KILL);
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // Orphans are reaped by someone else; a zombie has let go of everything.
+        for pid in tree {
+            let mut waits = 0;
+            while is_running(pid) && waits < 100_000 {
+                pause(&mut waits);
+            }
+        }
     }
 }
 
@@ -197,6 +209,14 @@ impl Drop for Running {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// Whether process `pid` exists and has not exited (a zombie has).
+fn is_running(pid: u32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return false };
+    // The state follows the command name, which is in parentheses and may hold anything.
+    let state = stat.rsplit_once(')').and_then(|(_, rest)| rest.trim_start().chars().next());
+    !matches!(state, Some('Z' | 'X') | None)
 }
 
 /// Waits a little before looking again: a yield first, then up to a millisecond.
@@ -207,5 +227,52 @@ fn pause(waits: &mut u32) {
     } else {
         let us = u64::from((*waits - 19).min(100)) * 10;
         std::thread::sleep(Duration::from_micros(us));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn start(script: &str) -> (Running, std::path::PathBuf) {
+        let dir =
+            std::env::temp_dir().join(format!("sim-running-{}-{script:.8}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let script = script.to_string();
+        (Running::spawn(&script, &dir, &dir.join("stderr")).expect("sh starts"), dir)
+    }
+
+    #[test]
+    fn a_step_gets_the_lines_written_for_it_and_a_busy_node_is_shown_busy() {
+        let (mut echo, dir) = start("while read line; do echo \"got $line\"; done");
+        let lines = echo.step("one", Duration::from_secs(10)).ok().expect("settles");
+        assert_eq!(lines, ["got one"]);
+        let lines = echo.step("two", Duration::from_secs(10)).ok().expect("settles");
+        assert_eq!(lines, ["got two"]);
+        let _ = std::fs::remove_dir_all(dir);
+        let (mut spinner, dir) = start("read line; while :; do :; done");
+        match spinner.step("go", Duration::from_millis(300)) {
+            Err(Trouble::Busy(threads)) => {
+                assert!(threads.iter().any(|t| !t.waiting), "{threads:?}");
+                assert!(threads.iter().any(|t| t.describe().contains("(busy)")), "{threads:?}");
+            }
+            _ => panic!("a spinning node must time out busy"),
+        }
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn half_a_line_and_an_exit_are_told_apart() {
+        let (mut half, dir) = start("read line; printf 'no newline'; read line");
+        assert!(
+            matches!(half.step("go", Duration::from_secs(10)), Err(Trouble::HalfLine(t)) if t == "no newline")
+        );
+        let _ = std::fs::remove_dir_all(dir);
+        let (mut quits, dir) = start("read line; exit 7");
+        match quits.step("go", Duration::from_secs(10)) {
+            Err(Trouble::Exited(status)) => assert_eq!(status.code(), Some(7)),
+            _ => panic!("an exit must be seen as one"),
+        }
+        let _ = std::fs::remove_dir_all(dir);
     }
 }

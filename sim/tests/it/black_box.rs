@@ -1,0 +1,161 @@
+//! `--bin`: store binaries in other languages, driven in lockstep through the same
+//! protocol. The example stores must pass or fail as their headers say, every run twice
+//! alike; a node that misbehaves as a process is told in words, never as an anomaly.
+//! Needs `python3` and `node` on PATH (`.ci/run` installs them).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn sim(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_sim")).args(args).output().expect("sim runs");
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    (out.status.code().unwrap_or(-1), text(&out.stdout), text(&out.stderr))
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the workspace").to_path_buf()
+}
+
+/// `python3 ABSOLUTE/sim/examples/stores/NAME/main.py` (or `node .../main.js`).
+fn example(name: &str) -> String {
+    let dir = repo().join("sim/examples/stores").join(name);
+    match dir.join("main.js").exists() {
+        true => format!("node {}", dir.join("main.js").display()),
+        false => format!("python3 {}", dir.join("main.py").display()),
+    }
+}
+
+fn misbehaving(mode: &str) -> String {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/stores/misbehaving.py");
+    format!("python3 {} {mode}", script.display())
+}
+
+const NETWORK: &str = "drop,duplicate,delay,partition";
+
+#[test]
+fn the_durable_python_store_passes_network_faults_and_crashes_the_same_way_twice() {
+    let bin = example("python");
+    let faults = format!("{NETWORK},crash");
+    let (code, out, err) =
+        sim(&["sweep", "--seeds", "0..6", "--txns", "150", "--faults", &faults, "--bin", &bin]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("seeds run: 6, failed: 0"), "{out}");
+    assert!(out.contains("marks: none (a store binary offers no coverage marks)"), "{out}");
+    // `sim run` runs a binary twice and compares, by default.
+    let (code, out, err) =
+        sim(&["--seed", "3", "--txns", "150", "--faults", &faults, "--bin", &bin]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.starts_with("determinism: 2 runs compared"), "{out}");
+    assert!(out.contains("store: --bin 'python3 "), "{out}");
+}
+
+#[test]
+fn the_naive_python_store_is_caught_replaying_a_duplicated_commit() {
+    let (code, out, err) = sim(&[
+        "sweep",
+        "--seeds",
+        "0..10",
+        "--txns",
+        "150",
+        "--faults",
+        "duplicate",
+        "--bin",
+        &example("python-naive"),
+    ]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("FAILED seed"), "{out}");
+    assert!(out.contains("rerun it with: cargo run -p sim -- --seed"), "{out}");
+    assert!(!out.contains("add to seeds/"), "a binary's failure is not the shipped store's: {out}");
+    assert!(!out.contains("nondeterminism"), "the naive store is deterministic: {out}");
+}
+
+#[test]
+fn the_nodejs_store_passes_network_faults() {
+    let (code, out, err) = sim(&[
+        "sweep",
+        "--seeds",
+        "0..4",
+        "--txns",
+        "150",
+        "--faults",
+        NETWORK,
+        "--bin",
+        &example("node"),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+}
+
+#[test]
+fn a_node_that_never_flushes_is_told_how_to_flush() {
+    let (code, out, _) = sim(&["--seed", "1", "--txns", "20", "--bin", &misbehaving("unflushed")]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("answered nothing to `init` before going idle"), "{out}");
+    assert!(out.contains("print(..., flush=True)"), "{out}");
+}
+
+#[test]
+fn a_nondeterministic_node_is_named_with_the_first_step_that_differs() {
+    let (code, out, err) = sim(&[
+        "--seed",
+        "1",
+        "--txns",
+        "20",
+        "--faults",
+        "none",
+        "--bin",
+        &misbehaving("random-ids"),
+    ]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(err.contains("NONDETERMINISM: the runs diverge at trace event"), "{err}");
+    assert!(err.contains("occ_begin_ok") && err.contains("usual suspects"), "{err}");
+}
+
+#[test]
+fn a_node_that_fails_differently_each_time_is_reported_by_a_sweep_as_nondeterminism() {
+    let starts = std::env::temp_dir().join(format!("sim-flaky-starts-{}", std::process::id()));
+    let (code, out, err) = sim(&[
+        "sweep",
+        "--seeds",
+        "0..2",
+        "--txns",
+        "30",
+        "--faults",
+        "none",
+        "--bin",
+        &misbehaving(&format!("flaky {}", starts.display())),
+    ]);
+    let _ = std::fs::remove_file(&starts);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("NONDETERMINISM: the same seed ran twice differently"), "{out}");
+}
+
+#[test]
+fn a_node_that_exits_or_writes_what_is_not_a_message_stops_the_run_in_words() {
+    let (code, out, _) = sim(&["--seed", "1", "--txns", "20", "--bin", &misbehaving("exits")]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("the process exited (exit status: 3)"), "{out}");
+    let (code, out, _) = sim(&["--seed", "1", "--txns", "20", "--bin", &misbehaving("chatter")]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("it wrote a line that is not a message"), "{out}");
+    assert!(out.contains("DEBUG: begin"), "{out}");
+    assert!(!out.contains("FAILED: anomalies"), "a process's trouble is not an anomaly: {out}");
+}
+
+#[test]
+fn what_only_the_shipped_store_has_is_refused_for_a_binary() {
+    let bin = misbehaving("correct");
+    let (code, _, err) = sim(&["--seed", "1", "--faults", "disk", "--bin", &bin]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--faults disk cannot apply to --bin"), "{err}");
+    let (code, _, err) = sim(&["--seed", "1", "--bug", "skip-validation", "--bin", &bin]);
+    assert_eq!(code, 2);
+    assert!(err.contains("cannot apply to --bin"), "{err}");
+    let (code, _, err) = sim(&["sweep", "--seeds", "0..1", "--require-marks", "--bin", &bin]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no coverage marks"), "{err}");
+    // `all` is every family that applies: the disk is left out, and said.
+    let (code, out, err) = sim(&["--seed", "1", "--txns", "30", "--faults", "all", "--bin", &bin]);
+    assert!(code == 0 || code == 1, "{out}{err}");
+    assert!(out.contains("left out for a binary: the disk fault family"), "{out}");
+    assert!(out.contains("disk: off"), "{out}");
+}
