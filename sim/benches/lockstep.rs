@@ -73,11 +73,8 @@ fn main() {
     // (2) The same runs with the shipped store in process: what the simulation costs.
     let started = Instant::now();
     for seed in 0..seeds {
-        let config = RunConfig {
-            seed,
-            faults: FaultSpec::parse("none").unwrap(),
-            ..RunConfig::default()
-        };
+        let config =
+            RunConfig { seed, faults: FaultSpec::parse("none").unwrap(), ..RunConfig::default() };
         simulate(&config);
     }
     let in_process_us = started.elapsed().as_secs_f64() * 1e6 / steps as f64;
@@ -91,9 +88,10 @@ fn main() {
     std::thread::sleep(std::time::Duration::from_millis(50));
     let rounds = if quick { 200 } else { 5_000 };
     let started = Instant::now();
+    let mut watcher = idle::Watcher::default();
     for _ in 0..rounds {
-        let first = idle::scan(idle_node.id()).expect("it runs");
-        let second = idle::scan(idle_node.id()).expect("it runs");
+        let first = watcher.scan(idle_node.id()).expect("it runs");
+        let second = watcher.scan(idle_node.id()).expect("it runs");
         assert!(idle::idle(&first, &second), "{first:?}");
     }
     let scans_us = started.elapsed().as_secs_f64() * 1e6 / rounds as f64;

@@ -202,7 +202,15 @@ fn compare_runs(config: &RunConfig) -> Result<String, String> {
     let (first, second) = (simulate(&traced), simulate(&traced));
     let (lines_a, lines_b) = (render_trace(&first), render_trace(&second));
     if let Some(divergence) = first_divergence(&lines_a, &lines_b) {
-        return Err(divergence);
+        // A run that stopped early says why: a process that exited or hung in one run
+        // only is the divergence's cause.
+        let stops: Vec<String> = [("first", &first), ("second", &second)]
+            .iter()
+            .filter_map(|(which, sim)| {
+                Some(format!("\n  the {which} run stopped: {}", stop_reason(sim)?))
+            })
+            .collect();
+        return Err(format!("{divergence}{}", stops.concat()));
     }
     if first.fingerprint != second.fingerprint {
         return Err(format!(
@@ -223,6 +231,13 @@ fn compare_runs(config: &RunConfig) -> Result<String, String> {
         first.history.len(),
         first.fingerprint
     ))
+}
+
+/// Why a run stopped before its end, if it did.
+fn stop_reason(sim: &Simulation) -> Option<&str> {
+    [&sim.process_error, &sim.node_panic, &sim.node_refused, &sim.internal_error]
+        .into_iter()
+        .find_map(|reason| reason.as_deref())
 }
 
 /// Where two traces first differ, as a sentence with both versions of the event.

@@ -9,6 +9,7 @@
 //! a step). One scan was not enough: a thread woken by another but not yet run reads as
 //! blocked for a moment. Linux on x86-64 only: syscall numbers are the architecture's.
 
+use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::os::unix::fs::FileExt;
 
@@ -44,38 +45,87 @@ impl ThreadState {
 
 /// Every thread of `root` and its descendants, in a fixed order; `None` if `root` is gone.
 pub fn scan(root: u32) -> Option<Vec<ThreadState>> {
-    let mut threads = Vec::new();
-    let mut pids = vec![root];
-    let mut seen = 0;
-    while seen < pids.len() {
-        let pid = pids[seen];
-        seen += 1;
-        let Ok(tasks) = fs::read_dir(format!("/proc/{pid}/task")) else {
-            if pid == root {
-                return None;
+    Watcher::default().scan(root)
+}
+
+/// Scans a process tree again and again, keeping each thread's `/proc` files open
+/// between scans: opening them is most of what a scan costs, and a step takes two.
+#[derive(Default)]
+pub struct Watcher {
+    open: BTreeMap<(u32, u32), TaskFiles>,
+    buf: Vec<u8>,
+}
+
+struct TaskFiles {
+    children: Option<File>,
+    syscall: File,
+    schedstat: File,
+}
+
+impl Watcher {
+    /// [`scan`], through the files this watcher holds open.
+    pub fn scan(&mut self, root: u32) -> Option<Vec<ThreadState>> {
+        let mut threads = Vec::new();
+        let mut pids = vec![root];
+        let mut seen = 0;
+        let mut live = BTreeMap::new();
+        while seen < pids.len() {
+            let pid = pids[seen];
+            seen += 1;
+            let Ok(tasks) = fs::read_dir(format!("/proc/{pid}/task")) else {
+                if pid == root {
+                    return None;
+                }
+                continue;
+            };
+            let mut tids: Vec<u32> =
+                tasks.filter_map(|t| t.ok()?.file_name().to_str()?.parse().ok()).collect();
+            tids.sort_unstable();
+            for tid in tids {
+                let files = match self.open.remove(&(pid, tid)) {
+                    Some(files) => files,
+                    None => match TaskFiles::open(pid, tid) {
+                        Some(files) => files,
+                        None => continue,
+                    },
+                };
+                if let Some(children) = &files.children {
+                    if let Some(text) = read(children, &mut self.buf) {
+                        pids.extend(text.split_whitespace().filter_map(|c| c.parse::<u32>().ok()));
+                    }
+                }
+                let syscall = read(&files.syscall, &mut self.buf)
+                    .map_or_else(|| "gone".to_string(), |s| s.trim().to_string());
+                let runs = read(&files.schedstat, &mut self.buf)
+                    .and_then(|s| s.split_whitespace().nth(2)?.parse().ok())
+                    .unwrap_or(u64::MAX);
+                let waiting = is_waiting(pid, &syscall);
+                threads.push(ThreadState { pid, tid, syscall, runs, waiting });
+                live.insert((pid, tid), files);
             }
-            continue;
-        };
-        let mut tids: Vec<u32> =
-            tasks.filter_map(|t| t.ok()?.file_name().to_str()?.parse().ok()).collect();
-        tids.sort_unstable();
-        for tid in tids {
-            let task = format!("/proc/{pid}/task/{tid}");
-            if let Ok(children) = fs::read_to_string(format!("{task}/children")) {
-                pids.extend(children.split_whitespace().filter_map(|c| c.parse::<u32>().ok()));
-            }
-            let syscall = fs::read_to_string(format!("{task}/syscall"))
-                .map(|s| s.trim().to_string())
-                .unwrap_or_else(|_| "gone".to_string());
-            let runs = fs::read_to_string(format!("{task}/schedstat"))
-                .ok()
-                .and_then(|s| s.split_whitespace().nth(2)?.parse().ok())
-                .unwrap_or(u64::MAX);
-            let waiting = is_waiting(pid, &syscall);
-            threads.push(ThreadState { pid, tid, syscall, runs, waiting });
         }
+        // Threads that ended since the last scan close their files here.
+        self.open = live;
+        Some(threads)
     }
-    Some(threads)
+}
+
+impl TaskFiles {
+    fn open(pid: u32, tid: u32) -> Option<TaskFiles> {
+        let task = format!("/proc/{pid}/task/{tid}");
+        Some(TaskFiles {
+            children: File::open(format!("{task}/children")).ok(),
+            syscall: File::open(format!("{task}/syscall")).ok()?,
+            schedstat: File::open(format!("{task}/schedstat")).ok()?,
+        })
+    }
+}
+
+/// A `/proc` file's text, read again from its start.
+fn read<'a>(file: &File, buf: &'a mut Vec<u8>) -> Option<&'a str> {
+    buf.resize(4096, 0);
+    let n = file.read_at(buf, 0).ok()?;
+    std::str::from_utf8(&buf[..n]).ok()
 }
 
 /// Whether two scans agree that the tree is idle.

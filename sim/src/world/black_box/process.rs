@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use rustix::fs::{fcntl_setfl, OFlags};
 use rustix::process::{kill_process_group, Pid, Signal};
 
-use crate::world::black_box::idle::{self, ThreadState};
+use crate::world::black_box::idle::{self, ThreadState, Watcher};
 
 /// The most output one step may produce before the node counts as flooding.
 const STEP_OUTPUT_BYTES_MAX: usize = 64 << 20;
@@ -38,6 +38,8 @@ pub struct Running {
     stdout: ChildStdout,
     /// Output of this step not yet split into lines.
     pending: Vec<u8>,
+    /// The node's threads' `/proc` files, kept open from scan to scan.
+    watcher: Watcher,
 }
 
 /// The environment a node gets, and nothing else: the harness's `PATH` (to find the
@@ -72,7 +74,7 @@ impl Running {
         };
         fcntl_setfl(&stdin, OFlags::NONBLOCK)?;
         fcntl_setfl(&stdout, OFlags::NONBLOCK)?;
-        Ok(Running { child, stdin, stdout, pending: Vec::new() })
+        Ok(Running { child, stdin, stdout, pending: Vec::new(), watcher: Watcher::default() })
     }
 
     /// Writes `line` and waits until the node has consumed it and settled; the lines it
@@ -116,9 +118,9 @@ impl Running {
             let unread = rustix::io::ioctl_fionread(&self.stdin).unwrap_or(0);
             if unread == 0 {
                 let pid = self.child.id();
-                let first = idle::scan(pid).ok_or_else(|| self.exited())?;
+                let first = self.watcher.scan(pid).ok_or_else(|| self.exited())?;
                 if first.iter().all(|t| t.waiting) {
-                    let second = idle::scan(pid).ok_or_else(|| self.exited())?;
+                    let second = self.watcher.scan(pid).ok_or_else(|| self.exited())?;
                     if idle::idle(&first, &second) {
                         return self.drain();
                     }
@@ -211,12 +213,18 @@ impl Drop for Running {
     }
 }
 
-/// Whether process `pid` exists and has not exited (a zombie has).
+/// Whether some thread of process `pid` has not exited yet. A zombie leader is not
+/// enough: it can be one while its other threads are still exiting, and the process's
+/// files (a lock among them) are closed only when the last of them is done.
 fn is_running(pid: u32) -> bool {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return false };
-    // The state follows the command name, which is in parentheses and may hold anything.
-    let state = stat.rsplit_once(')').and_then(|(_, rest)| rest.trim_start().chars().next());
-    !matches!(state, Some('Z' | 'X') | None)
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return false };
+    tasks.filter_map(Result::ok).any(|task| {
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else { return false };
+        // The state follows the command name, which is in parentheses and may hold
+        // anything.
+        let state = stat.rsplit_once(')').and_then(|(_, rest)| rest.trim_start().chars().next());
+        !matches!(state, Some('Z' | 'X') | None)
+    })
 }
 
 /// Waits a little before looking again: a yield first, then up to a millisecond.
