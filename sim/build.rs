@@ -1,8 +1,9 @@
 //! Build facts, none of which any run sees:
 //! - the commit the binary was built from, for `sim --version`: a seed names a run only
 //!   for a given build, so a bug report needs both (`unknown` outside a git checkout);
-//! - whether headless Chromium is here for the browser test, which is otherwise reported
-//!   as ignored (with how to get it) rather than as a pass that looked at nothing.
+//! - whether headless Chromium is here for the browser test, and python3 and node for the
+//!   example stores run through `--bin`: a test without its tool is reported as ignored
+//!   (with how to get it) rather than as a pass that looked at nothing.
 
 use std::process::Command;
 
@@ -17,6 +18,7 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 
 fn main() {
     browser();
+    interpreters();
     let commit = git(&["rev-parse", "--short=12", "HEAD"]).unwrap_or_else(|| "unknown".into());
     println!("cargo:rustc-env=SIM_COMMIT={commit}");
     // Built again when HEAD moves: a new commit, a checkout, a branch's ref updated.
@@ -46,5 +48,25 @@ fn browser() {
     }
     if installed || required {
         println!("cargo:rustc-cfg=sim_has_chromium");
+    }
+}
+
+/// `cfg(sim_has_python)` and `cfg(sim_has_node)` when `python3` and `node` are on PATH, or
+/// when `OCC_SIM_REQUIRE_INTERPRETERS=1` (then a missing one fails the tests that run the
+/// example stores instead of ignoring them).
+fn interpreters() {
+    println!("cargo::rustc-check-cfg=cfg(sim_has_python)");
+    println!("cargo::rustc-check-cfg=cfg(sim_has_node)");
+    println!("cargo:rerun-if-env-changed=OCC_SIM_REQUIRE_INTERPRETERS");
+    let required = std::env::var("OCC_SIM_REQUIRE_INTERPRETERS").as_deref() == Ok("1");
+    let on_path = |tool: &str| {
+        std::env::var_os("PATH")
+            .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(tool).is_file()))
+    };
+    if required || on_path("python3") {
+        println!("cargo:rustc-cfg=sim_has_python");
+    }
+    if required || on_path("node") {
+        println!("cargo:rustc-cfg=sim_has_node");
     }
 }

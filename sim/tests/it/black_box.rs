@@ -1,7 +1,9 @@
 //! `--bin`: store binaries in other languages, driven in lockstep through the same
 //! protocol. The example stores must pass or fail as their headers say, every run twice
 //! alike; a node that misbehaves as a process is told in words, never as an anomaly.
-//! Needs `python3` and `node` on PATH (`.ci/run` installs them).
+//! Needs `python3` and `node` on PATH when sim is built (Debian's `python3` and `nodejs`;
+//! `.ci/run` installs them and sets `OCC_SIM_REQUIRE_INTERPRETERS=1`, so that there a
+//! missing one fails instead of being ignored; see `sim/build.rs`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -33,6 +35,10 @@ fn misbehaving(mode: &str) -> String {
 const NETWORK: &str = "drop,duplicate,delay,partition";
 
 #[test]
+#[cfg_attr(
+    not(sim_has_python),
+    ignore = "no python3 when sim was built: apt-get install -y python3, then touch sim/build.rs"
+)]
 fn the_durable_python_store_passes_network_faults_and_crashes_the_same_way_twice() {
     let bin = example("python");
     let faults = format!("{NETWORK},crash");
@@ -50,6 +56,10 @@ fn the_durable_python_store_passes_network_faults_and_crashes_the_same_way_twice
 }
 
 #[test]
+#[cfg_attr(
+    not(sim_has_python),
+    ignore = "no python3 when sim was built: apt-get install -y python3, then touch sim/build.rs"
+)]
 fn the_naive_python_store_is_caught_replaying_a_duplicated_commit() {
     let (code, out, err) = sim(&[
         "sweep",
@@ -70,6 +80,10 @@ fn the_naive_python_store_is_caught_replaying_a_duplicated_commit() {
 }
 
 #[test]
+#[cfg_attr(
+    not(sim_has_node),
+    ignore = "no node when sim was built: apt-get install -y nodejs, then touch sim/build.rs"
+)]
 fn the_nodejs_store_passes_network_faults() {
     let (code, out, err) = sim(&[
         "sweep",
@@ -86,6 +100,10 @@ fn the_nodejs_store_passes_network_faults() {
 }
 
 #[test]
+#[cfg_attr(
+    not(sim_has_python),
+    ignore = "no python3 when sim was built: apt-get install -y python3, then touch sim/build.rs"
+)]
 fn a_node_that_never_flushes_is_told_how_to_flush() {
     let (code, out, _) = sim(&["--seed", "1", "--txns", "20", "--bin", &misbehaving("unflushed")]);
     assert_eq!(code, 1, "{out}");
@@ -94,6 +112,10 @@ fn a_node_that_never_flushes_is_told_how_to_flush() {
 }
 
 #[test]
+#[cfg_attr(
+    not(sim_has_python),
+    ignore = "no python3 when sim was built: apt-get install -y python3, then touch sim/build.rs"
+)]
 fn a_nondeterministic_node_is_named_with_the_first_step_that_differs() {
     let (code, out, err) = sim(&[
         "--seed",
@@ -111,6 +133,10 @@ fn a_nondeterministic_node_is_named_with_the_first_step_that_differs() {
 }
 
 #[test]
+#[cfg_attr(
+    not(sim_has_python),
+    ignore = "no python3 when sim was built: apt-get install -y python3, then touch sim/build.rs"
+)]
 fn a_node_that_fails_differently_each_time_is_reported_by_a_sweep_as_nondeterminism() {
     let starts = std::env::temp_dir().join(format!("sim-flaky-starts-{}", std::process::id()));
     let (code, out, err) = sim(&[
@@ -130,6 +156,10 @@ fn a_node_that_fails_differently_each_time_is_reported_by_a_sweep_as_nondetermin
 }
 
 #[test]
+#[cfg_attr(
+    not(sim_has_python),
+    ignore = "no python3 when sim was built: apt-get install -y python3, then touch sim/build.rs"
+)]
 fn a_node_that_exits_or_writes_what_is_not_a_message_stops_the_run_in_words() {
     let (code, out, _) = sim(&["--seed", "1", "--txns", "20", "--bin", &misbehaving("exits")]);
     assert_eq!(code, 1, "{out}");
@@ -142,6 +172,10 @@ fn a_node_that_exits_or_writes_what_is_not_a_message_stops_the_run_in_words() {
 }
 
 #[test]
+#[cfg_attr(
+    not(sim_has_python),
+    ignore = "no python3 when sim was built: apt-get install -y python3, then touch sim/build.rs"
+)]
 fn what_only_the_shipped_store_has_is_refused_for_a_binary() {
     let bin = misbehaving("correct");
     let (code, _, err) = sim(&["--seed", "1", "--faults", "disk", "--bin", &bin]);
