@@ -13,7 +13,7 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use rustix::fs::{fcntl_setfl, OFlags};
-use rustix::process::{kill_process_group, Pid, Signal};
+use rustix::process::{kill_process_group, set_child_subreaper, waitpid, Pid, Signal, WaitOptions};
 
 use crate::world::black_box::idle::{self, ThreadState, Watcher};
 
@@ -56,7 +56,15 @@ fn environment(home: &Path) -> Vec<(&'static str, String)> {
 
 impl Running {
     /// Starts `command` through `sh -c` in `dir`, its stderr appended to `stderr`.
+    ///
+    /// The harness becomes a child subreaper on the first spawn: what a node's process
+    /// leaves behind when it dies is reparented to the harness, which reaps it, rather
+    /// than to an init that may never do so.
     pub fn spawn(command: &str, dir: &Path, stderr: &Path) -> io::Result<Running> {
+        static SUBREAPER: std::sync::Once = std::sync::Once::new();
+        SUBREAPER.call_once(|| {
+            let _ = set_child_subreaper(Pid::from_raw(1));
+        });
         let stderr = File::options().create(true).append(true).open(stderr)?;
         let mut child = Command::new("sh")
             .args(["-c", command])
@@ -197,11 +205,15 @@ impl Running {
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
-        // Orphans are reaped by someone else; a zombie has let go of everything.
-        for pid in tree {
+        // The harness is the tree's subreaper (see [`Running::spawn`]): an orphan is its
+        // child once its parent died, and is reaped here once every thread of it is done.
+        for pid in tree.into_iter().filter(|&pid| pid != self.child.id()) {
             let mut waits = 0;
             while is_running(pid) && waits < 100_000 {
                 pause(&mut waits);
+            }
+            if let Some(pid) = Pid::from_raw(pid as i32) {
+                let _ = waitpid(Some(pid), WaitOptions::NOHANG);
             }
         }
     }
