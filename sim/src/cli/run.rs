@@ -114,7 +114,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
     let mut preface = String::new();
     // A store binary is run twice by default: its determinism is its author's to keep,
     // and a failure that does not reproduce is worth nothing.
-    let binary = !config.store.is_builtin();
+    let binary = config.store.is_binary();
     if args.check_determinism || binary {
         match compare_runs(&config) {
             Ok(compared) => preface = format!("{compared}\n"),

@@ -19,8 +19,8 @@ use workloads::history::EventKind;
 use crate::check::report::{txn_title, TextOptions};
 use crate::check::Anomaly;
 use crate::explain::render::format_ms;
-use crate::hunt::flags::shell_quote;
 use crate::hunt::outcome::RunOutcome;
+use crate::world::black_box::shell_quote;
 use crate::world::store::StoreSpec;
 use crate::world::topology::Role;
 use crate::world::{Simulation, TraceEvent};
@@ -408,6 +408,9 @@ pub fn run_report(outcome: &RunOutcome, repro: &Repro, detail: &Detail) -> Strin
         let _ = writeln!(out, "membership: init's node_ids [{}]", sim.node_ids.join(", "));
     }
     let _ = writeln!(out, "faults ({}): {}", c.faults.flag(), sim.mix);
+    if let StoreSpec::Custom(custom) = &c.store {
+        let _ = writeln!(out, "store: {} (a Rust store, in process)", custom.name);
+    }
     if let StoreSpec::Binary(spec) = &c.store {
         let _ = writeln!(
             out,
@@ -428,7 +431,7 @@ pub fn run_report(outcome: &RunOutcome, repro: &Repro, detail: &Detail) -> Strin
         n.sent, n.delivered, n.dropped, n.partitioned, n.duplicated
     );
     // A binary's disk is its own: the harness saw no syncs to count.
-    if (sim.mix.crash.is_some() || sim.mix.disk.is_some()) && c.store.is_builtin() {
+    if (sim.mix.crash.is_some() || sim.mix.disk.is_some()) && !c.store.is_binary() {
         let d = &sim.disk;
         let _ = writeln!(
             out,

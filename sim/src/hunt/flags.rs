@@ -7,6 +7,7 @@ use clap::Args;
 use node::Bug;
 use workloads::workload::Workload;
 
+use crate::world::black_box::shell_quote;
 use crate::world::faults::{Family, FaultSpec};
 use crate::world::store::{BinarySpec, StoreSpec};
 use crate::world::RunConfig;
@@ -151,16 +152,18 @@ pub fn flags_of(config: &RunConfig) -> String {
         flags.push_str(" --bug ");
         flags.push_str(bug.name());
     }
-    if let StoreSpec::Binary(spec) = &config.store {
-        flags.push_str(" --bin ");
-        flags.push_str(&shell_quote(&spec.command));
+    match &config.store {
+        StoreSpec::Builtin => {}
+        StoreSpec::Binary(spec) => {
+            flags.push_str(" --bin ");
+            flags.push_str(&shell_quote(&spec.command));
+        }
+        // No flag names a Rust store: its program runs it.
+        StoreSpec::Custom(custom) => {
+            flags.push_str(&format!(" (store: {}, in process)", custom.name))
+        }
     }
     flags
-}
-
-/// `text` as one shell word, in single quotes.
-pub fn shell_quote(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "'\\''"))
 }
 
 /// `cargo run -p sim -- --seed N ...`: the one command that reruns `config` bit for bit.
@@ -225,7 +228,9 @@ pub fn seeds_line(config: &RunConfig, note: &str) -> String {
 pub fn record(config: &RunConfig, note: &str) -> Record {
     match (config.bug, &config.store) {
         (Some(bug), _) => Record::Canary(bug.name()),
-        (None, StoreSpec::Binary(_)) => Record::Binary(repro_command(config)),
+        (None, StoreSpec::Binary(_) | StoreSpec::Custom(_)) => {
+            Record::Binary(repro_command(config))
+        }
         (None, StoreSpec::Builtin) => Record::Seeds(seeds_line(config, note)),
     }
 }

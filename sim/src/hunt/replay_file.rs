@@ -60,7 +60,7 @@ impl ReplayFile {
             faults: config.faults.flag(),
             bug: config.bug.map(|b| b.name().to_string()),
             bin: match &config.store {
-                StoreSpec::Builtin => None,
+                StoreSpec::Builtin | StoreSpec::Custom(_) => None,
                 StoreSpec::Binary(spec) => Some(spec.command.clone()),
             },
             keep: config.keep.as_ref().map(|keep| {

@@ -349,7 +349,7 @@ fn run_seed(seed: u64, plan: &Plan) -> SeedResult {
     let config = plan.config(seed);
     let outcome = evaluate(&config);
     let mut failure = outcome.failure();
-    if failure.is_some() && !config.store.is_builtin() {
+    if failure.is_some() && config.store.is_binary() {
         // A store binary's failure is believed only if it happens again: one that does
         // not is the node's nondeterminism, not the failure it seemed.
         failure = confirmed(&config, outcome.sim.fingerprint, failure);

@@ -16,6 +16,7 @@ pub mod disk;
 pub mod faults;
 pub mod fingerprint;
 pub mod liveness;
+pub mod machine;
 mod nemesis;
 pub mod network;
 pub mod node_host;
@@ -381,7 +382,7 @@ impl World {
     fn new(config: RunConfig) -> World {
         assert!(config.clients > 0, "a run needs at least one client");
         let mut mix = FaultMix::draw(&config.faults, config.seed);
-        if !config.store.is_builtin() {
+        if config.store.is_binary() {
             // A process writes to a real disk: the simulated one's faults cannot reach it.
             mix.disk = None;
         }
@@ -471,9 +472,13 @@ impl World {
         for index in self.node_indices() {
             let name = &self.processes[index].name;
             let host: Box<dyn Store> = match &self.config.store {
-                StoreSpec::Builtin => {
-                    Box::new(node_host(&self.mix, config.clone(), self.config.seed, name))
-                }
+                StoreSpec::Builtin => Box::new(node_host::<node::Node>(
+                    &self.mix,
+                    config.clone(),
+                    self.config.seed,
+                    name,
+                )),
+                StoreSpec::Custom(custom) => custom.build(&self.mix, self.config.seed, name),
                 StoreSpec::Binary(spec) => match ProcessHost::start(name, spec.clone()) {
                     Ok(host) => Box::new(host),
                     Err(message) => {

@@ -1,5 +1,6 @@
-//! A store node as the world runs it: the real state machine (absent while the node is
-//! down), the disk under its log, and the sync in flight.
+//! A store node written in Rust as the world runs it: its state machine (a [`Machine`]:
+//! the shipped store, or any Rust store; absent while the node is down), the disk under
+//! its log, and the sync in flight.
 //!
 //! The host is the node's driver, as `occ-node`'s loop is: it carries out the node's
 //! outputs (appends on the disk, syncs, compactions) and hands back the messages to send.
@@ -11,13 +12,14 @@
 
 use node::io::{Input, Output};
 use node::marks::Marks;
-use node::storage::{self, RecoverError, Storage};
-use node::{Node, NodeConfig, TableSizes};
+use node::storage::Storage;
+use node::{Node, TableSizes};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::world::disk::{Disk, DiskStats};
 use crate::world::faults::DiskFaults;
+use crate::world::machine::Machine;
 use crate::world::panics;
 use crate::world::store::{Crashed, Delivery, RestartFailure, Restarted, Sent, Stepped, Store};
 
@@ -38,10 +40,10 @@ pub struct SyncInFlight {
     pub lsn: u64,
 }
 
-pub struct NodeHost {
-    pub node: Option<Box<Node>>,
+pub struct NodeHost<M: Machine = Node> {
+    pub node: Option<Box<M>>,
     pub disk: Disk,
-    config: NodeConfig,
+    config: M::Config,
     timing: Option<SyncTiming>,
     latency: ChaCha8Rng,
     in_flight: Option<SyncInFlight>,
@@ -49,21 +51,21 @@ pub struct NodeHost {
     wanted: Option<u64>,
     /// Crashes so far: a sync that completes after a crash belongs to no one.
     pub incarnation: u64,
-    /// Coverage marks of the incarnations before this one.
-    past_marks: Marks,
+    /// Coverage marks of the incarnations before this one (if the machine keeps any).
+    past_marks: Option<Marks>,
     /// The node's outputs, reused from step to step.
     outputs: Vec<Output>,
 }
 
-impl NodeHost {
+impl<M: Machine> NodeHost<M> {
     pub fn new(
-        config: NodeConfig,
+        config: M::Config,
         disk: Disk,
         timing: Option<SyncTiming>,
         latency: ChaCha8Rng,
-    ) -> NodeHost {
+    ) -> NodeHost<M> {
         NodeHost {
-            node: Some(Box::new(Node::new(config.clone()))),
+            node: Some(Box::new(M::start(&config))),
             disk,
             config,
             timing,
@@ -71,7 +73,7 @@ impl NodeHost {
             in_flight: None,
             wanted: None,
             incarnation: 0,
-            past_marks: Marks::default(),
+            past_marks: None,
             outputs: Vec::new(),
         }
     }
@@ -135,7 +137,7 @@ impl NodeHost {
     }
 }
 
-impl Store for NodeHost {
+impl<M: Machine> Store for NodeHost<M> {
     fn is_up(&self) -> bool {
         self.node.is_some()
     }
@@ -177,8 +179,8 @@ impl Store for NodeHost {
     /// synced.
     fn crash(&mut self) -> Option<Crashed> {
         let node = self.node.take()?;
-        self.past_marks.add(&node.marks());
-        let held = node.held_replies().cloned().collect();
+        self.past_marks = sum(self.past_marks, node.marks());
+        let held = node.held_replies();
         self.incarnation += 1;
         self.in_flight = None;
         self.wanted = None;
@@ -189,23 +191,12 @@ impl Store for NodeHost {
     /// faults) and rebuilds it.
     fn restart(&mut self, local_us: u64) -> Result<Restarted, RestartFailure> {
         assert!(self.node.is_none(), "only a node that is down restarts");
-        let (config, disk) = (self.config.clone(), &mut self.disk);
-        let rebuilt = panics::catch(|| match storage::recover(disk, config.bug) {
-            Ok(recovered) => {
-                let found = Restarted {
-                    found: recovered.summary(),
-                    records: recovered.frames as u64,
-                    log_bytes: recovered.log_len,
-                };
-                Ok((Node::recover(config, recovered, local_us), found))
-            }
-            Err(RecoverError::Damaged(damage)) => Err(damage.to_string()),
-            Err(RecoverError::Io(e)) => panic!("the simulated disk does not fail: {e}"),
-        });
+        let (config, disk) = (&self.config, &mut self.disk);
+        let rebuilt = panics::catch(|| M::recover(config, disk, local_us));
         let (node, found) =
             rebuilt.map_err(RestartFailure::Panic)?.map_err(RestartFailure::Refused)?;
         self.node = Some(Box::new(node));
-        Ok(found)
+        Ok(Restarted { found: found.found, records: found.records, log_bytes: found.log_bytes })
     }
 
     fn incarnation(&self) -> u64 {
@@ -218,15 +209,11 @@ impl Store for NodeHost {
 
     /// Every incarnation's coverage marks.
     fn marks(&self) -> Option<Marks> {
-        let mut marks = self.past_marks;
-        if let Some(node) = &self.node {
-            marks.add(&node.marks());
-        }
-        Some(marks)
+        sum(self.past_marks, self.node.as_ref().and_then(|node| node.marks()))
     }
 
     fn table_sizes(&self) -> Option<TableSizes> {
-        self.node.as_ref().map(|node| node.table_sizes())
+        self.node.as_ref().and_then(|node| node.table_sizes())
     }
 
     fn disk_stats(&self) -> Option<DiskStats> {
@@ -234,10 +221,21 @@ impl Store for NodeHost {
     }
 
     fn unresolved(&self) -> Option<(usize, usize)> {
-        self.node.as_ref().map(|node| node.unresolved())
+        self.node.as_ref().and_then(|node| node.unresolved())
     }
 
     fn speaks_cluster_protocol(&self) -> bool {
-        true
+        M::speaks_cluster_protocol()
+    }
+}
+
+/// Marks of two incarnations together; `None` if neither kept any.
+fn sum(a: Option<Marks>, b: Option<Marks>) -> Option<Marks> {
+    match (a, b) {
+        (Some(mut a), Some(b)) => {
+            a.add(&b);
+            Some(a)
+        }
+        (a, b) => a.or(b),
     }
 }

@@ -1,9 +1,10 @@
 //! The one seam between the world and a store node: everything the world does to a node
 //! goes through [`Store`], whatever the node is.
 //!
-//! Two implementations: [`crate::world::node_host::NodeHost`], the shipped store's state
-//! machine on the simulated disk, and [`crate::world::black_box::ProcessHost`], a store
-//! binary in any language driven in lockstep over its stdin and stdout. The world gives a
+//! Two implementations: [`crate::world::node_host::NodeHost`], a Rust state machine (the
+//! shipped store, or any [`Machine`]) on the simulated disk, and
+//! [`crate::world::black_box::ProcessHost`], a store binary in any language driven in
+//! lockstep over its stdin and stdout. The world gives a
 //! store messages, timer ticks and crashes, and takes back the messages it sends; what
 //! only some stores can tell (coverage marks, table sizes, the disk's writes, the
 //! two-phase commits they hold) are optional observations, `None` where a store offers
@@ -13,8 +14,13 @@ use node::marks::Marks;
 use node::protocol::Envelope;
 use node::TableSizes;
 
+use std::sync::Arc;
+
 use crate::world::disk::{CrashDamage, DiskStats};
+use crate::world::faults::FaultMix;
+use crate::world::machine::Machine;
 use crate::world::node_host::SyncInFlight;
+use crate::world::topology::node_host;
 
 /// Which store a run tests.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -24,13 +30,65 @@ pub enum StoreSpec {
     Builtin,
     /// A store binary, one process per node, driven in lockstep (`--bin`).
     Binary(BinarySpec),
+    /// A store written in Rust (a [`Machine`]), in process, on the simulated disk.
+    Custom(CustomStore),
 }
 
 impl StoreSpec {
     pub fn is_builtin(&self) -> bool {
         matches!(self, StoreSpec::Builtin)
     }
+
+    /// Whether the store runs as processes, beyond the simulated disk's reach.
+    pub fn is_binary(&self) -> bool {
+        matches!(self, StoreSpec::Binary(_))
+    }
 }
+
+/// A store written in Rust, run in process like the shipped one: how each of its nodes is
+/// built (see [`CustomStore::machine`]).
+#[derive(Clone)]
+pub struct CustomStore {
+    /// What reports call it.
+    pub name: String,
+    build: Arc<BuildNode>,
+}
+
+/// Builds node `name`'s host for a run of `seed` with fault mix `mix`.
+type BuildNode = dyn Fn(&FaultMix, u64, &str) -> Box<dyn Store> + Send + Sync;
+
+impl CustomStore {
+    /// Every node a [`Machine`] `M` built from `config`, on the simulated disk.
+    pub fn machine<M>(name: &str, config: M::Config) -> CustomStore
+    where
+        M: Machine + 'static,
+        M::Config: Send + Sync + 'static,
+    {
+        let build = move |mix: &FaultMix, seed: u64, node: &str| -> Box<dyn Store> {
+            Box::new(node_host::<M>(mix, config.clone(), seed, node))
+        };
+        CustomStore { name: name.to_owned(), build: Arc::new(build) }
+    }
+
+    pub fn build(&self, mix: &FaultMix, seed: u64, node: &str) -> Box<dyn Store> {
+        (self.build)(mix, seed, node)
+    }
+}
+
+impl std::fmt::Debug for CustomStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "CustomStore({})", self.name)
+    }
+}
+
+/// Two custom stores are the same store when they have the same name.
+impl PartialEq for CustomStore {
+    fn eq(&self, other: &CustomStore) -> bool {
+        self.name == other.name
+    }
+}
+
+impl Eq for CustomStore {}
 
 /// How to start a store binary.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -9,6 +9,7 @@ use workloads::client::{Client, ClientConfig, Neglect, Quirk};
 
 use crate::world::disk::Disk;
 use crate::world::faults::FaultMix;
+use crate::world::machine::Machine;
 use crate::world::node_host::{NodeHost, SyncTiming};
 use crate::world::streams::stream;
 
@@ -101,7 +102,12 @@ pub(crate) fn node_config(mix: &FaultMix, bug: Option<node::Bug>, seed: u64) -> 
 /// A store node's disk and how long its syncs take: at once without the `crash` and
 /// `disk` families (so runs without them keep their timing), else 20-300 us, and under
 /// `disk` faults sometimes up to their slow bound.
-pub(crate) fn node_host(mix: &FaultMix, config: NodeConfig, seed: u64, name: &str) -> NodeHost {
+pub(crate) fn node_host<M: Machine>(
+    mix: &FaultMix,
+    config: M::Config,
+    seed: u64,
+    name: &str,
+) -> NodeHost<M> {
     let disk = Disk::new(mix.disk, stream(seed, &format!("disk/{name}")));
     let timing = (mix.crash.is_some() || mix.disk.is_some()).then_some(SyncTiming {
         us_min: 20,

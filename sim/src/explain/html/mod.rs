@@ -166,7 +166,7 @@ pub fn run_html_with(
         )),
         Side::Right,
     ));
-    if (sim.mix.crash.is_some() || sim.mix.disk.is_some()) && sim.config.store.is_builtin() {
+    if (sim.mix.crash.is_some() || sim.mix.disk.is_some()) && !sim.config.store.is_binary() {
         let d = &sim.disk;
         rows.push((
             "store's disk".into(),

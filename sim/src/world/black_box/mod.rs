@@ -172,7 +172,7 @@ fn absolute_paths(command: &str, here: &Path) -> String {
         let plain = !word.contains(['\'', '"', '$', '\\', '`']);
         let path = here.join(word);
         if !word.is_empty() && plain && !word.starts_with('/') && path.is_file() {
-            out.push_str(&crate::hunt::flags::shell_quote(&path.display().to_string()));
+            out.push_str(&shell_quote(&path.display().to_string()));
         } else {
             out.push_str(word);
         }
@@ -181,6 +181,11 @@ fn absolute_paths(command: &str, here: &Path) -> String {
         rest = &after[space_len..];
     }
     out
+}
+
+/// `text` as one shell word, in single quotes.
+pub fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "'\\''"))
 }
 
 /// `wire` with the node's clock added as a top-level `"now"`.
