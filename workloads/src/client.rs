@@ -34,6 +34,12 @@ pub struct ClientConfig {
     pub max_attempts: u32,
     /// Pause between transactions, drawn uniformly from `0..=think_us_max`.
     pub think_us_max: u64,
+    /// Whether a commit's answer may leave out the per-key `versions` (a store written
+    /// to the task this protocol comes from answers `committed` and `new_version` only):
+    /// the versions are then derived where the protocol proves them (see
+    /// [`derive_versions`]), and the commit is indeterminate where it does not. Off for
+    /// the shipped store, which must name them.
+    pub versions_optional: bool,
 }
 
 impl Default for ClientConfig {
@@ -44,6 +50,7 @@ impl Default for ClientConfig {
             max_commit_resends: 3,
             max_attempts: 4,
             think_us_max: 2_000,
+            versions_optional: false,
         }
     }
 }
@@ -219,6 +226,9 @@ pub struct Client {
     whims: Option<ChaCha8Rng>,
     /// Transactions named by this client itself (`Quirk::OwnIds`).
     own_ids: u64,
+    /// Commits answered without per-key versions (see [`ClientConfig::versions_optional`]):
+    /// those whose versions were derived, and those that stayed indeterminate.
+    versions_derived: (u64, u64),
 }
 
 impl Client {
@@ -259,6 +269,7 @@ impl Client {
             neglect: Neglect::default(),
             whims: None,
             own_ids: 0,
+            versions_derived: (0, 0),
         }
     }
 
@@ -316,6 +327,11 @@ impl Client {
 
     pub fn stats(&self) -> &ClientStats {
         &self.stats
+    }
+
+    /// Commits answered without per-key versions: `(derived, not provable)`.
+    pub fn versions_derived(&self) -> (u64, u64) {
+        self.versions_derived
     }
 
     /// A one-line description of what the client is doing, for liveness reports.
@@ -432,6 +448,21 @@ impl Client {
                     txn.pc += 1;
                 }
                 self.run_program(now_us, outbox, records);
+            }
+            (
+                Payload::OccCommit { writes, read_versions, .. },
+                Payload::OccCommitOk { committed: true, versions, new_version, .. },
+            ) if versions.is_empty() && !writes.is_empty() && self.config.versions_optional => {
+                match derive_versions(&writes, &read_versions, new_version) {
+                    Some(versions) => {
+                        self.versions_derived.0 += 1;
+                        self.finish_committed(now_us, &versions, records)
+                    }
+                    None => {
+                        self.versions_derived.1 += 1;
+                        self.finish_indeterminate(now_us, records)
+                    }
+                }
             }
             (
                 Payload::OccCommit { writes, .. },
@@ -738,6 +769,41 @@ fn names_each_written_key_once(writes: &[KeyValue], versions: &[KeyVersion]) -> 
     written.sort_unstable();
     written.dedup();
     written.len() == versions.len() && written.iter().zip(versions).all(|(k, v)| *k == v.key)
+}
+
+/// The versions a commit that `committed` without naming them installed, where the
+/// protocol proves them: a written key the commit also read (its version was validated as
+/// current, so the write made it one more), and one written key left over when
+/// `new_version`, the largest version installed, is above every other. `None` when some
+/// written key's version is not proved, or `new_version` contradicts what is.
+pub fn derive_versions(
+    writes: &[KeyValue],
+    read_versions: &[KeyVersion],
+    new_version: Option<u64>,
+) -> Option<Vec<KeyVersion>> {
+    let mut keys: Vec<&str> = writes.iter().map(|w| w.key.as_str()).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let mut versions = Vec::new();
+    let mut unproved = None;
+    for key in keys {
+        match read_versions.iter().find(|r| r.key == key) {
+            Some(read) => versions.push(KeyVersion { key: key.into(), version: read.version + 1 }),
+            None if unproved.is_none() => unproved = Some(key),
+            None => return None,
+        }
+    }
+    let largest = versions.iter().map(|v| v.version).max();
+    match (unproved, new_version) {
+        (None, None) => {}
+        (None, Some(new)) if largest == Some(new) => {}
+        (Some(key), Some(new)) if largest.is_none_or(|l| l < new) => {
+            versions.push(KeyVersion { key: key.into(), version: new });
+            versions.sort_by(|a, b| a.key.cmp(&b.key));
+        }
+        _ => return None,
+    }
+    Some(versions)
 }
 
 /// A value no other process or transaction writes: `<process>.<sequence>`.
@@ -1149,5 +1215,26 @@ mod tests {
         let mut alone = client(programs).with_failover(vec!["n1".into()]);
         alone.move_on();
         assert_eq!(alone.node(), "n1");
+    }
+
+    #[test]
+    fn versions_left_out_of_an_answer_are_derived_only_where_the_protocol_proves_them() {
+        let kv = |k: &str| KeyValue { key: k.into(), value: "v".into() };
+        let at = |k: &str, version: u64| KeyVersion { key: k.into(), version };
+        // Read and written: validated as current, so installed one above.
+        assert_eq!(derive_versions(&[kv("x")], &[at("x", 4)], Some(5)), Some(vec![at("x", 5)]));
+        // One blind key left: new_version, when above every proved one.
+        assert_eq!(
+            derive_versions(&[kv("y"), kv("x"), kv("y")], &[at("x", 1)], Some(7)),
+            Some(vec![at("x", 2), at("y", 7)])
+        );
+        assert_eq!(derive_versions(&[kv("x")], &[], Some(3)), Some(vec![at("x", 3)]));
+        // Not proved: two blind keys, no new_version for the blind one, or new_version
+        // not above the proved ones (it could be the blind key's, or not).
+        assert_eq!(derive_versions(&[kv("x"), kv("y")], &[], Some(3)), None);
+        assert_eq!(derive_versions(&[kv("x")], &[], None), None);
+        assert_eq!(derive_versions(&[kv("x"), kv("y")], &[at("x", 6)], Some(7)), None);
+        // A new_version that contradicts what is proved.
+        assert_eq!(derive_versions(&[kv("x")], &[at("x", 4)], Some(9)), None);
     }
 }

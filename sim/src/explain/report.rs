@@ -422,6 +422,18 @@ pub fn run_report(outcome: &RunOutcome, repro: &Repro, detail: &Detail) -> Strin
             c.nodes,
             if c.nodes == 1 { "" } else { "es" }
         );
+        let (derived, unproved) = sim.versions_derived;
+        if derived + unproved > 0 {
+            let _ = writeln!(
+                out,
+                "weaker checks: {} commit answers named no per-key versions (as the task this \
+                 protocol comes from shows them): {derived} had their versions derived from \
+                 the versions they read (each +1) and new_version, {unproved} could not be and \
+                 count as indeterminate (may or may not have committed); an abort that names \
+                 no conflicts is not checked for being spurious",
+                derived + unproved
+            );
+        }
     }
     out.push_str(&RunCounts::of(sim).render());
     let n = &sim.network;

@@ -196,6 +196,9 @@ pub struct Simulation {
     pub marks: Marks,
     /// The nodes' disks together: syncs, crashes and what they did to unsynced writes.
     pub disk: DiskStats,
+    /// Commits a store binary answered without per-key versions: `(derived, not
+    /// provable)` (see `workloads::client::derive_versions`).
+    pub versions_derived: (u64, u64),
 }
 
 enum Actor {
@@ -346,6 +349,7 @@ pub fn simulate_observed(
     let liveness_failure = world.run(every.max(1), observe);
     let virtual_duration_us = world.last_us;
     let clients = world.client_stats();
+    let versions_derived = world.versions_derived();
     let (mut marks, mut disk) = (Marks::default(), DiskStats::default());
     for process in &world.processes {
         if let Actor::Node(host) = &process.actor {
@@ -375,6 +379,7 @@ pub fn simulate_observed(
         protocol_violations: world.conformance.finish(),
         marks,
         disk,
+        versions_derived,
     }
 }
 
@@ -450,6 +455,7 @@ impl World {
                 node_config.outcome_ttl_us,
             )
             .with_node_ids(membership.node_ids.clone())
+            .with_optional_versions(config.store.is_binary())
             .with_node_names(&membership.names),
             last_us: 0,
             events_this_instant: 0,
@@ -708,7 +714,10 @@ fn workload_client(
     let programs = stream(config.seed, &format!("client/{}", slot + 1));
     let mut timing = stream(config.seed, &format!("client/{}/timing", slot + 1));
     let count = config.txns / clients + u64::from(slot < config.txns % clients);
-    let client_config = client_config(mix);
+    let mut client_config = client_config(mix);
+    // The shipped store must name each written key's version; a binary may answer as the
+    // task this protocol comes from does, without them.
+    client_config.versions_optional = config.store.is_binary();
     let start_at_us = timing.gen_range(0..=client_config.think_us_max);
     let keep =
         config.keep.as_ref().map(|keep| keep.get(&(slot as u32 + 1)).cloned().unwrap_or_default());
@@ -1017,6 +1026,18 @@ impl World {
                     Some(format!("the codec could not decode what it encoded ({error}): {wire}"));
             }
         }
+    }
+
+    /// Commits answered without per-key versions, over every workload client.
+    fn versions_derived(&self) -> (u64, u64) {
+        let mut total = (0, 0);
+        for process in &self.processes[self.client_indices()] {
+            if let Actor::Client(client) = &process.actor {
+                let (derived, unproved) = client.versions_derived();
+                total = (total.0 + derived, total.1 + unproved);
+            }
+        }
+        total
     }
 
     /// Statistics of the workload clients (the final read is not counted).

@@ -193,3 +193,35 @@ fn what_only_the_shipped_store_has_is_refused_for_a_binary() {
     assert!(out.contains("left out for a binary: the disk fault family"), "{out}");
     assert!(out.contains("disk: off"), "{out}");
 }
+
+#[test]
+#[cfg_attr(
+    not(sim_has_python),
+    ignore = "no python3 when sim was built: apt-get install -y python3, then touch sim/build.rs"
+)]
+fn a_store_that_answers_commits_as_the_seed_task_does_is_tested_with_weaker_checks_said() {
+    // `committed` and `new_version` only: the versions are derived where the protocol
+    // proves them, and the report says which checks were weaker.
+    let bin = misbehaving("seed-shape");
+    for workload in ["counter", "bank"] {
+        let (code, out, err) = sim(&[
+            "sweep",
+            "--seeds",
+            "0..3",
+            "--txns",
+            "120",
+            "--workload",
+            workload,
+            "--faults",
+            "drop,duplicate",
+            "--bin",
+            &bin,
+        ]);
+        assert_eq!(code, 0, "{workload}: {out}{err}");
+    }
+    let (code, out, err) =
+        sim(&["--seed", "1", "--txns", "120", "--workload", "counter", "--bin", &bin]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("weaker checks: "), "{out}");
+    assert!(out.contains("had their versions derived from the versions they read"), "{out}");
+}

@@ -7,6 +7,8 @@ one way per mode, so that tests can see `sim --bin` say what went wrong in words
   python3 misbehaving.py exits        exits after its tenth line
   python3 misbehaving.py chatter      prints a debug line on stdout at every begin
   python3 misbehaving.py hangs        spins forever on its fifth line
+  python3 misbehaving.py seed-shape   answers commits as the task this protocol comes from
+                                      shows them: `committed` and `new_version`, no `versions`
   python3 misbehaving.py flaky FILE   exits on its (20 + N)th line, N counting its starts
                                       in FILE: each run of a seed differs from the last
 """
@@ -92,7 +94,10 @@ def main():
             txn = body["txn_id"]
             if txn not in outcomes:
                 outcomes[txn] = commit(body)
-            answer(msg, outcomes[txn])
+            reply = outcomes[txn]
+            if MODE == "seed-shape":
+                reply = {k: v for k, v in reply.items() if k in ("type", "committed", "new_version")}
+            answer(msg, reply)
         elif not kind.endswith("_ok") and kind != "error":
             answer(msg, {"type": "error", "code": 10, "text": f"unknown type {kind}"})
 
