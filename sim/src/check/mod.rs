@@ -82,6 +82,7 @@ mod intern;
 mod resolve;
 mod txns;
 mod versions;
+mod view;
 
 use serde::Serialize;
 use workloads::history::{Event, EventKind};
@@ -152,7 +153,7 @@ fn check_budgeted(
     phase_done(PHASES[0]);
     let analysis = versions::analyze(&h);
     phase_done(PHASES[1]);
-    let fast = judge_view(&h, analysis, model, phase_done);
+    let mut fast = judge_view(&h, analysis, model, phase_done);
     let uncertain = (0..h.txns.len() as u32).any(|t| h.uncertain(t));
     // Anomalies the fast path proves stand, unless a transaction may have run more than
     // it reported (the fast path leaves such ops out, so they could explain them).
@@ -163,11 +164,18 @@ fn check_budgeted(
         phase_done(PHASES[5]);
         return Ok(verdict);
     }
+    // Every view from here on differs from the fast one only in the members: analyse
+    // only what that can change (see `view`).
+    let views = view::Views::new(&h, &mut fast.analysis, &members);
+    let analyze = |h: &History| match &views {
+        Some(views) => views.analyze(h),
+        None => versions::analyze(h),
+    };
     // First quick passes: one choice that keeps every local rule (cycles looked for
     // nearby only), judged once; a choice whose view has a cycle through members is
     // banned and another tried. A correct store's history is nearly always done here;
     // only if these fail does the search that judges every complete choice begin.
-    let mut base = Some(base_graph(&mut h, &members, model));
+    let mut base = Some(base_graph(&mut h, &members, model, &analyze));
     let mut banned: Vec<(u32, resolve::Choice)> = Vec::new();
     for _ in 0..QUICK_ROUNDS {
         let mut quick = resolve::Search::new(&mut h, &fast.analysis, &members, base.take(), budget);
@@ -180,7 +188,7 @@ fn check_budgeted(
         base = quick.into_graph();
         let Some((decisions, plans)) = found else { break };
         let saved = resolve::apply_decisions(&mut h, &plans, &decisions);
-        let view = judge_view(&h, versions::analyze(&h), model, &mut |_| {});
+        let view = judge_view(&h, analyze(&h), model, &mut |_| {});
         if view.valid() && resolve::members(&h, &view.analysis).is_empty() {
             let verdict = view.build(&h, model);
             phase_done(PHASES[5]);
@@ -198,10 +206,10 @@ fn check_budgeted(
         }
         banned.extend(decisions.into_iter().filter(|(t, _)| on_cycle.contains(t)));
     }
-    let base = base.unwrap_or_else(|| base_graph(&mut h, &members, model));
+    let base = base.unwrap_or_else(|| base_graph(&mut h, &members, model, &analyze));
     let mut search = resolve::Search::new(&mut h, &fast.analysis, &members, Some(base), budget);
     let mut judge = |view: &History| {
-        let judged = judge_view(view, versions::analyze(view), model, &mut |_| {});
+        let judged = judge_view(view, analyze(view), model, &mut |_| {});
         judged.valid() && resolve::members(view, &judged.analysis).is_empty()
     };
     let resolution = search.run(&mut judge);
@@ -211,12 +219,12 @@ fn check_budgeted(
     let verdict = match resolution {
         resolve::Resolution::Witness(decisions) => {
             resolve::apply_decisions(&mut h, &plans, &decisions);
-            let view = judge_view(&h, versions::analyze(&h), model, &mut |_| {});
+            let view = judge_view(&h, analyze(&h), model, &mut |_| {});
             view.build(&h, model)
         }
         resolve::Resolution::Refuted { first: Some(decisions), only_way } => {
             resolve::apply_decisions(&mut h, &plans, &decisions);
-            let view = judge_view(&h, versions::analyze(&h), model, &mut |_| {});
+            let view = judge_view(&h, analyze(&h), model, &mut |_| {});
             let assumed = resolve::describe(&h, &plans, &decisions);
             let mut verdict = view.build(&h, model);
             let because = if only_way {
@@ -267,7 +275,8 @@ fn check_budgeted(
 /// Quick passes tried before the full search (see [`check_phased`]).
 const QUICK_ROUNDS: usize = 8;
 
-/// One view of a history judged: its version analysis and the graph's cycles.
+/// One view of a history judged: its version analysis (its edges kept, for [`view`])
+/// and the graph's cycles.
 struct Judged {
     analysis: versions::Analysis,
     cycles: Vec<classify::Cycle>,
@@ -293,12 +302,14 @@ fn judge_view(
     phase_done: &mut dyn FnMut(&'static str),
 ) -> Judged {
     let mut edges: Vec<Edge> = std::mem::take(&mut analysis.edges);
+    let version_edges = edges.len();
     let chain_start = (h.txns.len() + analysis.placeholders.len()) as u32;
     let nodes =
         realtime_edges(h, &analysis.committed, model, chain_start, &mut edges, &mut |_, _| {});
     phase_done(PHASES[2]);
     let graph = graph::Graph::new(nodes, chain_start, &edges);
-    drop(edges);
+    edges.truncate(version_edges);
+    analysis.edges = edges;
     phase_done(PHASES[3]);
     let cycles = classify::find_cycles(&graph, model == Model::StrictSerializable);
     phase_done(PHASES[4]);
@@ -350,13 +361,18 @@ fn realtime_edges(
 
 /// The graph of the view where no member commits, for the search's cycle pruning:
 /// adjacency lists, and each transaction's real-time predecessor (a chain node).
-fn base_graph(h: &mut History, members: &[u32], model: Model) -> resolve::BaseGraph {
+fn base_graph(
+    h: &mut History,
+    members: &[u32],
+    model: Model,
+    analyze: &dyn Fn(&History) -> versions::Analysis,
+) -> resolve::BaseGraph {
     let saved: Vec<(u32, txns::Effect)> =
         members.iter().map(|&t| (t, h.txns[t as usize].effect)).collect();
     for &t in members {
         h.txns[t as usize].effect = txns::Effect::None;
     }
-    let mut analysis = versions::analyze(h);
+    let mut analysis = analyze(h);
     let mut edges = std::mem::take(&mut analysis.edges);
     let chain_start = (h.txns.len() + analysis.placeholders.len()) as u32;
     let mut rt_pred = vec![NONE; h.txns.len()];
