@@ -360,7 +360,7 @@ fn realtime_edges(
 }
 
 /// The graph of the view where no member commits, for the search's cycle pruning:
-/// adjacency lists, and each transaction's real-time predecessor (a chain node).
+/// its edges, and each transaction's real-time predecessor (a chain node).
 fn base_graph(
     h: &mut History,
     members: &[u32],
@@ -380,11 +380,8 @@ fn base_graph(
         realtime_edges(h, &analysis.committed, model, chain_start, &mut edges, &mut |t, c| {
             rt_pred[t as usize] = c
         });
-    let mut adjacency: Vec<Vec<u32>> = vec![Vec::new(); nodes as usize];
-    for e in &edges {
-        adjacency[e.source as usize].push(e.target);
-    }
-    let base = resolve::BaseGraph::new(h, &analysis, adjacency, rt_pred, members);
+    let pairs = edges.iter().map(|e| (e.source, e.target));
+    let base = resolve::BaseGraph::new(h, &analysis, nodes as usize, pairs, rt_pred, members);
     for (t, effect) in saved {
         h.txns[t as usize].effect = effect;
     }

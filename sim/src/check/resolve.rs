@@ -223,7 +223,11 @@ fn plans(h: &History, txn: u32) -> Vec<Plan> {
 /// The view where no member commits, as the search's cycle pruning sees it: its graph
 /// (real-time chain included), who installed and who read each version.
 pub(crate) struct BaseGraph {
-    adjacency: Vec<Vec<u32>>,
+    /// The edges, by source: node `n`'s successors are `targets[offsets[n]..offsets[n +
+    /// 1]]`, in the order the view's edges were made (one array, not a list per node:
+    /// a big history's graph has millions of nodes).
+    offsets: Vec<u32>,
+    targets: Vec<u32>,
     /// Per transaction: the chain node its invocation hangs off (strict), or `NONE`.
     rt_pred: Vec<u32>,
     installer: BTreeMap<(u32, u64), u32>,
@@ -238,10 +242,12 @@ pub(crate) struct BaseGraph {
 
 impl BaseGraph {
     /// `members`: whose keys (written or read) the maps are kept for.
+    /// `edges`: `(source, target)` over `nodes` nodes.
     pub(crate) fn new(
         h: &History,
         analysis: &Analysis,
-        adjacency: Vec<Vec<u32>>,
+        nodes: usize,
+        edges: impl Iterator<Item = (u32, u32)> + Clone,
         rt_pred: Vec<u32>,
         members: &[u32],
     ) -> BaseGraph {
@@ -271,49 +277,74 @@ impl BaseGraph {
         // Transactions as early as their invocations allow, so that the order follows time
         // and a member (no base edges: it may go anywhere) starts where its edges will be.
         let invoked = |n: u32| h.txns.get(n as usize).map_or(0, |t| u64::from(t.invoke));
-        let rank = topological_rank(&adjacency, invoked);
-        let (reverse_offsets, reverse_sources) = reverse_edges(&adjacency);
-        BaseGraph { adjacency, rt_pred, installer, readers, rank, reverse_offsets, reverse_sources }
+        let (offsets, targets) = by_first(nodes, edges.clone());
+        let mut graph = BaseGraph {
+            offsets,
+            targets,
+            rt_pred,
+            installer,
+            readers,
+            rank: Vec::new(),
+            reverse_offsets: Vec::new(),
+            reverse_sources: Vec::new(),
+        };
+        graph.rank = topological_rank(&graph, invoked);
+        // Backwards by target, sources ascending: the order a walk over the edges by
+        // source finds them in.
+        let (reverse_offsets, reverse_sources) =
+            by_first(nodes, graph.edges().map(|(s, t)| (t, s)));
+        graph.reverse_offsets = reverse_offsets;
+        graph.reverse_sources = reverse_sources;
+        graph
+    }
+
+    fn nodes(&self) -> usize {
+        self.offsets.len() - 1
+    }
+
+    /// Node `n`'s successors.
+    fn out(&self, n: usize) -> &[u32] {
+        &self.targets[self.offsets[n] as usize..self.offsets[n + 1] as usize]
+    }
+
+    /// Every edge, by source.
+    fn edges(&self) -> impl Iterator<Item = (u32, u32)> + Clone + '_ {
+        (0..self.nodes()).flat_map(move |n| self.out(n).iter().map(move |&t| (n as u32, t)))
     }
 }
 
-/// The graph's edges backwards, as offsets into one array of sources per target.
-fn reverse_edges(adjacency: &[Vec<u32>]) -> (Vec<u32>, Vec<u32>) {
-    let mut offsets = vec![0u32; adjacency.len() + 1];
-    for targets in adjacency {
-        for &t in targets {
-            offsets[t as usize + 1] += 1;
-        }
+/// Pairs `(a, b)` over `nodes` nodes grouped by `a`, stably (a counting sort): offsets,
+/// and the `b`s in one array.
+fn by_first(nodes: usize, pairs: impl Iterator<Item = (u32, u32)> + Clone) -> (Vec<u32>, Vec<u32>) {
+    let mut offsets = vec![0u32; nodes + 1];
+    for (a, _) in pairs.clone() {
+        offsets[a as usize + 1] += 1;
     }
-    for n in 0..adjacency.len() {
+    for n in 0..nodes {
         offsets[n + 1] += offsets[n];
     }
     let mut fill = offsets.clone();
-    let mut sources = vec![0u32; offsets[adjacency.len()] as usize];
-    for (source, targets) in adjacency.iter().enumerate() {
-        for &t in targets {
-            sources[fill[t as usize] as usize] = source as u32;
-            fill[t as usize] += 1;
-        }
+    let mut seconds = vec![0u32; offsets[nodes] as usize];
+    for (a, b) in pairs {
+        seconds[fill[a as usize] as usize] = b;
+        fill[a as usize] += 1;
     }
-    (offsets, sources)
+    (offsets, seconds)
 }
 
 /// Each node's place in a topological order of the graph (Kahn's, taking the ready node
 /// of the smallest `key` first), or `u32::MAX` for nodes on or behind a cycle. Paths in
 /// the graph only climb in rank: the quick pass looks for a path back to a transaction
 /// only below the highest rank it must reach.
-fn topological_rank(adjacency: &[Vec<u32>], key: impl Fn(u32) -> u64) -> Vec<u32> {
+fn topological_rank(graph: &BaseGraph, key: impl Fn(u32) -> u64) -> Vec<u32> {
     use std::cmp::Reverse;
     use std::collections::BinaryHeap;
-    let mut indegree = vec![0u32; adjacency.len()];
-    for targets in adjacency {
-        for &t in targets {
-            indegree[t as usize] += 1;
-        }
+    let mut indegree = vec![0u32; graph.nodes()];
+    for &t in &graph.targets {
+        indegree[t as usize] += 1;
     }
-    let mut rank = vec![u32::MAX; adjacency.len()];
-    let mut ready: BinaryHeap<Reverse<(u64, u32)>> = (0..adjacency.len() as u32)
+    let mut rank = vec![u32::MAX; graph.nodes()];
+    let mut ready: BinaryHeap<Reverse<(u64, u32)>> = (0..graph.nodes() as u32)
         .filter(|&n| indegree[n as usize] == 0)
         .map(|n| Reverse((key(n), n)))
         .collect();
@@ -321,7 +352,7 @@ fn topological_rank(adjacency: &[Vec<u32>], key: impl Fn(u32) -> u64) -> Vec<u32
     while let Some(Reverse((_, n))) = ready.pop() {
         rank[n as usize] = next;
         next += 1;
-        for &t in &adjacency[n as usize] {
+        for &t in graph.out(n as usize) {
             indegree[t as usize] -= 1;
             if indegree[t as usize] == 0 {
                 ready.push(Reverse((key(t), t)));
@@ -363,17 +394,18 @@ pub(crate) struct Search<'s, 'h> {
     is_member: Vec<bool>,
     /// Per key slot: the members that may write the key.
     writers_of: Vec<Vec<usize>>,
-    /// Edges of the members placed so far, by source node, and by target.
-    extra: Vec<Vec<u32>>,
-    extra_reverse: Vec<Vec<u32>>,
+    /// Edges of the members placed so far: node `n`'s targets and sources are
+    /// `extra_lists[extra_slot[n]]`, or none while its slot is `NONE` (few nodes have
+    /// any: two lists per node would cost millions of allocations on a big history).
+    extra_slot: Vec<u32>,
+    extra_lists: Vec<(Vec<u32>, Vec<u32>)>,
     /// A topological order of the base graph and the edges placed so far, kept as edges
     /// are added (see [`Search::keep_order`]): `order[n]` is node `n`'s key, and
     /// `by_order` the nodes by key. An edge that closes a cycle is found exactly, by a
     /// search only between its two ends' places; removing edges keeps an order valid,
     /// so backtracking costs nothing. Empty when the base graph has a cycle of its own
     /// (then [`Search::reaches_itself`] looks for cycles instead).
-    order: Vec<u64>,
-    by_order: BTreeMap<u64, u32>,
+    order: Order,
     /// Store reads `(key, version) -> member txns` of the members placed so far.
     placed_reads: BTreeMap<(u32, u64), Vec<u32>>,
     /// Per member and plan: its store reads.
@@ -516,12 +548,11 @@ impl<'s, 'h> Search<'s, 'h> {
                     .collect()
             })
             .collect();
-        let nodes = graph.as_ref().map_or(0, |g| g.adjacency.len());
-        let order: Vec<u64> = graph
+        let nodes = graph.as_ref().map_or(0, |g| g.nodes());
+        let order = graph
             .as_ref()
             .filter(|g| g.rank.iter().all(|&r| r != u32::MAX))
-            .map_or_else(Vec::new, |g| g.rank.iter().map(|&r| order_key(u64::from(r))).collect());
-        let by_order = order.iter().enumerate().map(|(n, &key)| (key, n as u32)).collect();
+            .map_or_else(Order::default, |g| Order::new(&g.rank));
         Search {
             ways: 0,
             impossible,
@@ -531,10 +562,9 @@ impl<'s, 'h> Search<'s, 'h> {
             banned: Vec::new(),
             is_member,
             writers_of,
-            extra: vec![Vec::new(); nodes],
-            extra_reverse: vec![Vec::new(); nodes],
+            extra_slot: vec![NONE; nodes],
+            extra_lists: Vec::new(),
             order,
-            by_order,
             placed_reads: BTreeMap::new(),
             plan_reads,
             stamp: vec![0; nodes],
@@ -943,16 +973,27 @@ impl<'s, 'h> Search<'s, 'h> {
 
     fn remove_edges(&mut self, added: &[(u32, u32)]) {
         for &(source, target) in added.iter().rev() {
-            self.extra[source as usize].pop();
-            self.extra_reverse[target as usize].pop();
+            self.extra_lists[self.extra_slot[source as usize] as usize].0.pop();
+            self.extra_lists[self.extra_slot[target as usize] as usize].1.pop();
         }
+    }
+
+    /// Node `n`'s slot in `extra_lists`, made if it has none yet.
+    fn extra_slot(&mut self, n: u32) -> usize {
+        if self.extra_slot[n as usize] == NONE {
+            self.extra_slot[n as usize] = self.extra_lists.len() as u32;
+            self.extra_lists.push((Vec::new(), Vec::new()));
+        }
+        self.extra_slot[n as usize] as usize
     }
 
     /// Adds the edge `source -> target` (onto `added`) and keeps the order; `false`, with
     /// the edge added still, when it closes a cycle and cycles are pruned.
     fn add_edge(&mut self, source: u32, target: u32, added: &mut Vec<(u32, u32)>) -> bool {
-        self.extra[source as usize].push(target);
-        self.extra_reverse[target as usize].push(source);
+        let slot = self.extra_slot(source);
+        self.extra_lists[slot].0.push(target);
+        let slot = self.extra_slot(target);
+        self.extra_lists[slot].1.push(source);
         added.push((source, target));
         if self.order.is_empty() || !self.strict_prune {
             return true;
@@ -969,7 +1010,7 @@ impl<'s, 'h> Search<'s, 'h> {
     /// whatever reaches a moved node comes before it still, whatever it reaches after.
     /// `false` if `v` reaches `u`: the edge closes a cycle (the order is left as it was).
     fn keep_order(&mut self, u: u32, v: u32) -> bool {
-        let (upper, lower) = (self.order[u as usize], self.order[v as usize]);
+        let (upper, lower) = (self.order.key(u), self.order.key(v));
         if lower > upper {
             return true;
         }
@@ -977,24 +1018,19 @@ impl<'s, 'h> Search<'s, 'h> {
         let side = self.smaller_side(&graph, u, v, upper, lower);
         self.graph = Some(graph);
         let Some((mut moved, after_u)) = side else { return false };
-        moved.sort_unstable_by_key(|&n| self.order[n as usize]);
+        moved.sort_unstable_by_key(|&n| self.order.key(n));
         let (from, to) = if after_u {
-            let next = self.by_order.range(upper + 1..).next().map_or(u64::MAX, |(&k, _)| k);
-            (upper, next)
+            (upper, self.order.after(upper).unwrap_or(u64::MAX))
         } else {
-            let previous = self.by_order.range(..lower).next_back().map_or(0, |(&k, _)| k);
-            (previous, lower)
+            (self.order.before(lower).unwrap_or(0), lower)
         };
         let step = (to - from) / (moved.len() as u64 + 1);
         if step == 0 {
-            self.renumber();
+            self.order.renumber();
             return self.keep_order(u, v);
         }
         for (i, &node) in moved.iter().enumerate() {
-            self.by_order.remove(&self.order[node as usize]);
-            let key = from + step * (i as u64 + 1);
-            self.order[node as usize] = key;
-            self.by_order.insert(key, node);
+            self.order.set(node, from + step * (i as u64 + 1));
         }
         true
     }
@@ -1023,11 +1059,12 @@ impl<'s, 'h> Search<'s, 'h> {
             let n = forward[f] as usize;
             f += 1;
             self.steps += 1;
-            for &next in graph.adjacency[n].iter().chain(&self.extra[n]) {
+            let (extra, _) = extra_of(&self.extra_slot, &self.extra_lists, n);
+            for &next in graph.out(n).iter().chain(extra) {
                 if self.stamp[next as usize] == backward_mark {
                     return None;
                 }
-                if self.order[next as usize] < upper && self.stamp[next as usize] != forward_mark {
+                if self.order.key(next) < upper && self.stamp[next as usize] != forward_mark {
                     self.stamp[next as usize] = forward_mark;
                     forward.push(next);
                 }
@@ -1040,26 +1077,16 @@ impl<'s, 'h> Search<'s, 'h> {
             self.steps += 1;
             let (from, to) =
                 (graph.reverse_offsets[n] as usize, graph.reverse_offsets[n + 1] as usize);
-            for &prev in graph.reverse_sources[from..to].iter().chain(&self.extra_reverse[n]) {
+            let (_, extra) = extra_of(&self.extra_slot, &self.extra_lists, n);
+            for &prev in graph.reverse_sources[from..to].iter().chain(extra) {
                 if self.stamp[prev as usize] == forward_mark {
                     return None;
                 }
-                if self.order[prev as usize] > lower && self.stamp[prev as usize] != backward_mark {
+                if self.order.key(prev) > lower && self.stamp[prev as usize] != backward_mark {
                     self.stamp[prev as usize] = backward_mark;
                     backward.push(prev);
                 }
             }
-        }
-    }
-
-    /// Spreads the keys out again, in the same order, when a gap ran out.
-    fn renumber(&mut self) {
-        let nodes: Vec<u32> = self.by_order.values().copied().collect();
-        self.by_order.clear();
-        for (place, node) in nodes.into_iter().enumerate() {
-            let key = order_key(place as u64);
-            self.order[node as usize] = key;
-            self.by_order.insert(key, node);
         }
     }
 
@@ -1087,8 +1114,9 @@ impl<'s, 'h> Search<'s, 'h> {
                 return false;
             }
             let n = node as usize;
-            let base = self.graph.as_ref().map_or(&[][..], |g| &g.adjacency[n][..]);
-            for &next in base.iter().chain(&self.extra[n]) {
+            let base = self.graph.as_ref().map_or(&[][..], |g| g.out(n));
+            let (extra, _) = extra_of(&self.extra_slot, &self.extra_lists, n);
+            for &next in base.iter().chain(extra) {
                 if self.quick && next != txn && self.rank_bound(next) > bound {
                     continue;
                 }
@@ -1353,6 +1381,124 @@ impl<'s, 'h> Search<'s, 'h> {
     /// The members' plans, for [`apply_decisions`] and [`describe`].
     pub(crate) fn plan_table(&self) -> BTreeMap<u32, Vec<Plan>> {
         self.plans.clone()
+    }
+}
+
+/// The search's topological order (see `Search::order`): each node's key, and the
+/// nodes by key. Nodes start at the keys of their places `0..` (`order_key`); only the
+/// few the search moves are kept in a map, the rest stay where an array puts them (a map
+/// of every node would cost a big history's search seconds to build).
+#[derive(Default)]
+struct Order {
+    /// Per node, its key.
+    keys: Vec<u64>,
+    /// Per node, its place; per place, its node: the node is there while its key is the
+    /// place's.
+    place_of: Vec<u32>,
+    at_place: Vec<u32>,
+    /// Key -> node, for the nodes away from their places.
+    moved: BTreeMap<u64, u32>,
+}
+
+impl Order {
+    /// Node `n` at place `places[n]` (a permutation of `0..n`).
+    fn new(places: &[u32]) -> Order {
+        let mut at_place = vec![0u32; places.len()];
+        for (n, &p) in places.iter().enumerate() {
+            at_place[p as usize] = n as u32;
+        }
+        Order {
+            keys: places.iter().map(|&p| order_key(u64::from(p))).collect(),
+            place_of: places.to_vec(),
+            at_place,
+            moved: BTreeMap::new(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    fn key(&self, n: u32) -> u64 {
+        self.keys[n as usize]
+    }
+
+    /// Whether the node at place `p` is still there.
+    fn held(&self, p: usize) -> bool {
+        self.keys[self.at_place[p] as usize] == order_key(p as u64)
+    }
+
+    /// The smallest key above `key`.
+    fn after(&self, key: u64) -> Option<u64> {
+        let moved = self.moved.range(key + 1..).next().map(|(&k, _)| k);
+        // Places from the first whose key is above `key`.
+        let first = (key >> ORDER_GAP_BITS) as usize;
+        let placed = (first..self.at_place.len()).find(|&p| self.held(p));
+        let placed = placed.map(|p| order_key(p as u64));
+        match (moved, placed) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// The largest key below `key`.
+    fn before(&self, key: u64) -> Option<u64> {
+        let moved = self.moved.range(..key).next_back().map(|(&k, _)| k);
+        // Places up to the last whose key is below `key`.
+        let end = ((key.saturating_sub(1) >> ORDER_GAP_BITS) as usize).min(self.at_place.len());
+        let placed = (0..end).rev().find(|&p| self.held(p));
+        let placed = placed.map(|p| order_key(p as u64));
+        match (moved, placed) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Moves node `n` to `key` (no other node's).
+    fn set(&mut self, n: u32, key: u64) {
+        let old = self.keys[n as usize];
+        if old != order_key(u64::from(self.place_of[n as usize])) {
+            self.moved.remove(&old);
+        }
+        self.keys[n as usize] = key;
+        if key != order_key(u64::from(self.place_of[n as usize])) {
+            self.moved.insert(key, n);
+        }
+    }
+
+    /// Spreads the keys out again, in the same order, when a gap ran out: the nodes
+    /// take the places `0..` in their order.
+    fn renumber(&mut self) {
+        let mut nodes: Vec<u32> = Vec::with_capacity(self.keys.len());
+        let mut moved = std::mem::take(&mut self.moved).into_iter().peekable();
+        for p in 0..self.at_place.len() {
+            let key = order_key(p as u64);
+            if !self.held(p) {
+                continue;
+            }
+            while let Some((_, n)) = moved.next_if(|&(k, _)| k < key) {
+                nodes.push(n);
+            }
+            nodes.push(self.at_place[p]);
+        }
+        nodes.extend(moved.map(|(_, n)| n));
+        for (p, &n) in nodes.iter().enumerate() {
+            self.keys[n as usize] = order_key(p as u64);
+            self.place_of[n as usize] = p as u32;
+        }
+        self.at_place = nodes;
+    }
+}
+
+/// Node `n`'s placed edges (see `Search::extra_slot`): its targets and its sources.
+fn extra_of<'a>(
+    slot: &[u32],
+    lists: &'a [(Vec<u32>, Vec<u32>)],
+    n: usize,
+) -> (&'a [u32], &'a [u32]) {
+    match slot[n] {
+        NONE => (&[], &[]),
+        i => (&lists[i as usize].0, &lists[i as usize].1),
     }
 }
 
