@@ -344,12 +344,30 @@ fn topological_rank(graph: &BaseGraph, key: impl Fn(u32) -> u64) -> Vec<u32> {
         indegree[t as usize] += 1;
     }
     let mut rank = vec![u32::MAX; graph.nodes()];
-    let mut ready: BinaryHeap<Reverse<(u64, u32)>> = (0..graph.nodes() as u32)
-        .filter(|&n| indegree[n as usize] == 0)
-        .map(|n| Reverse((key(n), n)))
-        .collect();
+    // Nodes without edges (every transaction that did not commit) wait in a sorted list
+    // beside the heap, not in it: the same order, from a much smaller heap.
+    let mut ready: BinaryHeap<Reverse<(u64, u32)>> = BinaryHeap::new();
+    let mut idle: Vec<(u64, u32)> = Vec::new();
+    for n in 0..graph.nodes() as u32 {
+        if indegree[n as usize] != 0 {
+            continue;
+        }
+        if graph.out(n as usize).is_empty() {
+            idle.push((key(n), n));
+        } else {
+            ready.push(Reverse((key(n), n)));
+        }
+    }
+    idle.sort_unstable();
+    let mut idle = idle.into_iter().peekable();
     let mut next = 0u32;
-    while let Some(Reverse((_, n))) = ready.pop() {
+    loop {
+        let n = match (ready.peek(), idle.peek()) {
+            (Some(Reverse(r)), Some(i)) if i < r => idle.next().expect("peeked").1,
+            (Some(_), _) => ready.pop().expect("peeked").0 .1,
+            (None, Some(_)) => idle.next().expect("peeked").1,
+            (None, None) => break,
+        };
         rank[n as usize] = next;
         next += 1;
         for &t in graph.out(n as usize) {

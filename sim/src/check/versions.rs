@@ -260,12 +260,12 @@ fn facts(h: &History, keep: &Keep, findings: &mut Vec<Finding>) -> Facts {
         written_final: Vec::new(),
         written_any: Vec::new(),
         written_failed: Vec::new(),
-        read_only: Vec::with_capacity(h.txns.len()),
+        read_only: vec![true; h.txns.len()],
     };
-    for (txn, t) in h.txns.iter().enumerate() {
-        let txn = txn as u32;
+    for txn in keep.txns(h.txns.len()) {
+        let t = &h.txns[txn as usize];
         let ops = h.ops(txn);
-        f.read_only.push(!ops.iter().any(|op| op.write && keep.has(op.key)));
+        f.read_only[txn as usize] = !ops.iter().any(|op| op.write && keep.has(op.key));
         for op in ops {
             if !op.write || !keep.has(op.key) {
                 continue;
@@ -347,16 +347,29 @@ pub(crate) enum Keep {
     /// Only the keys marked: the ops of other keys are as good as absent. Every rule is
     /// per key, and a transaction's writes count only for the keys it writes, so a kept
     /// key's results are those of the whole analysis whenever no `info` transaction that
-    /// touches a kept key touches another (see `view`).
-    Some(Vec<bool>),
+    /// touches a kept key touches another (see `view`). `txns`: the transactions that
+    /// touch a kept key (ascending), the only ones looked at.
+    Some {
+        keys: Vec<bool>,
+        txns: Vec<u32>,
+    },
 }
 
 impl Keep {
     fn has(&self, key: u32) -> bool {
         match self {
             Keep::All => true,
-            Keep::Some(kept) => kept[key as usize],
+            Keep::Some { keys, .. } => keys[key as usize],
         }
+    }
+
+    /// The transactions to look at, of `n`, ascending.
+    fn txns(&self, n: usize) -> impl Iterator<Item = u32> + '_ {
+        let (all, some) = match self {
+            Keep::All => (0..n as u32, &[][..]),
+            Keep::Some { txns, .. } => (0..0, &txns[..]),
+        };
+        all.chain(some.iter().copied())
     }
 }
 
@@ -524,7 +537,7 @@ impl Pass<'_, '_> {
         let mut reads = std::mem::take(&mut self.spare.unsorted);
         reads.clear();
         let mut buffer = Buffer::default();
-        for txn in 0..h.txns.len() as u32 {
+        for txn in self.keep.txns(h.txns.len()) {
             if !self.committed[txn as usize] {
                 continue;
             }

@@ -72,6 +72,10 @@ impl Views {
                 break;
             }
         }
+        // Whatever touches a local key (what the local analysis looks at).
+        let txns = (0..n_txns as u32)
+            .filter(|&t| invoked(t as usize).iter().any(|op| kept[op.key as usize]))
+            .collect();
         // The fast path's placeholders of the other keys, renumbered among themselves.
         let mut renumber = vec![NONE; fast.placeholders.len()];
         let mut placeholders = Vec::new();
@@ -96,7 +100,7 @@ impl Views {
         let attributed =
             fast.attributed.iter().copied().filter(|&(_, key, _)| !kept[key as usize]).collect();
         Some(Views {
-            keep: Keep::Some(kept),
+            keep: Keep::Some { keys: kept, txns },
             local,
             fast_committed: fast.committed.clone(),
             edges,
