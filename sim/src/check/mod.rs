@@ -175,20 +175,20 @@ fn check_budgeted(
     // nearby only), judged once; a choice whose view has a cycle through members is
     // banned and another tried. A correct store's history is nearly always done here;
     // only if these fail does the search that judges every complete choice begin.
-    let mut base = Some(base_graph(&mut h, &members, model, &analyze));
+    let base = base_graph(&mut h, &members, model, views.as_ref(), &analyze);
+    let judge = |h: &History| judge(h, views.as_ref(), &base, model);
     let mut banned: Vec<(u32, resolve::Choice)> = Vec::new();
     for _ in 0..QUICK_ROUNDS {
-        let mut quick = resolve::Search::new(&mut h, &fast.analysis, &members, base.take(), budget);
+        let mut quick = resolve::Search::new(&mut h, &fast.analysis, &members, Some(&base), budget);
         quick.quick = true;
         quick.banned = banned.clone();
         let found = match quick.run(&mut |_| true) {
             resolve::Resolution::Witness(decisions) => Some((decisions, quick.plan_table())),
             _ => None,
         };
-        base = quick.into_graph();
         let Some((decisions, plans)) = found else { break };
         let saved = resolve::apply_decisions(&mut h, &plans, &decisions);
-        let view = judge_view(&h, analyze(&h), model, &mut |_| {});
+        let view = judge(&h);
         if view.valid() && resolve::members(&h, &view.analysis).is_empty() {
             let verdict = view.build(&h, model);
             phase_done(PHASES[5]);
@@ -206,25 +206,24 @@ fn check_budgeted(
         }
         banned.extend(decisions.into_iter().filter(|(t, _)| on_cycle.contains(t)));
     }
-    let base = base.unwrap_or_else(|| base_graph(&mut h, &members, model, &analyze));
-    let mut search = resolve::Search::new(&mut h, &fast.analysis, &members, Some(base), budget);
-    let mut judge = |view: &History| {
-        let judged = judge_view(view, analyze(view), model, &mut |_| {});
+    let mut search = resolve::Search::new(&mut h, &fast.analysis, &members, Some(&base), budget);
+    let mut valid = |view: &History| {
+        let judged = judge(view);
         judged.valid() && resolve::members(view, &judged.analysis).is_empty()
     };
-    let resolution = search.run(&mut judge);
+    let resolution = search.run(&mut valid);
     let plans = search.plan_table();
     let unfillable = search.unfillable();
     drop(search);
     let verdict = match resolution {
         resolve::Resolution::Witness(decisions) => {
             resolve::apply_decisions(&mut h, &plans, &decisions);
-            let view = judge_view(&h, analyze(&h), model, &mut |_| {});
+            let view = judge(&h);
             view.build(&h, model)
         }
         resolve::Resolution::Refuted { first: Some(decisions), only_way } => {
             resolve::apply_decisions(&mut h, &plans, &decisions);
-            let view = judge_view(&h, analyze(&h), model, &mut |_| {});
+            let view = judge(&h);
             let assumed = resolve::describe(&h, &plans, &decisions);
             let mut verdict = view.build(&h, model);
             let because = if only_way {
@@ -292,6 +291,66 @@ impl Judged {
     fn build(self, h: &History, model: Model) -> Verdict {
         report::build(h, &self.analysis, self.cycles, model, self.nodes, self.edges)
     }
+}
+
+/// Judges the view `h` holds, one the exact layer built (the members changed). With
+/// `views` (the fast path found nothing), its version analysis is local, and a view
+/// with no local finding has its graph checked from the base graph's order, not built
+/// (see [`resolve::acyclic_with`]): the same verdict, at the cost of what the members
+/// changed. A view that fails is judged whole again, for the cycles to report.
+fn judge(
+    h: &History,
+    views: Option<&view::Views>,
+    base: &resolve::BaseGraph,
+    model: Model,
+) -> Judged {
+    let Some(views) = views else {
+        return judge_view(h, versions::analyze(h), model, &mut |_| {});
+    };
+    let near = views.near(h);
+    if near.findings.is_empty() {
+        if let Some(judged) = judge_from_base(h, views, base, near, model) {
+            return judged;
+        }
+    }
+    judge_view(h, views.analyze(h), model, &mut |_| {})
+}
+
+/// [`judge`] from the base graph, for a view with no finding: `None` unless its graph
+/// is acyclic. The view's graph is the base graph's but for the local edges: those of
+/// the local keys (`near`'s, its placeholders new nodes after the base graph's) and the
+/// real-time edges into local transactions (those committed here). Its size, for the
+/// verdict's statistics, is counted the same way.
+fn judge_from_base(
+    h: &History,
+    views: &view::Views,
+    base: &resolve::BaseGraph,
+    near: versions::Analysis,
+    model: Model,
+) -> Option<Judged> {
+    let n_txns = h.txns.len() as u32;
+    let node = |n: u32| if n < n_txns { n } else { base.nodes() as u32 + (n - n_txns) };
+    let mut added: Vec<(u32, u32)> =
+        near.edges.iter().map(|e| (node(e.source), node(e.target))).collect();
+    let (near_edges, new_nodes) = (near.edges.len(), near.placeholders.len());
+    let analysis = views.combine(h, near, false);
+    let mut local_rt = 0;
+    if model == Model::StrictSerializable {
+        for t in 0..n_txns {
+            let chain = base.rt_pred(t);
+            if views.local(t) && analysis.committed[t as usize] && chain != NONE {
+                added.push((chain, t));
+                local_rt += 1;
+            }
+        }
+    }
+    if resolve::acyclic_with(base, new_nodes, &added) != Some(true) {
+        return None;
+    }
+    let chains = base.nodes() - base.chain_start() as usize;
+    let nodes = h.txns.len() + analysis.placeholders.len() + chains;
+    let edges = views.far_edges() + near_edges + base.rt_edges() - base.local_rt() + local_rt;
+    Some(Judged { analysis, cycles: Vec::new(), nodes, edges })
 }
 
 /// Real-time edges (strict only), the graph and its cycles, for one view.
@@ -365,6 +424,7 @@ fn base_graph(
     h: &mut History,
     members: &[u32],
     model: Model,
+    views: Option<&view::Views>,
     analyze: &dyn Fn(&History) -> versions::Analysis,
 ) -> resolve::BaseGraph {
     let saved: Vec<(u32, txns::Effect)> =
@@ -374,14 +434,32 @@ fn base_graph(
     }
     let mut analysis = analyze(h);
     let mut edges = std::mem::take(&mut analysis.edges);
+    let version_edges = edges.len();
     let chain_start = (h.txns.len() + analysis.placeholders.len()) as u32;
     let mut rt_pred = vec![NONE; h.txns.len()];
     let nodes =
         realtime_edges(h, &analysis.committed, model, chain_start, &mut edges, &mut |t, c| {
             rt_pred[t as usize] = c
         });
-    let pairs = edges.iter().map(|e| (e.source, e.target));
-    let base = resolve::BaseGraph::new(h, &analysis, nodes as usize, pairs, rt_pred, members);
+    // The edges views change (see `judge_from_base`).
+    let n_txns = h.txns.len() as u32;
+    let local = |i: usize, e: &Edge| {
+        views.is_some_and(|v| {
+            if i < version_edges {
+                v.kept(e.key())
+            } else {
+                e.target < n_txns && v.local(e.target)
+            }
+        })
+    };
+    let shape = resolve::Shape {
+        nodes: nodes as usize,
+        chain_start,
+        rt_edges: edges.len() - version_edges,
+        local_rt: (version_edges..edges.len()).filter(|&i| local(i, &edges[i])).count(),
+    };
+    let triples = edges.iter().enumerate().map(|(i, e)| (e.source, e.target, local(i, e)));
+    let base = resolve::BaseGraph::new(h, &analysis, shape, triples, rt_pred, members);
     for (t, effect) in saved {
         h.txns[t as usize].effect = effect;
     }

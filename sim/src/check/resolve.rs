@@ -228,6 +228,13 @@ pub(crate) struct BaseGraph {
     /// a big history's graph has millions of nodes).
     offsets: Vec<u32>,
     targets: Vec<u32>,
+    /// Per edge of `targets`: local (see [`acyclic_with`]).
+    local: Vec<bool>,
+    /// The first time-chain node, and how many real-time edges there are, and how many of
+    /// them are local (into a local transaction).
+    chain_start: u32,
+    rt_edges: usize,
+    local_rt: usize,
     /// Per transaction: the chain node its invocation hangs off (strict), or `NONE`.
     rt_pred: Vec<u32>,
     installer: BTreeMap<(u32, u64), u32>,
@@ -238,19 +245,29 @@ pub(crate) struct BaseGraph {
     /// `reverse_sources[reverse_offsets[n]..reverse_offsets[n + 1]]`.
     reverse_offsets: Vec<u32>,
     reverse_sources: Vec<u32>,
+    reverse_local: Vec<bool>,
+}
+
+/// What [`BaseGraph::new`] is told of the base view's graph besides its edges.
+pub(crate) struct Shape {
+    pub(crate) nodes: usize,
+    pub(crate) chain_start: u32,
+    pub(crate) rt_edges: usize,
+    pub(crate) local_rt: usize,
 }
 
 impl BaseGraph {
     /// `members`: whose keys (written or read) the maps are kept for.
-    /// `edges`: `(source, target)` over `nodes` nodes.
+    /// `edges`: `(source, target, local)`.
     pub(crate) fn new(
         h: &History,
         analysis: &Analysis,
-        nodes: usize,
-        edges: impl Iterator<Item = (u32, u32)> + Clone,
+        shape: Shape,
+        edges: impl Iterator<Item = (u32, u32, bool)> + Clone,
         rt_pred: Vec<u32>,
         members: &[u32],
     ) -> BaseGraph {
+        let nodes = shape.nodes;
         let mut wanted = vec![false; h.keys.len()];
         for &m in members {
             let t = h.txns[m as usize];
@@ -277,29 +294,49 @@ impl BaseGraph {
         // Transactions as early as their invocations allow, so that the order follows time
         // and a member (no base edges: it may go anywhere) starts where its edges will be.
         let invoked = |n: u32| h.txns.get(n as usize).map_or(0, |t| u64::from(t.invoke));
-        let (offsets, targets) = by_first(nodes, edges.clone());
+        let (offsets, targets, local) = by_first(nodes, edges.clone());
         let mut graph = BaseGraph {
             offsets,
             targets,
+            local,
+            chain_start: shape.chain_start,
+            rt_edges: shape.rt_edges,
+            local_rt: shape.local_rt,
             rt_pred,
             installer,
             readers,
             rank: Vec::new(),
             reverse_offsets: Vec::new(),
             reverse_sources: Vec::new(),
+            reverse_local: Vec::new(),
         };
         graph.rank = topological_rank(&graph, invoked);
         // Backwards by target, sources ascending: the order a walk over the edges by
         // source finds them in.
-        let (reverse_offsets, reverse_sources) =
-            by_first(nodes, graph.edges().map(|(s, t)| (t, s)));
-        graph.reverse_offsets = reverse_offsets;
-        graph.reverse_sources = reverse_sources;
+        let reverse = by_first(nodes, graph.edges().map(|(s, t, local)| (t, s, local)));
+        (graph.reverse_offsets, graph.reverse_sources, graph.reverse_local) = reverse;
         graph
     }
 
-    fn nodes(&self) -> usize {
+    pub(crate) fn nodes(&self) -> usize {
         self.offsets.len() - 1
+    }
+
+    pub(crate) fn chain_start(&self) -> u32 {
+        self.chain_start
+    }
+
+    pub(crate) fn rt_edges(&self) -> usize {
+        self.rt_edges
+    }
+
+    pub(crate) fn local_rt(&self) -> usize {
+        self.local_rt
+    }
+
+    /// The chain node transaction `t`'s invocation hangs off (strict), or `NONE`.
+    pub(crate) fn rt_pred(&self, t: u32) -> u32 {
+        self.rt_pred[t as usize]
     }
 
     /// Node `n`'s successors.
@@ -307,17 +344,23 @@ impl BaseGraph {
         &self.targets[self.offsets[n] as usize..self.offsets[n + 1] as usize]
     }
 
-    /// Every edge, by source.
-    fn edges(&self) -> impl Iterator<Item = (u32, u32)> + Clone + '_ {
-        (0..self.nodes()).flat_map(move |n| self.out(n).iter().map(move |&t| (n as u32, t)))
+    /// Every edge, by source, and whether it is local.
+    fn edges(&self) -> impl Iterator<Item = (u32, u32, bool)> + Clone + '_ {
+        (0..self.nodes()).flat_map(move |n| {
+            let range = self.offsets[n] as usize..self.offsets[n + 1] as usize;
+            range.map(move |e| (n as u32, self.targets[e], self.local[e]))
+        })
     }
 }
 
-/// Pairs `(a, b)` over `nodes` nodes grouped by `a`, stably (a counting sort): offsets,
-/// and the `b`s in one array.
-fn by_first(nodes: usize, pairs: impl Iterator<Item = (u32, u32)> + Clone) -> (Vec<u32>, Vec<u32>) {
+/// Triples `(a, b, flag)` over `nodes` nodes grouped by `a`, stably (a counting sort):
+/// offsets, and the `b`s and flags in arrays.
+fn by_first(
+    nodes: usize,
+    triples: impl Iterator<Item = (u32, u32, bool)> + Clone,
+) -> (Vec<u32>, Vec<u32>, Vec<bool>) {
     let mut offsets = vec![0u32; nodes + 1];
-    for (a, _) in pairs.clone() {
+    for (a, _, _) in triples.clone() {
         offsets[a as usize + 1] += 1;
     }
     for n in 0..nodes {
@@ -325,11 +368,154 @@ fn by_first(nodes: usize, pairs: impl Iterator<Item = (u32, u32)> + Clone) -> (V
     }
     let mut fill = offsets.clone();
     let mut seconds = vec![0u32; offsets[nodes] as usize];
-    for (a, b) in pairs {
+    let mut flags = vec![false; offsets[nodes] as usize];
+    for (a, b, flag) in triples {
         seconds[fill[a as usize] as usize] = b;
+        flags[fill[a as usize] as usize] = flag;
         fill[a as usize] += 1;
     }
-    (offsets, seconds)
+    (offsets, seconds, flags)
+}
+
+/// Whether a view's graph is acyclic, judged from the base graph's order without
+/// building the view's graph: it is the base graph without its local edges (those of the
+/// local keys, and the real-time edges into local transactions: the only ones views
+/// change, see `view`), plus `added`, over the base graph's nodes and `new_nodes` more
+/// (the view's placeholders of local keys). Each added edge keeps a topological order
+/// as the search does (see [`Search::keep_order`]), so a cycle is found exactly, and
+/// the cost is that of the edges added, not of the graph. `None` when the base graph
+/// has a cycle of its own (no order to start from).
+pub(crate) fn acyclic_with(
+    base: &BaseGraph,
+    new_nodes: usize,
+    added: &[(u32, u32)],
+) -> Option<bool> {
+    if base.rank.contains(&u32::MAX) {
+        return None;
+    }
+    let nodes = base.nodes() + new_nodes;
+    let places: Vec<u32> =
+        base.rank.iter().copied().chain(base.nodes() as u32..nodes as u32).collect();
+    let mut dag = Dag {
+        base,
+        order: Order::new(&places),
+        out: BTreeMap::new(),
+        into: BTreeMap::new(),
+        stamp: vec![0; nodes],
+        epoch: 0,
+    };
+    for &(u, v) in added {
+        if u == v {
+            return Some(false);
+        }
+        dag.out.entry(u).or_default().push(v);
+        dag.into.entry(v).or_default().push(u);
+        if !dag.keep_order(u, v) {
+            return Some(false);
+        }
+    }
+    Some(true)
+}
+
+/// The graph [`acyclic_with`] keeps an order of.
+struct Dag<'b> {
+    base: &'b BaseGraph,
+    order: Order,
+    /// The added edges, by source and by target.
+    out: BTreeMap<u32, Vec<u32>>,
+    into: BTreeMap<u32, Vec<u32>>,
+    stamp: Vec<u32>,
+    epoch: u32,
+}
+
+impl Dag<'_> {
+    /// Node `n`'s successors that stay: its base edges but the local ones, and the added.
+    fn successors(&self, n: u32) -> impl Iterator<Item = u32> + '_ {
+        let base = self.base;
+        let range = if (n as usize) < base.nodes() {
+            base.offsets[n as usize] as usize..base.offsets[n as usize + 1] as usize
+        } else {
+            0..0
+        };
+        let kept = range.filter(|&e| !base.local[e]).map(|e| base.targets[e]);
+        kept.chain(self.out.get(&n).into_iter().flatten().copied())
+    }
+
+    /// Node `n`'s predecessors that stay.
+    fn predecessors(&self, n: u32) -> impl Iterator<Item = u32> + '_ {
+        let base = self.base;
+        let range = if (n as usize) < base.nodes() {
+            base.reverse_offsets[n as usize] as usize..base.reverse_offsets[n as usize + 1] as usize
+        } else {
+            0..0
+        };
+        let kept = range.filter(|&e| !base.reverse_local[e]).map(|e| base.reverse_sources[e]);
+        kept.chain(self.into.get(&n).into_iter().flatten().copied())
+    }
+
+    /// [`Search::keep_order`] over this graph: after adding `u -> v`, moves the smaller
+    /// side into the gap by the other end; `false` if `v` reaches `u`.
+    fn keep_order(&mut self, u: u32, v: u32) -> bool {
+        let (upper, lower) = (self.order.key(u), self.order.key(v));
+        if lower > upper {
+            return true;
+        }
+        // Forward from `v` below `upper`, backward from `u` above `lower`, a node each
+        // in turn, until one side is done or they meet.
+        self.epoch += 2;
+        let (forward_mark, backward_mark) = (self.epoch - 1, self.epoch);
+        let (mut forward, mut backward) = (vec![v], vec![u]);
+        self.stamp[v as usize] = forward_mark;
+        self.stamp[u as usize] = backward_mark;
+        let (mut f, mut b) = (0, 0);
+        let (mut moved, after_u) = loop {
+            if f == forward.len() {
+                break (forward, true);
+            }
+            let n = forward[f];
+            f += 1;
+            let next: Vec<u32> = self.successors(n).collect();
+            for next in next {
+                if self.stamp[next as usize] == backward_mark {
+                    return false;
+                }
+                if self.order.key(next) < upper && self.stamp[next as usize] != forward_mark {
+                    self.stamp[next as usize] = forward_mark;
+                    forward.push(next);
+                }
+            }
+            if b == backward.len() {
+                break (backward, false);
+            }
+            let n = backward[b];
+            b += 1;
+            let previous: Vec<u32> = self.predecessors(n).collect();
+            for prev in previous {
+                if self.stamp[prev as usize] == forward_mark {
+                    return false;
+                }
+                if self.order.key(prev) > lower && self.stamp[prev as usize] != backward_mark {
+                    self.stamp[prev as usize] = backward_mark;
+                    backward.push(prev);
+                }
+            }
+        };
+        moved.sort_unstable_by_key(|&n| self.order.key(n));
+        let (from, to) = if after_u {
+            (upper, self.order.after(upper).unwrap_or(u64::MAX))
+        } else {
+            (self.order.before(lower).unwrap_or(0), lower)
+        };
+        let step = (to - from) / (moved.len() as u64 + 1);
+        if step == 0 {
+            self.order.renumber();
+            return self.keep_order(u, v);
+        }
+        for (i, &node) in moved.iter().enumerate() {
+            self.order.set(node, from + step * (i as u64 + 1));
+        }
+        true
+    }
 }
 
 /// Each node's place in a topological order of the graph (Kahn's, taking the ready node
@@ -401,7 +587,7 @@ pub(crate) struct Search<'s, 'h> {
     first: Option<Vec<(u32, Choice)>>,
     plans: BTreeMap<u32, Vec<Plan>>,
     /// The graph for cycle pruning (`None`: no pruning).
-    graph: Option<BaseGraph>,
+    graph: Option<&'s BaseGraph>,
     /// The quick pass: a complete choice is taken without judging it (the caller
     /// judges the one it returns).
     pub(crate) quick: bool,
@@ -459,7 +645,7 @@ impl<'s, 'h> Search<'s, 'h> {
         h: &'s mut History<'h>,
         fast: &Analysis,
         members: &[u32],
-        graph: Option<BaseGraph>,
+        graph: Option<&'s BaseGraph>,
         budget: u64,
     ) -> Self {
         let uncertain_any = (0..h.txns.len() as u32).any(|t| h.uncertain(t));
@@ -1032,9 +1218,8 @@ impl<'s, 'h> Search<'s, 'h> {
         if lower > upper {
             return true;
         }
-        let Some(graph) = self.graph.take() else { return true };
-        let side = self.smaller_side(&graph, u, v, upper, lower);
-        self.graph = Some(graph);
+        let Some(graph) = self.graph else { return true };
+        let side = self.smaller_side(graph, u, v, upper, lower);
         let Some((mut moved, after_u)) = side else { return false };
         moved.sort_unstable_by_key(|&n| self.order.key(n));
         let (from, to) = if after_u {
@@ -1389,11 +1574,6 @@ impl<'s, 'h> Search<'s, 'h> {
                     },
                 )
         })
-    }
-
-    /// Gives the graph back, for the next search.
-    pub(crate) fn into_graph(self) -> Option<BaseGraph> {
-        self.graph
     }
 
     /// The members' plans, for [`apply_decisions`] and [`describe`].

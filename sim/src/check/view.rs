@@ -111,7 +111,35 @@ impl Views {
 
     /// The version analysis of the view `h` now holds (members changed, nothing else).
     pub(crate) fn analyze(&self, h: &History) -> Analysis {
-        let near = versions::analyze_keys(h, &self.keep);
+        self.combine(h, self.near(h), true)
+    }
+
+    /// The version analysis of the view `h` holds, for the local keys alone.
+    pub(crate) fn near(&self, h: &History) -> Analysis {
+        versions::analyze_keys(h, &self.keep)
+    }
+
+    /// Whether `key` is local.
+    pub(crate) fn kept(&self, key: u32) -> bool {
+        match &self.keep {
+            Keep::Some { keys, .. } => keys[key as usize],
+            Keep::All => true,
+        }
+    }
+
+    /// Whether transaction `t` is local (its committed status may differ between views).
+    pub(crate) fn local(&self, t: u32) -> bool {
+        self.local[t as usize]
+    }
+
+    /// How many edges the other keys give.
+    pub(crate) fn far_edges(&self) -> usize {
+        self.edges.len()
+    }
+
+    /// The whole view's analysis from its local analysis `near`; without edges when
+    /// `edges` is false (for a view judged without building its graph).
+    pub(crate) fn combine(&self, h: &History, near: Analysis, edges: bool) -> Analysis {
         let n_txns = h.txns.len() as u32;
         let committed = (0..h.txns.len())
             .map(|t| if self.local[t] { near.committed[t] } else { self.fast_committed[t] })
@@ -138,7 +166,8 @@ impl Views {
         let node =
             |n: u32, to: &[u32]| if n < n_txns { n } else { n_txns + to[(n - n_txns) as usize] };
         // Edges by key, as the whole analysis emits them.
-        let (far_e, near_e) = (&self.edges, &near.edges);
+        let (far_e, near_e) =
+            if edges { (&self.edges[..], &near.edges[..]) } else { (&[][..], &[][..]) };
         let mut edges = Vec::with_capacity(far_e.len() + near_e.len());
         let (mut i, mut j) = (0, 0);
         while i < far_e.len() || j < near_e.len() {
