@@ -176,7 +176,8 @@ fn check_budgeted(
     // banned and another tried. A correct store's history is nearly always done here;
     // only if these fail does the search that judges every complete choice begin.
     let base = base_graph(&mut h, &members, model, views.as_ref(), &analyze);
-    let judge = |h: &History| judge(h, views.as_ref(), &base, model);
+    let graphs = resolve::ViewGraphs::new(&base);
+    let judge = |h: &History| judge(h, views.as_ref(), &base, &graphs, model);
     let mut banned: Vec<(u32, resolve::Choice)> = Vec::new();
     for _ in 0..QUICK_ROUNDS {
         let mut quick = resolve::Search::new(&mut h, &fast.analysis, &members, Some(&base), budget);
@@ -296,12 +297,13 @@ impl Judged {
 /// Judges the view `h` holds, one the exact layer built (the members changed). With
 /// `views` (the fast path found nothing), its version analysis is local, and a view
 /// with no local finding has its graph checked from the base graph's order, not built
-/// (see [`resolve::acyclic_with`]): the same verdict, at the cost of what the members
+/// (see [`resolve::ViewGraphs::acyclic_with`]): the same verdict, at the cost of what the members
 /// changed. A view that fails is judged whole again, for the cycles to report.
 fn judge(
     h: &History,
     views: Option<&view::Views>,
     base: &resolve::BaseGraph,
+    graphs: &resolve::ViewGraphs,
     model: Model,
 ) -> Judged {
     let Some(views) = views else {
@@ -309,7 +311,7 @@ fn judge(
     };
     let near = views.near(h);
     if near.findings.is_empty() {
-        if let Some(judged) = judge_from_base(h, views, base, near, model) {
+        if let Some(judged) = judge_from_base(h, views, base, graphs, near, model) {
             return judged;
         }
     }
@@ -325,6 +327,7 @@ fn judge_from_base(
     h: &History,
     views: &view::Views,
     base: &resolve::BaseGraph,
+    graphs: &resolve::ViewGraphs,
     near: versions::Analysis,
     model: Model,
 ) -> Option<Judged> {
@@ -344,7 +347,7 @@ fn judge_from_base(
             }
         }
     }
-    if resolve::acyclic_with(base, new_nodes, &added) != Some(true) {
+    if graphs.acyclic_with(new_nodes, &added) != Some(true) {
         return None;
     }
     let chains = base.nodes() - base.chain_start() as usize;

@@ -377,47 +377,66 @@ fn by_first(
     (offsets, seconds, flags)
 }
 
-/// Whether a view's graph is acyclic, judged from the base graph's order without
-/// building the view's graph: it is the base graph without its local edges (those of the
-/// local keys, and the real-time edges into local transactions: the only ones views
-/// change, see `view`), plus `added`, over the base graph's nodes and `new_nodes` more
-/// (the view's placeholders of local keys). Each added edge keeps a topological order
-/// as the search does (see [`Search::keep_order`]), so a cycle is found exactly, and
-/// the cost is that of the edges added, not of the graph. `None` when the base graph
-/// has a cycle of its own (no order to start from).
-pub(crate) fn acyclic_with(
-    base: &BaseGraph,
-    new_nodes: usize,
-    added: &[(u32, u32)],
-) -> Option<bool> {
-    if base.rank.contains(&u32::MAX) {
-        return None;
-    }
-    let nodes = base.nodes() + new_nodes;
-    let places: Vec<u32> =
-        base.rank.iter().copied().chain(base.nodes() as u32..nodes as u32).collect();
-    let mut dag = Dag {
-        base,
-        order: Order::new(&places),
-        out: BTreeMap::new(),
-        into: BTreeMap::new(),
-        stamp: vec![0; nodes],
-        epoch: 0,
-    };
-    for &(u, v) in added {
-        if u == v {
-            return Some(false);
-        }
-        dag.out.entry(u).or_default().push(v);
-        dag.into.entry(v).or_default().push(u);
-        if !dag.keep_order(u, v) {
-            return Some(false);
-        }
-    }
-    Some(true)
+/// Judges views' graphs from the base graph's order, without building them (see
+/// [`ViewGraphs::acyclic_with`]).
+pub(crate) struct ViewGraphs<'b> {
+    base: &'b BaseGraph,
+    /// The order kept from one view to the next: once a view's edges are taken out
+    /// again, it is an order of the base graph without its local edges, where the next
+    /// view starts (a fresh one per view would cost arrays over every node).
+    dag: std::cell::RefCell<Option<Dag<'b>>>,
 }
 
-/// The graph [`acyclic_with`] keeps an order of.
+impl<'b> ViewGraphs<'b> {
+    pub(crate) fn new(base: &'b BaseGraph) -> ViewGraphs<'b> {
+        ViewGraphs { base, dag: std::cell::RefCell::new(None) }
+    }
+
+    /// Whether a view's graph is acyclic. It is the base graph without its local edges
+    /// (those of the local keys, and the real-time edges into local transactions: the
+    /// only ones views change, see `view`), plus `added`, over the base graph's nodes and
+    /// `new_nodes` more (the view's placeholders of local keys). Each added edge keeps a
+    /// topological order as the search does (see [`Search::keep_order`]), so a cycle is
+    /// found exactly, at the cost of the edges added, not of the graph. `None` when the
+    /// base graph has a cycle of its own (no order to start from).
+    pub(crate) fn acyclic_with(&self, new_nodes: usize, added: &[(u32, u32)]) -> Option<bool> {
+        let base = self.base;
+        if base.rank.contains(&u32::MAX) {
+            return None;
+        }
+        let mut dag = self.dag.borrow_mut();
+        if dag.as_ref().is_none_or(|d| d.stamp.len() < base.nodes() + new_nodes) {
+            // New nodes go at the end (between views they have no edges), with room to
+            // spare for the next views'.
+            let nodes = base.nodes() + 2 * new_nodes.max(64);
+            let places: Vec<u32> =
+                base.rank.iter().copied().chain(base.nodes() as u32..nodes as u32).collect();
+            *dag = Some(Dag {
+                base,
+                order: Order::new(&places),
+                out: BTreeMap::new(),
+                into: BTreeMap::new(),
+                stamp: vec![0; nodes],
+                epoch: 0,
+            });
+        }
+        let dag = dag.as_mut().expect("made above");
+        let mut acyclic = true;
+        for &(u, v) in added {
+            dag.out.entry(u).or_default().push(v);
+            dag.into.entry(v).or_default().push(u);
+            if u == v || !dag.keep_order(u, v) {
+                acyclic = false;
+                break;
+            }
+        }
+        dag.out.clear();
+        dag.into.clear();
+        Some(acyclic)
+    }
+}
+
+/// The graph [`ViewGraphs::acyclic_with`] keeps an order of.
 struct Dag<'b> {
     base: &'b BaseGraph,
     order: Order,
