@@ -455,14 +455,14 @@ fn base_graph(
             }
         })
     };
+    let local: Vec<bool> = edges.iter().enumerate().map(|(i, e)| local(i, e)).collect();
     let shape = resolve::Shape {
         nodes: nodes as usize,
         chain_start,
         rt_edges: edges.len() - version_edges,
-        local_rt: (version_edges..edges.len()).filter(|&i| local(i, &edges[i])).count(),
+        local_rt: local[version_edges..].iter().filter(|&&l| l).count(),
     };
-    let triples = edges.iter().enumerate().map(|(i, e)| (e.source, e.target, local(i, e)));
-    let base = resolve::BaseGraph::new(h, &analysis, shape, triples, rt_pred, members);
+    let base = resolve::BaseGraph::new(h, &analysis, shape, &edges, &local, rt_pred, members);
     for (t, effect) in saved {
         h.txns[t as usize].effect = effect;
     }

@@ -27,7 +27,7 @@ use std::collections::BTreeMap;
 
 use super::intern::{Value, NULL, UNKNOWN};
 use super::txns::{COp, Effect, History, Outcome, Txn, NONE, NO_VERSION};
-use super::versions::{label, Analysis};
+use super::versions::{label, Analysis, Edge};
 
 /// A write placed above every known version of its key, its exact version chosen last.
 const TOP: u64 = u64::MAX;
@@ -239,8 +239,9 @@ pub(crate) struct BaseGraph {
     rt_pred: Vec<u32>,
     installer: BTreeMap<(u32, u64), u32>,
     readers: BTreeMap<(u32, u64), Vec<u32>>,
-    /// See [`topological_rank`].
+    /// See [`topological_rank`]; and the nodes by rank.
     rank: Vec<u32>,
+    by_rank: Vec<u32>,
     /// The edges backwards, for the search's order upkeep: node `n`'s predecessors are
     /// `reverse_sources[reverse_offsets[n]..reverse_offsets[n + 1]]`.
     reverse_offsets: Vec<u32>,
@@ -258,12 +259,13 @@ pub(crate) struct Shape {
 
 impl BaseGraph {
     /// `members`: whose keys (written or read) the maps are kept for.
-    /// `edges`: `(source, target, local)`.
+    /// `edges` and, per edge, whether it is `local`.
     pub(crate) fn new(
         h: &History,
         analysis: &Analysis,
         shape: Shape,
-        edges: impl Iterator<Item = (u32, u32, bool)> + Clone,
+        edges: &[Edge],
+        local: &[bool],
         rt_pred: Vec<u32>,
         members: &[u32],
     ) -> BaseGraph {
@@ -294,7 +296,8 @@ impl BaseGraph {
         // Transactions as early as their invocations allow, so that the order follows time
         // and a member (no base edges: it may go anywhere) starts where its edges will be.
         let invoked = |n: u32| h.txns.get(n as usize).map_or(0, |t| u64::from(t.invoke));
-        let (offsets, targets, local) = by_first(nodes, edges.clone());
+        let (offsets, targets, local) =
+            by_first(nodes, edges.len(), |i| (edges[i].source, edges[i].target, local[i]));
         let mut graph = BaseGraph {
             offsets,
             targets,
@@ -306,14 +309,17 @@ impl BaseGraph {
             installer,
             readers,
             rank: Vec::new(),
+            by_rank: Vec::new(),
             reverse_offsets: Vec::new(),
             reverse_sources: Vec::new(),
             reverse_local: Vec::new(),
         };
-        graph.rank = topological_rank(&graph, invoked);
+        (graph.rank, graph.by_rank) = topological_rank(&graph, invoked);
         // Backwards by target, sources ascending: the order a walk over the edges by
         // source finds them in.
-        let reverse = by_first(nodes, graph.edges().map(|(s, t, local)| (t, s, local)));
+        let sources = graph.sources();
+        let reverse =
+            by_first(nodes, sources.len(), |e| (graph.targets[e], sources[e], graph.local[e]));
         (graph.reverse_offsets, graph.reverse_sources, graph.reverse_local) = reverse;
         graph
     }
@@ -344,32 +350,36 @@ impl BaseGraph {
         &self.targets[self.offsets[n] as usize..self.offsets[n + 1] as usize]
     }
 
-    /// Every edge, by source, and whether it is local.
-    fn edges(&self) -> impl Iterator<Item = (u32, u32, bool)> + Clone + '_ {
-        (0..self.nodes()).flat_map(move |n| {
-            let range = self.offsets[n] as usize..self.offsets[n + 1] as usize;
-            range.map(move |e| (n as u32, self.targets[e], self.local[e]))
-        })
+    /// Per edge of `targets`, its source.
+    fn sources(&self) -> Vec<u32> {
+        let mut sources = Vec::with_capacity(self.targets.len());
+        for n in 0..self.nodes() {
+            let degree = (self.offsets[n + 1] - self.offsets[n]) as usize;
+            sources.extend(std::iter::repeat_n(n as u32, degree));
+        }
+        sources
     }
 }
 
-/// Triples `(a, b, flag)` over `nodes` nodes grouped by `a`, stably (a counting sort):
-/// offsets, and the `b`s and flags in arrays.
+/// Items `0..len`, each `(a, b, flag)` over `nodes` nodes, grouped by `a`, stably (a
+/// counting sort): offsets, and the `b`s and flags in arrays.
 fn by_first(
     nodes: usize,
-    triples: impl Iterator<Item = (u32, u32, bool)> + Clone,
+    len: usize,
+    item: impl Fn(usize) -> (u32, u32, bool),
 ) -> (Vec<u32>, Vec<u32>, Vec<bool>) {
     let mut offsets = vec![0u32; nodes + 1];
-    for (a, _, _) in triples.clone() {
-        offsets[a as usize + 1] += 1;
+    for i in 0..len {
+        offsets[item(i).0 as usize + 1] += 1;
     }
     for n in 0..nodes {
         offsets[n + 1] += offsets[n];
     }
     let mut fill = offsets.clone();
-    let mut seconds = vec![0u32; offsets[nodes] as usize];
-    let mut flags = vec![false; offsets[nodes] as usize];
-    for (a, b, flag) in triples {
+    let mut seconds = vec![0u32; len];
+    let mut flags = vec![false; len];
+    for i in 0..len {
+        let (a, b, flag) = item(i);
         seconds[fill[a as usize] as usize] = b;
         flags[fill[a as usize] as usize] = flag;
         fill[a as usize] += 1;
@@ -409,11 +419,9 @@ impl<'b> ViewGraphs<'b> {
             // New nodes go at the end (between views they have no edges), with room to
             // spare for the next views'.
             let nodes = base.nodes() + 2 * new_nodes.max(64);
-            let places: Vec<u32> =
-                base.rank.iter().copied().chain(base.nodes() as u32..nodes as u32).collect();
             *dag = Some(Dag {
                 base,
-                order: Order::new(&places),
+                order: Order::new(&base.rank, &base.by_rank, nodes - base.nodes()),
                 out: BTreeMap::new(),
                 into: BTreeMap::new(),
                 stamp: vec![0; nodes],
@@ -541,7 +549,7 @@ impl Dag<'_> {
 /// of the smallest `key` first), or `u32::MAX` for nodes on or behind a cycle. Paths in
 /// the graph only climb in rank: the quick pass looks for a path back to a transaction
 /// only below the highest rank it must reach.
-fn topological_rank(graph: &BaseGraph, key: impl Fn(u32) -> u64) -> Vec<u32> {
+fn topological_rank(graph: &BaseGraph, key: impl Fn(u32) -> u64) -> (Vec<u32>, Vec<u32>) {
     use std::cmp::Reverse;
     use std::collections::BinaryHeap;
     let mut indegree = vec![0u32; graph.nodes()];
@@ -566,6 +574,7 @@ fn topological_rank(graph: &BaseGraph, key: impl Fn(u32) -> u64) -> Vec<u32> {
     idle.sort_unstable();
     let mut idle = idle.into_iter().peekable();
     let mut next = 0u32;
+    let mut by_rank = Vec::with_capacity(graph.nodes());
     loop {
         let n = match (ready.peek(), idle.peek()) {
             (Some(Reverse(r)), Some(i)) if i < r => idle.next().expect("peeked").1,
@@ -574,6 +583,7 @@ fn topological_rank(graph: &BaseGraph, key: impl Fn(u32) -> u64) -> Vec<u32> {
             (None, None) => break,
         };
         rank[n as usize] = next;
+        by_rank.push(n);
         next += 1;
         for &t in graph.out(n as usize) {
             indegree[t as usize] -= 1;
@@ -582,7 +592,7 @@ fn topological_rank(graph: &BaseGraph, key: impl Fn(u32) -> u64) -> Vec<u32> {
             }
         }
     }
-    rank
+    (rank, by_rank)
 }
 
 /// A search over the members' choices.
@@ -775,7 +785,7 @@ impl<'s, 'h> Search<'s, 'h> {
         let order = graph
             .as_ref()
             .filter(|g| g.rank.iter().all(|&r| r != u32::MAX))
-            .map_or_else(Order::default, |g| Order::new(&g.rank));
+            .map_or_else(Order::default, |g| Order::new(&g.rank, &g.by_rank, 0));
         Search {
             ways: 0,
             impossible,
@@ -1618,16 +1628,15 @@ struct Order {
 }
 
 impl Order {
-    /// Node `n` at place `places[n]` (a permutation of `0..n`).
-    fn new(places: &[u32]) -> Order {
-        let mut at_place = vec![0u32; places.len()];
-        for (n, &p) in places.iter().enumerate() {
-            at_place[p as usize] = n as u32;
-        }
+    /// Node `n` at place `rank[n]` (a permutation of `0..n`, `by_rank` its inverse),
+    /// and `extra` more nodes after them.
+    fn new(rank: &[u32], by_rank: &[u32], extra: usize) -> Order {
+        let more = rank.len() as u32..(rank.len() + extra) as u32;
+        let place_of: Vec<u32> = rank.iter().copied().chain(more.clone()).collect();
         Order {
-            keys: places.iter().map(|&p| order_key(u64::from(p))).collect(),
-            place_of: places.to_vec(),
-            at_place,
+            keys: place_of.iter().map(|&p| order_key(u64::from(p))).collect(),
+            place_of,
+            at_place: by_rank.iter().copied().chain(more).collect(),
             moved: BTreeMap::new(),
         }
     }

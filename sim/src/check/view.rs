@@ -168,7 +168,9 @@ impl Views {
         // Edges by key, as the whole analysis emits them.
         let (far_e, near_e) =
             if edges { (&self.edges[..], &near.edges[..]) } else { (&[][..], &[][..]) };
-        let mut edges = Vec::with_capacity(far_e.len() + near_e.len());
+        // Room for the real-time edges a graph adds (at most two per event): no copy.
+        let room = if far_e.is_empty() { 0 } else { 2 * h.events.len() };
+        let mut edges = Vec::with_capacity(far_e.len() + near_e.len() + room);
         let (mut i, mut j) = (0, 0);
         while i < far_e.len() || j < near_e.len() {
             let take_far =
