@@ -712,7 +712,12 @@ impl<'s, 'h> Search<'s, 'h> {
         for (&key, &i) in &key_index {
             keys[i].key = key;
         }
-        // What non-members fix: installed versions, committed reads, final reads.
+        // What non-members fix: installed versions, committed reads, final reads. (Every
+        // op of the history is looked up: by an array, not the map.)
+        let mut slot_of = vec![NONE; h.keys.len()];
+        for (&key, &k) in &key_index {
+            slot_of[key as usize] = k as u32;
+        }
         let mut installed: Vec<Vec<u64>> = vec![Vec::new(); keys.len()];
         let mut impossible = false;
         for (txn, t) in h.txns.iter().enumerate() {
@@ -722,7 +727,10 @@ impl<'s, 'h> Search<'s, 'h> {
                 continue;
             }
             for op in h.ops(txn32) {
-                let Some(&k) = key_index.get(&op.key) else { continue };
+                let k = slot_of[op.key as usize] as usize;
+                if k == NONE as usize {
+                    continue;
+                }
                 if op.write && op.last_write {
                     if let Some(v) = fast.installed(h, txn32, op.key) {
                         installed[k].push(v);
