@@ -7,6 +7,11 @@
 //! - `versions`: per-key version rules, attribution of indeterminate commits, and the
 //!   ww/wr/rw edges those versions prove;
 //! - `bucket`: stable counting sorts by key id, for the analysis's big arrays;
+//! - `resolve`: the exact layer, where indeterminate transactions leave a history
+//!   ambiguous: a search over what they did, each complete choice a view judged;
+//! - `view`: a view's version analysis from the fast path's, rerunning only the keys
+//!   the ambiguous transactions touch (views are judged at the cost of what they
+//!   change, not of the history);
 //! - `graph`: the graph in CSR form, iterative Tarjan, 0-1 BFS shortest cycles;
 //! - `classify`: every cyclic component, named as Adya/Elle do;
 //! - [`report`]: the verdict as text and JSON.

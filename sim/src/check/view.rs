@@ -56,12 +56,12 @@ impl Views {
         }
         loop {
             let mut grew = false;
-            for t in 0..n_txns {
-                if local[t] || h.txns[t].effect != Effect::Maybe {
+            for (t, is_local) in local.iter_mut().enumerate() {
+                if *is_local || h.txns[t].effect != Effect::Maybe {
                     continue;
                 }
                 if invoked(t).iter().any(|op| kept[op.key as usize]) {
-                    local[t] = true;
+                    *is_local = true;
                     grew = true;
                     for op in invoked(t) {
                         kept[op.key as usize] = true;
