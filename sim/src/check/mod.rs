@@ -7,6 +7,11 @@
 //! - `versions`: per-key version rules, attribution of indeterminate commits, and the
 //!   ww/wr/rw edges those versions prove;
 //! - `bucket`: stable counting sorts by key id, for the analysis's big arrays;
+//! - `resolve`: the exact layer, where indeterminate transactions leave a history
+//!   ambiguous: a search over what they did, each complete choice a view judged;
+//! - `view`: a view's version analysis from the fast path's, rerunning only the keys
+//!   the ambiguous transactions touch (views are judged at the cost of what they
+//!   change, not of the history);
 //! - `graph`: the graph in CSR form, iterative Tarjan, 0-1 BFS shortest cycles;
 //! - `classify`: every cyclic component, named as Adya/Elle do;
 //! - [`report`]: the verdict as text and JSON.
@@ -82,6 +87,7 @@ mod intern;
 mod resolve;
 mod txns;
 mod versions;
+mod view;
 
 use serde::Serialize;
 use workloads::history::{Event, EventKind};
@@ -152,7 +158,7 @@ fn check_budgeted(
     phase_done(PHASES[0]);
     let analysis = versions::analyze(&h);
     phase_done(PHASES[1]);
-    let fast = judge_view(&h, analysis, model, phase_done);
+    let mut fast = judge_view(&h, analysis, model, phase_done);
     let uncertain = (0..h.txns.len() as u32).any(|t| h.uncertain(t));
     // Anomalies the fast path proves stand, unless a transaction may have run more than
     // it reported (the fast path leaves such ops out, so they could explain them).
@@ -163,24 +169,32 @@ fn check_budgeted(
         phase_done(PHASES[5]);
         return Ok(verdict);
     }
+    // Every view from here on differs from the fast one only in the members: analyse
+    // only what that can change (see `view`).
+    let views = view::Views::new(&h, &mut fast.analysis, &members);
+    let analyze = |h: &History| match &views {
+        Some(views) => views.analyze(h),
+        None => versions::analyze(h),
+    };
     // First quick passes: one choice that keeps every local rule (cycles looked for
     // nearby only), judged once; a choice whose view has a cycle through members is
     // banned and another tried. A correct store's history is nearly always done here;
     // only if these fail does the search that judges every complete choice begin.
-    let mut base = Some(base_graph(&mut h, &members, model));
+    let base = base_graph(&mut h, &members, model, views.as_ref(), &analyze);
+    let graphs = resolve::ViewGraphs::new(&base);
+    let judge = |h: &History| judge(h, views.as_ref(), &base, &graphs, model);
     let mut banned: Vec<(u32, resolve::Choice)> = Vec::new();
     for _ in 0..QUICK_ROUNDS {
-        let mut quick = resolve::Search::new(&mut h, &fast.analysis, &members, base.take(), budget);
+        let mut quick = resolve::Search::new(&mut h, &fast.analysis, &members, Some(&base), budget);
         quick.quick = true;
         quick.banned = banned.clone();
         let found = match quick.run(&mut |_| true) {
             resolve::Resolution::Witness(decisions) => Some((decisions, quick.plan_table())),
             _ => None,
         };
-        base = quick.into_graph();
         let Some((decisions, plans)) = found else { break };
         let saved = resolve::apply_decisions(&mut h, &plans, &decisions);
-        let view = judge_view(&h, versions::analyze(&h), model, &mut |_| {});
+        let view = judge(&h);
         if view.valid() && resolve::members(&h, &view.analysis).is_empty() {
             let verdict = view.build(&h, model);
             phase_done(PHASES[5]);
@@ -198,25 +212,24 @@ fn check_budgeted(
         }
         banned.extend(decisions.into_iter().filter(|(t, _)| on_cycle.contains(t)));
     }
-    let base = base.unwrap_or_else(|| base_graph(&mut h, &members, model));
-    let mut search = resolve::Search::new(&mut h, &fast.analysis, &members, Some(base), budget);
-    let mut judge = |view: &History| {
-        let judged = judge_view(view, versions::analyze(view), model, &mut |_| {});
+    let mut search = resolve::Search::new(&mut h, &fast.analysis, &members, Some(&base), budget);
+    let mut valid = |view: &History| {
+        let judged = judge(view);
         judged.valid() && resolve::members(view, &judged.analysis).is_empty()
     };
-    let resolution = search.run(&mut judge);
+    let resolution = search.run(&mut valid);
     let plans = search.plan_table();
     let unfillable = search.unfillable();
     drop(search);
     let verdict = match resolution {
         resolve::Resolution::Witness(decisions) => {
             resolve::apply_decisions(&mut h, &plans, &decisions);
-            let view = judge_view(&h, versions::analyze(&h), model, &mut |_| {});
+            let view = judge(&h);
             view.build(&h, model)
         }
         resolve::Resolution::Refuted { first: Some(decisions), only_way } => {
             resolve::apply_decisions(&mut h, &plans, &decisions);
-            let view = judge_view(&h, versions::analyze(&h), model, &mut |_| {});
+            let view = judge(&h);
             let assumed = resolve::describe(&h, &plans, &decisions);
             let mut verdict = view.build(&h, model);
             let because = if only_way {
@@ -267,7 +280,8 @@ fn check_budgeted(
 /// Quick passes tried before the full search (see [`check_phased`]).
 const QUICK_ROUNDS: usize = 8;
 
-/// One view of a history judged: its version analysis and the graph's cycles.
+/// One view of a history judged: its version analysis (its edges kept, for [`view`])
+/// and the graph's cycles.
 struct Judged {
     analysis: versions::Analysis,
     cycles: Vec<classify::Cycle>,
@@ -285,6 +299,68 @@ impl Judged {
     }
 }
 
+/// Judges the view `h` holds, one the exact layer built (the members changed). With
+/// `views` (the fast path found nothing), its version analysis is local, and a view
+/// with no local finding has its graph checked from the base graph's order, not built
+/// (see [`resolve::ViewGraphs::acyclic_with`]): the same verdict, at the cost of what the members
+/// changed. A view that fails is judged whole again, for the cycles to report.
+fn judge(
+    h: &History,
+    views: Option<&view::Views>,
+    base: &resolve::BaseGraph,
+    graphs: &resolve::ViewGraphs,
+    model: Model,
+) -> Judged {
+    let Some(views) = views else {
+        return judge_view(h, versions::analyze(h), model, &mut |_| {});
+    };
+    let near = views.near(h);
+    if near.findings.is_empty() {
+        if let Some(judged) = judge_from_base(h, views, base, graphs, near, model) {
+            return judged;
+        }
+    }
+    judge_view(h, views.analyze(h), model, &mut |_| {})
+}
+
+/// [`judge`] from the base graph, for a view with no finding: `None` unless its graph
+/// is acyclic. The view's graph is the base graph's but for the local edges: those of
+/// the local keys (`near`'s, its placeholders new nodes after the base graph's) and the
+/// real-time edges into local transactions (those committed here). Its size, for the
+/// verdict's statistics, is counted the same way.
+fn judge_from_base(
+    h: &History,
+    views: &view::Views,
+    base: &resolve::BaseGraph,
+    graphs: &resolve::ViewGraphs,
+    near: versions::Analysis,
+    model: Model,
+) -> Option<Judged> {
+    let n_txns = h.txns.len() as u32;
+    let node = |n: u32| if n < n_txns { n } else { base.nodes() as u32 + (n - n_txns) };
+    let mut added: Vec<(u32, u32)> =
+        near.edges.iter().map(|e| (node(e.source), node(e.target))).collect();
+    let (near_edges, new_nodes) = (near.edges.len(), near.placeholders.len());
+    let analysis = views.combine(h, near, false);
+    let mut local_rt = 0;
+    if model == Model::StrictSerializable {
+        for t in 0..n_txns {
+            let chain = base.rt_pred(t);
+            if views.local(t) && analysis.committed[t as usize] && chain != NONE {
+                added.push((chain, t));
+                local_rt += 1;
+            }
+        }
+    }
+    if graphs.acyclic_with(new_nodes, &added) != Some(true) {
+        return None;
+    }
+    let chains = base.nodes() - base.chain_start() as usize;
+    let nodes = h.txns.len() + analysis.placeholders.len() + chains;
+    let edges = views.far_edges() + near_edges + base.rt_edges() - base.local_rt() + local_rt;
+    Some(Judged { analysis, cycles: Vec::new(), nodes, edges })
+}
+
 /// Real-time edges (strict only), the graph and its cycles, for one view.
 fn judge_view(
     h: &History,
@@ -293,12 +369,14 @@ fn judge_view(
     phase_done: &mut dyn FnMut(&'static str),
 ) -> Judged {
     let mut edges: Vec<Edge> = std::mem::take(&mut analysis.edges);
+    let version_edges = edges.len();
     let chain_start = (h.txns.len() + analysis.placeholders.len()) as u32;
     let nodes =
         realtime_edges(h, &analysis.committed, model, chain_start, &mut edges, &mut |_, _| {});
     phase_done(PHASES[2]);
     let graph = graph::Graph::new(nodes, chain_start, &edges);
-    drop(edges);
+    edges.truncate(version_edges);
+    analysis.edges = edges;
     phase_done(PHASES[3]);
     let cycles = classify::find_cycles(&graph, model == Model::StrictSerializable);
     phase_done(PHASES[4]);
@@ -349,26 +427,47 @@ fn realtime_edges(
 }
 
 /// The graph of the view where no member commits, for the search's cycle pruning:
-/// adjacency lists, and each transaction's real-time predecessor (a chain node).
-fn base_graph(h: &mut History, members: &[u32], model: Model) -> resolve::BaseGraph {
+/// its edges, and each transaction's real-time predecessor (a chain node).
+fn base_graph(
+    h: &mut History,
+    members: &[u32],
+    model: Model,
+    views: Option<&view::Views>,
+    analyze: &dyn Fn(&History) -> versions::Analysis,
+) -> resolve::BaseGraph {
     let saved: Vec<(u32, txns::Effect)> =
         members.iter().map(|&t| (t, h.txns[t as usize].effect)).collect();
     for &t in members {
         h.txns[t as usize].effect = txns::Effect::None;
     }
-    let mut analysis = versions::analyze(h);
+    let mut analysis = analyze(h);
     let mut edges = std::mem::take(&mut analysis.edges);
+    let version_edges = edges.len();
     let chain_start = (h.txns.len() + analysis.placeholders.len()) as u32;
     let mut rt_pred = vec![NONE; h.txns.len()];
     let nodes =
         realtime_edges(h, &analysis.committed, model, chain_start, &mut edges, &mut |t, c| {
             rt_pred[t as usize] = c
         });
-    let mut adjacency: Vec<Vec<u32>> = vec![Vec::new(); nodes as usize];
-    for e in &edges {
-        adjacency[e.source as usize].push(e.target);
-    }
-    let base = resolve::BaseGraph::new(h, &analysis, adjacency, rt_pred, members);
+    // The edges views change (see `judge_from_base`).
+    let n_txns = h.txns.len() as u32;
+    let local = |i: usize, e: &Edge| {
+        views.is_some_and(|v| {
+            if i < version_edges {
+                v.kept(e.key())
+            } else {
+                e.target < n_txns && v.local(e.target)
+            }
+        })
+    };
+    let local: Vec<bool> = edges.iter().enumerate().map(|(i, e)| local(i, e)).collect();
+    let shape = resolve::Shape {
+        nodes: nodes as usize,
+        chain_start,
+        rt_edges: edges.len() - version_edges,
+        local_rt: local[version_edges..].iter().filter(|&&l| l).count(),
+    };
+    let base = resolve::BaseGraph::new(h, &analysis, shape, &edges, &local, rt_pred, members);
     for (t, effect) in saved {
         h.txns[t as usize].effect = effect;
     }

@@ -27,7 +27,7 @@ use std::collections::BTreeMap;
 
 use super::intern::{Value, NULL, UNKNOWN};
 use super::txns::{COp, Effect, History, Outcome, Txn, NONE, NO_VERSION};
-use super::versions::{label, Analysis};
+use super::versions::{label, Analysis, Edge};
 
 /// A write placed above every known version of its key, its exact version chosen last.
 const TOP: u64 = u64::MAX;
@@ -223,28 +223,53 @@ fn plans(h: &History, txn: u32) -> Vec<Plan> {
 /// The view where no member commits, as the search's cycle pruning sees it: its graph
 /// (real-time chain included), who installed and who read each version.
 pub(crate) struct BaseGraph {
-    adjacency: Vec<Vec<u32>>,
+    /// The edges, by source: node `n`'s successors are `targets[offsets[n]..offsets[n +
+    /// 1]]`, in the order the view's edges were made (one array, not a list per node:
+    /// a big history's graph has millions of nodes).
+    offsets: Vec<u32>,
+    targets: Vec<u32>,
+    /// Per edge of `targets`: local (see [`acyclic_with`]).
+    local: Vec<bool>,
+    /// The first time-chain node, and how many real-time edges there are, and how many of
+    /// them are local (into a local transaction).
+    chain_start: u32,
+    rt_edges: usize,
+    local_rt: usize,
     /// Per transaction: the chain node its invocation hangs off (strict), or `NONE`.
     rt_pred: Vec<u32>,
     installer: BTreeMap<(u32, u64), u32>,
     readers: BTreeMap<(u32, u64), Vec<u32>>,
-    /// See [`topological_rank`].
+    /// See [`topological_rank`]; and the nodes by rank.
     rank: Vec<u32>,
+    by_rank: Vec<u32>,
     /// The edges backwards, for the search's order upkeep: node `n`'s predecessors are
     /// `reverse_sources[reverse_offsets[n]..reverse_offsets[n + 1]]`.
     reverse_offsets: Vec<u32>,
     reverse_sources: Vec<u32>,
+    reverse_local: Vec<bool>,
+}
+
+/// What [`BaseGraph::new`] is told of the base view's graph besides its edges.
+pub(crate) struct Shape {
+    pub(crate) nodes: usize,
+    pub(crate) chain_start: u32,
+    pub(crate) rt_edges: usize,
+    pub(crate) local_rt: usize,
 }
 
 impl BaseGraph {
     /// `members`: whose keys (written or read) the maps are kept for.
+    /// `edges` and, per edge, whether it is `local`.
     pub(crate) fn new(
         h: &History,
         analysis: &Analysis,
-        adjacency: Vec<Vec<u32>>,
+        shape: Shape,
+        edges: &[Edge],
+        local: &[bool],
         rt_pred: Vec<u32>,
         members: &[u32],
     ) -> BaseGraph {
+        let nodes = shape.nodes;
         let mut wanted = vec![false; h.keys.len()];
         for &m in members {
             let t = h.txns[m as usize];
@@ -271,64 +296,303 @@ impl BaseGraph {
         // Transactions as early as their invocations allow, so that the order follows time
         // and a member (no base edges: it may go anywhere) starts where its edges will be.
         let invoked = |n: u32| h.txns.get(n as usize).map_or(0, |t| u64::from(t.invoke));
-        let rank = topological_rank(&adjacency, invoked);
-        let (reverse_offsets, reverse_sources) = reverse_edges(&adjacency);
-        BaseGraph { adjacency, rt_pred, installer, readers, rank, reverse_offsets, reverse_sources }
+        let (offsets, targets, local) =
+            by_first(nodes, edges.len(), |i| (edges[i].source, edges[i].target, local[i]));
+        let mut graph = BaseGraph {
+            offsets,
+            targets,
+            local,
+            chain_start: shape.chain_start,
+            rt_edges: shape.rt_edges,
+            local_rt: shape.local_rt,
+            rt_pred,
+            installer,
+            readers,
+            rank: Vec::new(),
+            by_rank: Vec::new(),
+            reverse_offsets: Vec::new(),
+            reverse_sources: Vec::new(),
+            reverse_local: Vec::new(),
+        };
+        (graph.rank, graph.by_rank) = topological_rank(&graph, invoked);
+        // Backwards by target, sources ascending: the order a walk over the edges by
+        // source finds them in.
+        let sources = graph.sources();
+        let reverse =
+            by_first(nodes, sources.len(), |e| (graph.targets[e], sources[e], graph.local[e]));
+        (graph.reverse_offsets, graph.reverse_sources, graph.reverse_local) = reverse;
+        graph
+    }
+
+    pub(crate) fn nodes(&self) -> usize {
+        self.offsets.len() - 1
+    }
+
+    pub(crate) fn chain_start(&self) -> u32 {
+        self.chain_start
+    }
+
+    pub(crate) fn rt_edges(&self) -> usize {
+        self.rt_edges
+    }
+
+    pub(crate) fn local_rt(&self) -> usize {
+        self.local_rt
+    }
+
+    /// The chain node transaction `t`'s invocation hangs off (strict), or `NONE`.
+    pub(crate) fn rt_pred(&self, t: u32) -> u32 {
+        self.rt_pred[t as usize]
+    }
+
+    /// Node `n`'s successors.
+    fn out(&self, n: usize) -> &[u32] {
+        &self.targets[self.offsets[n] as usize..self.offsets[n + 1] as usize]
+    }
+
+    /// Per edge of `targets`, its source.
+    fn sources(&self) -> Vec<u32> {
+        let mut sources = Vec::with_capacity(self.targets.len());
+        for n in 0..self.nodes() {
+            let degree = (self.offsets[n + 1] - self.offsets[n]) as usize;
+            sources.extend(std::iter::repeat_n(n as u32, degree));
+        }
+        sources
     }
 }
 
-/// The graph's edges backwards, as offsets into one array of sources per target.
-fn reverse_edges(adjacency: &[Vec<u32>]) -> (Vec<u32>, Vec<u32>) {
-    let mut offsets = vec![0u32; adjacency.len() + 1];
-    for targets in adjacency {
-        for &t in targets {
-            offsets[t as usize + 1] += 1;
-        }
+/// Items `0..len`, each `(a, b, flag)` over `nodes` nodes, grouped by `a`, stably (a
+/// counting sort): offsets, and the `b`s and flags in arrays.
+fn by_first(
+    nodes: usize,
+    len: usize,
+    item: impl Fn(usize) -> (u32, u32, bool),
+) -> (Vec<u32>, Vec<u32>, Vec<bool>) {
+    let mut offsets = vec![0u32; nodes + 1];
+    for i in 0..len {
+        offsets[item(i).0 as usize + 1] += 1;
     }
-    for n in 0..adjacency.len() {
+    for n in 0..nodes {
         offsets[n + 1] += offsets[n];
     }
     let mut fill = offsets.clone();
-    let mut sources = vec![0u32; offsets[adjacency.len()] as usize];
-    for (source, targets) in adjacency.iter().enumerate() {
-        for &t in targets {
-            sources[fill[t as usize] as usize] = source as u32;
-            fill[t as usize] += 1;
-        }
+    let mut seconds = vec![0u32; len];
+    let mut flags = vec![false; len];
+    for i in 0..len {
+        let (a, b, flag) = item(i);
+        seconds[fill[a as usize] as usize] = b;
+        flags[fill[a as usize] as usize] = flag;
+        fill[a as usize] += 1;
     }
-    (offsets, sources)
+    (offsets, seconds, flags)
+}
+
+/// Judges views' graphs from the base graph's order, without building them (see
+/// [`ViewGraphs::acyclic_with`]).
+pub(crate) struct ViewGraphs<'b> {
+    base: &'b BaseGraph,
+    /// The order kept from one view to the next: once a view's edges are taken out
+    /// again, it is an order of the base graph without its local edges, where the next
+    /// view starts (a fresh one per view would cost arrays over every node).
+    dag: std::cell::RefCell<Option<Dag<'b>>>,
+}
+
+impl<'b> ViewGraphs<'b> {
+    pub(crate) fn new(base: &'b BaseGraph) -> ViewGraphs<'b> {
+        ViewGraphs { base, dag: std::cell::RefCell::new(None) }
+    }
+
+    /// Whether a view's graph is acyclic. It is the base graph without its local edges
+    /// (those of the local keys, and the real-time edges into local transactions: the
+    /// only ones views change, see `view`), plus `added`, over the base graph's nodes and
+    /// `new_nodes` more (the view's placeholders of local keys). Each added edge keeps a
+    /// topological order as the search does (see [`Search::keep_order`]), so a cycle is
+    /// found exactly, at the cost of the edges added, not of the graph. `None` when the
+    /// base graph has a cycle of its own (no order to start from).
+    pub(crate) fn acyclic_with(&self, new_nodes: usize, added: &[(u32, u32)]) -> Option<bool> {
+        let base = self.base;
+        if base.rank.contains(&u32::MAX) {
+            return None;
+        }
+        let mut dag = self.dag.borrow_mut();
+        if dag.as_ref().is_none_or(|d| d.stamp.len() < base.nodes() + new_nodes) {
+            // New nodes go at the end (between views they have no edges), with room to
+            // spare for the next views'.
+            let nodes = base.nodes() + 2 * new_nodes.max(64);
+            *dag = Some(Dag {
+                base,
+                order: Order::new(&base.rank, &base.by_rank, nodes - base.nodes()),
+                out: BTreeMap::new(),
+                into: BTreeMap::new(),
+                stamp: vec![0; nodes],
+                epoch: 0,
+            });
+        }
+        let dag = dag.as_mut().expect("made above");
+        let mut acyclic = true;
+        for &(u, v) in added {
+            dag.out.entry(u).or_default().push(v);
+            dag.into.entry(v).or_default().push(u);
+            if u == v || !dag.keep_order(u, v) {
+                acyclic = false;
+                break;
+            }
+        }
+        dag.out.clear();
+        dag.into.clear();
+        Some(acyclic)
+    }
+}
+
+/// The graph [`ViewGraphs::acyclic_with`] keeps an order of.
+struct Dag<'b> {
+    base: &'b BaseGraph,
+    order: Order,
+    /// The added edges, by source and by target.
+    out: BTreeMap<u32, Vec<u32>>,
+    into: BTreeMap<u32, Vec<u32>>,
+    stamp: Vec<u32>,
+    epoch: u32,
+}
+
+impl Dag<'_> {
+    /// Node `n`'s successors that stay: its base edges but the local ones, and the added.
+    fn successors(&self, n: u32) -> impl Iterator<Item = u32> + '_ {
+        let base = self.base;
+        let range = if (n as usize) < base.nodes() {
+            base.offsets[n as usize] as usize..base.offsets[n as usize + 1] as usize
+        } else {
+            0..0
+        };
+        let kept = range.filter(|&e| !base.local[e]).map(|e| base.targets[e]);
+        kept.chain(self.out.get(&n).into_iter().flatten().copied())
+    }
+
+    /// Node `n`'s predecessors that stay.
+    fn predecessors(&self, n: u32) -> impl Iterator<Item = u32> + '_ {
+        let base = self.base;
+        let range = if (n as usize) < base.nodes() {
+            base.reverse_offsets[n as usize] as usize..base.reverse_offsets[n as usize + 1] as usize
+        } else {
+            0..0
+        };
+        let kept = range.filter(|&e| !base.reverse_local[e]).map(|e| base.reverse_sources[e]);
+        kept.chain(self.into.get(&n).into_iter().flatten().copied())
+    }
+
+    /// [`Search::keep_order`] over this graph: after adding `u -> v`, moves the smaller
+    /// side into the gap by the other end; `false` if `v` reaches `u`.
+    fn keep_order(&mut self, u: u32, v: u32) -> bool {
+        let (upper, lower) = (self.order.key(u), self.order.key(v));
+        if lower > upper {
+            return true;
+        }
+        // Forward from `v` below `upper`, backward from `u` above `lower`, a node each
+        // in turn, until one side is done or they meet.
+        self.epoch += 2;
+        let (forward_mark, backward_mark) = (self.epoch - 1, self.epoch);
+        let (mut forward, mut backward) = (vec![v], vec![u]);
+        self.stamp[v as usize] = forward_mark;
+        self.stamp[u as usize] = backward_mark;
+        let (mut f, mut b) = (0, 0);
+        let (mut moved, after_u) = loop {
+            if f == forward.len() {
+                break (forward, true);
+            }
+            let n = forward[f];
+            f += 1;
+            let next: Vec<u32> = self.successors(n).collect();
+            for next in next {
+                if self.stamp[next as usize] == backward_mark {
+                    return false;
+                }
+                if self.order.key(next) < upper && self.stamp[next as usize] != forward_mark {
+                    self.stamp[next as usize] = forward_mark;
+                    forward.push(next);
+                }
+            }
+            if b == backward.len() {
+                break (backward, false);
+            }
+            let n = backward[b];
+            b += 1;
+            let previous: Vec<u32> = self.predecessors(n).collect();
+            for prev in previous {
+                if self.stamp[prev as usize] == forward_mark {
+                    return false;
+                }
+                if self.order.key(prev) > lower && self.stamp[prev as usize] != backward_mark {
+                    self.stamp[prev as usize] = backward_mark;
+                    backward.push(prev);
+                }
+            }
+        };
+        moved.sort_unstable_by_key(|&n| self.order.key(n));
+        let (from, to) = if after_u {
+            (upper, self.order.after(upper).unwrap_or(u64::MAX))
+        } else {
+            (self.order.before(lower).unwrap_or(0), lower)
+        };
+        let step = (to - from) / (moved.len() as u64 + 1);
+        if step == 0 {
+            self.order.renumber();
+            return self.keep_order(u, v);
+        }
+        for (i, &node) in moved.iter().enumerate() {
+            self.order.set(node, from + step * (i as u64 + 1));
+        }
+        true
+    }
 }
 
 /// Each node's place in a topological order of the graph (Kahn's, taking the ready node
 /// of the smallest `key` first), or `u32::MAX` for nodes on or behind a cycle. Paths in
 /// the graph only climb in rank: the quick pass looks for a path back to a transaction
 /// only below the highest rank it must reach.
-fn topological_rank(adjacency: &[Vec<u32>], key: impl Fn(u32) -> u64) -> Vec<u32> {
+fn topological_rank(graph: &BaseGraph, key: impl Fn(u32) -> u64) -> (Vec<u32>, Vec<u32>) {
     use std::cmp::Reverse;
     use std::collections::BinaryHeap;
-    let mut indegree = vec![0u32; adjacency.len()];
-    for targets in adjacency {
-        for &t in targets {
-            indegree[t as usize] += 1;
+    let mut indegree = vec![0u32; graph.nodes()];
+    for &t in &graph.targets {
+        indegree[t as usize] += 1;
+    }
+    let mut rank = vec![u32::MAX; graph.nodes()];
+    // Nodes without edges (every transaction that did not commit) wait in a sorted list
+    // beside the heap, not in it: the same order, from a much smaller heap.
+    let mut ready: BinaryHeap<Reverse<(u64, u32)>> = BinaryHeap::new();
+    let mut idle: Vec<(u64, u32)> = Vec::new();
+    for n in 0..graph.nodes() as u32 {
+        if indegree[n as usize] != 0 {
+            continue;
+        }
+        if graph.out(n as usize).is_empty() {
+            idle.push((key(n), n));
+        } else {
+            ready.push(Reverse((key(n), n)));
         }
     }
-    let mut rank = vec![u32::MAX; adjacency.len()];
-    let mut ready: BinaryHeap<Reverse<(u64, u32)>> = (0..adjacency.len() as u32)
-        .filter(|&n| indegree[n as usize] == 0)
-        .map(|n| Reverse((key(n), n)))
-        .collect();
+    idle.sort_unstable();
+    let mut idle = idle.into_iter().peekable();
     let mut next = 0u32;
-    while let Some(Reverse((_, n))) = ready.pop() {
+    let mut by_rank = Vec::with_capacity(graph.nodes());
+    loop {
+        let n = match (ready.peek(), idle.peek()) {
+            (Some(Reverse(r)), Some(i)) if i < r => idle.next().expect("peeked").1,
+            (Some(_), _) => ready.pop().expect("peeked").0 .1,
+            (None, Some(_)) => idle.next().expect("peeked").1,
+            (None, None) => break,
+        };
         rank[n as usize] = next;
+        by_rank.push(n);
         next += 1;
-        for &t in &adjacency[n as usize] {
+        for &t in graph.out(n as usize) {
             indegree[t as usize] -= 1;
             if indegree[t as usize] == 0 {
                 ready.push(Reverse((key(t), t)));
             }
         }
     }
-    rank
+    (rank, by_rank)
 }
 
 /// A search over the members' choices.
@@ -352,7 +616,7 @@ pub(crate) struct Search<'s, 'h> {
     first: Option<Vec<(u32, Choice)>>,
     plans: BTreeMap<u32, Vec<Plan>>,
     /// The graph for cycle pruning (`None`: no pruning).
-    graph: Option<BaseGraph>,
+    graph: Option<&'s BaseGraph>,
     /// The quick pass: a complete choice is taken without judging it (the caller
     /// judges the one it returns).
     pub(crate) quick: bool,
@@ -363,17 +627,18 @@ pub(crate) struct Search<'s, 'h> {
     is_member: Vec<bool>,
     /// Per key slot: the members that may write the key.
     writers_of: Vec<Vec<usize>>,
-    /// Edges of the members placed so far, by source node, and by target.
-    extra: Vec<Vec<u32>>,
-    extra_reverse: Vec<Vec<u32>>,
+    /// Edges of the members placed so far: node `n`'s targets and sources are
+    /// `extra_lists[extra_slot[n]]`, or none while its slot is `NONE` (few nodes have
+    /// any: two lists per node would cost millions of allocations on a big history).
+    extra_slot: Vec<u32>,
+    extra_lists: Vec<(Vec<u32>, Vec<u32>)>,
     /// A topological order of the base graph and the edges placed so far, kept as edges
     /// are added (see [`Search::keep_order`]): `order[n]` is node `n`'s key, and
     /// `by_order` the nodes by key. An edge that closes a cycle is found exactly, by a
     /// search only between its two ends' places; removing edges keeps an order valid,
     /// so backtracking costs nothing. Empty when the base graph has a cycle of its own
     /// (then [`Search::reaches_itself`] looks for cycles instead).
-    order: Vec<u64>,
-    by_order: BTreeMap<u64, u32>,
+    order: Order,
     /// Store reads `(key, version) -> member txns` of the members placed so far.
     placed_reads: BTreeMap<(u32, u64), Vec<u32>>,
     /// Per member and plan: its store reads.
@@ -409,7 +674,7 @@ impl<'s, 'h> Search<'s, 'h> {
         h: &'s mut History<'h>,
         fast: &Analysis,
         members: &[u32],
-        graph: Option<BaseGraph>,
+        graph: Option<&'s BaseGraph>,
         budget: u64,
     ) -> Self {
         let uncertain_any = (0..h.txns.len() as u32).any(|t| h.uncertain(t));
@@ -447,7 +712,12 @@ impl<'s, 'h> Search<'s, 'h> {
         for (&key, &i) in &key_index {
             keys[i].key = key;
         }
-        // What non-members fix: installed versions, committed reads, final reads.
+        // What non-members fix: installed versions, committed reads, final reads. (Every
+        // op of the history is looked up: by an array, not the map.)
+        let mut slot_of = vec![NONE; h.keys.len()];
+        for (&key, &k) in &key_index {
+            slot_of[key as usize] = k as u32;
+        }
         let mut installed: Vec<Vec<u64>> = vec![Vec::new(); keys.len()];
         let mut impossible = false;
         for (txn, t) in h.txns.iter().enumerate() {
@@ -457,7 +727,10 @@ impl<'s, 'h> Search<'s, 'h> {
                 continue;
             }
             for op in h.ops(txn32) {
-                let Some(&k) = key_index.get(&op.key) else { continue };
+                let k = slot_of[op.key as usize] as usize;
+                if k == NONE as usize {
+                    continue;
+                }
                 if op.write && op.last_write {
                     if let Some(v) = fast.installed(h, txn32, op.key) {
                         installed[k].push(v);
@@ -516,12 +789,11 @@ impl<'s, 'h> Search<'s, 'h> {
                     .collect()
             })
             .collect();
-        let nodes = graph.as_ref().map_or(0, |g| g.adjacency.len());
-        let order: Vec<u64> = graph
+        let nodes = graph.as_ref().map_or(0, |g| g.nodes());
+        let order = graph
             .as_ref()
             .filter(|g| g.rank.iter().all(|&r| r != u32::MAX))
-            .map_or_else(Vec::new, |g| g.rank.iter().map(|&r| order_key(u64::from(r))).collect());
-        let by_order = order.iter().enumerate().map(|(n, &key)| (key, n as u32)).collect();
+            .map_or_else(Order::default, |g| Order::new(&g.rank, &g.by_rank, 0));
         Search {
             ways: 0,
             impossible,
@@ -531,10 +803,9 @@ impl<'s, 'h> Search<'s, 'h> {
             banned: Vec::new(),
             is_member,
             writers_of,
-            extra: vec![Vec::new(); nodes],
-            extra_reverse: vec![Vec::new(); nodes],
+            extra_slot: vec![NONE; nodes],
+            extra_lists: Vec::new(),
             order,
-            by_order,
             placed_reads: BTreeMap::new(),
             plan_reads,
             stamp: vec![0; nodes],
@@ -943,16 +1214,27 @@ impl<'s, 'h> Search<'s, 'h> {
 
     fn remove_edges(&mut self, added: &[(u32, u32)]) {
         for &(source, target) in added.iter().rev() {
-            self.extra[source as usize].pop();
-            self.extra_reverse[target as usize].pop();
+            self.extra_lists[self.extra_slot[source as usize] as usize].0.pop();
+            self.extra_lists[self.extra_slot[target as usize] as usize].1.pop();
         }
+    }
+
+    /// Node `n`'s slot in `extra_lists`, made if it has none yet.
+    fn extra_slot(&mut self, n: u32) -> usize {
+        if self.extra_slot[n as usize] == NONE {
+            self.extra_slot[n as usize] = self.extra_lists.len() as u32;
+            self.extra_lists.push((Vec::new(), Vec::new()));
+        }
+        self.extra_slot[n as usize] as usize
     }
 
     /// Adds the edge `source -> target` (onto `added`) and keeps the order; `false`, with
     /// the edge added still, when it closes a cycle and cycles are pruned.
     fn add_edge(&mut self, source: u32, target: u32, added: &mut Vec<(u32, u32)>) -> bool {
-        self.extra[source as usize].push(target);
-        self.extra_reverse[target as usize].push(source);
+        let slot = self.extra_slot(source);
+        self.extra_lists[slot].0.push(target);
+        let slot = self.extra_slot(target);
+        self.extra_lists[slot].1.push(source);
         added.push((source, target));
         if self.order.is_empty() || !self.strict_prune {
             return true;
@@ -969,32 +1251,26 @@ impl<'s, 'h> Search<'s, 'h> {
     /// whatever reaches a moved node comes before it still, whatever it reaches after.
     /// `false` if `v` reaches `u`: the edge closes a cycle (the order is left as it was).
     fn keep_order(&mut self, u: u32, v: u32) -> bool {
-        let (upper, lower) = (self.order[u as usize], self.order[v as usize]);
+        let (upper, lower) = (self.order.key(u), self.order.key(v));
         if lower > upper {
             return true;
         }
-        let Some(graph) = self.graph.take() else { return true };
-        let side = self.smaller_side(&graph, u, v, upper, lower);
-        self.graph = Some(graph);
+        let Some(graph) = self.graph else { return true };
+        let side = self.smaller_side(graph, u, v, upper, lower);
         let Some((mut moved, after_u)) = side else { return false };
-        moved.sort_unstable_by_key(|&n| self.order[n as usize]);
+        moved.sort_unstable_by_key(|&n| self.order.key(n));
         let (from, to) = if after_u {
-            let next = self.by_order.range(upper + 1..).next().map_or(u64::MAX, |(&k, _)| k);
-            (upper, next)
+            (upper, self.order.after(upper).unwrap_or(u64::MAX))
         } else {
-            let previous = self.by_order.range(..lower).next_back().map_or(0, |(&k, _)| k);
-            (previous, lower)
+            (self.order.before(lower).unwrap_or(0), lower)
         };
         let step = (to - from) / (moved.len() as u64 + 1);
         if step == 0 {
-            self.renumber();
+            self.order.renumber();
             return self.keep_order(u, v);
         }
         for (i, &node) in moved.iter().enumerate() {
-            self.by_order.remove(&self.order[node as usize]);
-            let key = from + step * (i as u64 + 1);
-            self.order[node as usize] = key;
-            self.by_order.insert(key, node);
+            self.order.set(node, from + step * (i as u64 + 1));
         }
         true
     }
@@ -1023,11 +1299,12 @@ impl<'s, 'h> Search<'s, 'h> {
             let n = forward[f] as usize;
             f += 1;
             self.steps += 1;
-            for &next in graph.adjacency[n].iter().chain(&self.extra[n]) {
+            let (extra, _) = extra_of(&self.extra_slot, &self.extra_lists, n);
+            for &next in graph.out(n).iter().chain(extra) {
                 if self.stamp[next as usize] == backward_mark {
                     return None;
                 }
-                if self.order[next as usize] < upper && self.stamp[next as usize] != forward_mark {
+                if self.order.key(next) < upper && self.stamp[next as usize] != forward_mark {
                     self.stamp[next as usize] = forward_mark;
                     forward.push(next);
                 }
@@ -1040,26 +1317,16 @@ impl<'s, 'h> Search<'s, 'h> {
             self.steps += 1;
             let (from, to) =
                 (graph.reverse_offsets[n] as usize, graph.reverse_offsets[n + 1] as usize);
-            for &prev in graph.reverse_sources[from..to].iter().chain(&self.extra_reverse[n]) {
+            let (_, extra) = extra_of(&self.extra_slot, &self.extra_lists, n);
+            for &prev in graph.reverse_sources[from..to].iter().chain(extra) {
                 if self.stamp[prev as usize] == forward_mark {
                     return None;
                 }
-                if self.order[prev as usize] > lower && self.stamp[prev as usize] != backward_mark {
+                if self.order.key(prev) > lower && self.stamp[prev as usize] != backward_mark {
                     self.stamp[prev as usize] = backward_mark;
                     backward.push(prev);
                 }
             }
-        }
-    }
-
-    /// Spreads the keys out again, in the same order, when a gap ran out.
-    fn renumber(&mut self) {
-        let nodes: Vec<u32> = self.by_order.values().copied().collect();
-        self.by_order.clear();
-        for (place, node) in nodes.into_iter().enumerate() {
-            let key = order_key(place as u64);
-            self.order[node as usize] = key;
-            self.by_order.insert(key, node);
         }
     }
 
@@ -1087,8 +1354,9 @@ impl<'s, 'h> Search<'s, 'h> {
                 return false;
             }
             let n = node as usize;
-            let base = self.graph.as_ref().map_or(&[][..], |g| &g.adjacency[n][..]);
-            for &next in base.iter().chain(&self.extra[n]) {
+            let base = self.graph.as_ref().map_or(&[][..], |g| g.out(n));
+            let (extra, _) = extra_of(&self.extra_slot, &self.extra_lists, n);
+            for &next in base.iter().chain(extra) {
                 if self.quick && next != txn && self.rank_bound(next) > bound {
                     continue;
                 }
@@ -1345,14 +1613,126 @@ impl<'s, 'h> Search<'s, 'h> {
         })
     }
 
-    /// Gives the graph back, for the next search.
-    pub(crate) fn into_graph(self) -> Option<BaseGraph> {
-        self.graph
-    }
-
     /// The members' plans, for [`apply_decisions`] and [`describe`].
     pub(crate) fn plan_table(&self) -> BTreeMap<u32, Vec<Plan>> {
         self.plans.clone()
+    }
+}
+
+/// The search's topological order (see `Search::order`): each node's key, and the
+/// nodes by key. Nodes start at the keys of their places `0..` (`order_key`); only the
+/// few the search moves are kept in a map, the rest stay where an array puts them (a map
+/// of every node would cost a big history's search seconds to build).
+#[derive(Default)]
+struct Order {
+    /// Per node, its key.
+    keys: Vec<u64>,
+    /// Per node, its place; per place, its node: the node is there while its key is the
+    /// place's.
+    place_of: Vec<u32>,
+    at_place: Vec<u32>,
+    /// Key -> node, for the nodes away from their places.
+    moved: BTreeMap<u64, u32>,
+}
+
+impl Order {
+    /// Node `n` at place `rank[n]` (a permutation of `0..n`, `by_rank` its inverse),
+    /// and `extra` more nodes after them.
+    fn new(rank: &[u32], by_rank: &[u32], extra: usize) -> Order {
+        let more = rank.len() as u32..(rank.len() + extra) as u32;
+        let place_of: Vec<u32> = rank.iter().copied().chain(more.clone()).collect();
+        Order {
+            keys: place_of.iter().map(|&p| order_key(u64::from(p))).collect(),
+            place_of,
+            at_place: by_rank.iter().copied().chain(more).collect(),
+            moved: BTreeMap::new(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    fn key(&self, n: u32) -> u64 {
+        self.keys[n as usize]
+    }
+
+    /// Whether the node at place `p` is still there.
+    fn held(&self, p: usize) -> bool {
+        self.keys[self.at_place[p] as usize] == order_key(p as u64)
+    }
+
+    /// The smallest key above `key`.
+    fn after(&self, key: u64) -> Option<u64> {
+        let moved = self.moved.range(key + 1..).next().map(|(&k, _)| k);
+        // Places from the first whose key is above `key`.
+        let first = (key >> ORDER_GAP_BITS) as usize;
+        let placed = (first..self.at_place.len()).find(|&p| self.held(p));
+        let placed = placed.map(|p| order_key(p as u64));
+        match (moved, placed) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// The largest key below `key`.
+    fn before(&self, key: u64) -> Option<u64> {
+        let moved = self.moved.range(..key).next_back().map(|(&k, _)| k);
+        // Places up to the last whose key is below `key`.
+        let end = ((key.saturating_sub(1) >> ORDER_GAP_BITS) as usize).min(self.at_place.len());
+        let placed = (0..end).rev().find(|&p| self.held(p));
+        let placed = placed.map(|p| order_key(p as u64));
+        match (moved, placed) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Moves node `n` to `key` (no other node's).
+    fn set(&mut self, n: u32, key: u64) {
+        let old = self.keys[n as usize];
+        if old != order_key(u64::from(self.place_of[n as usize])) {
+            self.moved.remove(&old);
+        }
+        self.keys[n as usize] = key;
+        if key != order_key(u64::from(self.place_of[n as usize])) {
+            self.moved.insert(key, n);
+        }
+    }
+
+    /// Spreads the keys out again, in the same order, when a gap ran out: the nodes
+    /// take the places `0..` in their order.
+    fn renumber(&mut self) {
+        let mut nodes: Vec<u32> = Vec::with_capacity(self.keys.len());
+        let mut moved = std::mem::take(&mut self.moved).into_iter().peekable();
+        for p in 0..self.at_place.len() {
+            let key = order_key(p as u64);
+            if !self.held(p) {
+                continue;
+            }
+            while let Some((_, n)) = moved.next_if(|&(k, _)| k < key) {
+                nodes.push(n);
+            }
+            nodes.push(self.at_place[p]);
+        }
+        nodes.extend(moved.map(|(_, n)| n));
+        for (p, &n) in nodes.iter().enumerate() {
+            self.keys[n as usize] = order_key(p as u64);
+            self.place_of[n as usize] = p as u32;
+        }
+        self.at_place = nodes;
+    }
+}
+
+/// Node `n`'s placed edges (see `Search::extra_slot`): its targets and its sources.
+fn extra_of<'a>(
+    slot: &[u32],
+    lists: &'a [(Vec<u32>, Vec<u32>)],
+    n: usize,
+) -> (&'a [u32], &'a [u32]) {
+    match slot[n] {
+        NONE => (&[], &[]),
+        i => (&lists[i as usize].0, &lists[i as usize].1),
     }
 }
 

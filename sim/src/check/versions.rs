@@ -190,11 +190,11 @@ struct Buffer {
 
 impl Buffer {
     /// Starts a transaction; `installs` says whether its writes carry versions (`ok`).
-    fn reset(&mut self, ops: &[COp], installs: bool) {
+    fn reset(&mut self, ops: &[COp], installs: bool, keep: &Keep) {
         self.small.clear();
         self.big.clear();
         self.use_big = ops.len() > 32;
-        for op in ops.iter().filter(|op| op.write && op.last_write) {
+        for op in ops.iter().filter(|op| op.write && op.last_write && keep.has(op.key)) {
             let version = if installs { op.version } else { NO_VERSION };
             if self.use_big {
                 self.big.insert(op.key, (None, version));
@@ -253,21 +253,21 @@ fn contains(set: &[(u32, Value)], item: (u32, Value)) -> bool {
     set.binary_search(&item).is_ok()
 }
 
-fn facts(h: &History, findings: &mut Vec<Finding>) -> Facts {
+fn facts(h: &History, keep: &Keep, findings: &mut Vec<Finding>) -> Facts {
     let mut f = Facts {
         installs: Vec::new(),
         info_writes: Vec::new(),
         written_final: Vec::new(),
         written_any: Vec::new(),
         written_failed: Vec::new(),
-        read_only: Vec::with_capacity(h.txns.len()),
+        read_only: vec![true; h.txns.len()],
     };
-    for (txn, t) in h.txns.iter().enumerate() {
-        let txn = txn as u32;
+    for txn in keep.txns(h.txns.len()) {
+        let t = &h.txns[txn as usize];
         let ops = h.ops(txn);
-        f.read_only.push(!ops.iter().any(|op| op.write));
+        f.read_only[txn as usize] = !ops.iter().any(|op| op.write && keep.has(op.key));
         for op in ops {
-            if !op.write {
+            if !op.write || !keep.has(op.key) {
                 continue;
             }
             let last = op.last_write;
@@ -338,8 +338,45 @@ pub(crate) fn value_text(h: &History, value: Value) -> String {
 
 /// Runs the version rules until no more `info` transactions are proved committed.
 pub(crate) fn analyze(h: &History) -> Analysis {
+    analyze_keys(h, &Keep::All)
+}
+
+/// Which keys an analysis looks at.
+pub(crate) enum Keep {
+    All,
+    /// Only the keys marked: the ops of other keys are as good as absent. Every rule is
+    /// per key, and a transaction's writes count only for the keys it writes, so a kept
+    /// key's results are those of the whole analysis whenever no `info` transaction that
+    /// touches a kept key touches another (see `view`). `txns`: the transactions that
+    /// touch a kept key (ascending), the only ones looked at.
+    Some {
+        keys: Vec<bool>,
+        txns: Vec<u32>,
+    },
+}
+
+impl Keep {
+    fn has(&self, key: u32) -> bool {
+        match self {
+            Keep::All => true,
+            Keep::Some { keys, .. } => keys[key as usize],
+        }
+    }
+
+    /// The transactions to look at, of `n`, ascending.
+    fn txns(&self, n: usize) -> impl Iterator<Item = u32> + '_ {
+        let (all, some) = match self {
+            Keep::All => (0..n as u32, &[][..]),
+            Keep::Some { txns, .. } => (0..0, &txns[..]),
+        };
+        all.chain(some.iter().copied())
+    }
+}
+
+/// [`analyze`], only for the keys `keep` keeps.
+pub(crate) fn analyze_keys(h: &History, keep: &Keep) -> Analysis {
     let mut base_findings = Vec::new();
-    let facts = facts(h, &mut base_findings);
+    let facts = facts(h, keep, &mut base_findings);
     let mut committed: Vec<bool> = h.txns.iter().map(|t| t.effect == Effect::Commits).collect();
     // The big arrays of a pass that proved something, reused by the next pass.
     let mut spare = Spare::default();
@@ -347,6 +384,7 @@ pub(crate) fn analyze(h: &History) -> Analysis {
         let mut pass = Pass {
             h,
             facts: &facts,
+            keep,
             committed: &committed,
             newly_committed: Vec::new(),
             attributed: Vec::new(),
@@ -390,6 +428,7 @@ struct Spare {
 struct Pass<'p, 'a> {
     h: &'p History<'a>,
     facts: &'p Facts,
+    keep: &'p Keep,
     committed: &'p [bool],
     newly_committed: Vec<u32>,
     attributed: Vec<(u32, u32, u64)>,
@@ -429,6 +468,9 @@ impl Pass<'_, '_> {
         let info_writes = &self.facts.info_writes;
         let (mut r, mut i, mut w) = (0, 0, 0);
         for key in 0..self.h.keys.len() as u32 {
+            if !self.keep.has(key) {
+                continue;
+            }
             // Linear advances, not binary searches: a search per key over the whole
             // remaining array is O(keys * log) with a cache miss per probe.
             let r_end = r + reads[r..].iter().take_while(|x| x.key == key).count();
@@ -495,7 +537,7 @@ impl Pass<'_, '_> {
         let mut reads = std::mem::take(&mut self.spare.unsorted);
         reads.clear();
         let mut buffer = Buffer::default();
-        for txn in 0..h.txns.len() as u32 {
+        for txn in self.keep.txns(h.txns.len()) {
             if !self.committed[txn as usize] {
                 continue;
             }
@@ -503,9 +545,12 @@ impl Pass<'_, '_> {
             let ops = h.ops(txn);
             let read_only = self.facts.read_only[txn as usize];
             if !read_only {
-                buffer.reset(ops, t.effect == Effect::Commits);
+                buffer.reset(ops, t.effect == Effect::Commits, self.keep);
             }
             for op in ops {
+                if !self.keep.has(op.key) {
+                    continue;
+                }
                 if op.write {
                     buffer.write(op.key, op.value);
                     continue;
