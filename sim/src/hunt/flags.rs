@@ -79,6 +79,7 @@ impl RunFlags {
             bug: self.bug,
             record_trace: false,
             keep: None,
+            schedule: None,
         }
     }
 }

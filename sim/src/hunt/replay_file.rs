@@ -11,7 +11,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::hunt::flags::{parse_bug, parse_workload, CLIENTS_MAX, KEYS_MAX, NODES_MAX, TXNS_MAX};
-use crate::world::faults::FaultSpec;
+use crate::world::faults::{FaultEvent, FaultSchedule, FaultSpec};
 use crate::world::RunConfig;
 
 fn one_node() -> u32 {
@@ -39,6 +39,59 @@ pub struct ReplayFile {
     /// Client number (from 1) -> indices of the generated programs it runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keep: Option<BTreeMap<u32, Vec<u64>>>,
+    /// The fault events a shrunk run keeps (absent: all that its seed draws).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<ScheduleFile>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn is_one(value: &u32) -> bool {
+    *value == 1
+}
+
+/// A [`FaultSchedule`] as JSON: `{"hurry": 8, "kept": {"crash": [2], "drop": []}}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleFile {
+    /// The nemesis's waits divided by this; absent means 1 (as drawn).
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub hurry: u32,
+    /// Per kind of fault event (drop, duplicate, delay, partition, crash), the ordinals
+    /// of those that happen; a kind not listed keeps all of its events.
+    #[serde(default)]
+    pub kept: BTreeMap<String, Vec<u64>>,
+}
+
+/// The most a schedule may hurry the nemesis: past a microsecond every wait is one.
+pub const HURRY_MAX: u32 = 1_000_000;
+
+impl ScheduleFile {
+    fn of(schedule: &FaultSchedule) -> ScheduleFile {
+        ScheduleFile {
+            hurry: schedule.hurry,
+            kept: schedule
+                .kept
+                .iter()
+                .map(|(event, kept)| (event.name().to_string(), kept.iter().copied().collect()))
+                .collect(),
+        }
+    }
+
+    fn schedule(&self) -> Result<FaultSchedule, String> {
+        within("schedule.hurry", u64::from(self.hurry), u64::from(HURRY_MAX), "a schedule")?;
+        let mut kept = BTreeMap::new();
+        for (name, ordinals) in &self.kept {
+            let event = FaultEvent::parse(name).ok_or_else(|| {
+                let names: Vec<&str> = FaultEvent::ALL.iter().map(|e| e.name()).collect();
+                format!("`schedule.kept` names `{name}`: expected one of {}", names.join(", "))
+            })?;
+            kept.insert(event, ordinals.iter().copied().collect());
+        }
+        Ok(FaultSchedule { kept, hurry: self.hurry })
+    }
 }
 
 impl ReplayFile {
@@ -64,6 +117,7 @@ impl ReplayFile {
                     })
                     .collect()
             }),
+            schedule: config.schedule.as_ref().map(ScheduleFile::of),
         }
     }
 
@@ -101,6 +155,7 @@ impl ReplayFile {
                     })
                     .collect()
             }),
+            schedule: self.schedule.as_ref().map(ScheduleFile::schedule).transpose()?,
         };
         crate::world::cost::check_fits(&config, 1)?;
         Ok(config)
