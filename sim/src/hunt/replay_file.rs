@@ -290,4 +290,25 @@ mod tests {
         assert_eq!(replay.keep, Some(BTreeMap::from([(1, vec![0, 1])])));
         assert_eq!(replay.config().map(|c| c.keep.is_some()), Ok(true));
     }
+
+    #[test]
+    fn a_schedule_round_trips_and_a_bad_one_is_refused_naming_its_field() {
+        let mut kept = BTreeMap::new();
+        kept.insert(FaultEvent::Crash, BTreeSet::from([2]));
+        kept.insert(FaultEvent::Drop, BTreeSet::new());
+        let schedule = FaultSchedule { kept, hurry: 100 };
+        let config = RunConfig { schedule: Some(schedule.clone()), ..RunConfig::default() };
+        let text = ReplayFile::of(&config).to_json();
+        assert!(text.contains(r#""hurry": 100"#), "{text}");
+        let back: ReplayFile = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.config().unwrap().schedule, Some(schedule));
+        let plain = serde_json::to_string(&file()).unwrap();
+        assert!(!plain.contains("schedule"), "{plain}");
+        let with = |kept: &[(&str, Vec<u64>)], hurry| ScheduleFile {
+            hurry,
+            kept: kept.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
+        };
+        check(|f| f.schedule = Some(with(&[("lightning", vec![])], 1)), "names `lightning`");
+        check(|f| f.schedule = Some(with(&[], 0)), "`schedule.hurry` is 0");
+    }
 }

@@ -16,12 +16,16 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-use crate::hunt::outcome::{evaluate, Failure};
+use crate::hunt::outcome::{evaluate, evaluate_within, Failure};
 use crate::world::faults::{Family, FaultEvent, FaultMix, FaultSchedule, FaultSpec, Happened};
-use crate::world::RunConfig;
+use crate::world::{simulate, RunConfig};
 
 /// Runs a shrink may spend; each is one full simulated run (small ones, mostly).
 pub const RUNS_MAX_DEFAULT: u64 = 3_000;
+
+/// The checker's search steps for one candidate (a 500th of a run's): enough for
+/// every failing run of a planted bug measured, and a bound on a pathological one.
+const CANDIDATE_STEPS: u64 = 100_000;
 
 /// The wall time `sim shrink` allows itself before it stops with what it has.
 pub const WALL_BUDGET_DEFAULT: Duration = Duration::from_secs(30);
@@ -164,7 +168,7 @@ impl Shrinker {
         }
         self.runs += 1;
         (self.progress)(self.runs);
-        match (&self.target, evaluate(candidate).failure()) {
+        match (&self.target, evaluate_within(candidate, CANDIDATE_STEPS).failure()) {
             (Failure::Anomalies(_), Some(Failure::Anomalies(got))) => {
                 self.target_name.as_ref().is_some_and(|want| got.contains(want))
             }
@@ -328,7 +332,7 @@ fn invocations(config: &RunConfig) -> usize {
 fn size_of(config: &RunConfig) -> (usize, usize) {
     let config =
         RunConfig { schedule: Some(config.schedule.clone().unwrap_or_default()), ..config.clone() };
-    let sim = evaluate(&config).sim;
+    let sim = simulate(&config);
     let txns =
         sim.history.iter().filter(|e| e.kind == workloads::history::EventKind::Invoke).count();
     (txns, sim.network.faults.happened.len())
@@ -363,8 +367,7 @@ fn shrink_events(shrinker: &mut Shrinker, best: &mut RunConfig) {
         };
         let listed =
             RunConfig { schedule: Some(best.schedule.clone().unwrap_or_default()), ..best.clone() };
-        let happened: Vec<u64> = evaluate(&listed)
-            .sim
+        let happened: Vec<u64> = simulate(&listed)
             .network
             .faults
             .happened
