@@ -8,7 +8,7 @@
 //! cannot be written afterwards the shrunk run is still reported and the exit code is 1.
 
 use std::fs::OpenOptions;
-use std::io::{ErrorKind, Write as _};
+use std::io::{ErrorKind, IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -20,7 +20,9 @@ use crate::explain::report::{in_ms, run_report, Detail, Repro};
 use crate::hunt::flags::{parse_seed, repro_command, RunFlags};
 use crate::hunt::outcome::evaluate;
 use crate::hunt::replay_file::ReplayFile;
-use crate::hunt::shrink::{shrink, RUNS_MAX_DEFAULT};
+use crate::hunt::shrink::{
+    describe_faults, shrink_within, Budget, RUNS_MAX_DEFAULT, WALL_BUDGET_DEFAULT,
+};
 use crate::world::RunConfig;
 
 #[derive(Args, Clone, Debug)]
@@ -41,6 +43,10 @@ pub struct ShrinkArgs {
     /// At most this many simulated runs.
     #[arg(long, default_value_t = RUNS_MAX_DEFAULT)]
     pub runs_max: u64,
+    /// At most this many seconds of wall time; then the shrink stops and reports the
+    /// smallest failing run it has (0: no limit).
+    #[arg(long, default_value_t = WALL_BUDGET_DEFAULT.as_secs())]
+    pub budget_s: u64,
     /// Write the shrunk run as one self-contained HTML page (as `sim run --html`).
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
@@ -75,7 +81,22 @@ pub fn run(args: &ShrinkArgs) -> ExitCode {
         }
     };
     let config = args.flags.config(args.seed);
-    let shrunk = match shrink(&config, args.runs_max) {
+    let wall = (args.budget_s > 0).then(|| std::time::Duration::from_secs(args.budget_s));
+    let budget = Budget { runs_max: args.runs_max, wall };
+    // On a terminal, the runs spent so far, on one line that is then cleared.
+    let progress: Box<dyn FnMut(u64)> = match std::io::stderr().is_terminal() {
+        true => Box::new(|runs| {
+            if runs.is_multiple_of(50) {
+                eprint!("\rshrinking: {runs} runs");
+            }
+        }),
+        false => Box::new(|_| {}),
+    };
+    let shrunk = shrink_within(&config, budget, progress);
+    if std::io::stderr().is_terminal() {
+        eprint!("\r\x1b[2K");
+    }
+    let shrunk = match shrunk {
         Ok(shrunk) => shrunk,
         Err(message) => {
             if let Some(out) = out {
@@ -100,7 +121,16 @@ pub fn run(args: &ShrinkArgs) -> ExitCode {
         in_ms(&shrunk.shrunk_failure.headline()),
         shrunk.runs
     ));
-    let repro = if shrunk.shrunk.keep.is_none() {
+    if let Some(stopped) = &shrunk.stopped {
+        crate::cli::emit(&format!("  {stopped}\n"));
+    }
+    let names = evaluate(&shrunk.shrunk).sim.names;
+    crate::cli::emit(&format!(
+        "  {} (of {} in the original run)\n",
+        describe_faults(&shrunk.shrunk_faults, &names),
+        shrunk.original_faults.len()
+    ));
+    let repro = if shrunk.shrunk.keep.is_none() && shrunk.shrunk.schedule.is_none() {
         if let Some(out) = out {
             let shown = out.path.display().to_string();
             out.discard();

@@ -93,6 +93,7 @@ impl RunFlags {
                 None => StoreSpec::Builtin,
                 Some(command) => StoreSpec::Binary(BinarySpec { command: command.clone() }),
             },
+            schedule: None,
         }
     }
 }

@@ -82,6 +82,19 @@ pub fn evaluate(config: &RunConfig) -> RunOutcome {
     evaluate_observed(config, u64::MAX, &mut |_| {})
 }
 
+/// [`evaluate`] with the checker held to `steps` search steps (see
+/// [`check::STEP_BUDGET`]): past them the verdict is unknown, which no shrink takes for
+/// the failure it keeps. A shrink's candidates can be pathological (a node crashed every
+/// millisecond leaves most commits in doubt), and one of them once held a shrink for
+/// minutes in the checker's search.
+pub fn evaluate_within(config: &RunConfig, steps: u64) -> RunOutcome {
+    let sim = simulate_observed(config, u64::MAX, &mut |_| {});
+    let verdict = check::check_with_budget(&sim.history, Model::StrictSerializable, steps);
+    let mut violations = invariants::check(&sim.history, config.workload, config.keys);
+    violations.extend(sim.protocol_violations.iter().cloned());
+    RunOutcome { sim, verdict, violations }
+}
+
 /// [`evaluate`], with an observer of the simulation's progress (see
 /// [`crate::world::simulate_observed`]).
 pub fn evaluate_observed(

@@ -11,7 +11,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::hunt::flags::{parse_bug, parse_workload, CLIENTS_MAX, KEYS_MAX, NODES_MAX, TXNS_MAX};
-use crate::world::faults::FaultSpec;
+use crate::world::faults::{FaultEvent, FaultSchedule, FaultSpec};
 use crate::world::store::{BinarySpec, StoreSpec};
 use crate::world::RunConfig;
 
@@ -43,6 +43,59 @@ pub struct ReplayFile {
     /// The store binary's command (`--bin`); absent for the shipped store.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bin: Option<String>,
+    /// The fault events a shrunk run keeps (absent: all that its seed draws).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<ScheduleFile>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn is_one(value: &u32) -> bool {
+    *value == 1
+}
+
+/// A [`FaultSchedule`] as JSON: `{"hurry": 8, "kept": {"crash": [2], "drop": []}}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleFile {
+    /// The nemesis's waits divided by this; absent means 1 (as drawn).
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub hurry: u32,
+    /// Per kind of fault event (drop, duplicate, delay, partition, crash), the ordinals
+    /// of those that happen; a kind not listed keeps all of its events.
+    #[serde(default)]
+    pub kept: BTreeMap<String, Vec<u64>>,
+}
+
+/// The most a schedule may hurry the nemesis: past a microsecond every wait is one.
+pub const HURRY_MAX: u32 = 1_000_000;
+
+impl ScheduleFile {
+    fn of(schedule: &FaultSchedule) -> ScheduleFile {
+        ScheduleFile {
+            hurry: schedule.hurry,
+            kept: schedule
+                .kept
+                .iter()
+                .map(|(event, kept)| (event.name().to_string(), kept.iter().copied().collect()))
+                .collect(),
+        }
+    }
+
+    fn schedule(&self) -> Result<FaultSchedule, String> {
+        within("schedule.hurry", u64::from(self.hurry), u64::from(HURRY_MAX), "a schedule")?;
+        let mut kept = BTreeMap::new();
+        for (name, ordinals) in &self.kept {
+            let event = FaultEvent::parse(name).ok_or_else(|| {
+                let names: Vec<&str> = FaultEvent::ALL.iter().map(|e| e.name()).collect();
+                format!("`schedule.kept` names `{name}`: expected one of {}", names.join(", "))
+            })?;
+            kept.insert(event, ordinals.iter().copied().collect());
+        }
+        Ok(FaultSchedule { kept, hurry: self.hurry })
+    }
 }
 
 impl ReplayFile {
@@ -72,6 +125,7 @@ impl ReplayFile {
                     })
                     .collect()
             }),
+            schedule: config.schedule.as_ref().map(ScheduleFile::of),
         }
     }
 
@@ -113,6 +167,7 @@ impl ReplayFile {
                     })
                     .collect()
             }),
+            schedule: self.schedule.as_ref().map(ScheduleFile::schedule).transpose()?,
         };
         if let Some(command) = &self.bin {
             crate::hunt::flags::check_binary(command, config.bug, &config.faults)
@@ -250,5 +305,26 @@ mod tests {
         let replay = ReplayFile::of(&config);
         assert_eq!(replay.keep, Some(BTreeMap::from([(1, vec![0, 1])])));
         assert_eq!(replay.config().map(|c| c.keep.is_some()), Ok(true));
+    }
+
+    #[test]
+    fn a_schedule_round_trips_and_a_bad_one_is_refused_naming_its_field() {
+        let mut kept = BTreeMap::new();
+        kept.insert(FaultEvent::Crash, BTreeSet::from([2]));
+        kept.insert(FaultEvent::Drop, BTreeSet::new());
+        let schedule = FaultSchedule { kept, hurry: 100 };
+        let config = RunConfig { schedule: Some(schedule.clone()), ..RunConfig::default() };
+        let text = ReplayFile::of(&config).to_json();
+        assert!(text.contains(r#""hurry": 100"#), "{text}");
+        let back: ReplayFile = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.config().unwrap().schedule, Some(schedule));
+        let plain = serde_json::to_string(&file()).unwrap();
+        assert!(!plain.contains("schedule"), "{plain}");
+        let with = |kept: &[(&str, Vec<u64>)], hurry| ScheduleFile {
+            hurry,
+            kept: kept.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
+        };
+        check(|f| f.schedule = Some(with(&[("lightning", vec![])], 1)), "names `lightning`");
+        check(|f| f.schedule = Some(with(&[], 0)), "`schedule.hurry` is 0");
     }
 }

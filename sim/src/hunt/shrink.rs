@@ -6,15 +6,39 @@
 //! programs are still drawn, so the kept ones stay what they were; everything else (timing,
 //! network draws) follows from the seed. The result is 1-minimal: removing any single
 //! remaining transaction makes the failure go away (or change).
+//!
+//! The faults shrink the same way (see [`FaultSchedule`]): the nemesis is hurried, so that
+//! a crash drawn late needs no transactions to keep the run alive until it comes; then
+//! each kind of fault event (drops, duplicates, delay spikes, partitions, crashes) is
+//! taken out whole if the failure survives that, else by ddmin over its events, so that
+//! the shrunk run keeps only the faults that matter.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
 
-use crate::hunt::outcome::{evaluate, Failure};
-use crate::world::faults::{Family, FaultMix, FaultSpec};
-use crate::world::RunConfig;
+use crate::hunt::outcome::{evaluate, evaluate_within, Failure};
+use crate::world::faults::{Family, FaultEvent, FaultMix, FaultSchedule, FaultSpec, Happened};
+use crate::world::{simulate, RunConfig};
 
 /// Runs a shrink may spend; each is one full simulated run (small ones, mostly).
 pub const RUNS_MAX_DEFAULT: u64 = 3_000;
+
+/// The checker's search steps for one candidate (a 500th of a run's): enough for
+/// every failing run of a planted bug measured, and a bound on a pathological one.
+const CANDIDATE_STEPS: u64 = 100_000;
+
+/// The wall time `sim shrink` allows itself before it stops with what it has.
+pub const WALL_BUDGET_DEFAULT: Duration = Duration::from_secs(30);
+
+/// What a shrink may spend.
+#[derive(Clone, Copy, Debug)]
+pub struct Budget {
+    pub runs_max: u64,
+    /// Wall time, if bounded. Only the shrinker's loop reads the clock: each run stays a
+    /// pure function of its config, but where a bounded shrink stops depends on the
+    /// machine (tests leave it unbounded).
+    pub wall: Option<Duration>,
+}
 
 pub struct Shrunk {
     pub original: RunConfig,
@@ -25,6 +49,12 @@ pub struct Shrunk {
     pub shrunk_txns: usize,
     /// Simulated runs spent.
     pub runs: u64,
+    /// Fault events (drops, duplicates, delay spikes, partitions, crashes) that happened
+    /// in the original run and in the shrunk one.
+    pub original_faults: Vec<Happened>,
+    pub shrunk_faults: Vec<Happened>,
+    /// Set when the budget ran out: how far the shrink got.
+    pub stopped: Option<String>,
 }
 
 /// Transactions a run invoked (every attempt, the final read included).
@@ -35,6 +65,39 @@ pub fn txns_of(config: &RunConfig) -> usize {
         .iter()
         .filter(|e| e.kind == workloads::history::EventKind::Invoke)
         .count()
+}
+
+/// The fault events of a run in a line: "3 faults matter: n1 crashed at 12.3ms, ...".
+/// `names` are the run's process names by index.
+pub fn describe_faults(faults: &[Happened], names: &[String]) -> String {
+    if faults.is_empty() {
+        return "no fault event matters".to_string();
+    }
+    let name = |index: Option<usize>| {
+        index.and_then(|i| names.get(i)).map_or("?", String::as_str).to_string()
+    };
+    let link = |h: &Happened| format!("{}->{}", name(h.process), name(h.target));
+    let listed: Vec<String> = faults
+        .iter()
+        .map(|h| {
+            let at = format!("{:.3}ms", h.time_us as f64 / 1000.0);
+            match h.event {
+                FaultEvent::Drop => format!("a message {} dropped at {at}", link(h)),
+                FaultEvent::Duplicate => format!("a message {} duplicated at {at}", link(h)),
+                FaultEvent::Delay => format!("a message {} held back at {at}", link(h)),
+                FaultEvent::Partition => match h.process {
+                    Some(_) => format!("{} cut off long at {at}", name(h.process)),
+                    None => format!("a partition at {at}"),
+                },
+                FaultEvent::Crash => format!("{} crashed at {at}", name(h.process)),
+            }
+        })
+        .collect();
+    let count = match faults.len() {
+        1 => "1 fault matters".to_string(),
+        n => format!("{n} faults matter"),
+    };
+    format!("{count}: {}", listed.join(", "))
 }
 
 /// Anomaly names from most to least specific: a shrink keeps the first of these the
@@ -77,6 +140,22 @@ struct Shrinker {
     target_name: Option<String>,
     runs: u64,
     runs_max: u64,
+    deadline: Option<Instant>,
+    /// Set once the wall budget is spent.
+    out_of_time: bool,
+    progress: Box<dyn FnMut(u64)>,
+}
+
+impl Shrinker {
+    fn spent(&mut self) -> bool {
+        if self.runs >= self.runs_max || self.out_of_time {
+            return true;
+        }
+        #[allow(clippy::disallowed_methods)] // The shrink's wall budget: never in a run.
+        let now = Instant::now();
+        self.out_of_time = self.deadline.is_some_and(|deadline| now >= deadline);
+        self.out_of_time
+    }
 }
 
 impl Shrinker {
@@ -84,11 +163,12 @@ impl Shrinker {
     /// name (a duplicate version that shrinks to a duplicate version, not to some other
     /// failure); liveness, panic and internal failures must stay what they were.
     fn fails_same_way(&mut self, candidate: &RunConfig) -> bool {
-        if self.runs >= self.runs_max {
+        if self.spent() {
             return false;
         }
         self.runs += 1;
-        match (&self.target, evaluate(candidate).failure()) {
+        (self.progress)(self.runs);
+        match (&self.target, evaluate_within(candidate, CANDIDATE_STEPS).failure()) {
             (Failure::Anomalies(_), Some(Failure::Anomalies(got))) => {
                 self.target_name.as_ref().is_some_and(|want| got.contains(want))
             }
@@ -101,9 +181,23 @@ impl Shrinker {
     }
 }
 
-/// Shrinks a failing run. `Err` if the run does not fail.
+/// Shrinks a failing run, within `runs_max` runs and no wall-time bound (so that the
+/// result is the same on every machine). `Err` if the run does not fail.
 pub fn shrink(config: &RunConfig, runs_max: u64) -> Result<Shrunk, String> {
-    let original = RunConfig { record_trace: false, ..config.clone() };
+    shrink_within(config, Budget { runs_max, wall: None }, Box::new(|_| {}))
+}
+
+/// Shrinks a failing run within `budget`, telling `progress` the runs spent after each.
+pub fn shrink_within(
+    config: &RunConfig,
+    budget: Budget,
+    progress: Box<dyn FnMut(u64)>,
+) -> Result<Shrunk, String> {
+    #[allow(clippy::disallowed_methods)] // The shrink's wall budget: never in a run.
+    let deadline = budget.wall.map(|wall| Instant::now() + wall);
+    // A schedule that keeps everything is the same run, and lists its fault events.
+    let schedule = Some(config.schedule.clone().unwrap_or_default());
+    let original = RunConfig { record_trace: false, schedule, ..config.clone() };
     let outcome = evaluate(&original);
     let Some(target) = outcome.failure() else {
         return Err(format!(
@@ -125,7 +219,16 @@ pub fn shrink(config: &RunConfig, runs_max: u64) -> Result<Shrunk, String> {
         Failure::Anomalies(names) => target_names(names).into_iter().map(Some).collect(),
         _ => vec![None],
     };
-    let mut shrinker = Shrinker { target: target.clone(), target_name: None, runs: 1, runs_max };
+    let original_faults = outcome.sim.network.faults.happened.clone();
+    let mut shrinker = Shrinker {
+        target: target.clone(),
+        target_name: None,
+        runs: 1,
+        runs_max: budget.runs_max,
+        deadline,
+        out_of_time: false,
+        progress,
+    };
     // Spelled out it must still be the failing run; if not (a family whose draws depend
     // on being named), shrinking starts from the original flags.
     shrinker.target_name = targets.first().cloned().flatten();
@@ -138,15 +241,27 @@ pub fn shrink(config: &RunConfig, runs_max: u64) -> Result<Shrunk, String> {
         for keys_first in [false, true] {
             let mut config = start.clone();
             shrink_pipeline(&mut shrinker, &mut config, keys_first);
-            candidates.push((invocations(&config), config));
+            let (txns, faults) = size_of(&config);
+            candidates.push(((txns, faults), config));
         }
     }
-    let (size, best) =
+    // Fewest transactions, then fewest fault events.
+    let ((size, _), best) =
         candidates.into_iter().min_by_key(|(size, _)| *size).expect("a pipeline ran");
     // Every candidate a pipeline kept failed the same way; a result no smaller than the
     // original (timing-dependent failures can grow when flags change) is not a shrink.
-    let best = if size < original_txns { best } else { original.clone() };
-    let shrunk_outcome = evaluate(&best);
+    let mut best = if size < original_txns { best } else { original.clone() };
+    let mut original = original;
+    // A schedule that changes nothing is left out (the flags say it all).
+    for config in [&mut best, &mut original] {
+        if config.schedule == Some(FaultSchedule::default()) && config.keep.is_none() {
+            config.schedule = None;
+        }
+    }
+    let shrunk_outcome = evaluate(&RunConfig {
+        schedule: Some(best.schedule.clone().unwrap_or_default()),
+        ..best.clone()
+    });
     let Some(shrunk_failure) = shrunk_outcome.failure() else {
         return Err(format!(
             "internal error: the shrunk run of seed {} passes; the failing run is the original",
@@ -154,6 +269,18 @@ pub fn shrink(config: &RunConfig, runs_max: u64) -> Result<Shrunk, String> {
         ));
     };
     let shrunk_txns = invocations(&best);
+    let stopped = (shrinker.runs >= shrinker.runs_max || shrinker.out_of_time).then(|| {
+        let spent = match shrinker.out_of_time {
+            true => {
+                format!("its wall-time budget ({}s)", budget.wall.unwrap_or_default().as_secs())
+            }
+            false => format!("its {} runs", shrinker.runs_max),
+        };
+        format!(
+            "the shrink stopped when it had spent {spent}: {original_txns} -> {shrunk_txns} \
+             transactions so far (a smaller run may exist)"
+        )
+    });
     Ok(Shrunk {
         original,
         original_failure: target,
@@ -162,6 +289,9 @@ pub fn shrink(config: &RunConfig, runs_max: u64) -> Result<Shrunk, String> {
         shrunk_failure,
         shrunk_txns,
         runs: shrinker.runs,
+        original_faults,
+        shrunk_faults: shrunk_outcome.sim.network.faults.happened,
+        stopped,
     })
 }
 
@@ -174,6 +304,7 @@ fn shrink_pipeline(shrinker: &mut Shrinker, best: &mut RunConfig, keys_first: bo
     // A smaller cluster, if the failure survives it (fewer columns to read).
     shrink_number(shrinker, best, |c| u64::from(c.nodes), |c, n| c.nodes = n as u32);
     shrink_faults(shrinker, best);
+    shrink_hurry(shrinker, best);
     shrink_number(shrinker, best, |c| u64::from(c.clients), |c, n| c.clients = n as u32);
     shrink_number(shrinker, best, |c| c.txns, |c, n| c.txns = n);
     // Each pass may open the way for another (fewer transactions need fewer faults or
@@ -182,9 +313,11 @@ fn shrink_pipeline(shrinker: &mut Shrinker, best: &mut RunConfig, keys_first: bo
         let size = planned(best);
         shrink_number(shrinker, best, |c| u64::from(c.keys), |c, n| c.keys = n as u32);
         shrink_faults(shrinker, best);
+        shrink_hurry(shrinker, best);
         shrink_number(shrinker, best, |c| u64::from(c.clients), |c, n| c.clients = n as u32);
         shrink_programs(shrinker, best);
-        if planned(best) >= size || shrinker.runs >= shrinker.runs_max {
+        shrink_events(shrinker, best);
+        if planned(best) >= size || shrinker.spent() {
             break;
         }
     }
@@ -192,8 +325,98 @@ fn shrink_pipeline(shrinker: &mut Shrinker, best: &mut RunConfig, keys_first: bo
 
 /// Transactions a run invokes (every attempt, the final read included).
 fn invocations(config: &RunConfig) -> usize {
-    let history = evaluate(config).sim.history;
-    history.iter().filter(|e| e.kind == workloads::history::EventKind::Invoke).count()
+    size_of(config).0
+}
+
+/// Transactions a run invokes (as [`invocations`]) and the fault events that happen in it.
+fn size_of(config: &RunConfig) -> (usize, usize) {
+    let config =
+        RunConfig { schedule: Some(config.schedule.clone().unwrap_or_default()), ..config.clone() };
+    let sim = simulate(&config);
+    let txns =
+        sim.history.iter().filter(|e| e.kind == workloads::history::EventKind::Invoke).count();
+    (txns, sim.network.faults.happened.len())
+}
+
+/// The nemesis as soon as the failure allows: a crash or partition drawn late in the run
+/// otherwise needs transactions to keep the run alive until it comes.
+fn shrink_hurry(shrinker: &mut Shrinker, best: &mut RunConfig) {
+    let current = best.schedule.as_ref().map_or(1, |s| s.hurry);
+    for hurry in [1_000, 100, 30, 10, 3] {
+        if hurry <= current {
+            return;
+        }
+        let mut candidate = best.clone();
+        candidate.schedule.get_or_insert_with(FaultSchedule::default).hurry = hurry;
+        if shrinker.fails_same_way(&candidate) {
+            *best = candidate;
+            return;
+        }
+    }
+}
+
+/// Per kind of fault event: none of them if the failure survives that, else ddmin over
+/// the events that happened, keeping those without which it goes away.
+fn shrink_events(shrinker: &mut Shrinker, best: &mut RunConfig) {
+    for event in FaultEvent::ALL {
+        let with = |kept: &[u64]| {
+            let mut candidate = best.clone();
+            let schedule = candidate.schedule.get_or_insert_with(FaultSchedule::default);
+            schedule.kept.insert(event, kept.iter().copied().collect());
+            candidate
+        };
+        let listed =
+            RunConfig { schedule: Some(best.schedule.clone().unwrap_or_default()), ..best.clone() };
+        let happened: Vec<u64> = simulate(&listed)
+            .network
+            .faults
+            .happened
+            .iter()
+            .filter(|h| h.event == event)
+            .map(|h| h.ordinal)
+            .collect();
+        if happened.is_empty() {
+            continue;
+        }
+        if shrinker.fails_same_way(&with(&[])) {
+            *best = with(&[]);
+            continue;
+        }
+        let kept = ddmin(happened.clone(), |kept| shrinker.fails_same_way(&with(kept)));
+        if kept.len() < happened.len() {
+            *best = with(&kept);
+        }
+    }
+}
+
+/// Zeller's ddmin over `items`: a 1-minimal subset for which `fails` holds (given that it
+/// holds for all of them), trying complements of ever smaller chunks.
+fn ddmin<T: Clone>(mut items: Vec<T>, mut fails: impl FnMut(&[T]) -> bool) -> Vec<T> {
+    let mut granularity = 2;
+    while items.len() >= 2 {
+        let chunk = items.len().div_ceil(granularity);
+        let mut reduced = false;
+        for start in (0..items.len()).step_by(chunk) {
+            let complement: Vec<T> = items[..start]
+                .iter()
+                .chain(items[(start + chunk).min(items.len())..].iter())
+                .cloned()
+                .collect();
+            if fails(&complement) {
+                items = complement;
+                granularity = (granularity - 1).max(2);
+                reduced = true;
+                break;
+            }
+        }
+        if !reduced {
+            if granularity >= items.len() {
+                break;
+            }
+            granularity = (granularity * 2).min(items.len());
+        }
+    }
+    items
 }
 
 /// Transactions the run plans (kept programs of clients that exist).
@@ -294,30 +517,7 @@ fn shrink_programs(shrinker: &mut Shrinker, best: &mut RunConfig) {
         }
         RunConfig { keep: Some(keep), ..best.clone() }
     };
-    let mut granularity = 2;
-    while programs.len() >= 2 {
-        let chunk = programs.len().div_ceil(granularity);
-        let mut reduced = false;
-        for start in (0..programs.len()).step_by(chunk) {
-            let complement: Vec<(u32, u64)> = programs[..start]
-                .iter()
-                .chain(programs[(start + chunk).min(programs.len())..].iter())
-                .copied()
-                .collect();
-            if shrinker.fails_same_way(&with(&complement)) {
-                programs = complement;
-                granularity = (granularity - 1).max(2);
-                reduced = true;
-                break;
-            }
-        }
-        if !reduced {
-            if granularity >= programs.len() {
-                break;
-            }
-            granularity = (granularity * 2).min(programs.len());
-        }
-    }
+    let programs = ddmin(programs, |programs| shrinker.fails_same_way(&with(programs)));
     let candidate = with(&programs);
     if candidate
         .keep

@@ -20,6 +20,7 @@
 //! faulty (syncs that take long, unsynced writes that survive a crash whole or torn, reads
 //! that come back with a bit flipped).
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use rand::Rng;
@@ -377,6 +378,123 @@ impl fmt::Display for FaultMix {
             "drop: {drop}; duplicate: {duplicate}; delay: {delay}; partition: {partition}; \
              clock: {clock}; expiry: {expiry}; quirks: {quirks}; crash: {crash}; disk: {disk}"
         )
+    }
+}
+
+/// One kind of fault event: a single decision of the network or the nemesis that a
+/// shrink can take back. Each run numbers the events of each kind from 0 in the order
+/// they would happen (see [`FaultLedger`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum FaultEvent {
+    /// A message lost.
+    Drop,
+    /// A message delivered twice.
+    Duplicate,
+    /// A message held back by a delay spike (both copies, if duplicated).
+    Delay,
+    /// A partition, or the long isolation, cutting links.
+    Partition,
+    /// A store node crashed (and restarted after its downtime).
+    Crash,
+}
+
+impl FaultEvent {
+    pub const ALL: [FaultEvent; 5] = [
+        FaultEvent::Drop,
+        FaultEvent::Duplicate,
+        FaultEvent::Delay,
+        FaultEvent::Partition,
+        FaultEvent::Crash,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            FaultEvent::Drop => "drop",
+            FaultEvent::Duplicate => "duplicate",
+            FaultEvent::Delay => "delay",
+            FaultEvent::Partition => "partition",
+            FaultEvent::Crash => "crash",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<FaultEvent> {
+        FaultEvent::ALL.into_iter().find(|e| e.name() == name)
+    }
+}
+
+/// Which fault events of a run happen, set by the shrinker. Every draw is made as before
+/// and a suppressed event is then ignored, so the events that stay keep their draws (a
+/// crash its time and downtime, a message its delays) and a run without a schedule is
+/// the run it always was.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FaultSchedule {
+    /// Per kind, the ordinals of the events that happen; a kind not listed keeps all.
+    pub kept: BTreeMap<FaultEvent, BTreeSet<u64>>,
+    /// The nemesis's waits (to the next crash, the next partition, the long isolation)
+    /// are divided by this (1: as drawn). A failure that needs a crash needs only the
+    /// transactions that run before it: a crash drawn at 800 ms kept 80 of them alive.
+    pub hurry: u32,
+}
+
+impl Default for FaultSchedule {
+    fn default() -> Self {
+        FaultSchedule { kept: BTreeMap::new(), hurry: 1 }
+    }
+}
+
+/// A fault event that happened: its kind, its ordinal, when, and to which process (the
+/// node crashed, the sender of the message; `None` for a partition).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Happened {
+    pub event: FaultEvent,
+    pub ordinal: u64,
+    pub time_us: u64,
+    pub process: Option<usize>,
+    /// The message's receiver (a network event), else `None`.
+    pub target: Option<usize>,
+}
+
+/// Numbers a run's fault events as they come and says which of them happen.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FaultLedger {
+    schedule: Option<FaultSchedule>,
+    /// Events of each kind the run came to (kept or not), in [`FaultEvent::ALL`]'s order.
+    pub drawn: [u64; 5],
+    /// The events that happened, in order; listed only under a schedule (a shrink's
+    /// runs), so that a sweep's runs spend nothing on it.
+    pub happened: Vec<Happened>,
+}
+
+impl FaultLedger {
+    pub fn new(schedule: Option<FaultSchedule>) -> FaultLedger {
+        FaultLedger { schedule, ..FaultLedger::default() }
+    }
+
+    /// The nemesis's wait, hurried if the schedule says so.
+    pub fn wait_us(&self, drawn_us: u64) -> u64 {
+        match &self.schedule {
+            Some(schedule) if schedule.hurry > 1 => (drawn_us / u64::from(schedule.hurry)).max(1),
+            _ => drawn_us,
+        }
+    }
+
+    /// An event of `event`'s kind is due: numbers it, and says whether it happens.
+    pub fn happens(
+        &mut self,
+        event: FaultEvent,
+        time_us: u64,
+        process: Option<usize>,
+        target: Option<usize>,
+    ) -> bool {
+        let slot = event as usize;
+        let ordinal = self.drawn[slot];
+        self.drawn[slot] += 1;
+        let Some(schedule) = &self.schedule else { return true };
+        let kept = schedule.kept.get(&event).is_none_or(|kept| kept.contains(&ordinal));
+        if kept {
+            self.happened.push(Happened { event, ordinal, time_us, process, target });
+        }
+        kept
     }
 }
 

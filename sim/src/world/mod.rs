@@ -83,6 +83,9 @@ pub struct RunConfig {
     pub keep: Option<BTreeMap<u32, BTreeSet<u64>>>,
     /// Which store the run tests: the shipped one, or a binary (`--bin`).
     pub store: StoreSpec,
+    /// Which fault events happen, and how soon the nemesis strikes (see
+    /// [`faults::FaultSchedule`]). `None`: all, as drawn. Set by the shrinker.
+    pub schedule: Option<faults::FaultSchedule>,
 }
 
 impl Default for RunConfig {
@@ -99,6 +102,7 @@ impl Default for RunConfig {
             record_trace: false,
             keep: None,
             store: StoreSpec::Builtin,
+            schedule: None,
         }
     }
 }
@@ -417,7 +421,7 @@ impl World {
         }
         let final_reader = processes.len() - 1;
         let by_name = processes.iter().enumerate().map(|(i, p)| (p.name.clone(), i)).collect();
-        let network = Network::new(mix.clone(), config.seed);
+        let network = Network::new(mix.clone(), config.seed).with_schedule(config.schedule.clone());
         let process_count = processes.len();
         let node_config = node_config(&mix, config.bug, config.seed);
         let misroute = (mix.quirks.is_some() && config.nodes > 1 && config.store.is_builtin())
@@ -509,13 +513,14 @@ impl World {
         }
         if let Some(schedule) = self.mix.partition {
             let first = self.nemesis.gen_range(1..=schedule.interval_us_max);
-            self.queue.push(first, Action::PartitionStart);
+            self.queue.push(self.network.stats.faults.wait_us(first), Action::PartitionStart);
         }
         for index in self.node_indices() {
             self.schedule_crash(0, index);
         }
         if let Some(isolation) = self.mix.isolation {
-            self.queue.push(isolation.at_us, Action::IsolationStart);
+            let at_us = self.network.stats.faults.wait_us(isolation.at_us);
+            self.queue.push(at_us, Action::IsolationStart);
         }
         if let Some(rng) = &mut self.misroute {
             let first_us = rng.gen_range(1..=MISROUTE_INTERVAL_US_MAX);
@@ -961,7 +966,7 @@ impl World {
             }
             return;
         };
-        let fate = self.network.send(source, target);
+        let fate = self.network.send(now_us, source, target);
         self.fingerprint.write_u64(now_us);
         self.fingerprint.write_u64(source as u64);
         self.fingerprint.write_u64(target as u64);

@@ -7,7 +7,7 @@ use rand::Rng;
 
 use node::protocol::{Envelope, Payload};
 
-use crate::world::faults::{draw_partition, Partition, PartitionKind, Shape};
+use crate::world::faults::{draw_partition, FaultEvent, Partition, PartitionKind, Shape};
 use crate::world::store::{RestartFailure, Restarted};
 use crate::world::topology::Role;
 use crate::world::{Action, Actor, TraceEvent, World};
@@ -20,6 +20,12 @@ impl World {
         }
         let is_node: Vec<bool> = self.processes.iter().map(|p| p.role == Role::Node).collect();
         let partition = draw_partition(&mut self.nemesis, &is_node);
+        let duration = self.nemesis.gen_range(1..=schedule.duration_us_max);
+        self.queue.push(now_us + duration, Action::PartitionEnd);
+        if !self.network.stats.faults.happens(FaultEvent::Partition, now_us, None, None) {
+            // Drawn and ignored: the links stay up, the nemesis's draws go on as before.
+            return;
+        }
         let kind = partition.kind;
         self.fingerprint.write_u64(now_us);
         self.fingerprint.write_str(kind.name());
@@ -29,8 +35,6 @@ impl World {
             self.trace.push(TraceEvent::Partition { time_us: now_us, kind: kind.name(), cut });
         }
         self.network.set_partition(Some(partition));
-        let duration = self.nemesis.gen_range(1..=schedule.duration_us_max);
-        self.queue.push(now_us + duration, Action::PartitionEnd);
     }
 
     pub(super) fn partition_end(&mut self, now_us: u64) {
@@ -43,6 +47,7 @@ impl World {
             self.trace.push(TraceEvent::PartitionHealed { time_us: now_us, kind: "partition" });
         }
         let quiet = self.nemesis.gen_range(1..=schedule.interval_us_max);
+        let quiet = self.network.stats.faults.wait_us(quiet);
         self.queue.push(now_us + quiet, Action::PartitionStart);
     }
 
@@ -90,6 +95,9 @@ impl World {
     /// Cuts what `shape` says until the long isolation's drawn duration has passed.
     fn isolate(&mut self, now_us: u64, kind: PartitionKind, shape: Shape, lonely: usize) {
         let Some(isolation) = self.mix.isolation else { return };
+        if !self.network.stats.faults.happens(FaultEvent::Partition, now_us, Some(lonely), None) {
+            return;
+        }
         let cut = Partition { kind, shape, processes: self.processes.len() };
         self.fingerprint.write_u64(now_us);
         self.fingerprint.write_str(kind.name());
@@ -127,6 +135,7 @@ impl World {
             return;
         }
         let after_us = self.crash_nemesis.gen_range(1..=crashes.interval_us_max);
+        let after_us = self.network.stats.faults.wait_us(after_us);
         self.queue.push(now_us + after_us, Action::Crash { process: index });
     }
 
@@ -157,6 +166,15 @@ impl World {
                 return;
             }
         }
+        let ledger = &mut self.network.stats.faults;
+        if host.is_up() && !ledger.happens(FaultEvent::Crash, now_us, Some(index), None) {
+            // Drawn and ignored: the node stays up, and the restart it would have had
+            // schedules its next crash, so the nemesis draws in the order it always did.
+            process.crash_aim = None;
+            let downtime_us = self.crash_nemesis.gen_range(1..=crashes.downtime_us_max);
+            self.queue.push(now_us + downtime_us, Action::Restart { process: index });
+            return;
+        }
         process.crash_aim = None;
         let Some(crashed) = host.crash() else { return };
         let held = crashed.held.len();
@@ -182,7 +200,9 @@ impl World {
         let local_us = self.processes[index].clock.local(now_us);
         let Actor::Node(host) = &mut self.processes[index].actor else { return };
         if host.is_up() {
-            // The heal restarted it already.
+            // The heal restarted it already (then no crash is scheduled), or the crash
+            // was suppressed by the run's fault schedule.
+            self.schedule_crash(now_us, index);
             return;
         }
         let Restarted { found: recovered, records, log_bytes: log_len } =

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::world::faults::{FaultMix, Partition};
+use crate::world::faults::{FaultEvent, FaultLedger, FaultMix, FaultSchedule, Partition};
 use crate::world::streams::stream;
 
 /// Base one-way delay: every message, faults or not.
@@ -42,6 +42,10 @@ pub struct NetworkStats {
     pub duplicated: u64,
     /// Copies that arrived at a process that was down (a crashed node), and were lost.
     pub undelivered: u64,
+    /// The run's fault events, the nemesis's too: kept here, where the world reaches
+    /// it from every fault and whence it travels out with the run, so that the world
+    /// needs no other field for it.
+    pub faults: FaultLedger,
 }
 
 /// Memory is linear in the processes: a run's messages take only the links between each
@@ -80,8 +84,14 @@ impl Network {
         }
     }
 
-    /// Decides what happens to a message sent now from `source` to `target`.
-    pub fn send(&mut self, source: usize, target: usize) -> Fate {
+    /// The fault events the shrinker keeps (`None`: all of them, as drawn).
+    pub fn with_schedule(mut self, schedule: Option<FaultSchedule>) -> Network {
+        self.stats.faults = FaultLedger::new(schedule);
+        self
+    }
+
+    /// Decides what happens to a message sent at `now_us` from `source` to `target`.
+    pub fn send(&mut self, now_us: u64, source: usize, target: usize) -> Fate {
         self.stats.sent += 1;
         if self.is_cut(source, target) {
             self.stats.partitioned += 1;
@@ -95,12 +105,22 @@ impl Network {
         let duplicated = mix.duplicate.is_some_and(|r| r.sample(rng));
         let first = delay_us(rng, &mix);
         let second = delay_us(rng, &mix);
-        if faults_active && dropped {
+        // A fault the schedule suppresses was drawn all the same, and is then ignored.
+        let (at, ledger) = ((Some(source), Some(target)), &mut self.stats.faults);
+        let dropped =
+            faults_active && dropped && ledger.happens(FaultEvent::Drop, now_us, at.0, at.1);
+        if dropped {
             self.stats.dropped += 1;
             return Fate::Lost(Loss::Dropped);
         }
-        let spiked = |(base, spike): (u64, u64)| if faults_active { base + spike } else { base };
-        if faults_active && duplicated {
+        let duplicated = faults_active
+            && duplicated
+            && ledger.happens(FaultEvent::Duplicate, now_us, at.0, at.1);
+        let spikes = faults_active
+            && (first.1 > 0 || (duplicated && second.1 > 0))
+            && ledger.happens(FaultEvent::Delay, now_us, at.0, at.1);
+        let spiked = |(base, spike): (u64, u64)| if spikes { base + spike } else { base };
+        if duplicated {
             self.stats.duplicated += 1;
             return Fate::Arrives(vec![spiked(first), spiked(second)]);
         }
@@ -158,7 +178,7 @@ mod tests {
     fn a_clean_network_delivers_everything_once_within_the_base_delay() {
         let mut net = Network::new(FaultMix::default(), 1);
         for _ in 0..1000 {
-            match net.send(0, 1) {
+            match net.send(0, 0, 1) {
                 Fate::Arrives(d) => {
                     assert_eq!(d.len(), 1);
                     assert!((DELAY_US_MIN..=DELAY_US_MAX).contains(&d[0]));
@@ -174,11 +194,11 @@ mod tests {
         let side = vec![true, false, true];
         let shape = Shape::Sides { side, one_way: true };
         net.set_partition(Some(Partition { kind: PartitionKind::OneWay, shape, processes: 3 }));
-        assert_eq!(net.send(0, 1), Fate::Lost(Loss::Partitioned));
-        assert!(matches!(net.send(1, 0), Fate::Arrives(_)), "one-way cut blocked the reverse");
-        assert!(matches!(net.send(0, 2), Fate::Arrives(_)), "same side");
+        assert_eq!(net.send(0, 0, 1), Fate::Lost(Loss::Partitioned));
+        assert!(matches!(net.send(0, 1, 0), Fate::Arrives(_)), "one-way cut blocked the reverse");
+        assert!(matches!(net.send(0, 0, 2), Fate::Arrives(_)), "same side");
         net.heal();
-        assert!(matches!(net.send(0, 1), Fate::Arrives(_)));
+        assert!(matches!(net.send(0, 0, 1), Fate::Arrives(_)));
     }
 
     #[test]
@@ -189,12 +209,12 @@ mod tests {
             ..FaultMix::draw(&FaultSpec::Families(vec![]), 0)
         };
         let mut net = Network::new(mix, 2);
-        (0..4000).for_each(|_| drop(net.send(0, 1)));
+        (0..4000).for_each(|_| drop(net.send(0, 0, 1)));
         assert!((800..1200).contains(&net.stats.dropped), "{:?}", net.stats);
         assert!((500..1000).contains(&net.stats.duplicated), "{:?}", net.stats);
         net.heal();
         let before = net.stats.clone();
-        (0..1000).for_each(|_| drop(net.send(0, 1)));
+        (0..1000).for_each(|_| drop(net.send(0, 0, 1)));
         assert_eq!((net.stats.dropped, net.stats.duplicated), (before.dropped, before.duplicated));
     }
 
@@ -204,12 +224,12 @@ mod tests {
         // one named after it, so runs (and fingerprints) are what they were.
         let mut net = Network::new(FaultMix::default(), 9);
         for (source, target) in [(0, 1000), (1000, 0), (0, 1000), (5, 0)] {
-            drop(net.send(source, target));
+            drop(net.send(0, source, target));
         }
         assert_eq!(net.links.keys().copied().collect::<Vec<_>>(), [(0, 1000), (5, 0), (1000, 0)]);
         let mut fresh = stream(9, "network/5->0");
         let first = fresh.gen_range(DELAY_US_MIN..=DELAY_US_MAX);
         let mut replay = Network::new(FaultMix::default(), 9);
-        assert_eq!(replay.send(5, 0), Fate::Arrives(vec![first]));
+        assert_eq!(replay.send(0, 5, 0), Fate::Arrives(vec![first]));
     }
 }

@@ -259,6 +259,30 @@ fn shrinking_a_durability_bug_keeps_its_crashes_and_its_failure() {
 }
 
 #[test]
+fn durability_and_cluster_bugs_shrink_to_ten_transactions_and_the_faults_that_matter() {
+    // Issue 20: a crash drawn late once kept 75 transactions alive to reach it, and every
+    // drop and crash of the run stayed. Hurried and pruned, each of these shrinks to at
+    // most 10 transactions and 3 fault events, and its replay file reruns to the same
+    // failure and fingerprint.
+    for bug in
+        [Bug::IdsResetOnRestart, Bug::VolatileOutcomes, Bug::ReleaseOnAnySync, Bug::CommitOnHint]
+    {
+        let (seed, _) = first_failure(bug).expect("found");
+        let shrunk = shrink(&default_run(seed, bug), 3_000).expect("it fails");
+        let faults = shrunk.shrunk_faults.len();
+        let what = format!("{} seed {seed}", bug.name());
+        assert!(shrunk.shrunk_txns <= 10, "{what}: {} transactions", shrunk.shrunk_txns);
+        assert!((1..=3).contains(&faults), "{what}: {faults} fault events");
+        assert!(shrunk.original_faults.len() > faults, "{what}");
+        let file = sim::hunt::replay_file::ReplayFile::of(&shrunk.shrunk).to_json();
+        let replayed: sim::hunt::replay_file::ReplayFile = serde_json::from_str(&file).unwrap();
+        let (again, shrunk_run) = (evaluate(&replayed.config().unwrap()), evaluate(&shrunk.shrunk));
+        assert_eq!(again.sim.fingerprint, shrunk_run.sim.fingerprint, "{what}");
+        assert_eq!(again.failure().map(|f| f.names()), Some(shrunk.shrunk_failure.names()));
+    }
+}
+
+#[test]
 fn a_panicking_store_fails_its_seed_and_the_sweep_goes_on() {
     // Every seed is run and reported with its repro and the panic's message and place;
     // the sweep exits 1, not 101.

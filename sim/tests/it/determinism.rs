@@ -1,6 +1,6 @@
 //! Same seed, same run: fingerprints and histories compared across runs.
 
-use sim::world::faults::FaultSpec;
+use sim::world::faults::{FaultEvent, FaultSchedule, FaultSpec};
 use sim::world::{simulate, RunConfig};
 use workloads::workload::Workload;
 
@@ -135,4 +135,41 @@ fn watching_a_run_progress_does_not_change_it() {
         .windows(2)
         .all(|w| w[0].finished <= w[1].finished && w[0].virtual_us < w[1].virtual_us));
     assert!(seen.iter().all(|p| p.planned == 1_000 && p.finished <= 1_000));
+}
+
+#[test]
+fn a_fault_schedule_that_keeps_every_event_is_the_run_itself() {
+    // The shrinker runs every candidate under a schedule (to list its fault events): one
+    // that keeps all of them and hurries nothing must be the flags' run, bit for bit.
+    for (seed, nodes) in [(0, 1), (1, 1), (2, 3), (3, 3)] {
+        let plain = RunConfig { nodes, ..config(seed) };
+        let listed = RunConfig { schedule: Some(FaultSchedule::default()), ..plain.clone() };
+        let (plain, listed) = (simulate(&plain), simulate(&listed));
+        assert_eq!(plain.fingerprint, listed.fingerprint, "seed {seed}");
+        assert_eq!(plain.network.faults.drawn, listed.network.faults.drawn, "seed {seed}");
+        assert!(plain.network.faults.happened.is_empty(), "listed only under a schedule");
+        let happened = &listed.network.faults.happened;
+        assert_eq!(happened.len() as u64, listed.network.faults.drawn.iter().sum::<u64>());
+        assert!(happened.iter().any(|h| h.event == FaultEvent::Crash), "seed {seed}");
+    }
+}
+
+#[test]
+fn a_suppressed_fault_event_is_drawn_and_ignored() {
+    // Keeping no crash leaves the store up all run, and no message is lost to a drop the
+    // schedule took out; the other kinds' events still happen.
+    let seed = 1;
+    let none_of = |events: &[FaultEvent]| {
+        let kept = events.iter().map(|e| (*e, Default::default())).collect();
+        RunConfig { schedule: Some(FaultSchedule { kept, hurry: 1 }), ..config(seed) }
+    };
+    let sim = simulate(&none_of(&[FaultEvent::Crash, FaultEvent::Drop]));
+    assert_eq!(sim.disk.crashes, 0);
+    assert_eq!(sim.network.dropped, 0);
+    assert!(sim.network.faults.drawn[FaultEvent::Crash as usize] > 0, "crashes were drawn");
+    assert!(sim.network.faults.happened.iter().any(|h| h.event == FaultEvent::Duplicate));
+    // Keeping one crash: exactly that one happens.
+    let mut one = none_of(&[FaultEvent::Crash]);
+    one.schedule.as_mut().unwrap().kept.insert(FaultEvent::Crash, [0].into());
+    assert_eq!(simulate(&one).disk.crashes, 1);
 }
