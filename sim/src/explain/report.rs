@@ -416,8 +416,9 @@ pub fn run_report(outcome: &RunOutcome, repro: &Repro, detail: &Detail) -> Strin
             out,
             "store: --bin {} ({} process{}, lockstep); left out for a binary: the disk fault \
              family (the simulated disk is the shipped store's; crash kills the process), \
-             coverage marks, the bound on its tables' sizes, and judging its messages to its \
-             peers (its own protocol)",
+             coverage marks, the bound on its tables' sizes, judging its messages to its \
+             peers (its own protocol), and whether a version an abort names was ever \
+             announced (its peers' messages and held replies are unseen)",
             shell_quote(&spec.command),
             c.nodes,
             if c.nodes == 1 { "" } else { "es" }

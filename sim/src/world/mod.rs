@@ -460,6 +460,7 @@ impl World {
             )
             .with_node_ids(membership.node_ids.clone())
             .with_optional_versions(config.store.is_binary())
+            .with_unseen_versions(config.store.is_binary())
             .with_node_names(&membership.names),
             last_us: 0,
             events_this_instant: 0,

@@ -1,5 +1,5 @@
 //! When a store's process has finished a step: every thread of every process in its tree
-//! is blocked waiting for something, the same way in two scans in a row.
+//! is asleep waiting for something (not for the disk), the same way in two scans in a row.
 //!
 //! The rule, as measured before it was built (see `docs/any-store.md`): after the node's
 //! stdin pipe is empty, two scans of `/proc/PID/task/TID/{syscall,schedstat}` over the
@@ -7,7 +7,10 @@
 //! the same syscall line and the same run count) and no thread may be in a timed wait due
 //! within [`SHORT_WAIT_NS`] (Go's scheduler parks for a few microseconds in the middle of
 //! a step). One scan was not enough: a thread woken by another but not yet run reads as
-//! blocked for a moment. Linux on x86-64 only: syscall numbers are the architecture's.
+//! blocked for a moment. A thread in uninterruptible sleep (state `D`, in `stat`) waits
+//! for the disk, not for input, even in a `read`: `occ-node --data-dir` reading its log
+//! under load looked idle in the middle of a step until this was checked. Linux on x86-64
+//! only: syscall numbers are the architecture's.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
@@ -25,6 +28,9 @@ pub struct ThreadState {
     pub syscall: String,
     /// Times the thread was scheduled (`schedstat`'s third field).
     pub runs: u64,
+    /// Its scheduler state (`stat`'s third field): `S` asleep, `D` in uninterruptible
+    /// (disk) sleep, `R` running, ...
+    pub state: char,
     /// Whether it is blocked in a wait that ends only when something happens.
     pub waiting: bool,
 }
@@ -38,8 +44,8 @@ impl ThreadState {
             }
             _ => self.syscall.clone(),
         };
-        let state = if self.waiting { "waiting" } else { "busy" };
-        format!("pid {} thread {}: {what} ({state})", self.pid, self.tid)
+        let verdict = if self.waiting { "waiting" } else { "busy" };
+        format!("pid {} thread {}: {what}, state {} ({verdict})", self.pid, self.tid, self.state)
     }
 }
 
@@ -60,6 +66,7 @@ struct TaskFiles {
     children: Option<File>,
     syscall: File,
     schedstat: File,
+    stat: File,
 }
 
 impl Watcher {
@@ -99,8 +106,10 @@ impl Watcher {
                 let runs = read(&files.schedstat, &mut self.buf)
                     .and_then(|s| s.split_whitespace().nth(2)?.parse().ok())
                     .unwrap_or(u64::MAX);
-                let waiting = is_waiting(pid, &syscall);
-                threads.push(ThreadState { pid, tid, syscall, runs, waiting });
+                let state = read(&files.stat, &mut self.buf).map_or('?', state_of);
+                // Asleep interruptibly (or exited, a zombie thread), in a waiting syscall.
+                let waiting = matches!(state, 'S' | 'Z') && is_waiting(pid, &syscall);
+                threads.push(ThreadState { pid, tid, syscall, runs, state, waiting });
                 live.insert((pid, tid), files);
             }
         }
@@ -117,8 +126,15 @@ impl TaskFiles {
             children: File::open(format!("{task}/children")).ok(),
             syscall: File::open(format!("{task}/syscall")).ok()?,
             schedstat: File::open(format!("{task}/schedstat")).ok()?,
+            stat: File::open(format!("{task}/stat")).ok()?,
         })
     }
+}
+
+/// The state in a `stat` line: the first field after the command name, which is in
+/// parentheses and may hold anything.
+pub(crate) fn state_of(stat: &str) -> char {
+    stat.rsplit_once(')').and_then(|(_, rest)| rest.trim_start().chars().next()).unwrap_or('?')
 }
 
 /// A `/proc` file's text, read again from its start.

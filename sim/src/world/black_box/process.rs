@@ -232,10 +232,7 @@ fn is_running(pid: u32) -> bool {
     let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return false };
     tasks.filter_map(Result::ok).any(|task| {
         let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else { return false };
-        // The state follows the command name, which is in parentheses and may hold
-        // anything.
-        let state = stat.rsplit_once(')').and_then(|(_, rest)| rest.trim_start().chars().next());
-        !matches!(state, Some('Z' | 'X') | None)
+        !matches!(idle::state_of(&stat), 'Z' | 'X' | '?')
     })
 }
 
