@@ -351,6 +351,7 @@ pub fn simulate_observed(
 ) -> Simulation {
     let mut world = World::new(config.clone());
     let liveness_failure = world.run(every.max(1), observe);
+    world.finish_stores();
     let virtual_duration_us = world.last_us;
     let clients = world.client_stats();
     let versions_derived = world.versions_derived();
@@ -1030,6 +1031,19 @@ impl World {
             Err(error) => {
                 self.internal_error =
                     Some(format!("the codec could not decode what it encoded ({error}): {wire}"));
+            }
+        }
+    }
+
+    /// Tells every store the run is over; a process's trouble then (see
+    /// [`Store::finish`]) stops the run as any other.
+    fn finish_stores(&mut self) {
+        for index in self.node_indices() {
+            let Actor::Node(host) = &mut self.processes[index].actor else { continue };
+            if let Some(message) = host.finish() {
+                let name = &self.processes[index].name;
+                self.process_error
+                    .get_or_insert(format!("{name} at the end of the run: {message}"));
             }
         }
     }

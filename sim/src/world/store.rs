@@ -237,4 +237,10 @@ pub trait Store {
     fn stderr_tail(&self) -> Option<String> {
         None
     }
+
+    /// The run is over: what the store did then that is wrong as a process (a binary
+    /// that wrote lines only once its input closed never flushed), if anything.
+    fn finish(&mut self) -> Option<String> {
+        None
+    }
 }

@@ -109,6 +109,12 @@ fn a_node_that_never_flushes_is_told_how_to_flush() {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("answered nothing to `init` before going idle"), "{out}");
     assert!(out.contains("print(..., flush=True)"), "{out}");
+    // One that flushes its init_ok by hand, and nothing else, shows at the end.
+    let (code, out, _) =
+        sim(&["--seed", "1", "--txns", "20", "--bin", &misbehaving("init-flushed")]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("only once its input closed"), "{out}");
+    assert!(out.contains("(the first: {\"src\": \"n1\""), "{out}");
 }
 
 #[test]

@@ -284,6 +284,19 @@ impl Store for ProcessHost {
     fn stderr_tail(&self) -> Option<String> {
         stderr_tail(&self.stderr_path())
     }
+
+    fn finish(&mut self) -> Option<String> {
+        let mut running = self.running.take()?;
+        let late = running.close(Duration::from_secs(2));
+        let first = late.first()?;
+        Some(format!(
+            "it wrote {} line{} only once its input closed (the first: {}): its output is \
+             buffered, so its answers never came when they were due; {FLUSH_ADVICE}",
+            late.len(),
+            if late.len() == 1 { "" } else { "s" },
+            clip(first)
+        ))
+    }
 }
 
 impl Drop for ProcessHost {

@@ -34,7 +34,8 @@ pub enum Trouble {
 
 pub struct Running {
     child: Child,
-    stdin: ChildStdin,
+    /// `None` once closed (see [`Running::close`]).
+    stdin: Option<ChildStdin>,
     stdout: ChildStdout,
     /// Output of this step not yet split into lines.
     pending: Vec<u8>,
@@ -82,7 +83,13 @@ impl Running {
         };
         fcntl_setfl(&stdin, OFlags::NONBLOCK)?;
         fcntl_setfl(&stdout, OFlags::NONBLOCK)?;
-        Ok(Running { child, stdin, stdout, pending: Vec::new(), watcher: Watcher::default() })
+        Ok(Running {
+            child,
+            stdin: Some(stdin),
+            stdout,
+            pending: Vec::new(),
+            watcher: Watcher::default(),
+        })
     }
 
     /// Writes `line` and waits until the node has consumed it and settled; the lines it
@@ -100,7 +107,8 @@ impl Running {
     fn write_all(&mut self, mut bytes: &[u8], deadline: Instant) -> Result<(), Trouble> {
         let mut waits = 0;
         while !bytes.is_empty() {
-            match self.stdin.write(bytes) {
+            let Some(stdin) = self.stdin.as_mut() else { return Err(self.exited()) };
+            match stdin.write(bytes) {
                 Ok(n) => bytes = &bytes[n..],
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     // Its stdin is full: it is busy, or not reading. Keep its stdout
@@ -123,7 +131,10 @@ impl Running {
         loop {
             self.drain()?;
             self.check_alive(deadline)?;
-            let unread = rustix::io::ioctl_fionread(&self.stdin).unwrap_or(0);
+            let unread = self
+                .stdin
+                .as_ref()
+                .map_or(0, |stdin| rustix::io::ioctl_fionread(stdin).unwrap_or(0));
             if unread == 0 {
                 let pid = self.child.id();
                 let first = self.watcher.scan(pid).ok_or_else(|| self.exited())?;
@@ -190,6 +201,27 @@ impl Running {
             return Err(Trouble::HalfLine(text));
         };
         Ok(complete.split('\n').filter(|l| !l.trim().is_empty()).map(str::to_owned).collect())
+    }
+
+    /// Closes the node's stdin, as the end of a run does, and gives it `timeout` to exit
+    /// or settle: the complete lines it wrote only then (a node whose output is
+    /// block-buffered flushes at exit).
+    pub fn close(&mut self, timeout: Duration) -> Vec<String> {
+        self.stdin = None;
+        #[allow(clippy::disallowed_methods)] // Waiting for the node, never seen by the run.
+        let deadline = Instant::now() + timeout;
+        let mut waits = 0;
+        while self.drain().is_ok() && self.check_alive(deadline).is_ok() {
+            let pid = self.child.id();
+            let (first, second) = (self.watcher.scan(pid), self.watcher.scan(pid));
+            if first.zip(second).is_none_or(|(a, b)| idle::idle(&a, &b)) {
+                break;
+            }
+            pause(&mut waits);
+        }
+        let _ = self.drain();
+        let text = String::from_utf8_lossy(&std::mem::take(&mut self.pending)).into_owned();
+        text.lines().filter(|l| !l.trim().is_empty()).map(str::to_owned).collect()
     }
 
     /// Kills the whole process group (never a lone `sh`, which would leave the node

@@ -3,6 +3,7 @@ one way per mode, so that tests can see `sim --bin` say what went wrong in words
 
   python3 misbehaving.py correct      behaves (idempotent commits, flushes every line)
   python3 misbehaving.py unflushed    never flushes stdout (block-buffered on a pipe)
+  python3 misbehaving.py init-flushed flushes its answer to init, and nothing after it
   python3 misbehaving.py random-ids   names transactions with random numbers
   python3 misbehaving.py exits        exits after its tenth line
   python3 misbehaving.py chatter      prints a debug line on stdout at every begin
@@ -34,7 +35,7 @@ def answer(msg, body):
         body["in_reply_to"] = msg["body"]["msg_id"]
     line = json.dumps({"src": me or msg["dest"], "dest": msg["src"], "body": body})
     sys.stdout.write(line + "\n")
-    if MODE != "unflushed":
+    if MODE != "unflushed" and (MODE != "init-flushed" or body["type"] == "init_ok"):
         sys.stdout.flush()
 
 
