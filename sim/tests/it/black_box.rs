@@ -143,6 +143,21 @@ fn a_nondeterministic_node_is_named_with_the_first_step_that_differs() {
     not(sim_has_python),
     ignore = "no python3 when sim was built: apt-get install -y python3, then touch sim/build.rs"
 )]
+fn a_node_that_writes_on_a_wall_clock_timer_is_caught_writing_between_steps() {
+    let bin = misbehaving("timer");
+    let (code, out, err) =
+        sim(&["--seed", "1", "--nodes", "3", "--txns", "300", "--faults", "none", "--bin", &bin]);
+    assert!(code == 1 || code == 2, "{out}{err}");
+    let said = format!("{out}{err}");
+    assert!(said.contains("it wrote between two steps, with no message to answer"), "{said}");
+    assert!(said.contains("threads in timed waits when it last settled"), "{said}");
+}
+
+#[test]
+#[cfg_attr(
+    not(sim_has_python),
+    ignore = "no python3 when sim was built: apt-get install -y python3, then touch sim/build.rs"
+)]
 fn a_node_that_fails_differently_each_time_is_reported_by_a_sweep_as_nondeterminism() {
     let starts = std::env::temp_dir().join(format!("sim-flaky-starts-{}", std::process::id()));
     let (code, out, err) = sim(&[

@@ -33,6 +33,8 @@ pub struct ThreadState {
     pub state: char,
     /// Whether it is blocked in a wait that ends only when something happens.
     pub waiting: bool,
+    /// Whether that wait has a timeout: a timer that may wake it with no input.
+    pub timed: bool,
 }
 
 impl ThreadState {
@@ -109,7 +111,8 @@ impl Watcher {
                 let state = read(&files.stat, &mut self.buf).map_or('?', state_of);
                 // Asleep interruptibly (or exited, a zombie thread), in a waiting syscall.
                 let waiting = matches!(state, 'S' | 'Z') && is_waiting(pid, &syscall);
-                threads.push(ThreadState { pid, tid, syscall, runs, state, waiting });
+                let timed = waiting && has_timeout(&syscall);
+                threads.push(ThreadState { pid, tid, syscall, runs, state, waiting, timed });
                 live.insert((pid, tid), files);
             }
         }
@@ -202,6 +205,27 @@ fn is_waiting(pid: u32, line: &str) -> bool {
         }
         // futex_waitv(waiters, n, flags, timespec*, clock): absolute.
         449 => arg(3) == 0 || absolute_ptr(pid, arg(4) as i32, arg(3)),
+        _ => false,
+    }
+}
+
+/// Whether a waiting syscall's line names a timeout (whatever its length): a wait a
+/// timer ends, not only input.
+fn has_timeout(line: &str) -> bool {
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    let arg = |i: usize| {
+        fields.get(i + 1).and_then(|a| u64::from_str_radix(a.trim_start_matches("0x"), 16).ok())
+    };
+    let set = |i: usize| arg(i).is_some_and(|a| a != 0);
+    let millis = |i: usize| arg(i).is_some_and(|ms| (ms as i32) > 0);
+    match fields.first().and_then(|nr| nr.parse::<i64>().ok()) {
+        Some(7) => millis(2),
+        Some(232 | 281) => millis(3),
+        Some(23 | 270) => set(4),
+        Some(271 | 128) => set(2),
+        Some(441 | 449) => set(3),
+        Some(35 | 230) => true,
+        Some(202) => matches!(arg(1).map(|op| op & 0x7f), Some(0 | 9)) && set(3),
         _ => false,
     }
 }

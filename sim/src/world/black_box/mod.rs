@@ -110,6 +110,23 @@ impl ProcessHost {
                 clip(&text),
                 FLUSH_ADVICE
             ),
+            Trouble::Unprompted(text, threads) => {
+                let timed: Vec<String> =
+                    threads.iter().filter(|t| t.timed).map(|t| t.describe()).collect();
+                let timers = match timed.is_empty() {
+                    true => "no thread was in a timed wait when it last settled".to_string(),
+                    false => {
+                        format!("threads in timed waits when it last settled: {}", timed.join("; "))
+                    }
+                };
+                format!(
+                    "it wrote between two steps, with no message to answer ({}): its output \
+                     hangs on the wall clock, not only on its input; {timers}. Run its timers \
+                     on the harness's clock: the `now` on every line, and `tick_at`/`tick` \
+                     (docs/any-store.md, \"Virtual time\")",
+                    clip(text.lines().next().unwrap_or(""))
+                )
+            }
             Trouble::Io(e) => e,
         };
         match stderr_tail(&self.stderr_path()) {

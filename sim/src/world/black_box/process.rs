@@ -30,6 +30,9 @@ pub enum Trouble {
     HalfLine(String),
     /// Reading or writing its pipes failed, or it wrote too much.
     Io(String),
+    /// It wrote between two steps, with nothing to answer: what it wrote, and its
+    /// threads as the last step left them (a timer among them, most likely).
+    Unprompted(String, Vec<ThreadState>),
 }
 
 pub struct Running {
@@ -41,6 +44,8 @@ pub struct Running {
     pending: Vec<u8>,
     /// The node's threads' `/proc` files, kept open from scan to scan.
     watcher: Watcher,
+    /// Its threads when it last settled.
+    settled: Vec<ThreadState>,
 }
 
 /// The environment a node gets, and nothing else: the harness's `PATH` (to find the
@@ -89,6 +94,7 @@ impl Running {
             stdout,
             pending: Vec::new(),
             watcher: Watcher::default(),
+            settled: Vec::new(),
         })
     }
 
@@ -99,6 +105,13 @@ impl Running {
         // decides anything in a run that completes.
         #[allow(clippy::disallowed_methods)]
         let deadline = Instant::now() + timeout;
+        // Whatever it wrote since it last settled answers nothing the harness sent: its
+        // output hangs on time (a wall-clock timer), not only on its input.
+        self.drain()?;
+        if !self.pending.is_empty() {
+            let text = String::from_utf8_lossy(&std::mem::take(&mut self.pending)).into_owned();
+            return Err(Trouble::Unprompted(text, std::mem::take(&mut self.settled)));
+        }
         self.write_all(format!("{line}\n").as_bytes(), deadline)?;
         self.settle(deadline)?;
         self.lines()
@@ -141,6 +154,7 @@ impl Running {
                 if first.iter().all(|t| t.waiting) {
                     let second = self.watcher.scan(pid).ok_or_else(|| self.exited())?;
                     if idle::idle(&first, &second) {
+                        self.settled = second;
                         return self.drain();
                     }
                 }

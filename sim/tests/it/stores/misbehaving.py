@@ -10,12 +10,15 @@ one way per mode, so that tests can see `sim --bin` say what went wrong in words
   python3 misbehaving.py hangs        spins forever on its fifth line
   python3 misbehaving.py seed-shape   answers commits as the task this protocol comes from
                                       shows them: `committed` and `new_version`, no `versions`
+  python3 misbehaving.py timer        a thread on the wall clock writes a message every 5 ms
   python3 misbehaving.py flaky FILE   exits on its (20 + N)th line, N counting its starts
                                       in FILE: each run of a seed differs from the last
 """
 import json
 import random
 import sys
+import threading
+import time
 
 MODE = sys.argv[1]
 STARTS = 0
@@ -60,6 +63,14 @@ def commit(body):
     return reply
 
 
+def tick_on_the_wall_clock():
+    while True:
+        time.sleep(0.005)
+        line = json.dumps({"src": me, "dest": "c1", "body": {"type": "occ_begin_ok", "txn_id": "t0"}})
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
+
 def main():
     global me, ids
     lines = 0
@@ -81,6 +92,8 @@ def main():
         if kind == "init":
             me = body["node_id"]
             answer(msg, {"type": "init_ok"})
+            if MODE == "timer":
+                threading.Thread(target=tick_on_the_wall_clock, daemon=True).start()
         elif kind == "occ_begin":
             if MODE == "chatter":
                 print("DEBUG: begin")
