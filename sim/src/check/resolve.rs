@@ -527,19 +527,8 @@ impl Dag<'_> {
                 }
             }
         };
-        moved.sort_unstable_by_key(|&n| self.order.key(n));
-        let (from, to) = if after_u {
-            (upper, self.order.after(upper).unwrap_or(u64::MAX))
-        } else {
-            (self.order.before(lower).unwrap_or(0), lower)
-        };
-        let step = (to - from) / (moved.len() as u64 + 1);
-        if step == 0 {
-            self.order.renumber();
+        if !self.order.move_into_gap(&mut moved, after_u, upper, lower) {
             return self.keep_order(u, v);
-        }
-        for (i, &node) in moved.iter().enumerate() {
-            self.order.set(node, from + step * (i as u64 + 1));
         }
         true
     }
@@ -1258,19 +1247,8 @@ impl<'s, 'h> Search<'s, 'h> {
         let Some(graph) = self.graph else { return true };
         let side = self.smaller_side(graph, u, v, upper, lower);
         let Some((mut moved, after_u)) = side else { return false };
-        moved.sort_unstable_by_key(|&n| self.order.key(n));
-        let (from, to) = if after_u {
-            (upper, self.order.after(upper).unwrap_or(u64::MAX))
-        } else {
-            (self.order.before(lower).unwrap_or(0), lower)
-        };
-        let step = (to - from) / (moved.len() as u64 + 1);
-        if step == 0 {
-            self.order.renumber();
+        if !self.order.move_into_gap(&mut moved, after_u, upper, lower) {
             return self.keep_order(u, v);
-        }
-        for (i, &node) in moved.iter().enumerate() {
-            self.order.set(node, from + step * (i as u64 + 1));
         }
         true
     }
@@ -1689,6 +1667,27 @@ impl Order {
     }
 
     /// Moves node `n` to `key` (no other node's).
+    /// Moves `moved`, in their present order, into the gap right after key `upper` (with
+    /// `after`) or right before key `lower`. `false` if the gap was too narrow: the keys
+    /// were renumbered, and the move must be tried again.
+    fn move_into_gap(&mut self, moved: &mut [u32], after: bool, upper: u64, lower: u64) -> bool {
+        moved.sort_unstable_by_key(|&n| self.key(n));
+        let (from, to) = if after {
+            (upper, self.after(upper).unwrap_or(u64::MAX))
+        } else {
+            (self.before(lower).unwrap_or(0), lower)
+        };
+        let step = (to - from) / (moved.len() as u64 + 1);
+        if step == 0 {
+            self.renumber();
+            return false;
+        }
+        for (i, &node) in moved.iter().enumerate() {
+            self.set(node, from + step * (i as u64 + 1));
+        }
+        true
+    }
+
     fn set(&mut self, n: u32, key: u64) {
         let old = self.keys[n as usize];
         if old != order_key(u64::from(self.place_of[n as usize])) {
