@@ -410,24 +410,7 @@ impl Client {
         outbox: &mut Vec<Envelope>,
         records: &mut Vec<Record>,
     ) {
-        let Some(in_reply_to) = envelope.body.in_reply_to else { return };
-        let answers_pending =
-            self.pending.as_ref().is_some_and(|p| p.msg_ids.contains(&in_reply_to));
-        if !answers_pending {
-            return;
-        }
-        let refused_for_now = matches!(
-            (&self.pending, &envelope.body.payload),
-            (Some(Pending { payload: Payload::OccCommit { .. }, .. }), Payload::Error { code, .. })
-                if *code == error_code::TEMPORARILY_UNAVAILABLE
-        );
-        if refused_for_now {
-            // This copy of the commit did not run, but another (a duplicate, a resend)
-            // still may: the commit is resent under the same id when its timeout comes,
-            // and ends `info` if the resends run out, never `fail`.
-            return;
-        }
-        let pending = self.pending.take().expect("checked above");
+        let Some(pending) = self.take_answered(&envelope) else { return };
         match (pending.payload, envelope.body.payload) {
             (Payload::OccBegin, Payload::OccBeginOk { txn_id }) => {
                 if let Some(txn) = &mut self.txn {
@@ -436,24 +419,66 @@ impl Client {
                 self.run_program(now_us, outbox, records);
             }
             (Payload::OccRead { key, .. }, Payload::OccReadOk { value, version }) => {
-                if let Some(txn) = &mut self.txn {
-                    txn.ops.push(Op {
-                        f: OpKind::Read,
-                        key: key.clone(),
-                        value: value.clone(),
-                        version: Some(version),
-                    });
-                    txn.read_versions.push(KeyVersion { key: key.clone(), version });
-                    txn.view.insert(key, value);
-                    txn.pc += 1;
-                }
+                self.note_read(key, value, version);
                 self.run_program(now_us, outbox, records);
             }
-            (
-                Payload::OccCommit { writes, read_versions, .. },
-                Payload::OccCommitOk { committed: true, versions, new_version, .. },
-            ) if versions.is_empty() && !writes.is_empty() && self.config.versions_optional => {
-                match derive_versions(&writes, &read_versions, new_version) {
+            (Payload::OccCommit { writes, read_versions, .. }, answer) => {
+                self.commit_answered(now_us, &writes, &read_versions, answer, records)
+            }
+            // Any other answer (an error to a begin or read; a reply of the wrong type)
+            // definitely did not commit anything.
+            (_, _) => self.finish_failed(now_us, records),
+        }
+    }
+
+    /// The request in flight, taken, if `envelope` answers it for good. A commit refused
+    /// for now (error 11) leaves it in flight: that copy did not run, but another (a
+    /// duplicate, a resend) still may, so the commit is resent under the same id when its
+    /// timeout comes, and ends `info` if the resends run out, never `fail`.
+    fn take_answered(&mut self, envelope: &Envelope) -> Option<Pending> {
+        let in_reply_to = envelope.body.in_reply_to?;
+        let pending = self.pending.as_ref().filter(|p| p.msg_ids.contains(&in_reply_to))?;
+        let refused_for_now = matches!(
+            (&pending.payload, &envelope.body.payload),
+            (Payload::OccCommit { .. }, Payload::Error { code, .. })
+                if *code == error_code::TEMPORARILY_UNAVAILABLE
+        );
+        if refused_for_now {
+            return None;
+        }
+        self.pending.take()
+    }
+
+    /// A read of `key` answered `value` at `version`: the next instruction of the program
+    /// sees it, and the commit names the version it read.
+    fn note_read(&mut self, key: String, value: Option<String>, version: u64) {
+        let Some(txn) = &mut self.txn else { return };
+        txn.ops.push(Op {
+            f: OpKind::Read,
+            key: key.clone(),
+            value: value.clone(),
+            version: Some(version),
+        });
+        txn.read_versions.push(KeyVersion { key: key.clone(), version });
+        txn.view.insert(key, value);
+        txn.pc += 1;
+    }
+
+    /// The commit of `writes` (having read `read_versions`) got `answer`: the transaction
+    /// ends committed, aborted, failed or of unknown outcome.
+    fn commit_answered(
+        &mut self,
+        now_us: u64,
+        writes: &[KeyValue],
+        read_versions: &[KeyVersion],
+        answer: Payload,
+        records: &mut Vec<Record>,
+    ) {
+        match answer {
+            Payload::OccCommitOk { committed: true, versions, new_version, .. }
+                if versions.is_empty() && !writes.is_empty() && self.config.versions_optional =>
+            {
+                match derive_versions(writes, read_versions, new_version) {
                     Some(versions) => {
                         self.versions_derived.0 += 1;
                         self.finish_committed(now_us, &versions, records)
@@ -464,29 +489,26 @@ impl Client {
                     }
                 }
             }
-            (
-                Payload::OccCommit { writes, .. },
-                Payload::OccCommitOk { committed: true, versions, .. },
-            ) if !names_each_written_key_once(&writes, &versions) => {
+            Payload::OccCommitOk { committed: true, versions, .. }
+                if !names_each_written_key_once(writes, &versions) =>
+            {
                 // Another commit's answer (a store that reused an id): it says nothing of
                 // this one, which may or may not have committed.
                 self.finish_indeterminate(now_us, records)
             }
-            (Payload::OccCommit { .. }, Payload::OccCommitOk { committed: true, versions, .. }) => {
+            Payload::OccCommitOk { committed: true, versions, .. } => {
                 self.finish_committed(now_us, &versions, records)
             }
-            (Payload::OccCommit { .. }, Payload::OccCommitOk { committed: false, .. }) => {
+            Payload::OccCommitOk { committed: false, .. } => {
                 self.stats.aborted += 1;
                 self.finish_with(now_us, EventKind::Fail, records);
             }
-            (Payload::OccCommit { .. }, Payload::Error { code, .. })
-                if error_code::is_indefinite(code) =>
-            {
+            Payload::Error { code, .. } if error_code::is_indefinite(code) => {
                 self.finish_indeterminate(now_us, records)
             }
-            // Any other answer (an error to a begin, read or commit; a reply of the wrong
-            // type) definitely did not commit anything.
-            (_, _) => self.finish_failed(now_us, records),
+            // An error that is not indefinite, or a reply of the wrong type: the commit
+            // definitely did not run.
+            _ => self.finish_failed(now_us, records),
         }
     }
 
