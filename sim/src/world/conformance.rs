@@ -72,7 +72,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use node::protocol::{error_code, is_reply_type, Envelope, Payload};
+use node::protocol::{error_code, is_reply_type, Body, Envelope, Payload};
 use node::shard::ShardMap;
 
 use crate::check::invariants::Violation;
@@ -471,83 +471,11 @@ impl Conformance {
     /// history's process numbers are another thing.
     pub fn reply(&mut self, node: usize, target: usize, envelope: &Envelope, node_local_us: u64) {
         let body = &envelope.body;
-        let store = self.who(node);
-        let client = target + 1 - self.nodes.len();
-        match body.msg_id {
-            Some(id) if id >= self.nodes[node].next_msg_id => self.nodes[node].next_msg_id = id + 1,
-            id => {
-                let expected = self.nodes[node].next_msg_id;
-                self.violation("node-msg-id", format!(
-                    "{store} sent {} with msg_id {id:?}; every message needs a msg_id of at least {expected}",
-                    body.payload.type_name()
-                ));
-            }
-        }
-        let Some(in_reply_to) = body.in_reply_to else {
-            self.violation(
-                "reply-to-unknown-request",
-                format!("{store} sent {} with no in_reply_to", body.payload.type_name()),
-            );
+        self.numbered(node, body);
+        let Some((in_reply_to, request)) = self.request_answered(node, target, body) else {
             return;
         };
-        let request = usize::try_from(in_reply_to)
-            .ok()
-            .and_then(|slot| self.requests.get(target).and_then(|kinds| kinds.get(slot)))
-            .copied();
-        if request.is_some() {
-            self.unanswered.remove(&(target, in_reply_to));
-        }
-        let Some(request) = request else {
-            self.violation(
-                "reply-to-unknown-request",
-                format!(
-                    "{store} answered msg {in_reply_to} of client c{client} with {}, but that client never sent it such a request",
-                    body.payload.type_name()
-                ),
-            );
-            return;
-        };
-        let matches = matches!(
-            (request, &body.payload),
-            (Request::Refuse(want), Payload::Error { code, .. }) if *code == want
-        ) || matches!((request, &body.payload), (Request::ReInit, Payload::InitOk))
-            || matches!(
-                (request, &body.payload),
-                (
-                    Request::Begin | Request::Read | Request::Commit | Request::Other,
-                    Payload::Error { .. }
-                ) | (Request::Begin, Payload::OccBeginOk { .. })
-                    | (Request::Read, Payload::OccReadOk { .. })
-                    | (Request::Commit, Payload::OccCommitOk { .. })
-                    | (Request::Other, _)
-            );
-        let refused_early = matches!(
-            &body.payload,
-            Payload::Error { code, .. } if *code == error_code::TEMPORARILY_UNAVAILABLE
-        );
-        let served = matches!(request, Request::Begin | Request::Read | Request::Commit);
-        if served && !self.nodes[node].initialised && !refused_early {
-            self.violation(
-                "answered-before-init",
-                format!(
-                    "{store} answered a {request:?} request (msg {in_reply_to} of client c{client}) with {} before it was initialised; it must refuse with error 11",
-                    body.payload.type_name()
-                ),
-            );
-            return;
-        }
-        if !matches {
-            let request = match request {
-                Request::Refuse(code) => format!("a request it must refuse with error {code}"),
-                other => format!("a {other:?} request"),
-            };
-            self.violation(
-                "reply-type-mismatch",
-                format!(
-                    "{store} answered {request} (msg {in_reply_to} of client c{client}) with {}",
-                    body.payload.type_name()
-                ),
-            );
+        if !self.answer_allowed(node, target, in_reply_to, request, &body.payload) {
             return;
         }
         match (request, &body.payload) {
@@ -562,6 +490,105 @@ impl Conformance {
         }
     }
 
+    /// Every message node `node` sends has a `msg_id` above the last one's
+    /// (`node-msg-id`).
+    fn numbered(&mut self, node: usize, body: &Body) {
+        match body.msg_id {
+            Some(id) if id >= self.nodes[node].next_msg_id => self.nodes[node].next_msg_id = id + 1,
+            id => {
+                let expected = self.nodes[node].next_msg_id;
+                let store = self.who(node);
+                self.violation("node-msg-id", format!(
+                    "{store} sent {} with msg_id {id:?}; every message needs a msg_id of at least {expected}",
+                    body.payload.type_name()
+                ));
+            }
+        }
+    }
+
+    /// The request of client process `target` that node `node`'s reply `body` answers:
+    /// its `msg_id` and kind, answered from now on. `None` (a `reply-to-unknown-request`)
+    /// when the reply names no request, or one the client never sent.
+    fn request_answered(
+        &mut self,
+        node: usize,
+        target: usize,
+        body: &Body,
+    ) -> Option<(u64, Request)> {
+        let Some(in_reply_to) = body.in_reply_to else {
+            let store = self.who(node);
+            self.violation(
+                "reply-to-unknown-request",
+                format!("{store} sent {} with no in_reply_to", body.payload.type_name()),
+            );
+            return None;
+        };
+        let request = usize::try_from(in_reply_to)
+            .ok()
+            .and_then(|slot| self.requests.get(target).and_then(|kinds| kinds.get(slot)))
+            .copied();
+        if request.is_some() {
+            self.unanswered.remove(&(target, in_reply_to));
+        }
+        let Some(request) = request else {
+            let (store, client) = (self.who(node), target + 1 - self.nodes.len());
+            self.violation(
+                "reply-to-unknown-request",
+                format!(
+                    "{store} answered msg {in_reply_to} of client c{client} with {}, but that client never sent it such a request",
+                    body.payload.type_name()
+                ),
+            );
+            return None;
+        };
+        Some((in_reply_to, request))
+    }
+
+    /// Whether node `node` may answer `request` (msg `in_reply_to` of client process
+    /// `target`) with `payload`: nothing but error 11 before `init` reached it
+    /// (`answered-before-init`), and otherwise a reply of the request's type
+    /// (`reply-type-mismatch`). A violation is noted when it may not.
+    fn answer_allowed(
+        &mut self,
+        node: usize,
+        target: usize,
+        in_reply_to: u64,
+        request: Request,
+        payload: &Payload,
+    ) -> bool {
+        let (store, client) = (self.who(node), target + 1 - self.nodes.len());
+        let refused_early = matches!(
+            payload,
+            Payload::Error { code, .. } if *code == error_code::TEMPORARILY_UNAVAILABLE
+        );
+        let served = matches!(request, Request::Begin | Request::Read | Request::Commit);
+        if served && !self.nodes[node].initialised && !refused_early {
+            self.violation(
+                "answered-before-init",
+                format!(
+                    "{store} answered a {request:?} request (msg {in_reply_to} of client c{client}) with {} before it was initialised; it must refuse with error 11",
+                    payload.type_name()
+                ),
+            );
+            return false;
+        }
+        if !answers_kind(request, payload) {
+            let request = match request {
+                Request::Refuse(code) => format!("a request it must refuse with error {code}"),
+                other => format!("a {other:?} request"),
+            };
+            self.violation(
+                "reply-type-mismatch",
+                format!(
+                    "{store} answered {request} (msg {in_reply_to} of client c{client}) with {}",
+                    payload.type_name()
+                ),
+            );
+            return false;
+        }
+        true
+    }
+
     /// Node `node`'s table sizes right after a step at `node_local_us` on its clock: each
     /// table within its own bound (see [`node::TableSizes`]), named when it is not.
     ///
@@ -572,6 +599,25 @@ impl Conformance {
     /// failure (after the heal the final read waits until no node holds either); here
     /// they are bounded by what could have filled them since they were last empty.
     pub fn table_sizes(&mut self, node: usize, node_local_us: u64, sizes: node::TableSizes) {
+        let bounds = self.table_bounds(node, node_local_us, &sizes);
+        if let Some((table, size, bound, what)) = first_over_bound(sizes, &bounds) {
+            self.violation(
+                "memory-bound",
+                format!("at {node_local_us}us on its clock {} holds {size} {table}, above its bound of {bound} ({what})", self.who(node)),
+            );
+        }
+    }
+
+    /// What node `node`'s tables may hold right after a step at `node_local_us`, which
+    /// left them `sizes`: its requests within each window, counted after those past every
+    /// window are dropped, and the tables no TTL bounds counted afresh where they are
+    /// empty.
+    fn table_bounds(
+        &mut self,
+        node: usize,
+        node_local_us: u64,
+        sizes: &node::TableSizes,
+    ) -> TableBounds {
         let (txn_ttl_us, outcome_ttl_us) = (self.txn_ttl_us, self.outcome_ttl_us);
         // A cluster's coordinator records a commit's outcome (and resolves its own part)
         // when it decides, up to the prepare timeout after the commit arrived.
@@ -603,62 +649,16 @@ impl Conformance {
             // Commits still in flight may decide later.
             state.decisions_since_empty = sizes.in_flight;
         }
-        let node::TableSizes {
-            open_txns,
-            open_expiries,
-            reserved_ids,
-            reserved_expiries,
-            outcomes,
-            outcome_expiries,
-            resolved,
-            resolved_expiries,
-            prepared,
-            reservations,
-            in_flight,
-            forwards,
-            decisions,
-        } = sizes;
-        let resolutions = resolves + client_commits;
-        let forward_sends = forwarded_reads + recent_commits * sends_per_commit;
-        let reserving = if prepared == 0 { 0 } else { usize::MAX };
-        let by_begins = "begins within the transaction TTL";
-        let by_reads = "reads within the transaction TTL";
-        let by_commits = "commits and queries within the outcome TTL and the prepare timeout";
-        let by_resolutions = "decisions, answered queries, restored doubts and client commits \
-            within the outcome TTL and the prepare timeout";
-        let by_prepares = "prepares, client commits and restored doubts since it last held none";
-        let by_flight = "client commits within twice the prepare timeout";
-        let by_forwards = "client reads within the transaction TTL and the prepare timeout, \
-            and each client commit's sends within twice the prepare timeout";
-        let by_decisions = "client commits and restored decisions since it last held none, \
-            and commits in flight then";
-        let over = [
-            ("open transactions", open_txns, begins, by_begins),
-            ("queued expiries of open transactions", open_expiries, begins, by_begins),
-            ("ids reserved for reads", reserved_ids, reads, by_reads),
-            ("queued expiries of reserved ids", reserved_expiries, reads, by_reads),
-            ("remembered outcomes", outcomes, commits, by_commits),
-            ("queued expiries of outcomes", outcome_expiries, commits, by_commits),
-            ("resolved outcomes of prepared transactions", resolved, resolutions, by_resolutions),
-            (
-                "queued expiries of resolved outcomes",
-                resolved_expiries,
-                resolutions,
-                by_resolutions,
-            ),
-            ("prepared transactions", prepared, state.prepares_since_empty, by_prepares),
-            ("reserved keys", reservations, reserving, "none without a prepared transaction"),
-            ("commits in flight", in_flight, recent_commits, by_flight),
-            ("forwarded requests", forwards, forward_sends, by_forwards),
-            ("unacknowledged decisions", decisions, state.decisions_since_empty, by_decisions),
-        ]
-        .into_iter()
-        .find(|(_, size, bound, _)| size > bound);
-        if let Some((table, size, bound, what)) = over {
-            self.violation(
-                "memory-bound",
-                format!("at {node_local_us}us on its clock {} holds {size} {table}, above its bound of {bound} ({what})", self.who(node)),
-            );
+        TableBounds {
+            begins,
+            reads,
+            commits,
+            resolutions: resolves + client_commits,
+            prepares: state.prepares_since_empty,
+            reserving: if sizes.prepared == 0 { 0 } else { usize::MAX },
+            recent_commits,
+            forward_sends: forwarded_reads + recent_commits * sends_per_commit,
+            decisions: state.decisions_since_empty,
         }
     }
 
@@ -840,6 +840,115 @@ fn live(times: &mut VecDeque<u64>, window_us: u64, now_us: u64) -> usize {
         times.pop_front();
     }
     times.len()
+}
+
+/// Whether `payload` is a reply of `request`'s kind: the refusal it must get, `init_ok`
+/// to a retried `init`, the matching `_ok` or any error to a begin, read or commit, and
+/// anything to another request.
+fn answers_kind(request: Request, payload: &Payload) -> bool {
+    matches!(
+        (request, payload),
+        (Request::Refuse(want), Payload::Error { code, .. }) if *code == want
+    ) || matches!((request, payload), (Request::ReInit, Payload::InitOk))
+        || matches!(
+            (request, payload),
+            (
+                Request::Begin | Request::Read | Request::Commit | Request::Other,
+                Payload::Error { .. }
+            ) | (Request::Begin, Payload::OccBeginOk { .. })
+                | (Request::Read, Payload::OccReadOk { .. })
+                | (Request::Commit, Payload::OccCommitOk { .. })
+                | (Request::Other, _)
+        )
+}
+
+/// What each table of one node may hold right after a step, by what fills it (see
+/// [`Conformance::table_sizes`]).
+#[derive(Clone, Copy)]
+struct TableBounds {
+    /// Begins within the transaction TTL.
+    begins: usize,
+    /// Client reads within the transaction TTL.
+    reads: usize,
+    /// Commits and queries within the outcome TTL and the prepare timeout.
+    commits: usize,
+    /// Decisions, answered queries, restored doubts and client commits within the
+    /// outcome TTL and the prepare timeout.
+    resolutions: usize,
+    /// Prepares, client commits and restored doubts since the node last held none.
+    prepares: usize,
+    /// None without a prepared transaction; any number with one.
+    reserving: usize,
+    /// Client commits within twice the prepare timeout.
+    recent_commits: usize,
+    /// Client reads within the transaction TTL and the prepare timeout, and each recent
+    /// client commit's sends.
+    forward_sends: usize,
+    /// Client commits and restored decisions since the node last held none, and commits
+    /// in flight then.
+    decisions: usize,
+}
+
+/// The first table of `sizes` above its bound: its name, size, bound and what the bound
+/// counts.
+fn first_over_bound(
+    sizes: node::TableSizes,
+    bounds: &TableBounds,
+) -> Option<(&'static str, usize, usize, &'static str)> {
+    let node::TableSizes {
+        open_txns,
+        open_expiries,
+        reserved_ids,
+        reserved_expiries,
+        outcomes,
+        outcome_expiries,
+        resolved,
+        resolved_expiries,
+        prepared,
+        reservations,
+        in_flight,
+        forwards,
+        decisions,
+    } = sizes;
+    let TableBounds {
+        begins,
+        reads,
+        commits,
+        resolutions,
+        prepares,
+        reserving,
+        recent_commits,
+        forward_sends,
+        decisions: deciding,
+    } = *bounds;
+    let by_begins = "begins within the transaction TTL";
+    let by_reads = "reads within the transaction TTL";
+    let by_commits = "commits and queries within the outcome TTL and the prepare timeout";
+    let by_resolutions = "decisions, answered queries, restored doubts and client commits \
+        within the outcome TTL and the prepare timeout";
+    let by_prepares = "prepares, client commits and restored doubts since it last held none";
+    let by_flight = "client commits within twice the prepare timeout";
+    let by_forwards = "client reads within the transaction TTL and the prepare timeout, \
+        and each client commit's sends within twice the prepare timeout";
+    let by_decisions = "client commits and restored decisions since it last held none, \
+        and commits in flight then";
+    [
+        ("open transactions", open_txns, begins, by_begins),
+        ("queued expiries of open transactions", open_expiries, begins, by_begins),
+        ("ids reserved for reads", reserved_ids, reads, by_reads),
+        ("queued expiries of reserved ids", reserved_expiries, reads, by_reads),
+        ("remembered outcomes", outcomes, commits, by_commits),
+        ("queued expiries of outcomes", outcome_expiries, commits, by_commits),
+        ("resolved outcomes of prepared transactions", resolved, resolutions, by_resolutions),
+        ("queued expiries of resolved outcomes", resolved_expiries, resolutions, by_resolutions),
+        ("prepared transactions", prepared, prepares, by_prepares),
+        ("reserved keys", reservations, reserving, "none without a prepared transaction"),
+        ("commits in flight", in_flight, recent_commits, by_flight),
+        ("forwarded requests", forwards, forward_sends, by_forwards),
+        ("unacknowledged decisions", decisions, deciding, by_decisions),
+    ]
+    .into_iter()
+    .find(|(_, size, bound, _)| size > bound)
 }
 
 /// How many of `times` (ascending: one node's clock) fall within `window_us` before
