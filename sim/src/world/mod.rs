@@ -391,36 +391,15 @@ pub fn simulate_observed(
 impl World {
     fn new(config: RunConfig) -> World {
         assert!(config.clients > 0, "a run needs at least one client");
-        let mut mix = FaultMix::draw(&config.faults, config.seed);
-        if config.store.is_binary() {
-            // A process writes to a real disk: the simulated one's faults cannot reach it.
-            mix.disk = None;
-        }
-        let clock_of = |name: &str| match mix.clock {
-            None => Clock::default(),
-            Some(skew) => {
-                let mut rng = stream(config.seed, &format!("clock/{name}"));
-                let drift = rng.gen_range(-skew.drift_ppm_max..=skew.drift_ppm_max);
-                Clock::new(rng.gen_range(0..=skew.offset_us_max), drift)
-            }
-        };
-        // In layout order, so that clocks draw as they always did: the nodes, the clients,
-        // the final reader.
+        let mix = mix_of(&config);
         let membership = Membership::draw(config.nodes, config.seed);
-        let mut processes = Vec::new();
-        for (name, role) in layout(&membership.names, config.clients) {
-            let clock = clock_of(&name);
-            let actor = match role {
-                Role::Client => {
-                    let slot = (processes.len() - config.nodes as usize) as u64;
-                    let client = workload_client(&config, &mix, &membership, name.clone(), slot);
-                    Actor::Client(Box::new(client))
-                }
-                Role::Node | Role::FinalReader => Actor::Dormant,
-            };
-            processes.push(Process::new(name, role, clock, actor));
-        }
+        let processes = processes_of(&config, &mix, &membership);
         let final_reader = processes.len() - 1;
+        assert_eq!(
+            processes[final_reader].role,
+            Role::FinalReader,
+            "the final reader is the last process"
+        );
         let by_name = processes.iter().enumerate().map(|(i, p)| (p.name.clone(), i)).collect();
         let network = Network::new(mix.clone(), config.seed).with_schedule(config.schedule.clone());
         let process_count = processes.len();
@@ -453,16 +432,7 @@ impl World {
             node_panic: None,
             node_refused: None,
             process_error: None,
-            conformance: Conformance::new(
-                process_count,
-                config.nodes as usize,
-                node_config.txn_ttl_us,
-                node_config.outcome_ttl_us,
-            )
-            .with_node_ids(membership.node_ids.clone())
-            .with_optional_versions(config.store.is_binary())
-            .with_unseen_versions(config.store.is_binary())
-            .with_node_names(&membership.names),
+            conformance: conformance_of(&config, &membership, process_count, &node_config),
             last_us: 0,
             events_this_instant: 0,
             finished: 0,
@@ -707,6 +677,66 @@ impl Process {
     }
 }
 
+/// The faults a run draws from its seed, less the disk's where the store is a process:
+/// it writes to a real disk, which the simulated one's faults cannot reach.
+fn mix_of(config: &RunConfig) -> FaultMix {
+    let mut mix = FaultMix::draw(&config.faults, config.seed);
+    if config.store.is_binary() {
+        mix.disk = None;
+    }
+    mix
+}
+
+/// Every process of the run, in layout order (the nodes, the clients, the final reader),
+/// each with its clock: the workload clients ready to run, the rest dormant until the
+/// run starts or ends.
+fn processes_of(config: &RunConfig, mix: &FaultMix, membership: &Membership) -> Vec<Process> {
+    let clock_of = |name: &str| match mix.clock {
+        None => Clock::default(),
+        Some(skew) => {
+            let mut rng = stream(config.seed, &format!("clock/{name}"));
+            let drift = rng.gen_range(-skew.drift_ppm_max..=skew.drift_ppm_max);
+            Clock::new(rng.gen_range(0..=skew.offset_us_max), drift)
+        }
+    };
+    // In layout order, so that clocks draw as they always did.
+    let mut processes = Vec::new();
+    for (name, role) in layout(&membership.names, config.clients) {
+        let clock = clock_of(&name);
+        let actor = match role {
+            Role::Client => {
+                let slot = (processes.len() - config.nodes as usize) as u64;
+                let client = workload_client(config, mix, membership, name.clone(), slot);
+                Actor::Client(Box::new(client))
+            }
+            Role::Node | Role::FinalReader => Actor::Dormant,
+        };
+        processes.push(Process::new(name, role, clock, actor));
+    }
+    processes
+}
+
+/// The protocol checker of a run of `processes` processes: it knows the TTLs of
+/// `node_config`, the membership's ids and names, and whether the store is a process,
+/// whose answers may leave out versions and whose versions may go unseen.
+fn conformance_of(
+    config: &RunConfig,
+    membership: &Membership,
+    processes: usize,
+    node_config: &node::NodeConfig,
+) -> Conformance {
+    Conformance::new(
+        processes,
+        config.nodes as usize,
+        node_config.txn_ttl_us,
+        node_config.outcome_ttl_us,
+    )
+    .with_node_ids(membership.node_ids.clone())
+    .with_optional_versions(config.store.is_binary())
+    .with_unseen_versions(config.store.is_binary())
+    .with_node_names(&membership.names)
+}
+
 /// Workload client `slot + 1` (from 0), with its programs, timing and whims drawn from
 /// its own streams. Its home node is dealt in process order; it fails over (and its
 /// membership probes name the cluster) in `init`'s order.
@@ -925,9 +955,7 @@ impl World {
         wire: Option<String>,
     ) {
         let target = self.by_name.get(&envelope.dest).copied();
-        let is_node = |index: usize| self.processes[index].role == Role::Node;
-        let misrouted = envelope.body.in_reply_to.is_some_and(|id| id >= MISROUTE_MSG_ID_BASE);
-        if misrouted && is_node(source) && target.is_some_and(is_node) {
+        if self.answers_misrouted(source, target, &envelope) {
             // The answer to a request the simulator sent in the target's name: judged,
             // and delivered nowhere.
             self.conformance.misrouted_answer(source, &envelope);
@@ -935,29 +963,9 @@ impl World {
             self.fingerprint.write_str(&codec::encode_to_string(&envelope));
             return;
         }
-        match target {
-            // A store's messages to its peers are judged only where they are the shipped
-            // store's cluster protocol; another store's are its own affair.
-            Some(target) if is_node(source) && is_node(target) => {
-                let cluster_protocol = matches!(&self.processes[source].actor,
-                    Actor::Node(host) if host.speaks_cluster_protocol());
-                if cluster_protocol {
-                    self.conformance.between_nodes(source, &envelope);
-                }
-            }
-            Some(target) if is_node(source) => {
-                let local_us = self.processes[source].clock.local(now_us);
-                self.conformance.set_history_len(self.history.len() as u64);
-                self.conformance.reply(source, target, &envelope, local_us);
-            }
-            Some(target) if is_node(target) => {
-                let reliable = self.healed_at_us.is_some();
-                self.conformance.request(source, &envelope, reliable);
-            }
-            _ => {}
-        }
+        self.judge_sent(now_us, source, target, &envelope);
         let wire = wire.unwrap_or_else(|| codec::encode_to_string(&envelope));
-        let Some(&target) = self.by_name.get(&envelope.dest) else {
+        let Some(target) = target else {
             // Replies to the simulator's own `init` have nowhere to go; nothing else
             // should be addressed outside the world.
             if envelope.dest != CONTROLLER {
@@ -968,6 +976,54 @@ impl World {
             }
             return;
         };
+        self.send_on_network(now_us, source, target, wire);
+    }
+
+    /// Whether node `source` sends `envelope` to node `target` in answer to a request the
+    /// simulator sent in the target's name (see [`MISROUTE_MSG_ID_BASE`]).
+    fn answers_misrouted(&self, source: usize, target: Option<usize>, envelope: &Envelope) -> bool {
+        let is_node = |index: usize| self.processes[index].role == Role::Node;
+        let misrouted = envelope.body.in_reply_to.is_some_and(|id| id >= MISROUTE_MSG_ID_BASE);
+        misrouted && is_node(source) && target.is_some_and(is_node)
+    }
+
+    /// Shows the protocol checker a message as it is sent: a reply of a node to a client,
+    /// a client's request to a node, or a node's message to another.
+    fn judge_sent(
+        &mut self,
+        now_us: u64,
+        source: usize,
+        target: Option<usize>,
+        envelope: &Envelope,
+    ) {
+        let is_node = |index: usize| self.processes[index].role == Role::Node;
+        match target {
+            // A store's messages to its peers are judged only where they are the shipped
+            // store's cluster protocol; another store's are its own affair.
+            Some(target) if is_node(source) && is_node(target) => {
+                let cluster_protocol = matches!(&self.processes[source].actor,
+                    Actor::Node(host) if host.speaks_cluster_protocol());
+                if cluster_protocol {
+                    self.conformance.between_nodes(source, envelope);
+                }
+            }
+            Some(target) if is_node(source) => {
+                let local_us = self.processes[source].clock.local(now_us);
+                self.conformance.set_history_len(self.history.len() as u64);
+                self.conformance.reply(source, target, envelope, local_us);
+            }
+            Some(target) if is_node(target) => {
+                let reliable = self.healed_at_us.is_some();
+                self.conformance.request(source, envelope, reliable);
+            }
+            _ => {}
+        }
+    }
+
+    /// Sends `wire` from `source` to `target`: the network decides its fate (lost, or
+    /// arriving once or more, each copy after its delay), and the fingerprint and the
+    /// trace record it.
+    fn send_on_network(&mut self, now_us: u64, source: usize, target: usize, wire: String) {
         let fate = self.network.send(now_us, source, target);
         self.fingerprint.write_u64(now_us);
         self.fingerprint.write_u64(source as u64);
