@@ -1271,6 +1271,31 @@ mod tests {
     }
 
     #[test]
+    fn each_request_kind_accepts_only_its_own_replies() {
+        // A refusal fits only with its code, `init_ok` only a retried init, an `_ok` only
+        // its own request (which any error may answer too), and anything another request.
+        let error = |code| Payload::Error { code, text: String::new() };
+        let begun = Payload::OccBeginOk { txn_id: "t1".into() };
+        let read = Payload::OccReadOk { value: None, version: 0 };
+        let check = |request, payload: &Payload, expect| {
+            assert_eq!(answers_kind(request, payload), expect, "{request:?} answered {payload:?}");
+        };
+        check(Request::Refuse(22), &error(22), true);
+        check(Request::Refuse(22), &error(11), false);
+        check(Request::Refuse(22), &Payload::InitOk, false);
+        check(Request::ReInit, &Payload::InitOk, true);
+        check(Request::ReInit, &error(22), false);
+        check(Request::Begin, &begun, true);
+        check(Request::Begin, &read, false);
+        check(Request::Read, &read, true);
+        check(Request::Read, &error(30), true);
+        check(Request::Commit, &answer(true, &[], &[]), true);
+        check(Request::Commit, &begun, false);
+        check(Request::Other, &read, true);
+        check(Request::Ignore, &error(10), false);
+    }
+
+    #[test]
     fn a_read_never_sees_a_version_older_than_one_announced() {
         let installed = (Some(commit("t1", &["x"])), Some(answer(true, &[("x", 3)], &[])), 0);
         let read = |version| {
