@@ -13,6 +13,7 @@ mod layers;
 mod oracle;
 mod reports;
 mod run_cli;
+mod scene;
 mod shrink_cli;
 mod snapshots;
 mod sweep_cli;

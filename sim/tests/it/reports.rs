@@ -5,7 +5,8 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-use sim::explain::report::{RunCounts, DIAGRAM_LEGEND};
+use sim::explain::report::DIAGRAM_LEGEND;
+use sim::explain::scene::RunCounts;
 use sim::hunt::outcome::evaluate;
 use sim::world::faults::FaultSpec;
 use sim::world::RunConfig;

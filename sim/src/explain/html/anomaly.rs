@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use super::context::{focus_anomaly, Context};
 use super::{esc, Page, ANOMALIES_PER_KIND, VIOLATIONS_MAX};
 use crate::check::report::txn_line;
-use crate::check::Anomaly;
+use crate::check::{Anomaly, Verdict};
 
 impl Page<'_> {
     pub(super) fn anomalies(&self, out: &mut String, ctx: &Context) {
@@ -40,50 +40,18 @@ impl Page<'_> {
                 .position(|a| std::ptr::eq(a, anomaly));
             anomaly_html(out, ctx, anomaly, position.unwrap_or(0) + 1, count, true);
         }
-        let others: Vec<(usize, usize, &Anomaly)> = verdict
-            .counts
-            .iter()
-            .flat_map(|(name, &count)| {
-                verdict
-                    .anomalies
-                    .iter()
-                    .filter(move |a| &a.name == name)
-                    .take(ANOMALIES_PER_KIND)
-                    .enumerate()
-                    .map(move |(i, a)| (i + 1, count, a))
-            })
-            .filter(|(_, _, a)| !focus.is_some_and(|f| std::ptr::eq(*a, f)))
-            .collect();
-        let left_out: usize =
-            verdict.counts.values().map(|&c| c.saturating_sub(ANOMALIES_PER_KIND)).sum();
+        let others = others(verdict, focus);
         // The rest, folded: the page opens on the anomaly and its messages. Without one,
         // the invariant violations are what the page is about, and stay open.
         let folded = focus.is_some() && (!others.is_empty() || !self.violations.is_empty());
         if folded {
-            let mut what: Vec<String> = Vec::new();
-            if !others.is_empty() {
-                what.push(format!(
-                    "{} more {}",
-                    others.len(),
-                    if others.len() == 1 { "anomaly" } else { "anomalies" }
-                ));
-            }
-            if !self.violations.is_empty() {
-                what.push(format!(
-                    "{} invariant violation{}",
-                    self.violations.len(),
-                    if self.violations.len() == 1 { "" } else { "s" }
-                ));
-            }
-            let _ = writeln!(
-                out,
-                "<details id=\"also\"><summary>Also found: {}</summary>",
-                what.join(", ")
-            );
+            also_found(out, others.len(), self.violations.len());
         }
         for (number, count, anomaly) in others {
             anomaly_html(out, ctx, anomaly, number, count, false);
         }
+        let left_out: usize =
+            verdict.counts.values().map(|&c| c.saturating_sub(ANOMALIES_PER_KIND)).sum();
         if left_out > 0 {
             let _ = writeln!(
                 out,
@@ -91,19 +59,30 @@ impl Page<'_> {
                  explains them all).</p>"
             );
         }
-        for (i, (name, explanation, txns)) in
-            self.violations.iter().take(VIOLATIONS_MAX).enumerate()
-        {
-            let names: Vec<String> = txns.iter().map(|n| format!("T{n}")).collect();
-            let class = if focus.is_none() && i == 0 { "anomaly current" } else { "anomaly" };
+        self.violations_html(out, ctx, focus.is_none());
+        if folded {
+            out.push_str("</details>\n");
+        }
+        for failure in &self.failures {
+            let _ = writeln!(out, "<p class=\"bad\">{}</p>", ctx.linked(failure));
+        }
+        out.push_str("</section>\n");
+    }
+
+    /// The invariant violations, each with its transactions; the first is current when
+    /// there is no anomaly in focus.
+    fn violations_html(&self, out: &mut String, ctx: &Context, first_current: bool) {
+        for (i, violation) in self.violations.iter().take(VIOLATIONS_MAX).enumerate() {
+            let names: Vec<String> = violation.txns.iter().map(|n| format!("T{n}")).collect();
+            let class = if first_current && i == 0 { "anomaly current" } else { "anomaly" };
             let _ = writeln!(
                 out,
                 "<article class=\"{class}\" data-focus=\"{}\">\n<h3>{}</h3>\n<p>{}</p>",
                 names.join(" "),
-                esc(name),
-                ctx.linked(explanation)
+                esc(&violation.name),
+                ctx.linked(&violation.explanation)
             );
-            where_list(out, txns.iter().map(|&n| ctx.linked(&ctx.title(n))));
+            where_list(out, violation.txns.iter().map(|&n| ctx.linked(&ctx.title(n))));
             out.push_str("</article>\n");
         }
         if self.violations.len() > VIOLATIONS_MAX {
@@ -114,14 +93,42 @@ impl Page<'_> {
                 self.violations.len() - VIOLATIONS_MAX
             );
         }
-        if folded {
-            out.push_str("</details>\n");
-        }
-        for failure in &self.failures {
-            let _ = writeln!(out, "<p class=\"bad\">{}</p>", ctx.linked(failure));
-        }
-        out.push_str("</section>\n");
     }
+}
+
+/// The anomalies shown besides the one in focus, at most [`ANOMALIES_PER_KIND`] of each
+/// name: (number among its name, how many of its name, the anomaly).
+fn others<'v>(verdict: &'v Verdict, focus: Option<&Anomaly>) -> Vec<(usize, usize, &'v Anomaly)> {
+    verdict
+        .counts
+        .iter()
+        .flat_map(|(name, &count)| {
+            verdict
+                .anomalies
+                .iter()
+                .filter(move |a| &a.name == name)
+                .take(ANOMALIES_PER_KIND)
+                .enumerate()
+                .map(move |(i, a)| (i + 1, count, a))
+        })
+        .filter(|(_, _, a)| !focus.is_some_and(|f| std::ptr::eq(*a, f)))
+        .collect()
+}
+
+/// `Also found: 2 more anomalies, 1 invariant violation`: the fold's summary.
+fn also_found(out: &mut String, others: usize, violations: usize) {
+    let mut what: Vec<String> = Vec::new();
+    if others > 0 {
+        what.push(format!("{others} more {}", if others == 1 { "anomaly" } else { "anomalies" }));
+    }
+    if violations > 0 {
+        what.push(format!(
+            "{violations} invariant violation{}",
+            if violations == 1 { "" } else { "s" }
+        ));
+    }
+    let _ =
+        writeln!(out, "<details id=\"also\"><summary>Also found: {}</summary>", what.join(", "));
 }
 
 /// One anomaly: its name and number, its explanation (a cycle edge by edge, with each

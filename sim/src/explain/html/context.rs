@@ -11,6 +11,7 @@ use super::esc;
 use crate::check::report::{format_ms, txn_title};
 use crate::check::{Anomaly, Verdict};
 use crate::explain::render::ops;
+use crate::explain::report::map_words;
 
 /// A transaction of the history: its invocation and, unless still open, its completion.
 pub(super) struct Txn<'h> {
@@ -138,31 +139,15 @@ impl<'h> Context<'h> {
         format!(" class=\"{class}{focus}\" data-txn=\"T{n}\"")
     }
 
-    /// `text`, escaped, with every `T<n>` of a transaction made a link to it.
+    /// `text`, escaped, with every `T<n>` of a transaction made a link to it. Escaping
+    /// first keeps every word whole (it only turns `&<>"'` into entities), so the words
+    /// are the text's own.
     pub fn linked(&self, text: &str) -> String {
-        let mut out = String::with_capacity(text.len() + 32);
-        let mut rest = text;
-        while let Some(first) = rest.chars().next() {
-            let len = match rest.find(|c: char| !c.is_ascii_alphanumeric()) {
-                Some(0) => first.len_utf8(),
-                Some(len) => len,
-                None => rest.len(),
-            };
-            let (word, after) = rest.split_at(len);
-            let txn = word
-                .strip_prefix('T')
-                .filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
-                .and_then(|d| d.parse::<u64>().ok())
-                .filter(|n| self.txns.contains_key(n));
-            match txn {
-                Some(n) => {
-                    let _ = write!(out, "<span{}>{word}</span>", self.txn_attrs("txn", n));
-                }
-                None => out.push_str(&esc(word)),
-            }
-            rest = after;
-        }
-        out
+        map_words(&esc(text), |word| {
+            let n = word.strip_prefix('T').filter(|d| d.bytes().all(|b| b.is_ascii_digit()))?;
+            let n = n.parse::<u64>().ok().filter(|n| self.txns.contains_key(n))?;
+            Some(format!("<span{}>{word}</span>", self.txn_attrs("txn", n)))
+        })
     }
 }
 

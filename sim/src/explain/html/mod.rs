@@ -6,8 +6,10 @@
 //!
 //! One file that fetches nothing: the style and the script are inline, the drawings inline
 //! SVG. Names and units are the text report's: `T<n>` is the transaction invoked at
-//! history event `n`, times are ms of virtual time. Every piece of text that comes from a
-//! run or a history (keys, values, message bodies, file names) goes through [`esc`].
+//! history event `n`, times are ms of virtual time. The words are the text report's
+//! because they come from the same [`crate::explain::scene`]: the header's sentences,
+//! the messages' labels, the marks. Every piece of text that comes from a run or a
+//! history (keys, values, message bodies, file names) goes through [`esc`].
 //!
 //! Deterministic: ordered collections only, coordinates computed and printed as integers,
 //! no clock; the same run gives the same bytes. Bounded: at most [`Budget`]'s messages,
@@ -17,7 +19,6 @@
 mod anomaly;
 mod context;
 mod lamport;
-mod marks;
 mod timeline;
 
 use context::{history_window, Context};
@@ -27,10 +28,11 @@ use std::fmt::Write as _;
 
 use workloads::history::Event;
 
-use crate::check::report::format_ms;
 use crate::check::{Model, Verdict};
-use crate::explain::report::{in_ms, Repro, RunCounts, TxnNames};
+use crate::explain::report::Repro;
+use crate::explain::scene::{Summary, TxnNames, Violation};
 use crate::hunt::outcome::RunOutcome;
+use crate::world::Simulation;
 
 /// What a page draws at most. A default run (5 clients, 300 transactions, about 4,000
 /// messages) fits whole; a bigger one is shown as a window around its anomaly.
@@ -119,26 +121,42 @@ pub fn run_html_with(
 ) -> String {
     let sim = &outcome.sim;
     let names = TxnNames::of(sim);
-    let c = &sim.config;
-    let failure = outcome.failure();
-    let verdict_text = match &failure {
+    let summary = Summary::of(outcome, &names);
+    let verdict_text = match outcome.failure() {
         Some(failure) => format!("FAILED: {}", failure.headline()),
         None => "valid".to_string(),
     };
-    let mut rows: Vec<(String, String, Side)> = vec![
+    let mut rows = what_ran(sim, &summary, notes);
+    rows.extend(what_came_of_it(outcome, &summary, &verdict_text, repro));
+    let host = |process: u64| names.host(process);
+    let mut ctx = Context::new(&sim.history, &host, outcome.verdict.as_ref().ok());
+    // Without an anomaly, the first violation's transactions are what the page is about.
+    if ctx.focus.is_empty() {
+        if let Some(violation) = summary.violations.first() {
+            ctx.focus = violation.txns.iter().copied().collect();
+        }
+    }
+    let diagram = lamport::render(sim, &names, &ctx, budget);
+    ctx.window = diagram.window;
+    let page = Page {
+        title: format!("seed {}: {verdict_text}", sim.config.seed),
+        rows,
+        repro: Some(repro.command.clone()),
+        verdict: outcome.verdict.as_ref().ok(),
+        unchecked: outcome.verdict.as_ref().err().map(|e| e.to_string()),
+        violations: summary.violations,
+        failures: summary.failures,
+        lamport: diagram.html,
+    };
+    page.render(&ctx, budget)
+}
+
+/// The header's left side: the run, its faults, and what `notes` add.
+fn what_ran(sim: &Simulation, summary: &Summary, notes: &[(&str, String)]) -> Vec<HeaderRow> {
+    let c = &sim.config;
+    let mut rows: Vec<HeaderRow> = vec![
         ("seed".into(), esc(&c.seed.to_string()), Side::Left),
-        (
-            "run".into(),
-            esc(&format!(
-                "workload {}{}, {} clients, {} txns, {} keys per family",
-                c.workload.name(),
-                if c.nodes > 1 { format!(", {} nodes", c.nodes) } else { String::new() },
-                c.clients,
-                c.txns,
-                c.keys
-            )),
-            Side::Left,
-        ),
+        ("run".into(), esc(&summary.run), Side::Left),
     ];
     if c.nodes > 1 {
         rows.push(("node_ids".into(), esc(&sim.node_ids.join(", ")), Side::Left));
@@ -149,98 +167,41 @@ pub fn run_html_with(
     if c.keep.is_some() {
         rows.push(("programs".into(), "only those the replay file keeps".into(), Side::Left));
     }
-    rows.push((format!("faults ({})", c.faults.flag()), esc(&sim.mix.to_string()), Side::Left));
+    let (faults, mix) = &summary.faults;
+    rows.push((faults.clone(), esc(mix), Side::Left));
     for (name, value) in notes {
         rows.push((name.to_string(), esc(value), Side::Left));
     }
-    rows.push(("verdict".into(), verdict_html(&verdict_text, failure.is_some()), Side::Right));
-    let counts = RunCounts::of(sim).render();
+    rows
+}
+
+/// The header's right side (the verdict, the counts) and, across, where to keep a
+/// failing run.
+fn what_came_of_it(
+    outcome: &RunOutcome,
+    summary: &Summary,
+    verdict_text: &str,
+    repro: &Repro,
+) -> Vec<HeaderRow> {
+    let failed = outcome.failure().is_some();
+    let counts = summary.counts.render();
     let counts = counts.lines().map(esc).collect::<Vec<_>>().join("<br>");
-    rows.push(("counts".into(), counts, Side::Right));
-    let n = &sim.network;
-    rows.push((
-        "messages".into(),
-        esc(&format!(
-            "{} sent, {} delivered, {} dropped, {} lost to partitions, {} duplicated",
-            n.sent, n.delivered, n.dropped, n.partitioned, n.duplicated
-        )),
-        Side::Right,
-    ));
-    if (sim.mix.crash.is_some() || sim.mix.disk.is_some()) && !sim.config.store.is_binary() {
-        let d = &sim.disk;
-        rows.push((
-            "store's disk".into(),
-            esc(&format!(
-                "{} syncs, {} crashes ({} messages arrived while it was down); unsynced writes \
-                 at the crashes: {} lost, {} torn, {} kept whole; {} corrupted reads",
-                d.syncs,
-                d.crashes,
-                n.undelivered,
-                d.lost_writes,
-                d.torn_writes,
-                d.kept_writes,
-                d.corrupted_reads
-            )),
-            Side::Right,
-        ));
+    let mut rows: Vec<HeaderRow> = vec![
+        ("verdict".into(), verdict_html(verdict_text, failed), Side::Right),
+        ("counts".into(), counts, Side::Right),
+        ("messages".into(), esc(&summary.messages), Side::Right),
+    ];
+    if let Some(disk) = &summary.disk {
+        rows.push(("store's disk".into(), esc(disk), Side::Right));
     }
-    let healed = sim.healed_at_us.map_or("never".to_string(), format_ms);
-    rows.push((
-        "virtual time".into(),
-        esc(&format!("{} (faults healed at {healed})", format_ms(sim.virtual_duration_us))),
-        Side::Right,
-    ));
-    rows.push((
-        "fingerprint".into(),
-        format!("<code>{:016x}</code>", sim.fingerprint),
-        Side::Right,
-    ));
+    rows.push(("virtual time".into(), esc(&summary.virtual_time), Side::Right));
+    let fingerprint = format!("<code>{:016x}</code>", outcome.sim.fingerprint);
+    rows.push(("fingerprint".into(), fingerprint, Side::Right));
     if let Some(record) = &repro.record {
         let (label, text) = record.label_and_text();
         rows.push((label.into(), format!("<code>{}</code>", esc(&text)), Side::Wide));
     }
-    let host = |process: u64| names.host(process);
-    let mut ctx = Context::new(&sim.history, &host, outcome.verdict.as_ref().ok());
-    // Protocol violations name the store's txn ids; the page names T<n>, as the text does.
-    let violations: Vec<(String, String, Vec<u64>)> = outcome
-        .violations
-        .iter()
-        .map(|v| {
-            let (explanation, mut txns) = names.rename(&v.explanation);
-            txns.extend(v.invoke_index);
-            txns.sort_unstable();
-            txns.dedup();
-            (v.name.to_string(), in_ms(&explanation), txns)
-        })
-        .collect();
-    if ctx.focus.is_empty() {
-        if let Some((_, _, txns)) = violations.first() {
-            ctx.focus = txns.iter().copied().collect();
-        }
-    }
-    let diagram = lamport::render(sim, &names, &ctx, budget);
-    ctx.window = diagram.window;
-    let mut failures = Vec::new();
-    for (label, text) in [
-        ("internal error", &sim.internal_error),
-        ("the store panicked", &sim.node_panic),
-        ("liveness failure", &sim.liveness_failure),
-    ] {
-        if let Some(text) = text {
-            failures.push(format!("{label}: {}", in_ms(text)));
-        }
-    }
-    let page = Page {
-        title: format!("seed {}: {verdict_text}", c.seed),
-        rows,
-        repro: Some(repro.command.clone()),
-        verdict: outcome.verdict.as_ref().ok(),
-        unchecked: outcome.verdict.as_ref().err().map(|e| e.to_string()),
-        violations,
-        failures,
-        lamport: diagram.html,
-    };
-    page.render(&ctx, budget)
+    rows
 }
 
 /// The page of a history alone (`sim check --html`): the verdict, the anomaly and the key
@@ -313,17 +274,19 @@ enum Side {
     Wide,
 }
 
+/// A header row: a name, its value (already HTML) and where it goes.
+type HeaderRow = (String, String, Side);
+
 /// The parts of a page, each already rendered or ready to be.
 struct Page<'v> {
     title: String,
-    /// Header rows: a name, its value (already HTML) and where it goes.
-    rows: Vec<(String, String, Side)>,
+    rows: Vec<HeaderRow>,
     repro: Option<String>,
     verdict: Option<&'v Verdict>,
     /// Why the history could not be checked.
     unchecked: Option<String>,
-    /// Workload invariant and protocol violations: name, explanation, transactions.
-    violations: Vec<(String, String, Vec<u64>)>,
+    /// Workload invariant and protocol violations.
+    violations: Vec<Violation>,
     /// Internal errors, panics, liveness failures.
     failures: Vec<String>,
     lamport: String,

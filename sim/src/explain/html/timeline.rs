@@ -26,33 +26,12 @@ struct Version<'h> {
     readers: Vec<u64>,
 }
 
+/// A key's versions by number.
+type Versions<'h> = BTreeMap<u64, Version<'h>>;
+
 /// The "Versions" section.
 pub(super) fn render(ctx: &Context, budget: &Budget) -> String {
-    let mut keys: BTreeMap<&str, BTreeMap<u64, Version>> = BTreeMap::new();
-    for (&n, txn) in &ctx.txns {
-        let Some(end) = txn.end else { continue };
-        for op in &end.ops {
-            let Some(version) = op.version else { continue };
-            let v = keys.entry(op.key.as_str()).or_default().entry(version).or_default();
-            match op.f {
-                OpKind::Write if end.kind == EventKind::Ok => {
-                    if v.installers.is_empty() {
-                        v.value = op.value.as_deref();
-                    }
-                    v.installers.push(n);
-                }
-                OpKind::Write => {}
-                OpKind::Read => {
-                    if v.installers.is_empty() && v.value.is_none() {
-                        v.value = op.value.as_deref();
-                    }
-                    if v.readers.last() != Some(&n) {
-                        v.readers.push(n);
-                    }
-                }
-            }
-        }
-    }
+    let keys = versions_by_key(ctx);
     // The anomaly's keys first, then the others in order.
     let mut order: Vec<&str> =
         ctx.focus_keys.iter().map(String::as_str).filter(|k| keys.contains_key(k)).collect();
@@ -83,37 +62,71 @@ pub(super) fn render(ctx: &Context, budget: &Budget) -> String {
     }
     out.push_str("</p>\n");
     for key in order.into_iter().take(keys_max) {
-        let versions = &keys[key];
-        let touches = |n: &u64| {
-            ctx.txns
-                .get(n)
-                .is_some_and(|t| ctx.window.contains(t.invoke.time, t.end_us(ctx.last_us)))
-        };
-        let shown: Vec<(u64, &Version)> = versions
-            .iter()
-            .filter(|(_, v)| v.installers.iter().chain(&v.readers).any(touches))
-            .map(|(&number, v)| (number, v))
-            .collect();
-        let in_focus = ctx.focus_keys.iter().any(|k| k == key);
-        let _ = write!(
-            out,
-            "<div class=\"key{}\" data-key=\"{}\"><div class=\"kn\">{}<small>{} versions",
-            if in_focus { " fk" } else { "" },
-            esc(key),
-            esc(key),
-            versions.len()
-        );
-        if shown.len() < versions.len() {
-            let _ = write!(out, ", {} left out", versions.len() - shown.len());
-        }
-        out.push_str("</small></div><div class=\"vs\">");
-        for (number, v) in shown {
-            version_html(&mut out, ctx, key, number, v);
-        }
-        out.push_str("</div></div>\n");
+        key_html(&mut out, ctx, key, &keys[key]);
     }
     out.push_str("</section>\n");
     out
+}
+
+/// Every key's versions, as the completed transactions reported installing and reading
+/// them.
+fn versions_by_key<'h>(ctx: &Context<'h>) -> BTreeMap<&'h str, Versions<'h>> {
+    let mut keys: BTreeMap<&str, Versions> = BTreeMap::new();
+    for (&n, txn) in &ctx.txns {
+        let Some(end) = txn.end else { continue };
+        for op in &end.ops {
+            let Some(version) = op.version else { continue };
+            let v = keys.entry(op.key.as_str()).or_default().entry(version).or_default();
+            match op.f {
+                OpKind::Write if end.kind == EventKind::Ok => {
+                    if v.installers.is_empty() {
+                        v.value = op.value.as_deref();
+                    }
+                    v.installers.push(n);
+                }
+                OpKind::Write => {}
+                OpKind::Read => {
+                    if v.installers.is_empty() && v.value.is_none() {
+                        v.value = op.value.as_deref();
+                    }
+                    if v.readers.last() != Some(&n) {
+                        v.readers.push(n);
+                    }
+                }
+            }
+        }
+    }
+    keys
+}
+
+/// One key: its name and count, and the versions that transactions in the window
+/// installed or read.
+fn key_html(out: &mut String, ctx: &Context, key: &str, versions: &Versions) {
+    let touches = |n: &u64| {
+        ctx.txns.get(n).is_some_and(|t| ctx.window.contains(t.invoke.time, t.end_us(ctx.last_us)))
+    };
+    let shown: Vec<(u64, &Version)> = versions
+        .iter()
+        .filter(|(_, v)| v.installers.iter().chain(&v.readers).any(touches))
+        .map(|(&number, v)| (number, v))
+        .collect();
+    let in_focus = ctx.focus_keys.iter().any(|k| k == key);
+    let _ = write!(
+        out,
+        "<div class=\"key{}\" data-key=\"{}\"><div class=\"kn\">{}<small>{} versions",
+        if in_focus { " fk" } else { "" },
+        esc(key),
+        esc(key),
+        versions.len()
+    );
+    if shown.len() < versions.len() {
+        let _ = write!(out, ", {} left out", versions.len() - shown.len());
+    }
+    out.push_str("</small></div><div class=\"vs\">");
+    for (number, v) in shown {
+        version_html(out, ctx, key, number, v);
+    }
+    out.push_str("</div></div>\n");
 }
 
 fn version_html(out: &mut String, ctx: &Context, key: &str, number: u64, v: &Version) {
