@@ -239,16 +239,6 @@ fn map_dotted_pairs(text: &str, mut replace: impl FnMut(&str) -> Option<String>)
     out
 }
 
-/// `text` with every `<digits>us` (a time in microseconds, as the simulator's and the
-/// conformance checker's sentences write it) in the reports' one unit: `53087us` becomes
-/// `53.087ms`.
-pub fn in_ms(text: &str) -> String {
-    map_words(text, |word| {
-        let us = word.strip_suffix("us").filter(|d| !d.is_empty())?.parse().ok()?;
-        Some(format_ms(us))
-    })
-}
-
 /// `text` with each word (a run of ASCII letters and digits) replaced by what `replace`
 /// makes of it, or kept when it makes nothing.
 fn map_words(text: &str, mut replace: impl FnMut(&str) -> Option<String>) -> String {
@@ -508,7 +498,7 @@ pub fn run_report(outcome: &RunOutcome, repro: &Repro, detail: &Detail) -> Strin
         txns.extend(violation.invoke_index);
         txns.sort_unstable();
         txns.dedup();
-        let _ = writeln!(out, "{}: {}", violation.name, in_ms(&explanation));
+        let _ = writeln!(out, "{}: {}", violation.name, explanation);
         for txn in txns {
             let _ = writeln!(out, "  where {}", names.title(txn));
         }
@@ -522,13 +512,13 @@ pub fn run_report(outcome: &RunOutcome, repro: &Repro, detail: &Detail) -> Strin
         );
     }
     if let Some(error) = &sim.internal_error {
-        let _ = writeln!(out, "internal error: {}", in_ms(error));
+        let _ = writeln!(out, "internal error: {}", error.in_ms());
     }
     if let Some(panic) = &sim.node_panic {
-        let _ = writeln!(out, "the store panicked: {}", in_ms(panic));
+        let _ = writeln!(out, "the store panicked: {}", panic.in_ms());
     }
     if let Some(failure) = &sim.liveness_failure {
-        let _ = writeln!(out, "liveness failure: {}", in_ms(failure));
+        let _ = writeln!(out, "liveness failure: {}", failure.in_ms());
     }
     let failure = outcome.failure();
     if failure.is_some() {
@@ -536,7 +526,7 @@ pub fn run_report(outcome: &RunOutcome, repro: &Repro, detail: &Detail) -> Strin
     }
     let _ = writeln!(out, "fingerprint: {:016x}", sim.fingerprint);
     if let Some(failure) = failure {
-        let _ = writeln!(out, "FAILED: {}", in_ms(&failure.headline()));
+        let _ = writeln!(out, "FAILED: {}", failure.headline());
         let _ = writeln!(out, "reproduce: {}", repro.command);
         if let Some(record) = &repro.record {
             let (label, text) = record.label_and_text();
@@ -856,14 +846,5 @@ mod tests {
         let (text, named) = rename_ids("the store aborted t5 (t55, at5, t5é): é ok", txn_of);
         assert_eq!(text, "the store aborted T12 (t55, at5, T12é): é ok");
         assert_eq!(named, [12, 12]);
-    }
-
-    #[test]
-    fn microseconds_in_a_sentence_become_milliseconds() {
-        // Whole words `<digits>us` only: `us`, `bus`, `12usb` and other words stay.
-        assert_eq!(
-            in_ms("n1 panicked at 53087us: us bus 12usb 7us, 0us"),
-            "n1 panicked at 53.087ms: us bus 12usb 0.007ms, 0.000ms"
-        );
     }
 }

@@ -29,7 +29,7 @@ use workloads::history::Event;
 
 use crate::check::report::format_ms;
 use crate::check::{Model, Verdict};
-use crate::explain::report::{in_ms, Repro, RunCounts, TxnNames};
+use crate::explain::report::{Repro, RunCounts, TxnNames};
 use crate::hunt::outcome::RunOutcome;
 
 /// What a page draws at most. A default run (5 clients, 300 transactions, about 4,000
@@ -210,7 +210,7 @@ pub fn run_html_with(
             txns.extend(v.invoke_index);
             txns.sort_unstable();
             txns.dedup();
-            (v.name.to_string(), in_ms(&explanation), txns)
+            (v.name.to_string(), explanation, txns)
         })
         .collect();
     if ctx.focus.is_empty() {
@@ -227,7 +227,7 @@ pub fn run_html_with(
         ("liveness failure", &sim.liveness_failure),
     ] {
         if let Some(text) = text {
-            failures.push(format!("{label}: {}", in_ms(text)));
+            failures.push(format!("{label}: {}", text.in_ms()));
         }
     }
     let page = Page {
