@@ -250,6 +250,16 @@ impl World {
         joined
     }
 
+    /// More than [`EVENTS_PER_INSTANT_MAX`] events at `now_us`, `action` the last.
+    pub(super) fn time_stopped_report(&self, now_us: u64, action: &Action) -> TimedText {
+        TimedText::from(format!("virtual time stopped: {EVENTS_PER_INSTANT_MAX} events at "))
+            .time_us(now_us)
+            .words(format!(
+                " without time advancing (the last one: {})",
+                self.describe_action(action)
+            ))
+    }
+
     pub(super) fn liveness_report(&self, now_us: u64) -> TimedText {
         TimedText::from(format!("no transaction finished for {}ms", STALL_BOUND_US / 1000))
             .words(" after the faults healed at ")

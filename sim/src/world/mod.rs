@@ -657,16 +657,7 @@ impl World {
             if now_us == self.last_us {
                 self.events_this_instant += 1;
                 if self.events_this_instant > EVENTS_PER_INSTANT_MAX {
-                    return Some(
-                        TimedText::from(format!(
-                            "virtual time stopped: {EVENTS_PER_INSTANT_MAX} events at "
-                        ))
-                        .time_us(now_us)
-                        .words(format!(
-                            " without time advancing (the last one: {})",
-                            self.describe_action(&action)
-                        )),
-                    );
+                    return Some(self.time_stopped_report(now_us, &action));
                 }
             } else {
                 self.events_this_instant = 1;
