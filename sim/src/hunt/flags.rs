@@ -1,7 +1,10 @@
-//! A run's text form: the run flags (shared by `run`, `sweep` and `shrink`), their limits
-//! and parsers, and the lines that name a run again: `flags_of`, the reproduce command,
-//! the `seeds/` line. Library code (seed files, replay files, sweeps) reads and writes runs
-//! through this module; `cli/` only parses arguments with it and dispatches.
+//! A run's text form: the run flags (shared by `run`, `sweep` and `shrink`, and by the
+//! lines of `seeds/` files), their limits and parsers, the checks clap cannot make flag by
+//! flag (`check_bug_nodes`, `check_binary`), and the lines that name a run again:
+//! `flags_of`, the reproduce command, the `seeds/` line, and `record` (where a failing run
+//! is kept: that line, a planted bug's canary, or a store's command). Library code (seed
+//! files, replay files, sweeps) reads and writes runs through this module; `cli/` only
+//! parses arguments with it and dispatches.
 
 use clap::Args;
 use node::Bug;

@@ -1,4 +1,8 @@
-//! The fault mix of a run (swarm testing) and the nemesis that schedules partitions.
+//! What can go wrong in a run: the fault families and the mix a run draws of them (swarm
+//! testing), the shapes a partition takes, and the ledger of fault events a shrink can
+//! take back one by one ([`FaultSchedule`], [`FaultLedger`]). The nemesis that acts on the
+//! mix (partitions, crashes, the long isolation) is `world::nemesis`; each message's fate
+//! is `world::network`'s.
 //!
 //! Each run draws which fault families are on, some fully off, and their rates, from its
 //! own `faults` stream: a sweep thereby explores runs with many faults of one kind as well
@@ -19,6 +23,10 @@
 //! volatile state and whatever its disk had not synced); `disk` makes the disk slow and
 //! faulty (syncs that take long, unsynced writes that survive a crash whole or torn, reads
 //! that come back with a bit flipped).
+//!
+//! A run with both `partition` and `expiry` may also cut one node off for longer than the
+//! store's TTLs ([`Isolation`]): what a node learns only after its peers forgot it is
+//! tested nowhere else.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
