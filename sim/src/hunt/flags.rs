@@ -244,6 +244,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_faults_help_names_every_family() {
+        // `crash` and `disk` were once left out of it: a family must be in the help to
+        // be found.
+        let command = RunFlags::augment_args(clap::Command::new("sim"));
+        let faults = command.get_arguments().find(|a| a.get_id() == "faults").unwrap();
+        let help = faults.get_help().unwrap().to_string();
+        let words: Vec<&str> = help.split(|c: char| !c.is_ascii_alphanumeric()).collect();
+        for family in Family::ALL {
+            assert!(words.contains(&family.name()), "{} is not in: {help}", family.name());
+        }
+    }
+
+    #[test]
     fn seeds_parse_in_decimal_and_hex() {
         assert_eq!(parse_seed("42"), Ok(42));
         assert_eq!(parse_seed("0x2a"), Ok(42));
