@@ -970,13 +970,10 @@ impl World {
             // Replies to the simulator's own `init` have nowhere to go; nothing else
             // should be addressed outside the world.
             if envelope.dest != CONTROLLER {
-                self.internal_error = Some(
-                    format!(
-                        "{} sent a message to unknown process `{}`: {wire}",
-                        self.processes[source].name, envelope.dest
-                    )
-                    .into(),
-                );
+                self.internal_error = Some(TimedText::from(format!(
+                    "{} sent a message to unknown process `{}`: {wire}",
+                    self.processes[source].name, envelope.dest
+                )));
             }
             return;
         };
