@@ -334,24 +334,30 @@ impl Client {
         self.versions_derived
     }
 
-    /// A one-line description of what the client is doing, for liveness reports.
-    pub fn describe(&self) -> String {
+    /// A one-line description of what the client is doing, for liveness reports, and the
+    /// virtual time (µs) it waits for, if it waits for one: the line then reads
+    /// `<what> until <time>`. The time stays a number so that the report can write it in
+    /// its own unit.
+    pub fn describe(&self) -> (String, Option<u64>) {
         let txn = self.txn.as_ref().and_then(|t| t.txn_id.clone()).unwrap_or_else(|| "-".into());
         match (&self.phase, &self.pending) {
-            (Phase::Done, _) => format!("{} done", self.address),
+            (Phase::Done, _) => (format!("{} done", self.address), None),
             (Phase::Idle { start_at_us }, _) => {
-                format!("{} idle until {start_at_us}us", self.address)
+                (format!("{} idle", self.address), Some(*start_at_us))
             }
-            (Phase::Waiting, Some(p)) => format!(
-                "{} (process {}) waiting for the reply to {} of txn {txn}, sent {} times",
-                self.address,
-                self.process,
-                payload_name(&p.payload),
-                p.sends
+            (Phase::Waiting, Some(p)) => (
+                format!(
+                    "{} (process {}) waiting for the reply to {} of txn {txn}, sent {} times",
+                    self.address,
+                    self.process,
+                    payload_name(&p.payload),
+                    p.sends
+                ),
+                None,
             ),
-            (Phase::Waiting, None) => format!("{} waiting", self.address),
+            (Phase::Waiting, None) => (format!("{} waiting", self.address), None),
             (Phase::Stalled { until_us, .. }, _) => {
-                format!("{} holding a commit of txn {txn} until {until_us}us", self.address)
+                (format!("{} holding a commit of txn {txn}", self.address), Some(*until_us))
             }
         }
     }

@@ -15,7 +15,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use clap::Args;
 
-use crate::cli::{open_output, vet_outputs};
+use crate::cli::{open_output, vet_outputs, Output};
 use crate::explain::html::run_html;
 use crate::explain::report::{run_report, Detail, Repro};
 use crate::hunt::flags::record;
@@ -71,67 +71,29 @@ pub struct RunArgs {
 }
 
 pub fn run(args: &RunArgs) -> ExitCode {
-    let (mut config, repro) = match (&args.replay, args.seed) {
-        (Some(path), _) => match ReplayFile::load(path) {
-            Ok(config) => (config, format!("cargo run -p sim -- run --replay {}", path.display())),
-            Err(error) => {
-                eprintln!("sim run: {error}");
-                return ExitCode::from(2);
-            }
-        },
-        (None, Some(seed)) => {
-            let config = args.flags.config(seed);
-            let repro = repro_command(&config);
-            (config, repro)
-        }
-        (None, None) => unreachable!("clap requires --seed unless --replay is given"),
-    };
-    let opened = || -> Result<_, String> {
-        vet_outputs(
-            &[
-                ("the history", args.output.history.as_deref()),
-                ("the trace", args.output.trace.as_deref()),
-                ("the report", args.report.as_deref()),
-                ("the HTML report", args.html.as_deref()),
-            ],
-            args.force,
-        )?;
-        Ok((
-            open_output("the history", args.output.history.as_deref())?,
-            open_output("the trace", args.output.trace.as_deref())?,
-            open_output("the report", args.report.as_deref())?,
-            open_output("the HTML report", args.html.as_deref())?,
-        ))
-    };
-    let (history, trace, report, html) = match opened() {
-        Ok(files) => files,
+    let prepared = config_and_repro(args).and_then(|(config, repro)| {
+        let outputs = Outputs::open(args)?;
+        Ok((config, repro, outputs))
+    });
+    let (mut config, repro, outputs) = match prepared {
+        Ok(prepared) => prepared,
         Err(message) => {
             eprintln!("sim run: {message}");
             return ExitCode::from(2);
         }
     };
     // What the determinism check compared, printed first and kept in the report file.
-    let mut preface = String::new();
-    // A store binary is run twice by default: its determinism is its author's to keep,
-    // and a failure that does not reproduce is worth nothing.
-    let binary = config.store.is_binary();
-    if args.check_determinism || binary {
-        match compare_runs(&config) {
-            Ok(compared) => preface = format!("{compared}\n"),
-            Err(divergence) if binary => {
-                eprintln!("sim run: NONDETERMINISM: {divergence}\n{NONDETERMINISM_HINT}");
-                return ExitCode::from(2);
-            }
-            Err(divergence) => {
-                eprintln!("sim run: NONDETERMINISM: {divergence}");
-                return ExitCode::from(2);
-            }
+    let preface = match determinism_preface(args, &config) {
+        Ok(preface) => preface,
+        Err(message) => {
+            eprintln!("sim run: {message}");
+            return ExitCode::from(2);
         }
-    }
+    };
     // A failing run is run again with its trace recorded: the same run (recording does
     // not change it), now with the messages the report draws. The HTML page draws every
     // run's messages.
-    config.record_trace = trace.is_some() || html.is_some();
+    config.record_trace = outputs.trace.is_some() || outputs.html.is_some();
     let mut progress = RunBar::new();
     let mut outcome = evaluate_observed(&config, OBSERVE_EVERY, &mut |p| progress.show(p));
     if outcome.failure().is_some() && !config.record_trace {
@@ -141,36 +103,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
     }
     progress.finish();
     crate::cli::emit(&format!("{preface}{}", summary(&outcome, &repro)));
-    let sim = &outcome.sim;
-    let mut written = Vec::new();
-    if let Some(file) = report {
-        let text = format!(
-            "{preface}{}",
-            run_report(&outcome, &repro_of(&outcome, &repro), &Detail::FULL)
-        );
-        written.push(file.write(|out| out.write_all(text.as_bytes())));
-    }
-    if let Some(file) = html {
-        let page = run_html(&outcome, &repro_of(&outcome, &repro), &[]);
-        written.push(file.write(|out| out.write_all(page.as_bytes())));
-    }
-    if let Some(file) = history {
-        written.push(file.write(|out| {
-            for event in &sim.history {
-                serde_json::to_writer(&mut *out, event)?;
-                out.write_all(b"\n")?;
-            }
-            Ok(())
-        }));
-    }
-    if let Some(file) = trace {
-        written.push(file.write(|out| out.write_all(render_trace(sim).as_bytes())));
-    }
-    let mut output_failed = false;
-    for message in written.into_iter().filter_map(Result::err) {
-        eprintln!("sim run: {message}");
-        output_failed = true;
-    }
+    let output_failed = outputs.write(&outcome, &repro, &preface);
     // The verdict's exit code wins over an output error: a failing run is reported as
     // failing even if a file could not be written.
     match outcome.failure() {
@@ -178,6 +111,104 @@ pub fn run(args: &RunArgs) -> ExitCode {
         None => ExitCode::SUCCESS,
         Some(Failure::Internal(_)) => ExitCode::from(2),
         Some(_) => ExitCode::from(1),
+    }
+}
+
+/// The run `--replay` or `--seed` and the run flags name, and the command that
+/// reproduces it.
+fn config_and_repro(args: &RunArgs) -> Result<(RunConfig, String), String> {
+    match (&args.replay, args.seed) {
+        (Some(path), _) => {
+            let config = ReplayFile::load(path)?;
+            Ok((config, format!("cargo run -p sim -- run --replay {}", path.display())))
+        }
+        (None, Some(seed)) => {
+            let config = args.flags.config(seed);
+            let repro = repro_command(&config);
+            Ok((config, repro))
+        }
+        (None, None) => unreachable!("clap requires --seed unless --replay is given"),
+    }
+}
+
+/// The line saying what the determinism check compared, or nothing when it was not
+/// asked for; `Err` says where the two runs diverged. A store binary is run twice by
+/// default: its determinism is its author's to keep, and a failure that does not
+/// reproduce is worth nothing.
+fn determinism_preface(args: &RunArgs, config: &RunConfig) -> Result<String, String> {
+    let binary = config.store.is_binary();
+    if !(args.check_determinism || binary) {
+        return Ok(String::new());
+    }
+    match compare_runs(config) {
+        Ok(compared) => Ok(format!("{compared}\n")),
+        Err(divergence) if binary => {
+            Err(format!("NONDETERMINISM: {divergence}\n{NONDETERMINISM_HINT}"))
+        }
+        Err(divergence) => Err(format!("NONDETERMINISM: {divergence}")),
+    }
+}
+
+/// The run's output files, each opened before the run when its flag was given.
+struct Outputs {
+    history: Option<Output>,
+    trace: Option<Output>,
+    report: Option<Output>,
+    html: Option<Output>,
+}
+
+impl Outputs {
+    fn open(args: &RunArgs) -> Result<Outputs, String> {
+        vet_outputs(
+            &[
+                ("the history", args.output.history.as_deref()),
+                ("the trace", args.output.trace.as_deref()),
+                ("the report", args.report.as_deref()),
+                ("the HTML report", args.html.as_deref()),
+            ],
+            args.force,
+        )?;
+        Ok(Outputs {
+            history: open_output("the history", args.output.history.as_deref())?,
+            trace: open_output("the trace", args.output.trace.as_deref())?,
+            report: open_output("the report", args.report.as_deref())?,
+            html: open_output("the HTML report", args.html.as_deref())?,
+        })
+    }
+
+    /// Writes every file asked for; whether one failed (each failure is said on stderr).
+    fn write(self, outcome: &RunOutcome, repro: &str, preface: &str) -> bool {
+        let sim = &outcome.sim;
+        let mut written = Vec::new();
+        if let Some(file) = self.report {
+            let text = format!(
+                "{preface}{}",
+                run_report(outcome, &repro_of(outcome, repro), &Detail::FULL)
+            );
+            written.push(file.write(|out| out.write_all(text.as_bytes())));
+        }
+        if let Some(file) = self.html {
+            let page = run_html(outcome, &repro_of(outcome, repro), &[]);
+            written.push(file.write(|out| out.write_all(page.as_bytes())));
+        }
+        if let Some(file) = self.history {
+            written.push(file.write(|out| {
+                for event in &sim.history {
+                    serde_json::to_writer(&mut *out, event)?;
+                    out.write_all(b"\n")?;
+                }
+                Ok(())
+            }));
+        }
+        if let Some(file) = self.trace {
+            written.push(file.write(|out| out.write_all(render_trace(sim).as_bytes())));
+        }
+        let mut output_failed = false;
+        for message in written.into_iter().filter_map(Result::err) {
+            eprintln!("sim run: {message}");
+            output_failed = true;
+        }
+        output_failed
     }
 }
 
@@ -233,11 +264,12 @@ fn compare_runs(config: &RunConfig) -> Result<String, String> {
     ))
 }
 
-/// Why a run stopped before its end, if it did.
-fn stop_reason(sim: &Simulation) -> Option<&str> {
+/// Why a run stopped before its end, if it did, with its times in µs as the trace
+/// beside it counts them.
+fn stop_reason(sim: &Simulation) -> Option<String> {
     [&sim.process_error, &sim.node_panic, &sim.node_refused, &sim.internal_error]
         .into_iter()
-        .find_map(|reason| reason.as_deref())
+        .find_map(|reason| reason.as_ref().map(|reason| reason.in_us()))
 }
 
 /// Where two traces first differ, as a sentence with both versions of the event.

@@ -14,14 +14,14 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use crate::cli::{open_output, vet_outputs};
+use crate::cli::{open_output, vet_outputs, Output};
 use crate::explain::html::run_html;
-use crate::explain::report::{in_ms, run_report, Detail, Repro};
+use crate::explain::report::{run_report, Detail, Repro};
 use crate::hunt::flags::{parse_seed, repro_command, RunFlags};
 use crate::hunt::outcome::evaluate;
 use crate::hunt::replay_file::ReplayFile;
 use crate::hunt::shrink::{
-    describe_faults, shrink_within, Budget, RUNS_MAX_DEFAULT, WALL_BUDGET_DEFAULT,
+    describe_faults, shrink_within, Budget, Shrunk, RUNS_MAX_DEFAULT, WALL_BUDGET_DEFAULT,
 };
 use crate::world::RunConfig;
 
@@ -53,37 +53,67 @@ pub struct ShrinkArgs {
 }
 
 pub fn run(args: &ShrinkArgs) -> ExitCode {
-    // A bad --out fails now, not after the shrink has spent its runs.
-    let outputs =
-        [("the replay file", args.out.as_deref()), ("the HTML report", args.html.as_deref())];
-    if let Err(message) = vet_outputs(&outputs, args.force) {
-        eprintln!("sim shrink: {message}");
-        return ExitCode::from(2);
-    }
-    let out = match &args.out {
-        Some(path) => match Out::open(path) {
-            Ok(out) => Some(out),
-            Err(message) => {
-                eprintln!("sim shrink: {message}");
-                return ExitCode::from(2);
-            }
-        },
-        None => None,
+    let (out, html) = match open_outputs(args) {
+        Ok(outputs) => outputs,
+        Err(message) => return refused(&message),
     };
-    let html = match open_output("the HTML report", args.html.as_deref()) {
-        Ok(html) => html,
+    let shrunk = match shrink_showing_progress(args) {
+        Ok(shrunk) => shrunk,
         Err(message) => {
             if let Some(out) = out {
                 out.discard();
             }
-            eprintln!("sim shrink: {message}");
-            return ExitCode::from(2);
+            if let Some(html) = html {
+                html.discard();
+            }
+            return refused(&message);
         }
     };
+    print_summary(&shrunk);
+    let repro = match keep_replay(args.seed, &shrunk, out) {
+        Ok(repro) => repro,
+        Err(message) => {
+            if let Some(html) = html {
+                html.discard();
+            }
+            return refused(&message);
+        }
+    };
+    crate::cli::emit(&format!("  {repro}\n"));
+    report_shrunk(&shrunk, repro, html);
+    ExitCode::from(1)
+}
+
+/// Said on stderr; the shrink ends with exit 2.
+fn refused(message: &str) -> ExitCode {
+    eprintln!("sim shrink: {message}");
+    ExitCode::from(2)
+}
+
+/// The `--out` and `--html` files, opened before the shrink: a bad path fails now, not
+/// after the shrink has spent its runs.
+fn open_outputs(args: &ShrinkArgs) -> Result<(Option<Out>, Option<Output>), String> {
+    let outputs =
+        [("the replay file", args.out.as_deref()), ("the HTML report", args.html.as_deref())];
+    vet_outputs(&outputs, args.force)?;
+    let out = args.out.as_deref().map(Out::open).transpose()?;
+    match open_output("the HTML report", args.html.as_deref()) {
+        Ok(html) => Ok((out, html)),
+        Err(message) => {
+            if let Some(out) = out {
+                out.discard();
+            }
+            Err(message)
+        }
+    }
+}
+
+/// The shrink within the flags' budget; on a terminal, the runs spent so far on one line
+/// that is then cleared.
+fn shrink_showing_progress(args: &ShrinkArgs) -> Result<Shrunk, String> {
     let config = args.flags.config(args.seed);
     let wall = (args.budget_s > 0).then(|| std::time::Duration::from_secs(args.budget_s));
     let budget = Budget { runs_max: args.runs_max, wall };
-    // On a terminal, the runs spent so far, on one line that is then cleared.
     let progress: Box<dyn FnMut(u64)> = match std::io::stderr().is_terminal() {
         true => Box::new(|runs| {
             if runs.is_multiple_of(50) {
@@ -96,29 +126,21 @@ pub fn run(args: &ShrinkArgs) -> ExitCode {
     if std::io::stderr().is_terminal() {
         eprint!("\r\x1b[2K");
     }
-    let shrunk = match shrunk {
-        Ok(shrunk) => shrunk,
-        Err(message) => {
-            if let Some(out) = out {
-                out.discard();
-            }
-            if let Some(html) = html {
-                html.discard();
-            }
-            eprintln!("sim shrink: {message}");
-            return ExitCode::from(2);
-        }
-    };
+    shrunk
+}
+
+/// The original run and the shrunk one side by side: size, failure, repro, faults.
+fn print_summary(shrunk: &Shrunk) {
     crate::cli::emit(&format!(
         "original: {} transactions in the history (attempts and the final read), {}\n",
         shrunk.original_txns,
-        in_ms(&shrunk.original_failure.headline())
+        shrunk.original_failure.headline()
     ));
     crate::cli::emit(&format!("  {}\n", repro_command(&shrunk.original)));
     crate::cli::emit(&format!(
         "shrunk:   {} transactions in the history, {} ({} runs)\n",
         shrunk.shrunk_txns,
-        in_ms(&shrunk.shrunk_failure.headline()),
+        shrunk.shrunk_failure.headline(),
         shrunk.runs
     ));
     if let Some(stopped) = &shrunk.stopped {
@@ -130,7 +152,13 @@ pub fn run(args: &ShrinkArgs) -> ExitCode {
         describe_faults(&shrunk.shrunk_faults, &names),
         shrunk.original_faults.len()
     ));
-    let repro = if shrunk.shrunk.keep.is_none() && shrunk.shrunk.schedule.is_none() {
+}
+
+/// The command that reproduces the shrunk run: its flags alone when they can (then an
+/// `--out` file made for it is removed again), else a replay file, written to `out` or
+/// to a fresh name, which is said.
+fn keep_replay(seed: u64, shrunk: &Shrunk, out: Option<Out>) -> Result<String, String> {
+    if shrunk.shrunk.keep.is_none() && shrunk.shrunk.schedule.is_none() {
         if let Some(out) = out {
             let shown = out.path.display().to_string();
             out.discard();
@@ -138,28 +166,20 @@ pub fn run(args: &ShrinkArgs) -> ExitCode {
                 "no replay file needed (flags reproduce it): {shown} not written\n"
             ));
         }
-        repro_command(&shrunk.shrunk)
-    } else {
-        let json = ReplayFile::of(&shrunk.shrunk).to_json();
-        let written = match out {
-            Some(out) => out.write(&json),
-            None => write_fresh(args.seed, &json),
-        };
-        match written {
-            Ok((path, note)) => {
-                crate::cli::emit(&format!("{note}\n"));
-                format!("cargo run -p sim -- run --replay {}", path.display())
-            }
-            Err(message) => {
-                if let Some(html) = html {
-                    html.discard();
-                }
-                eprintln!("sim shrink: {message}");
-                return ExitCode::from(2);
-            }
-        }
-    };
-    crate::cli::emit(&format!("  {repro}\n"));
+        return Ok(repro_command(&shrunk.shrunk));
+    }
+    let json = ReplayFile::of(&shrunk.shrunk).to_json();
+    let (path, note) = match out {
+        Some(out) => out.write(&json),
+        None => write_fresh(seed, &json),
+    }?;
+    crate::cli::emit(&format!("{note}\n"));
+    Ok(format!("cargo run -p sim -- run --replay {}", path.display()))
+}
+
+/// The shrunk run rerun with its trace: its failure report, every transaction, and the
+/// `--html` page. The page's file failing is said on stderr; the shrink still exits 1.
+fn report_shrunk(shrunk: &Shrunk, repro: String, html: Option<Output>) {
     let traced = evaluate(&RunConfig { record_trace: true, ..shrunk.shrunk.clone() });
     let repro = Repro { command: repro, record: None };
     crate::cli::emit(&format!("\n{}\n", run_report(&traced, &repro, &Detail::SHRUNK)));
@@ -177,12 +197,10 @@ pub fn run(args: &ShrinkArgs) -> ExitCode {
             ),
         )];
         let page = run_html(&traced, &repro, &notes);
-        // The shrunk run is reported above whatever happens to the file: it still exits 1.
         if let Err(message) = html.write(|out| out.write_all(page.as_bytes())) {
             eprintln!("sim shrink: {message}");
         }
     }
-    ExitCode::from(1)
 }
 
 /// The `--out` file, opened (created if missing, never truncated) before the shrink, so

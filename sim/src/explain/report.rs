@@ -101,16 +101,6 @@ pub struct Repro {
     pub record: Option<crate::hunt::flags::Record>,
 }
 
-/// `text` with every `<digits>us` (a time in microseconds, as the simulator's and the
-/// conformance checker's sentences write it) in the reports' one unit: `53087us` becomes
-/// `53.087ms`.
-pub fn in_ms(text: &str) -> String {
-    map_words(text, |word| {
-        let us = word.strip_suffix("us").filter(|d| !d.is_empty())?.parse().ok()?;
-        Some(format_ms(us))
-    })
-}
-
 /// `text` with each word (a run of ASCII letters and digits) replaced by what `replace`
 /// makes of it, or kept when it makes nothing.
 pub(crate) fn map_words(text: &str, mut replace: impl FnMut(&str) -> Option<String>) -> String {
@@ -276,7 +266,7 @@ fn footer(out: &mut String, outcome: &RunOutcome, summary: &Summary, repro: &Rep
     }
     let _ = writeln!(out, "fingerprint: {:016x}", outcome.sim.fingerprint);
     if let Some(failure) = failure {
-        let _ = writeln!(out, "FAILED: {}", in_ms(&failure.headline()));
+        let _ = writeln!(out, "FAILED: {}", failure.headline());
         let _ = writeln!(out, "reproduce: {}", repro.command);
         if let Some(record) = &repro.record {
             let (label, text) = record.label_and_text();
@@ -437,16 +427,3 @@ fn banner_row(time_us: u64, width: usize, label: &str) -> String {
     format!("{:>12} {drawn} {label}", format_ms(time_us))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn microseconds_in_a_sentence_become_milliseconds() {
-        // Whole words `<digits>us` only: `us`, `bus`, `12usb` and other words stay.
-        assert_eq!(
-            in_ms("n1 panicked at 53087us: us bus 12usb 7us, 0us"),
-            "n1 panicked at 53.087ms: us bus 12usb 0.007ms, 0.000ms"
-        );
-    }
-}

@@ -1,7 +1,10 @@
-//! A run's text form: the run flags (shared by `run`, `sweep` and `shrink`), their limits
-//! and parsers, and the lines that name a run again: `flags_of`, the reproduce command,
-//! the `seeds/` line. Library code (seed files, replay files, sweeps) reads and writes runs
-//! through this module; `cli/` only parses arguments with it and dispatches.
+//! A run's text form: the run flags (shared by `run`, `sweep` and `shrink`, and by the
+//! lines of `seeds/` files), their limits and parsers, the checks clap cannot make flag by
+//! flag (`check_bug_nodes`, `check_binary`), and the lines that name a run again:
+//! `flags_of`, the reproduce command, the `seeds/` line, and `record` (where a failing run
+//! is kept: that line, a planted bug's canary, or a store's command). Library code (seed
+//! files, replay files, sweeps) reads and writes runs through this module; `cli/` only
+//! parses arguments with it and dispatches.
 
 use clap::Args;
 use node::Bug;
@@ -239,6 +242,19 @@ pub fn record(config: &RunConfig, note: &str) -> Record {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_faults_help_names_every_family() {
+        // `crash` and `disk` were once left out of it: a family must be in the help to
+        // be found.
+        let command = RunFlags::augment_args(clap::Command::new("sim"));
+        let faults = command.get_arguments().find(|a| a.get_id() == "faults").unwrap();
+        let help = faults.get_help().unwrap().to_string();
+        let words: Vec<&str> = help.split(|c: char| !c.is_ascii_alphanumeric()).collect();
+        for family in Family::ALL {
+            assert!(words.contains(&family.name()), "{} is not in: {help}", family.name());
+        }
+    }
 
     #[test]
     fn seeds_parse_in_decimal_and_hex() {

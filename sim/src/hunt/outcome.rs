@@ -3,6 +3,7 @@
 
 use crate::check::invariants::{self, Violation};
 use crate::check::{self, HistoryError, Model, Verdict};
+use crate::world::timed_text::TimedText;
 use crate::world::{simulate_observed, RunConfig, RunProgress, Simulation};
 
 pub struct RunOutcome {
@@ -21,25 +22,27 @@ pub const NONDETERMINISM_HINT: &str = "the usual suspects: the wall clock (use t
      may reseed), threads whose interleaving decides what is written, and files left from \
      an earlier run";
 
-/// Why a run failed, most fundamental first.
+/// Why a run failed, most fundamental first. The simulator's sentences keep their
+/// virtual times typed ([`TimedText`]) until [`Failure::headline`] writes them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Failure {
     /// The harness itself misbehaved; nothing else about the run can be trusted.
-    Internal(String),
+    Internal(TimedText),
     /// The store panicked: the run stopped there.
-    Panic(String),
+    Panic(TimedText),
     /// A node's recovery refused its log as damaged where records had been synced: the
     /// run stopped there.
-    Refused(String),
+    Refused(TimedText),
     /// A store's process misbehaved as a process (exited, hung, never flushed, answered
     /// outside a step, wrote what is not a message): the run stopped there, with no
     /// verdict about its transactions.
-    Process(String),
+    Process(TimedText),
     /// A store binary ran the same seed twice differently: its output is not a function
     /// of its input, so no failure it shows can be reproduced (see [`NONDETERMINISM_HINT`]).
+    /// Its sentence quotes both runs' headlines, already printed.
     Nondeterministic(String),
     /// Work could not finish after the faults healed.
-    Liveness(String),
+    Liveness(TimedText),
     /// The history breaks serializability, version rules or a workload invariant; the
     /// names of what was found, sorted and deduplicated.
     Anomalies(Vec<String>),
@@ -47,20 +50,19 @@ pub enum Failure {
 
 impl Failure {
     /// One line: `anomaly G-single, G2-item`, `liveness: ...`.
-    /// Times in it are in ms, the reports' one unit (the simulator writes µs).
+    /// Times in it are in ms, the reports' one unit (the simulator counts µs).
     pub fn headline(&self) -> String {
-        let line = match self {
-            Failure::Internal(e) => format!("internal error: {e}"),
-            Failure::Panic(e) => format!("the store panicked: {e}"),
-            Failure::Refused(e) => format!("a node refused to start: {e}"),
-            Failure::Process(e) => format!("the store's process: {e}"),
+        match self {
+            Failure::Internal(e) => format!("internal error: {}", e.in_ms()),
+            Failure::Panic(e) => format!("the store panicked: {}", e.in_ms()),
+            Failure::Refused(e) => format!("a node refused to start: {}", e.in_ms()),
+            Failure::Process(e) => format!("the store's process: {}", e.in_ms()),
             Failure::Nondeterministic(e) => {
                 format!("NONDETERMINISM: {e}; {NONDETERMINISM_HINT}")
             }
-            Failure::Liveness(e) => format!("liveness failure: {e}"),
+            Failure::Liveness(e) => format!("liveness failure: {}", e.in_ms()),
             Failure::Anomalies(names) => format!("anomalies: {}", names.join(", ")),
-        };
-        crate::explain::report::in_ms(&line)
+        }
     }
 
     /// Short names for tables and seeds/ notes.
@@ -128,9 +130,9 @@ impl RunOutcome {
         let verdict = match &self.verdict {
             Ok(verdict) => verdict,
             Err(error) => {
-                return Some(Failure::Internal(format!(
-                    "the checker rejected the simulator's own history: {error}"
-                )))
+                return Some(Failure::Internal(
+                    format!("the checker rejected the simulator's own history: {error}").into(),
+                ))
             }
         };
         let mut names: Vec<String> = verdict.anomalies.iter().map(|a| a.name.clone()).collect();

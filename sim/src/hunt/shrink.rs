@@ -147,6 +147,23 @@ struct Shrinker {
 }
 
 impl Shrinker {
+    /// When the budget ran out: how far the shrink got.
+    fn stopped(&self, budget: Budget, original_txns: usize, shrunk_txns: usize) -> Option<String> {
+        if !(self.runs >= self.runs_max || self.out_of_time) {
+            return None;
+        }
+        let spent = match self.out_of_time {
+            true => {
+                format!("its wall-time budget ({}s)", budget.wall.unwrap_or_default().as_secs())
+            }
+            false => format!("its {} runs", self.runs_max),
+        };
+        Some(format!(
+            "the shrink stopped when it had spent {spent}: {original_txns} -> {shrunk_txns} \
+             transactions so far (a smaller run may exist)"
+        ))
+    }
+
     fn spent(&mut self) -> bool {
         if self.runs >= self.runs_max || self.out_of_time {
             return true;
@@ -195,65 +212,28 @@ pub fn shrink_within(
 ) -> Result<Shrunk, String> {
     #[allow(clippy::disallowed_methods)] // The shrink's wall budget: never in a run.
     let deadline = budget.wall.map(|wall| Instant::now() + wall);
-    // A schedule that keeps everything is the same run, and lists its fault events.
-    let schedule = Some(config.schedule.clone().unwrap_or_default());
-    let original = RunConfig { record_trace: false, schedule, ..config.clone() };
-    let outcome = evaluate(&original);
-    let Some(target) = outcome.failure() else {
-        return Err(format!(
-            "seed {} passes with these flags: there is nothing to shrink",
-            config.seed
-        ));
-    };
-    let original_txns = outcome
-        .sim
-        .history
-        .iter()
-        .filter(|e| e.kind == workloads::history::EventKind::Invoke)
-        .count();
-    // Swarm is spelled out as the families it drew, which is the same run, so families
-    // can then be removed one at a time.
-    let mix = outcome.sim.mix.clone();
-    let spelled = RunConfig { faults: FaultSpec::Families(families_of(&mix)), ..original.clone() };
-    let targets: Vec<Option<String>> = match &target {
+    let original = Original::run(config)?;
+    let targets: Vec<Option<String>> = match &original.failure {
         Failure::Anomalies(names) => target_names(names).into_iter().map(Some).collect(),
         _ => vec![None],
     };
-    let original_faults = outcome.sim.network.faults.happened.clone();
     let mut shrinker = Shrinker {
-        target: target.clone(),
-        target_name: None,
+        target: original.failure.clone(),
+        target_name: targets.first().cloned().flatten(),
         runs: 1,
         runs_max: budget.runs_max,
         deadline,
         out_of_time: false,
         progress,
     };
-    // Spelled out it must still be the failing run; if not (a family whose draws depend
-    // on being named), shrinking starts from the original flags.
-    shrinker.target_name = targets.first().cloned().flatten();
-    let start = if shrinker.fails_same_way(&spelled) { spelled } else { original.clone() };
-    // Shrinking is a search with local minima: for each target name, two orders of the
-    // same passes; the smallest result wins (fewest transactions in the history).
-    let mut candidates = Vec::new();
-    for target_name in targets {
-        shrinker.target_name = target_name;
-        for keys_first in [false, true] {
-            let mut config = start.clone();
-            shrink_pipeline(&mut shrinker, &mut config, keys_first);
-            let (txns, faults) = size_of(&config);
-            candidates.push(((txns, faults), config));
-        }
-    }
-    // Fewest transactions, then fewest fault events.
-    let ((size, _), best) =
-        candidates.into_iter().min_by_key(|(size, _)| *size).expect("a pipeline ran");
+    let start = original.spelled_out_if_the_same(&mut shrinker);
+    let (size, best) = smallest_of_pipelines(&mut shrinker, &start, targets);
     // Every candidate a pipeline kept failed the same way; a result no smaller than the
     // original (timing-dependent failures can grow when flags change) is not a shrink.
-    let mut best = if size < original_txns { best } else { original.clone() };
-    let mut original = original;
+    let mut best = if size < original.txns { best } else { original.config.clone() };
+    let mut original_config = original.config;
     // A schedule that changes nothing is left out (the flags say it all).
-    for config in [&mut best, &mut original] {
+    for config in [&mut best, &mut original_config] {
         if config.schedule == Some(FaultSchedule::default()) && config.keep.is_none() {
             config.schedule = None;
         }
@@ -269,30 +249,95 @@ pub fn shrink_within(
         ));
     };
     let shrunk_txns = invocations(&best);
-    let stopped = (shrinker.runs >= shrinker.runs_max || shrinker.out_of_time).then(|| {
-        let spent = match shrinker.out_of_time {
-            true => {
-                format!("its wall-time budget ({}s)", budget.wall.unwrap_or_default().as_secs())
-            }
-            false => format!("its {} runs", shrinker.runs_max),
-        };
-        format!(
-            "the shrink stopped when it had spent {spent}: {original_txns} -> {shrunk_txns} \
-             transactions so far (a smaller run may exist)"
-        )
-    });
     Ok(Shrunk {
-        original,
-        original_failure: target,
-        original_txns,
+        original: original_config,
+        original_failure: original.failure,
+        original_txns: original.txns,
         shrunk: best,
         shrunk_failure,
         shrunk_txns,
         runs: shrinker.runs,
-        original_faults,
+        original_faults: original.faults,
         shrunk_faults: shrunk_outcome.sim.network.faults.happened,
-        stopped,
+        stopped: shrinker.stopped(budget, original.txns, shrunk_txns),
     })
+}
+
+/// The failing run a shrink starts from, run once.
+struct Original {
+    /// The run with its schedule spelled out: one that keeps everything is the same run,
+    /// and lists its fault events.
+    config: RunConfig,
+    failure: Failure,
+    /// Transactions it invoked (every attempt, the final read included).
+    txns: usize,
+    faults: Vec<Happened>,
+    mix: FaultMix,
+}
+
+impl Original {
+    /// `Err` if the run passes.
+    fn run(config: &RunConfig) -> Result<Original, String> {
+        let schedule = Some(config.schedule.clone().unwrap_or_default());
+        let original = RunConfig { record_trace: false, schedule, ..config.clone() };
+        let outcome = evaluate(&original);
+        let Some(failure) = outcome.failure() else {
+            return Err(format!(
+                "seed {} passes with these flags: there is nothing to shrink",
+                config.seed
+            ));
+        };
+        let txns = outcome
+            .sim
+            .history
+            .iter()
+            .filter(|e| e.kind == workloads::history::EventKind::Invoke)
+            .count();
+        Ok(Original {
+            config: original,
+            failure,
+            txns,
+            faults: outcome.sim.network.faults.happened,
+            mix: outcome.sim.mix,
+        })
+    }
+
+    /// Where the passes start: swarm spelled out as the families it drew, which is the
+    /// same run, so that families can then be removed one at a time. Spelled out it must
+    /// still be the failing run; if not (a family whose draws depend on being named),
+    /// shrinking starts from the original flags.
+    fn spelled_out_if_the_same(&self, shrinker: &mut Shrinker) -> RunConfig {
+        let faults = FaultSpec::Families(self.mix.families());
+        let spelled = RunConfig { faults, ..self.config.clone() };
+        if shrinker.fails_same_way(&spelled) {
+            spelled
+        } else {
+            self.config.clone()
+        }
+    }
+}
+
+/// Shrinking is a search with local minima: for each target name, two orders of the same
+/// passes from `start`; the smallest result wins (fewest transactions in the history,
+/// then fewest fault events). Its transactions, and the run.
+fn smallest_of_pipelines(
+    shrinker: &mut Shrinker,
+    start: &RunConfig,
+    targets: Vec<Option<String>>,
+) -> (usize, RunConfig) {
+    let mut candidates = Vec::new();
+    for target_name in targets {
+        shrinker.target_name = target_name;
+        for keys_first in [false, true] {
+            let mut config = start.clone();
+            shrink_pipeline(shrinker, &mut config, keys_first);
+            let (txns, faults) = size_of(&config);
+            candidates.push(((txns, faults), config));
+        }
+    }
+    let ((txns, _), best) =
+        candidates.into_iter().min_by_key(|(size, _)| *size).expect("a pipeline ran");
+    (txns, best)
 }
 
 /// One order of the shrinking passes: flags, then rounds of keys, faults, clients and
@@ -429,26 +474,6 @@ fn planned(config: &RunConfig) -> u64 {
             .map(|(_, programs)| programs.len() as u64)
             .sum(),
     }
-}
-
-/// The families a mix has on: the same run as swarm drew it, spelled out. Exhaustive, so
-/// that a new family cannot be left out (the crash and disk families once were, and every
-/// shrink of a durability bug started from a run without crashes).
-fn families_of(mix: &FaultMix) -> Vec<Family> {
-    Family::ALL
-        .into_iter()
-        .filter(|family| match family {
-            Family::Drop => mix.drop.is_some(),
-            Family::Duplicate => mix.duplicate.is_some(),
-            Family::Delay => mix.delay.is_some(),
-            Family::Partition => mix.partition.is_some(),
-            Family::Clock => mix.clock.is_some(),
-            Family::Expiry => mix.expiry.is_some(),
-            Family::Quirks => mix.quirks.is_some(),
-            Family::Crash => mix.crash.is_some(),
-            Family::Disk => mix.disk.is_some(),
-        })
-        .collect()
 }
 
 /// No faults at all if that still fails; else drop families one at a time.

@@ -76,6 +76,7 @@ use node::protocol::{error_code, is_reply_type, Body, Envelope, Payload};
 use node::shard::ShardMap;
 
 use crate::check::invariants::Violation;
+use crate::check::report::format_ms;
 
 /// Violations kept per run: the first few say what is wrong; the rest are counted.
 const VIOLATIONS_MAX: usize = 20;
@@ -603,7 +604,7 @@ impl Conformance {
         if let Some((table, size, bound, what)) = first_over_bound(sizes, &bounds) {
             self.violation(
                 "memory-bound",
-                format!("at {node_local_us}us on its clock {} holds {size} {table}, above its bound of {bound} ({what})", self.who(node)),
+                format!("at {} on its clock {} holds {size} {table}, above its bound of {bound} ({what})", format_ms(node_local_us), self.who(node)),
             );
         }
     }
@@ -757,8 +758,9 @@ impl Conformance {
                         self.violation(
                             "forgotten-outcome",
                             format!(
-                                "the store answered a retried commit of {txn_id} \"unknown\" ({code}: {text}) {age_us}us after answering committed={first}, within its {}us outcome window",
-                                self.outcome_ttl_us
+                                "the store answered a retried commit of {txn_id} \"unknown\" ({code}: {text}) {} after answering committed={first}, within its {} outcome window",
+                                format_ms(age_us),
+                                format_ms(self.outcome_ttl_us)
                             ),
                         );
                     }

@@ -15,6 +15,7 @@ use workloads::history::EventKind;
 use workloads::workload::{key_space, Instr, Program};
 
 use crate::world::streams::stream;
+use crate::world::timed_text::TimedText;
 use crate::world::{Action, Actor, TraceEvent, World};
 
 /// Progress bound: a client gives up on a transaction within well under a second of
@@ -161,15 +162,14 @@ impl World {
     /// it the checker cannot compare final versions), and if clients began transactions
     /// after the heal, at least one of them must commit. Clients always finish (they give
     /// up after bounded retries), so finishing alone proves nothing.
-    pub(super) fn final_read_failure(&self) -> Option<String> {
+    pub(super) fn final_read_failure(&self) -> Option<TimedText> {
         let chunks =
             key_space(self.config.workload, self.config.keys).len().div_ceil(FINAL_READ_KEYS_MAX);
         let final_process = match &self.processes[self.final_reader].actor {
             Actor::Client(client) if client.stats().committed == chunks as u64 => client.process(),
             _ => {
                 return Some(
-                    "the final read of every key did not commit after the network healed"
-                        .to_string(),
+                    "the final read of every key did not commit after the network healed".into(),
                 )
             }
         };
@@ -190,10 +190,9 @@ impl World {
             }
         }
         (began > 0 && committed == 0).then(|| {
-            format!(
-                "after the faults healed at {healed_us}us, clients began {began} transactions \
-                 and not one committed"
-            )
+            TimedText::from("after the faults healed at ")
+                .time_us(healed_us)
+                .words(format!(", clients began {began} transactions and not one committed"))
         })
     }
 
@@ -223,30 +222,53 @@ impl World {
         }
     }
 
-    pub(super) fn stuck_clients(&self) -> String {
-        let mut stuck: Vec<String> = self
+    /// What every unfinished client is doing and, in a cluster, what every node holds
+    /// undecided, joined by `; `.
+    pub(super) fn stuck_clients(&self) -> TimedText {
+        let mut stuck: Vec<TimedText> = self
             .processes
             .iter()
             .filter_map(|p| match &p.actor {
                 Actor::Client(c) if !c.is_done() => Some(c.describe()),
                 _ => None,
             })
+            .map(|(what, until_us)| match until_us {
+                Some(us) => TimedText::from(what).words(" until ").time_us(us),
+                None => TimedText::from(what),
+            })
             .collect();
         if self.config.nodes > 1 {
-            stuck.extend(self.unresolved());
+            stuck.extend(self.unresolved().into_iter().map(TimedText::from));
         }
-        stuck.join("; ")
+        let mut joined = TimedText::default();
+        for (index, line) in stuck.into_iter().enumerate() {
+            if index > 0 {
+                joined = joined.words("; ");
+            }
+            joined = joined.then(line);
+        }
+        joined
     }
 
-    pub(super) fn liveness_report(&self, now_us: u64) -> String {
-        format!(
-            "no transaction finished for {}ms after the faults healed at {}us (last progress \
-             at {}us, now {}us): {}",
-            STALL_BOUND_US / 1000,
-            self.healed_at_us.unwrap_or(0),
-            self.last_progress_us,
-            now_us,
-            self.stuck_clients()
-        )
+    /// More than [`EVENTS_PER_INSTANT_MAX`] events at `now_us`, `action` the last.
+    pub(super) fn time_stopped_report(&self, now_us: u64, action: &Action) -> TimedText {
+        TimedText::from(format!("virtual time stopped: {EVENTS_PER_INSTANT_MAX} events at "))
+            .time_us(now_us)
+            .words(format!(
+                " without time advancing (the last one: {})",
+                self.describe_action(action)
+            ))
+    }
+
+    pub(super) fn liveness_report(&self, now_us: u64) -> TimedText {
+        TimedText::from(format!("no transaction finished for {}ms", STALL_BOUND_US / 1000))
+            .words(" after the faults healed at ")
+            .time_us(self.healed_at_us.unwrap_or(0))
+            .words(" (last progress at ")
+            .time_us(self.last_progress_us)
+            .words(", now ")
+            .time_us(now_us)
+            .words("): ")
+            .then(self.stuck_clients())
     }
 }

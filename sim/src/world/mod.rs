@@ -24,6 +24,7 @@ pub mod panics;
 pub mod queue;
 pub mod store;
 pub mod streams;
+pub mod timed_text;
 pub mod topology;
 
 pub use liveness::{EVENTS_PER_INSTANT_MAX, FINAL_READ_KEYS_MAX, STALL_BOUND_US};
@@ -53,6 +54,7 @@ use crate::world::node_host::SyncInFlight;
 use crate::world::queue::EventQueue;
 use crate::world::store::{Delivery, Sent, Stepped, Store, StoreSpec};
 use crate::world::streams::stream;
+use crate::world::timed_text::TimedText;
 use crate::world::topology::{
     client_config, home_node, layout, node_config, node_host, with_whims, Membership, Role,
 };
@@ -180,19 +182,19 @@ pub struct Simulation {
     pub virtual_duration_us: u64,
     pub healed_at_us: Option<u64>,
     /// Set when work could not finish within its bound.
-    pub liveness_failure: Option<String>,
+    pub liveness_failure: Option<TimedText>,
     /// Set when the simulator itself hit something impossible (e.g. a codec round trip
     /// failed): the run's verdict cannot be trusted.
-    pub internal_error: Option<String>,
+    pub internal_error: Option<TimedText>,
     /// Set when the store panicked: the message and where. The run stops there.
-    pub node_panic: Option<String>,
+    pub node_panic: Option<TimedText>,
     /// Set when a node's recovery refused its log (damage it must not cut): for the
     /// correct store, whose disk only ever loses unsynced writes, always a bug. The run
     /// stops there.
-    pub node_refused: Option<String>,
+    pub node_refused: Option<TimedText>,
     /// Set when a store's process misbehaved as a process (see [`Stepped`]): no verdict
     /// about the store's transactions. The run stops there.
-    pub process_error: Option<String>,
+    pub process_error: Option<TimedText>,
     /// What the store's messages broke of the protocol (see `conformance`).
     pub protocol_violations: Vec<Violation>,
     /// The store's coverage marks (all nodes together): which interesting branches this
@@ -292,10 +294,10 @@ struct World {
     healed_at_us: Option<u64>,
     final_reader: usize,
     final_spawned: bool,
-    internal_error: Option<String>,
-    node_panic: Option<String>,
-    node_refused: Option<String>,
-    process_error: Option<String>,
+    internal_error: Option<TimedText>,
+    node_panic: Option<TimedText>,
+    node_refused: Option<TimedText>,
+    process_error: Option<TimedText>,
     conformance: Conformance,
     last_us: u64,
     /// Events handled at `last_us` so far (see [`EVENTS_PER_INSTANT_MAX`]).
@@ -464,7 +466,7 @@ impl World {
                 StoreSpec::Binary(spec) => match ProcessHost::start(name, spec.clone()) {
                     Ok(host) => Box::new(host),
                     Err(message) => {
-                        self.process_error = Some(format!("{name}: {message}"));
+                        self.process_error = Some(format!("{name}: {message}").into());
                         return;
                     }
                 },
@@ -593,10 +595,10 @@ impl World {
         let stepped = host.step(local_us, delivery, &mut Vec::new());
         let sizes = host.table_sizes().unwrap_or_default();
         if let Some(message) = stepped.panic {
-            self.node_panic = Some(format!("{node_id} panicked on init: {message}"));
+            self.node_panic = Some(format!("{node_id} panicked on init: {message}").into());
         }
         if let Some(message) = stepped.process_error {
-            self.process_error = Some(format!("{node_id} on init: {message}"));
+            self.process_error = Some(format!("{node_id} on init: {message}").into());
         }
         self.schedule_sync(index, now_us, stepped.sync);
         self.conformance.initialised(index, local_us, sizes);
@@ -604,7 +606,7 @@ impl World {
     }
 
     /// Steps events until the final read completes. Returns a liveness failure, if any.
-    fn run(&mut self, every: u64, observe: &mut dyn FnMut(&RunProgress)) -> Option<String> {
+    fn run(&mut self, every: u64, observe: &mut dyn FnMut(&RunProgress)) -> Option<TimedText> {
         let mut events = 0u64;
         while let Some((now_us, action)) = self.queue.pop() {
             events += 1;
@@ -625,11 +627,7 @@ impl World {
             if now_us == self.last_us {
                 self.events_this_instant += 1;
                 if self.events_this_instant > EVENTS_PER_INSTANT_MAX {
-                    return Some(format!(
-                        "virtual time stopped: {EVENTS_PER_INSTANT_MAX} events at {now_us}us \
-                         without time advancing (the last one: {})",
-                        self.describe_action(&action)
-                    ));
+                    return Some(self.time_stopped_report(now_us, &action));
                 }
             } else {
                 self.events_this_instant = 1;
@@ -663,11 +661,12 @@ impl World {
                 return self.final_read_failure();
             }
         }
-        Some(format!(
-            "nothing left to happen at {}us but the run has not finished: {}",
-            self.last_us,
-            self.stuck_clients()
-        ))
+        Some(
+            TimedText::from("nothing left to happen at ")
+                .time_us(self.last_us)
+                .words(" but the run has not finished: ")
+                .then(self.stuck_clients()),
+        )
     }
 }
 
@@ -842,13 +841,21 @@ impl World {
         mut sends: Vec<Sent>,
     ) {
         if let Some(message) = stepped.panic {
-            self.node_panic =
-                Some(format!("{} panicked at {now_us}us: {message}", self.processes[index].name));
+            let name = &self.processes[index].name;
+            self.node_panic = Some(
+                TimedText::from(format!("{name} panicked at "))
+                    .time_us(now_us)
+                    .words(format!(": {message}")),
+            );
             return;
         }
         if let Some(message) = stepped.process_error {
-            self.process_error =
-                Some(format!("{} at {now_us}us: {message}", self.processes[index].name));
+            let name = &self.processes[index].name;
+            self.process_error = Some(
+                TimedText::from(format!("{name} at "))
+                    .time_us(now_us)
+                    .words(format!(": {message}")),
+            );
             return;
         }
         let released = !sends.is_empty();
@@ -917,10 +924,12 @@ impl World {
             Actor::Node(host) => match host.next_deadline() {
                 Ok(deadline) => deadline,
                 Err(message) => {
-                    self.node_panic = Some(format!(
-                        "{} panicked at {now_us}us in next_deadline: {message}",
-                        self.processes[index].name
-                    ));
+                    let name = &self.processes[index].name;
+                    self.node_panic = Some(
+                        TimedText::from(format!("{name} panicked at "))
+                            .time_us(now_us)
+                            .words(format!(" in next_deadline: {message}")),
+                    );
                     None
                 }
             },
@@ -969,10 +978,10 @@ impl World {
             // Replies to the simulator's own `init` have nowhere to go; nothing else
             // should be addressed outside the world.
             if envelope.dest != CONTROLLER {
-                self.internal_error = Some(format!(
+                self.internal_error = Some(TimedText::from(format!(
                     "{} sent a message to unknown process `{}`: {wire}",
                     self.processes[source].name, envelope.dest
-                ));
+                )));
             }
             return;
         };
@@ -1085,8 +1094,9 @@ impl World {
                 }
             }
             Err(error) => {
-                self.internal_error =
-                    Some(format!("the codec could not decode what it encoded ({error}): {wire}"));
+                self.internal_error = Some(
+                    format!("the codec could not decode what it encoded ({error}): {wire}").into(),
+                );
             }
         }
     }
@@ -1099,7 +1109,7 @@ impl World {
             if let Some(message) = host.finish() {
                 let name = &self.processes[index].name;
                 self.process_error
-                    .get_or_insert(format!("{name} at the end of the run: {message}"));
+                    .get_or_insert(format!("{name} at the end of the run: {message}").into());
             }
         }
     }

@@ -9,6 +9,7 @@ use node::protocol::{Envelope, Payload};
 
 use crate::world::faults::{draw_partition, FaultEvent, Partition, PartitionKind, Shape};
 use crate::world::store::{RestartFailure, Restarted};
+use crate::world::timed_text::TimedText;
 use crate::world::topology::Role;
 use crate::world::{Action, Actor, TraceEvent, World};
 
@@ -209,24 +210,30 @@ impl World {
             match host.restart(local_us) {
                 Ok(found) => found,
                 Err(RestartFailure::Panic(message)) => {
-                    self.node_panic = Some(format!(
-                        "{} panicked at {now_us}us recovering from its log: {message}",
-                        self.processes[index].name
-                    ));
+                    let name = &self.processes[index].name;
+                    self.node_panic = Some(
+                        TimedText::from(format!("{name} panicked at "))
+                            .time_us(now_us)
+                            .words(format!(" recovering from its log: {message}")),
+                    );
                     return;
                 }
                 Err(RestartFailure::Refused(message)) => {
-                    self.node_refused = Some(format!(
-                        "{} at {now_us}us: its log is {message}",
-                        self.processes[index].name
-                    ));
+                    let name = &self.processes[index].name;
+                    self.node_refused = Some(
+                        TimedText::from(format!("{name} at "))
+                            .time_us(now_us)
+                            .words(format!(": its log is {message}")),
+                    );
                     return;
                 }
                 Err(RestartFailure::Process(message)) => {
-                    self.process_error = Some(format!(
-                        "{} could not be restarted at {now_us}us: {message}",
-                        self.processes[index].name
-                    ));
+                    let name = &self.processes[index].name;
+                    self.process_error = Some(
+                        TimedText::from(format!("{name} could not be restarted at "))
+                            .time_us(now_us)
+                            .words(format!(": {message}")),
+                    );
                     return;
                 }
             };

@@ -1,14 +1,17 @@
 //! The one seam between the world and a store node: everything the world does to a node
-//! goes through [`Store`], whatever the node is.
+//! goes through [`Store`], whatever the node is; [`StoreSpec`] says which store a run
+//! tests (the shipped one, a [`CustomStore`] written in Rust, or a binary).
 //!
 //! Two implementations: [`crate::world::node_host::NodeHost`], a Rust state machine (the
 //! shipped store, or any [`Machine`]) on the simulated disk, and
 //! [`crate::world::black_box::ProcessHost`], a store binary in any language driven in
-//! lockstep over its stdin and stdout. The world gives a
-//! store messages, timer ticks and crashes, and takes back the messages it sends; what
-//! only some stores can tell (coverage marks, table sizes, the disk's writes, the
-//! two-phase commits they hold) are optional observations, `None` where a store offers
-//! none, and the report says which checks that left out.
+//! lockstep over its stdin and stdout. The world gives a store messages, timer ticks,
+//! finished syncs, crashes, restarts and the end of the run ([`Store::finish`]), and
+//! takes back the messages it sends and what went wrong in a step ([`Stepped`]: a panic,
+//! a process's misbehaviour). What only some stores can tell (coverage marks, table
+//! sizes, the disk's writes and counts, the two-phase commits they hold, a process's
+//! stderr) are optional observations, `None` where a store offers none, and the report
+//! says which checks that left out.
 
 use node::marks::Marks;
 use node::protocol::Envelope;

@@ -9,7 +9,6 @@ use workloads::history::EventKind;
 
 use super::TxnNames;
 use crate::explain::render::format_ms;
-use crate::explain::report::in_ms;
 use crate::hunt::outcome::RunOutcome;
 use crate::world::Simulation;
 
@@ -105,7 +104,7 @@ fn violations(outcome: &RunOutcome, names: &TxnNames) -> Vec<Violation> {
         txns.extend(v.invoke_index);
         txns.sort_unstable();
         txns.dedup();
-        Violation { name: v.name.to_string(), explanation: in_ms(&explanation), txns }
+        Violation { name: v.name.to_string(), explanation, txns }
     };
     outcome.violations.iter().map(renamed).collect()
 }
@@ -118,7 +117,7 @@ fn failures(sim: &Simulation) -> Vec<String> {
     ];
     stops
         .into_iter()
-        .filter_map(|(label, text)| Some(format!("{label}: {}", in_ms(text.as_ref()?))))
+        .filter_map(|(label, text)| Some(format!("{label}: {}", text.as_ref()?.in_ms())))
         .collect()
 }
 
