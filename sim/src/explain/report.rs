@@ -426,4 +426,3 @@ fn banner_row(time_us: u64, width: usize, label: &str) -> String {
     let drawn: String = "~".repeat(width.saturating_sub(1) * COLUMN + 1);
     format!("{:>12} {drawn} {label}", format_ms(time_us))
 }
-
