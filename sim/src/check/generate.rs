@@ -67,111 +67,28 @@ impl GenConfig {
 }
 
 /// A valid history for `config`, events in time order with indexes `0..`.
+///
+/// Each transaction draws, in this order, its process slot, its interval, its ops and its
+/// outcome; the order of the draws is what makes a seed's history, so it never changes.
 pub fn serial_history(config: &GenConfig) -> Vec<Event> {
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
     let keys: Vec<String> = (0..config.keys.max(1)).map(|k| format!("k{k}")).collect();
     // Per key: (version, value).
     let mut store: Vec<(u64, Option<String>)> = vec![(0, None); keys.len()];
-    // Per process slot: current process id, time its last transaction completed.
-    let mut slots: Vec<(u64, u64)> = (0..config.processes.max(1)).map(|p| (p, 0)).collect();
-    let mut next_process = config.processes.max(1);
-    // (time, sequence, event) to be sorted into a history.
-    let mut timed: Vec<(u64, u64, Event)> = Vec::with_capacity(config.txns * 2 + 2);
-    let mut seq = 0u64;
-    let mut last_time = 0u64;
-    let mut push = |timed: &mut Vec<(u64, u64, Event)>, time: u64, process: u64, kind, ops| {
-        timed.push((
-            time,
-            seq,
-            Event { index: 0, time, process, kind, txn_id: None, ops, final_read: false },
-        ));
-        seq += 1;
-    };
+    let mut processes = Processes::new(config.processes);
+    let mut timeline = Timeline::with_capacity(config.txns * 2 + 2);
     for i in 0..config.txns {
         let commit_us = 10 * i as u64 + 5;
-        let free: Vec<usize> = (0..slots.len()).filter(|&s| slots[s].1 < commit_us).collect();
-        let slot = if free.is_empty() {
-            slots.push((next_process, 0));
-            next_process += 1;
-            slots.len() - 1
-        } else {
-            free[rng.gen_range(0..free.len())]
-        };
-        let (process, done_us) = slots[slot];
+        let slot = processes.free_slot(&mut rng, commit_us);
+        let (process, done_us) = processes.slots[slot];
         let earliest = (done_us + 1).max(commit_us.saturating_sub(config.spread_us));
         let invoke_us = rng.gen_range(earliest..=commit_us);
         let complete_us = commit_us + rng.gen_range(1..=config.spread_us.max(1));
-        last_time = last_time.max(complete_us);
+        timeline.last_us = timeline.last_us.max(complete_us);
 
-        let n_ops = rng.gen_range(1..=config.ops_max.max(1));
-        let mut asked = Vec::with_capacity(n_ops);
-        for j in 0..n_ops {
-            let key = rng.gen_range(0..keys.len());
-            if rng.gen_range(0..1000) < config.read_per_mille {
-                asked.push((key, None));
-            } else {
-                let value = if config.value_domain == 0 {
-                    format!("{i}.{j}")
-                } else {
-                    format!("v{}", rng.gen_range(0..config.value_domain))
-                };
-                asked.push((key, Some(value)));
-            }
-        }
-        let roll = rng.gen_range(0..1000);
-        let kind = if roll < config.fail_per_mille {
-            EventKind::Fail
-        } else if roll < config.fail_per_mille + config.info_per_mille {
-            EventKind::Info
-        } else {
-            EventKind::Ok
-        };
-        let applies = match kind {
-            EventKind::Ok => true,
-            EventKind::Info => rng.gen_bool(0.5),
-            _ => false,
-        };
-        // Execute at the commit point.
-        let mut buffer: Vec<(usize, String)> = Vec::new();
-        let mut done_ops = Vec::with_capacity(n_ops);
-        for (key, write) in &asked {
-            match write {
-                None => {
-                    let op = match buffer.iter().rev().find(|(k, _)| k == key) {
-                        Some((_, v)) => Op {
-                            f: OpKind::Read,
-                            key: keys[*key].clone(),
-                            value: Some(v.clone()),
-                            version: None,
-                        },
-                        None => Op {
-                            f: OpKind::Read,
-                            key: keys[*key].clone(),
-                            value: store[*key].1.clone(),
-                            version: Some(store[*key].0),
-                        },
-                    };
-                    done_ops.push(op);
-                }
-                Some(v) => {
-                    buffer.push((*key, v.clone()));
-                    done_ops.push(Op::write(keys[*key].clone(), v.clone()));
-                }
-            }
-        }
-        if applies {
-            for (j, (key, write)) in asked.iter().enumerate() {
-                let Some(value) = write else { continue };
-                let last = !asked[j + 1..].iter().any(|(k, w)| k == key && w.is_some());
-                if last {
-                    store[*key].0 += 1;
-                    store[*key].1 = Some(value.clone());
-                    if kind == EventKind::Ok {
-                        done_ops[j].version = Some(store[*key].0);
-                    }
-                }
-            }
-        }
+        let asked = draw_ops(&mut rng, config, i, keys.len());
+        let (kind, applies) = draw_outcome(&mut rng, config);
+        let done_ops = execute(&mut store, &keys, &asked, kind, applies);
         let invoke_ops = asked
             .iter()
             .map(|(key, write)| match write {
@@ -179,21 +96,182 @@ pub fn serial_history(config: &GenConfig) -> Vec<Event> {
                 Some(v) => Op::write(keys[*key].clone(), v.clone()),
             })
             .collect();
-        push(&mut timed, invoke_us, process, EventKind::Invoke, invoke_ops);
-        push(&mut timed, complete_us, process, kind, done_ops);
-        slots[slot].1 = complete_us;
-        if kind == EventKind::Info {
-            // Jepsen's rule: an indeterminate process is retired and replaced.
-            slots[slot] = (next_process, complete_us);
-            next_process += 1;
-        }
+        timeline.push(invoke_us, process, EventKind::Invoke, invoke_ops);
+        timeline.push(complete_us, process, kind, done_ops);
+        processes.complete(slot, complete_us, kind);
     }
     if config.final_read {
-        let at = last_time + 10;
+        timeline.final_read(&keys, &store, processes.next_process);
+    }
+    timeline.into_history()
+}
+
+/// The processes that run transactions: a slot per concurrent process, each with its
+/// current process id and the time its last transaction completed.
+struct Processes {
+    slots: Vec<(u64, u64)>,
+    /// The id the next new process gets.
+    next_process: u64,
+}
+
+impl Processes {
+    fn new(processes: u64) -> Processes {
+        Processes {
+            slots: (0..processes.max(1)).map(|p| (p, 0)).collect(),
+            next_process: processes.max(1),
+        }
+    }
+
+    /// A slot free before `commit_us`, drawn at random (a new process when all are busy,
+    /// without a draw).
+    fn free_slot(&mut self, rng: &mut ChaCha8Rng, commit_us: u64) -> usize {
+        let free: Vec<usize> =
+            (0..self.slots.len()).filter(|&s| self.slots[s].1 < commit_us).collect();
+        if free.is_empty() {
+            self.slots.push((self.next_process, 0));
+            self.next_process += 1;
+            self.slots.len() - 1
+        } else {
+            free[rng.gen_range(0..free.len())]
+        }
+    }
+
+    /// The slot's transaction completed at `complete_us` with `kind`.
+    fn complete(&mut self, slot: usize, complete_us: u64, kind: EventKind) {
+        self.slots[slot].1 = complete_us;
+        if kind == EventKind::Info {
+            // Jepsen's rule: an indeterminate process is retired and replaced.
+            self.slots[slot] = (self.next_process, complete_us);
+            self.next_process += 1;
+        }
+    }
+}
+
+/// The ops transaction `i` asks for: `(key, None)` reads, `(key, Some(value))` writes.
+fn draw_ops(
+    rng: &mut ChaCha8Rng,
+    config: &GenConfig,
+    i: usize,
+    n_keys: usize,
+) -> Vec<(usize, Option<String>)> {
+    let n_ops = rng.gen_range(1..=config.ops_max.max(1));
+    let mut asked = Vec::with_capacity(n_ops);
+    for j in 0..n_ops {
+        let key = rng.gen_range(0..n_keys);
+        if rng.gen_range(0..1000) < config.read_per_mille {
+            asked.push((key, None));
+        } else {
+            let value = if config.value_domain == 0 {
+                format!("{i}.{j}")
+            } else {
+                format!("v{}", rng.gen_range(0..config.value_domain))
+            };
+            asked.push((key, Some(value)));
+        }
+    }
+    asked
+}
+
+/// How the transaction ends, and whether it takes effect (half the indeterminate ones do).
+fn draw_outcome(rng: &mut ChaCha8Rng, config: &GenConfig) -> (EventKind, bool) {
+    let roll = rng.gen_range(0..1000);
+    let kind = if roll < config.fail_per_mille {
+        EventKind::Fail
+    } else if roll < config.fail_per_mille + config.info_per_mille {
+        EventKind::Info
+    } else {
+        EventKind::Ok
+    };
+    let applies = match kind {
+        EventKind::Ok => true,
+        EventKind::Info => rng.gen_bool(0.5),
+        _ => false,
+    };
+    (kind, applies)
+}
+
+/// Runs the asked ops at the commit point: reads see the transaction's own last write of
+/// the key, else the store; if it `applies`, each key's last write installs the next
+/// version (reported only on `ok`). Returns the completed ops.
+fn execute(
+    store: &mut [(u64, Option<String>)],
+    keys: &[String],
+    asked: &[(usize, Option<String>)],
+    kind: EventKind,
+    applies: bool,
+) -> Vec<Op> {
+    let mut buffer: Vec<(usize, String)> = Vec::new();
+    let mut done_ops = Vec::with_capacity(asked.len());
+    for (key, write) in asked {
+        match write {
+            None => {
+                let op = match buffer.iter().rev().find(|(k, _)| k == key) {
+                    Some((_, v)) => Op {
+                        f: OpKind::Read,
+                        key: keys[*key].clone(),
+                        value: Some(v.clone()),
+                        version: None,
+                    },
+                    None => Op {
+                        f: OpKind::Read,
+                        key: keys[*key].clone(),
+                        value: store[*key].1.clone(),
+                        version: Some(store[*key].0),
+                    },
+                };
+                done_ops.push(op);
+            }
+            Some(v) => {
+                buffer.push((*key, v.clone()));
+                done_ops.push(Op::write(keys[*key].clone(), v.clone()));
+            }
+        }
+    }
+    if applies {
+        for (j, (key, write)) in asked.iter().enumerate() {
+            let Some(value) = write else { continue };
+            let last = !asked[j + 1..].iter().any(|(k, w)| k == key && w.is_some());
+            if last {
+                store[*key].0 += 1;
+                store[*key].1 = Some(value.clone());
+                if kind == EventKind::Ok {
+                    done_ops[j].version = Some(store[*key].0);
+                }
+            }
+        }
+    }
+    done_ops
+}
+
+/// Events with their times, to be sorted into a history: ties keep the order pushed.
+struct Timeline {
+    /// `(time, sequence, event)`.
+    timed: Vec<(u64, u64, Event)>,
+    /// The latest completion so far.
+    last_us: u64,
+}
+
+impl Timeline {
+    fn with_capacity(capacity: usize) -> Timeline {
+        Timeline { timed: Vec::with_capacity(capacity), last_us: 0 }
+    }
+
+    fn push(&mut self, time: u64, process: u64, kind: EventKind, ops: Vec<Op>) {
+        let seq = self.timed.len() as u64;
+        self.timed.push((
+            time,
+            seq,
+            Event { index: 0, time, process, kind, txn_id: None, ops, final_read: false },
+        ));
+    }
+
+    /// A read of every key on a new process after every other transaction completed.
+    fn final_read(&mut self, keys: &[String], store: &[(u64, Option<String>)], process: u64) {
+        let at = self.last_us + 10;
         let ops = keys.iter().map(|k| Op::read(k.clone())).collect();
         let done = keys
             .iter()
-            .zip(&store)
+            .zip(store)
             .map(|(k, (version, value))| Op {
                 f: OpKind::Read,
                 key: k.clone(),
@@ -201,19 +279,22 @@ pub fn serial_history(config: &GenConfig) -> Vec<Event> {
                 version: Some(*version),
             })
             .collect();
-        push(&mut timed, at, next_process, EventKind::Invoke, ops);
-        push(&mut timed, at + 10, next_process, EventKind::Ok, done);
+        self.push(at, process, EventKind::Invoke, ops);
+        self.push(at + 10, process, EventKind::Ok, done);
         // Taken after every other transaction completed, nothing in flight: a fact.
-        let n = timed.len();
-        timed[n - 2..].iter_mut().for_each(|(_, _, event)| event.final_read = true);
+        let n = self.timed.len();
+        self.timed[n - 2..].iter_mut().for_each(|(_, _, event)| event.final_read = true);
     }
-    timed.sort_by_key(|(time, seq, _)| (*time, *seq));
-    timed
-        .into_iter()
-        .enumerate()
-        .map(|(index, (_, _, mut event))| {
-            event.index = index as u64;
-            event
-        })
-        .collect()
+
+    fn into_history(mut self) -> Vec<Event> {
+        self.timed.sort_by_key(|(time, seq, _)| (*time, *seq));
+        self.timed
+            .into_iter()
+            .enumerate()
+            .map(|(index, (_, _, mut event))| {
+                event.index = index as u64;
+                event
+            })
+            .collect()
+    }
 }

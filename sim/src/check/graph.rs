@@ -106,88 +106,28 @@ impl Graph {
 
     /// Iterative Tarjan over the edges whose kind is in `mask`.
     pub(crate) fn components(&self, mask: u8) -> Components {
-        /// A node's Tarjan state in one place, so that looking at an edge's target costs
-        /// one cache line, not one per array. On the stack exactly when it has an index
-        /// and no component yet.
-        #[derive(Clone, Copy)]
-        struct State {
-            index: u32,
-            low: u32,
-            comp: u32,
-        }
-        let n = self.nodes();
-        let mut state = vec![State { index: NONE, low: 0, comp: NONE }; n];
-        let mut stack: Vec<u32> = Vec::new();
-        // (node, next edge to look at): edge ids fit in u32 (the offsets are u32).
-        let mut calls: Vec<(u32, u32)> = Vec::new();
-        let mut cyclic = Vec::new();
-        let mut cyclic_index = Vec::new();
-        let mut next_index = 0u32;
-        let mut next_comp = 0u32;
-        for root in 0..n as u32 {
-            if state[root as usize].index != NONE {
+        let mut tarjan = Tarjan::new(self.nodes());
+        for root in 0..self.nodes() as u32 {
+            if tarjan.state[root as usize].index != NONE {
                 continue;
             }
-            state[root as usize].index = next_index;
-            state[root as usize].low = next_index;
-            next_index += 1;
-            stack.push(root);
-            calls.push((root, self.offsets[root as usize]));
-            while let Some(&mut (v, ref mut at)) = calls.last_mut() {
-                let end = self.offsets[v as usize + 1];
-                if *at < end {
+            tarjan.discover(root, self.offsets[root as usize]);
+            // The recursion, unrolled: the top call looks at its next edge, or returns.
+            while let Some(&mut (v, ref mut at)) = tarjan.calls.last_mut() {
+                if *at < self.offsets[v as usize + 1] {
                     let e = *at as usize;
                     *at += 1;
-                    if !self.in_mask(e, mask) {
-                        continue;
-                    }
-                    let w = self.target(e);
-                    let sw = state[w as usize];
-                    if sw.index == NONE {
-                        state[w as usize] =
-                            State { index: next_index, low: next_index, comp: NONE };
-                        next_index += 1;
-                        stack.push(w);
-                        calls.push((w, self.offsets[w as usize]));
-                    } else if sw.comp == NONE {
-                        let sv = &mut state[v as usize];
-                        sv.low = sv.low.min(sw.index);
+                    if self.in_mask(e, mask) {
+                        let w = self.target(e);
+                        tarjan.look_at(v, w, self.offsets[w as usize]);
                     }
                     continue;
                 }
-                calls.pop();
-                let sv = state[v as usize];
-                if let Some(&(parent, _)) = calls.last() {
-                    let sp = &mut state[parent as usize];
-                    sp.low = sp.low.min(sv.low);
-                }
-                if sv.low == sv.index {
-                    // Nearly every component is one node: no allocation for those.
-                    if stack.last() == Some(&v) {
-                        stack.pop();
-                        state[v as usize].comp = next_comp;
-                        cyclic_index.push(NONE);
-                        next_comp += 1;
-                        continue;
-                    }
-                    let mut members = Vec::new();
-                    loop {
-                        let w = stack.pop().expect("v is on the stack");
-                        state[w as usize].comp = next_comp;
-                        members.push(w);
-                        if w == v {
-                            break;
-                        }
-                    }
-                    members.reverse();
-                    cyclic_index.push(cyclic.len() as u32);
-                    cyclic.push(members);
-                    next_comp += 1;
-                }
+                tarjan.finish(v);
             }
+            assert!(tarjan.stack.is_empty(), "every node a root reaches ends in a component");
         }
-        let of = state.iter().map(|s| s.comp).collect();
-        Components { of, cyclic, cyclic_index }
+        tarjan.into_components()
     }
 
     /// All edges of `mask` between members of component `comp`.
@@ -213,6 +153,110 @@ impl Graph {
             }
         }
         steps
+    }
+}
+
+/// A node's Tarjan state in one place, so that looking at an edge's target costs one
+/// cache line, not one per array. On the stack exactly when it has an index and no
+/// component yet.
+#[derive(Clone, Copy)]
+struct TarjanState {
+    index: u32,
+    low: u32,
+    comp: u32,
+}
+
+/// Iterative Tarjan's bookkeeping (see [`Graph::components`]).
+struct Tarjan {
+    state: Vec<TarjanState>,
+    /// Nodes discovered and not yet in a component.
+    stack: Vec<u32>,
+    /// The unrolled recursion: (node, next edge to look at); edge ids fit in u32 (the
+    /// offsets are u32).
+    calls: Vec<(u32, u32)>,
+    cyclic: Vec<Vec<u32>>,
+    cyclic_index: Vec<u32>,
+    next_index: u32,
+    next_comp: u32,
+}
+
+impl Tarjan {
+    fn new(nodes: usize) -> Tarjan {
+        Tarjan {
+            state: vec![TarjanState { index: NONE, low: 0, comp: NONE }; nodes],
+            stack: Vec::new(),
+            calls: Vec::new(),
+            cyclic: Vec::new(),
+            cyclic_index: Vec::new(),
+            next_index: 0,
+            next_comp: 0,
+        }
+    }
+
+    /// Gives `v` its index and calls into it, its edges starting at `first_edge`.
+    fn discover(&mut self, v: u32, first_edge: u32) {
+        self.state[v as usize] =
+            TarjanState { index: self.next_index, low: self.next_index, comp: NONE };
+        self.next_index += 1;
+        self.stack.push(v);
+        self.calls.push((v, first_edge));
+    }
+
+    /// The edge `v -> w`: a new node is called into; one still on the stack lowers
+    /// `v`'s low link; one already in a component is ignored.
+    fn look_at(&mut self, v: u32, w: u32, w_first_edge: u32) {
+        let sw = self.state[w as usize];
+        if sw.index == NONE {
+            self.discover(w, w_first_edge);
+        } else if sw.comp == NONE {
+            let sv = &mut self.state[v as usize];
+            sv.low = sv.low.min(sw.index);
+        }
+    }
+
+    /// `v` has no edge left: returns to its caller, passing its low link up, and closes
+    /// its component if it is the component's root.
+    fn finish(&mut self, v: u32) {
+        self.calls.pop();
+        let sv = self.state[v as usize];
+        if let Some(&(parent, _)) = self.calls.last() {
+            let sp = &mut self.state[parent as usize];
+            sp.low = sp.low.min(sv.low);
+        }
+        if sv.low == sv.index {
+            self.close_component(v);
+        }
+    }
+
+    /// Pops the component rooted at `v` off the stack.
+    fn close_component(&mut self, v: u32) {
+        // Nearly every component is one node: no allocation for those.
+        if self.stack.last() == Some(&v) {
+            self.stack.pop();
+            self.state[v as usize].comp = self.next_comp;
+            self.cyclic_index.push(NONE);
+            self.next_comp += 1;
+            return;
+        }
+        let mut members = Vec::new();
+        loop {
+            let w = self.stack.pop().expect("v is on the stack");
+            self.state[w as usize].comp = self.next_comp;
+            members.push(w);
+            if w == v {
+                break;
+            }
+        }
+        members.reverse();
+        self.cyclic_index.push(self.cyclic.len() as u32);
+        self.cyclic.push(members);
+        self.next_comp += 1;
+    }
+
+    fn into_components(self) -> Components {
+        assert!(self.calls.is_empty(), "every call returned");
+        let of = self.state.iter().map(|s| s.comp).collect();
+        Components { of, cyclic: self.cyclic, cyclic_index: self.cyclic_index }
     }
 }
 
@@ -245,16 +289,35 @@ impl Search {
         source: u32,
         goal: u32,
     ) -> Option<Vec<Step>> {
+        self.reset();
+        let (_, before_goal, edge) = self.search(g, comps, comp, mask, source, goal)?;
+        Some(self.steps_back(g, source, goal, before_goal, edge))
+    }
+
+    /// Forgets the last search, where it went.
+    fn reset(&mut self) {
         for &t in &self.touched {
             self.dist[t as usize] = u32::MAX;
             self.parent[t as usize] = (NONE, NONE);
         }
         self.touched.clear();
         self.queue.clear();
+    }
+
+    /// The 0-1 BFS of [`Search::path`]: the shortest way into `goal`, as `(length, node
+    /// before goal, edge into goal)`, each node reached keeping its parent.
+    fn search(
+        &mut self,
+        g: &Graph,
+        comps: &Components,
+        comp: u32,
+        mask: u8,
+        source: u32,
+        goal: u32,
+    ) -> Option<(u32, u32, u32)> {
         self.dist[source as usize] = 0;
         self.touched.push(source);
         self.queue.push_back(source);
-        // (length, node before goal, edge into goal)
         let mut best: Option<(u32, u32, u32)> = None;
         while let Some(u) = self.queue.pop_front() {
             let du = self.dist[u as usize];
@@ -283,6 +346,7 @@ impl Search {
                     }
                     self.dist[w as usize] = dw;
                     self.parent[w as usize] = (u, e as u32);
+                    // Weightless edges (out of chain nodes) go first: 0-1 BFS.
                     if weight == 0 {
                         self.queue.push_front(w);
                     } else {
@@ -291,25 +355,27 @@ impl Search {
                 }
             }
         }
-        let (_, mut at, edge) = best?;
-        let mut steps = vec![Step {
-            source: at,
-            target: goal,
-            kind: g.kind(edge as usize),
-            key: g.keys[edge as usize],
-        }];
+        best
+    }
+
+    /// The path the search found, from `source` to `goal` through `edge` from `at`,
+    /// followed back by parents.
+    fn steps_back(&self, g: &Graph, source: u32, goal: u32, mut at: u32, edge: u32) -> Vec<Step> {
+        let step = |source: u32, target: u32, e: u32| Step {
+            source,
+            target,
+            kind: g.kind(e as usize),
+            key: g.keys[e as usize],
+        };
+        let mut steps = vec![step(at, goal, edge)];
         while at != source {
             let (p, e) = self.parent[at as usize];
-            steps.push(Step {
-                source: p,
-                target: at,
-                kind: g.kind(e as usize),
-                key: g.keys[e as usize],
-            });
+            assert!(p != NONE, "a node the search reached has a parent");
+            steps.push(step(p, at, e));
             at = p;
         }
         steps.reverse();
-        Some(steps)
+        steps
     }
 }
 

@@ -89,6 +89,8 @@ mod txns;
 mod versions;
 mod view;
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 use workloads::history::{Event, EventKind};
 
@@ -176,109 +178,163 @@ fn check_budgeted(
         Some(views) => views.analyze(h),
         None => versions::analyze(h),
     };
-    // First quick passes: one choice that keeps every local rule (cycles looked for
-    // nearby only), judged once; a choice whose view has a cycle through members is
-    // banned and another tried. A correct store's history is nearly always done here;
-    // only if these fail does the search that judges every complete choice begin.
     let base = base_graph(&mut h, &members, model, views.as_ref(), &analyze);
     let graphs = resolve::ViewGraphs::new(&base);
     let judge = |h: &History| judge(h, views.as_ref(), &base, &graphs, model);
-    let mut banned: Vec<(u32, resolve::Choice)> = Vec::new();
-    for _ in 0..QUICK_ROUNDS {
-        let mut quick = resolve::Search::new(&mut h, &fast.analysis, &members, Some(&base), budget);
-        quick.quick = true;
-        quick.banned = banned.clone();
-        let found = match quick.run(&mut |_| true) {
-            resolve::Resolution::Witness(decisions) => Some((decisions, quick.plan_table())),
-            _ => None,
-        };
-        let Some((decisions, plans)) = found else { break };
-        let saved = resolve::apply_decisions(&mut h, &plans, &decisions);
-        let view = judge(&h);
-        if view.valid() && resolve::members(&h, &view.analysis).is_empty() {
-            let verdict = view.build(&h, model);
-            phase_done(PHASES[5]);
-            return Ok(verdict);
-        }
-        let on_cycle: Vec<u32> = view
-            .cycles
-            .iter()
-            .flat_map(|c| c.steps.iter().map(|step| step.source))
-            .filter(|t| members.binary_search(t).is_ok())
-            .collect();
-        resolve::restore(&mut h, saved);
-        if on_cycle.is_empty() || !view.analysis.findings.is_empty() {
-            break;
-        }
-        banned.extend(decisions.into_iter().filter(|(t, _)| on_cycle.contains(t)));
-    }
-    let mut search = resolve::Search::new(&mut h, &fast.analysis, &members, Some(&base), budget);
-    let mut valid = |view: &History| {
-        let judged = judge(view);
-        judged.valid() && resolve::members(view, &judged.analysis).is_empty()
-    };
-    let resolution = search.run(&mut valid);
-    let plans = search.plan_table();
-    let unfillable = search.unfillable();
-    drop(search);
-    let verdict = match resolution {
-        resolve::Resolution::Witness(decisions) => {
-            resolve::apply_decisions(&mut h, &plans, &decisions);
-            let view = judge(&h);
-            view.build(&h, model)
-        }
-        resolve::Resolution::Refuted { first: Some(decisions), only_way } => {
-            resolve::apply_decisions(&mut h, &plans, &decisions);
-            let view = judge(&h);
-            let assumed = resolve::describe(&h, &plans, &decisions);
-            let mut verdict = view.build(&h, model);
-            let because = if only_way {
-                format!("the only way the indeterminate transactions could have left these versions: {assumed}")
-            } else {
-                format!("none of the ways the indeterminate transactions could have committed explains the history; for example: {assumed}")
-            };
-            for anomaly in &mut verdict.anomalies {
-                anomaly.explanation.insert(0, because.clone());
-            }
-            if verdict.valid {
-                // The view judged to explain the refutation has no anomaly of its own:
-                // say so rather than guess.
-                verdict = Verdict::unknown(
-                    model,
-                    verdict.stats,
-                    format!("no way the indeterminate transactions could have committed fits every rule, but the view built to explain it shows no anomaly ({assumed})"),
-                    Vec::new(),
-                );
-            }
-            verdict
-        }
-        resolve::Resolution::Refuted { first: None, .. } => {
-            let mut verdict = fast.build(&h, model);
-            if verdict.valid {
-                let (name, explanation, txns) = unfillable;
-                verdict.valid = false;
-                verdict.counts.insert(name.to_string(), 1);
-                verdict.anomalies.push(Anomaly {
-                    name: name.to_string(),
-                    explanation,
-                    txns: txns.iter().map(|&t| report::txn_ref_of(&h, t)).collect(),
-                    cycle: Vec::new(),
-                });
-            }
-            verdict
-        }
-        resolve::Resolution::Unknown { reason, txns } => {
-            let stats = fast.build(&h, model).stats;
-            let refs = txns.iter().map(|&t| report::txn_ref_of(&h, t)).collect();
-            Verdict::unknown(model, stats, reason, refs)
-        }
+    let ambiguous = Ambiguous { members: &members, base: &base, budget, judge: &judge };
+    let verdict = match ambiguous.quick_passes(&mut h, &fast.analysis) {
+        Some(view) => view.build(&h, model),
+        None => ambiguous.full_search(&mut h, fast, model),
     };
     phase_done(PHASES[5]);
     Ok(verdict)
 }
 
-/// Quick passes tried before the full search (see [`check_phased`]).
+/// Quick passes tried before the full search (see [`Ambiguous::quick_passes`]).
 const QUICK_ROUNDS: usize = 8;
+
+/// A history the fast path left ambiguous: what the exact layer's passes share.
+struct Ambiguous<'a> {
+    /// The transactions whose choices are searched, ascending.
+    members: &'a [u32],
+    /// The graph of the view where no member commits.
+    base: &'a resolve::BaseGraph,
+    budget: u64,
+    /// Judges the view a history holds.
+    judge: &'a dyn Fn(&History) -> Judged,
+}
+
+impl Ambiguous<'_> {
+    /// First quick passes: one choice that keeps every local rule (cycles looked for
+    /// nearby only), judged once; a choice whose view has a cycle through members is
+    /// banned and another tried. A correct store's history is nearly always done here;
+    /// only if these fail does the search that judges every complete choice begin.
+    /// Returns the valid view found, `h` left holding it; `None` with `h` as it was.
+    fn quick_passes(&self, h: &mut History, fast: &versions::Analysis) -> Option<Judged> {
+        let mut banned: Vec<(u32, resolve::Choice)> = Vec::new();
+        for _ in 0..QUICK_ROUNDS {
+            let mut quick =
+                resolve::Search::new(h, fast, self.members, Some(self.base), self.budget);
+            quick.quick = true;
+            quick.banned = banned.clone();
+            let found = match quick.run(&mut |_| true) {
+                resolve::Resolution::Witness(decisions) => Some((decisions, quick.plan_table())),
+                _ => None,
+            };
+            let (decisions, plans) = found?;
+            let saved = resolve::apply_decisions(h, &plans, &decisions);
+            let view = (self.judge)(h);
+            if view.valid() && resolve::members(h, &view.analysis).is_empty() {
+                return Some(view);
+            }
+            let on_cycle = self.members_on_cycles(&view);
+            resolve::restore(h, saved);
+            if on_cycle.is_empty() || !view.analysis.findings.is_empty() {
+                return None;
+            }
+            banned.extend(decisions.into_iter().filter(|(t, _)| on_cycle.contains(t)));
+        }
+        None
+    }
+
+    /// The members that are the source of some step of the view's reported cycles.
+    fn members_on_cycles(&self, view: &Judged) -> Vec<u32> {
+        view.cycles
+            .iter()
+            .flat_map(|c| c.steps.iter().map(|step| step.source))
+            .filter(|t| self.members.binary_search(t).is_ok())
+            .collect()
+    }
+
+    /// The search that judges every complete choice, and the verdict its end gives.
+    fn full_search(&self, h: &mut History, fast: Judged, model: Model) -> Verdict {
+        let mut search =
+            resolve::Search::new(h, &fast.analysis, self.members, Some(self.base), self.budget);
+        let mut valid = |view: &History| {
+            let judged = (self.judge)(view);
+            judged.valid() && resolve::members(view, &judged.analysis).is_empty()
+        };
+        let resolution = search.run(&mut valid);
+        let plans = search.plan_table();
+        let unfillable = search.unfillable();
+        drop(search);
+        match resolution {
+            resolve::Resolution::Witness(decisions) => {
+                resolve::apply_decisions(h, &plans, &decisions);
+                (self.judge)(h).build(h, model)
+            }
+            resolve::Resolution::Refuted { first: Some(decisions), only_way } => {
+                self.refuted_by_view(h, &plans, &decisions, only_way, model)
+            }
+            resolve::Resolution::Refuted { first: None, .. } => {
+                unfillable_verdict(h, fast, unfillable, model)
+            }
+            resolve::Resolution::Unknown { reason, txns } => {
+                let stats = fast.build(h, model).stats;
+                let refs = txns.iter().map(|&t| report::txn_ref_of(h, t)).collect();
+                Verdict::unknown(model, stats, reason, refs)
+            }
+        }
+    }
+
+    /// No view is valid: the first one judged explains why, each anomaly prefixed with
+    /// the choice that view assumed.
+    fn refuted_by_view(
+        &self,
+        h: &mut History,
+        plans: &BTreeMap<u32, Vec<resolve::Plan>>,
+        decisions: &[(u32, resolve::Choice)],
+        only_way: bool,
+        model: Model,
+    ) -> Verdict {
+        resolve::apply_decisions(h, plans, decisions);
+        let view = (self.judge)(h);
+        let assumed = resolve::describe(h, plans, decisions);
+        let mut verdict = view.build(h, model);
+        let because = if only_way {
+            format!("the only way the indeterminate transactions could have left these versions: {assumed}")
+        } else {
+            format!("none of the ways the indeterminate transactions could have committed explains the history; for example: {assumed}")
+        };
+        for anomaly in &mut verdict.anomalies {
+            anomaly.explanation.insert(0, because.clone());
+        }
+        if verdict.valid {
+            // The view judged to explain the refutation has no anomaly of its own:
+            // say so rather than guess.
+            verdict = Verdict::unknown(
+                model,
+                verdict.stats,
+                format!("no way the indeterminate transactions could have committed fits every rule, but the view built to explain it shows no anomaly ({assumed})"),
+                Vec::new(),
+            );
+        }
+        verdict
+    }
+}
+
+/// No view is valid and none reached judgement: the fast path's verdict, with the
+/// search's reason (`unfillable`: name, explanation, transactions) when it found none.
+fn unfillable_verdict(
+    h: &History,
+    fast: Judged,
+    unfillable: (&'static str, Vec<String>, Vec<u32>),
+    model: Model,
+) -> Verdict {
+    let mut verdict = fast.build(h, model);
+    if verdict.valid {
+        let (name, explanation, txns) = unfillable;
+        verdict.valid = false;
+        verdict.counts.insert(name.to_string(), 1);
+        verdict.anomalies.push(Anomaly {
+            name: name.to_string(),
+            explanation,
+            txns: txns.iter().map(|&t| report::txn_ref_of(h, t)).collect(),
+            cycle: Vec::new(),
+        });
+    }
+    verdict
+}
 
 /// One view of a history judged: its version analysis (its edges kept, for [`view`])
 /// and the graph's cycles.

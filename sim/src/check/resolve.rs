@@ -95,21 +95,31 @@ pub(crate) enum Resolution {
     Unknown { reason: String, txns: Vec<u32> },
 }
 
-/// Which transactions are ambiguous after the fast path, or `None` when it decided.
+/// Which transactions are ambiguous after the fast path; empty when it decided.
 pub(crate) fn members(h: &History, fast: &Analysis) -> Vec<u32> {
-    let n_keys = h.keys.len();
-    let uncertain_any = (0..h.txns.len() as u32).any(|t| h.uncertain(t));
-    let mut bad = vec![false; n_keys];
     if !h.txns.iter().any(|t| t.effect == Effect::Maybe) {
         return Vec::new();
     }
+    // The keys in doubt, from which the members grow.
+    let mut bad = vec![false; h.keys.len()];
     for p in &fast.placeholders {
         bad[p.key as usize] = true;
     }
-    // A version below the highest known that nobody is known to have installed (the
-    // walk that makes placeholders starts at the first version seen, so count).
-    let mut highest = vec![0u64; n_keys];
-    let mut claimed = vec![0u64; n_keys];
+    mark_unclaimed_versions(h, fast, &mut bad);
+    mark_doubtful_writes(h, fast, &mut bad);
+    if !bad.iter().any(|&b| b) {
+        return Vec::new();
+    }
+    let member = grow_members(h, fast, bad);
+    (0..h.txns.len() as u32).filter(|&t| member[t as usize]).collect()
+}
+
+/// Marks the keys with a version below the highest known that nobody is known to have
+/// installed (the walk that makes placeholders starts at the first version seen, so
+/// count).
+fn mark_unclaimed_versions(h: &History, fast: &Analysis, bad: &mut [bool]) {
+    let mut highest = vec![0u64; bad.len()];
+    let mut claimed = vec![0u64; bad.len()];
     for (txn, t) in h.txns.iter().enumerate() {
         if !fast.committed[txn] {
             continue;
@@ -127,11 +137,17 @@ pub(crate) fn members(h: &History, fast: &Analysis) -> Vec<u32> {
     for &(_, key, _) in &fast.attributed {
         claimed[key as usize] += 1;
     }
-    for k in 0..n_keys {
+    for k in 0..bad.len() {
         if claimed[k] < highest[k] {
             bad[k] = true;
         }
     }
+}
+
+/// Marks the keys an indeterminate transaction leaves in doubt: every key it may have
+/// written, if it may have run more than it reported; each write it made without an
+/// installed version, if it is proved committed.
+fn mark_doubtful_writes(h: &History, fast: &Analysis, bad: &mut [bool]) {
     for (txn, t) in h.txns.iter().enumerate() {
         let txn = txn as u32;
         if t.effect != Effect::Maybe {
@@ -150,9 +166,12 @@ pub(crate) fn members(h: &History, fast: &Analysis) -> Vec<u32> {
             }
         }
     }
-    if !bad.iter().any(|&b| b) {
-        return Vec::new();
-    }
+}
+
+/// The members, per transaction: every indeterminate transaction that may write a key in
+/// doubt and is not settled, its keys then in doubt too, to a fixed point.
+fn grow_members(h: &History, fast: &Analysis, mut bad: Vec<bool>) -> Vec<bool> {
+    let uncertain_any = (0..h.txns.len() as u32).any(|t| h.uncertain(t));
     // Settled: proved committed with every write attributed, where the proofs can be
     // trusted (no transaction may have written more than it reported).
     let settled = |txn: u32| {
@@ -184,7 +203,7 @@ pub(crate) fn members(h: &History, fast: &Analysis) -> Vec<u32> {
             break;
         }
     }
-    (0..h.txns.len() as u32).filter(|&t| member[t as usize]).collect()
+    member
 }
 
 /// The plans of a member: for each number of unreported ops it may have run, its
@@ -218,6 +237,135 @@ fn plans(h: &History, txn: u32) -> Vec<Plan> {
         plans.push(Plan { ran_unreported: p, writes });
     }
     plans
+}
+
+/// The keys some member's plan writes, each with its slot index (in order of first
+/// appearance, member by member, plan by plan).
+fn written_keys(members: &[Member]) -> BTreeMap<u32, usize> {
+    let mut key_index = BTreeMap::new();
+    for m in members {
+        for plan in &m.plans {
+            for &(key, _, _) in &plan.writes {
+                let next = key_index.len();
+                key_index.entry(key).or_insert(next);
+            }
+        }
+    }
+    key_index
+}
+
+/// What non-members fix of each key slot: the highest version known, the values read at
+/// versions, whether a final read caps the key; and per slot, the versions non-members
+/// installed (unsorted). Holes are left for [`find_holes`].
+fn fixed_by_others(
+    h: &History,
+    fast: &Analysis,
+    is_member: &[bool],
+    key_index: &BTreeMap<u32, usize>,
+) -> (Vec<KeySlots>, Vec<Vec<u64>>) {
+    let mut keys: Vec<KeySlots> = vec![
+        KeySlots {
+            key: NONE,
+            holes: Vec::new(),
+            known: 0,
+            capped: false,
+            read_value: BTreeMap::new(),
+        };
+        key_index.len()
+    ];
+    for (&key, &i) in key_index {
+        keys[i].key = key;
+    }
+    // (Every op of the history is looked up: by an array, not the map.)
+    let mut slot_of = vec![NONE; h.keys.len()];
+    for (&key, &k) in key_index {
+        slot_of[key as usize] = k as u32;
+    }
+    let mut installed: Vec<Vec<u64>> = vec![Vec::new(); keys.len()];
+    for (txn, t) in h.txns.iter().enumerate() {
+        let txn32 = txn as u32;
+        let committed = t.effect == Effect::Commits || fast.committed[txn];
+        if is_member[txn] || !committed {
+            continue;
+        }
+        for op in h.ops(txn32) {
+            let k = slot_of[op.key as usize] as usize;
+            if k == NONE as usize {
+                continue;
+            }
+            if op.write && op.last_write {
+                if let Some(v) = fast.installed(h, txn32, op.key) {
+                    installed[k].push(v);
+                    keys[k].known = keys[k].known.max(v);
+                }
+            } else if !op.write && op.version != NO_VERSION && op.value != UNKNOWN {
+                keys[k].known = keys[k].known.max(op.version);
+                keys[k].read_value.entry(op.version).or_insert(op.value);
+                if t.final_read && t.outcome == Outcome::Ok {
+                    keys[k].capped = true;
+                }
+            }
+        }
+    }
+    (keys, installed)
+}
+
+/// Per key slot: the members that may write the key.
+fn writers_of(keys: &[KeySlots], members: &[Member]) -> Vec<Vec<usize>> {
+    keys.iter()
+        .map(|slots| {
+            (0..members.len())
+                .filter(|&i| {
+                    members[i].plans.iter().any(|p| p.writes.iter().any(|w| w.0 == slots.key))
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Fills each slot's holes: the versions up to the known one that no non-member
+/// installed. `false` when some key has more holes than members that may write it: no
+/// choice can fill them (and they are not worth listing: a version may be near 2^64).
+fn find_holes(
+    keys: &mut [KeySlots],
+    mut installed: Vec<Vec<u64>>,
+    writers_of: &[Vec<usize>],
+) -> bool {
+    let mut fillable = true;
+    for (k, slots) in keys.iter_mut().enumerate() {
+        installed[k].sort_unstable();
+        installed[k].dedup();
+        let below = installed[k].iter().filter(|&&v| (1..=slots.known).contains(&v)).count();
+        let holes = slots.known - below as u64;
+        if holes > writers_of[k].len() as u64 {
+            fillable = false;
+            continue;
+        }
+        slots.holes =
+            (1..=slots.known).filter(|v| installed[k].binary_search(v).is_err()).collect();
+        assert_eq!(slots.holes.len() as u64, holes, "the holes counted are the holes listed");
+    }
+    fillable
+}
+
+/// Per member and plan: its store reads `(key, version)`.
+fn store_reads(h: &History, members: &[Member]) -> Vec<Vec<Vec<(u32, u64)>>> {
+    members
+        .iter()
+        .map(|m| {
+            let t = h.txns[m.txn as usize];
+            m.plans
+                .iter()
+                .map(|p| {
+                    h.ops[t.ops_start as usize..(t.ops_end + p.ran_unreported) as usize]
+                        .iter()
+                        .filter(|op| !op.write && op.version != NO_VERSION)
+                        .map(|op| (op.key, op.version))
+                        .collect()
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// The view where no member commits, as the search's cycle pruning sees it: its graph
@@ -679,105 +827,11 @@ impl<'s, 'h> Search<'s, 'h> {
         for m in &members {
             is_member[m.txn as usize] = true;
         }
-        let mut key_index = BTreeMap::new();
-        for m in &members {
-            for plan in &m.plans {
-                for &(key, _, _) in &plan.writes {
-                    let next = key_index.len();
-                    key_index.entry(key).or_insert(next);
-                }
-            }
-        }
-        let mut keys: Vec<KeySlots> = vec![
-            KeySlots {
-                key: NONE,
-                holes: Vec::new(),
-                known: 0,
-                capped: false,
-                read_value: BTreeMap::new(),
-            };
-            key_index.len()
-        ];
-        for (&key, &i) in &key_index {
-            keys[i].key = key;
-        }
-        // What non-members fix: installed versions, committed reads, final reads. (Every
-        // op of the history is looked up: by an array, not the map.)
-        let mut slot_of = vec![NONE; h.keys.len()];
-        for (&key, &k) in &key_index {
-            slot_of[key as usize] = k as u32;
-        }
-        let mut installed: Vec<Vec<u64>> = vec![Vec::new(); keys.len()];
-        let mut impossible = false;
-        for (txn, t) in h.txns.iter().enumerate() {
-            let txn32 = txn as u32;
-            let committed = t.effect == Effect::Commits || fast.committed[txn];
-            if is_member[txn] || !committed {
-                continue;
-            }
-            for op in h.ops(txn32) {
-                let k = slot_of[op.key as usize] as usize;
-                if k == NONE as usize {
-                    continue;
-                }
-                if op.write && op.last_write {
-                    if let Some(v) = fast.installed(h, txn32, op.key) {
-                        installed[k].push(v);
-                        keys[k].known = keys[k].known.max(v);
-                    }
-                } else if !op.write && op.version != NO_VERSION && op.value != UNKNOWN {
-                    keys[k].known = keys[k].known.max(op.version);
-                    keys[k].read_value.entry(op.version).or_insert(op.value);
-                    if t.final_read && t.outcome == Outcome::Ok {
-                        keys[k].capped = true;
-                    }
-                }
-            }
-        }
-        let writers_of: Vec<Vec<usize>> = keys
-            .iter()
-            .map(|slots| {
-                (0..members.len())
-                    .filter(|&i| {
-                        members[i].plans.iter().any(|p| p.writes.iter().any(|w| w.0 == slots.key))
-                    })
-                    .collect()
-            })
-            .collect();
-        for (k, slots) in keys.iter_mut().enumerate() {
-            installed[k].sort_unstable();
-            installed[k].dedup();
-            let below = installed[k].iter().filter(|&&v| (1..=slots.known).contains(&v)).count();
-            let holes = slots.known - below as u64;
-            if holes > writers_of[k].len() as u64 {
-                // More versions than members to install them: no choice can fill them
-                // (and they are not worth listing: a version may be near 2^64).
-                impossible = true;
-                continue;
-            }
-            slots.holes =
-                (1..=slots.known).filter(|v| installed[k].binary_search(v).is_err()).collect();
-        }
-        let members_len = members.len();
-        let n_slots = keys.len();
-        let events = h.events.len() as u64;
-        let plans = members.iter().map(|m| (m.txn, m.plans.clone())).collect();
-        let plan_reads = members
-            .iter()
-            .map(|m| {
-                let t = h.txns[m.txn as usize];
-                m.plans
-                    .iter()
-                    .map(|p| {
-                        h.ops[t.ops_start as usize..(t.ops_end + p.ran_unreported) as usize]
-                            .iter()
-                            .filter(|op| !op.write && op.version != NO_VERSION)
-                            .map(|op| (op.key, op.version))
-                            .collect()
-                    })
-                    .collect()
-            })
-            .collect();
+        let key_index = written_keys(&members);
+        let (mut keys, installed) = fixed_by_others(h, fast, &is_member, &key_index);
+        let writers_of = writers_of(&keys, &members);
+        let impossible = !find_holes(&mut keys, installed, &writers_of);
+        let plan_reads = store_reads(h, &members);
         let nodes = graph.as_ref().map_or(0, |g| g.nodes());
         let order = graph
             .as_ref()
@@ -786,7 +840,7 @@ impl<'s, 'h> Search<'s, 'h> {
         Search {
             ways: 0,
             impossible,
-            plans,
+            plans: members.iter().map(|m| (m.txn, m.plans.clone())).collect(),
             graph,
             quick: false,
             banned: Vec::new(),
@@ -800,17 +854,17 @@ impl<'s, 'h> Search<'s, 'h> {
             stamp: vec![0; nodes],
             epoch: 0,
             witness: None,
+            events: h.events.len() as u64,
             h,
             choices: vec![Choice::Out; members.len()],
+            decided: vec![false; members.len()],
+            tops: vec![Vec::new(); keys.len()],
             members,
             keys,
             key_index,
             taken: BTreeMap::new(),
-            decided: vec![false; members_len],
-            tops: vec![Vec::new(); n_slots],
             steps: 0,
             budget,
-            events,
             views: 0,
             first: None,
             strict_prune: true,
@@ -887,71 +941,15 @@ impl<'s, 'h> Search<'s, 'h> {
         if self.steps > self.budget {
             return Flow::OutOfBudget;
         }
-        // The hole with the fewest candidates: (candidates, key slot, version).
-        let mut best: Option<(usize, usize, u64)> = None;
-        for k in 0..self.keys.len() {
-            for h in 0..self.keys[k].holes.len() {
-                let v = self.keys[k].holes[h];
-                if self.taken.contains_key(&(k, v)) {
-                    continue;
-                }
-                let key = self.keys[k].key;
-                let mut count = 0;
-                for j in 0..self.writers_of[k].len() {
-                    let i = self.writers_of[k][j];
-                    if self.decided[i] {
-                        continue;
-                    }
-                    let mut can = false;
-                    for plan in 0..self.members[i].plans.len() {
-                        let writes = &self.members[i].plans[plan].writes;
-                        let Some(w) = writes.iter().position(|w| w.0 == key) else { continue };
-                        // (The quick pass counts without looking for cycles: it looks
-                        // once it places.)
-                        if self.fits(k, v, writes[w])
-                            && (self.quick || !self.closes_cycle(i, plan, w, v))
-                        {
-                            can = true;
-                            break;
-                        }
-                    }
-                    count += usize::from(can);
-                }
-                if best.is_none_or(|b| count < b.0) {
-                    best = Some((count, k, v));
-                }
-            }
-        }
+        let best = self.emptiest_hole();
         // A member proved committed must go somewhere: the one with the fewest places
         // left, when it has fewer than the emptiest version has candidates.
-        let mut forced: Option<(usize, usize)> = None;
-        for i in 0..self.members.len() {
-            // (The quick pass leaves them to the end: counting places costs.)
-            if self.quick || self.decided[i] || !self.members[i].forced {
-                continue;
-            }
-            let places = self.places(i);
+        if let Some((places, i)) = self.tightest_forced() {
             if places == 0 {
                 return Flow::Continue;
             }
-            if forced.is_none_or(|f| places < f.0) {
-                forced = Some((places, i));
-            }
-        }
-        if let Some((places, i)) = forced {
             if best.is_none_or(|b| places < b.0) {
-                self.decided[i] = true;
-                for plan in 0..self.members[i].plans.len() {
-                    let mut versions = vec![0; self.members[i].plans[plan].writes.len()];
-                    let flow = self.assign(i, plan, 0, None, &mut versions, Next::Fill, judge);
-                    if !matches!(flow, Flow::Continue) {
-                        self.decided[i] = false;
-                        return flow;
-                    }
-                }
-                self.decided[i] = false;
-                self.choices[i] = Choice::Out;
-                return Flow::Continue;
+                return self.branch_on_forced(i, judge);
             }
         }
         let Some((count, k, v)) = best else {
@@ -960,6 +958,100 @@ impl<'s, 'h> Search<'s, 'h> {
         if count == 0 {
             return Flow::Continue;
         }
+        self.branch_on_hole(k, v, judge)
+    }
+
+    /// The hole with the fewest candidates, the first of them in key slot and version
+    /// order: `(candidates, key slot, version)`; `None` when every hole is taken.
+    fn emptiest_hole(&mut self) -> Option<(usize, usize, u64)> {
+        let mut best: Option<(usize, usize, u64)> = None;
+        for k in 0..self.keys.len() {
+            for h in 0..self.keys[k].holes.len() {
+                let v = self.keys[k].holes[h];
+                if self.taken.contains_key(&(k, v)) {
+                    continue;
+                }
+                let count = self.hole_candidates(k, v);
+                if best.is_none_or(|b| count < b.0) {
+                    best = Some((count, k, v));
+                }
+            }
+        }
+        best
+    }
+
+    /// How many undecided members could install `v` of key slot `k` with some plan.
+    fn hole_candidates(&mut self, k: usize, v: u64) -> usize {
+        let key = self.keys[k].key;
+        let mut count = 0;
+        for j in 0..self.writers_of[k].len() {
+            let i = self.writers_of[k][j];
+            if self.decided[i] {
+                continue;
+            }
+            let mut can = false;
+            for plan in 0..self.members[i].plans.len() {
+                let writes = &self.members[i].plans[plan].writes;
+                let Some(w) = writes.iter().position(|w| w.0 == key) else { continue };
+                // (The quick pass counts without looking for cycles: it looks once it
+                // places.)
+                if self.fits(k, v, writes[w]) && (self.quick || !self.closes_cycle(i, plan, w, v)) {
+                    can = true;
+                    break;
+                }
+            }
+            count += usize::from(can);
+        }
+        count
+    }
+
+    /// The undecided member proved committed with the fewest places left, the first of
+    /// them: `(places, member)`; the first with none at once (the choice so far is
+    /// dead). Never one in the quick pass: it leaves them to the end (counting places
+    /// costs).
+    fn tightest_forced(&mut self) -> Option<(usize, usize)> {
+        let mut forced: Option<(usize, usize)> = None;
+        for i in 0..self.members.len() {
+            if self.quick || self.decided[i] || !self.members[i].forced {
+                continue;
+            }
+            let places = self.places(i);
+            if places == 0 {
+                return Some((0, i));
+            }
+            if forced.is_none_or(|f| places < f.0) {
+                forced = Some((places, i));
+            }
+        }
+        forced
+    }
+
+    /// Tries each plan of forced member `i` (it cannot stay out), then backtracks.
+    fn branch_on_forced(&mut self, i: usize, judge: &mut dyn FnMut(&History) -> bool) -> Flow {
+        assert!(self.members[i].forced, "only a member proved committed is forced");
+        assert!(!self.decided[i], "a forced member is branched on while undecided");
+        self.decided[i] = true;
+        for plan in 0..self.members[i].plans.len() {
+            let mut versions = vec![0; self.members[i].plans[plan].writes.len()];
+            let flow = self.assign(i, plan, 0, None, &mut versions, Next::Fill, judge);
+            if !matches!(flow, Flow::Continue) {
+                self.decided[i] = false;
+                return flow;
+            }
+        }
+        self.decided[i] = false;
+        self.choices[i] = Choice::Out;
+        Flow::Continue
+    }
+
+    /// Tries each candidate installer of `v` of key slot `k` (see
+    /// [`Search::candidate_order`]) with each plan that fits, then backtracks.
+    fn branch_on_hole(
+        &mut self,
+        k: usize,
+        v: u64,
+        judge: &mut dyn FnMut(&History) -> bool,
+    ) -> Flow {
         let key = self.keys[k].key;
         for i in self.candidate_order(key, v) {
             for plan in 0..self.members[i].plans.len() {
@@ -976,9 +1068,8 @@ impl<'s, 'h> Search<'s, 'h> {
                 self.untake(k, v);
                 self.decided[i] = false;
                 self.choices[i] = Choice::Out;
-                match flow {
-                    Flow::Continue => {}
-                    flow => return flow,
+                if !matches!(flow, Flow::Continue) {
+                    return flow;
                 }
             }
         }

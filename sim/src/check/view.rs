@@ -15,7 +15,7 @@
 //! ascending, placeholders numbered in that order), so the result is the same,
 //! field for field, as [`versions::analyze`] of the view.
 
-use super::txns::{Effect, History, NONE};
+use super::txns::{COp, Effect, History, NONE};
 use super::versions::{self, Analysis, Edge, Keep, Placeholder};
 
 pub(crate) struct Views {
@@ -41,62 +41,12 @@ impl Views {
         if !fast.findings.is_empty() {
             return None;
         }
-        let n_txns = h.txns.len();
-        let invoked = |t: usize| {
-            let t = &h.txns[t];
-            &h.ops[t.ops_start as usize..t.ops_invoked as usize]
-        };
-        let mut kept = vec![false; h.keys.len()];
-        let mut local = vec![false; n_txns];
-        for &m in members {
-            local[m as usize] = true;
-            for op in invoked(m as usize) {
-                kept[op.key as usize] = true;
-            }
-        }
-        loop {
-            let mut grew = false;
-            for (t, is_local) in local.iter_mut().enumerate() {
-                if *is_local || h.txns[t].effect != Effect::Maybe {
-                    continue;
-                }
-                if invoked(t).iter().any(|op| kept[op.key as usize]) {
-                    *is_local = true;
-                    grew = true;
-                    for op in invoked(t) {
-                        kept[op.key as usize] = true;
-                    }
-                }
-            }
-            if !grew {
-                break;
-            }
-        }
+        let (kept, local) = local_keys(h, members);
         // Whatever touches a local key (what the local analysis looks at).
-        let txns = (0..n_txns as u32)
-            .filter(|&t| invoked(t as usize).iter().any(|op| kept[op.key as usize]))
+        let txns = (0..h.txns.len() as u32)
+            .filter(|&t| invoked(h, t).iter().any(|op| kept[op.key as usize]))
             .collect();
-        // The fast path's placeholders of the other keys, renumbered among themselves.
-        let mut renumber = vec![NONE; fast.placeholders.len()];
-        let mut placeholders = Vec::new();
-        for (i, p) in fast.placeholders.iter().enumerate() {
-            if !kept[p.key as usize] {
-                renumber[i] = placeholders.len() as u32;
-                placeholders.push(p.clone());
-            }
-        }
-        let node = |n: u32| {
-            if (n as usize) < n_txns {
-                n
-            } else {
-                n_txns as u32 + renumber[n as usize - n_txns]
-            }
-        };
-        let edges: Vec<Edge> = std::mem::take(&mut fast.edges)
-            .into_iter()
-            .filter(|e| !kept[e.key() as usize])
-            .map(|e| Edge::new(node(e.source), node(e.target), e.kind(), e.key()))
-            .collect();
+        let (placeholders, edges) = far_graph(h, fast, &kept);
         let attributed =
             fast.attributed.iter().copied().filter(|&(_, key, _)| !kept[key as usize]).collect();
         Some(Views {
@@ -189,4 +139,74 @@ impl Views {
         attributed.sort_unstable();
         Analysis { committed, attributed, findings: near.findings, edges, placeholders }
     }
+}
+
+/// The ops transaction `t` invoked (reported or not).
+fn invoked<'h>(h: &'h History, t: u32) -> &'h [COp] {
+    let t = &h.txns[t as usize];
+    &h.ops[t.ops_start as usize..t.ops_invoked as usize]
+}
+
+/// The local keys and transactions: the members' keys, closed under "an `info`
+/// transaction touching a local key makes all its keys local". Returns `(per key: local,
+/// per transaction: local)`.
+fn local_keys(h: &History, members: &[u32]) -> (Vec<bool>, Vec<bool>) {
+    let mut kept = vec![false; h.keys.len()];
+    let mut local = vec![false; h.txns.len()];
+    for &m in members {
+        local[m as usize] = true;
+        for op in invoked(h, m) {
+            kept[op.key as usize] = true;
+        }
+    }
+    // A fixed point: each round adds a transaction or ends.
+    loop {
+        let mut grew = false;
+        for (t, is_local) in local.iter_mut().enumerate() {
+            if *is_local || h.txns[t].effect != Effect::Maybe {
+                continue;
+            }
+            if invoked(h, t as u32).iter().any(|op| kept[op.key as usize]) {
+                *is_local = true;
+                grew = true;
+                for op in invoked(h, t as u32) {
+                    kept[op.key as usize] = true;
+                }
+            }
+        }
+        if !grew {
+            break;
+        }
+    }
+    (kept, local)
+}
+
+/// The fast path's placeholders and edges of the keys not `kept`, placeholders
+/// renumbered among themselves (the edges' nodes with them); the edges are taken from
+/// `fast`.
+fn far_graph(h: &History, fast: &mut Analysis, kept: &[bool]) -> (Vec<Placeholder>, Vec<Edge>) {
+    let n_txns = h.txns.len();
+    let mut renumber = vec![NONE; fast.placeholders.len()];
+    let mut placeholders = Vec::new();
+    for (i, p) in fast.placeholders.iter().enumerate() {
+        if !kept[p.key as usize] {
+            renumber[i] = placeholders.len() as u32;
+            placeholders.push(p.clone());
+        }
+    }
+    let node = |n: u32| {
+        if (n as usize) < n_txns {
+            n
+        } else {
+            let to = renumber[n as usize - n_txns];
+            assert!(to != NONE, "a far edge's placeholder is a far key's");
+            n_txns as u32 + to
+        }
+    };
+    let edges: Vec<Edge> = std::mem::take(&mut fast.edges)
+        .into_iter()
+        .filter(|e| !kept[e.key() as usize])
+        .map(|e| Edge::new(node(e.source), node(e.target), e.kind(), e.key()))
+        .collect();
+    (placeholders, edges)
 }
