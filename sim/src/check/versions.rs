@@ -284,16 +284,7 @@ fn facts(h: &History, keep: &Keep, findings: &mut Vec<Finding>) -> Facts {
                 continue;
             }
             match t.effect {
-                Effect::Commits if op.version == 0 => findings.push(Finding {
-                    name: "wrong-version-bump",
-                    key: op.key,
-                    lines: vec![format!(
-                        "{} says it installed {}@0, but versions start at 0 for an absent key and every committed write bumps them",
-                        label(h, txn),
-                        h.keys.name(op.key)
-                    )],
-                    txns: vec![txn],
-                }),
+                Effect::Commits if op.version == 0 => findings.push(installed_zero(h, txn, op)),
                 Effect::Commits => f.installs.push(Install {
                     key: op.key,
                     version: op.version,
@@ -305,24 +296,45 @@ fn facts(h: &History, keep: &Keep, findings: &mut Vec<Finding>) -> Facts {
             }
         }
     }
-    // Counting sorts by key, then sorts of each key's few items: the same order as one
-    // sort of the whole array ((key, version, txn) is unique), in linear passes.
-    let keys = h.keys.len();
-    let (mut installs, offsets) = bucket::by_id(&f.installs, keys, |i| i.key);
-    bucket::sort_runs(&mut installs, &offsets, |run| {
-        run.sort_unstable_by_key(|i| (i.version, i.txn))
-    });
-    f.installs = installs;
-    f.info_writes.sort_unstable();
-    // Each set's unsorted array becomes the next one's output: no fresh memory per set.
-    let mut spare: Vec<(u32, Value)> = Vec::new();
-    for set in [&mut f.written_final, &mut f.written_any, &mut f.written_failed] {
-        let offsets = bucket::by_id_into(set, keys, |x| x.0, &mut spare);
-        bucket::sort_runs(&mut spare, &offsets, |run| run.sort_unstable());
-        spare.dedup();
-        std::mem::swap(set, &mut spare);
-    }
+    f.sort(h.keys.len());
     f
+}
+
+/// `wrong-version-bump`: no transaction installs `k@0`, the version of an absent key.
+fn installed_zero(h: &History, txn: u32, op: &COp) -> Finding {
+    Finding {
+        name: "wrong-version-bump",
+        key: op.key,
+        lines: vec![format!(
+            "{} says it installed {}@0, but versions start at 0 for an absent key and every committed write bumps them",
+            label(h, txn),
+            h.keys.name(op.key)
+        )],
+        txns: vec![txn],
+    }
+}
+
+impl Facts {
+    /// Sorts every array by key id (of `keys`), then within each key; the value sets
+    /// lose their duplicates.
+    fn sort(&mut self, keys: usize) {
+        // Counting sorts by key, then sorts of each key's few items: the same order as one
+        // sort of the whole array ((key, version, txn) is unique), in linear passes.
+        let (mut installs, offsets) = bucket::by_id(&self.installs, keys, |i| i.key);
+        bucket::sort_runs(&mut installs, &offsets, |run| {
+            run.sort_unstable_by_key(|i| (i.version, i.txn))
+        });
+        self.installs = installs;
+        self.info_writes.sort_unstable();
+        // Each set's unsorted array becomes the next one's output: no fresh memory per set.
+        let mut spare: Vec<(u32, Value)> = Vec::new();
+        for set in [&mut self.written_final, &mut self.written_any, &mut self.written_failed] {
+            let offsets = bucket::by_id_into(set, keys, |x| x.0, &mut spare);
+            bucket::sort_runs(&mut spare, &offsets, |run| run.sort_unstable());
+            spare.dedup();
+            std::mem::swap(set, &mut spare);
+        }
+    }
 }
 
 pub(crate) fn label(h: &History, txn: u32) -> String {
@@ -595,92 +607,17 @@ impl Pass<'_, '_> {
         }
     }
 
-    /// Per committed transaction: internal reads and version bumps. Returns its store
-    /// reads, sorted by (key, version, txn).
+    /// Per committed transaction, its ops replayed in program order: the `internal`
+    /// rule and version bumps. Returns the committed store reads, sorted by (key,
+    /// version, txn).
     fn txn_rules(&mut self) -> Vec<ReadRec> {
         let h = self.h;
         let mut reads = std::mem::take(&mut self.spare.unsorted);
         reads.clear();
         let mut buffer = Buffer::default();
         for txn in self.keep.txns(h.txns.len()) {
-            if !self.committed[txn as usize] {
-                continue;
-            }
-            let t = h.txns[txn as usize];
-            let ops = h.ops(txn);
-            let read_only = self.facts.read_only[txn as usize];
-            if !read_only {
-                buffer.reset(ops, t.effect == Effect::Commits, self.keep);
-            }
-            for op in ops {
-                if !self.keep.has(op.key) {
-                    continue;
-                }
-                if op.write {
-                    buffer.write(op.key, op.value);
-                    continue;
-                }
-                if op.value == UNKNOWN && op.version == NO_VERSION {
-                    // A read that ran unreported: its result is unknown, not wrong.
-                    continue;
-                }
-                let own = if read_only { None } else { buffer.value(op.key) };
-                match (op.version == NO_VERSION, own) {
-                    (true, Some(own)) if own != op.value => self.finding(
-                        op.key,
-                        "internal",
-                        vec![format!(
-                            "{} wrote {} = {} and then read it back from its write buffer as {}",
-                            label(h, txn),
-                            self.key(op.key),
-                            value_text(h, own),
-                            value_text(h, op.value)
-                        )],
-                        vec![txn],
-                    ),
-                    (true, Some(_)) => {}
-                    // An unreported read of an info transaction: unknown, not wrong.
-                    (true, None) => self.finding(
-                        op.key,
-                        "internal",
-                        vec![format!(
-                            "{} read {} = {} from its write buffer, but it had not written {}",
-                            label(h, txn),
-                            self.key(op.key),
-                            value_text(h, op.value),
-                            self.key(op.key)
-                        )],
-                        vec![txn],
-                    ),
-                    (false, Some(own)) => self.finding(
-                        op.key,
-                        "internal",
-                        vec![format!(
-                            "{} wrote {} = {} and then read {}@{} = {} from the store instead of its own write",
-                            label(h, txn),
-                            self.key(op.key),
-                            value_text(h, own),
-                            self.key(op.key),
-                            op.version,
-                            value_text(h, op.value)
-                        )],
-                        vec![txn],
-                    ),
-                    (false, None) => {
-                        // Final reads are read-only (the history's well-formedness says so).
-                        let final_read = t.final_read && t.outcome == Outcome::Ok;
-                        reads.push(ReadRec {
-                            key: op.key,
-                            version: op.version,
-                            txn,
-                            value: op.value,
-                            final_read,
-                        });
-                        if let Some(installed) = if read_only { None } else { buffer.installed(op.key) } {
-                            self.bump_rule(txn, op, installed);
-                        }
-                    }
-                }
+            if self.committed[txn as usize] {
+                self.replay(txn, &mut buffer, &mut reads);
             }
         }
         // By key, then by (version, txn) within each key; reads were pushed in txn order,
@@ -690,6 +627,85 @@ impl Pass<'_, '_> {
         bucket::sort_runs(&mut sorted, &offsets, |run| run.sort_by_key(|r| (r.version, r.txn)));
         self.spare.unsorted = reads;
         sorted
+    }
+
+    /// One committed transaction's ops in program order: writes fill its write buffer;
+    /// a read from the buffer, or after the transaction's own write, is held to the
+    /// `internal` rule; a read from the store goes to `reads`, and to the bump rule
+    /// when the transaction wrote that key.
+    fn replay(&mut self, txn: u32, buffer: &mut Buffer, reads: &mut Vec<ReadRec>) {
+        let h = self.h;
+        let t = h.txns[txn as usize];
+        let ops = h.ops(txn);
+        let read_only = self.facts.read_only[txn as usize];
+        if !read_only {
+            buffer.reset(ops, t.effect == Effect::Commits, self.keep);
+        }
+        for op in ops {
+            if !self.keep.has(op.key) {
+                continue;
+            }
+            if op.write {
+                buffer.write(op.key, op.value);
+                continue;
+            }
+            if op.value == UNKNOWN && op.version == NO_VERSION {
+                // A read that ran unreported: its result is unknown, not wrong.
+                continue;
+            }
+            let own = if read_only { None } else { buffer.value(op.key) };
+            if op.version == NO_VERSION || own.is_some() {
+                self.internal_rule(txn, op, own);
+                continue;
+            }
+            // Final reads are read-only (the history's well-formedness says so).
+            let final_read = t.final_read && t.outcome == Outcome::Ok;
+            reads.push(ReadRec {
+                key: op.key,
+                version: op.version,
+                txn,
+                value: op.value,
+                final_read,
+            });
+            if let Some(installed) = if read_only { None } else { buffer.installed(op.key) } {
+                self.bump_rule(txn, op, installed);
+            }
+        }
+    }
+
+    /// `internal`: a read agrees with its transaction's own earlier write of the key
+    /// (`own`): read back from the write buffer it returns that write, it cannot come
+    /// from the buffer without one, and after one it does not go to the store.
+    fn internal_rule(&mut self, txn: u32, op: &COp, own: Option<Value>) {
+        let h = self.h;
+        let line = match (op.version == NO_VERSION, own) {
+            (true, Some(own)) if own != op.value => format!(
+                "{} wrote {} = {} and then read it back from its write buffer as {}",
+                label(h, txn),
+                self.key(op.key),
+                value_text(h, own),
+                value_text(h, op.value)
+            ),
+            (true, None) => format!(
+                "{} read {} = {} from its write buffer, but it had not written {}",
+                label(h, txn),
+                self.key(op.key),
+                value_text(h, op.value),
+                self.key(op.key)
+            ),
+            (false, Some(own)) => format!(
+                "{} wrote {} = {} and then read {}@{} = {} from the store instead of its own write",
+                label(h, txn),
+                self.key(op.key),
+                value_text(h, own),
+                self.key(op.key),
+                op.version,
+                value_text(h, op.value)
+            ),
+            // Read back as written, or a store read with no write before it: no rule.
+            (true, Some(_)) | (false, None) => return,
+        };
+        self.finding(op.key, "internal", vec![line], vec![txn]);
     }
 
     /// A transaction that read `k@v` from the store and wrote `k` installed `k@v+1`.
