@@ -708,7 +708,8 @@ impl Pass<'_, '_> {
         self.finding(op.key, "internal", vec![line], vec![txn]);
     }
 
-    /// A transaction that read `k@v` from the store and wrote `k` installed `k@v+1`.
+    /// `wrong-version-bump`: a transaction that read `k@v` from the store and wrote `k`
+    /// installed `k@v+1`.
     fn bump_rule(&mut self, txn: u32, read: &COp, installed: u64) {
         let h = self.h;
         if installed != 0 && installed != read.version.saturating_add(1) {
