@@ -192,6 +192,7 @@ impl<'a> History<'a> {
     }
 }
 
+#[derive(Clone, Copy)]
 enum Process {
     Open(u32),
     Idle,
@@ -214,114 +215,169 @@ fn f_name(f: OpKind) -> &'static str {
     }
 }
 
+/// Pairs the events into transactions, checking well-formedness as it goes (the first
+/// rule broken, in event order, is the error).
 pub(crate) fn pair(events: &[Event]) -> Result<History<'_>, HistoryError> {
-    let mut history = History {
-        events,
-        txns: Vec::with_capacity(events.len() / 2 + 1),
-        ops: Vec::new(),
-        keys: Interner::default(),
-        values: Values::default(),
-        event_txn: Vec::with_capacity(events.len()),
+    let mut pairing = Pairing {
+        history: History {
+            events,
+            txns: Vec::with_capacity(events.len() / 2 + 1),
+            ops: Vec::new(),
+            keys: Interner::default(),
+            values: Values::default(),
+            event_txn: Vec::with_capacity(events.len()),
+        },
+        op_keys: Vec::new(),
+        processes: BTreeMap::new(),
+        final_from: None,
     };
-    // Each op's key, packed while its event is at hand; interned after the loop, in op
-    // order (so ids still follow first appearance), where the lookups do not compete for
-    // the cache with a walk over the whole history.
-    let mut op_keys: Vec<Packed<'_>> = Vec::new();
-    let mut processes: BTreeMap<u64, Process> = BTreeMap::new();
-    // Position of the first final invocation, once there is one.
-    let mut final_from: Option<usize> = None;
     for (pos, event) in events.iter().enumerate() {
-        let garbage = event
-            .ops
-            .iter()
-            .find_map(|op| Some((op, op.version?)).filter(|&(_, v)| v > VERSION_MAX));
-        if let Some((op, version)) = garbage {
-            return Err(HistoryError::at(
-                pos,
-                format!(
-                    "version {version} of key {:?} is above {VERSION_MAX} (2^63-1), the largest a history may carry: a store that bumps by one never gets there, so this one is garbage (see docs/history-format.md)",
-                    node::clip::clip(&op.key),
-                ),
-            ));
-        }
+        check_version_max(pos, event)?;
         if pos > 0 {
-            let prev = &events[pos - 1];
-            if event.index <= prev.index {
-                return Err(HistoryError::at(
-                    pos,
-                    format!(
-                        "index {} does not increase (previous line has index {})",
-                        event.index, prev.index
-                    ),
-                ));
-            }
-            if event.time < prev.time {
-                return Err(HistoryError::at(
-                    pos,
-                    format!(
-                        "time {} goes backwards (previous line has time {})",
-                        event.time, prev.time
-                    ),
-                ));
-            }
+            check_index_and_time(pos, &events[pos - 1], event)?;
         }
-        let state = processes.entry(event.process).or_insert(Process::Idle);
-        if event.kind == EventKind::Invoke && event.final_read && final_from.is_none() {
-            final_from = Some(pos);
+        pairing.event(pos, event)?;
+    }
+    Ok(pairing.finish())
+}
+
+/// No version above [`VERSION_MAX`].
+fn check_version_max(pos: usize, event: &Event) -> Result<(), HistoryError> {
+    let garbage =
+        event.ops.iter().find_map(|op| Some((op, op.version?)).filter(|&(_, v)| v > VERSION_MAX));
+    match garbage {
+        Some((op, version)) => Err(HistoryError::at(
+            pos,
+            format!(
+                "version {version} of key {:?} is above {VERSION_MAX} (2^63-1), the largest a history may carry: a store that bumps by one never gets there, so this one is garbage (see docs/history-format.md)",
+                node::clip::clip(&op.key),
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Event `index` strictly increases and `time` never decreases from line to line.
+fn check_index_and_time(pos: usize, prev: &Event, event: &Event) -> Result<(), HistoryError> {
+    if event.index <= prev.index {
+        return Err(HistoryError::at(
+            pos,
+            format!(
+                "index {} does not increase (previous line has index {})",
+                event.index, prev.index
+            ),
+        ));
+    }
+    if event.time < prev.time {
+        return Err(HistoryError::at(
+            pos,
+            format!("time {} goes backwards (previous line has time {})", event.time, prev.time),
+        ));
+    }
+    Ok(())
+}
+
+/// What [`pair`] keeps while it walks the events in order.
+struct Pairing<'a> {
+    history: History<'a>,
+    /// Each op's key, packed while its event is at hand; interned by [`Pairing::finish`],
+    /// in op order (so ids still follow first appearance), where the lookups do not
+    /// compete for the cache with a walk over the whole history.
+    op_keys: Vec<Packed<'a>>,
+    processes: BTreeMap<u64, Process>,
+    /// Position of the first final invocation, once there is one.
+    final_from: Option<usize>,
+}
+
+impl<'a> Pairing<'a> {
+    /// One event: an invocation opens its process's transaction, a completion closes it.
+    fn event(&mut self, pos: usize, event: &'a Event) -> Result<(), HistoryError> {
+        let state = *self.processes.entry(event.process).or_insert(Process::Idle);
+        if event.kind == EventKind::Invoke && event.final_read && self.final_from.is_none() {
+            self.final_from = Some(pos);
         }
-        if let Some(start) = final_from {
-            let open_final = match *state {
-                Process::Open(txn) => history.txns[txn as usize].final_read,
-                _ => false,
-            };
-            let is_final =
-                if event.kind == EventKind::Invoke { event.final_read } else { open_final };
-            if !is_final {
-                return Err(HistoryError::at(
-                    pos,
-                    format!(
-                        "this {} event of process {} comes after the final read began on line {}; a final read must start after every other transaction has completed",
-                        kind_name(event.kind),
-                        event.process,
-                        start + 1
-                    ),
-                ));
-            }
-        }
+        self.check_after_final(pos, event, state)?;
         if event.kind == EventKind::Invoke {
-            match *state {
-                Process::Open(txn) => {
-                    let open_line = history.txns[txn as usize].invoke as usize + 1;
-                    return Err(HistoryError::at(
-                        pos,
-                        format!(
-                            "process {} invokes a transaction while its transaction invoked on line {open_line} is still open",
-                            event.process
-                        ),
-                    ));
-                }
-                Process::Retired(info_pos) => return Err(reappeared(pos, event.process, info_pos)),
-                Process::Idle => {}
-            }
-            // An invoked write may lack its value: a read-modify-write (an increment, a
-            // transfer) only knows what it writes once it has read. The completion says.
-            let txn = u32::try_from(history.txns.len()).expect("fewer than 2^32 transactions");
-            history.txns.push(Txn {
-                process: event.process,
-                invoke: pos as u32,
-                complete: NONE,
-                outcome: Outcome::Info,
-                effect: Effect::Maybe,
-                ops_start: 0,
-                ops_end: 0,
-                ops_invoked: 0,
-                final_read: event.final_read,
-            });
-            *state = Process::Open(txn);
-            history.event_txn.push(txn);
-            continue;
+            self.invoke(pos, event, state)
+        } else {
+            self.complete(pos, event, state)
         }
-        let txn = match *state {
+    }
+
+    /// Once a final read is invoked, every later event belongs to a final read.
+    fn check_after_final(
+        &self,
+        pos: usize,
+        event: &Event,
+        state: Process,
+    ) -> Result<(), HistoryError> {
+        let Some(start) = self.final_from else {
+            return Ok(());
+        };
+        let open_final = match state {
+            Process::Open(txn) => self.history.txns[txn as usize].final_read,
+            _ => false,
+        };
+        let is_final = if event.kind == EventKind::Invoke { event.final_read } else { open_final };
+        if is_final {
+            return Ok(());
+        }
+        Err(HistoryError::at(
+            pos,
+            format!(
+                "this {} event of process {} comes after the final read began on line {}; a final read must start after every other transaction has completed",
+                kind_name(event.kind),
+                event.process,
+                start + 1
+            ),
+        ))
+    }
+
+    /// An invocation: its process must be idle (one open transaction at a time, none
+    /// after an `info`).
+    fn invoke(&mut self, pos: usize, event: &Event, state: Process) -> Result<(), HistoryError> {
+        match state {
+            Process::Open(txn) => {
+                let open_line = self.history.txns[txn as usize].invoke as usize + 1;
+                return Err(HistoryError::at(
+                    pos,
+                    format!(
+                        "process {} invokes a transaction while its transaction invoked on line {open_line} is still open",
+                        event.process
+                    ),
+                ));
+            }
+            Process::Retired(info_pos) => return Err(reappeared(pos, event.process, info_pos)),
+            Process::Idle => {}
+        }
+        // An invoked write may lack its value: a read-modify-write (an increment, a
+        // transfer) only knows what it writes once it has read. The completion says.
+        let txn = u32::try_from(self.history.txns.len()).expect("fewer than 2^32 transactions");
+        self.history.txns.push(Txn {
+            process: event.process,
+            invoke: pos as u32,
+            complete: NONE,
+            outcome: Outcome::Info,
+            effect: Effect::Maybe,
+            ops_start: 0,
+            ops_end: 0,
+            ops_invoked: 0,
+            final_read: event.final_read,
+        });
+        self.processes.insert(event.process, Process::Open(txn));
+        self.history.event_txn.push(txn);
+        Ok(())
+    }
+
+    /// A completion: it closes its process's open transaction, whose invocation it must
+    /// match, and an `info` retires the process.
+    fn complete(
+        &mut self,
+        pos: usize,
+        event: &'a Event,
+        state: Process,
+    ) -> Result<(), HistoryError> {
+        let txn = match state {
             Process::Open(txn) => txn,
             Process::Idle => {
                 return Err(HistoryError::at(
@@ -340,11 +396,14 @@ pub(crate) fn pair(events: &[Event]) -> Result<History<'_>, HistoryError> {
             EventKind::Fail => Outcome::Fail,
             _ => Outcome::Info,
         };
-        *state = if outcome == Outcome::Info { Process::Retired(pos) } else { Process::Idle };
-        let invoke_pos = history.txns[txn as usize].invoke as usize;
-        validate_completion(pos, event, invoke_pos, &events[invoke_pos])?;
-        validate_final_mark(pos, event, invoke_pos, &events[invoke_pos])?;
-        let t = &mut history.txns[txn as usize];
+        let after = if outcome == Outcome::Info { Process::Retired(pos) } else { Process::Idle };
+        self.processes.insert(event.process, after);
+        let invoke_pos = self.history.txns[txn as usize].invoke as usize;
+        let events = self.history.events;
+        let invoke = &events[invoke_pos];
+        validate_completion(pos, event, invoke_pos, invoke)?;
+        validate_final_mark(pos, event, invoke_pos, invoke)?;
+        let t = &mut self.history.txns[txn as usize];
         t.complete = pos as u32;
         t.outcome = outcome;
         t.effect = match outcome {
@@ -352,19 +411,27 @@ pub(crate) fn pair(events: &[Event]) -> Result<History<'_>, HistoryError> {
             Outcome::Fail => Effect::None,
             Outcome::Info => Effect::Maybe,
         };
-        history.event_txn.push(txn);
-        intern_ops(&mut history, &mut op_keys, txn, &events[invoke_pos].ops, &event.ops, outcome);
+        self.history.event_txn.push(txn);
+        intern_ops(&mut self.history, &mut self.op_keys, txn, &invoke.ops, &event.ops, outcome);
+        Ok(())
     }
-    for txn in 0..history.txns.len() as u32 {
-        if history.txns[txn as usize].complete == NONE {
-            let invoke = &events[history.txns[txn as usize].invoke as usize];
-            intern_ops(&mut history, &mut op_keys, txn, &invoke.ops, &[], Outcome::Info);
+
+    /// The transactions still open at the end get their invoked ops, as indeterminate;
+    /// then every op's key is interned.
+    fn finish(mut self) -> History<'a> {
+        let history = &mut self.history;
+        let events = history.events;
+        for txn in 0..history.txns.len() as u32 {
+            if history.txns[txn as usize].complete == NONE {
+                let invoke = &events[history.txns[txn as usize].invoke as usize];
+                intern_ops(history, &mut self.op_keys, txn, &invoke.ops, &[], Outcome::Info);
+            }
         }
+        for (op, &key) in history.ops.iter_mut().zip(&self.op_keys) {
+            op.key = history.keys.intern_packed(key);
+        }
+        self.history
     }
-    for (op, &key) in history.ops.iter_mut().zip(&op_keys) {
-        op.key = history.keys.intern_packed(key);
-    }
-    Ok(history)
 }
 
 /// A final read is marked on its invocation and only reads.
@@ -408,7 +475,20 @@ fn reappeared(pos: usize, process: u64, info_pos: usize) -> HistoryError {
     )
 }
 
+/// A completion matches its invocation and says which versions its writes installed.
 fn validate_completion(
+    pos: usize,
+    event: &Event,
+    invoke_pos: usize,
+    invoke: &Event,
+) -> Result<(), HistoryError> {
+    validate_ops_match(pos, event, invoke_pos, invoke)?;
+    validate_write_versions(pos, event)
+}
+
+/// A completion's ops match its invocation's: same `f`, key and written value in the
+/// same order, a prefix of them at most, and every write with a value.
+fn validate_ops_match(
     pos: usize,
     event: &Event,
     invoke_pos: usize,
@@ -463,6 +543,13 @@ fn validate_completion(
             }
         }
     }
+    Ok(())
+}
+
+/// In an `ok`, the last write of each key carries the version it installed and earlier
+/// writes of that key carry none; `fail` and `info` writes carry no version.
+fn validate_write_versions(pos: usize, event: &Event) -> Result<(), HistoryError> {
+    let kind = kind_name(event.kind);
     let last = LastWrites::new(event.ops.len(), |i| {
         (event.ops[i].f == OpKind::Write, event.ops[i].key.as_str())
     });

@@ -284,16 +284,7 @@ fn facts(h: &History, keep: &Keep, findings: &mut Vec<Finding>) -> Facts {
                 continue;
             }
             match t.effect {
-                Effect::Commits if op.version == 0 => findings.push(Finding {
-                    name: "wrong-version-bump",
-                    key: op.key,
-                    lines: vec![format!(
-                        "{} says it installed {}@0, but versions start at 0 for an absent key and every committed write bumps them",
-                        label(h, txn),
-                        h.keys.name(op.key)
-                    )],
-                    txns: vec![txn],
-                }),
+                Effect::Commits if op.version == 0 => findings.push(installed_zero(h, txn, op)),
                 Effect::Commits => f.installs.push(Install {
                     key: op.key,
                     version: op.version,
@@ -305,24 +296,45 @@ fn facts(h: &History, keep: &Keep, findings: &mut Vec<Finding>) -> Facts {
             }
         }
     }
-    // Counting sorts by key, then sorts of each key's few items: the same order as one
-    // sort of the whole array ((key, version, txn) is unique), in linear passes.
-    let keys = h.keys.len();
-    let (mut installs, offsets) = bucket::by_id(&f.installs, keys, |i| i.key);
-    bucket::sort_runs(&mut installs, &offsets, |run| {
-        run.sort_unstable_by_key(|i| (i.version, i.txn))
-    });
-    f.installs = installs;
-    f.info_writes.sort_unstable();
-    // Each set's unsorted array becomes the next one's output: no fresh memory per set.
-    let mut spare: Vec<(u32, Value)> = Vec::new();
-    for set in [&mut f.written_final, &mut f.written_any, &mut f.written_failed] {
-        let offsets = bucket::by_id_into(set, keys, |x| x.0, &mut spare);
-        bucket::sort_runs(&mut spare, &offsets, |run| run.sort_unstable());
-        spare.dedup();
-        std::mem::swap(set, &mut spare);
-    }
+    f.sort(h.keys.len());
     f
+}
+
+/// `wrong-version-bump`: no transaction installs `k@0`, the version of an absent key.
+fn installed_zero(h: &History, txn: u32, op: &COp) -> Finding {
+    Finding {
+        name: "wrong-version-bump",
+        key: op.key,
+        lines: vec![format!(
+            "{} says it installed {}@0, but versions start at 0 for an absent key and every committed write bumps them",
+            label(h, txn),
+            h.keys.name(op.key)
+        )],
+        txns: vec![txn],
+    }
+}
+
+impl Facts {
+    /// Sorts every array by key id (of `keys`), then within each key; the value sets
+    /// lose their duplicates.
+    fn sort(&mut self, keys: usize) {
+        // Counting sorts by key, then sorts of each key's few items: the same order as one
+        // sort of the whole array ((key, version, txn) is unique), in linear passes.
+        let (mut installs, offsets) = bucket::by_id(&self.installs, keys, |i| i.key);
+        bucket::sort_runs(&mut installs, &offsets, |run| {
+            run.sort_unstable_by_key(|i| (i.version, i.txn))
+        });
+        self.installs = installs;
+        self.info_writes.sort_unstable();
+        // Each set's unsorted array becomes the next one's output: no fresh memory per set.
+        let mut spare: Vec<(u32, Value)> = Vec::new();
+        for set in [&mut self.written_final, &mut self.written_any, &mut self.written_failed] {
+            let offsets = bucket::by_id_into(set, keys, |x| x.0, &mut spare);
+            bucket::sort_runs(&mut spare, &offsets, |run| run.sort_unstable());
+            spare.dedup();
+            std::mem::swap(set, &mut spare);
+        }
+    }
 }
 
 pub(crate) fn label(h: &History, txn: u32) -> String {
@@ -452,6 +464,64 @@ struct Point {
     readers: std::ops::Range<usize>,
 }
 
+/// One key's share of a pass's inputs: what each of its version rules reads.
+struct KeyItems<'k> {
+    key: u32,
+    kname: String,
+    /// The pass's store reads, sorted by (key, version, txn); this key's are `range`.
+    /// Rules name a read by its index here (see [`Pass::garbage`]).
+    reads: &'k [ReadRec],
+    range: std::ops::Range<usize>,
+    /// The key's `ok` installs, sorted by (version, txn).
+    installs: &'k [Install],
+    /// `(key, value, txn)`: the last writes of the key by `info` transactions, sorted.
+    info_writes: &'k [(u32, Value, u32)],
+}
+
+impl KeyItems<'_> {
+    /// The key's store reads.
+    fn key_reads(&self) -> &[ReadRec] {
+        &self.reads[self.range.clone()]
+    }
+
+    /// The first `ok` install of version `v`.
+    fn installer_of(&self, v: u64) -> Option<&Install> {
+        let idx = self.installs.partition_point(|x| x.version < v);
+        self.installs.get(idx).filter(|x| x.version == v)
+    }
+
+    /// Every `ok` install of version `v` (more than one: a duplicate version).
+    fn claimants(&self, v: u64) -> &[Install] {
+        let lo = self.installs.partition_point(|x| x.version < v);
+        &self.installs[lo..lo + self.installs[lo..].partition_point(|x| x.version == v)]
+    }
+
+    /// The versions installed by `ok` transactions or read, ascending, each once.
+    fn known_versions(&self) -> Vec<u64> {
+        let mut known: Vec<u64> = self.installs.iter().map(|x| x.version).collect();
+        known.extend(self.key_reads().iter().map(|r| r.version));
+        known.sort_unstable();
+        known.dedup();
+        known
+    }
+}
+
+/// A version of a key that no `ok` transaction installed, read with one non-null value:
+/// `(value, version, range of its reads)`.
+type ValuedHole = (Value, u64, std::ops::Range<usize>);
+
+/// What attributing a key's read holes to `info` writers found.
+#[derive(Default)]
+struct Attribution {
+    /// Read holes matched with a writer: `min(H, W)` summed over values.
+    matched: u64,
+    /// Info txns placed (or possibly placed) in a read hole of this key.
+    in_valued_group: Vec<u32>,
+    /// `(version, installer, candidates)` per attributed hole, by version: the
+    /// installer, or [`NONE`] and up to four `info` transactions that may be it.
+    hole_installer: Vec<(u64, u32, Vec<u32>)>,
+}
+
 impl Pass<'_, '_> {
     fn finding(&mut self, key: u32, name: &'static str, lines: Vec<String>, txns: Vec<u32>) {
         self.findings.push(Finding { name, key, lines, txns });
@@ -476,7 +546,14 @@ impl Pass<'_, '_> {
             let r_end = r + reads[r..].iter().take_while(|x| x.key == key).count();
             let i_end = i + installs[i..].iter().take_while(|x| x.key == key).count();
             let w_end = w + info_writes[w..].iter().take_while(|x| x.0 == key).count();
-            self.key_rules(key, &reads, r..r_end, &installs[i..i_end], &info_writes[w..w_end]);
+            self.key_rules(&KeyItems {
+                key,
+                kname: self.key(key).to_string(),
+                reads: &reads,
+                range: r..r_end,
+                installs: &installs[i..i_end],
+                info_writes: &info_writes[w..w_end],
+            });
             (r, i, w) = (r_end, i_end, w_end);
         }
         // Version bumps of info transactions, now that their versions are attributed.
@@ -530,92 +607,17 @@ impl Pass<'_, '_> {
         }
     }
 
-    /// Per committed transaction: internal reads and version bumps. Returns its store
-    /// reads, sorted by (key, version, txn).
+    /// Per committed transaction, its ops replayed in program order: the `internal`
+    /// rule and version bumps. Returns the committed store reads, sorted by (key,
+    /// version, txn).
     fn txn_rules(&mut self) -> Vec<ReadRec> {
         let h = self.h;
         let mut reads = std::mem::take(&mut self.spare.unsorted);
         reads.clear();
         let mut buffer = Buffer::default();
         for txn in self.keep.txns(h.txns.len()) {
-            if !self.committed[txn as usize] {
-                continue;
-            }
-            let t = h.txns[txn as usize];
-            let ops = h.ops(txn);
-            let read_only = self.facts.read_only[txn as usize];
-            if !read_only {
-                buffer.reset(ops, t.effect == Effect::Commits, self.keep);
-            }
-            for op in ops {
-                if !self.keep.has(op.key) {
-                    continue;
-                }
-                if op.write {
-                    buffer.write(op.key, op.value);
-                    continue;
-                }
-                if op.value == UNKNOWN && op.version == NO_VERSION {
-                    // A read that ran unreported: its result is unknown, not wrong.
-                    continue;
-                }
-                let own = if read_only { None } else { buffer.value(op.key) };
-                match (op.version == NO_VERSION, own) {
-                    (true, Some(own)) if own != op.value => self.finding(
-                        op.key,
-                        "internal",
-                        vec![format!(
-                            "{} wrote {} = {} and then read it back from its write buffer as {}",
-                            label(h, txn),
-                            self.key(op.key),
-                            value_text(h, own),
-                            value_text(h, op.value)
-                        )],
-                        vec![txn],
-                    ),
-                    (true, Some(_)) => {}
-                    // An unreported read of an info transaction: unknown, not wrong.
-                    (true, None) => self.finding(
-                        op.key,
-                        "internal",
-                        vec![format!(
-                            "{} read {} = {} from its write buffer, but it had not written {}",
-                            label(h, txn),
-                            self.key(op.key),
-                            value_text(h, op.value),
-                            self.key(op.key)
-                        )],
-                        vec![txn],
-                    ),
-                    (false, Some(own)) => self.finding(
-                        op.key,
-                        "internal",
-                        vec![format!(
-                            "{} wrote {} = {} and then read {}@{} = {} from the store instead of its own write",
-                            label(h, txn),
-                            self.key(op.key),
-                            value_text(h, own),
-                            self.key(op.key),
-                            op.version,
-                            value_text(h, op.value)
-                        )],
-                        vec![txn],
-                    ),
-                    (false, None) => {
-                        // Final reads are read-only (the history's well-formedness says so).
-                        let final_read = t.final_read && t.outcome == Outcome::Ok;
-                        reads.push(ReadRec {
-                            key: op.key,
-                            version: op.version,
-                            txn,
-                            value: op.value,
-                            final_read,
-                        });
-                        if let Some(installed) = if read_only { None } else { buffer.installed(op.key) } {
-                            self.bump_rule(txn, op, installed);
-                        }
-                    }
-                }
+            if self.committed[txn as usize] {
+                self.replay(txn, &mut buffer, &mut reads);
             }
         }
         // By key, then by (version, txn) within each key; reads were pushed in txn order,
@@ -627,7 +629,87 @@ impl Pass<'_, '_> {
         sorted
     }
 
-    /// A transaction that read `k@v` from the store and wrote `k` installed `k@v+1`.
+    /// One committed transaction's ops in program order: writes fill its write buffer;
+    /// a read from the buffer, or after the transaction's own write, is held to the
+    /// `internal` rule; a read from the store goes to `reads`, and to the bump rule
+    /// when the transaction wrote that key.
+    fn replay(&mut self, txn: u32, buffer: &mut Buffer, reads: &mut Vec<ReadRec>) {
+        let h = self.h;
+        let t = h.txns[txn as usize];
+        let ops = h.ops(txn);
+        let read_only = self.facts.read_only[txn as usize];
+        if !read_only {
+            buffer.reset(ops, t.effect == Effect::Commits, self.keep);
+        }
+        for op in ops {
+            if !self.keep.has(op.key) {
+                continue;
+            }
+            if op.write {
+                buffer.write(op.key, op.value);
+                continue;
+            }
+            if op.value == UNKNOWN && op.version == NO_VERSION {
+                // A read that ran unreported: its result is unknown, not wrong.
+                continue;
+            }
+            let own = if read_only { None } else { buffer.value(op.key) };
+            if op.version == NO_VERSION || own.is_some() {
+                self.internal_rule(txn, op, own);
+                continue;
+            }
+            // Final reads are read-only (the history's well-formedness says so).
+            let final_read = t.final_read && t.outcome == Outcome::Ok;
+            reads.push(ReadRec {
+                key: op.key,
+                version: op.version,
+                txn,
+                value: op.value,
+                final_read,
+            });
+            if let Some(installed) = if read_only { None } else { buffer.installed(op.key) } {
+                self.bump_rule(txn, op, installed);
+            }
+        }
+    }
+
+    /// `internal`: a read agrees with its transaction's own earlier write of the key
+    /// (`own`): read back from the write buffer it returns that write, it cannot come
+    /// from the buffer without one, and after one it does not go to the store.
+    fn internal_rule(&mut self, txn: u32, op: &COp, own: Option<Value>) {
+        let h = self.h;
+        let line = match (op.version == NO_VERSION, own) {
+            (true, Some(own)) if own != op.value => format!(
+                "{} wrote {} = {} and then read it back from its write buffer as {}",
+                label(h, txn),
+                self.key(op.key),
+                value_text(h, own),
+                value_text(h, op.value)
+            ),
+            (true, None) => format!(
+                "{} read {} = {} from its write buffer, but it had not written {}",
+                label(h, txn),
+                self.key(op.key),
+                value_text(h, op.value),
+                self.key(op.key)
+            ),
+            (false, Some(own)) => format!(
+                "{} wrote {} = {} and then read {}@{} = {} from the store instead of its own write",
+                label(h, txn),
+                self.key(op.key),
+                value_text(h, own),
+                self.key(op.key),
+                op.version,
+                value_text(h, op.value)
+            ),
+            // Read back as written, or a store read with no write before it: no rule.
+            (true, Some(_)) | (false, None) => return,
+        };
+        self.finding(op.key, "internal", vec![line], vec![txn]);
+    }
+
+    /// `wrong-version-bump`: a transaction that read `k@v` from the store and wrote `k`
+    /// installed `k@v+1`.
     fn bump_rule(&mut self, txn: u32, read: &COp, installed: u64) {
         let h = self.h;
         if installed != 0 && installed != read.version.saturating_add(1) {
@@ -681,17 +763,29 @@ impl Pass<'_, '_> {
         }
     }
 
-    fn key_rules(
-        &mut self,
-        key: u32,
-        reads: &[ReadRec],
-        range: std::ops::Range<usize>,
-        installs: &[Install],
-        info_writes: &[(u32, Value, u32)],
-    ) {
-        let h = self.h;
-        let kname = self.key(key).to_string();
-        // Claimed versions, and duplicates.
+    /// The version rules of one key, each its own pass below, in the order their
+    /// findings are reported; later rules build on what earlier ones learned. Then the
+    /// key's edges.
+    fn key_rules(&mut self, k: &KeyItems) {
+        let (claimed, ok_max) = self.duplicate_version_rule(k);
+        let final_version = self.final_version_rule(k, ok_max);
+        let max_read = k.key_reads().iter().map(|r| r.version).max().unwrap_or(0);
+        let max_known = ok_max.max(max_read);
+        let (valued_holes, read_hole_versions) = self.read_rules(k);
+        let mut found = self.attribute_valued_holes(k, valued_holes);
+        // Versions up to the highest known that no `ok` transaction claimed and nobody read.
+        let unread_holes = max_known - claimed - read_hole_versions;
+        self.version_gap_rule(k, max_known, unread_holes, &mut found);
+        if final_version == Some(max_known) {
+            self.all_or_nothing_rule(k, max_known, unread_holes, &mut found.in_valued_group);
+        }
+        self.key_edges(k, &found.hole_installer);
+    }
+
+    /// `duplicate-version`: two `ok` transactions installed the same `k@v`. Returns how
+    /// many versions `ok` transactions claimed, and the highest (0 for none).
+    fn duplicate_version_rule(&mut self, k: &KeyItems) -> (u64, u64) {
+        let (h, installs, kname) = (self.h, k.installs, &k.kname);
         let mut claimed = 0u64;
         let mut ok_max = 0u64;
         let mut j = 0;
@@ -713,178 +807,213 @@ impl Pass<'_, '_> {
                         )
                     })
                     .collect();
-                self.finding(key, "duplicate-version", lines, txns);
+                self.finding(k.key, "duplicate-version", lines, txns);
             }
             j = end;
         }
-        let installer_of = |v: u64| -> Option<&Install> {
-            let idx = installs.partition_point(|x| x.version < v);
-            installs.get(idx).filter(|x| x.version == v)
-        };
+        (claimed, ok_max)
+    }
 
-        // Final reads.
-        let finals: Vec<&ReadRec> = reads[range.clone()].iter().filter(|r| r.final_read).collect();
-        let final_version = finals.iter().map(|r| r.version).max();
-        if let Some(f) = final_version {
-            if let Some(r) = finals.iter().find(|r| r.version != f) {
-                let other = finals.iter().find(|r| r.version == f).expect("max exists");
-                self.finding(
-                    key,
-                    "final-version-mismatch",
-                    vec![
-                        format!("{} read {kname}@{} in the final read", label(h, r.txn), r.version),
-                        format!("{} read {kname}@{f} in the final read", label(h, other.txn)),
-                    ],
-                    vec![r.txn, other.txn],
-                );
-            }
-            if ok_max > f {
-                let last = installer_of(ok_max).expect("claimed");
-                let reader = finals.iter().find(|r| r.version == f).expect("max exists");
-                self.finding(
-                    key,
-                    "final-version-mismatch",
-                    vec![
-                        format!("{} committed, installing {kname}@{ok_max}", label(h, last.txn)),
-                        format!(
-                            "{} then read {kname}@{f} in the final read, with nothing left in flight: the final version should be {ok_max} (committed writes above {f} are missing)",
-                            label(h, reader.txn)
-                        ),
-                    ],
-                    vec![last.txn, reader.txn],
-                );
-            } else if let Some(above) = reads[range.clone()].iter().find(|r| r.version > f) {
-                // A committed read of a version the final read does not reach: whoever
-                // installed it committed a write the final state does not hold.
-                let reader = finals.iter().find(|r| r.version == f).expect("max exists");
-                self.finding(
-                    key,
-                    "final-version-mismatch",
-                    vec![
-                        format!(
-                            "{} read {kname}@{} = {}, so a committed write installed {kname}@{}",
-                            label(h, above.txn),
-                            above.version,
-                            value_text(h, above.value),
-                            above.version
-                        ),
-                        format!(
-                            "{} then read {kname}@{f} in the final read, with nothing left in flight: that committed write is missing",
-                            label(h, reader.txn)
-                        ),
-                    ],
-                    vec![above.txn, reader.txn],
-                );
-            }
+    /// `final-version-mismatch`: the marked final reads of `k` all see one version `F`,
+    /// and nothing committed above it: no `ok` transaction installed `k` above `F` (the
+    /// highest `ok` version is `ok_max`) and no committed read saw a version above it.
+    /// Returns `F`, when `k` has final reads.
+    fn final_version_rule(&mut self, k: &KeyItems, ok_max: u64) -> Option<u64> {
+        let (h, key, kname) = (self.h, k.key, &k.kname);
+        let finals: Vec<&ReadRec> = k.key_reads().iter().filter(|r| r.final_read).collect();
+        let f = finals.iter().map(|r| r.version).max()?;
+        let reader = finals.iter().find(|r| r.version == f).expect("max exists");
+        if let Some(r) = finals.iter().find(|r| r.version != f) {
+            self.finding(
+                key,
+                "final-version-mismatch",
+                vec![
+                    format!("{} read {kname}@{} in the final read", label(h, r.txn), r.version),
+                    format!("{} read {kname}@{f} in the final read", label(h, reader.txn)),
+                ],
+                vec![r.txn, reader.txn],
+            );
         }
+        if ok_max > f {
+            let last = k.installer_of(ok_max).expect("claimed");
+            self.finding(
+                key,
+                "final-version-mismatch",
+                vec![
+                    format!("{} committed, installing {kname}@{ok_max}", label(h, last.txn)),
+                    format!(
+                        "{} then read {kname}@{f} in the final read, with nothing left in flight: the final version should be {ok_max} (committed writes above {f} are missing)",
+                        label(h, reader.txn)
+                    ),
+                ],
+                vec![last.txn, reader.txn],
+            );
+        } else if let Some(above) = k.key_reads().iter().find(|r| r.version > f) {
+            // A committed read of a version the final read does not reach: whoever
+            // installed it committed a write the final state does not hold.
+            self.finding(
+                key,
+                "final-version-mismatch",
+                vec![
+                    format!(
+                        "{} read {kname}@{} = {}, so a committed write installed {kname}@{}",
+                        label(h, above.txn),
+                        above.version,
+                        value_text(h, above.value),
+                        above.version
+                    ),
+                    format!(
+                        "{} then read {kname}@{f} in the final read, with nothing left in flight: that committed write is missing",
+                        label(h, reader.txn)
+                    ),
+                ],
+                vec![above.txn, reader.txn],
+            );
+        }
+        Some(f)
+    }
 
-        // Reads against installers; collect read holes.
-        let max_read = reads[range.clone()].iter().map(|r| r.version).max().unwrap_or(0);
-        let max_known = ok_max.max(max_read);
-        // (value, version, reads range) of holes read with one value.
-        let mut valued_holes: Vec<(Value, u64, std::ops::Range<usize>)> = Vec::new();
+    /// The read rules, version by version: each committed read of `k@v` must be able to
+    /// be `k@v` (`garbage-read`, or `G1a`/`G1b` by where its value came from, otherwise).
+    /// Returns the holes (versions no `ok` transaction claimed) read with one non-null
+    /// value, to attribute to `info` writers, and how many hole versions were read.
+    fn read_rules(&mut self, k: &KeyItems) -> (Vec<ValuedHole>, u64) {
+        let (reads, range) = (k.reads, k.range.clone());
+        let mut valued_holes = Vec::new();
         let mut read_hole_versions = 0u64;
         let mut a = range.start;
         while a < range.end {
             let v = reads[a].version;
             let b = a + reads[a..range.end].partition_point(|x| x.version == v);
             if v == 0 {
-                for (idx, rd) in reads.iter().enumerate().take(b).skip(a) {
-                    if rd.value != NULL {
-                        self.garbage[idx] = true;
-                        self.finding(
-                            key,
-                            "garbage-read",
-                            vec![format!(
-                                "{} read {kname}@0 = {}, but version 0 means absent and reads null",
-                                label(h, rd.txn),
-                                value_text(h, rd.value)
-                            )],
-                            vec![rd.txn],
-                        );
-                    }
-                }
-            } else if let Some(inst) = installer_of(v) {
-                // With a duplicate version, a read matching any of its claimants is not
-                // garbage: `duplicate-version` already says what is wrong.
-                let lo = installs.partition_point(|x| x.version < v);
-                let claimants =
-                    &installs[lo..lo + installs[lo..].partition_point(|x| x.version == v)];
-                for (idx, rd) in reads.iter().enumerate().take(b).skip(a) {
-                    if claimants.iter().all(|c| c.value != rd.value) {
-                        self.garbage[idx] = true;
-                        let name = self.bad_read_name(key, rd.value, Some(inst.txn));
-                        let why = self.bad_read_why(name);
-                        self.finding(
-                            key,
-                            name,
-                            vec![
-                                format!(
-                                    "{} installed {kname}@{v} = {}",
-                                    label(h, inst.txn),
-                                    value_text(h, inst.value)
-                                ),
-                                format!(
-                                    "{} read {kname}@{v} = {}{why}",
-                                    label(h, rd.txn),
-                                    value_text(h, rd.value)
-                                ),
-                            ],
-                            vec![inst.txn, rd.txn],
-                        );
-                    }
-                }
+                self.version_zero_rule(k, a..b);
+            } else if let Some(&installer) = k.installer_of(v) {
+                self.installed_read_rule(k, installer, a..b);
             } else {
                 read_hole_versions += 1;
-                let first = reads[a].value;
-                if let Some(idx) = (a..b).find(|&idx| reads[idx].value != first) {
-                    for g in a..b {
-                        self.garbage[g] = true;
-                    }
-                    self.finding(
-                        key,
-                        "garbage-read",
-                        vec![
-                            format!(
-                                "{} read {kname}@{v} = {}",
-                                label(h, reads[a].txn),
-                                value_text(h, first)
-                            ),
-                            format!(
-                                "{} read {kname}@{v} = {}: one version cannot hold two values",
-                                label(h, reads[idx].txn),
-                                value_text(h, reads[idx].value)
-                            ),
-                        ],
-                        vec![reads[a].txn, reads[idx].txn],
-                    );
-                } else if first == NULL {
-                    for g in a..b {
-                        self.garbage[g] = true;
-                    }
-                    self.finding(
-                        key,
-                        "garbage-read",
-                        vec![format!(
-                            "{} read {kname}@{v} = null, but only version 0 is absent",
-                            label(h, reads[a].txn)
-                        )],
-                        vec![reads[a].txn],
-                    );
-                } else {
-                    valued_holes.push((first, v, a..b));
-                }
+                valued_holes.extend(self.hole_read_rule(k, v, a..b));
             }
             a = b;
         }
+        (valued_holes, read_hole_versions)
+    }
 
-        // Attribute valued holes to info writers, value by value.
+    /// `garbage-read`: version 0 means absent, and reads null.
+    fn version_zero_rule(&mut self, k: &KeyItems, of_v0: std::ops::Range<usize>) {
+        let (h, kname) = (self.h, &k.kname);
+        for idx in of_v0 {
+            let rd = k.reads[idx];
+            if rd.value != NULL {
+                self.garbage[idx] = true;
+                self.finding(
+                    k.key,
+                    "garbage-read",
+                    vec![format!(
+                        "{} read {kname}@0 = {}, but version 0 means absent and reads null",
+                        label(h, rd.txn),
+                        value_text(h, rd.value)
+                    )],
+                    vec![rd.txn],
+                );
+            }
+        }
+    }
+
+    /// `garbage-read` (`G1a`, `G1b`): a read of a version an `ok` transaction installed
+    /// returns the value it installed. With a duplicate version, a read matching any of
+    /// its claimants is not garbage: `duplicate-version` already says what is wrong.
+    fn installed_read_rule(&mut self, k: &KeyItems, inst: Install, of_v: std::ops::Range<usize>) {
+        let (h, key, kname, v) = (self.h, k.key, &k.kname, inst.version);
+        let claimants = k.claimants(v);
+        for idx in of_v {
+            let rd = k.reads[idx];
+            if claimants.iter().all(|c| c.value != rd.value) {
+                self.garbage[idx] = true;
+                let name = self.bad_read_name(key, rd.value, Some(inst.txn));
+                let why = self.bad_read_why(name);
+                self.finding(
+                    key,
+                    name,
+                    vec![
+                        format!(
+                            "{} installed {kname}@{v} = {}",
+                            label(h, inst.txn),
+                            value_text(h, inst.value)
+                        ),
+                        format!(
+                            "{} read {kname}@{v} = {}{why}",
+                            label(h, rd.txn),
+                            value_text(h, rd.value)
+                        ),
+                    ],
+                    vec![inst.txn, rd.txn],
+                );
+            }
+        }
+    }
+
+    /// `garbage-read`: the reads of a hole `k@v` (a version no `ok` transaction
+    /// installed) agree on one value, and it is not null (only version 0 is absent).
+    /// Returns the hole with its value when they do.
+    fn hole_read_rule(
+        &mut self,
+        k: &KeyItems,
+        v: u64,
+        of_v: std::ops::Range<usize>,
+    ) -> Option<ValuedHole> {
+        let (h, key, kname, reads) = (self.h, k.key, &k.kname, k.reads);
+        let (a, b) = (of_v.start, of_v.end);
+        let first = reads[a].value;
+        if let Some(idx) = (a..b).find(|&idx| reads[idx].value != first) {
+            self.garbage[a..b].fill(true);
+            self.finding(
+                key,
+                "garbage-read",
+                vec![
+                    format!(
+                        "{} read {kname}@{v} = {}",
+                        label(h, reads[a].txn),
+                        value_text(h, first)
+                    ),
+                    format!(
+                        "{} read {kname}@{v} = {}: one version cannot hold two values",
+                        label(h, reads[idx].txn),
+                        value_text(h, reads[idx].value)
+                    ),
+                ],
+                vec![reads[a].txn, reads[idx].txn],
+            );
+            None
+        } else if first == NULL {
+            self.garbage[a..b].fill(true);
+            self.finding(
+                key,
+                "garbage-read",
+                vec![format!(
+                    "{} read {kname}@{v} = null, but only version 0 is absent",
+                    label(h, reads[a].txn)
+                )],
+                vec![reads[a].txn],
+            );
+            None
+        } else {
+            Some((first, v, of_v))
+        }
+    }
+
+    /// Attributes the read holes to `info` writers, value by value: with `H` holes read
+    /// as `X` and `W` `info` transactions whose last write of `k` is `X`, `W = 0` makes
+    /// the reads garbage, `H > W > 0` makes some of them garbage and proves every writer
+    /// committed, `H = W = 1` attributes the hole to the writer, `H = W > 1` proves all
+    /// writers committed without saying which is which, and `H < W` proves nothing.
+    fn attribute_valued_holes(
+        &mut self,
+        k: &KeyItems,
+        mut valued_holes: Vec<ValuedHole>,
+    ) -> Attribution {
         valued_holes.sort_unstable_by_key(|x| (x.0, x.1));
-        let mut matched = 0u64;
-        // Info txns placed (or possibly placed) in a valued hole of this key.
-        let mut in_valued_group: Vec<u32> = Vec::new();
-        // Per valued hole: its installer node, or NONE for a placeholder.
-        let mut hole_installer: Vec<(u64, u32, Vec<u32>)> = Vec::new();
+        let info_writes = k.info_writes;
+        let mut found = Attribution::default();
         let mut g = 0;
         while g < valued_holes.len() {
             let value = valued_holes[g].0;
@@ -894,148 +1023,187 @@ impl Pass<'_, '_> {
             let hi = info_writes.partition_point(|x| x.1 <= value);
             let writers: Vec<u32> = info_writes[lo..hi].iter().map(|x| x.2).collect();
             let (nh, nw) = (holes.len(), writers.len());
-            matched += nh.min(nw) as u64;
-            in_valued_group.extend(&writers);
+            found.matched += nh.min(nw) as u64;
+            found.in_valued_group.extend(&writers);
             if nw == 0 {
-                for (_, v, rr) in holes.iter().cloned() {
-                    let name = self.bad_read_name(key, value, None);
-                    let why = self.bad_read_why(name);
-                    for idx in rr.clone() {
-                        self.garbage[idx] = true;
-                    }
-                    let mut txns: Vec<u32> = reads[rr.clone()].iter().map(|x| x.txn).collect();
-                    txns.truncate(4);
-                    self.finding(
-                        key,
-                        name,
-                        vec![format!(
-                            "{} read {kname}@{v} = {}, but no committed or indeterminate transaction installed {kname}@{v} with that value{why}",
-                            label(h, reads[rr.start].txn),
-                            value_text(h, value)
-                        )],
-                        txns,
-                    );
-                }
+                self.unwritten_value_rule(k, value, holes);
             } else if nh > nw {
-                let mut lines: Vec<String> = holes
-                    .iter()
-                    .map(|(_, v, rr)| {
-                        format!(
-                            "{} read {kname}@{v} = {}",
-                            label(h, reads[rr.start].txn),
-                            value_text(h, value)
-                        )
-                    })
-                    .collect();
-                lines.push(format!(
-                    "but only {nw} indeterminate transaction(s) wrote {kname} = {} and no ok transaction installed those versions",
-                    value_text(h, value)
-                ));
-                for (_, _, rr) in holes {
-                    for idx in rr.clone() {
-                        self.garbage[idx] = true;
-                    }
-                }
-                let txns = holes.iter().map(|(_, _, rr)| reads[rr.start].txn).take(4).collect();
-                self.finding(key, "garbage-read", lines, txns);
+                self.too_few_writers_rule(k, value, holes, nw);
                 self.newly_committed.extend(&writers);
             } else if nh == 1 && nw == 1 {
                 let (_, v, _) = holes[0];
-                self.attributed.push((writers[0], key, v));
+                self.attributed.push((writers[0], k.key, v));
                 self.newly_committed.push(writers[0]);
-                hole_installer.push((v, writers[0], Vec::new()));
+                found.hole_installer.push((v, writers[0], Vec::new()));
             } else {
                 if nh == nw {
                     self.newly_committed.extend(&writers);
                 }
                 for (_, v, _) in holes {
-                    hole_installer.push((*v, NONE, writers.iter().copied().take(4).collect()));
+                    let candidates = writers.iter().copied().take(4).collect();
+                    found.hole_installer.push((*v, NONE, candidates));
                 }
             }
             g = g_end;
         }
-        hole_installer.sort_unstable_by_key(|x| x.0);
+        found.hole_installer.sort_unstable_by_key(|x| x.0);
+        found
+    }
 
-        // Unread holes against the info writers left.
-        let unread_holes = max_known - claimed - read_hole_versions;
-        let available = info_writes.len() as u64 - matched;
+    /// `garbage-read` (`G1a`, `G1b`): holes read as a value that no `info` transaction
+    /// wrote last to `k` (`W = 0`): nobody who may have committed installed it.
+    fn unwritten_value_rule(&mut self, k: &KeyItems, value: Value, holes: &[ValuedHole]) {
+        let (h, key, kname) = (self.h, k.key, &k.kname);
+        for (_, v, rr) in holes.iter().cloned() {
+            let name = self.bad_read_name(key, value, None);
+            let why = self.bad_read_why(name);
+            self.garbage[rr.clone()].fill(true);
+            let mut txns: Vec<u32> = k.reads[rr.clone()].iter().map(|x| x.txn).collect();
+            txns.truncate(4);
+            self.finding(
+                key,
+                name,
+                vec![format!(
+                    "{} read {kname}@{v} = {}, but no committed or indeterminate transaction installed {kname}@{v} with that value{why}",
+                    label(h, k.reads[rr.start].txn),
+                    value_text(h, value)
+                )],
+                txns,
+            );
+        }
+    }
+
+    /// `garbage-read`: more holes read as a value (`H`) than `info` transactions wrote it
+    /// last to `k` (`W`, at least one): the reads cannot all be right.
+    fn too_few_writers_rule(
+        &mut self,
+        k: &KeyItems,
+        value: Value,
+        holes: &[ValuedHole],
+        nw: usize,
+    ) {
+        let (h, kname, reads) = (self.h, &k.kname, k.reads);
+        let mut lines: Vec<String> = holes
+            .iter()
+            .map(|(_, v, rr)| {
+                format!(
+                    "{} read {kname}@{v} = {}",
+                    label(h, reads[rr.start].txn),
+                    value_text(h, value)
+                )
+            })
+            .collect();
+        lines.push(format!(
+            "but only {nw} indeterminate transaction(s) wrote {kname} = {} and no ok transaction installed those versions",
+            value_text(h, value)
+        ));
+        for (_, _, rr) in holes {
+            self.garbage[rr.clone()].fill(true);
+        }
+        let txns = holes.iter().map(|(_, _, rr)| reads[rr.start].txn).take(4).collect();
+        self.finding(k.key, "garbage-read", lines, txns);
+    }
+
+    /// `version-gap`: the versions up to the highest known that no `ok` transaction
+    /// claimed and nobody read (`unread_holes`) need as many `info` writers of `k` left
+    /// over by the read holes. When exactly as many are left, every `info` writer of `k`
+    /// committed; and a lone one, in no read hole, installed the lone unread version.
+    fn version_gap_rule(
+        &mut self,
+        k: &KeyItems,
+        max_known: u64,
+        unread_holes: u64,
+        found: &mut Attribution,
+    ) {
+        let available = k.info_writes.len() as u64 - found.matched;
         if unread_holes > available {
-            let mut missing = Vec::new();
-            let mut next = 1u64;
-            let mut known: Vec<u64> = installs.iter().map(|x| x.version).collect();
-            known.extend(reads[range.clone()].iter().map(|r| r.version));
-            known.push(max_known + 1);
-            known.sort_unstable();
-            known.dedup();
-            for &v in &known {
-                if v > next && missing.len() < 4 {
-                    missing.push(if v - 1 == next {
-                        format!("{next}")
-                    } else {
-                        format!("{next}..{}", v - 1)
-                    });
-                }
-                next = next.max(v + 1);
-            }
-            let mut lines = vec![format!(
-                "{kname} has versions up to {max_known}, but {unread_holes} of them (versions {}) were installed by no ok transaction and nobody read them",
-                missing.join(", ")
-            )];
-            lines.push(format!(
-                "only {available} indeterminate transaction(s) writing {kname} are left to explain them"
-            ));
-            let txns = installs.iter().rev().take(1).map(|x| x.txn).collect();
-            self.finding(key, "version-gap", lines, txns);
+            self.version_gap_finding(k, max_known, unread_holes, available);
         } else if unread_holes > 0 && unread_holes == available {
-            // Every info writer of the key is needed to explain its versions.
-            self.newly_committed.extend(info_writes.iter().map(|x| x.2));
-            if unread_holes == 1 && info_writes.len() == 1 && in_valued_group.is_empty() {
-                // One version nobody claimed or read, one writer left: it is that one's.
-                let mut known: Vec<u64> = installs.iter().map(|x| x.version).collect();
-                known.extend(reads[range.clone()].iter().map(|r| r.version));
-                known.sort_unstable();
-                known.dedup();
+            self.newly_committed.extend(k.info_writes.iter().map(|x| x.2));
+            if unread_holes == 1 && k.info_writes.len() == 1 && found.in_valued_group.is_empty() {
+                let known = k.known_versions();
                 let hole = (1..=max_known).find(|v| known.binary_search(v).is_err());
                 if let Some(v) = hole {
-                    let writer = info_writes[0].2;
-                    self.attributed.push((writer, key, v));
-                    hole_installer.push((v, writer, Vec::new()));
-                    hole_installer.sort_unstable_by_key(|x| x.0);
+                    let writer = k.info_writes[0].2;
+                    self.attributed.push((writer, k.key, v));
+                    found.hole_installer.push((v, writer, Vec::new()));
+                    found.hole_installer.sort_unstable_by_key(|x| x.0);
                 }
             }
         }
+    }
 
-        // All-or-nothing for info transactions known committed, when a final read caps
-        // the versions.
-        if final_version == Some(max_known) {
-            in_valued_group.sort_unstable();
-            let mut required: Vec<u32> = info_writes
-                .iter()
-                .map(|x| x.2)
-                .filter(|&t| {
-                    self.committed[t as usize] && in_valued_group.binary_search(&t).is_err()
-                })
-                .collect();
-            required.sort_unstable();
-            if required.len() as u64 > unread_holes {
-                required.truncate(4);
-                self.incompatible.push((key, max_known, required));
+    /// The `version-gap` finding: which versions are missing (the first four runs), and
+    /// how few `info` writers are left to explain them.
+    fn version_gap_finding(
+        &mut self,
+        k: &KeyItems,
+        max_known: u64,
+        unread_holes: u64,
+        available: u64,
+    ) {
+        let kname = &k.kname;
+        let mut missing = Vec::new();
+        let mut next = 1u64;
+        let mut known = k.known_versions();
+        known.push(max_known + 1);
+        for &v in &known {
+            if v > next && missing.len() < 4 {
+                missing.push(if v - 1 == next {
+                    format!("{next}")
+                } else {
+                    format!("{next}..{}", v - 1)
+                });
             }
+            next = next.max(v + 1);
         }
+        let mut lines = vec![format!(
+            "{kname} has versions up to {max_known}, but {unread_holes} of them (versions {}) were installed by no ok transaction and nobody read them",
+            missing.join(", ")
+        )];
+        lines.push(format!(
+            "only {available} indeterminate transaction(s) writing {kname} are left to explain them"
+        ));
+        let txns = k.installs.iter().rev().take(1).map(|x| x.txn).collect();
+        self.finding(k.key, "version-gap", lines, txns);
+    }
 
-        self.key_edges(key, reads, range, installs, &hole_installer, info_writes);
+    /// `incompatible-info` (explained once every key is done, see
+    /// [`Pass::explain_incompatible`]): all or nothing. When a final read caps `k` at
+    /// its highest known version, every `info` writer of `k` proved committed and not
+    /// placed in a read hole needs an unread version of its own.
+    fn all_or_nothing_rule(
+        &mut self,
+        k: &KeyItems,
+        max_known: u64,
+        unread_holes: u64,
+        in_valued_group: &mut [u32],
+    ) {
+        in_valued_group.sort_unstable();
+        let mut required: Vec<u32> = k
+            .info_writes
+            .iter()
+            .map(|x| x.2)
+            .filter(|&t| self.committed[t as usize] && in_valued_group.binary_search(&t).is_err())
+            .collect();
+        required.sort_unstable();
+        if required.len() as u64 > unread_holes {
+            required.truncate(4);
+            self.incompatible.push((k.key, max_known, required));
+        }
     }
 
     /// Emits ww, wr and rw edges for one key, walking its versions in order.
-    fn key_edges(
-        &mut self,
-        key: u32,
-        reads: &[ReadRec],
-        range: std::ops::Range<usize>,
-        installs: &[Install],
-        hole_installer: &[(u64, u32, Vec<u32>)],
-        info_writes: &[(u32, Value, u32)],
-    ) {
+    fn key_edges(&mut self, k: &KeyItems, hole_installer: &[(u64, u32, Vec<u32>)]) {
+        let points = self.key_points(k, hole_installer);
+        self.link_points(k, &points, hole_installer);
+    }
+
+    /// The key's versions that something installed or read, ascending, each with its
+    /// installer: an `ok` one, an attributed `info` one, or a placeholder node for a
+    /// read hole that several `info` transactions may have installed.
+    fn key_points(&mut self, k: &KeyItems, hole_installer: &[(u64, u32, Vec<u32>)]) -> Vec<Point> {
+        let (key, reads, range, installs) = (k.key, k.reads, k.range.clone(), k.installs);
         let n_txns = self.h.txns.len() as u32;
         let mut points: Vec<Point> = Vec::new();
         let (mut i, mut r) = (0usize, range.start);
@@ -1088,6 +1256,21 @@ impl Pass<'_, '_> {
             }
             points.push(Point { version: v, installer, readers: r_start..r });
         }
+        points
+    }
+
+    /// Links consecutive points: ww from one installer to the next, rw from each reader
+    /// to the next installer, wr from each installer to its readers. Between points a
+    /// version apart stands a placeholder for the unread, unclaimed versions; garbage
+    /// reads give no edges.
+    fn link_points(
+        &mut self,
+        k: &KeyItems,
+        points: &[Point],
+        hole_installer: &[(u64, u32, Vec<u32>)],
+    ) {
+        let (key, reads) = (k.key, k.reads);
+        let n_txns = self.h.txns.len() as u32;
         let mut prev: Option<usize> = None;
         for c in 0..points.len() {
             let cur_installer = points[c].installer;
@@ -1098,7 +1281,8 @@ impl Pass<'_, '_> {
                 } else {
                     // An unread, unclaimed run of versions: one placeholder stands for it.
                     let node = n_txns + self.placeholders.len() as u32;
-                    let candidates = info_writes
+                    let candidates = k
+                        .info_writes
                         .iter()
                         .map(|x| x.2)
                         .filter(|&t| !hole_installer.iter().any(|h| h.1 == t))
