@@ -13,6 +13,8 @@
 
 mod coordinator;
 mod participant;
+#[cfg(test)]
+mod twopc_tests;
 
 pub use coordinator::{PREPARE_TIMEOUT_US, RESEND_US};
 
@@ -559,7 +561,11 @@ impl Node {
                 self.marks.hit(Mark::ReplyHeldForSync);
             }
             Some(log) if !ack_early => {
-                self.durable.assert_durable_before_send(&envelope, log.appended_lsn, log.synced_lsn);
+                self.durable.assert_durable_before_send(
+                    &envelope,
+                    log.appended_lsn,
+                    log.synced_lsn,
+                );
                 out.push(Output::Send(envelope));
             }
             _ => out.push(Output::Send(envelope)),

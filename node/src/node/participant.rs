@@ -168,12 +168,16 @@ impl Participant {
     fn holds_whole(&self, txn_id: &str) -> bool {
         let Some(doubt) = self.prepared.get(txn_id) else { return false };
         let held = |key: &String| self.reservations.get(key);
-        let reads = doubt.prepared.reads.iter().all(|r| {
-            held(&r.key).is_some_and(|h| h.readers.contains(txn_id))
-        });
-        let writes = doubt.prepared.writes.iter().all(|w| {
-            held(&w.key).is_some_and(|h| h.writer.as_deref() == Some(txn_id))
-        });
+        let reads = doubt
+            .prepared
+            .reads
+            .iter()
+            .all(|r| held(&r.key).is_some_and(|h| h.readers.contains(txn_id)));
+        let writes = doubt
+            .prepared
+            .writes
+            .iter()
+            .all(|w| held(&w.key).is_some_and(|h| h.writer.as_deref() == Some(txn_id)));
         reads && writes
     }
 
@@ -376,8 +380,7 @@ impl Node {
             // A timeout is not a decision: the reservation stays whole (exempt: the bugs
             // that break exactly this, see `planted_breaks_reservations`).
             assert!(
-                self.planted_breaks_reservations()
-                    || self.durable.participant.holds_whole(&txn_id),
+                self.planted_breaks_reservations() || self.durable.participant.holds_whole(&txn_id),
                 "{txn_id}'s reservations ended on a timeout, before its decision"
             );
             if self.planted_never_asks() {
