@@ -13,6 +13,8 @@
 
 mod coordinator;
 mod participant;
+#[cfg(test)]
+mod twopc_tests;
 
 pub use coordinator::{PREPARE_TIMEOUT_US, RESEND_US};
 
@@ -164,6 +166,16 @@ struct Durable {
     /// participant has acknowledged yet.
     participant: Participant,
     decisions: BTreeMap<String, Decision>,
+}
+
+impl Durable {
+    /// Two-phase commit's rules of persist-before-send, checked where a message leaves
+    /// (not for what a planted bug sends early, which breaks them on purpose).
+    fn assert_durable_before_send(&self, envelope: &Envelope, waits_for: u64, synced_lsn: u64) {
+        let payload = &envelope.body.payload;
+        participant::assert_vote_durable(&self.participant, payload, waits_for, synced_lsn);
+        coordinator::assert_decision_durable(&self.decisions, payload, waits_for, synced_lsn);
+    }
 }
 
 /// What a crash loses.
@@ -341,9 +353,7 @@ impl Node {
         self.durable.decisions = decisions
             .into_iter()
             .filter(|_| !self.planted(Bug::ForgetDecisionOnRestart))
-            .map(|(txn_id, waiting)| {
-                (txn_id, Decision { waiting_for: waiting.into_iter().collect(), resend_at_us: 0 })
-            })
+            .map(|(txn_id, waiting)| (txn_id, Decision::recovered(waiting.into_iter().collect())))
             .collect();
         self.durable.store = Store::restore(keys);
         self.durable.ids_up_to = ids_up_to;
@@ -390,9 +400,8 @@ impl Node {
                     let outcome = Outcome::Committed(versions);
                     self.durable.outcomes.insert(txn.as_ref(), outcome, deadline_us);
                 }
-                let waiting_for = participants.into_iter().collect();
-                // Driven again at once: participants may not have heard of it.
-                self.durable.decisions.insert(txn_id, Decision { waiting_for, resend_at_us: 0 });
+                let decision = Decision::recovered(participants.into_iter().collect());
+                self.durable.decisions.insert(txn_id, decision);
             }
             Record::Outcome { txn, deadline_us, outcome } => {
                 if deadline_us > now_us {
@@ -551,6 +560,14 @@ impl Node {
                 log.held.push_back((log.appended_lsn, envelope));
                 self.marks.hit(Mark::ReplyHeldForSync);
             }
+            Some(log) if !ack_early => {
+                self.durable.assert_durable_before_send(
+                    &envelope,
+                    log.appended_lsn,
+                    log.synced_lsn,
+                );
+                out.push(Output::Send(envelope));
+            }
             _ => out.push(Output::Send(envelope)),
         }
     }
@@ -567,7 +584,10 @@ impl Node {
         log.synced_lsn = log.synced_lsn.max(lsn);
         let covered = if release_all { u64::MAX } else { log.synced_lsn };
         while log.held.front().is_some_and(|(waits_for, _)| *waits_for <= covered) {
-            let (_, envelope) = log.held.pop_front().expect("checked above");
+            let (waits_for, envelope) = log.held.pop_front().expect("checked above");
+            if !release_all {
+                self.durable.assert_durable_before_send(&envelope, waits_for, log.synced_lsn);
+            }
             out.push(Output::Send(envelope));
         }
     }

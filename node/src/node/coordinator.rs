@@ -17,6 +17,16 @@
 //! - **Decisions are driven** until every participant acknowledged (`txn_decide_ok`), then
 //!   forgotten (`Forgotten`); a restarted coordinator drives the ones it recovered.
 //!
+//! **States.** A two-phase commit is, at its coordinator, [`Phase::Collecting`] (an
+//! [`InFlight`] commit: prepares out, votes coming in; volatile), then
+//! [`Phase::Decided`] (a commit [`Decision`], durable, driven until acknowledged), then
+//! [`Phase::Forgotten`] (its `Forgotten` record). An abort goes from collecting straight
+//! to forgotten: under presumed abort nothing of it is kept but the client's answer.
+//! Each transition asserts its rule: a commit is decided only on every part's yes, and
+//! an abort never on those; no `txn_decide` "commit" leaves before the `Decided` record
+//! is synced ([`assert_decision_durable`], where messages leave); a decision is
+//! forgotten only once every participant acknowledged it.
+//!
 //! **Presumed abort.** Only commit decisions are recorded. A participant that asks about a
 //! transaction with no recorded commit decision is told "abort", and if the transaction
 //! is still collecting votes it is aborted there and then, so that it can never commit
@@ -89,6 +99,51 @@ pub struct Decision {
     pub waiting_for: BTreeSet<String>,
     /// Volatile: when to tell them again.
     pub resend_at_us: u64,
+    /// Volatile: the LSN of its `Decided` record, which every "commit" it sends waits
+    /// for (0 when rebuilt by recovery: read from the disk, so durable).
+    decided_lsn: u64,
+}
+
+impl Decision {
+    /// A decision rebuilt from the log (a `Decided` record or a snapshot): driven again
+    /// at once, since participants may not have heard of it.
+    pub fn recovered(waiting_for: BTreeSet<String>) -> Decision {
+        Decision { waiting_for, resend_at_us: 0, decided_lsn: 0 }
+    }
+}
+
+/// Where a two-phase commit stands at its coordinator (see the module's **States**).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// Prepares sent, votes coming in.
+    Collecting,
+    /// Commit decided and durable, not yet acknowledged by every participant.
+    Decided,
+    /// Neither: aborted, acknowledged by every participant, or never run here.
+    Forgotten,
+}
+
+/// Where messages leave (released by a sync, or sent at once): a "commit" decision leaves
+/// only once its `Decided` record is synced. The message was produced when `waits_for`
+/// records were appended; a `Decided` record past that is a later decision on the same
+/// id (a client-named id run again once its outcome expired), not this message's. Not
+/// called for what a planted bug sends early (`Bug::CommitOnHint` and the bugs of
+/// persist-before-send break exactly this rule).
+pub fn assert_decision_durable(
+    decisions: &BTreeMap<String, Decision>,
+    payload: &Payload,
+    waits_for: u64,
+    synced_lsn: u64,
+) {
+    let Payload::TxnDecide { txn_id, committed: true } = payload else { return };
+    // Forgotten since: every participant acknowledged it, so it was durable long ago.
+    let Some(decision) = decisions.get(txn_id) else { return };
+    assert!(
+        decision.decided_lsn <= synced_lsn || decision.decided_lsn > waits_for,
+        "txn_decide commit of {txn_id} leaves before its Decided record (LSN {}) is synced \
+         (through {synced_lsn})",
+        decision.decided_lsn
+    );
 }
 
 impl Coordinating {
@@ -279,9 +334,16 @@ impl Node {
         }
     }
 
-    /// Every participant voted yes: the decision is recorded, then everyone is told.
+    /// Every participant voted yes: the decision is recorded, then everyone is told
+    /// (Collecting -> Decided).
     fn commit_decided(&mut self, now_us: u64, txn_id: &str, out: &mut Vec<Output>) {
+        debug_assert_eq!(self.coordinator_phase(txn_id), Phase::Collecting, "{txn_id}");
         let Some(flight) = self.volatile.coordinating.in_flight.remove(txn_id) else { return };
+        assert!(flight.two_phase, "{txn_id}: only a two-phase commit is decided");
+        assert!(
+            flight.parts.values().all(|p| p.vote.as_ref().is_some_and(|v| v.yes)),
+            "{txn_id}: commit decided without every part's yes"
+        );
         let me = self.volatile.shards.me();
         let mut versions: Vec<KeyVersion> = flight
             .parts
@@ -304,13 +366,12 @@ impl Node {
         });
         let reply = outcome.to_payload();
         self.durable.outcomes.insert(flight.txn.as_ref(), outcome, deadline_us);
-        self.durable.decisions.insert(
-            txn_id.to_owned(),
-            super::coordinator::Decision {
-                waiting_for: participants.iter().cloned().collect(),
-                resend_at_us: now_us.saturating_add(RESEND_US),
-            },
-        );
+        let decision = Decision {
+            waiting_for: participants.iter().cloned().collect(),
+            resend_at_us: now_us.saturating_add(RESEND_US),
+            decided_lsn: self.volatile.log.as_ref().map_or(0, |log| log.appended_lsn),
+        };
+        self.durable.decisions.insert(txn_id.to_owned(), decision);
         for participant in participants {
             let payload = Payload::TxnDecide { txn_id: txn_id.to_owned(), committed: true };
             self.request(participant, payload, out);
@@ -321,6 +382,7 @@ impl Node {
         if self.durable.decisions.get(txn_id).is_some_and(|d| d.waiting_for.is_empty()) {
             self.forget(txn_id, out);
         }
+        debug_assert_eq!(self.coordinator_phase(txn_id), Phase::Decided, "{txn_id}");
         self.answer_flight(flight, reply, out);
     }
 
@@ -334,6 +396,13 @@ impl Node {
         out: &mut Vec<Output>,
     ) {
         let Some(flight) = self.volatile.coordinating.in_flight.remove(txn_id) else { return };
+        // Collecting -> Forgotten. A transaction every part voted yes for was decided at
+        // once (`maybe_decide`), so it never gets here.
+        assert!(flight.two_phase, "{txn_id}: only a two-phase commit aborts in flight");
+        assert!(
+            !flight.parts.values().all(|p| p.vote.as_ref().is_some_and(|v| v.yes)),
+            "{txn_id}: aborted although every part voted yes"
+        );
         // Remembered, like every definite answer: a copy of the commit arriving later must
         // not start the transaction again. Recorded before anyone is told (every message
         // waits for the records before it): a participant told "abort" by a coordinator
@@ -435,13 +504,42 @@ impl Node {
             .cloned()
             .collect();
         for txn_id in expired {
-            self.forget(&txn_id, out);
+            // Not `forget`: its assertion is exactly the rule this bug breaks.
+            self.write_forgotten(&txn_id, out);
         }
     }
 
+    /// `Bug::ForgetDecisionOnRestart`: a commit outcome on record is not taken for a
+    /// commit decision (the bug lost the decisions, and the outcomes say the same).
+    fn planted_distrusts_outcomes(&self) -> bool {
+        self.planted(crate::Bug::ForgetDecisionOnRestart)
+    }
+
+    /// Decided -> Forgotten, once every participant acknowledged the decision.
     fn forget(&mut self, txn_id: &str, out: &mut Vec<Output>) {
+        let decision = self.durable.decisions.get(txn_id);
+        assert!(
+            decision.is_some_and(|d| d.waiting_for.is_empty()),
+            "{txn_id}: a decision is forgotten only once every participant acknowledged it"
+        );
+        self.write_forgotten(txn_id, out);
+    }
+
+    fn write_forgotten(&mut self, txn_id: &str, out: &mut Vec<Output>) {
         self.durable.decisions.remove(txn_id);
         self.append(out, |lsn| wal::encode_forgotten(lsn, txn_id));
+    }
+
+    /// Where `txn_id` stands here as a two-phase commit's coordinator.
+    pub(super) fn coordinator_phase(&self, txn_id: &str) -> Phase {
+        let collecting = self.volatile.coordinating.in_flight.get(txn_id);
+        if collecting.is_some_and(|f| f.two_phase) {
+            Phase::Collecting
+        } else if self.durable.decisions.contains_key(txn_id) {
+            Phase::Decided
+        } else {
+            Phase::Forgotten
+        }
     }
 
     /// A participant in doubt asks about `txn_id`: commit only if a commit decision is on
@@ -452,7 +550,7 @@ impl Node {
         txn_id: &str,
         out: &mut Vec<Output>,
     ) -> Payload {
-        if self.volatile.coordinating.in_flight.get(txn_id).is_some_and(|f| f.two_phase) {
+        if self.coordinator_phase(txn_id) == Phase::Collecting {
             self.abort_in_flight(now_us, txn_id, Vec::new(), out);
         }
         let committed = self.decision_on_record(now_us, txn_id, out);
@@ -466,7 +564,7 @@ impl Node {
     /// participant was told is aborted. Own ids need nothing: one issued before a restart
     /// is never validated again.
     fn decision_on_record(&mut self, now_us: u64, txn_id: &str, out: &mut Vec<Output>) -> bool {
-        let trusts_outcomes = self.config.bug != Some(crate::Bug::ForgetDecisionOnRestart);
+        let trusts_outcomes = !self.planted_distrusts_outcomes();
         let known = self.durable.outcomes.get(self.txn_ref(txn_id));
         let committed = self.durable.decisions.contains_key(txn_id)
             || trusts_outcomes && matches!(known, Some(Outcome::Committed(_)));

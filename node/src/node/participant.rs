@@ -22,6 +22,14 @@
 //! transaction aborts and its client retries), and the liveness phase heals the network
 //! and restarts every node, so every in-doubt transaction's coordinator answers.
 //!
+//! **States.** A transaction's part here is [`PartPhase::Reserved`] from its `Prepared`
+//! record (a yes vote) until its decision, then [`PartPhase::Resolved`] (applied or
+//! released, remembered for the outcome TTL), then absent again. A no vote reserves
+//! nothing and leaves no state. Each transition asserts its rule: a yes vote leaves only
+//! once its `Prepared` record is synced ([`assert_vote_durable`], where messages leave);
+//! a reservation ends only in [`Node::resolve`]'s transition, which takes the decision,
+//! and is still whole when the in-doubt timer fires ([`Node::ask_about_doubts`]).
+//!
 //! Reservations are durable state: recovery rebuilds them from the `Prepared` records not
 //! yet `Resolved` (and snapshots), so a restart never frees a prepared transaction's keys.
 //! A participant remembers how each transaction it prepared ended (until the outcome TTL),
@@ -55,6 +63,21 @@ struct InDoubt {
     prepared: PreparedTxn,
     /// Volatile: when to ask next (at once after a restart).
     ask_at_us: u64,
+    /// Volatile: the LSN of its `Prepared` record, which its yes vote waits for (0 when
+    /// rebuilt by recovery: read from the disk, so durable).
+    prepared_lsn: u64,
+}
+
+/// Where a transaction stands at this participant (see the module's **States**).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PartPhase {
+    /// Prepared here, its keys reserved, waiting for the decision.
+    Reserved,
+    /// Its decision came: applied (`committed`) or released, and remembered.
+    Resolved { committed: bool },
+    /// Nothing here: never prepared (or voted no), or resolved longer ago than the
+    /// outcome TTL.
+    Absent,
 }
 
 /// The participant's durable state.
@@ -129,26 +152,57 @@ impl Participant {
             && self.reservations.get(key).is_some_and(|r| r.writer.is_some())
     }
 
-    /// Holds `prepared`'s reservations for `txn_id`.
-    pub fn hold(&mut self, txn_id: &str, prepared: PreparedTxn, ask_at_us: u64) {
+    /// Where `txn_id` stands here.
+    pub fn phase(&self, txn_id: &str) -> PartPhase {
+        if self.prepared.contains_key(txn_id) {
+            return PartPhase::Reserved;
+        }
+        match self.outcomes.get(TxnRef::Foreign(txn_id)) {
+            Some(Outcome::Committed(_)) => PartPhase::Resolved { committed: true },
+            Some(Outcome::Aborted(_)) => PartPhase::Resolved { committed: false },
+            None => PartPhase::Absent,
+        }
+    }
+
+    /// Whether every reservation `txn_id`'s prepared part took is still held for it.
+    fn holds_whole(&self, txn_id: &str) -> bool {
+        let Some(doubt) = self.prepared.get(txn_id) else { return false };
+        let held = |key: &String| self.reservations.get(key);
+        let reads = doubt
+            .prepared
+            .reads
+            .iter()
+            .all(|r| held(&r.key).is_some_and(|h| h.readers.contains(txn_id)));
+        let writes = doubt
+            .prepared
+            .writes
+            .iter()
+            .all(|w| held(&w.key).is_some_and(|h| h.writer.as_deref() == Some(txn_id)));
+        reads && writes
+    }
+
+    /// Holds `prepared`'s reservations for `txn_id`, whose `Prepared` record is at
+    /// `prepared_lsn`.
+    fn hold(&mut self, txn_id: &str, prepared: PreparedTxn, ask_at_us: u64, prepared_lsn: u64) {
         for r in &prepared.reads {
             self.reservations.entry(r.key.clone()).or_default().readers.insert(txn_id.to_owned());
         }
         for w in &prepared.writes {
             self.reservations.entry(w.key.clone()).or_default().writer = Some(txn_id.to_owned());
         }
-        self.prepared.insert(txn_id.to_owned(), InDoubt { prepared, ask_at_us });
+        self.prepared.insert(txn_id.to_owned(), InDoubt { prepared, ask_at_us, prepared_lsn });
     }
 
-    /// Lets go of `txn_id`'s reservations; what it had prepared.
-    pub fn release(&mut self, txn_id: &str) -> Option<PreparedTxn> {
+    /// Lets go of `txn_id`'s reservations; what it had prepared. Private to this module:
+    /// only a decision ([`Node::resolve`], or its record replayed) ends a reservation.
+    fn release(&mut self, txn_id: &str) -> Option<PreparedTxn> {
         let InDoubt { prepared, .. } = self.prepared.remove(txn_id)?;
         self.unreserve(txn_id, &prepared);
         Some(prepared)
     }
 
     /// `Bug::ReleaseOnTimeout`: lets go of `txn_id`'s reservations, keeping it prepared.
-    pub fn drop_reservations(&mut self, txn_id: &str) {
+    fn planted_drop_reservations(&mut self, txn_id: &str) {
         if let Some(doubt) = self.prepared.get(txn_id) {
             let prepared = doubt.prepared.clone();
             self.unreserve(txn_id, &prepared);
@@ -244,7 +298,11 @@ impl Node {
             versions: versions.clone(),
         };
         self.append(out, |lsn| wal::encode_prepared(lsn, txn_id, &prepared));
-        self.durable.participant.hold(txn_id, prepared, now_us.saturating_add(QUERY_AFTER_US));
+        let prepared_lsn = self.volatile.log.as_ref().map_or(0, |log| log.appended_lsn);
+        let ask_at_us = now_us.saturating_add(QUERY_AFTER_US);
+        self.durable.participant.hold(txn_id, prepared, ask_at_us, prepared_lsn);
+        // Absent -> Reserved. The yes vote is a reply: `send` holds it until the record
+        // is synced, and `assert_vote_durable` checks that where it leaves.
         Vote { yes: true, versions, conflicts: Vec::new() }
     }
 
@@ -273,6 +331,16 @@ impl Node {
         committed: bool,
         deadline_us: u64,
     ) -> bool {
+        if self.durable.participant.phase(txn_id) != PartPhase::Reserved {
+            return false;
+        }
+        // Reserved -> Resolved: the reservation ends here, by the decision, and was held
+        // whole until now (`Bug::ReleaseOnTimeout` and the recovery bugs break exactly
+        // that, see `planted_breaks_reservations`).
+        assert!(
+            self.planted_breaks_reservations() || self.durable.participant.holds_whole(txn_id),
+            "{txn_id}'s reservations ended before its decision"
+        );
         let Some(prepared) = self.durable.participant.release(txn_id) else { return false };
         let exact = self.config.bug.is_none();
         let outcome = if committed {
@@ -302,36 +370,44 @@ impl Node {
             .collect();
         for (txn_id, coordinator) in due {
             if Some(coordinator.as_str()) == self.volatile.node_id.as_deref() {
-                if self.volatile.coordinating.in_flight.contains_key(&txn_id) {
-                    // Still collecting votes here: its decision will resolve it.
-                    if let Some(doubt) = self.durable.participant.prepared.get_mut(&txn_id) {
-                        doubt.ask_at_us = now_us.saturating_add(QUERY_AFTER_US);
-                    }
-                    continue;
-                }
-                // This node is the coordinator and has forgotten the vote (a restart): it
-                // decided commit only if it recorded so.
-                let committed = self.durable.decisions.contains_key(&txn_id);
-                self.resolve(now_us, &txn_id, committed, out);
+                self.own_doubt(now_us, &txn_id, out);
                 continue;
             }
             if let Some(doubt) = self.durable.participant.prepared.get_mut(&txn_id) {
                 doubt.ask_at_us = now_us.saturating_add(QUERY_AFTER_US);
             }
-            if self.config.bug == Some(crate::Bug::ReleaseOnTimeout) {
-                self.durable.participant.drop_reservations(&txn_id);
-            }
-            if self.config.bug == Some(crate::Bug::NeverResolveDoubt) {
+            self.planted_release_on_timeout(&txn_id);
+            // A timeout is not a decision: the reservation stays whole (exempt: the bugs
+            // that break exactly this, see `planted_breaks_reservations`).
+            assert!(
+                self.planted_breaks_reservations() || self.durable.participant.holds_whole(&txn_id),
+                "{txn_id}'s reservations ended on a timeout, before its decision"
+            );
+            if self.planted_never_asks() {
                 continue;
             }
             self.request(coordinator, Payload::TxnQuery { txn_id }, out);
         }
     }
 
+    /// A doubt about a transaction this node coordinates: still collecting votes, its
+    /// decision will resolve it; otherwise this node forgot the vote (a restart) and
+    /// decided commit only if it recorded so.
+    fn own_doubt(&mut self, now_us: u64, txn_id: &str, out: &mut Vec<Output>) {
+        if self.volatile.coordinating.in_flight.contains_key(txn_id) {
+            if let Some(doubt) = self.durable.participant.prepared.get_mut(txn_id) {
+                doubt.ask_at_us = now_us.saturating_add(QUERY_AFTER_US);
+            }
+            return;
+        }
+        let committed = self.durable.decisions.contains_key(txn_id);
+        self.resolve(now_us, txn_id, committed, out);
+    }
+
     /// Rebuilds a participant's state from a `Prepared` record or a snapshot: asked about
     /// at once, since the decision may have come and gone while this node was down.
     pub(super) fn restore_prepared(&mut self, txn_id: &str, prepared: PreparedTxn) {
-        self.durable.participant.hold(txn_id, prepared, 0);
+        self.durable.participant.hold(txn_id, prepared, 0, 0);
     }
 
     /// Replays a `Resolved` record.
@@ -346,7 +422,53 @@ impl Node {
     }
 }
 
+/// Where messages leave (released by a sync, or sent at once): a yes vote for a
+/// transaction prepared here leaves only once its `Prepared` record is synced. The vote
+/// was produced when `waits_for` records were appended; a `Prepared` record past that is
+/// a later prepare of the same id (resolved and forgotten in between), not this vote's.
+/// Not called for what a planted bug sends early (`Bug::VoteBeforeDurable` and the
+/// bugs of persist-before-send break exactly this rule).
+pub fn assert_vote_durable(p: &Participant, payload: &Payload, waits_for: u64, synced_lsn: u64) {
+    let Payload::TxnPrepareOk { txn_id, vote: true, .. } = payload else { return };
+    let Some(doubt) = p.prepared.get(txn_id) else { return };
+    assert!(
+        doubt.prepared_lsn <= synced_lsn || doubt.prepared_lsn > waits_for,
+        "a yes vote for {txn_id} leaves before its Prepared record (LSN {}) is synced \
+         (through {synced_lsn})",
+        doubt.prepared_lsn
+    );
+}
+
 /// The participated outcomes as a snapshot lists them.
 pub fn participated(p: &Participant) -> Vec<(&TxnKey, &Outcome, u64)> {
     p.outcomes.live().collect()
+}
+
+/// The planted bugs of the participant's side, named `planted*` so that a mutation run
+/// leaves them out.
+impl Node {
+    /// `Bug::ReleaseOnTimeout`: an in-doubt transaction's reservations go when its timer
+    /// fires, though it stays prepared.
+    fn planted_release_on_timeout(&mut self, txn_id: &str) {
+        if self.planted(crate::Bug::ReleaseOnTimeout) {
+            self.durable.participant.planted_drop_reservations(txn_id);
+        }
+    }
+
+    /// `Bug::NeverResolveDoubt`: a participant in doubt never asks its coordinator.
+    fn planted_never_asks(&self) -> bool {
+        self.planted(crate::Bug::NeverResolveDoubt)
+    }
+
+    /// Whether a planted bug breaks "a reservation ends only by its decision", so that
+    /// the assertions of that rule stand aside: `Bug::ReleaseOnTimeout` breaks it on
+    /// purpose, and the recovery bugs (`ReplayTwice` replays `Prepared` records already
+    /// resolved, `TrustTornTail` applies damaged ones) can rebuild two prepared
+    /// transactions on one key, where the later one takes the earlier one's reservation.
+    fn planted_breaks_reservations(&self) -> bool {
+        use crate::Bug;
+        self.planted(Bug::ReleaseOnTimeout)
+            || self.planted(Bug::ReplayTwice)
+            || self.planted(Bug::TrustTornTail)
+    }
 }
