@@ -101,27 +101,6 @@ pub struct Repro {
     pub record: Option<crate::hunt::flags::Record>,
 }
 
-/// `text` with each word (a run of ASCII letters and digits) replaced by what `replace`
-/// makes of it, or kept when it makes nothing.
-pub(crate) fn map_words(text: &str, mut replace: impl FnMut(&str) -> Option<String>) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(first) = rest.chars().next() {
-        let len = match rest.find(|c: char| !c.is_ascii_alphanumeric()) {
-            Some(0) => first.len_utf8(),
-            Some(len) => len,
-            None => rest.len(),
-        };
-        let (word, after) = rest.split_at(len);
-        match replace(word).filter(|_| first.is_ascii_alphanumeric()) {
-            Some(replaced) => out.push_str(&replaced),
-            None => out.push_str(word),
-        }
-        rest = after;
-    }
-    out
-}
-
 /// The report of a run: configuration and fault mix, counts, the verdict with its
 /// anomalies explained (and the messages of their transactions drawn), invariants,
 /// liveness, the fingerprint and, on failure, how to reproduce it.

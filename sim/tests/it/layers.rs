@@ -133,3 +133,21 @@ fn imports_are_read_through_braces_too() {
     let named: Vec<String> = named_folders(text).into_iter().collect();
     assert_eq!(named, ["explain", "hunt", "world"]);
 }
+
+#[test]
+fn the_scene_knows_neither_renderer() {
+    // Inside `explain`, the arrows point one way too: the text report and the HTML page
+    // draw the scene's rows, and the scene never reaches back into either (doc links
+    // aside) — a circle between `report` and the scene once carried the word scanner.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/explain/scene");
+    let mut found = Vec::new();
+    for file in sources(&root) {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for line in text.lines().filter(|line| !line.trim_start().starts_with("//")) {
+            if line.contains("explain::report") || line.contains("explain::html") {
+                found.push(format!("{}: {}", file.display(), line.trim()));
+            }
+        }
+    }
+    assert!(found.is_empty(), "{found:#?}");
+}

@@ -11,7 +11,7 @@ use super::esc;
 use crate::check::report::{format_ms, txn_title};
 use crate::check::{Anomaly, Verdict};
 use crate::explain::render::ops;
-use crate::explain::report::map_words;
+use crate::explain::scene::map_words;
 
 /// A transaction of the history: its invocation and, unless still open, its completion.
 pub(super) struct Txn<'h> {

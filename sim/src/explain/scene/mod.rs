@@ -21,6 +21,7 @@ mod summary;
 
 pub(crate) use describe::{describe, payload_txn_id};
 pub use marks::{mark_of, Mark, Scope, Span};
+pub(crate) use names::map_words;
 pub use names::TxnNames;
 pub use summary::{RunCounts, Summary, Violation};
 

@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use workloads::history::EventKind;
 
 use crate::check::report::txn_title;
-use crate::explain::report::map_words;
 use crate::world::topology::Role;
 use crate::world::Simulation;
 
@@ -160,4 +159,25 @@ mod tests {
         assert_eq!(text, "the store aborted T12 (t55, at5, T12é): é ok");
         assert_eq!(named, [12, 12]);
     }
+}
+
+/// `text` with each word (a run of ASCII letters and digits) replaced by what `replace`
+/// makes of it, or kept when it makes nothing.
+pub(crate) fn map_words(text: &str, mut replace: impl FnMut(&str) -> Option<String>) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(first) = rest.chars().next() {
+        let len = match rest.find(|c: char| !c.is_ascii_alphanumeric()) {
+            Some(0) => first.len_utf8(),
+            Some(len) => len,
+            None => rest.len(),
+        };
+        let (word, after) = rest.split_at(len);
+        match replace(word).filter(|_| first.is_ascii_alphanumeric()) {
+            Some(replaced) => out.push_str(&replaced),
+            None => out.push_str(word),
+        }
+        rest = after;
+    }
+    out
 }
