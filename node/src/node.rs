@@ -1,7 +1,8 @@
 //! The state machine: one input in, outputs out (see [`crate::io`] for the contract).
 //!
-//! Dispatch order for a message: expire state due by `now`; ignore replies (a node never
-//! answers a reply or error, which could ping-pong forever between nodes); answer unknown
+//! Dispatch order for a message: expire state due by `now`; answer no reply (a node never
+//! answers a reply or error, which could ping-pong forever between nodes; in a cluster a
+//! member's reply to this node's own request moves its work on); answer unknown
 //! types with 10 and malformed ones with 12; answer anything but `init` with 11 until the
 //! node is initialised; otherwise serve it. A change to durable state appends its record
 //! before the reply is produced, and a logging node holds every reply until the records
@@ -9,7 +10,8 @@
 //!
 //! The node's state comes in three kinds, kept in three structs so that the code says
 //! which is which: [`Durable`] (what the log rebuilds after a crash), [`Volatile`] (what a
-//! crash loses) and [`Planted`] (what only the planted bugs use).
+//! crash loses) and [`Planted`] (what only the planted bugs use). The cluster's two halves,
+//! `coordinator` and `participant`, are `impl Node` blocks over the same state.
 
 mod coordinator;
 mod participant;

@@ -10,12 +10,17 @@
 //! - [`Record::Snapshot`]: the whole durable state, so that the log can be cut. A
 //!   snapshot of any size is written as a run of frames (chunks of at most
 //!   `LogConfig::snapshot_chunk_bytes` of its encoding, each its own LSN): no frame ever
-//!   comes near [`RECORD_BYTES_MAX`], whatever the state holds.
+//!   comes near [`RECORD_BYTES_MAX`], whatever the state holds;
+//! - in a cluster, a participant's [`Record::Prepared`] (durable before its yes vote) and
+//!   [`Record::Resolved`], and a coordinator's [`Record::Decided`] (durable before anyone
+//!   hears "commit"), [`Record::Outcome`] and [`Record::Forgotten`]. A snapshot's
+//!   trailing cluster section holds what of these is still open, and is written only when
+//!   not empty, so a lone node's log is what it was before clusters.
 //!
-//! Each record carries its log sequence number (LSN): consecutive, from 1. Recovery
-//! applies a record only if its LSN is past what the state already holds, so a record
-//! that appears twice in the log (before and after a snapshot that includes it) is
-//! applied once.
+//! Each record carries its log sequence number (LSN): consecutive, from the one the log's
+//! header names (1 for a new log). Recovery rebuilds the state from the last snapshot and
+//! applies each record after it once, in LSN order; the records before that snapshot are
+//! already in it and are not even decoded.
 //!
 //! **The log's header.** A log starts with a header ([`LogHeader`]): a magic string, the
 //! format version ([`FORMAT_VERSION`]), the LSN of the first frame after it, and the
@@ -29,10 +34,11 @@
 //! written (the last completed sync): recovery uses it to tell a torn or lost unsynced
 //! tail from damage to synced records (see [`crate::storage`]). The header's own checksum
 //! lets a scan recognise a frame at any offset cheaply. A frame is valid when both
-//! checksums match, the length fits in what is left, the payload decodes completely and
-//! its LSN is the next one expected. The first invalid frame ends the valid prefix: a torn
-//! last write, zeros where a lost write left a hole, or a corrupted read (which recovery
-//! re-reads before it believes it).
+//! checksums match, the length fits in what is left and its LSN is the next one
+//! expected. The scan does not decode payloads: recovery decodes the records it rebuilds
+//! from, and a payload that does not decode completely ends the prefix there. The first
+//! invalid frame ends the valid prefix: a torn last write, zeros where a lost write left a
+//! hole, or a corrupted read (which recovery re-reads before it believes it).
 //!
 //! The payload is a small binary encoding (integers little-endian, strings as a u32
 //! length and UTF-8 bytes): a record is written for every commit, so it must be cheap.
