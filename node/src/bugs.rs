@@ -202,8 +202,18 @@ impl Bug {
         }
     }
 
-    /// One line for `sim bugs`.
+    /// One line for `sim bugs`: what the bug does, and for a cluster's bug
+    /// (`needs_cluster`) first `cluster: `.
     pub fn description(self) -> &'static str {
+        if self.needs_cluster() {
+            self.cluster_description()
+        } else {
+            self.lone_node_description()
+        }
+    }
+
+    /// The description of a bug that a lone node already has.
+    fn lone_node_description(self) -> &'static str {
         match self {
             Bug::SkipValidation => "commits without validating read versions (lost updates)",
             Bug::ValidateWrittenKeysOnly => {
@@ -248,6 +258,13 @@ impl Bug {
             Bug::ReleaseOnAnySync => {
                 "a finished sync releases every held reply, also those its sync did not cover"
             }
+            cluster => unreachable!("{cluster:?} needs a cluster"),
+        }
+    }
+
+    /// The description of a bug that lives in the cluster's code.
+    fn cluster_description(self) -> &'static str {
+        match self {
             Bug::VoteBeforeDurable => {
                 "cluster: a participant votes yes before its prepared record is durable"
             }
@@ -281,10 +298,27 @@ impl Bug {
             Bug::KeepResolvedForever => {
                 "cluster: a participant remembers how each prepared transaction ended forever"
             }
+            lone => unreachable!("{lone:?} needs no cluster"),
         }
     }
 
     pub fn from_name(name: &str) -> Option<Bug> {
         Bug::ALL.into_iter().find(|bug| bug.name() == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every bug has a name `from_name` finds and a description, which starts with
+    /// `cluster: ` exactly for the bugs that need a cluster.
+    #[test]
+    fn every_bug_is_named_and_described_with_its_scope() {
+        for bug in Bug::ALL {
+            assert_eq!(Bug::from_name(bug.name()), Some(bug));
+            let line = bug.description();
+            assert_eq!(line.starts_with("cluster: "), bug.needs_cluster(), "{bug:?}: {line}");
+        }
     }
 }

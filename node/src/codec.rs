@@ -212,23 +212,24 @@ pub fn encode(envelope: &Envelope, out: &mut Vec<u8>) {
         out.extend_from_slice(b",\"in_reply_to\":");
         number(out, in_reply_to);
     }
-    match &body.payload {
+    payload_fields(out, &body.payload);
+    out.extend_from_slice(b"}}");
+}
+
+/// The payload's own fields, after the body's common ones (`type`, `msg_id`,
+/// `in_reply_to`).
+fn payload_fields(out: &mut Vec<u8>, payload: &Payload) {
+    match payload {
         Payload::Init { node_id, node_ids } => {
-            field(out, "node_id");
-            string(out, node_id);
+            string_field(out, "node_id", node_id);
             field(out, "node_ids");
             list(out, node_ids, |out, id| string(out, id));
         }
         Payload::InitOk | Payload::OccBegin => {}
-        Payload::OccBeginOk { txn_id } => {
-            field(out, "txn_id");
-            string(out, txn_id);
-        }
+        Payload::OccBeginOk { txn_id } => string_field(out, "txn_id", txn_id),
         Payload::OccRead { txn_id, key } => {
-            field(out, "txn_id");
-            string(out, txn_id);
-            field(out, "key");
-            string(out, key);
+            string_field(out, "txn_id", txn_id);
+            string_field(out, "key", key);
         }
         Payload::OccReadOk { value, version } => {
             field(out, "value");
@@ -236,67 +237,65 @@ pub fn encode(envelope: &Envelope, out: &mut Vec<u8>) {
                 Some(value) => string(out, value),
                 None => out.extend_from_slice(b"null"),
             }
-            field(out, "version");
-            number(out, *version);
+            number_field(out, "version", *version);
         }
-        Payload::OccCommit { txn_id, writes, read_versions } => {
-            field(out, "txn_id");
-            string(out, txn_id);
+        Payload::OccCommit { txn_id, writes, read_versions }
+        | Payload::TxnPrepare { txn_id, writes, read_versions } => {
+            string_field(out, "txn_id", txn_id);
             field(out, "writes");
             list(out, writes, key_value);
             field(out, "read_versions");
             list(out, read_versions, key_version);
         }
         Payload::OccCommitOk { committed, new_version, versions, conflicts } => {
-            field(out, "committed");
-            out.extend_from_slice(if *committed { b"true" } else { b"false" });
+            bool_field(out, "committed", *committed);
             if let Some(new_version) = new_version {
-                field(out, "new_version");
-                number(out, *new_version);
+                number_field(out, "new_version", *new_version);
             }
-            field(out, "versions");
-            list(out, versions, key_version);
-            field(out, "conflicts");
-            list(out, conflicts, conflict);
+            versions_and_conflicts(out, versions, conflicts);
         }
         Payload::Error { code, text } => {
-            field(out, "code");
-            number(out, u64::from(*code));
-            field(out, "text");
-            string(out, text);
-        }
-        Payload::TxnPrepare { txn_id, writes, read_versions } => {
-            field(out, "txn_id");
-            string(out, txn_id);
-            field(out, "writes");
-            list(out, writes, key_value);
-            field(out, "read_versions");
-            list(out, read_versions, key_version);
+            number_field(out, "code", u64::from(*code));
+            string_field(out, "text", text);
         }
         Payload::TxnPrepareOk { txn_id, vote, versions, conflicts } => {
-            field(out, "txn_id");
-            string(out, txn_id);
-            field(out, "vote");
-            out.extend_from_slice(if *vote { b"true" } else { b"false" });
-            field(out, "versions");
-            list(out, versions, key_version);
-            field(out, "conflicts");
-            list(out, conflicts, conflict);
+            string_field(out, "txn_id", txn_id);
+            bool_field(out, "vote", *vote);
+            versions_and_conflicts(out, versions, conflicts);
         }
         Payload::TxnDecide { txn_id, committed } | Payload::TxnQueryOk { txn_id, committed } => {
-            field(out, "txn_id");
-            string(out, txn_id);
-            field(out, "committed");
-            out.extend_from_slice(if *committed { b"true" } else { b"false" });
+            string_field(out, "txn_id", txn_id);
+            bool_field(out, "committed", *committed);
         }
         Payload::TxnDecideOk { txn_id } | Payload::TxnQuery { txn_id } => {
-            field(out, "txn_id");
-            string(out, txn_id);
+            string_field(out, "txn_id", txn_id);
         }
         // Decode artefacts: only their type and common fields survive a round trip.
         Payload::Unknown { .. } | Payload::Malformed { .. } => {}
     }
-    out.extend_from_slice(b"}}");
+}
+
+/// A commit's or a vote's `versions` and `conflicts`.
+fn versions_and_conflicts(out: &mut Vec<u8>, versions: &[KeyVersion], conflicts: &[Conflict]) {
+    field(out, "versions");
+    list(out, versions, key_version);
+    field(out, "conflicts");
+    list(out, conflicts, conflict);
+}
+
+fn string_field(out: &mut Vec<u8>, name: &str, value: &str) {
+    field(out, name);
+    string(out, value);
+}
+
+fn number_field(out: &mut Vec<u8>, name: &str, value: u64) {
+    field(out, name);
+    number(out, value);
+}
+
+fn bool_field(out: &mut Vec<u8>, name: &str, value: bool) {
+    field(out, name);
+    out.extend_from_slice(if value { b"true" } else { b"false" });
 }
 
 /// [`encode`] into a fresh string.

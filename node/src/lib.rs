@@ -6,6 +6,9 @@
 //! The node commits only if every version the transaction relied on is still current, and
 //! then bumps each written key's version by exactly one. Commits are idempotent per
 //! transaction id for as long as the node remembers the outcome (see [`NodeConfig`]).
+//! Several nodes form a cluster (`init`'s `node_ids`): each owns a shard of the keys
+//! ([`shard`]), forwards what it does not own, and a commit across shards runs two-phase
+//! commit between the owners.
 //!
 //! [`Node`] is a value, not a process: [`Node::step`] takes an [`io::Input`] (a message,
 //! the passing of time, or a finished sync) and the current virtual time, and pushes
@@ -23,13 +26,14 @@
 //! on any input. The root `clippy.toml` forbids the clock, randomness, thread and hash-map
 //! slips; I/O and panics are kept out by review and the fuzz test.
 //!
-//! Modules: [`protocol`] (typed messages), [`codec`] (JSON lines), [`clip`] (bounded quotes
-//! of input in error messages), [`io`] (the step contract), [`wal`] (log records and their
-//! framing), [`storage`] (the storage trait and recovery), [`limits`] (what a request may carry), `store` (versioned map,
-//! validate/apply), `outcomes` (remembered commit outcomes: durable), `txns` (open
-//! transactions and the id counter: volatile), `node` (dispatch and the log's policy),
-//! [`marks`] (coverage marks on the interesting branches), `fxmap` (a fixed-hasher hash
-//! map, the only one allowed, for tables never iterated).
+//! Modules: [`protocol`] (typed messages), [`codec`] (JSON lines), [`clip`] (bounded quotes of
+//! input in error messages), [`io`] (the step contract), [`wal`] (log records and their framing),
+//! [`storage`] (the storage trait and recovery), [`limits`] (what a request may carry), `store`
+//! (versioned map, validate/apply), `outcomes` (remembered commit outcomes: durable), `txns` (open
+//! transactions and the id counter: volatile), `node` (dispatch and the log's policy;
+//! `node::coordinator` and `node::participant`, the cluster's two halves), [`shard`] (a key's
+//! owner), [`marks`] (coverage marks on the interesting branches), [`bugs`] (the planted-bug
+//! catalogue), `fxmap` (a fixed-hasher hash map, the only one allowed, for tables never iterated).
 
 pub mod bugs;
 pub mod clip;

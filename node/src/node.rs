@@ -1,7 +1,8 @@
 //! The state machine: one input in, outputs out (see [`crate::io`] for the contract).
 //!
-//! Dispatch order for a message: expire state due by `now`; ignore replies (a node never
-//! answers a reply or error, which could ping-pong forever between nodes); answer unknown
+//! Dispatch order for a message: expire state due by `now`; answer no reply (a node never
+//! answers a reply or error, which could ping-pong forever between nodes; in a cluster a
+//! member's reply to this node's own request moves its work on); answer unknown
 //! types with 10 and malformed ones with 12; answer anything but `init` with 11 until the
 //! node is initialised; otherwise serve it. A change to durable state appends its record
 //! before the reply is produced, and a logging node holds every reply until the records
@@ -9,7 +10,8 @@
 //!
 //! The node's state comes in three kinds, kept in three structs so that the code says
 //! which is which: [`Durable`] (what the log rebuilds after a crash), [`Volatile`] (what a
-//! crash loses) and [`Planted`] (what only the planted bugs use).
+//! crash loses) and [`Planted`] (what only the planted bugs use). The cluster's two halves,
+//! `coordinator` and `participant`, are `impl Node` blocks over the same state.
 
 mod coordinator;
 mod participant;
@@ -215,6 +217,33 @@ struct LogCursor {
     held: VecDeque<(u64, Envelope)>,
 }
 
+impl LogCursor {
+    /// Where the log stands after recovery: everything read, `lsn` the last record, is
+    /// durable; `log_len` bytes, owned by `identity`, holding `snapshots` (oldest first).
+    fn recovered(
+        &mut self,
+        lsn: u64,
+        log_len: u64,
+        identity: Option<wal::Identity>,
+        snapshots: &[crate::storage::SnapshotAt],
+    ) {
+        self.appended_lsn = lsn;
+        self.synced_lsn = lsn;
+        self.len = log_len;
+        self.identity = identity;
+        self.snapshots = snapshots.iter().map(|s| (s.offset, s.first_lsn, s.lsn)).collect();
+        match snapshots.last() {
+            Some(&crate::storage::SnapshotAt { offset, len, lsn: snapshot_lsn, .. }) => {
+                assert!(snapshot_lsn <= lsn, "snapshot at LSN {snapshot_lsn} past the log's {lsn}");
+                assert!(offset + len <= log_len, "a snapshot past the log's {log_len} bytes");
+                self.last_snapshot_bytes = len;
+                self.since_snapshot_bytes = log_len - (offset + len);
+            }
+            None => self.since_snapshot_bytes = log_len,
+        }
+    }
+}
+
 /// State only the planted bugs use.
 #[derive(Clone, Debug, Default)]
 struct Planted {
@@ -263,7 +292,6 @@ impl Node {
     pub fn recover(config: NodeConfig, recovered: Recovered, now_us: u64) -> Node {
         assert!(config.log.is_some(), "only a logging node has a log to recover from");
         let mut node = Node::new(config);
-        let exact = node.config.bug.is_none();
         let Recovered {
             records,
             snapshots,
@@ -274,12 +302,7 @@ impl Node {
             header,
             ..
         } = recovered;
-        if discarded_bytes > 0 {
-            node.marks.hit(Mark::TornTailCut);
-        }
-        if repaired_reads > 0 {
-            node.marks.hit(Mark::CorruptReadRepaired);
-        }
+        node.coverage_recovery(discarded_bytes, repaired_reads);
         let last_lsn = records.last().map(|(_, r)| r.lsn);
         // A log without a snapshot holds every record from the first its header names
         // (LSN 1, unless `--repair` kept only a header, or a planted bug cut a snapshot).
@@ -288,12 +311,26 @@ impl Node {
             !snapshots.is_empty() || first_lsn.is_none_or(|lsn| lsn == first_after_header),
             "a log without a snapshot must start at LSN {first_after_header}, not {first_lsn:?}"
         );
+        node.rebuild(records, !snapshots.is_empty(), now_us);
+        // What recovery read is on the disk: durable. A log of a header alone goes on at
+        // the LSN its header names.
+        let lsn = last_lsn.unwrap_or(first_after_header.saturating_sub(1));
+        let cursor = node.volatile.log.as_mut().expect("a logging node");
+        cursor.recovered(lsn, log_len, header.map(|h| h.identity), &snapshots);
+        node.restart_ids();
+        node
+    }
+
+    /// The durable state rebuilt from recovery's records: the snapshot they start with
+    /// (`from_snapshot`), then every record after it, each once.
+    fn rebuild(&mut self, records: Vec<(u64, Logged)>, from_snapshot: bool, now_us: u64) {
+        let exact = self.config.bug.is_none();
         let mut records = records.into_iter();
         // The first record is the snapshot to start from, when there is one
         // (`Bug::ReplayTwice`: the first snapshot, with what follows it replayed on top of
         // the last).
         let mut replay: Vec<Logged> = Vec::new();
-        if !snapshots.is_empty() {
+        if from_snapshot {
             let (_, first) = records.next().expect("recovery decodes from a snapshot");
             replay.push(first);
         }
@@ -301,39 +338,28 @@ impl Node {
         let start = replay.iter().rposition(|r| matches!(r.record, Record::Snapshot(_)));
         if let Some(i) = start {
             if let Record::Snapshot(snapshot) = std::mem::take(&mut replay[i].record) {
-                node.restore(snapshot, now_us);
+                self.restore(snapshot, now_us);
             }
-            node.marks.hit(Mark::RecoveredFromSnapshot);
+            self.marks.hit(Mark::RecoveredFromSnapshot);
         }
         for (i, logged) in replay.into_iter().enumerate() {
             if Some(i) != start && !matches!(logged.record, Record::Snapshot(_)) {
-                node.replay(logged, exact, now_us);
+                self.replay(logged, exact, now_us);
             }
         }
-        let cursor = node.volatile.log.as_mut().expect("a logging node");
-        // What recovery read is on the disk: durable. A log of a header alone goes on at
-        // the LSN its header names.
-        let lsn = last_lsn.unwrap_or(first_after_header.saturating_sub(1));
-        cursor.appended_lsn = lsn;
-        cursor.synced_lsn = lsn;
-        cursor.len = log_len;
-        cursor.identity = header.map(|h| h.identity);
-        cursor.snapshots = snapshots.iter().map(|s| (s.offset, s.first_lsn, s.lsn)).collect();
-        match snapshots.last() {
-            Some(&crate::storage::SnapshotAt { offset, len, .. }) => {
-                cursor.last_snapshot_bytes = len;
-                cursor.since_snapshot_bytes = log_len - (offset + len);
-            }
-            None => cursor.since_snapshot_bytes = log_len,
-        }
-        let next_txn = match node.config.bug {
-            Some(Bug::IdsResetOnRestart) => node.planted_last_logged_id() + 1,
-            _ => node.durable.ids_up_to + 1,
+    }
+
+    /// After a restart, `begin` goes on above the durable high-water mark: no id a
+    /// reply named before the crash is issued again, and an outcome of a smaller own id
+    /// comes from an earlier life.
+    fn restart_ids(&mut self) {
+        let next_txn = match self.config.bug {
+            Some(Bug::IdsResetOnRestart) => self.planted_last_logged_id() + 1,
+            _ => self.durable.ids_up_to + 1,
         };
-        node.durable.ids_up_to = node.durable.ids_up_to.max(next_txn - 1);
-        node.volatile.txns = OpenTxns::new(node.config.txn_ttl_us, next_txn);
-        node.volatile.first_id_since_restart = next_txn;
-        node
+        self.durable.ids_up_to = self.durable.ids_up_to.max(next_txn - 1);
+        self.volatile.txns = OpenTxns::new(self.config.txn_ttl_us, next_txn);
+        self.volatile.first_id_since_restart = next_txn;
     }
 
     /// The durable state a snapshot describes (outcomes past their deadline at `now_us`
@@ -786,6 +812,10 @@ impl Node {
         self.volatile.log.iter().flat_map(|log| log.held.iter().map(|(_, envelope)| envelope))
     }
 
+    /// The reply to a message, if it gets one now, in dispatch order (see the module
+    /// docs): replies (even malformed ones) are never answered, another decode artefact
+    /// gets 10 or 12, `init` is served, anything else gets 11 until `init` and is then
+    /// [`Node::serve`]d.
     #[allow(clippy::too_many_arguments)]
     fn answer(
         &mut self,
@@ -829,24 +859,25 @@ impl Node {
                 error_code::TEMPORARILY_UNAVAILABLE,
                 "node not initialised: send init first".to_owned(),
             ),
+            request => return self.serve(now_us, src, msg_id, request, out),
+        };
+        Some(reply)
+    }
+
+    /// A request to an initialised node: answered now, or (`None`) once other nodes have
+    /// answered what it took to ask them.
+    fn serve(
+        &mut self,
+        now_us: u64,
+        src: &str,
+        msg_id: Option<u64>,
+        request: Payload,
+        out: &mut Vec<Output>,
+    ) -> Option<Payload> {
+        let reply = match request {
             Payload::OccBegin => self.begin(now_us, out),
             Payload::OccRead { txn_id, key } => {
-                let owner = self.volatile.shards.owner(&key);
-                let member = self.is_member(src);
-                if owner != self.volatile.shards.me() {
-                    if member {
-                        if let Some(refusal) = self.unowned([key.as_str()]) {
-                            return Some(refusal);
-                        }
-                    } else {
-                        if let Some(reply) = self.planted_stale_copy(now_us, &txn_id, &key) {
-                            return Some(reply);
-                        }
-                        self.forward_read(now_us, src.to_owned(), msg_id, owner, txn_id, key, out);
-                        return None;
-                    }
-                }
-                self.read(now_us, txn_id, key, member)
+                return self.read_or_forward(now_us, src, msg_id, txn_id, key, out);
             }
             Payload::OccCommit { txn_id, writes, read_versions }
             | Payload::TxnPrepare { txn_id, writes, read_versions }
@@ -860,9 +891,7 @@ impl Node {
                 return self.commit(now_us, src, msg_id, txn_id, writes, read_versions, out);
             }
             Payload::TxnPrepare { txn_id, writes, read_versions } if self.is_member(src) => {
-                let keys = writes.iter().map(|w| w.key.as_str());
-                let keys = keys.chain(read_versions.iter().map(|r| r.key.as_str()));
-                if let Some(refusal) = self.unowned(keys) {
+                if let Some(refusal) = self.unowned(commit_keys(&writes, &read_versions)) {
                     return Some(refusal);
                 }
                 let vote = self.prepare(now_us, src, &txn_id, writes, read_versions, out);
@@ -881,8 +910,50 @@ impl Node {
                     "two-phase commit is between a cluster's nodes".to_owned(),
                 )
             }
+            // Answered (or not) by `answer` before a request gets here.
+            Payload::Init { .. }
+            | Payload::InitOk
+            | Payload::OccBeginOk { .. }
+            | Payload::OccReadOk { .. }
+            | Payload::OccCommitOk { .. }
+            | Payload::Error { .. }
+            | Payload::TxnPrepareOk { .. }
+            | Payload::TxnDecideOk { .. }
+            | Payload::TxnQueryOk { .. }
+            | Payload::Unknown { .. }
+            | Payload::Malformed { .. } => unreachable!("`answer` serves only requests"),
         };
         Some(reply)
+    }
+
+    /// A read of a key this node owns, or another node's read of a key it does not (error
+    /// 22); a client's read of another node's key is forwarded to its owner (`None`: the
+    /// owner's answer is relayed).
+    fn read_or_forward(
+        &mut self,
+        now_us: u64,
+        src: &str,
+        msg_id: Option<u64>,
+        txn_id: String,
+        key: String,
+        out: &mut Vec<Output>,
+    ) -> Option<Payload> {
+        let owner = self.volatile.shards.owner(&key);
+        let member = self.is_member(src);
+        if owner != self.volatile.shards.me() {
+            if member {
+                if let Some(refusal) = self.unowned([key.as_str()]) {
+                    return Some(refusal);
+                }
+            } else {
+                if let Some(reply) = self.planted_stale_copy(now_us, &txn_id, &key) {
+                    return Some(reply);
+                }
+                self.forward_read(now_us, src.to_owned(), msg_id, owner, txn_id, key, out);
+                return None;
+            }
+        }
+        Some(self.read(now_us, txn_id, key, member))
     }
 
     /// `init`: the first one makes the node a member; a repeated one (its reply was lost)
@@ -1043,9 +1114,7 @@ impl Node {
         out: &mut Vec<Output>,
     ) -> Option<Payload> {
         if self.is_member(src) {
-            let keys = writes.iter().map(|w| w.key.as_str());
-            let keys = keys.chain(read_versions.iter().map(|r| r.key.as_str()));
-            if let Some(refusal) = self.unowned(keys) {
+            if let Some(refusal) = self.unowned(commit_keys(&writes, &read_versions)) {
                 return Some(refusal);
             }
         }
@@ -1053,32 +1122,9 @@ impl Node {
             return None;
         }
         let txn = self.txn_ref(&txn_id);
-        let known = self.durable.outcomes.get(txn);
-        let recorded = match self.volatile.txns.lookup(txn, known) {
-            Lookup::Finished(_) if self.planted(Bug::RevalidateRetry) => Default::default(),
-            Lookup::Finished(outcome) => {
-                self.marks.hit(Mark::OutcomeReplayed);
-                if matches!(txn, TxnRef::Own(n) if n < self.volatile.first_id_since_restart) {
-                    self.marks.hit(Mark::OutcomeReplayedAfterRestart);
-                }
-                return Some(outcome.to_payload());
-            }
-            Lookup::Expired if self.planted_forgets_ids() => Default::default(),
-            Lookup::Expired => {
-                self.marks.hit(Mark::CommitAfterExpiry);
-                return Some(error(
-                    error_code::TXN_STATE_EXPIRED,
-                    format!(
-                        "state of transaction `{}` expired: it may or may not have committed",
-                        clip(&txn_id)
-                    ),
-                ));
-            }
-            Lookup::Open => self.volatile.txns.take_open(txn).map(|t| t.reads).unwrap_or_default(),
-            Lookup::Unknown => {
-                self.marks.hit(Mark::ForeignCommitValidated);
-                Default::default()
-            }
+        let mut recorded = match self.recorded_reads(txn, &txn_id) {
+            Ok(recorded) => recorded,
+            Err(answer) => return Some(answer),
         };
         // Clients usually echo the reads the node recorded as `read_versions`; a pair
         // already checked need not be looked up twice. The search is skipped for long
@@ -1090,6 +1136,8 @@ impl Node {
                 && read_versions.iter().any(|r| r.version == version && r.key == key)
         };
         self.coverage_recorded_reads(&read_versions, &recorded, echoed);
+        // From here on `recorded` holds only the reads the commit did not echo.
+        recorded.retain(|(k, v)| !echoed(k, *v));
         // A key a transaction prepared here holds: the commit aborts (error 30), and the
         // outcome is remembered like any other, so that a copy arriving once the
         // reservation is gone cannot commit what was refused.
@@ -1098,70 +1146,125 @@ impl Node {
             let reads = read_versions
                 .iter()
                 .map(|r| r.key.as_str())
-                .chain(recorded.iter().filter(|(k, v)| !echoed(k, *v)).map(|(k, _)| k.as_str()));
-            let mut keys = reads.clone().chain(writes.iter().map(|w| w.key.as_str()));
-            let shards = &self.volatile.shards;
-            let planted_copy = |k: &str| self.planted_copy_serves(k, &writes);
-            let local = keys.all(|k| shards.is_mine(k) || planted_copy(k));
-            if !self.is_member(src) && !local {
-                let mut checks = read_versions.clone();
-                checks.extend(
-                    recorded
-                        .iter()
-                        .filter(|(k, v)| !echoed(k, *v))
-                        .map(|(k, v)| KeyVersion { key: k.clone(), version: *v }),
-                );
+                .chain(recorded.iter().map(|(k, _)| k.as_str()));
+            let written = writes.iter().map(|w| w.key.as_str());
+            if !self.is_member(src) && !self.all_here(reads.clone().chain(written.clone()), &writes)
+            {
+                let mut checks = read_versions;
+                checks
+                    .extend(recorded.into_iter().map(|(key, version)| KeyVersion { key, version }));
                 self.volatile.txns.close(txn);
                 let (client, txn_key) = (src.to_owned(), txn.key());
                 let txn = txn_key.as_ref();
                 return self
                     .commit_in_cluster(now_us, client, msg_id, txn, txn_id, checks, writes, out);
             }
-            let written = writes.iter().map(|w| w.key.as_str());
             reserved = self.durable.participant.conflict(None, reads, written).is_some();
         }
         let checks = read_versions
             .iter()
             .map(|r| (r.key.as_str(), r.version))
-            .chain(recorded.iter().filter(|(k, v)| !echoed(k, *v)).map(|(k, v)| (k.as_str(), *v)));
-        let logging = self.volatile.log.is_some();
+            .chain(recorded.iter().map(|(k, v)| (k.as_str(), *v)));
         let (outcome, installed) = match self.config.bug {
             _ if reserved => (Outcome::Aborted(Vec::new()), Vec::new()),
-            None => {
-                let conflicts = self.durable.store.validate(checks);
-                if conflicts.is_empty() {
-                    let writes = normalize(writes);
-                    let installed = if logging { writes.clone() } else { Vec::new() };
-                    (Outcome::Committed(self.durable.store.apply_normalized(writes)), installed)
-                } else {
-                    self.marks.hit(Mark::ReadSetConflict);
-                    (Outcome::Aborted(conflicts), Vec::new())
-                }
-            }
-            Some(bug) => {
-                let checks: Vec<(&str, u64)> = checks.collect();
-                let installed = match logging {
-                    true => normalize(writes.clone()),
-                    false => Vec::new(),
-                };
-                let outcome = self.commit_with_bug(bug, &checks, writes);
-                let installed = match &outcome {
-                    Outcome::Committed(_) => installed,
-                    Outcome::Aborted(_) => Vec::new(),
-                };
-                (outcome, installed)
-            }
+            None => self.validate_and_apply(checks, writes),
+            Some(bug) => self.planted_commit(bug, checks.collect(), writes),
         };
+        Some(self.conclude_commit(now_us, txn, outcome, &installed, out))
+    }
+
+    /// The reads `txn`'s commit validates besides its `read_versions`: those recorded
+    /// here while it was open (none for a transaction this node never saw). Or the answer
+    /// its commit gets without validation: the remembered outcome of one that finished,
+    /// or error 1000 for one whose state expired (it may or may not have committed).
+    fn recorded_reads(
+        &mut self,
+        txn: TxnRef<'_>,
+        txn_id: &str,
+    ) -> Result<Vec<(String, u64)>, Payload> {
+        let known = self.durable.outcomes.get(txn);
+        match self.volatile.txns.lookup(txn, known) {
+            Lookup::Finished(_) if self.planted(Bug::RevalidateRetry) => Ok(Vec::new()),
+            Lookup::Finished(outcome) => {
+                self.marks.hit(Mark::OutcomeReplayed);
+                if matches!(txn, TxnRef::Own(n) if n < self.volatile.first_id_since_restart) {
+                    self.marks.hit(Mark::OutcomeReplayedAfterRestart);
+                }
+                Err(outcome.to_payload())
+            }
+            Lookup::Expired if self.planted_forgets_ids() => Ok(Vec::new()),
+            Lookup::Expired => {
+                self.marks.hit(Mark::CommitAfterExpiry);
+                Err(error(
+                    error_code::TXN_STATE_EXPIRED,
+                    format!(
+                        "state of transaction `{}` expired: it may or may not have committed",
+                        clip(txn_id)
+                    ),
+                ))
+            }
+            Lookup::Open => {
+                Ok(self.volatile.txns.take_open(txn).map(|t| t.reads).unwrap_or_default())
+            }
+            Lookup::Unknown => {
+                self.marks.hit(Mark::ForeignCommitValidated);
+                Ok(Vec::new())
+            }
+        }
+    }
+
+    /// Whether this node holds every one of `keys` (or, under `Bug::StaleNonOwnerRead`,
+    /// a copy that serves it): then the commit is decided here, in one phase.
+    fn all_here<'a>(&self, mut keys: impl Iterator<Item = &'a str>, writes: &[KeyValue]) -> bool {
+        let shards = &self.volatile.shards;
+        keys.all(|k| shards.is_mine(k) || self.planted_copy_serves(k, writes))
+    }
+
+    /// OCC's two halves on this node's keys: validate that every read version is still
+    /// current and, if so, apply the writes (each key exactly +1). Also what a logging
+    /// node's commit record installs: the normalized writes of a commit, nothing for an
+    /// abort.
+    fn validate_and_apply<'a>(
+        &mut self,
+        checks: impl Iterator<Item = (&'a str, u64)>,
+        writes: Vec<KeyValue>,
+    ) -> (Outcome, Vec<KeyValue>) {
+        let conflicts = self.durable.store.validate(checks);
+        if !conflicts.is_empty() {
+            self.marks.hit(Mark::ReadSetConflict);
+            return (Outcome::Aborted(conflicts), Vec::new());
+        }
+        let writes = normalize(writes);
+        let installed = if self.volatile.log.is_some() { writes.clone() } else { Vec::new() };
+        let versions = self.durable.store.apply_normalized(writes);
+        debug_assert!(
+            installed.is_empty() || installed.len() == versions.len(),
+            "a logged commit installs one value per version"
+        );
+        (Outcome::Committed(versions), installed)
+    }
+
+    /// A commit decided here ends: its record appended (a logging node), the transaction
+    /// closed and its outcome remembered for retries. The reply, which a logging node holds
+    /// until the record is synced.
+    fn conclude_commit(
+        &mut self,
+        now_us: u64,
+        txn: TxnRef<'_>,
+        outcome: Outcome,
+        installed: &[KeyValue],
+        out: &mut Vec<Output>,
+    ) -> Payload {
         let reply = outcome.to_payload();
         let deadline_us = self.durable.outcomes.deadline_for(now_us);
-        if logging {
+        if self.volatile.log.is_some() {
             let key = txn.key();
-            let record = |lsn| wal::encode_commit(lsn, &key, deadline_us, &outcome, &installed);
+            let record = |lsn| wal::encode_commit(lsn, &key, deadline_us, &outcome, installed);
             self.append(out, record);
         }
         self.volatile.txns.close(txn);
         self.durable.outcomes.insert(txn, outcome, deadline_us);
-        Some(reply)
+        reply
     }
 
     /// A node answered a request of this node's (in a cluster): a forwarded read or
@@ -1217,6 +1320,15 @@ impl Node {
 /// `read_versions` longer than this are not searched for echoes of recorded reads.
 const ECHO_SEARCH_MAX: usize = 16;
 
+/// Every key a commit or a prepare names: its writes', then its reads'.
+fn commit_keys<'a>(
+    writes: &'a [KeyValue],
+    read_versions: &'a [KeyVersion],
+) -> impl Iterator<Item = &'a str> + 'a {
+    let written = writes.iter().map(|w| w.key.as_str());
+    written.chain(read_versions.iter().map(|r| r.key.as_str()))
+}
+
 /// The outcome TTL, or the one `Bug::EarlyOutcomeExpiry` gets wrong.
 fn planted_outcome_ttl_us(config: &NodeConfig) -> u64 {
     match config.bug {
@@ -1238,6 +1350,17 @@ impl Node {
     ) {
         if read_versions.len() <= ECHO_SEARCH_MAX && recorded.iter().any(|(k, v)| !echoed(k, *v)) {
             self.marks.hit(Mark::RecordedReadChecked);
+        }
+    }
+
+    /// Counts what recovery had to mend: a cut tail, a corrupted read that a re-read
+    /// repaired (instrumentation only, like `coverage_recorded_reads`).
+    fn coverage_recovery(&mut self, discarded_bytes: u64, repaired_reads: u32) {
+        if discarded_bytes > 0 {
+            self.marks.hit(Mark::TornTailCut);
+        }
+        if repaired_reads > 0 {
+            self.marks.hit(Mark::CorruptReadRepaired);
         }
     }
 
@@ -1331,6 +1454,26 @@ impl Node {
 }
 
 impl Node {
+    /// [`Node::commit_with_bug`], and what a logging node's commit record installs: the
+    /// normalized writes of a commit, nothing for an abort.
+    fn planted_commit(
+        &mut self,
+        bug: Bug,
+        checks: Vec<(&str, u64)>,
+        writes: Vec<KeyValue>,
+    ) -> (Outcome, Vec<KeyValue>) {
+        let installed = match self.volatile.log.is_some() {
+            true => normalize(writes.clone()),
+            false => Vec::new(),
+        };
+        let outcome = self.commit_with_bug(bug, &checks, writes);
+        let installed = match &outcome {
+            Outcome::Committed(_) => installed,
+            Outcome::Aborted(_) => Vec::new(),
+        };
+        (outcome, installed)
+    }
+
     /// Validation and apply as each planted bug gets them wrong. Kept apart from the
     /// correct path above, which stays free of bug checks.
     fn commit_with_bug(
@@ -1365,42 +1508,9 @@ impl Node {
                 }
             }
             Bug::BumpPerWrite | Bug::NoBumpOnBlindWrite => {
-                let conflicts = validate_all(&self.durable.store);
-                if !conflicts.is_empty() {
-                    return Outcome::Aborted(conflicts);
-                }
-                let bump = if bug == Bug::BumpPerWrite { writes.len() as u64 } else { 1 };
-                let read = |key: &str| checks.iter().any(|(k, _)| *k == key);
-                let unbumped: Vec<String> = if bug == Bug::NoBumpOnBlindWrite {
-                    writes.iter().filter(|w| !read(&w.key)).map(|w| w.key.clone()).collect()
-                } else {
-                    Vec::new()
-                };
-                Outcome::Committed(self.durable.store.apply_buggy(writes, bump, &unbumped))
+                self.planted_wrong_bump(bug, checks, writes)
             }
-            Bug::SplitCommit => {
-                let conflicts = validate_all(&self.durable.store);
-                if !conflicts.is_empty() {
-                    return Outcome::Aborted(conflicts);
-                }
-                // Claim the versions the whole commit will install, apply only the first key.
-                let mut keys: Vec<&str> = writes.iter().map(|w| w.key.as_str()).collect();
-                keys.sort_unstable();
-                keys.dedup();
-                let claimed: Vec<KeyVersion> = keys
-                    .iter()
-                    .map(|key| KeyVersion {
-                        key: (*key).to_owned(),
-                        version: self.durable.store.version(key) + 1,
-                    })
-                    .collect();
-                let first = keys.first().map(|k| (*k).to_owned());
-                let (now, later): (Vec<KeyValue>, Vec<KeyValue>) =
-                    writes.into_iter().partition(|w| Some(&w.key) == first.as_ref());
-                self.durable.store.apply(now);
-                self.planted.deferred_writes = later;
-                Outcome::Committed(claimed)
-            }
+            Bug::SplitCommit => self.planted_split_commit(checks, writes),
             Bug::PanicOnConflict => {
                 let conflicts = validate_all(&self.durable.store);
                 let first = conflicts.first().map(|c| c.key.clone());
@@ -1431,19 +1541,76 @@ impl Node {
             | Bug::ServeUnownedKeys
             | Bug::IgnoreChangedMembership
             | Bug::SelfInSortedIds
-            | Bug::KeepResolvedForever => {
-                self.planted.commits += 1;
-                // `Bug::StaleNonOwnerRead`: reads of cached copies are not this node's to
-                // check, and are taken as current.
-                let shards = &self.volatile.shards;
-                let mine = checks.iter().copied().filter(|(key, _)| shards.is_mine(key));
-                let conflicts = self.durable.store.validate(mine);
-                if conflicts.is_empty() {
-                    Outcome::Committed(self.durable.store.apply(writes))
-                } else {
-                    Outcome::Aborted(conflicts)
-                }
-            }
+            | Bug::KeepResolvedForever => self.planted_commit_elsewhere(checks, writes),
+        }
+    }
+
+    /// `Bug::BumpPerWrite` (each key bumped by the number of writes) and
+    /// `Bug::NoBumpOnBlindWrite` (a key written unread keeps its version), after a
+    /// correct validation.
+    fn planted_wrong_bump(
+        &mut self,
+        bug: Bug,
+        checks: &[(&str, u64)],
+        writes: Vec<KeyValue>,
+    ) -> Outcome {
+        let conflicts = self.durable.store.validate(checks.iter().copied());
+        if !conflicts.is_empty() {
+            return Outcome::Aborted(conflicts);
+        }
+        let bump = if bug == Bug::BumpPerWrite { writes.len() as u64 } else { 1 };
+        let read = |key: &str| checks.iter().any(|(k, _)| *k == key);
+        let unbumped: Vec<String> = if bug == Bug::NoBumpOnBlindWrite {
+            writes.iter().filter(|w| !read(&w.key)).map(|w| w.key.clone()).collect()
+        } else {
+            Vec::new()
+        };
+        Outcome::Committed(self.durable.store.apply_buggy(writes, bump, &unbumped))
+    }
+
+    /// `Bug::SplitCommit`: after a correct validation, claims the versions the whole
+    /// commit will install but applies only its first key; the rest waits for the next
+    /// message (`Planted::deferred_writes`).
+    fn planted_split_commit(&mut self, checks: &[(&str, u64)], writes: Vec<KeyValue>) -> Outcome {
+        let conflicts = self.durable.store.validate(checks.iter().copied());
+        if !conflicts.is_empty() {
+            return Outcome::Aborted(conflicts);
+        }
+        let mut keys: Vec<&str> = writes.iter().map(|w| w.key.as_str()).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let claimed: Vec<KeyVersion> = keys
+            .iter()
+            .map(|key| KeyVersion {
+                key: (*key).to_owned(),
+                version: self.durable.store.version(key) + 1,
+            })
+            .collect();
+        let first = keys.first().map(|k| (*k).to_owned());
+        let (now, later): (Vec<KeyValue>, Vec<KeyValue>) =
+            writes.into_iter().partition(|w| Some(&w.key) == first.as_ref());
+        self.durable.store.apply(now);
+        self.planted.deferred_writes = later;
+        Outcome::Committed(claimed)
+    }
+
+    /// A bug that lives outside validation and apply: the commit is validated and applied
+    /// correctly, and counted (`Bug::HangAfter100Commits`, `Bug::TickStorm`). Only this
+    /// node's keys are validated: under `Bug::StaleNonOwnerRead` reads of cached copies
+    /// are not this node's to check, and are taken as current.
+    fn planted_commit_elsewhere(
+        &mut self,
+        checks: &[(&str, u64)],
+        writes: Vec<KeyValue>,
+    ) -> Outcome {
+        self.planted.commits += 1;
+        let shards = &self.volatile.shards;
+        let mine = checks.iter().copied().filter(|(key, _)| shards.is_mine(key));
+        let conflicts = self.durable.store.validate(mine);
+        if conflicts.is_empty() {
+            Outcome::Committed(self.durable.store.apply(writes))
+        } else {
+            Outcome::Aborted(conflicts)
         }
     }
 }

@@ -183,68 +183,156 @@ impl Recovered {
 /// `TrustTornTail` skips the checksums, `TruncateOnReadError` believes the first read
 /// (and cuts whatever it did not like), `ReplayTwice` decodes from the first snapshot.
 pub fn recover(storage: &mut dyn Storage, bug: Option<Bug>) -> Result<Recovered, RecoverError> {
-    let verify = bug != Some(Bug::TrustTornTail);
-    let reread = bug != Some(Bug::TruncateOnReadError);
     let len = storage.size()?;
     if len == 0 {
         return Ok(Recovered::default());
     }
-    let mut bytes = storage.read(0, len)?;
-    let (mut rereads, mut repaired_reads, mut rereads_here) = (0, 0, 0);
-    let mut header = wal::decode_header(&bytes);
-    while header.is_err() && reread && rereads_here < REREADS_MAX {
-        bytes = storage.read(0, len)?;
-        rereads += 1;
-        rereads_here += 1;
-        header = wal::decode_header(&bytes);
-    }
-    let (header, header_len) = header.map_err(|found| {
-        RecoverError::Damaged(Damage {
-            offset: 0,
-            found,
-            why: "a log starts with an occ-node log header, so this is not a log or its head \
-                  is damaged"
-                .to_string(),
-            valid_len: 0,
-        })
-    })?;
-    let first = header.first_lsn;
-    let mut found = wal::scan(&bytes[header_len as usize..], header_len, Some(first), verify);
-    // Where a re-read first got further than the read before it: from there on, what the
-    // node believes is what a re-read said, to be written back.
-    let mut reread_from = None;
-    rereads_here = 0;
-    while found.stop.is_some() && reread && rereads_here < REREADS_MAX {
-        let from = found.valid_len;
-        let again = storage.read(from, len - from)?;
-        rereads += 1;
-        rereads_here += 1;
-        let next_lsn = found.frames.last().map_or(first, |f| f.lsn + 1);
-        let more = wal::scan(&again, from, Some(next_lsn), verify);
-        if more.valid_len > from {
-            reread_from = reread_from.or(Some(from));
-            bytes.truncate(from as usize);
-            bytes.extend_from_slice(&again);
-            found.frames.extend(more.frames);
-            found.valid_len = more.valid_len;
-            found.stop = more.stop;
-            repaired_reads += 1;
-            rereads_here = 0;
-        }
-    }
-    // Decode what the state is rebuilt from. A frame whose checksum matched but whose
-    // payload does not decode (garbage that passed a 32-bit check, or a writer's bug) ends
-    // the log there, like any other bad frame.
-    let snapshot_ends: Vec<usize> =
-        (0..found.frames.len()).filter(|&i| found.frames[i].is_snapshot).collect();
-    let snapshot_start = |frames: &[wal::Frame], end: usize| {
-        end - frames[..end].iter().rev().take_while(|f| f.is_part).count()
+    let mut reader = Reader {
+        storage,
+        len,
+        verify: bug != Some(Bug::TrustTornTail),
+        reread: bug != Some(Bug::TruncateOnReadError),
+        rereads: 0,
+        repaired_reads: 0,
     };
-    let from = match bug {
-        Some(Bug::ReplayTwice) => snapshot_ends.first(),
-        _ => snapshot_ends.last(),
+    let (mut bytes, header, header_len) = reader.header()?;
+    let first = header.first_lsn;
+    let (mut found, reread_from) = reader.frames(&mut bytes, header_len, first)?;
+    let from = replay_from(&found.frames, bug);
+    let records = decode_records(&bytes, &mut found, from);
+    if bug != Some(Bug::TruncateOnReadError) {
+        refuse_synced_damage(&bytes, &mut found, first)?;
     }
-    .map_or(0, |&end| snapshot_start(&found.frames, end));
+    // The disk must hold exactly what the node is about to believe: what only a re-read
+    // got right is written back, and the tail past the valid prefix is cut.
+    if let Some(from) = reread_from.filter(|&from| from < found.valid_len) {
+        reader.storage.rewrite(from, &bytes[from as usize..found.valid_len as usize])?;
+    }
+    assert!(
+        found.valid_len <= len,
+        "a valid prefix of {} bytes in a log of {len}",
+        found.valid_len
+    );
+    let discarded_bytes = len - found.valid_len;
+    if discarded_bytes > 0 {
+        reader.storage.truncate(found.valid_len)?;
+    }
+    let snapshots = snapshots_in(&found.frames);
+    Ok(Recovered {
+        records,
+        snapshots: snapshots[snapshots.len().saturating_sub(2)..].to_vec(),
+        header: Some(header),
+        frames: found.frames.len(),
+        first_lsn: found.frames.first().map(|f| f.lsn),
+        log_len: found.valid_len,
+        discarded_bytes,
+        rereads: reader.rereads,
+        repaired_reads: reader.repaired_reads,
+        stop: found.stop,
+    })
+}
+
+/// Recovery's reads of one log of `len` bytes, each invalid range re-read up to
+/// [`REREADS_MAX`] times in a row (`reread`, false only for `Bug::TruncateOnReadError`)
+/// before it is believed; `verify`: checksums are checked (false only for
+/// `Bug::TrustTornTail`).
+struct Reader<'a> {
+    storage: &'a mut dyn Storage,
+    len: u64,
+    verify: bool,
+    reread: bool,
+    rereads: u32,
+    repaired_reads: u32,
+}
+
+impl Reader<'_> {
+    /// The whole log, its header and the header's length, or the refusal of a log whose
+    /// header stays invalid through every re-read.
+    fn header(&mut self) -> Result<(Vec<u8>, LogHeader, u64), RecoverError> {
+        let mut bytes = self.storage.read(0, self.len)?;
+        let mut header = wal::decode_header(&bytes);
+        let mut rereads_here = 0;
+        while header.is_err() && self.reread && rereads_here < REREADS_MAX {
+            bytes = self.storage.read(0, self.len)?;
+            self.rereads += 1;
+            rereads_here += 1;
+            header = wal::decode_header(&bytes);
+        }
+        let (header, header_len) = header.map_err(|found| {
+            RecoverError::Damaged(Damage {
+                offset: 0,
+                found,
+                why: "a log starts with an occ-node log header, so this is not a log or its \
+                      head is damaged"
+                    .to_string(),
+                valid_len: 0,
+            })
+        })?;
+        Ok((bytes, header, header_len))
+    }
+
+    /// The valid frames after the header (LSNs from `first`), where the first invalid one
+    /// is read again until it reads the same [`REREADS_MAX`] times in a row. What a
+    /// re-read got further with replaces the tail of `bytes`; the offset where that first
+    /// happened comes back too: from there on the node believes what a re-read said, which
+    /// must be written back.
+    fn frames(
+        &mut self,
+        bytes: &mut Vec<u8>,
+        header_len: u64,
+        first: u64,
+    ) -> Result<(wal::Scan, Option<u64>), RecoverError> {
+        let mut found =
+            wal::scan(&bytes[header_len as usize..], header_len, Some(first), self.verify);
+        let mut reread_from = None;
+        let mut rereads_here = 0;
+        while found.stop.is_some() && self.reread && rereads_here < REREADS_MAX {
+            let from = found.valid_len;
+            let again = self.storage.read(from, self.len - from)?;
+            self.rereads += 1;
+            rereads_here += 1;
+            let next_lsn = found.frames.last().map_or(first, |f| f.lsn + 1);
+            let more = wal::scan(&again, from, Some(next_lsn), self.verify);
+            if more.valid_len > from {
+                reread_from = reread_from.or(Some(from));
+                bytes.truncate(from as usize);
+                bytes.extend_from_slice(&again);
+                found.frames.extend(more.frames);
+                found.valid_len = more.valid_len;
+                found.stop = more.stop;
+                self.repaired_reads += 1;
+                rereads_here = 0;
+            }
+        }
+        debug_assert!(
+            (1..found.frames.len()).all(|i| found.frames[i].lsn == found.frames[i - 1].lsn + 1),
+            "the frames a re-read appended must go on at the next LSN"
+        );
+        Ok((found, reread_from))
+    }
+}
+
+/// The index of the first frame the state is rebuilt from: the start of the last
+/// snapshot (of the first, for `Bug::ReplayTwice`), or 0 without one.
+fn replay_from(frames: &[wal::Frame], bug: Option<Bug>) -> usize {
+    let mut snapshot_ends = (0..frames.len()).filter(|&i| frames[i].is_snapshot);
+    let end = match bug {
+        Some(Bug::ReplayTwice) => snapshot_ends.next(),
+        _ => snapshot_ends.next_back(),
+    };
+    end.map_or(0, |end| snapshot_start(frames, end))
+}
+
+/// The index of the first frame of the snapshot whose last frame is `frames[end]`.
+fn snapshot_start(frames: &[wal::Frame], end: usize) -> usize {
+    end - frames[..end].iter().rev().take_while(|f| f.is_part).count()
+}
+
+/// `(offset, record)` of every record from frame `from` on, a snapshot decoded from all of
+/// its frames. A frame whose checksum matched but whose payload does not decode (garbage
+/// that passed a 32-bit check, or a writer's bug) ends the log there, like any other bad
+/// frame: `found` is cut back to it.
+fn decode_records(bytes: &[u8], found: &mut wal::Scan, from: usize) -> Vec<(u64, Logged)> {
     let mut records = Vec::with_capacity(found.frames.len() - from);
     let mut i = from;
     while i < found.frames.len() {
@@ -255,9 +343,9 @@ pub fn recover(storage: &mut dyn Storage, bug: Option<Bug>) -> Result<Recovered,
             i
         };
         let decoded = if frame.is_part {
-            wal::decode_snapshot_frames(&bytes, 0, &found.frames[i..=end])
+            wal::decode_snapshot_frames(bytes, 0, &found.frames[i..=end])
         } else {
-            wal::decode(&bytes, 0, &frame)
+            wal::decode(bytes, 0, &frame)
         };
         match decoded {
             Ok(record) => records.push((frame.offset, record)),
@@ -270,51 +358,47 @@ pub fn recover(storage: &mut dyn Storage, bug: Option<Bug>) -> Result<Recovered,
         }
         i = end + 1;
     }
-    if found.stop.is_some() && bug != Some(Bug::TruncateOnReadError) {
-        let at = found.valid_len;
-        let lsn = found.frames.last().map_or(first, |f| f.lsn + 1);
-        if let Some(proof) = wal::synced_past(&bytes[at as usize..], at, lsn) {
-            return Err(RecoverError::Damaged(Damage {
-                offset: at,
-                found: found.stop.take().unwrap_or_default(),
-                why: format!(
-                    "LSN {lsn} belongs here, and the frame at offset {} (LSN {}) was written \
-                     once the log was synced through LSN {}: the damage lies in synced records",
-                    proof.offset, proof.lsn, proof.synced
-                ),
-                valid_len: at,
-            }));
-        }
+    records
+}
+
+/// Refuses to cut the log at an invalid frame when a later frame proves the log had been
+/// synced past it: what would be cut is acknowledged data (see the module docs).
+fn refuse_synced_damage(
+    bytes: &[u8],
+    found: &mut wal::Scan,
+    first: u64,
+) -> Result<(), RecoverError> {
+    if found.stop.is_none() {
+        return Ok(());
     }
-    if let Some(from) = reread_from.filter(|&from| from < found.valid_len) {
-        storage.rewrite(from, &bytes[from as usize..found.valid_len as usize])?;
-    }
-    let discarded_bytes = len - found.valid_len;
-    if discarded_bytes > 0 {
-        storage.truncate(found.valid_len)?;
-    }
-    let mut snapshots = Vec::new();
-    for (i, frame) in found.frames.iter().enumerate().filter(|(_, f)| f.is_snapshot) {
-        let start = &found.frames[snapshot_start(&found.frames, i)];
-        snapshots.push(SnapshotAt {
+    let at = found.valid_len;
+    let lsn = found.frames.last().map_or(first, |f| f.lsn + 1);
+    let Some(proof) = wal::synced_past(&bytes[at as usize..], at, lsn) else { return Ok(()) };
+    Err(RecoverError::Damaged(Damage {
+        offset: at,
+        found: found.stop.take().unwrap_or_default(),
+        why: format!(
+            "LSN {lsn} belongs here, and the frame at offset {} (LSN {}) was written once the \
+             log was synced through LSN {}: the damage lies in synced records",
+            proof.offset, proof.lsn, proof.synced
+        ),
+        valid_len: at,
+    }))
+}
+
+/// Where each snapshot of the valid prefix lies, oldest first.
+fn snapshots_in(frames: &[wal::Frame]) -> Vec<SnapshotAt> {
+    let ends = frames.iter().enumerate().filter(|(_, f)| f.is_snapshot);
+    ends.map(|(i, last)| {
+        let start = &frames[snapshot_start(frames, i)];
+        SnapshotAt {
             offset: start.offset,
             first_lsn: start.lsn,
-            lsn: frame.lsn,
-            len: frame.offset + frame.len - start.offset,
-        });
-    }
-    Ok(Recovered {
-        records,
-        snapshots: snapshots[snapshots.len().saturating_sub(2)..].to_vec(),
-        header: Some(header),
-        frames: found.frames.len(),
-        first_lsn: found.frames.first().map(|f| f.lsn),
-        log_len: found.valid_len,
-        discarded_bytes,
-        rereads,
-        repaired_reads,
-        stop: found.stop,
+            lsn: last.lsn,
+            len: last.offset + last.len - start.offset,
+        }
     })
+    .collect()
 }
 
 /// A log in memory that never fails and makes everything durable at once: for tests,

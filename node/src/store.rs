@@ -2,8 +2,11 @@
 //! transaction relied on still current?) and `apply` (install its writes, bumping each
 //! written key's version by exactly one).
 //!
-//! The two are separate on purpose: the node decides between them, and later work (planted
-//! bugs, sharding) needs to change one without touching the other.
+//! The two are separate on purpose: the node decides between them, and each is used
+//! alone: a cluster's participant validates at prepare and installs the versions it
+//! reserved only at the decision, and the planted bugs get one half wrong (`apply_buggy`)
+//! without touching the other. Recovery puts state back the same two ways: `install`
+//! replays a logged write (asserting the +1), `restore` a snapshot's entries.
 
 use crate::fxmap::FxHashMap;
 use crate::protocol::{Conflict, KeyValue, KeyVersion};

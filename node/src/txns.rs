@@ -5,10 +5,10 @@
 //!   After a restart none is open: a commit under an id issued before the crash is
 //!   answered "unknown" (error 1000), since the node cannot know what the transaction read.
 //!
-//! Ids: the node issues `t1`, `t2`, ... from a counter that only `occ_begin` moves. The
-//! counter itself is volatile, but never runs past the durable high-water mark
-//! (`Durable::ids_up_to`, see `node.rs`), and restarts above it, so no id is issued twice
-//! across restarts. A client may also name an id of that form the node has not issued
+//! Ids: the node issues `t1`, `t2`, ... (in a cluster `t1.<node>`, so that ids are unique
+//! across coordinators) from a counter that only `occ_begin` moves. The counter itself is
+//! volatile, but never runs past the durable high-water mark (`Durable::ids_up_to`, see
+//! `node.rs`), and restarts above it, so no id is issued twice across restarts. A client may also name an id of that form the node has not issued
 //! yet (the protocol validates such a commit statelessly): that id is then *reserved*,
 //! never moved past, so no client message can exhaust or poison the id space (a commit
 //! naming `t18446744073709551615` once made every later begin fail). While a reservation

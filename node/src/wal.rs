@@ -10,12 +10,17 @@
 //! - [`Record::Snapshot`]: the whole durable state, so that the log can be cut. A
 //!   snapshot of any size is written as a run of frames (chunks of at most
 //!   `LogConfig::snapshot_chunk_bytes` of its encoding, each its own LSN): no frame ever
-//!   comes near [`RECORD_BYTES_MAX`], whatever the state holds.
+//!   comes near [`RECORD_BYTES_MAX`], whatever the state holds;
+//! - in a cluster, a participant's [`Record::Prepared`] (durable before its yes vote) and
+//!   [`Record::Resolved`], and a coordinator's [`Record::Decided`] (durable before anyone
+//!   hears "commit"), [`Record::Outcome`] and [`Record::Forgotten`]. A snapshot's
+//!   trailing cluster section holds what of these is still open, and is written only when
+//!   not empty, so a lone node's log is what it was before clusters.
 //!
-//! Each record carries its log sequence number (LSN): consecutive, from 1. Recovery
-//! applies a record only if its LSN is past what the state already holds, so a record
-//! that appears twice in the log (before and after a snapshot that includes it) is
-//! applied once.
+//! Each record carries its log sequence number (LSN): consecutive, from the one the log's
+//! header names (1 for a new log). Recovery rebuilds the state from the last snapshot and
+//! applies each record after it once, in LSN order; the records before that snapshot are
+//! already in it and are not even decoded.
 //!
 //! **The log's header.** A log starts with a header ([`LogHeader`]): a magic string, the
 //! format version ([`FORMAT_VERSION`]), the LSN of the first frame after it, and the
@@ -29,10 +34,11 @@
 //! written (the last completed sync): recovery uses it to tell a torn or lost unsynced
 //! tail from damage to synced records (see [`crate::storage`]). The header's own checksum
 //! lets a scan recognise a frame at any offset cheaply. A frame is valid when both
-//! checksums match, the length fits in what is left, the payload decodes completely and
-//! its LSN is the next one expected. The first invalid frame ends the valid prefix: a torn
-//! last write, zeros where a lost write left a hole, or a corrupted read (which recovery
-//! re-reads before it believes it).
+//! checksums match, the length fits in what is left and its LSN is the next one
+//! expected. The scan does not decode payloads: recovery decodes the records it rebuilds
+//! from, and a payload that does not decode completely ends the prefix there. The first
+//! invalid frame ends the valid prefix: a torn last write, zeros where a lost write left a
+//! hole, or a corrupted read (which recovery re-reads before it believes it).
 //!
 //! The payload is a small binary encoding (integers little-endian, strings as a u32
 //! length and UTF-8 bytes): a record is written for every commit, so it must be cheap.
@@ -997,8 +1003,16 @@ mod tests {
         )
     }
 
-    /// A log of one record of each kind.
+    /// A log of one record of each kind, as bytes and as the records they decode to.
     fn sample_log() -> (Vec<u8>, Vec<Logged>) {
+        let records = sample_records();
+        let bytes = records.iter().flat_map(encode_logged).collect();
+        (bytes, records)
+    }
+
+    /// One record of each kind, at LSNs 1 to 10: a commit, an abort, an id block, a
+    /// single node's snapshot, then the cluster's records and a cluster snapshot.
+    fn sample_records() -> Vec<Logged> {
         let commit = CommitRecord {
             txn: TxnKey::Own(7),
             deadline_us: 99,
@@ -1029,67 +1043,79 @@ mod tests {
             participated: vec![(TxnKey::Foreign("t3.n2".into()), committed(&[("y", 1)]), 80)],
             ..snapshot.clone()
         };
-        let mut bytes =
-            encode_commit(1, &commit.txn, 99, &commit.outcome, &[kv("x", "a"), kv("y", "b")]);
-        bytes.extend(encode_commit(2, &abort.txn, 100, &abort.outcome, &[]));
-        bytes.extend(encode_ids(3, 2000));
-        let keys: Vec<(&str, &str, u64)> =
-            snapshot.keys.iter().map(|(k, v, n)| (k.as_str(), v.as_str(), *n)).collect();
-        let outcomes = snapshot.outcomes.iter().map(|(t, o, d)| (t, o, *d));
-        bytes.extend(
-            encode_snapshot(4, 1 << 20, 2000, &keys, outcomes, ClusterState::default()).concat(),
-        );
-        bytes.extend(encode_prepared(5, "t4.n2", &prepared));
-        bytes.extend(encode_resolved(6, "t3.n2", true, 80));
-        let versions = [KeyVersion { key: "x".into(), version: 4 }];
-        let participants = ["n2".to_string()];
-        bytes.extend(encode_decided(7, &TxnKey::Own(9), "t9.n1", &participants, &versions, 90));
+        let resolved =
+            Record::Resolved { txn_id: "t3.n2".into(), committed: true, deadline_us: 80 };
+        let decided = Record::Decided {
+            txn: TxnKey::Own(9),
+            txn_id: "t9.n1".into(),
+            participants: vec!["n2".into()],
+            versions: vec![KeyVersion { key: "x".into(), version: 4 }],
+            deadline_us: 90,
+        };
         let aborted = Outcome::Aborted(vec![]);
-        bytes.extend(encode_outcome(8, &TxnKey::Own(10), 91, &aborted));
-        bytes.extend(encode_forgotten(9, "t9.n1"));
-        let outcomes = cluster_snapshot.outcomes.iter().map(|(t, o, d)| (t, o, *d));
-        let prepared_list = [("t4.n2", &prepared)];
-        let decisions = [("t9.n1", &cluster_snapshot.decisions[0].1[..])];
-        let (txn, outcome, deadline) = &cluster_snapshot.participated[0];
-        let participated = [(txn, outcome, *deadline)];
+        let records = [
+            Record::Commit(commit),
+            Record::Commit(abort),
+            Record::Ids { up_to: 2000 },
+            Record::Snapshot(snapshot),
+            Record::Prepared { txn_id: "t4.n2".into(), prepared },
+            resolved,
+            decided,
+            Record::Outcome { txn: TxnKey::Own(10), deadline_us: 91, outcome: aborted },
+            Record::Forgotten { txn_id: "t9.n1".into() },
+            Record::Snapshot(cluster_snapshot),
+        ];
+        (1..).zip(records).map(|(lsn, record)| Logged { lsn, record }).collect()
+    }
+
+    /// `logged` framed by the encoder the node writes its kind with (a snapshot in one
+    /// chunk).
+    fn encode_logged(logged: &Logged) -> Vec<u8> {
+        let lsn = logged.lsn;
+        match &logged.record {
+            Record::Commit(CommitRecord { txn, deadline_us, outcome, values }) => {
+                let installed: Vec<KeyValue> = match outcome {
+                    Outcome::Committed(versions) => {
+                        versions.iter().zip(values).map(|(v, value)| kv(&v.key, value)).collect()
+                    }
+                    Outcome::Aborted(_) => Vec::new(),
+                };
+                encode_commit(lsn, txn, *deadline_us, outcome, &installed)
+            }
+            Record::Ids { up_to } => encode_ids(lsn, *up_to),
+            Record::Snapshot(snapshot) => encode_sample_snapshot(lsn, snapshot),
+            Record::Prepared { txn_id, prepared } => encode_prepared(lsn, txn_id, prepared),
+            Record::Resolved { txn_id, committed, deadline_us } => {
+                encode_resolved(lsn, txn_id, *committed, *deadline_us)
+            }
+            Record::Decided { txn, txn_id, participants, versions, deadline_us } => {
+                encode_decided(lsn, txn, txn_id, participants, versions, *deadline_us)
+            }
+            Record::Outcome { txn, deadline_us, outcome } => {
+                encode_outcome(lsn, txn, *deadline_us, outcome)
+            }
+            Record::Forgotten { txn_id } => encode_forgotten(lsn, txn_id),
+        }
+    }
+
+    /// `snapshot` at `lsn`, in one chunk, borrowed the way the node hands its state over.
+    fn encode_sample_snapshot(lsn: u64, snapshot: &Snapshot) -> Vec<u8> {
+        let Snapshot { ids_up_to, keys, outcomes, prepared, decisions, participated } = snapshot;
+        let keys: Vec<(&str, &str, u64)> =
+            keys.iter().map(|(k, v, n)| (k.as_str(), v.as_str(), *n)).collect();
+        let outcomes = outcomes.iter().map(|(t, o, d)| (t, o, *d));
+        let prepared: Vec<(&str, &PreparedTxn)> =
+            prepared.iter().map(|(id, p)| (id.as_str(), p)).collect();
+        let decisions: Vec<(&str, &[String])> =
+            decisions.iter().map(|(id, w)| (id.as_str(), &w[..])).collect();
+        let participated: Vec<(&TxnKey, &Outcome, u64)> =
+            participated.iter().map(|(t, o, d)| (t, o, *d)).collect();
         let cluster = ClusterState {
-            prepared: &prepared_list,
+            prepared: &prepared,
             decisions: &decisions,
             participated: &participated,
         };
-        bytes.extend(encode_snapshot(10, 1 << 20, 2000, &keys, outcomes, cluster).concat());
-        let records = vec![
-            Logged { lsn: 1, record: Record::Commit(commit) },
-            Logged { lsn: 2, record: Record::Commit(abort) },
-            Logged { lsn: 3, record: Record::Ids { up_to: 2000 } },
-            Logged { lsn: 4, record: Record::Snapshot(snapshot) },
-            Logged { lsn: 5, record: Record::Prepared { txn_id: "t4.n2".into(), prepared } },
-            Logged {
-                lsn: 6,
-                record: Record::Resolved {
-                    txn_id: "t3.n2".into(),
-                    committed: true,
-                    deadline_us: 80,
-                },
-            },
-            Logged {
-                lsn: 7,
-                record: Record::Decided {
-                    txn: TxnKey::Own(9),
-                    txn_id: "t9.n1".into(),
-                    participants: participants.to_vec(),
-                    versions: versions.to_vec(),
-                    deadline_us: 90,
-                },
-            },
-            Logged {
-                lsn: 8,
-                record: Record::Outcome { txn: TxnKey::Own(10), deadline_us: 91, outcome: aborted },
-            },
-            Logged { lsn: 9, record: Record::Forgotten { txn_id: "t9.n1".into() } },
-            Logged { lsn: 10, record: Record::Snapshot(cluster_snapshot) },
-        ];
-        (bytes, records)
+        encode_snapshot(lsn, 1 << 20, *ids_up_to, &keys, outcomes, cluster).concat()
     }
 
     #[test]
