@@ -147,20 +147,6 @@ fn map_dotted_pairs(text: &str, mut replace: impl FnMut(&str) -> Option<String>)
     }
     out
 }
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn store_txn_ids_in_a_sentence_become_t_names() {
-        // Whole words only: t5 becomes T12, t55 and `at5` stay, other text is untouched.
-        let txn_of = |word: &str| (word == "t5").then_some(12);
-        let (text, named) = rename_ids("the store aborted t5 (t55, at5, t5é): é ok", txn_of);
-        assert_eq!(text, "the store aborted T12 (t55, at5, T12é): é ok");
-        assert_eq!(named, [12, 12]);
-    }
-}
-
 /// `text` with each word (a run of ASCII letters and digits) replaced by what `replace`
 /// makes of it, or kept when it makes nothing.
 pub(crate) fn map_words(text: &str, mut replace: impl FnMut(&str) -> Option<String>) -> String {
@@ -180,4 +166,18 @@ pub(crate) fn map_words(text: &str, mut replace: impl FnMut(&str) -> Option<Stri
         rest = after;
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_txn_ids_in_a_sentence_become_t_names() {
+        // Whole words only: t5 becomes T12, t55 and `at5` stay, other text is untouched.
+        let txn_of = |word: &str| (word == "t5").then_some(12);
+        let (text, named) = rename_ids("the store aborted t5 (t55, at5, t5é): é ok", txn_of);
+        assert_eq!(text, "the store aborted T12 (t55, at5, T12é): é ok");
+        assert_eq!(named, [12, 12]);
+    }
 }
