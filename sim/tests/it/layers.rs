@@ -151,3 +151,52 @@ fn the_scene_knows_neither_renderer() {
     }
     assert!(found.is_empty(), "{found:#?}");
 }
+
+/// The functions of `file` as (name, first line, length in lines): from a line that opens
+/// `fn name(` to the line that closes it at the same indentation (rustfmt's layout).
+fn function_lengths(text: &str) -> Vec<(String, usize, usize)> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut found = Vec::new();
+    for (at, line) in lines.iter().enumerate() {
+        let indent = line.len() - line.trim_start().len();
+        let code = line.trim_start();
+        let after_fn = ["fn ", "pub fn ", "pub(crate) fn ", "pub(super) fn ", "const fn "]
+            .iter()
+            .find_map(|opening| code.strip_prefix(opening));
+        let Some(rest) = after_fn else { continue };
+        if code.ends_with(';') {
+            continue; // A trait's declaration, no body.
+        }
+        let name: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+        let closing = format!("{}}}", " ".repeat(indent));
+        let end = lines[at + 1..].iter().position(|l| l.trim_end() == closing);
+        if let Some(end) = end {
+            found.push((name, at + 1, end + 2));
+        }
+    }
+    found
+}
+
+#[test]
+fn the_store_and_the_checker_have_no_function_over_70_lines() {
+    // TigerBeetle's habit, kept where correctness is decided (issue 23): a function a
+    // reader holds in one view. Split by meaning, into named phases, not at line 70.
+    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let roots = [crate_dir.join("../node/src"), crate_dir.join("src/check")];
+    let mut long = Vec::new();
+    for file in roots.iter().flat_map(|root| sources(root)) {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (name, line, length) in function_lengths(&text) {
+            if length > 70 {
+                long.push(format!("{}:{line} {name}: {length} lines", file.display()));
+            }
+        }
+    }
+    assert!(long.is_empty(), "{long:#?}");
+}
+
+#[test]
+fn function_lengths_are_counted_from_fn_to_its_closing_brace() {
+    let text = "fn short() {\n    1;\n}\n\n    pub(crate) fn inner(&self) -> u8 {\n        2\n    }\ntrait T {\n    fn declared(&self);\n}\n";
+    assert_eq!(function_lengths(text), [("short".to_string(), 1, 3), ("inner".to_string(), 5, 3)]);
+}
