@@ -285,8 +285,8 @@ impl Node {
     }
 
     /// A logging node rebuilt at `now_us` from what [`crate::storage::recover`] found in
-    /// its log: the last snapshot in it, then every record after that snapshot, each
-    /// applied once (by LSN). Outcomes already past their deadline are not restored.
+    /// its log: the last snapshot in it that decodes (or the log's start), then every
+    /// record after that snapshot, each applied once (by LSN). Outcomes already past their deadline are not restored.
     /// Nothing volatile survives: no transaction is open, no reply is held, and the node
     /// waits for `init` again.
     pub fn recover(config: NodeConfig, recovered: Recovered, now_us: u64) -> Node {
@@ -2045,6 +2045,53 @@ mod tests {
             let init = Payload::Init { node_id: "n1".into(), node_ids: ids(node_ids) };
             let sends = sends(&mut alone, 0, Input::Message(envelope(init)));
             assert_eq!(sends.into_iter().next().map(|e| e.body.payload), Some(Payload::InitOk));
+        }
+    }
+
+    #[test]
+    fn a_log_whose_last_snapshot_does_not_decode_recovers_whole_or_is_refused_never_panics() {
+        // Proves a node rebuilt around an undecodable snapshot holds every committed write
+        // (from the older snapshot, or from the log's start), and that no such log makes
+        // `Node::recover` panic: storage either gives a whole base or refuses.
+        use crate::storage::{self, CraftedLog};
+        let config = NodeConfig { log: Some(LogConfig::default()), ..NodeConfig::default() };
+        let both = [("x", "a1", 1), ("y", "b1", 1)];
+        for synced_after_lsn in [3, 4] {
+            // An older snapshot that decodes.
+            let mut crafted = CraftedLog::new(1);
+            crafted
+                .commit(0, 1, ("x", "a1", 1))
+                .snapshot(1, &[("x", "a1", 1)], 1 << 20, true)
+                .commit(2, 2, ("y", "b1", 1))
+                .snapshot(3, &both, 16, false)
+                .commit(synced_after_lsn, 3, ("x", "a2", 2));
+            let recovered = storage::recover(&mut crafted.log(), None).expect("recovers");
+            let node = Node::recover(config.clone(), recovered, 0);
+            assert_eq!(node.durable.store.read("x"), (Some("a2"), 2), "{synced_after_lsn}");
+            assert_eq!(node.durable.store.read("y"), (Some("b1"), 1), "{synced_after_lsn}");
+            let cursor = node.volatile.log.as_ref().expect("a logging node");
+            assert_eq!(cursor.appended_lsn, crafted.lsn - 1, "goes on after the last record");
+            assert_eq!(cursor.snapshots.len(), 1, "compaction never starts at the bad one");
+            // No snapshot before it: the log's start.
+            let mut crafted = CraftedLog::new(1);
+            crafted
+                .commit(0, 1, ("x", "a1", 1))
+                .commit(1, 2, ("y", "b1", 1))
+                .snapshot(2, &both, 1 << 20, false)
+                .commit(synced_after_lsn - 1, 3, ("x", "a2", 2));
+            let recovered = storage::recover(&mut crafted.log(), None).expect("recovers");
+            let node = Node::recover(config.clone(), recovered, 0);
+            assert_eq!(node.durable.store.read("x"), (Some("a2"), 2), "{synced_after_lsn}");
+            assert_eq!(node.durable.store.read("y"), (Some("b1"), 1), "{synced_after_lsn}");
+            // A compacted log: nothing whole to start from, refused before a node exists.
+            let mut crafted = CraftedLog::new(5);
+            crafted.snapshot(4, &both, 1 << 20, false).commit(
+                synced_after_lsn + 1,
+                3,
+                ("x", "a2", 2),
+            );
+            let refused = storage::recover(&mut crafted.log(), None);
+            assert!(matches!(refused, Err(storage::RecoverError::Damaged(_))), "{refused:?}");
         }
     }
 }

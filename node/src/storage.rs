@@ -37,6 +37,18 @@
 //! records when no frame was written after their sync. Those read like a torn tail and
 //! are cut; only a second copy (replicas) could tell.
 //!
+//! **A snapshot that does not decode.** The state is rebuilt from the last snapshot and
+//! every record after it. A snapshot whose frames pass their checksums can still fail to
+//! decode (a writer's bug, or damage a 32-bit checksum missed). It is then passed over,
+//! not cut: the latest snapshot before it that decodes is the base, or the log's start
+//! when none does and the log was never compacted (a compacted log starts with the
+//! snapshot it was cut to), and every record after the base is replayed, those after the
+//! bad snapshot too. Nothing is lost: a snapshot only restates the base and the records
+//! between. The bad snapshot stays in the log but is not reported
+//! ([`Recovered::snapshots`]), so the node never compacts its log to start there. A log
+//! with no such base (compacted, and none of its snapshots decodes) is refused
+//! ([`RecoverError::Damaged`]): no whole state could be rebuilt.
+//!
 //! What a re-read brought back is written back over the log (`rewrite`) before the node
 //! goes on: the node must believe exactly what the disk says. A faulty read can even turn
 //! a torn record back into the whole one it was meant to be (one flipped bit, in the
@@ -138,11 +150,12 @@ impl From<io::Error> for RecoverError {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Recovered {
     /// `(offset, record)` of the records the state is rebuilt from: the last snapshot in
-    /// the valid prefix and every record after it (every record, without a snapshot; from
-    /// the first snapshot, for `Bug::ReplayTwice`). Records before that were superseded by
-    /// the snapshot and are not decoded.
+    /// the valid prefix that decodes and every record after it, but for the snapshots
+    /// that do not (every record, without a snapshot that decodes; from the first
+    /// snapshot, for `Bug::ReplayTwice`). Records before that were superseded by the
+    /// snapshot and are not decoded.
     pub records: Vec<(u64, Logged)>,
-    /// The last two snapshots, oldest first.
+    /// The last two snapshots, oldest first, leaving out any that did not decode.
     pub snapshots: Vec<SnapshotAt>,
     /// The log's header (`None`: the log is empty, a new one).
     pub header: Option<LogHeader>,
@@ -198,8 +211,8 @@ pub fn recover(storage: &mut dyn Storage, bug: Option<Bug>) -> Result<Recovered,
     let (mut bytes, header, header_len) = reader.header()?;
     let first = header.first_lsn;
     let (mut found, reread_from) = reader.frames(&mut bytes, header_len, first)?;
-    let from = replay_from(&found.frames, bug);
-    let records = decode_records(&bytes, &mut found, from);
+    let mut base = replay_base(&bytes, &found.frames, first, bug)?;
+    let records = decode_records(&bytes, &mut found, &mut base);
     if bug != Some(Bug::TruncateOnReadError) {
         refuse_synced_damage(&bytes, &mut found, first)?;
     }
@@ -217,7 +230,7 @@ pub fn recover(storage: &mut dyn Storage, bug: Option<Bug>) -> Result<Recovered,
     if discarded_bytes > 0 {
         reader.storage.truncate(found.valid_len)?;
     }
-    let snapshots = snapshots_in(&found.frames);
+    let snapshots = snapshots_in(&found.frames, &base.undecodable);
     Ok(Recovered {
         records,
         snapshots: snapshots[snapshots.len().saturating_sub(2)..].to_vec(),
@@ -312,15 +325,83 @@ impl Reader<'_> {
     }
 }
 
-/// The index of the first frame the state is rebuilt from: the start of the last
-/// snapshot (of the first, for `Bug::ReplayTwice`), or 0 without one.
-fn replay_from(frames: &[wal::Frame], bug: Option<Bug>) -> usize {
-    let mut snapshot_ends = (0..frames.len()).filter(|&i| frames[i].is_snapshot);
-    let end = match bug {
-        Some(Bug::ReplayTwice) => snapshot_ends.next(),
-        _ => snapshot_ends.next_back(),
+/// Where the state is rebuilt from: the last snapshot that decodes, then every record
+/// after it (see the module docs).
+struct Base {
+    /// The first frame decoded after the base.
+    from: usize,
+    /// `(offset, record)` of the snapshot the state starts from, already decoded (`None`:
+    /// from the log's start, or for `Bug::ReplayTwice` from `from`).
+    snapshot: Option<(u64, Logged)>,
+    /// The last frames of the snapshots after the base that do not decode, oldest first:
+    /// passed over, since the base and the records between say all they would.
+    undecodable: Vec<usize>,
+}
+
+/// The base recovery rebuilds from: the last snapshot, or the latest before it that
+/// decodes when it does not, or the log's start when none does and the log was never
+/// compacted (a compacted log starts with the snapshot it was cut to, so it holds every
+/// record from its start only if its first frame is not a snapshot's). A log with no such
+/// base is refused: there is no whole state to start from. `Bug::ReplayTwice` starts
+/// from the first snapshot, decoded with the rest. `first` is the LSN the header names.
+fn replay_base(
+    bytes: &[u8],
+    frames: &[wal::Frame],
+    first: u64,
+    bug: Option<Bug>,
+) -> Result<Base, RecoverError> {
+    let ends: Vec<usize> = (0..frames.len()).filter(|&i| frames[i].is_snapshot).collect();
+    if bug == Some(Bug::ReplayTwice) {
+        let from = ends.first().map_or(0, |&end| snapshot_start(frames, end));
+        return Ok(Base { from, snapshot: None, undecodable: Vec::new() });
+    }
+    let mut undecodable = Vec::new();
+    let mut last_why = None;
+    for &end in ends.iter().rev() {
+        let start = snapshot_start(frames, end);
+        match wal::decode_snapshot_frames(bytes, 0, &frames[start..=end]) {
+            Ok(snapshot) => {
+                undecodable.reverse();
+                let snapshot = Some((frames[start].offset, snapshot));
+                return Ok(Base { from: end + 1, snapshot, undecodable });
+            }
+            Err(why) => {
+                last_why = last_why.or(Some(why));
+                undecodable.push(end);
+            }
+        }
+    }
+    undecodable.reverse();
+    let compacted = frames.first().is_some_and(|f| f.is_part || f.is_snapshot);
+    let (Some(why), true) = (last_why, compacted) else {
+        return Ok(Base { from: 0, snapshot: None, undecodable });
     };
-    end.map_or(0, |end| snapshot_start(frames, end))
+    let last = ends[ends.len() - 1];
+    let start = &frames[snapshot_start(frames, last)];
+    let lsn = frames[last].lsn;
+    let frames_from = if start.lsn == lsn {
+        String::new()
+    } else {
+        format!(" (in frames from LSN {})", start.lsn)
+    };
+    let older = match ends.len() {
+        1 => "no older snapshot is in the log".to_string(),
+        n => format!("no older snapshot decodes either ({} more tried)", n - 1),
+    };
+    Err(RecoverError::Damaged(Damage {
+        offset: start.offset,
+        found: format!(
+            "the snapshot at LSN {lsn}{frames_from} passes its checksums but does not decode: \
+             {why}"
+        ),
+        why: format!(
+            "the state is rebuilt from a snapshot, {older}, and the log does not hold the \
+             records before it (it was compacted to start with a snapshot at LSN {first}): \
+             no whole state can be rebuilt"
+        ),
+        // What a repair keeps: nothing from the first snapshot on, none of which decodes.
+        valid_len: frames[0].offset,
+    }))
 }
 
 /// The index of the first frame of the snapshot whose last frame is `frames[end]`.
@@ -328,13 +409,16 @@ fn snapshot_start(frames: &[wal::Frame], end: usize) -> usize {
     end - frames[..end].iter().rev().take_while(|f| f.is_part).count()
 }
 
-/// `(offset, record)` of every record from frame `from` on, a snapshot decoded from all of
-/// its frames. A frame whose checksum matched but whose payload does not decode (garbage
-/// that passed a 32-bit check, or a writer's bug) ends the log there, like any other bad
-/// frame: `found` is cut back to it.
-fn decode_records(bytes: &[u8], found: &mut wal::Scan, from: usize) -> Vec<(u64, Logged)> {
-    let mut records = Vec::with_capacity(found.frames.len() - from);
-    let mut i = from;
+/// `(offset, record)` of the base's snapshot (taken out of `base`) and every record after
+/// it, a snapshot decoded from all of its frames, the base's undecodable ones passed over. A frame whose
+/// checksum matched but whose payload does not decode (garbage that passed a 32-bit
+/// check, or a writer's bug) ends the log there, like any other bad frame: `found` is cut
+/// back to it.
+fn decode_records(bytes: &[u8], found: &mut wal::Scan, base: &mut Base) -> Vec<(u64, Logged)> {
+    let mut records = Vec::with_capacity(found.frames.len() - base.from + 1);
+    // Taken, not cloned: a snapshot may hold gigabytes.
+    records.extend(base.snapshot.take());
+    let mut i = base.from;
     while i < found.frames.len() {
         let frame = found.frames[i];
         let end = if frame.is_part {
@@ -342,6 +426,10 @@ fn decode_records(bytes: &[u8], found: &mut wal::Scan, from: usize) -> Vec<(u64,
         } else {
             i
         };
+        if base.undecodable.contains(&end) {
+            i = end + 1;
+            continue;
+        }
         let decoded = if frame.is_part {
             wal::decode_snapshot_frames(bytes, 0, &found.frames[i..=end])
         } else {
@@ -386,9 +474,12 @@ fn refuse_synced_damage(
     }))
 }
 
-/// Where each snapshot of the valid prefix lies, oldest first.
-fn snapshots_in(frames: &[wal::Frame]) -> Vec<SnapshotAt> {
-    let ends = frames.iter().enumerate().filter(|(_, f)| f.is_snapshot);
+/// Where each snapshot of the valid prefix lies, oldest first, but for those that do not
+/// decode (`undecodable`, their last frames): the node must never compact its log to
+/// start at one.
+fn snapshots_in(frames: &[wal::Frame], undecodable: &[usize]) -> Vec<SnapshotAt> {
+    let ends = frames.iter().enumerate();
+    let ends = ends.filter(|&(i, f)| f.is_snapshot && !undecodable.contains(&i));
     ends.map(|(i, last)| {
         let start = &frames[snapshot_start(frames, i)];
         SnapshotAt {
@@ -444,6 +535,80 @@ impl Storage for MemLog {
         let keep_from = usize::try_from(keep_from).unwrap_or(usize::MAX).min(self.bytes.len());
         self.bytes.splice(..keep_from, head.iter().copied());
         Ok(())
+    }
+}
+
+/// A log crafted record by record, for recovery's tests (here and in `node`).
+#[cfg(test)]
+pub(crate) struct CraftedLog {
+    pub log: MemLog,
+    /// The LSN the next record gets.
+    pub lsn: u64,
+}
+
+#[cfg(test)]
+impl CraftedLog {
+    /// A log of a header alone whose first record will be LSN `first_lsn` (above 1: a
+    /// compacted log, which starts with a snapshot).
+    pub fn new(first_lsn: u64) -> CraftedLog {
+        let header = LogHeader { first_lsn, ..LogHeader::default() };
+        CraftedLog { log: MemLog { bytes: wal::encode_header(&header) }, lsn: first_lsn }
+    }
+
+    /// Appends own transaction `id`'s commit of `key = value` at `version`, written once
+    /// the log was synced through `synced`.
+    pub fn commit(&mut self, synced: u64, id: u64, write: (&str, &str, u64)) -> &mut CraftedLog {
+        use crate::outcomes::{Outcome, TxnKey};
+        use crate::protocol::{KeyValue, KeyVersion};
+        let (key, value, version) = write;
+        let outcome = Outcome::Committed(vec![KeyVersion { key: key.into(), version }]);
+        let writes = [KeyValue { key: key.into(), value: value.into() }];
+        let at = wal::At { lsn: self.lsn, synced };
+        self.log.bytes.extend(wal::encode_commit(
+            at,
+            &TxnKey::Own(id),
+            u64::MAX,
+            &outcome,
+            &writes,
+        ));
+        self.lsn += 1;
+        self
+    }
+
+    /// Appends a snapshot of `keys` in chunks of `chunk_bytes`, written once the log was
+    /// synced through `synced`. `decodes` false: its first frame's key count is made
+    /// larger than the payload and both checksums computed again, so that every frame
+    /// passes its checks and the snapshot still does not decode (a writer's bug, or
+    /// damage a 32-bit checksum missed).
+    pub fn snapshot(
+        &mut self,
+        synced: u64,
+        keys: &[(&str, &str, u64)],
+        chunk_bytes: usize,
+        decodes: bool,
+    ) -> &mut CraftedLog {
+        let at = wal::At { lsn: self.lsn, synced };
+        let empty = std::iter::empty();
+        let mut frames =
+            wal::encode_snapshot(at, chunk_bytes, 0, keys, empty, wal::ClusterState::default());
+        if !decodes {
+            // The payload: its kind, then `ids_up_to` (8 bytes), then the key count.
+            let first = &mut frames[0];
+            let count = wal::FRAME_HEADER_BYTES + 1 + 8;
+            first[count..count + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+            let crc = crc32fast::hash(&first[wal::FRAME_HEADER_BYTES..]);
+            first[20..24].copy_from_slice(&crc.to_le_bytes());
+            let crc = crc32fast::hash(&first[..24]);
+            first[24..28].copy_from_slice(&crc.to_le_bytes());
+        }
+        self.lsn += frames.len() as u64;
+        self.log.bytes.extend(frames.concat());
+        self
+    }
+
+    /// The log crafted so far.
+    pub fn log(&self) -> MemLog {
+        self.log.clone()
     }
 }
 
@@ -668,4 +833,101 @@ mod tests {
 
     /// The payload checksum's first byte in a frame.
     const FRAME_CRC: usize = 20;
+
+    /// `(LSN, kind)` of each record recovery rebuilds from.
+    fn replayed(recovered: &Recovered) -> Vec<(u64, &'static str)> {
+        let kind = |record: &wal::Record| match record {
+            wal::Record::Snapshot(_) => "snapshot",
+            wal::Record::Commit(_) => "commit",
+            _ => "other",
+        };
+        recovered.records.iter().map(|(_, r)| (r.lsn, kind(&r.record))).collect()
+    }
+
+    #[test]
+    fn an_undecodable_last_snapshot_falls_back_to_the_one_before_and_nothing_is_lost() {
+        // Proves the state is rebuilt from the older snapshot and every record after it,
+        // the undecodable one passed over (and kept), whether or not a later record
+        // proves that it was synced.
+        for synced_after_lsn in [3, 4] {
+            let mut crafted = CraftedLog::new(1);
+            crafted
+                .commit(0, 1, ("x", "a1", 1))
+                .snapshot(1, &[("x", "a1", 1)], 1 << 20, true)
+                .commit(2, 2, ("y", "b1", 1))
+                .snapshot(3, &[("x", "a1", 1), ("y", "b1", 1)], 16, false);
+            let last = crafted.lsn;
+            assert!(last > 5, "the undecodable snapshot is in chunks");
+            crafted.commit(synced_after_lsn, 3, ("x", "a2", 2));
+            let mut log = crafted.log();
+            let before = log.bytes.clone();
+            let recovered = recover(&mut log, None).expect("an older snapshot to start from");
+            let lsns = vec![(2, "snapshot"), (3, "commit"), (last, "commit")];
+            assert_eq!(replayed(&recovered), lsns, "synced through {synced_after_lsn}");
+            let wal::Record::Snapshot(base) = &recovered.records[0].1.record else {
+                panic!("the first record is the older snapshot")
+            };
+            assert_eq!(base.keys, vec![("x".to_string(), "a1".to_string(), 1)]);
+            let snapshot_lsns: Vec<u64> = recovered.snapshots.iter().map(|s| s.lsn).collect();
+            assert_eq!(snapshot_lsns, vec![2], "only a snapshot that decodes is one to keep");
+            assert_eq!(recovered.discarded_bytes, 0);
+            assert_eq!(log.bytes, before, "nothing was cut");
+        }
+    }
+
+    #[test]
+    fn an_undecodable_only_snapshot_falls_back_to_the_log_s_start_and_nothing_is_lost() {
+        // Proves a log that was never compacted rebuilds from every record in it when its
+        // one snapshot does not decode, instead of starting empty.
+        for synced_after_lsn in [2, 3] {
+            let mut crafted = CraftedLog::new(1);
+            crafted
+                .commit(0, 1, ("x", "a1", 1))
+                .commit(1, 2, ("y", "b1", 1))
+                .snapshot(2, &[("x", "a1", 1), ("y", "b1", 1)], 1 << 20, false)
+                .commit(synced_after_lsn, 3, ("x", "a2", 2));
+            let mut log = crafted.log();
+            let before = log.bytes.clone();
+            let recovered = recover(&mut log, None).expect("the log's start to rebuild from");
+            let lsns = vec![(1, "commit"), (2, "commit"), (4, "commit")];
+            assert_eq!(replayed(&recovered), lsns, "synced through {synced_after_lsn}");
+            assert_eq!(recovered.snapshots, vec![]);
+            assert_eq!((recovered.first_lsn, recovered.discarded_bytes), (Some(1), 0));
+            assert_eq!(log.bytes, before, "nothing was cut");
+        }
+    }
+
+    #[test]
+    fn an_undecodable_snapshot_with_no_complete_state_before_it_is_refused() {
+        // Proves a compacted log whose snapshots all fail to decode is refused, naming the
+        // snapshot and why, and left as it was: no state it could start from is whole.
+        let head = wal::encode_header(&LogHeader { first_lsn: 5, ..LogHeader::default() });
+        let head_len = head.len() as u64;
+        for synced_after_lsn in [4, 5] {
+            let mut crafted = CraftedLog::new(5);
+            crafted.snapshot(4, &[("x", "a1", 1)], 1 << 20, false).commit(
+                synced_after_lsn,
+                3,
+                ("x", "a2", 2),
+            );
+            let mut log = crafted.log();
+            let before = log.bytes.clone();
+            let refused = damage(recover(&mut log, None));
+            assert_eq!((refused.offset, refused.valid_len), (head_len, head_len));
+            assert!(refused.found.contains("snapshot at LSN 5"), "{refused}");
+            assert!(refused.found.contains("does not decode"), "{refused}");
+            assert!(refused.why.contains("no older snapshot"), "{refused}");
+            assert!(refused.why.contains("LSN 5"), "{refused}");
+            assert_eq!(log.bytes, before, "nothing was changed");
+        }
+        // Two snapshots, neither decodes: refused at the last, a repair keeping only what
+        // comes before the first.
+        let mut crafted = CraftedLog::new(5);
+        crafted.snapshot(4, &[("x", "a1", 1)], 1 << 20, false).commit(5, 3, ("x", "a2", 2));
+        let second = crafted.log.bytes.len() as u64;
+        crafted.snapshot(6, &[("x", "a2", 2)], 1 << 20, false).commit(7, 4, ("x", "a3", 3));
+        let refused = damage(recover(&mut crafted.log(), None));
+        assert_eq!((refused.offset, refused.valid_len), (second, head_len));
+        assert!(refused.found.contains("snapshot at LSN 7"), "{refused}");
+    }
 }
