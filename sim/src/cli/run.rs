@@ -220,9 +220,9 @@ pub fn summary(outcome: &RunOutcome, repro: &str) -> String {
 /// The reproduce command, and where to keep a failing run flags can reproduce.
 fn repro_of(outcome: &RunOutcome, repro: &str) -> Repro {
     let config = &outcome.sim.config;
-    let record = outcome.failure().filter(|_| config.keep.is_none()).map(|failure| {
-        record(config, &format!("{} (found by sim run)", failure.names().join(", ")))
-    });
+    let record = outcome.failure().filter(|_| config.keep.is_none() && config.shape.is_none()).map(
+        |failure| record(config, &format!("{} (found by sim run)", failure.names().join(", "))),
+    );
     Repro { command: repro.to_string(), record }
 }
 

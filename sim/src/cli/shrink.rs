@@ -146,6 +146,9 @@ fn print_summary(shrunk: &Shrunk) {
     if let Some(stopped) = &shrunk.stopped {
         crate::cli::emit(&format!("  {stopped}\n"));
     }
+    if let Some(shape) = shrunk.shrunk.shape.and_then(|shape| shape.describe()) {
+        crate::cli::emit(&format!("  the store's shape, shrunk: {shape}\n"));
+    }
     let names = evaluate(&shrunk.shrunk).sim.names;
     crate::cli::emit(&format!(
         "  {} (of {} in the original run)\n",
@@ -158,7 +161,10 @@ fn print_summary(shrunk: &Shrunk) {
 /// `--out` file made for it is removed again), else a replay file, written to `out` or
 /// to a fresh name, which is said.
 fn keep_replay(seed: u64, shrunk: &Shrunk, out: Option<Out>) -> Result<String, String> {
-    if shrunk.shrunk.keep.is_none() && shrunk.shrunk.schedule.is_none() {
+    if shrunk.shrunk.keep.is_none()
+        && shrunk.shrunk.schedule.is_none()
+        && shrunk.shrunk.shape.is_none()
+    {
         if let Some(out) = out {
             let shown = out.path.display().to_string();
             out.discard();

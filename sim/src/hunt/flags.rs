@@ -97,6 +97,7 @@ impl RunFlags {
                 Some(command) => StoreSpec::Binary(BinarySpec { command: command.clone() }),
             },
             schedule: None,
+            shape: None,
         }
     }
 }

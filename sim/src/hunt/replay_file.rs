@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::hunt::flags::{parse_bug, parse_workload, CLIENTS_MAX, KEYS_MAX, NODES_MAX, TXNS_MAX};
 use crate::world::faults::{FaultEvent, FaultSchedule, FaultSpec};
 use crate::world::store::{BinarySpec, StoreSpec};
+use crate::world::topology::Shape;
 use crate::world::RunConfig;
 
 fn one_node() -> u32 {
@@ -46,6 +47,54 @@ pub struct ReplayFile {
     /// The fault events a shrunk run keeps (absent: all that its seed draws).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule: Option<ScheduleFile>,
+    /// The store's snapshot interval and TTLs a shrunk run chose (absent: as its seed
+    /// draws them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shape: Option<ShapeFile>,
+}
+
+/// A [`Shape`] as JSON: `{"snapshot_min_bytes": 128, "txn_ttl_us": 200000}`; a field
+/// left out keeps the seed's draw.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShapeFile {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot_min_bytes: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub txn_ttl_us: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome_ttl_us: Option<u64>,
+}
+
+/// The largest snapshot interval a shape may name: the store's default.
+pub const SNAPSHOT_MIN_BYTES_MAX: u64 = 1 << 20;
+
+/// The longest TTL a shape may name: the store's default outcome TTL (60 s).
+pub const TTL_US_MAX: u64 = 60_000_000;
+
+impl ShapeFile {
+    fn of(shape: &Shape) -> ShapeFile {
+        ShapeFile {
+            snapshot_min_bytes: shape.snapshot_min_bytes,
+            txn_ttl_us: shape.txn_ttl_us,
+            outcome_ttl_us: shape.outcome_ttl_us,
+        }
+    }
+
+    fn shape(&self) -> Result<Shape, String> {
+        let check = |field: &str, value: Option<u64>, max: u64| match value {
+            None => Ok(()),
+            Some(value) => within(field, value, max, "a shape"),
+        };
+        check("shape.snapshot_min_bytes", self.snapshot_min_bytes, SNAPSHOT_MIN_BYTES_MAX)?;
+        check("shape.txn_ttl_us", self.txn_ttl_us, TTL_US_MAX)?;
+        check("shape.outcome_ttl_us", self.outcome_ttl_us, TTL_US_MAX)?;
+        Ok(Shape {
+            snapshot_min_bytes: self.snapshot_min_bytes,
+            txn_ttl_us: self.txn_ttl_us,
+            outcome_ttl_us: self.outcome_ttl_us,
+        })
+    }
 }
 
 fn one() -> u32 {
@@ -126,6 +175,7 @@ impl ReplayFile {
                     .collect()
             }),
             schedule: config.schedule.as_ref().map(ScheduleFile::of),
+            shape: config.shape.as_ref().map(ShapeFile::of),
         }
     }
 
@@ -168,6 +218,7 @@ impl ReplayFile {
                     .collect()
             }),
             schedule: self.schedule.as_ref().map(ScheduleFile::schedule).transpose()?,
+            shape: self.shape.as_ref().map(ShapeFile::shape).transpose()?,
         };
         if let Some(command) = &self.bin {
             crate::hunt::flags::check_binary(command, config.bug, &config.faults)
@@ -326,5 +377,34 @@ mod tests {
         };
         check(|f| f.schedule = Some(with(&[("lightning", vec![])], 1)), "names `lightning`");
         check(|f| f.schedule = Some(with(&[], 0)), "`schedule.hurry` is 0");
+    }
+
+    #[test]
+    fn a_shape_round_trips_an_old_file_loads_without_one_and_a_bad_one_is_refused() {
+        let shape = Shape {
+            snapshot_min_bytes: Some(128),
+            txn_ttl_us: None,
+            outcome_ttl_us: Some(500_000),
+        };
+        let config = RunConfig { shape: Some(shape), ..RunConfig::default() };
+        let text = ReplayFile::of(&config).to_json();
+        assert!(text.contains(r#""snapshot_min_bytes": 128"#), "{text}");
+        assert!(!text.contains("txn_ttl_us"), "{text}");
+        let back: ReplayFile = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.config().unwrap().shape, Some(shape));
+        let plain = serde_json::to_string(&file()).unwrap();
+        assert!(!plain.contains("shape"), "{plain}");
+        let old: ReplayFile = serde_json::from_str(&plain).unwrap();
+        assert_eq!(old.config().unwrap().shape, None);
+        let with = |snapshot_min_bytes| ShapeFile {
+            snapshot_min_bytes,
+            txn_ttl_us: None,
+            outcome_ttl_us: None,
+        };
+        check(|f| f.shape = Some(with(Some(0))), "`shape.snapshot_min_bytes` is 0");
+        check(
+            |f| f.shape = Some(ShapeFile { txn_ttl_us: Some(u64::MAX), ..with(None) }),
+            "`shape.txn_ttl_us` is",
+        );
     }
 }

@@ -12,13 +12,20 @@
 //! each kind of fault event (drops, duplicates, delay spikes, partitions, crashes) is
 //! taken out whole if the failure survives that, else by ddmin over its events, so that
 //! the shrunk run keeps only the faults that matter.
+//!
+//! So does the store's timing shape (see [`Shape`]): a bug that shows only once the log
+//! holds two snapshots, or once a table outlives a TTL, needs fewer transactions at a
+//! shorter snapshot interval or TTL. The shape pass runs in each round before the ddmin
+//! over programs, not before the first cut in transactions: there it sent other bugs'
+//! shrinks (volatile-outcomes) into worse local minima.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use crate::hunt::outcome::{evaluate, evaluate_within, Failure};
 use crate::world::faults::{Family, FaultEvent, FaultMix, FaultSchedule, FaultSpec, Happened};
-use crate::world::{simulate, RunConfig};
+use crate::world::topology::Shape;
+use crate::world::{simulate, store_config_of, RunConfig};
 
 /// Runs a shrink may spend; each is one full simulated run (small ones, mostly).
 pub const RUNS_MAX_DEFAULT: u64 = 3_000;
@@ -238,6 +245,7 @@ pub fn shrink_within(
             config.schedule = None;
         }
     }
+    best.shape = best.shape.and_then(|shape| shape_that_applies(&best, shape));
     let shrunk_outcome = evaluate(&RunConfig {
         schedule: Some(best.schedule.clone().unwrap_or_default()),
         ..best.clone()
@@ -261,6 +269,16 @@ pub fn shrink_within(
         shrunk_faults: shrunk_outcome.sim.network.faults.happened,
         stopped: shrinker.stopped(budget, original.txns, shrunk_txns),
     })
+}
+
+/// `shape` less the TTLs of an `expiry` family a later pass took out (they change
+/// nothing); `None` if nothing is left.
+fn shape_that_applies(config: &RunConfig, mut shape: Shape) -> Option<Shape> {
+    if crate::world::faults::FaultMix::draw(&config.faults, config.seed).expiry.is_none() {
+        shape.txn_ttl_us = None;
+        shape.outcome_ttl_us = None;
+    }
+    (shape != Shape::default()).then_some(shape)
 }
 
 /// The failing run a shrink starts from, run once.
@@ -359,6 +377,9 @@ fn shrink_pipeline(shrinker: &mut Shrinker, best: &mut RunConfig, keys_first: bo
         shrink_number(shrinker, best, |c| u64::from(c.keys), |c, n| c.keys = n as u32);
         shrink_faults(shrinker, best);
         shrink_hurry(shrinker, best);
+        // Before the programs: a bug that needs the log past two snapshots, or a table
+        // past a TTL, then needs fewer of them.
+        shrink_shape(shrinker, best);
         shrink_number(shrinker, best, |c| u64::from(c.clients), |c, n| c.clients = n as u32);
         shrink_programs(shrinker, best);
         shrink_events(shrinker, best);
@@ -366,6 +387,7 @@ fn shrink_pipeline(shrinker: &mut Shrinker, best: &mut RunConfig, keys_first: bo
             break;
         }
     }
+    shrink_shape_back(shrinker, best);
 }
 
 /// Transactions a run invokes (every attempt, the final read included).
@@ -397,6 +419,82 @@ fn shrink_hurry(shrinker: &mut Shrinker, best: &mut RunConfig) {
             *best = candidate;
             return;
         }
+    }
+}
+
+/// The smallest snapshot interval the shape pass tries: a few records' worth (the store
+/// snapshots once the records since the last one reach the interval or the last
+/// snapshot's size, whichever is larger, so any interval is one it must handle).
+const SNAPSHOT_MIN_BYTES_FLOOR: u64 = 128;
+
+/// The shortest TTLs the shape pass tries: the shortest `FaultMix::draw` draws, so that
+/// every shrunk pair of TTLs is one a seed could have drawn. Not shorter: the clients'
+/// commit resends are sized to end inside the shortest outcome window (see
+/// `topology::client_config`), and a shorter TTL could fail the run for a reason of its
+/// own rather than the bug's.
+const TXN_TTL_US_FLOOR: u64 = 200_000;
+const OUTCOME_TTL_US_FLOOR: u64 = 500_000;
+
+/// The store's timing shape (issue 20): the snapshot interval, then, under the `expiry`
+/// family, the transaction and outcome TTLs, each from its floor up by doubling, the
+/// smallest that still fails the same way kept. A run with the same draws and a shorter
+/// interval or TTL shows a bug that needs snapshots or expiry after fewer transactions.
+fn shrink_shape(shrinker: &mut Shrinker, best: &mut RunConfig) {
+    let store = store_config_of(best);
+    let expiry = crate::world::faults::FaultMix::draw(&best.faults, best.seed).expiry.is_some();
+    let current = store.log.map_or(u64::MAX, |log| log.snapshot_min_bytes);
+    let set = |shape: &mut Shape, n: u64| shape.snapshot_min_bytes = Some(n);
+    shrink_shape_field(shrinker, best, current, SNAPSHOT_MIN_BYTES_FLOOR, set);
+    if !expiry {
+        return;
+    }
+    let set = |shape: &mut Shape, n: u64| shape.txn_ttl_us = Some(n);
+    shrink_shape_field(shrinker, best, store.txn_ttl_us, TXN_TTL_US_FLOOR, set);
+    let set = |shape: &mut Shape, n: u64| shape.outcome_ttl_us = Some(n);
+    shrink_shape_field(shrinker, best, store.outcome_ttl_us, OUTCOME_TTL_US_FLOOR, set);
+}
+
+/// Each field of the shape back as drawn, if the failure survives that and the run grows
+/// no larger: what is left is the shape that matters, and a run that needs none can be
+/// said in flags.
+fn shrink_shape_back(shrinker: &mut Shrinker, best: &mut RunConfig) {
+    let unset: [fn(&mut Shape); 3] = [
+        |shape| shape.snapshot_min_bytes = None,
+        |shape| shape.txn_ttl_us = None,
+        |shape| shape.outcome_ttl_us = None,
+    ];
+    for unset in unset {
+        let Some(mut shape) = best.shape else { return };
+        unset(&mut shape);
+        if Some(shape) == best.shape {
+            continue;
+        }
+        let candidate =
+            RunConfig { shape: (shape != Shape::default()).then_some(shape), ..best.clone() };
+        if shrinker.fails_same_way(&candidate) && size_of(&candidate) <= size_of(best) {
+            *best = candidate;
+        }
+    }
+}
+
+/// One field of the shape: `floor`, then doublings of it below `current`, the first
+/// that still fails the same way kept.
+fn shrink_shape_field(
+    shrinker: &mut Shrinker,
+    best: &mut RunConfig,
+    current: u64,
+    floor: u64,
+    set: impl Fn(&mut Shape, u64),
+) {
+    let mut value = floor;
+    while value < current {
+        let mut candidate = best.clone();
+        set(candidate.shape.get_or_insert_with(Shape::default), value);
+        if shrinker.fails_same_way(&candidate) {
+            *best = candidate;
+            return;
+        }
+        value = value.saturating_mul(2);
     }
 }
 

@@ -56,7 +56,7 @@ use crate::world::store::{Delivery, Sent, Stepped, Store, StoreSpec};
 use crate::world::streams::stream;
 use crate::world::timed_text::TimedText;
 use crate::world::topology::{
-    client_config, home_node, layout, node_config, node_host, with_whims, Membership, Role,
+    client_config, home_node, layout, node_config, node_host, with_whims, Membership, Role, Shape,
 };
 
 /// Where the simulator's own `init` comes from; replies to it are not routed.
@@ -88,6 +88,9 @@ pub struct RunConfig {
     /// Which fault events happen, and how soon the nemesis strikes (see
     /// [`faults::FaultSchedule`]). `None`: all, as drawn. Set by the shrinker.
     pub schedule: Option<faults::FaultSchedule>,
+    /// The store's snapshot interval and TTLs, over what the seed drew (see [`Shape`]).
+    /// `None`: as drawn. Set by the shrinker.
+    pub shape: Option<Shape>,
 }
 
 impl Default for RunConfig {
@@ -105,6 +108,7 @@ impl Default for RunConfig {
             keep: None,
             store: StoreSpec::Builtin,
             schedule: None,
+            shape: None,
         }
     }
 }
@@ -405,7 +409,7 @@ impl World {
         let by_name = processes.iter().enumerate().map(|(i, p)| (p.name.clone(), i)).collect();
         let network = Network::new(mix.clone(), config.seed).with_schedule(config.schedule.clone());
         let process_count = processes.len();
-        let node_config = node_config(&mix, config.bug, config.seed);
+        let node_config = node_config(&mix, config.bug, config.seed, config.shape.as_ref());
         let misroute = (mix.quirks.is_some() && config.nodes > 1 && config.store.is_builtin())
             .then(|| stream(config.seed, "quirks/misroute"));
         let mut world = World {
@@ -449,7 +453,8 @@ impl World {
     }
 
     fn start(&mut self) {
-        let config = node_config(&self.mix, self.config.bug, self.config.seed);
+        let config =
+            node_config(&self.mix, self.config.bug, self.config.seed, self.config.shape.as_ref());
         // With quirky clients each node is initialised up to 1ms late, so that requests
         // reach it before `init` (and must be refused with error 11).
         let mut init_delays = stream(self.config.seed, "node/init");
@@ -683,7 +688,16 @@ fn mix_of(config: &RunConfig) -> FaultMix {
     if config.store.is_binary() {
         mix.disk = None;
     }
+    if let Some(shape) = &config.shape {
+        shape.apply_to_mix(&mut mix);
+    }
     mix
+}
+
+/// The store's configuration in run `config`: its drawn TTLs and snapshot interval, with
+/// the config's shape over them.
+pub fn store_config_of(config: &RunConfig) -> node::NodeConfig {
+    node_config(&mix_of(config), config.bug, config.seed, config.shape.as_ref())
 }
 
 /// Every process of the run, in layout order (the nodes, the clients, the final reader),

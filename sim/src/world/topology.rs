@@ -82,14 +82,61 @@ pub fn layout(names: &[String], clients: u32) -> Vec<(String, Role)> {
     processes
 }
 
+/// The store's timing shape as the shrinker chose it, over what the seed drew (issue 20):
+/// a shorter snapshot interval or shorter TTLs let a durability or expiry bug show with
+/// fewer transactions. Applied after every draw, so that each draw happens as it would,
+/// and a field left `None` (or a TTL whose `expiry` family is off) changes nothing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Shape {
+    /// Replaces the drawn `LogConfig::snapshot_min_bytes`.
+    pub snapshot_min_bytes: Option<u64>,
+    /// Replace the `expiry` family's drawn TTLs (nothing without the family).
+    pub txn_ttl_us: Option<u64>,
+    pub outcome_ttl_us: Option<u64>,
+}
+
+impl Shape {
+    /// The shape in a short line for reports: "snapshots every 128 bytes, txn TTL 200ms".
+    pub fn describe(&self) -> Option<String> {
+        let mut parts = Vec::new();
+        if let Some(bytes) = self.snapshot_min_bytes {
+            parts.push(format!("snapshots every {bytes} bytes"));
+        }
+        if let Some(ttl_us) = self.txn_ttl_us {
+            parts.push(format!("txn TTL {}ms", ttl_us / 1000));
+        }
+        if let Some(ttl_us) = self.outcome_ttl_us {
+            parts.push(format!("outcome TTL {}ms", ttl_us / 1000));
+        }
+        (!parts.is_empty()).then(|| parts.join(", "))
+    }
+
+    /// `mix` with the TTLs of this shape, where its `expiry` family is on. Only the store
+    /// and the clients' stalls read the TTLs after the draw; an isolation drawn to outlast
+    /// them outlasts the shorter ones too.
+    pub fn apply_to_mix(&self, mix: &mut FaultMix) {
+        if let Some(expiry) = &mut mix.expiry {
+            expiry.txn_ttl_us = self.txn_ttl_us.unwrap_or(expiry.txn_ttl_us);
+            expiry.outcome_ttl_us = self.outcome_ttl_us.unwrap_or(expiry.outcome_ttl_us);
+        }
+    }
+}
+
 /// The store's configuration: default TTLs, or short ones under the `expiry` family, and
 /// always a log, with a snapshot interval drawn small so that runs take snapshots and
-/// compact (from a stream of its own: no other draw moves).
-pub(crate) fn node_config(mix: &FaultMix, bug: Option<node::Bug>, seed: u64) -> NodeConfig {
+/// compact (from a stream of its own: no other draw moves). `shape` overrides the drawn
+/// interval (the TTLs come in `mix`, see [`Shape::apply_to_mix`]).
+pub(crate) fn node_config(
+    mix: &FaultMix,
+    bug: Option<node::Bug>,
+    seed: u64,
+    shape: Option<&Shape>,
+) -> NodeConfig {
     let mut draws = stream(seed, "node/log");
     let snapshot_min_bytes = draws.gen_range(512..=4_096);
     // Chunks small enough that snapshots span several frames, which crashes then tear.
     let snapshot_chunk_bytes = draws.gen_range(256..=2_048);
+    let snapshot_min_bytes = shape.and_then(|s| s.snapshot_min_bytes).unwrap_or(snapshot_min_bytes);
     let log = Some(LogConfig { snapshot_min_bytes, snapshot_chunk_bytes });
     match mix.expiry {
         Some(e) => {

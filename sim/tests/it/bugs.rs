@@ -283,6 +283,50 @@ fn durability_and_cluster_bugs_shrink_to_ten_transactions_and_the_faults_that_ma
 }
 
 #[test]
+fn a_shorter_snapshot_interval_shrinks_replay_twice_to_ten_transactions() {
+    // Issue 20: replay-twice shows only once recovery reads a log past two snapshots, so
+    // at the drawn interval (512 to 4096 bytes) its shrunk runs kept dozens of transactions
+    // just to grow the log. The shape pass snapshots every 128 bytes instead (any interval
+    // is one the store must handle), so a few writes make two snapshots: at most 10
+    // transactions, and the replay file keeps the shape and reruns to the same
+    // failure and fingerprint.
+    let (seed, _) = first_failure(Bug::ReplayTwice).expect("found");
+    let shrunk = shrink(&default_run(seed, Bug::ReplayTwice), 3_000).expect("it fails");
+    let what = format!("replay-twice seed {seed}");
+    assert!(shrunk.shrunk_txns <= 10, "{what}: {} transactions", shrunk.shrunk_txns);
+    let shape = shrunk.shrunk.shape.expect("the shape was shrunk");
+    assert!(shape.snapshot_min_bytes.is_some_and(|b| b < 512), "{what}: {shape:?}");
+    assert_replays_to_the_same_run(&shrunk, &what);
+}
+
+#[test]
+fn a_shorter_outcome_ttl_shrinks_keep_resolved_forever() {
+    // Issue 20: keep-resolved-forever's table must outlive an outcome TTL before its
+    // memory bound breaks; seed 0 (`--nodes 3`) draws a long one and shrank to 36
+    // transactions. At the shortest TTL a seed draws (500 ms, no shorter: clients'
+    // resends are sized to it) the table outlives it sooner.
+    let run = RunConfig { nodes: 3, ..default_run(0, Bug::KeepResolvedForever) };
+    let shrunk = shrink(&run, 3_000).expect("it fails");
+    let what = "keep-resolved-forever seed 0";
+    assert!(shrunk.shrunk_txns <= 15, "{what}: {} transactions", shrunk.shrunk_txns);
+    let shape = shrunk.shrunk.shape.expect("the shape was shrunk");
+    assert_eq!(shape.outcome_ttl_us, Some(500_000), "{what}: {shape:?}");
+    assert_replays_to_the_same_run(&shrunk, what);
+}
+
+/// The shrunk run's replay file, written and read back, reruns to its fingerprint and
+/// failure.
+fn assert_replays_to_the_same_run(shrunk: &sim::hunt::shrink::Shrunk, what: &str) {
+    let file = sim::hunt::replay_file::ReplayFile::of(&shrunk.shrunk).to_json();
+    let replayed: sim::hunt::replay_file::ReplayFile = serde_json::from_str(&file).unwrap();
+    let config = replayed.config().unwrap();
+    assert_eq!(config.shape, shrunk.shrunk.shape, "{what}: {file}");
+    let (again, shrunk_run) = (evaluate(&config), evaluate(&shrunk.shrunk));
+    assert_eq!(again.sim.fingerprint, shrunk_run.sim.fingerprint, "{what}");
+    assert_eq!(again.failure().map(|f| f.names()), Some(shrunk.shrunk_failure.names()), "{what}");
+}
+
+#[test]
 fn a_panicking_store_fails_its_seed_and_the_sweep_goes_on() {
     // Every seed is run and reported with its repro and the panic's message and place;
     // the sweep exits 1, not 101.
