@@ -31,9 +31,20 @@ fn minor_faults() -> Option<u64> {
     rest.split_whitespace().nth(7)?.parse().ok()
 }
 
+/// Nanoseconds this thread has run on a CPU (Linux `/proc/thread-self/schedstat`): on a
+/// shared machine the wall time grows with the load, this much less.
+fn cpu_ns() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    stat.split_whitespace().next()?.parse().ok()
+}
+
 /// Resets VmHWM to the current RSS (Linux), so the next reading is the peak since now.
 fn reset_peak() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+fn seconds(time: Option<Duration>) -> String {
+    time.map_or("n/a".to_string(), |t| format!("{:.3} s", t.as_secs_f64()))
 }
 
 fn mib(kib: Option<u64>) -> String {
@@ -45,6 +56,8 @@ struct Run {
     n: usize,
     parse: Duration,
     total: Duration,
+    /// The CPU time of the same check, when the system says.
+    cpu: Option<Duration>,
     phases: Vec<Duration>,
 }
 
@@ -56,6 +69,10 @@ fn run(n: usize, runs: usize) -> Run {
     for _ in 1..runs {
         let run = check_once(n, &events);
         best.total = best.total.min(run.total);
+        best.cpu = match (best.cpu, run.cpu) {
+            (Some(best), Some(this)) => Some(best.min(this)),
+            (best, this) => best.or(this),
+        };
         for (phase, time) in best.phases.iter_mut().zip(run.phases) {
             *phase = (*phase).min(time);
         }
@@ -78,6 +95,7 @@ fn check_once(n: usize, events: &[Event]) -> Run {
     reset_peak();
     let mut phases = Vec::with_capacity(PHASES.len());
     let faults_before = minor_faults();
+    let cpu_before = cpu_ns();
     let start = Instant::now();
     let mut last = start;
     let verdict = check_phased(events, Model::StrictSerializable, &mut |_| {
@@ -87,18 +105,20 @@ fn check_once(n: usize, events: &[Event]) -> Run {
     })
     .expect("well formed");
     let total = start.elapsed();
+    let cpu = cpu_ns().zip(cpu_before).map(|(after, before)| Duration::from_nanos(after - before));
     let faults = minor_faults().zip(faults_before).map(|(after, before)| after - before);
     assert!(verdict.valid, "generated history rejected:\n{}", verdict.render_text(3));
     println!(
-        "check {n:>8} txns ({} events, {} graph edges): {:>8.3} s, RSS with events {}, peak {}, {} page faults",
+        "check {n:>8} txns ({} events, {} graph edges): {:>8.3} s (CPU {}), RSS with events {}, peak {}, {} page faults",
         events.len(),
         verdict.stats.graph_edges,
         total.as_secs_f64(),
+        seconds(cpu),
         mib(before),
         mib(status_kib("VmHWM:")),
         faults.map_or("n/a".to_string(), |f| f.to_string())
     );
-    Run { n, parse: Duration::ZERO, total, phases }
+    Run { n, parse: Duration::ZERO, total, cpu, phases }
 }
 
 fn main() {
@@ -120,6 +140,9 @@ fn main() {
         runs.iter().map(|r| r.total.saturating_sub(r.phases.iter().sum())).collect(),
     ));
     rows.push(("check total".to_string(), runs.iter().map(|r| r.total).collect()));
+    if runs.iter().all(|r| r.cpu.is_some()) {
+        rows.push(("check CPU".to_string(), runs.iter().filter_map(|r| r.cpu).collect()));
+    }
     rows.push(("parse (apart)".to_string(), runs.iter().map(|r| r.parse).collect()));
     print!("{:<14}", "phase");
     for r in &runs {

@@ -443,7 +443,7 @@ impl BaseGraph {
         }
         // Transactions as early as their invocations allow, so that the order follows time
         // and a member (no base edges: it may go anywhere) starts where its edges will be.
-        let invoked = |n: u32| h.txns.get(n as usize).map_or(0, |t| u64::from(t.invoke));
+        let invoked = |n: u32| h.txns.get(n as usize).map_or(0, |t| t.invoke);
         let (offsets, targets, local) =
             by_first(nodes, edges.len(), |i| (edges[i].source, edges[i].target, local[i]));
         let mut graph = BaseGraph {
@@ -462,13 +462,8 @@ impl BaseGraph {
             reverse_sources: Vec::new(),
             reverse_local: Vec::new(),
         };
+        (graph.reverse_offsets, graph.reverse_sources, graph.reverse_local) = graph.reversed();
         (graph.rank, graph.by_rank) = topological_rank(&graph, invoked);
-        // Backwards by target, sources ascending: the order a walk over the edges by
-        // source finds them in.
-        let sources = graph.sources();
-        let reverse =
-            by_first(nodes, sources.len(), |e| (graph.targets[e], sources[e], graph.local[e]));
-        (graph.reverse_offsets, graph.reverse_sources, graph.reverse_local) = reverse;
         graph
     }
 
@@ -498,14 +493,35 @@ impl BaseGraph {
         &self.targets[self.offsets[n] as usize..self.offsets[n + 1] as usize]
     }
 
-    /// Per edge of `targets`, its source.
-    fn sources(&self) -> Vec<u32> {
-        let mut sources = Vec::with_capacity(self.targets.len());
-        for n in 0..self.nodes() {
-            let degree = (self.offsets[n + 1] - self.offsets[n]) as usize;
-            sources.extend(std::iter::repeat_n(n as u32, degree));
+    /// The edges backwards, grouped by target, each target's sources ascending (the
+    /// order a walk over the edges by source finds them in): offsets, sources, and per
+    /// edge whether it is local. A counting sort straight off the forward arrays.
+    fn reversed(&self) -> (Vec<u32>, Vec<u32>, Vec<bool>) {
+        let nodes = self.nodes();
+        let mut offsets = vec![0u32; nodes + 1];
+        for &t in &self.targets {
+            offsets[t as usize + 1] += 1;
         }
-        sources
+        for n in 0..nodes {
+            offsets[n + 1] += offsets[n];
+        }
+        let mut fill = offsets.clone();
+        let mut sources = vec![0u32; self.targets.len()];
+        let mut local = vec![false; self.targets.len()];
+        for n in 0..nodes {
+            for e in self.offsets[n] as usize..self.offsets[n + 1] as usize {
+                let at = &mut fill[self.targets[e] as usize];
+                sources[*at as usize] = n as u32;
+                local[*at as usize] = self.local[e];
+                *at += 1;
+            }
+        }
+        (offsets, sources, local)
+    }
+
+    /// How many edges come into node `n` (once the reverse arrays are built).
+    fn in_degree(&self, n: usize) -> u32 {
+        self.reverse_offsets[n + 1] - self.reverse_offsets[n]
     }
 }
 
@@ -686,26 +702,26 @@ impl Dag<'_> {
 /// of the smallest `key` first), or `u32::MAX` for nodes on or behind a cycle. Paths in
 /// the graph only climb in rank: the quick pass looks for a path back to a transaction
 /// only below the highest rank it must reach.
-fn topological_rank(graph: &BaseGraph, key: impl Fn(u32) -> u64) -> (Vec<u32>, Vec<u32>) {
+/// The reverse arrays must be built (they give the in-degrees).
+fn topological_rank(graph: &BaseGraph, key: impl Fn(u32) -> u32) -> (Vec<u32>, Vec<u32>) {
     use std::cmp::Reverse;
     use std::collections::BinaryHeap;
-    let mut indegree = vec![0u32; graph.nodes()];
-    for &t in &graph.targets {
-        indegree[t as usize] += 1;
-    }
+    let mut indegree: Vec<u32> = (0..graph.nodes()).map(|n| graph.in_degree(n)).collect();
     let mut rank = vec![u32::MAX; graph.nodes()];
+    // `(key, node)` packed in one word, ordered as the pair: a cheaper heap.
+    let packed = |n: u32| u64::from(key(n)) << 32 | u64::from(n);
     // Nodes without edges (every transaction that did not commit) wait in a sorted list
     // beside the heap, not in it: the same order, from a much smaller heap.
-    let mut ready: BinaryHeap<Reverse<(u64, u32)>> = BinaryHeap::new();
-    let mut idle: Vec<(u64, u32)> = Vec::new();
+    let mut ready: BinaryHeap<Reverse<u64>> = BinaryHeap::new();
+    let mut idle: Vec<u64> = Vec::new();
     for n in 0..graph.nodes() as u32 {
         if indegree[n as usize] != 0 {
             continue;
         }
         if graph.out(n as usize).is_empty() {
-            idle.push((key(n), n));
+            idle.push(packed(n));
         } else {
-            ready.push(Reverse((key(n), n)));
+            ready.push(Reverse(packed(n)));
         }
     }
     idle.sort_unstable();
@@ -714,18 +730,18 @@ fn topological_rank(graph: &BaseGraph, key: impl Fn(u32) -> u64) -> (Vec<u32>, V
     let mut by_rank = Vec::with_capacity(graph.nodes());
     loop {
         let n = match (ready.peek(), idle.peek()) {
-            (Some(Reverse(r)), Some(i)) if i < r => idle.next().expect("peeked").1,
-            (Some(_), _) => ready.pop().expect("peeked").0 .1,
-            (None, Some(_)) => idle.next().expect("peeked").1,
+            (Some(&Reverse(r)), Some(&i)) if i < r => idle.next().expect("peeked"),
+            (Some(_), _) => ready.pop().expect("peeked").0,
+            (None, Some(_)) => idle.next().expect("peeked"),
             (None, None) => break,
-        };
+        } as u32;
         rank[n as usize] = next;
         by_rank.push(n);
         next += 1;
         for &t in graph.out(n as usize) {
             indegree[t as usize] -= 1;
             if indegree[t as usize] == 0 {
-                ready.push(Reverse((key(t), t)));
+                ready.push(Reverse(packed(t)));
             }
         }
     }
