@@ -43,8 +43,11 @@ fn order_key(place: u64) -> u64 {
 /// between two neighbours many times over before the keys are spread out again.
 const ORDER_GAP_BITS: u32 = 24;
 
-/// Steps the search may take: one per choice tried, plus one per history event for
-/// each complete choice judged.
+/// Steps the search may take: one per choice tried, per candidate weighed for a
+/// version, per edge weighed for a placement and per node visited looking for a cycle,
+/// plus one per history event for each complete choice judged. Every loop of the search
+/// counts, so the budget bounds its time (a crash storm's history once spent 449 s
+/// under a budget of 1,000,000 steps that counted only the choices).
 pub const STEP_BUDGET: u64 = 50_000_000;
 
 /// What a member may do.
@@ -1007,6 +1010,9 @@ impl<'s, 'h> Search<'s, 'h> {
             }
             let mut can = false;
             for plan in 0..self.members[i].plans.len() {
+                // Weighing a candidate is a step: the budget bounds the time of the
+                // choices counted, not only their number.
+                self.steps += 1;
                 let writes = &self.members[i].plans[plan].writes;
                 let Some(w) = writes.iter().position(|w| w.0 == key) else { continue };
                 // (The quick pass counts without looking for cycles: it looks once it
@@ -1104,6 +1110,7 @@ impl<'s, 'h> Search<'s, 'h> {
                 let mut options = 0usize;
                 for h in 0..self.keys[k].holes.len() {
                     let v = self.keys[k].holes[h];
+                    self.steps += 1;
                     if self.fits(k, v, write) && !self.closes_cycle(i, plan, w, v) {
                         options += 1;
                     }
@@ -1260,6 +1267,8 @@ impl<'s, 'h> Search<'s, 'h> {
         if rt != NONE {
             preds.push(rt);
         }
+        // Each edge weighed is work the budget must see (a key read by many leaves many).
+        self.steps += (preds.len() + succs.len()) as u64;
         let bound = preds.iter().map(|&p| self.rank_bound(p)).max().unwrap_or(0);
         let mut added = Vec::new();
         let edges = preds.into_iter().map(|p| (p, txn)).chain(succs.into_iter().map(|s| (txn, s)));
