@@ -22,6 +22,7 @@ impl World {
         let is_node: Vec<bool> = self.processes.iter().map(|p| p.role == Role::Node).collect();
         let partition = draw_partition(&mut self.nemesis, &is_node);
         let duration = self.nemesis.gen_range(1..=schedule.duration_us_max);
+        let duration = self.network.stats.faults.lasting_us(duration);
         self.queue.push(now_us + duration, Action::PartitionEnd);
         if !self.network.stats.faults.happens(FaultEvent::Partition, now_us, None, None) {
             // Drawn and ignored: the links stay up, the nemesis's draws go on as before.
@@ -173,6 +174,7 @@ impl World {
             // schedules its next crash, so the nemesis draws in the order it always did.
             process.crash_aim = None;
             let downtime_us = self.crash_nemesis.gen_range(1..=crashes.downtime_us_max);
+            let downtime_us = self.network.stats.faults.lasting_us(downtime_us);
             self.queue.push(now_us + downtime_us, Action::Restart { process: index });
             return;
         }
@@ -191,6 +193,7 @@ impl World {
             self.trace.push(TraceEvent::Crash { time_us: now_us, process: index, damage, held });
         }
         let downtime_us = self.crash_nemesis.gen_range(1..=crashes.downtime_us_max);
+        let downtime_us = self.network.stats.faults.lasting_us(downtime_us);
         self.queue.push(now_us + downtime_us, Action::Restart { process: index });
         self.reschedule(index, now_us);
     }
