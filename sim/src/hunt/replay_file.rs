@@ -112,7 +112,7 @@ pub struct ScheduleFile {
     /// The nemesis's waits divided by this; absent means 1 (as drawn).
     #[serde(default = "one", skip_serializing_if = "is_one")]
     pub hurry: u32,
-    /// Partitions' and downtimes' lengths divided by this; absent means 1 (as drawn).
+    /// Partitions' lengths divided by this; absent means 1 (as drawn).
     #[serde(default = "one", skip_serializing_if = "is_one")]
     pub brief: u32,
     /// Per kind of fault event (drop, duplicate, delay, partition, crash), the ordinals

@@ -11,8 +11,8 @@
 //! a crash drawn late needs no transactions to keep the run alive until it comes; then
 //! each kind of fault event (drops, duplicates, delay spikes, partitions, crashes) is
 //! taken out whole if the failure survives that, else by ddmin over its events, so that
-//! the shrunk run keeps only the faults that matter. Partitions and downtimes are made
-//! brief where that leaves the run no larger: each attempt they fail is retried, and each
+//! the shrunk run keeps only the faults that matter. Partitions are made brief where
+//! that leaves the run no larger: each attempt they fail is retried, and each
 //! retry is a transaction of the history.
 //!
 //! So does the store's timing shape (see [`Shape`]): a bug that shows only once the log
@@ -435,13 +435,13 @@ fn shrink_hurry(shrinker: &mut Shrinker, best: &mut RunConfig) {
     }
 }
 
-/// Partitions and downtimes as short as the failure allows: a client retries what a
-/// partition or a down node failed, and each retry is a transaction of the history. Kept
+/// Partitions as short as the failure allows: a client retries what a partition failed,
+/// and each retry is a transaction of the history. Kept
 /// only if the run invokes no more transactions and meets no more fault events (shorter
 /// partitions come more often, and each is an event to prune).
 fn shrink_brief(shrinker: &mut Shrinker, best: &mut RunConfig) {
     let mix = FaultMix::draw(&best.faults, best.seed);
-    if mix.partition.is_none() && mix.crash.is_none() {
+    if mix.partition.is_none() {
         return;
     }
     let current = best.schedule.as_ref().map_or(1, |s| s.brief);

@@ -463,9 +463,10 @@ pub struct FaultSchedule {
     /// are divided by this (1: as drawn). A failure that needs a crash needs only the
     /// transactions that run before it: a crash drawn at 800 ms kept 80 of them alive.
     pub hurry: u32,
-    /// How long each partition and each crash's downtime lasts is divided by this (1: as
-    /// drawn; the long isolation keeps its length, which must outlast the TTLs). Clients
-    /// retry what a partition or a down node fails, and each retry is a transaction.
+    /// How long each partition lasts is divided by this (1: as drawn; the long isolation
+    /// keeps its length, which must outlast the TTLs). Clients retry what a partition
+    /// fails, and each retry is a transaction. Not crash downtimes: made brief under a
+    /// hurried nemesis they became a storm of crashes and recoveries, a run of seconds.
     pub brief: u32,
 }
 
@@ -511,7 +512,7 @@ impl FaultLedger {
         }
     }
 
-    /// How long a partition or a crash's downtime lasts, made brief if the schedule says so.
+    /// How long a partition lasts, made brief if the schedule says so.
     pub fn lasting_us(&self, drawn_us: u64) -> u64 {
         match &self.schedule {
             Some(schedule) if schedule.brief > 1 => (drawn_us / u64::from(schedule.brief)).max(1),

@@ -174,7 +174,6 @@ impl World {
             // schedules its next crash, so the nemesis draws in the order it always did.
             process.crash_aim = None;
             let downtime_us = self.crash_nemesis.gen_range(1..=crashes.downtime_us_max);
-            let downtime_us = self.network.stats.faults.lasting_us(downtime_us);
             self.queue.push(now_us + downtime_us, Action::Restart { process: index });
             return;
         }
@@ -193,7 +192,6 @@ impl World {
             self.trace.push(TraceEvent::Crash { time_us: now_us, process: index, damage, held });
         }
         let downtime_us = self.crash_nemesis.gen_range(1..=crashes.downtime_us_max);
-        let downtime_us = self.network.stats.faults.lasting_us(downtime_us);
         self.queue.push(now_us + downtime_us, Action::Restart { process: index });
         self.reschedule(index, now_us);
     }
