@@ -99,6 +99,15 @@ pub struct Record {
     pub ops: Vec<Op>,
 }
 
+/// The next program of a client's source.
+enum Drawn {
+    Done,
+    /// A program that runs, with its index in draw order.
+    Kept(u64, Program),
+    /// One drawn and skipped (not in `keep`).
+    Skipped,
+}
+
 /// Where the programs come from.
 pub enum Source {
     /// Draw `count` programs from a workload generator and run them, or only those whose
@@ -528,11 +537,25 @@ impl Client {
             self.begin_attempt(now_us, index, program, attempt, outbox, records);
             return;
         }
-        let program = match &mut self.source {
-            Source::Generated { generator, count, keep } => loop {
-                if self.drawn >= *count {
+        let (index, program) = loop {
+            match self.draw_program() {
+                Drawn::Done => {
                     self.phase = Phase::Done;
                     return;
+                }
+                Drawn::Kept(index, program) => break (index, program),
+                Drawn::Skipped => self.whims_of_a_skipped_program(),
+            }
+        };
+        self.begin_attempt(now_us, index, program, 1, outbox, records);
+    }
+
+    /// The next program in draw order, and whether it runs.
+    fn draw_program(&mut self) -> Drawn {
+        match &mut self.source {
+            Source::Generated { generator, count, keep } => {
+                if self.drawn >= *count {
+                    return Drawn::Done;
                 }
                 let (rng, next_value, process) =
                     (&mut self.programs, &mut self.next_value, self.process);
@@ -540,21 +563,33 @@ impl Client {
                 let program = generator.next_program(rng, &mut fresh);
                 let index = self.drawn;
                 self.drawn += 1;
-                if keep.as_ref().is_none_or(|keep| keep.contains(&index)) {
-                    break (index, program);
+                match keep.as_ref().is_none_or(|keep| keep.contains(&index)) {
+                    true => Drawn::Kept(index, program),
+                    false => Drawn::Skipped,
                 }
-            },
+            }
             Source::Fixed(programs) => {
                 let Some(program) = programs.get(self.drawn as usize) else {
-                    self.phase = Phase::Done;
-                    return;
+                    return Drawn::Done;
                 };
                 self.drawn += 1;
-                (self.drawn - 1, program.clone())
+                Drawn::Kept(self.drawn - 1, program.clone())
             }
-        };
-        let (index, program) = program;
-        self.begin_attempt(now_us, index, program, 1, outbox, records);
+        }
+    }
+
+    /// The whims a skipped program would have drawn had it run and committed without a
+    /// retry: its neglect at the commit, then the probe before the next program. Only a
+    /// shrunk run skips programs; drawn all the same, the probes and neglect of the
+    /// programs kept stay where they were in the full run, so that removing a transaction
+    /// does not move (or lose) the probe or stall a failure needs (issue 20).
+    fn whims_of_a_skipped_program(&mut self) {
+        if !self.whim(self.neglect.abandon_percent) {
+            self.whim(self.neglect.stall_percent);
+        }
+        if self.quirk == Quirk::Prober && self.stats.committed > 0 && self.whim(25) {
+            self.probe_payload();
+        }
     }
 
     fn begin_attempt(
@@ -655,14 +690,7 @@ impl Client {
 
     /// Sends one probe (see [`Quirk::Prober`]), outside the request in flight.
     fn probe(&mut self, outbox: &mut Vec<Envelope>) {
-        let kind = self.whims.as_mut().map_or(0, |rng| rng.gen_range(0..5));
-        let payload = match kind {
-            0 => Payload::Unknown { type_name: "occ_frobnicate".into() },
-            1 => Payload::Malformed { type_name: "occ_read".into(), reason: String::new() },
-            2 => Payload::Init { node_id: format!("{}-impostor", self.node), node_ids: vec![] },
-            3 => Payload::Malformed { type_name: "occ_read_ok".into(), reason: String::new() },
-            _ => Payload::Init { node_id: self.node.clone(), node_ids: self.membership_probe() },
-        };
+        let payload = self.probe_payload();
         let msg_id = self.next_msg_id;
         self.next_msg_id += 1;
         outbox.push(Envelope {
@@ -670,6 +698,18 @@ impl Client {
             dest: self.node.clone(),
             body: Body { msg_id: Some(msg_id), in_reply_to: None, payload },
         });
+    }
+
+    /// What a probe sends (see [`Quirk::Prober`]), drawn from the whims stream.
+    fn probe_payload(&mut self) -> Payload {
+        let kind = self.whims.as_mut().map_or(0, |rng| rng.gen_range(0..5));
+        match kind {
+            0 => Payload::Unknown { type_name: "occ_frobnicate".into() },
+            1 => Payload::Malformed { type_name: "occ_read".into(), reason: String::new() },
+            2 => Payload::Init { node_id: format!("{}-impostor", self.node), node_ids: vec![] },
+            3 => Payload::Malformed { type_name: "occ_read_ok".into(), reason: String::new() },
+            _ => Payload::Init { node_id: self.node.clone(), node_ids: self.membership_probe() },
+        }
     }
 
     /// The `node_ids` of an `init` probe naming the client's node: a node alone names

@@ -105,13 +105,16 @@ fn is_one(value: &u32) -> bool {
     *value == 1
 }
 
-/// A [`FaultSchedule`] as JSON: `{"hurry": 8, "kept": {"crash": [2], "drop": []}}`.
+/// A [`FaultSchedule`] as JSON: `{"hurry": 8, "brief": 3, "kept": {"crash": [2], "drop": []}}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScheduleFile {
     /// The nemesis's waits divided by this; absent means 1 (as drawn).
     #[serde(default = "one", skip_serializing_if = "is_one")]
     pub hurry: u32,
+    /// Partitions' lengths divided by this; absent means 1 (as drawn).
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub brief: u32,
     /// Per kind of fault event (drop, duplicate, delay, partition, crash), the ordinals
     /// of those that happen; a kind not listed keeps all of its events.
     #[serde(default)]
@@ -125,6 +128,7 @@ impl ScheduleFile {
     fn of(schedule: &FaultSchedule) -> ScheduleFile {
         ScheduleFile {
             hurry: schedule.hurry,
+            brief: schedule.brief,
             kept: schedule
                 .kept
                 .iter()
@@ -135,6 +139,7 @@ impl ScheduleFile {
 
     fn schedule(&self) -> Result<FaultSchedule, String> {
         within("schedule.hurry", u64::from(self.hurry), u64::from(HURRY_MAX), "a schedule")?;
+        within("schedule.brief", u64::from(self.brief), u64::from(HURRY_MAX), "a schedule")?;
         let mut kept = BTreeMap::new();
         for (name, ordinals) in &self.kept {
             let event = FaultEvent::parse(name).ok_or_else(|| {
@@ -143,7 +148,7 @@ impl ScheduleFile {
             })?;
             kept.insert(event, ordinals.iter().copied().collect());
         }
-        Ok(FaultSchedule { kept, hurry: self.hurry })
+        Ok(FaultSchedule { kept, hurry: self.hurry, brief: self.brief })
     }
 }
 
@@ -363,20 +368,23 @@ mod tests {
         let mut kept = BTreeMap::new();
         kept.insert(FaultEvent::Crash, BTreeSet::from([2]));
         kept.insert(FaultEvent::Drop, BTreeSet::new());
-        let schedule = FaultSchedule { kept, hurry: 100 };
+        let schedule = FaultSchedule { kept, hurry: 100, brief: 3 };
         let config = RunConfig { schedule: Some(schedule.clone()), ..RunConfig::default() };
         let text = ReplayFile::of(&config).to_json();
-        assert!(text.contains(r#""hurry": 100"#), "{text}");
+        assert!(text.contains(r#""hurry": 100"#) && text.contains(r#""brief": 3"#), "{text}");
         let back: ReplayFile = serde_json::from_str(&text).unwrap();
         assert_eq!(back.config().unwrap().schedule, Some(schedule));
         let plain = serde_json::to_string(&file()).unwrap();
         assert!(!plain.contains("schedule"), "{plain}");
         let with = |kept: &[(&str, Vec<u64>)], hurry| ScheduleFile {
             hurry,
+            brief: 1,
             kept: kept.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
         };
         check(|f| f.schedule = Some(with(&[("lightning", vec![])], 1)), "names `lightning`");
         check(|f| f.schedule = Some(with(&[], 0)), "`schedule.hurry` is 0");
+        let brief = ScheduleFile { brief: 0, ..with(&[], 1) };
+        check(|f| f.schedule = Some(brief.clone()), "`schedule.brief` is 0");
     }
 
     #[test]

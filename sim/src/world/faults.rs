@@ -463,11 +463,16 @@ pub struct FaultSchedule {
     /// are divided by this (1: as drawn). A failure that needs a crash needs only the
     /// transactions that run before it: a crash drawn at 800 ms kept 80 of them alive.
     pub hurry: u32,
+    /// How long each partition lasts is divided by this (1: as drawn; the long isolation
+    /// keeps its length, which must outlast the TTLs). Clients retry what a partition
+    /// fails, and each retry is a transaction. Not crash downtimes: made brief under a
+    /// hurried nemesis they became a storm of crashes and recoveries, a run of seconds.
+    pub brief: u32,
 }
 
 impl Default for FaultSchedule {
     fn default() -> Self {
-        FaultSchedule { kept: BTreeMap::new(), hurry: 1 }
+        FaultSchedule { kept: BTreeMap::new(), hurry: 1, brief: 1 }
     }
 }
 
@@ -503,6 +508,14 @@ impl FaultLedger {
     pub fn wait_us(&self, drawn_us: u64) -> u64 {
         match &self.schedule {
             Some(schedule) if schedule.hurry > 1 => (drawn_us / u64::from(schedule.hurry)).max(1),
+            _ => drawn_us,
+        }
+    }
+
+    /// How long a partition lasts, made brief if the schedule says so.
+    pub fn lasting_us(&self, drawn_us: u64) -> u64 {
+        match &self.schedule {
+            Some(schedule) if schedule.brief > 1 => (drawn_us / u64::from(schedule.brief)).max(1),
             _ => drawn_us,
         }
     }

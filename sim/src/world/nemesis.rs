@@ -22,6 +22,7 @@ impl World {
         let is_node: Vec<bool> = self.processes.iter().map(|p| p.role == Role::Node).collect();
         let partition = draw_partition(&mut self.nemesis, &is_node);
         let duration = self.nemesis.gen_range(1..=schedule.duration_us_max);
+        let duration = self.network.stats.faults.lasting_us(duration);
         self.queue.push(now_us + duration, Action::PartitionEnd);
         if !self.network.stats.faults.happens(FaultEvent::Partition, now_us, None, None) {
             // Drawn and ignored: the links stay up, the nemesis's draws go on as before.

@@ -262,17 +262,25 @@ fn shrinking_a_durability_bug_keeps_its_crashes_and_its_failure() {
 fn durability_and_cluster_bugs_shrink_to_ten_transactions_and_the_faults_that_matter() {
     // Issue 20: a crash drawn late once kept 75 transactions alive to reach it, and every
     // drop and crash of the run stayed. Hurried and pruned, each of these shrinks to at
-    // most 10 transactions and 3 fault events, and its replay file reruns to the same
-    // failure and fingerprint.
-    for bug in
-        [Bug::IdsResetOnRestart, Bug::VolatileOutcomes, Bug::ReleaseOnAnySync, Bug::CommitOnHint]
-    {
+    // most 10 transactions and 3 fault events (none for the bugs that need no fault), and
+    // its replay file reruns to the same failure and fingerprint. The last two shrank to
+    // 50 and 18 while a removed transaction moved the probes and neglect of the clients'
+    // whims stream: skipped programs now draw theirs all the same.
+    for (bug, needs_faults) in [
+        (Bug::IdsResetOnRestart, true),
+        (Bug::VolatileOutcomes, true),
+        (Bug::ReleaseOnAnySync, true),
+        (Bug::CommitOnHint, true),
+        (Bug::IgnoreChangedMembership, false),
+        (Bug::KeepResolvedForever, false),
+    ] {
         let (seed, _) = first_failure(bug).expect("found");
         let shrunk = shrink(&default_run(seed, bug), 3_000).expect("it fails");
         let faults = shrunk.shrunk_faults.len();
         let what = format!("{} seed {seed}", bug.name());
         assert!(shrunk.shrunk_txns <= 10, "{what}: {} transactions", shrunk.shrunk_txns);
-        assert!((1..=3).contains(&faults), "{what}: {faults} fault events");
+        let allowed = if needs_faults { 1..=3 } else { 0..=0 };
+        assert!(allowed.contains(&faults), "{what}: {faults} fault events");
         assert!(shrunk.original_faults.len() > faults, "{what}");
         let file = sim::hunt::replay_file::ReplayFile::of(&shrunk.shrunk).to_json();
         let replayed: sim::hunt::replay_file::ReplayFile = serde_json::from_str(&file).unwrap();

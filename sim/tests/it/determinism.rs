@@ -161,7 +161,10 @@ fn a_suppressed_fault_event_is_drawn_and_ignored() {
     let seed = 1;
     let none_of = |events: &[FaultEvent]| {
         let kept = events.iter().map(|e| (*e, Default::default())).collect();
-        RunConfig { schedule: Some(FaultSchedule { kept, hurry: 1 }), ..config(seed) }
+        RunConfig {
+            schedule: Some(FaultSchedule { kept, ..FaultSchedule::default() }),
+            ..config(seed)
+        }
     };
     let sim = simulate(&none_of(&[FaultEvent::Crash, FaultEvent::Drop]));
     assert_eq!(sim.disk.crashes, 0);
