@@ -2057,14 +2057,9 @@ mod tests {
         let config = NodeConfig { log: Some(LogConfig::default()), ..NodeConfig::default() };
         let both = [("x", "a1", 1), ("y", "b1", 1)];
         for synced_after_lsn in [3, 4] {
-            // An older snapshot that decodes.
-            let mut crafted = CraftedLog::new(1);
-            crafted
-                .commit(0, 1, ("x", "a1", 1))
-                .snapshot(1, &[("x", "a1", 1)], 1 << 20, true)
-                .commit(2, 2, ("y", "b1", 1))
-                .snapshot(3, &both, 16, false)
-                .commit(synced_after_lsn, 3, ("x", "a2", 2));
+            // An older snapshot that decodes, then one that does not.
+            let mut crafted = CraftedLog::with_an_undecodable_last_snapshot();
+            crafted.commit(synced_after_lsn, 3, ("x", "a2", 2));
             let recovered = storage::recover(&mut crafted.log(), None).expect("recovers");
             let node = Node::recover(config.clone(), recovered, 0);
             assert_eq!(node.durable.store.read("x"), (Some("a2"), 2), "{synced_after_lsn}");

@@ -555,6 +555,19 @@ impl CraftedLog {
         CraftedLog { log: MemLog { bytes: wal::encode_header(&header) }, lsn: first_lsn }
     }
 
+    /// x = a1, a snapshot of it that decodes, y = b1, then a snapshot of both that passes
+    /// its checks and does not decode (in 16-byte chunks): the log both storage's and
+    /// `node`'s tests of the fallback to an older snapshot start from.
+    pub fn with_an_undecodable_last_snapshot() -> CraftedLog {
+        let mut crafted = CraftedLog::new(1);
+        crafted
+            .commit(0, 1, ("x", "a1", 1))
+            .snapshot(1, &[("x", "a1", 1)], 1 << 20, true)
+            .commit(2, 2, ("y", "b1", 1))
+            .snapshot(3, &[("x", "a1", 1), ("y", "b1", 1)], 16, false);
+        crafted
+    }
+
     /// Appends own transaction `id`'s commit of `key = value` at `version`, written once
     /// the log was synced through `synced`.
     pub fn commit(&mut self, synced: u64, id: u64, write: (&str, &str, u64)) -> &mut CraftedLog {
@@ -850,12 +863,7 @@ mod tests {
         // the undecodable one passed over (and kept), whether or not a later record
         // proves that it was synced.
         for synced_after_lsn in [3, 4] {
-            let mut crafted = CraftedLog::new(1);
-            crafted
-                .commit(0, 1, ("x", "a1", 1))
-                .snapshot(1, &[("x", "a1", 1)], 1 << 20, true)
-                .commit(2, 2, ("y", "b1", 1))
-                .snapshot(3, &[("x", "a1", 1), ("y", "b1", 1)], 16, false);
+            let mut crafted = CraftedLog::with_an_undecodable_last_snapshot();
             let last = crafted.lsn;
             assert!(last > 5, "the undecodable snapshot is in chunks");
             crafted.commit(synced_after_lsn, 3, ("x", "a2", 2));
