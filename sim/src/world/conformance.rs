@@ -73,10 +73,10 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use node::protocol::{error_code, is_reply_type, Body, Envelope, Payload};
-use node::shard::ShardMap;
 
 use crate::check::invariants::Violation;
 use crate::check::report::format_ms;
+use crate::world::membership;
 
 /// Violations kept per run: the first few say what is wrong; the rest are counted.
 const VIOLATIONS_MAX: usize = 20;
@@ -331,15 +331,15 @@ impl Conformance {
             }
             _ => return,
         };
-        let shards = ShardMap::new(&envelope.dest, &self.node_ids);
-        let Some(key) = keys.into_iter().find(|key| !shards.is_mine(key)) else { return };
+        let owner = |key: &str| membership::owner(key, &self.node_ids);
+        let Some(key) = keys.into_iter().find(|&key| owner(key) != envelope.dest) else { return };
         let explanation = format!(
             "{} sent {} naming {key} to {}, but init's node_ids [{}] give {key} to {}: a node must route a key to its owner, the node at the key's position in init's order",
             self.who(node),
             envelope.body.payload.type_name(),
             envelope.dest,
             self.node_ids.join(", "),
-            shards.name(shards.owner(key)),
+            owner(key),
         );
         self.violation("request-to-non-owner", explanation);
     }
@@ -444,10 +444,9 @@ impl Conformance {
             // The store is initialised before any client speaks: its own id and
             // membership again is a retried init, another id or membership is refused.
             Payload::Init { node_id, node_ids } if *node_id == envelope.dest => {
-                if ShardMap::problem(node_id, node_ids).is_some() {
+                if membership::is_malformed(node_id, node_ids) {
                     Request::Refuse(error_code::MALFORMED_REQUEST)
-                } else if ShardMap::new(node_id, node_ids) == ShardMap::new(node_id, &self.node_ids)
-                {
+                } else if membership::same_membership(node_id, node_ids, &self.node_ids) {
                     Request::ReInit
                 } else {
                     Request::Refuse(error_code::PRECONDITION_FAILED)
@@ -1355,8 +1354,8 @@ mod tests {
         let mut c = Conformance::new(3, 2, 1_000, 1_000)
             .with_node_ids(ids.clone())
             .with_node_names(&["x".to_string(), "y".to_string()]);
-        let y = ShardMap::new("y", &ids);
-        let key = |mine: bool| (0..).map(|k| format!("r{k}")).find(|k| y.is_mine(k) == mine);
+        let y_owns = |k: &str| membership::owner(k, &ids) == "y";
+        let key = |mine: bool| (0..).map(|k| format!("r{k}")).find(|k| y_owns(k) == mine);
         let (owned, unowned) = (key(true).unwrap(), key(false).unwrap());
         let read = |key: &str| Payload::OccRead { txn_id: "t1.x".into(), key: key.into() };
         c.between_nodes(0, &envelope(1, None, read(&owned)));

@@ -17,6 +17,7 @@ pub mod faults;
 pub mod fingerprint;
 pub mod liveness;
 pub mod machine;
+pub mod membership;
 mod nemesis;
 pub mod network;
 pub mod node_host;
@@ -34,7 +35,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use node::codec;
 use node::marks::Marks;
 use node::protocol::{Body, Envelope, KeyValue, Payload};
-use node::shard::ShardMap;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use workloads::client::{Client, ClientStats, Record, Source};
@@ -528,10 +528,13 @@ impl World {
         self.queue.push(next_us, Action::Misroute);
         let (src, dest) =
             (self.processes[source].name.clone(), self.processes[target].name.clone());
-        let shards = ShardMap::new(&dest, &self.node_ids());
+        let node_ids = self.node_ids();
         let unowned = (first_key..first_key + 1_000).map(|k| format!("r{k}"));
-        let Some(key) = unowned.into_iter().find(|key| !shards.is_mine(key)) else { return };
-        let owner = shards.name(shards.owner(&key)).to_owned();
+        let Some(key) = unowned.into_iter().find(|key| membership::owner(key, &node_ids) != dest)
+        else {
+            return;
+        };
+        let owner = membership::owner(&key, &node_ids).to_owned();
         let txn_id = format!("misrouted{}.{src}", self.misroutes_sent);
         let write = vec![KeyValue { key: key.clone(), value: "misrouted".into() }];
         let mut requests = match kind {
