@@ -113,10 +113,16 @@ pub enum Bug {
     /// its resolved table grows with every two-phase commit and is never swept. Nothing
     /// a client sees goes wrong; only the table's bound does.
     KeepResolvedForever,
+    /// Cluster. A node refuses every read (error 30) while any transaction at all is
+    /// prepared there, not only reads of the keys prepared transactions write: a lock on
+    /// the whole node instead of its keys. Every answer is one the protocol allows
+    /// somewhere, and no data goes wrong; only conformance's reading of error 30 (a
+    /// transaction prepared there writes the key) sees it.
+    RefuseReadsWhilePrepared,
 }
 
 impl Bug {
-    pub const ALL: [Bug; 30] = [
+    pub const ALL: [Bug; 31] = [
         Bug::SkipValidation,
         Bug::ValidateWrittenKeysOnly,
         Bug::ApplyBeforeValidate,
@@ -147,6 +153,7 @@ impl Bug {
         Bug::IgnoreChangedMembership,
         Bug::SelfInSortedIds,
         Bug::KeepResolvedForever,
+        Bug::RefuseReadsWhilePrepared,
     ];
 
     /// Whether the bug lives in the cluster's code: it needs `--nodes` of 2 or more.
@@ -164,6 +171,7 @@ impl Bug {
                 | Bug::IgnoreChangedMembership
                 | Bug::SelfInSortedIds
                 | Bug::KeepResolvedForever
+                | Bug::RefuseReadsWhilePrepared
         )
     }
 
@@ -199,6 +207,7 @@ impl Bug {
             Bug::IgnoreChangedMembership => "ignore-changed-membership",
             Bug::SelfInSortedIds => "self-in-sorted-ids",
             Bug::KeepResolvedForever => "keep-resolved-forever",
+            Bug::RefuseReadsWhilePrepared => "refuse-reads-while-prepared",
         }
     }
 
@@ -297,6 +306,9 @@ impl Bug {
             }
             Bug::KeepResolvedForever => {
                 "cluster: a participant remembers how each prepared transaction ended forever"
+            }
+            Bug::RefuseReadsWhilePrepared => {
+                "cluster: a node refuses every read while anything is prepared there"
             }
             lone => unreachable!("{lone:?} needs no cluster"),
         }

@@ -1081,7 +1081,7 @@ impl Node {
     /// its commit would). Only an open transaction records the read; a read forwarded by
     /// another node (`from_member`) is recorded by that node, the coordinator.
     fn read(&mut self, now_us: u64, txn_id: String, key: String, from_member: bool) -> Payload {
-        if self.durable.participant.is_written_by_prepared(&key) {
+        if self.durable.participant.is_written_by_prepared(&key) || self.planted_refuses_read() {
             return error(
                 error_code::TXN_CONFLICT,
                 format!("`{}` is reserved by a transaction prepared here", clip(&key)),
@@ -1407,6 +1407,12 @@ impl Node {
         Some(Payload::OccReadOk { value, version })
     }
 
+    /// `Bug::RefuseReadsWhilePrepared`: every read is refused while anything is prepared.
+    fn planted_refuses_read(&self) -> bool {
+        self.planted(Bug::RefuseReadsWhilePrepared)
+            && self.durable.participant.planted_any_prepared()
+    }
+
     /// `Bug::KeepResolvedForever`: a resolved outcome's deadline is "never".
     fn planted_resolved_deadline(&self, deadline_us: u64) -> u64 {
         match self.planted(Bug::KeepResolvedForever) {
@@ -1541,7 +1547,8 @@ impl Node {
             | Bug::ServeUnownedKeys
             | Bug::IgnoreChangedMembership
             | Bug::SelfInSortedIds
-            | Bug::KeepResolvedForever => self.planted_commit_elsewhere(checks, writes),
+            | Bug::KeepResolvedForever
+            | Bug::RefuseReadsWhilePrepared => self.planted_commit_elsewhere(checks, writes),
         }
     }
 

@@ -152,6 +152,12 @@ impl Participant {
             && self.reservations.get(key).is_some_and(|r| r.writer.is_some())
     }
 
+    /// Planted bug `refuse-reads-while-prepared`: whether anything is prepared here at
+    /// all. Named `planted*` so that a mutation run leaves it out.
+    pub fn planted_any_prepared(&self) -> bool {
+        !self.reservations.is_empty()
+    }
+
     /// Where `txn_id` stands here.
     pub fn phase(&self, txn_id: &str) -> PartPhase {
         if self.prepared.contains_key(txn_id) {

@@ -58,6 +58,9 @@
 //!   names only keys the other owns by `init`'s `node_ids`, in the order given (the
 //!   simulator draws it): a node that routes by another map splits a key between owners.
 //! - the conflicts of an abort are each named once, in key order (as `validate` promises).
+//! - `conflict-without-reservation`: (the shipped store's cluster) a read refused with
+//!   error 30 names a key a transaction prepared on that node writes (see
+//!   [`super::reservations`]).
 //!
 //! Messages are observed as they are sent, once each (the network's duplicates are
 //! deliveries of one send), so nothing here depends on faults.
@@ -77,6 +80,7 @@ use node::protocol::{error_code, is_reply_type, Body, Envelope, Payload};
 use crate::check::invariants::Violation;
 use crate::check::report::format_ms;
 use crate::world::membership;
+use crate::world::reservations::Reservations;
 
 /// Violations kept per run: the first few say what is wrong; the rest are counted.
 const VIOLATIONS_MAX: usize = 20;
@@ -167,6 +171,9 @@ pub struct Conformance {
     /// The misrouted requests the simulator sent in a node's name (see
     /// [`Conformance::misrouted`]), by `msg_id`: what each names, for the explanation.
     misrouted: BTreeMap<u64, Misrouted>,
+    /// What each node may hold reserved, where the node-to-node protocol is the shipped
+    /// store's (see [`Conformance::with_known_reservations`]).
+    reservations: Option<Reservations>,
 }
 
 /// A request for a key its recipient does not own, sent in another node's name.
@@ -205,7 +212,17 @@ impl Conformance {
             node_ids: Vec::new(),
             node_names: Vec::new(),
             misrouted: BTreeMap::new(),
+            reservations: None,
         }
+    }
+
+    /// Whether the cluster's nodes speak the shipped store's protocol to each other, so
+    /// that its prepares and decisions show what each node holds reserved and a read
+    /// refused with error 30 can be judged (`conflict-without-reservation`).
+    pub fn with_known_reservations(mut self, known: bool) -> Conformance {
+        let nodes = self.nodes.len();
+        self.reservations = (known && nodes > 1).then(|| Reservations::new(nodes));
+        self
     }
 
     /// The cluster's membership, as the simulator's `init` names it: an `init` naming
@@ -304,6 +321,7 @@ impl Conformance {
     /// and a request it sends names only keys the other node owns.
     pub fn between_nodes(&mut self, node: usize, envelope: &Envelope) {
         self.routed_to_owner(node, envelope);
+        self.reservations_between_nodes(node, envelope);
         match &envelope.body.payload {
             Payload::OccCommitOk { versions, .. } | Payload::TxnPrepareOk { versions, .. } => {
                 for v in versions {
@@ -435,6 +453,7 @@ impl Conformance {
                 let mut written: Vec<String> = writes.iter().map(|w| w.key.clone()).collect();
                 written.sort_unstable();
                 written.dedup();
+                self.coordinated(&envelope.dest, txn_id, &written);
                 let request = CommitRequest { txn_id: txn_id.clone(), written };
                 self.commits.insert((source, msg_id), request);
                 Request::Commit
@@ -485,9 +504,86 @@ impl Conformance {
             }
             _ => {}
         }
+        self.reservations_reply(node, target, in_reply_to, request, &body.payload);
         if request == Request::Commit {
             self.commit_reply(target, in_reply_to, &body.payload, node_local_us);
         }
+    }
+
+    /// A client's commit sent node `dest`: the part of it that node owns may be reserved
+    /// there (a two-phase commit's own part) until it answers.
+    fn coordinated(&mut self, dest: &str, txn_id: &str, written: &[String]) {
+        let Some(node) = self.node_index(dest) else { return };
+        let Some(reservations) = &mut self.reservations else { return };
+        let node_ids = &self.node_ids;
+        let owned = written.iter().filter(|key| membership::owner(key, node_ids) == dest);
+        reservations.may_reserve(node, txn_id, owned.cloned());
+    }
+
+    /// Node `node`'s reply to client process `target`'s request `in_reply_to`: a commit's
+    /// answer ends what the node held for it; a read of a key the node owns refused with
+    /// error 30 must name a reserved key.
+    fn reservations_reply(
+        &mut self,
+        node: usize,
+        target: usize,
+        in_reply_to: u64,
+        request: Request,
+        payload: &Payload,
+    ) {
+        let Some(reservations) = &mut self.reservations else { return };
+        if request == Request::Commit {
+            if let Some(commit) = self.commits.get(&(target, in_reply_to)) {
+                reservations.commit_answered(node, &commit.txn_id, payload);
+            }
+        }
+        let refused =
+            matches!(payload, Payload::Error { code, .. } if *code == error_code::TXN_CONFLICT);
+        let Some((key, _)) = self.reads.get(&(target, in_reply_to)).filter(|_| refused) else {
+            return;
+        };
+        let owns = self
+            .node_names
+            .get(node)
+            .is_some_and(|name| membership::owner(key, &self.node_ids) == &**name);
+        if owns && !reservations.holds(node, key) {
+            let asker = format!("client c{}'s", target + 1 - self.nodes.len());
+            self.unreserved_conflict(node, key.clone(), asker);
+        }
+    }
+
+    /// The reservation side of a message node `node` sent another: prepares, votes and
+    /// acknowledged decisions; and a forwarded read refused with error 30 must name a
+    /// key reserved on the node refusing it.
+    fn reservations_between_nodes(&mut self, node: usize, envelope: &Envelope) {
+        let Some(to) = self.node_index(&envelope.dest) else { return };
+        let Some(reservations) = &mut self.reservations else { return };
+        let body = &envelope.body;
+        reservations.between_nodes(node, to, body.msg_id, &body.payload);
+        let Some(key) = body.in_reply_to.and_then(|id| reservations.forwarded_read(to, id)) else {
+            return;
+        };
+        let refused =
+            matches!(body.payload, Payload::Error { code, .. } if code == error_code::TXN_CONFLICT);
+        if refused && !reservations.holds(node, &key) {
+            let asker = format!("{}'s forwarded", self.who(to));
+            self.unreserved_conflict(node, key, asker);
+        }
+    }
+
+    fn unreserved_conflict(&mut self, node: usize, key: String, asker: String) {
+        let store = self.who(node);
+        self.violation(
+            "conflict-without-reservation",
+            format!(
+                "{store} refused {asker} occ_read of {key} with error 30 (txn-conflict), but no transaction prepared there writes {key}: error 30 to a read says one does (docs/protocol.md, Errors)"
+            ),
+        );
+    }
+
+    /// The process index of the node called `name`.
+    fn node_index(&self, name: &str) -> Option<usize> {
+        self.node_names.iter().position(|n| &**n == name)
     }
 
     /// Every message node `node` sends has a `msg_id` above the last one's
@@ -1367,5 +1463,46 @@ mod tests {
         assert_eq!(names, ["request-to-non-owner"]);
         let expected = format!("node x sent occ_read naming {unowned} to y, but init's node_ids [y, x] give {unowned} to x");
         assert!(violations[0].explanation.contains(&expected), "{violations:?}");
+    }
+
+    #[test]
+    fn a_read_refused_with_30_must_name_a_key_a_prepared_transaction_writes() {
+        // Nodes x and y (processes 0 and 1), a client (process 2); `key` is y's.
+        let ids: Vec<String> = vec!["x".into(), "y".into()];
+        let mut c = Conformance::new(3, 2, 1_000, 1_000)
+            .with_node_ids(ids.clone())
+            .with_node_names(&ids)
+            .with_known_reservations(true);
+        c.initialised(1, 0, TableSizes::default());
+        let key = (0..).map(|k| format!("r{k}")).find(|k| membership::owner(k, &ids) == "y");
+        let key = key.unwrap();
+        let read = Payload::OccRead { txn_id: "t1.y".into(), key: key.clone() };
+        let refusal = || Payload::Error { code: error_code::TXN_CONFLICT, text: String::new() };
+        let from_y = |msg_id, in_reply_to, payload| Envelope {
+            src: "y".into(),
+            dest: "x".into(),
+            body: Body { msg_id: Some(msg_id), in_reply_to, payload },
+        };
+        let writes = vec![KeyValue { key: key.clone(), value: "v".into() }];
+        let prepare =
+            Payload::TxnPrepare { txn_id: "t1.x".into(), writes, read_versions: Vec::new() };
+        // Refused while x's prepare holds the key: as the protocol says.
+        c.between_nodes(0, &envelope(5, None, prepare));
+        c.request(2, &envelope(0, None, read.clone()), false);
+        c.reply(1, 2, &from_y(0, Some(0), refusal()), 0);
+        assert!(c.violations.is_empty(), "{:?}", c.violations);
+        // Once y acknowledged the decision nothing holds it: a refusal is a violation,
+        // to a client's read and to another node's forwarded one alike.
+        c.between_nodes(1, &from_y(1, Some(6), Payload::TxnDecideOk { txn_id: "t1.x".into() }));
+        c.request(2, &envelope(1, None, read.clone()), false);
+        c.reply(1, 2, &from_y(2, Some(1), refusal()), 0);
+        c.between_nodes(0, &envelope(7, None, read));
+        c.between_nodes(1, &from_y(3, Some(7), refusal()));
+        let violations = c.finish();
+        let names: Vec<&str> = violations.iter().map(|v| v.name).collect();
+        assert_eq!(names, ["conflict-without-reservation"; 2]);
+        let expected = format!("node y refused client c1's occ_read of {key} with error 30");
+        assert!(violations[0].explanation.contains(&expected), "{violations:?}");
+        assert!(violations[1].explanation.contains("refused node x's forwarded occ_read"));
     }
 }

@@ -23,6 +23,7 @@ pub mod network;
 pub mod node_host;
 pub mod panics;
 pub mod queue;
+pub mod reservations;
 pub mod store;
 pub mod streams;
 pub mod timed_text;
@@ -751,6 +752,7 @@ fn conformance_of(
     .with_optional_versions(config.store.is_binary())
     .with_unseen_versions(config.store.is_binary())
     .with_node_names(&membership.names)
+    .with_known_reservations(config.store.is_builtin())
 }
 
 /// Workload client `slot + 1` (from 0), with its programs, timing and whims drawn from

@@ -136,6 +136,8 @@ fn expected_names(bug: Bug) -> &'static [&'static str] {
         // A cluster table that never expires, caught by its own bound, not by a side
         // effect (time that stops, a run that never ends).
         Bug::KeepResolvedForever => &["memory-bound"],
+        // A read refused with 30 for a key no prepared transaction writes.
+        Bug::RefuseReadsWhilePrepared => &["conflict-without-reservation"],
     }
 }
 

@@ -1,0 +1,184 @@
+//! What each node of a cluster may hold reserved, as far as the messages show, for the
+//! rule `conflict-without-reservation`: error 30 to a read says that a transaction
+//! prepared on that node will write the key (docs/protocol.md, "Errors" and "The
+//! cluster"). A node that says it of any other key refuses work it could do: a store
+//! that turned away every read while anything at all was prepared was correct by every
+//! other rule, only unavailable, and no sweep could see it.
+//!
+//! Messages are seen as they are sent, never as they are handled, so this errs towards
+//! holding: a key counts as reserved from the moment a prepare (or a client's commit, for
+//! a coordinator's own part) that writes it is sent the node, until the node says the
+//! reservation ended. A node that voted no holds nothing of that prepare until it votes
+//! yes; an acknowledged decision ends it; so does the node's answer to the commit it
+//! coordinates (a decision, or error 14 or 30). Anything else (a crash, a query's
+//! answer, an indefinite error) leaves it held. A reply leaves a node in the order it was
+//! produced, so a refusal made while a reservation stood is sent before the message
+//! that ends it. A yes vote holds the keys again, even after an acknowledged decision: a
+//! decision that overtook its prepare is acknowledged and does nothing, and the prepare
+//! arriving after it reserves and votes (the coordinator then decides again).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use node::protocol::{error_code, Payload};
+
+/// One transaction's part on one node.
+#[derive(Default)]
+struct Part {
+    /// The keys it writes there.
+    keys: BTreeSet<String>,
+    /// Whether it may hold them now.
+    held: bool,
+}
+
+/// Per node, the transactions that may hold keys there.
+pub struct Reservations {
+    nodes: Vec<BTreeMap<String, Part>>,
+    /// Reads one node forwarded another, by `(sender, msg_id)`: their keys.
+    forwarded_reads: BTreeMap<(usize, u64), String>,
+}
+
+impl Reservations {
+    pub fn new(nodes: usize) -> Reservations {
+        Reservations {
+            nodes: (0..nodes).map(|_| BTreeMap::new()).collect(),
+            forwarded_reads: BTreeMap::new(),
+        }
+    }
+
+    /// Transaction `txn_id` may reserve `keys` on node `node` (a prepare sent to it, or a
+    /// client's commit it coordinates, with the keys it owns).
+    pub fn may_reserve(&mut self, node: usize, txn_id: &str, keys: impl Iterator<Item = String>) {
+        let part = self.nodes[node].entry(txn_id.to_owned()).or_default();
+        part.keys.extend(keys);
+        part.held = true;
+    }
+
+    /// Node `node` sent `payload` to another node (`to`, by process index).
+    pub fn between_nodes(
+        &mut self,
+        node: usize,
+        to: usize,
+        msg_id: Option<u64>,
+        payload: &Payload,
+    ) {
+        match payload {
+            Payload::TxnPrepare { txn_id, writes, .. } => {
+                self.may_reserve(to, txn_id, writes.iter().map(|w| w.key.clone()))
+            }
+            Payload::TxnPrepareOk { txn_id, vote, .. } => {
+                if let Some(part) = self.nodes[node].get_mut(txn_id) {
+                    part.held = *vote;
+                }
+            }
+            Payload::TxnDecideOk { txn_id } => {
+                if let Some(part) = self.nodes[node].get_mut(txn_id) {
+                    part.held = false;
+                }
+            }
+            Payload::OccRead { key, .. } => {
+                if let Some(msg_id) = msg_id {
+                    self.forwarded_reads.insert((node, msg_id), key.clone());
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Node `node` answered the commit of `txn_id` it coordinates with `payload`.
+    pub fn commit_answered(&mut self, node: usize, txn_id: &str, payload: &Payload) {
+        let ends = match payload {
+            Payload::OccCommitOk { .. } => true,
+            Payload::Error { code, .. } => {
+                *code == error_code::ABORT || *code == error_code::TXN_CONFLICT
+            }
+            _ => false,
+        };
+        if ends {
+            self.nodes[node].remove(txn_id);
+        }
+    }
+
+    /// The key of the read that node process `asker` forwarded as `msg_id`, now answered
+    /// (once).
+    pub fn forwarded_read(&mut self, asker: usize, msg_id: u64) -> Option<String> {
+        self.forwarded_reads.remove(&(asker, msg_id))
+    }
+
+    /// Whether a transaction may hold `key` reserved on node `node` now.
+    pub fn holds(&self, node: usize, key: &str) -> bool {
+        self.nodes[node].values().any(|part| part.held && part.keys.contains(key))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use node::protocol::KeyValue;
+
+    fn prepare(txn_id: &str, key: &str) -> Payload {
+        let writes = vec![KeyValue { key: key.into(), value: "v".into() }];
+        Payload::TxnPrepare { txn_id: txn_id.into(), writes, read_versions: Vec::new() }
+    }
+
+    fn vote(txn_id: &str, yes: bool) -> Payload {
+        Payload::TxnPrepareOk {
+            txn_id: txn_id.into(),
+            vote: yes,
+            versions: Vec::new(),
+            conflicts: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_prepare_holds_its_keys_until_its_decision_is_acknowledged() {
+        let mut r = Reservations::new(2);
+        r.between_nodes(0, 1, Some(5), &prepare("t1.n1", "x"));
+        assert!(r.holds(1, "x") && !r.holds(1, "y") && !r.holds(0, "x"));
+        r.between_nodes(1, 0, Some(9), &vote("t1.n1", true));
+        assert!(r.holds(1, "x"));
+        r.between_nodes(1, 0, Some(10), &Payload::TxnDecideOk { txn_id: "t1.n1".into() });
+        assert!(!r.holds(1, "x"));
+    }
+
+    #[test]
+    fn a_prepare_that_arrives_after_its_decision_holds_its_keys_again() {
+        let mut r = Reservations::new(2);
+        r.between_nodes(0, 1, Some(5), &prepare("t1.n1", "x"));
+        r.between_nodes(1, 0, Some(9), &Payload::TxnDecideOk { txn_id: "t1.n1".into() });
+        assert!(!r.holds(1, "x"));
+        r.between_nodes(1, 0, Some(10), &vote("t1.n1", true));
+        assert!(r.holds(1, "x"));
+    }
+
+    #[test]
+    fn a_no_vote_holds_nothing_until_a_later_copy_votes_yes() {
+        let mut r = Reservations::new(2);
+        r.between_nodes(0, 1, Some(5), &prepare("t1.n1", "x"));
+        r.between_nodes(1, 0, Some(9), &vote("t1.n1", false));
+        assert!(!r.holds(1, "x"));
+        r.between_nodes(1, 0, Some(11), &vote("t1.n1", true));
+        assert!(r.holds(1, "x"));
+    }
+
+    #[test]
+    fn a_coordinators_own_part_ends_with_its_answer_but_not_an_unknown_one() {
+        let mut r = Reservations::new(1);
+        r.may_reserve(0, "t1.n1", ["x".to_string()].into_iter());
+        let unknown = Payload::Error { code: 1000, text: String::new() };
+        r.commit_answered(0, "t1.n1", &unknown);
+        assert!(r.holds(0, "x"));
+        let aborted = Payload::Error { code: error_code::ABORT, text: String::new() };
+        r.commit_answered(0, "t1.n1", &aborted);
+        assert!(!r.holds(0, "x"));
+    }
+
+    #[test]
+    fn a_forwarded_reads_key_is_found_by_its_asker_and_msg_id_once() {
+        let mut r = Reservations::new(2);
+        let read = Payload::OccRead { txn_id: "t1.n1".into(), key: "x".into() };
+        r.between_nodes(0, 1, Some(7), &read);
+        assert_eq!(r.forwarded_read(1, 7), None);
+        assert_eq!(r.forwarded_read(0, 7).as_deref(), Some("x"));
+        assert_eq!(r.forwarded_read(0, 7), None);
+    }
+}
