@@ -80,7 +80,7 @@ use node::protocol::{error_code, is_reply_type, Body, Envelope, Payload};
 use crate::check::invariants::Violation;
 use crate::check::report::format_ms;
 use crate::world::membership;
-use crate::world::reservations::Reservations;
+use crate::world::reservations::{self, Reservations};
 
 /// Violations kept per run: the first few say what is wrong; the rest are counted.
 const VIOLATIONS_MAX: usize = 20;
@@ -537,8 +537,7 @@ impl Conformance {
                 reservations.commit_answered(node, &commit.txn_id, payload);
             }
         }
-        let refused =
-            matches!(payload, Payload::Error { code, .. } if *code == error_code::TXN_CONFLICT);
+        let refused = reservations::is_conflict(payload);
         let Some((key, _)) = self.reads.get(&(target, in_reply_to)).filter(|_| refused) else {
             return;
         };
@@ -563,8 +562,7 @@ impl Conformance {
         let Some(key) = body.in_reply_to.and_then(|id| reservations.forwarded_read(to, id)) else {
             return;
         };
-        let refused =
-            matches!(body.payload, Payload::Error { code, .. } if code == error_code::TXN_CONFLICT);
+        let refused = reservations::is_conflict(&body.payload);
         if refused && !reservations.holds(node, &key) {
             let asker = format!("{}'s forwarded", self.who(to));
             self.unreserved_conflict(node, key, asker);

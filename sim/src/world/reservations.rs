@@ -21,6 +21,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use node::protocol::{error_code, Payload};
 
+/// Whether `payload` is error 30 (txn-conflict).
+pub fn is_conflict(payload: &Payload) -> bool {
+    matches!(payload, Payload::Error { code, .. } if *code == error_code::TXN_CONFLICT)
+}
+
 /// One transaction's part on one node.
 #[derive(Default)]
 struct Part {
@@ -88,9 +93,7 @@ impl Reservations {
     pub fn commit_answered(&mut self, node: usize, txn_id: &str, payload: &Payload) {
         let ends = match payload {
             Payload::OccCommitOk { .. } => true,
-            Payload::Error { code, .. } => {
-                *code == error_code::ABORT || *code == error_code::TXN_CONFLICT
-            }
+            Payload::Error { code, .. } => *code == error_code::ABORT || is_conflict(payload),
             _ => false,
         };
         if ends {
