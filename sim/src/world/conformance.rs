@@ -315,6 +315,9 @@ impl Conformance {
     pub fn restarted(&mut self, node: usize) {
         self.nodes[node].next_msg_id = 0;
         self.nodes[node].initialised = false;
+        if let Some(reservations) = &mut self.reservations {
+            reservations.restarted(node);
+        }
     }
 
     /// Node `node` sent another `envelope`: the versions it names may exist from now on,
@@ -521,8 +524,9 @@ impl Conformance {
     }
 
     /// Node `node`'s reply to client process `target`'s request `in_reply_to`: a commit's
-    /// answer ends what the node held for it; a read of a key the node owns refused with
-    /// error 30 must name a reserved key.
+    /// answer ends what the node held for it; a read of a key the node owns, served,
+    /// shows nothing recovered holds the key, and refused with error 30 must name a
+    /// reserved key.
     fn reservations_reply(
         &mut self,
         node: usize,
@@ -537,23 +541,25 @@ impl Conformance {
                 reservations.commit_answered(node, &commit.txn_id, payload);
             }
         }
-        let refused = reservations::is_conflict(payload);
-        let Some((key, _)) = self.reads.get(&(target, in_reply_to)).filter(|_| refused) else {
-            return;
-        };
+        let Some((key, _)) = self.reads.get(&(target, in_reply_to)) else { return };
         let owns = self
             .node_names
             .get(node)
             .is_some_and(|name| membership::owner(key, &self.node_ids) == &**name);
-        if owns && !reservations.holds(node, key) {
+        if !owns {
+            return;
+        }
+        if matches!(payload, Payload::OccReadOk { .. }) {
+            reservations.read_served(node, key);
+        } else if reservations::is_conflict(payload) && !reservations.holds(node, key) {
             let asker = format!("client c{}'s", target + 1 - self.nodes.len());
             self.unreserved_conflict(node, key.clone(), asker);
         }
     }
 
     /// The reservation side of a message node `node` sent another: prepares, votes and
-    /// acknowledged decisions; and a forwarded read refused with error 30 must name a
-    /// key reserved on the node refusing it.
+    /// acknowledged decisions; a forwarded read served (nothing recovered holds its key)
+    /// or refused with error 30, which must name a key reserved on the node refusing it.
     fn reservations_between_nodes(&mut self, node: usize, envelope: &Envelope) {
         let Some(to) = self.node_index(&envelope.dest) else { return };
         let Some(reservations) = &mut self.reservations else { return };
@@ -562,8 +568,9 @@ impl Conformance {
         let Some(key) = body.in_reply_to.and_then(|id| reservations.forwarded_read(to, id)) else {
             return;
         };
-        let refused = reservations::is_conflict(&body.payload);
-        if refused && !reservations.holds(node, &key) {
+        if matches!(body.payload, Payload::OccReadOk { .. }) {
+            reservations.read_served(node, &key);
+        } else if reservations::is_conflict(&body.payload) && !reservations.holds(node, &key) {
             let asker = format!("{}'s forwarded", self.who(to));
             self.unreserved_conflict(node, key, asker);
         }
