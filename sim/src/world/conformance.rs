@@ -80,7 +80,7 @@ use node::protocol::{error_code, is_reply_type, Body, Envelope, Payload};
 use crate::check::invariants::Violation;
 use crate::check::report::format_ms;
 use crate::world::membership;
-use crate::world::reservations::{self, Reservations};
+use crate::world::reservations::{self, Reservations, Side};
 
 /// Violations kept per run: the first few say what is wrong; the rest are counted.
 const VIOLATIONS_MAX: usize = 20;
@@ -520,7 +520,7 @@ impl Conformance {
         let Some(reservations) = &mut self.reservations else { return };
         let node_ids = &self.node_ids;
         let owned = written.iter().filter(|key| membership::owner(key, node_ids) == dest);
-        reservations.may_reserve(node, txn_id, owned.cloned());
+        reservations.may_reserve(node, txn_id, Side::Coordinator, owned.cloned());
     }
 
     /// Node `node`'s reply to client process `target`'s request `in_reply_to`: a commit's

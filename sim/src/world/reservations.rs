@@ -52,9 +52,20 @@ struct Part {
     hold: Hold,
 }
 
+/// Which side of a transaction a part is: a node may coordinate a transaction and be
+/// sent a prepare of the same id (a client names its own ids and may fail over), and
+/// the two end apart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Side {
+    /// The coordinator's own keys of a client's commit.
+    Coordinator,
+    /// A prepare another node sent.
+    Participant,
+}
+
 /// Per node, the transactions that may hold keys there.
 pub struct Reservations {
-    nodes: Vec<BTreeMap<String, Part>>,
+    nodes: Vec<BTreeMap<(String, Side), Part>>,
     /// Reads one node forwarded another, by `(sender, msg_id)`: their keys.
     forwarded_reads: BTreeMap<(usize, u64), String>,
 }
@@ -69,8 +80,14 @@ impl Reservations {
 
     /// Transaction `txn_id` may reserve `keys` on node `node` (a prepare sent to it, or a
     /// client's commit it coordinates, with the keys it owns).
-    pub fn may_reserve(&mut self, node: usize, txn_id: &str, keys: impl Iterator<Item = String>) {
-        let part = self.nodes[node].entry(txn_id.to_owned()).or_default();
+    pub fn may_reserve(
+        &mut self,
+        node: usize,
+        txn_id: &str,
+        side: Side,
+        keys: impl Iterator<Item = String>,
+    ) {
+        let part = self.nodes[node].entry((txn_id.to_owned(), side)).or_default();
         part.keys.extend(keys);
         part.hold = Hold::Held;
     }
@@ -91,8 +108,8 @@ impl Reservations {
         }
     }
 
-    fn set(&mut self, node: usize, txn_id: &str, hold: Hold) {
-        if let Some(part) = self.nodes[node].get_mut(txn_id) {
+    fn set(&mut self, node: usize, txn_id: &str, side: Side, hold: Hold) {
+        if let Some(part) = self.nodes[node].get_mut(&(txn_id.to_owned(), side)) {
             part.hold = hold;
         }
     }
@@ -107,12 +124,16 @@ impl Reservations {
     ) {
         match payload {
             Payload::TxnPrepare { txn_id, writes, .. } => {
-                self.may_reserve(to, txn_id, writes.iter().map(|w| w.key.clone()))
+                let keys = writes.iter().map(|w| w.key.clone());
+                self.may_reserve(to, txn_id, Side::Participant, keys)
             }
             Payload::TxnPrepareOk { txn_id, vote, .. } => {
-                self.set(node, txn_id, if *vote { Hold::Held } else { Hold::Ended })
+                let hold = if *vote { Hold::Held } else { Hold::Ended };
+                self.set(node, txn_id, Side::Participant, hold)
             }
-            Payload::TxnDecideOk { txn_id } => self.set(node, txn_id, Hold::Ended),
+            Payload::TxnDecideOk { txn_id } => {
+                self.set(node, txn_id, Side::Participant, Hold::Ended)
+            }
             Payload::OccRead { key, .. } => {
                 if let Some(msg_id) = msg_id {
                     self.forwarded_reads.insert((node, msg_id), key.clone());
@@ -130,7 +151,7 @@ impl Reservations {
             _ => false,
         };
         if ends {
-            self.set(node, txn_id, Hold::Ended);
+            self.set(node, txn_id, Side::Coordinator, Hold::Ended);
         }
     }
 
@@ -199,13 +220,15 @@ mod tests {
     #[test]
     fn a_coordinators_own_part_ends_with_its_answer_but_not_an_unknown_one() {
         let mut r = Reservations::new(1);
-        r.may_reserve(0, "t1.n1", ["x".to_string()].into_iter());
+        r.may_reserve(0, "t1.n1", Side::Coordinator, ["x".to_string()].into_iter());
+        // A prepare of the same id (a client that failed over) is another part.
+        r.may_reserve(0, "t1.n1", Side::Participant, ["y".to_string()].into_iter());
         let unknown = Payload::Error { code: 1000, text: String::new() };
         r.commit_answered(0, "t1.n1", &unknown);
         assert!(r.holds(0, "x"));
         let aborted = Payload::Error { code: error_code::ABORT, text: String::new() };
         r.commit_answered(0, "t1.n1", &aborted);
-        assert!(!r.holds(0, "x"));
+        assert!(!r.holds(0, "x") && r.holds(0, "y"));
     }
 
     #[test]
