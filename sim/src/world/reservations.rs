@@ -93,10 +93,13 @@ impl Reservations {
     }
 
     /// Node `node` restarted: what it had released may be back (see the module's text).
+    /// Its new life may number its messages from 0 again, so the reads it forwarded
+    /// before are forgotten (an answer to one of them is an answer to nothing).
     pub fn restarted(&mut self, node: usize) {
         for part in self.nodes[node].values_mut().filter(|part| part.hold == Hold::Ended) {
             part.hold = Hold::Recovered;
         }
+        self.forwarded_reads.retain(|&(asker, _), _| asker != node);
     }
 
     /// Node `node` served a read of `key`: nothing its log brought back holds the key.
@@ -254,5 +257,14 @@ mod tests {
         assert_eq!(r.forwarded_read(1, 7), None);
         assert_eq!(r.forwarded_read(0, 7).as_deref(), Some("x"));
         assert_eq!(r.forwarded_read(0, 7), None);
+        // A restarted node may number from 0 again: msg 8 of its last life is forgotten.
+        r.between_nodes(
+            0,
+            1,
+            Some(8),
+            &Payload::OccRead { txn_id: "t2.n1".into(), key: "y".into() },
+        );
+        r.restarted(0);
+        assert_eq!(r.forwarded_read(0, 8), None);
     }
 }
