@@ -463,6 +463,11 @@ fn shrink_brief(shrinker: &mut Shrinker, best: &mut RunConfig) {
 /// snapshot's size, whichever is larger, so any interval is one it must handle).
 const SNAPSHOT_MIN_BYTES_FLOOR: u64 = 128;
 
+/// The smallest snapshot chunk the shape pass tries: a snapshot of a key or two then
+/// spans several frames, so that a crash can tear it after a few transactions (the store
+/// cuts its snapshots into chunks of any size, one byte up).
+const SNAPSHOT_CHUNK_BYTES_FLOOR: u64 = 16;
+
 /// The shortest TTLs the shape pass tries: the shortest `FaultMix::draw` draws, so that
 /// every shrunk pair of TTLs is one a seed could have drawn. Not shorter: the clients'
 /// commit resends are sized to end inside the shortest outcome window (see
@@ -481,6 +486,9 @@ fn shrink_shape(shrinker: &mut Shrinker, best: &mut RunConfig) {
     let current = store.log.map_or(u64::MAX, |log| log.snapshot_min_bytes);
     let set = |shape: &mut Shape, n: u64| shape.snapshot_min_bytes = Some(n);
     shrink_shape_field(shrinker, best, current, SNAPSHOT_MIN_BYTES_FLOOR, set);
+    let current = store.log.map_or(u64::MAX, |log| log.snapshot_chunk_bytes);
+    let set = |shape: &mut Shape, n: u64| shape.snapshot_chunk_bytes = Some(n);
+    shrink_shape_field(shrinker, best, current, SNAPSHOT_CHUNK_BYTES_FLOOR, set);
     if !expiry {
         return;
     }
@@ -494,8 +502,9 @@ fn shrink_shape(shrinker: &mut Shrinker, best: &mut RunConfig) {
 /// no larger: what is left is the shape that matters, and a run that needs none can be
 /// said in flags.
 fn shrink_shape_back(shrinker: &mut Shrinker, best: &mut RunConfig) {
-    let unset: [fn(&mut Shape); 3] = [
+    let unset: [fn(&mut Shape); 4] = [
         |shape| shape.snapshot_min_bytes = None,
+        |shape| shape.snapshot_chunk_bytes = None,
         |shape| shape.txn_ttl_us = None,
         |shape| shape.outcome_ttl_us = None,
     ];
