@@ -63,6 +63,8 @@ pub struct ShapeFile {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot_chunk_bytes: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query_after_us: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub txn_ttl_us: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outcome_ttl_us: Option<u64>,
@@ -79,6 +81,7 @@ impl ShapeFile {
         ShapeFile {
             snapshot_min_bytes: shape.snapshot_min_bytes,
             snapshot_chunk_bytes: shape.snapshot_chunk_bytes,
+            query_after_us: shape.query_after_us,
             txn_ttl_us: shape.txn_ttl_us,
             outcome_ttl_us: shape.outcome_ttl_us,
         }
@@ -91,11 +94,13 @@ impl ShapeFile {
         };
         check("shape.snapshot_min_bytes", self.snapshot_min_bytes, SNAPSHOT_MIN_BYTES_MAX)?;
         check("shape.snapshot_chunk_bytes", self.snapshot_chunk_bytes, SNAPSHOT_MIN_BYTES_MAX)?;
+        check("shape.query_after_us", self.query_after_us, TTL_US_MAX)?;
         check("shape.txn_ttl_us", self.txn_ttl_us, TTL_US_MAX)?;
         check("shape.outcome_ttl_us", self.outcome_ttl_us, TTL_US_MAX)?;
         Ok(Shape {
             snapshot_min_bytes: self.snapshot_min_bytes,
             snapshot_chunk_bytes: self.snapshot_chunk_bytes,
+            query_after_us: self.query_after_us,
             txn_ttl_us: self.txn_ttl_us,
             outcome_ttl_us: self.outcome_ttl_us,
         })
@@ -397,6 +402,7 @@ mod tests {
         let shape = Shape {
             snapshot_min_bytes: Some(128),
             snapshot_chunk_bytes: Some(16),
+            query_after_us: Some(2_000),
             txn_ttl_us: None,
             outcome_ttl_us: Some(500_000),
         };
@@ -414,6 +420,7 @@ mod tests {
         let with = |snapshot_min_bytes| ShapeFile {
             snapshot_min_bytes,
             snapshot_chunk_bytes: None,
+            query_after_us: None,
             txn_ttl_us: None,
             outcome_ttl_us: None,
         };

@@ -93,6 +93,9 @@ pub struct Shape {
     /// Replaces the drawn `LogConfig::snapshot_chunk_bytes`: smaller chunks split even a
     /// small state's snapshot into several frames, which a crash can then tear apart.
     pub snapshot_chunk_bytes: Option<u64>,
+    /// Replaces the store's `NodeConfig::query_after_us` (100 ms), how long a participant
+    /// waits for a decision before it asks: a doubt then shows after fewer transactions.
+    pub query_after_us: Option<u64>,
     /// Replace the `expiry` family's drawn TTLs (nothing without the family).
     pub txn_ttl_us: Option<u64>,
     pub outcome_ttl_us: Option<u64>,
@@ -107,6 +110,9 @@ impl Shape {
         }
         if let Some(bytes) = self.snapshot_chunk_bytes {
             parts.push(format!("snapshot chunks of {bytes} bytes"));
+        }
+        if let Some(us) = self.query_after_us {
+            parts.push(format!("a participant in doubt asks after {}ms", us as f64 / 1000.0));
         }
         if let Some(ttl_us) = self.txn_ttl_us {
             parts.push(format!("txn TTL {}ms", ttl_us / 1000));
@@ -146,12 +152,14 @@ pub(crate) fn node_config(
     let snapshot_chunk_bytes =
         shape.and_then(|s| s.snapshot_chunk_bytes).unwrap_or(snapshot_chunk_bytes);
     let log = Some(LogConfig { snapshot_min_bytes, snapshot_chunk_bytes });
-    match mix.expiry {
-        Some(e) => {
-            NodeConfig { txn_ttl_us: e.txn_ttl_us, outcome_ttl_us: e.outcome_ttl_us, bug, log }
-        }
-        None => NodeConfig { bug, log, ..NodeConfig::default() },
+    let mut config = NodeConfig { bug, log, ..NodeConfig::default() };
+    if let Some(e) = mix.expiry {
+        (config.txn_ttl_us, config.outcome_ttl_us) = (e.txn_ttl_us, e.outcome_ttl_us);
     }
+    if let Some(us) = shape.and_then(|s| s.query_after_us) {
+        config.query_after_us = us;
+    }
+    config
 }
 
 /// A store node's disk and how long its syncs take: at once without the `crash` and
