@@ -53,11 +53,22 @@ pub struct NodeConfig {
     /// [`crate::io`]). `None` (the default): state lives in memory only and replies leave
     /// at once; a restart starts empty.
     pub log: Option<LogConfig>,
+    /// How long a participant waits for a decision before it asks the coordinator, and
+    /// then between asks. Default [`participant::QUERY_AFTER_US`] (100 ms); any value is
+    /// correct (an ask only asks), and a simulator's shrinker shortens it so that a
+    /// doubt shows after fewer transactions.
+    pub query_after_us: u64,
 }
 
 impl Default for NodeConfig {
     fn default() -> NodeConfig {
-        NodeConfig { txn_ttl_us: 10_000_000, outcome_ttl_us: 60_000_000, bug: None, log: None }
+        NodeConfig {
+            txn_ttl_us: 10_000_000,
+            outcome_ttl_us: 60_000_000,
+            bug: None,
+            log: None,
+            query_after_us: participant::QUERY_AFTER_US,
+        }
     }
 }
 
@@ -1886,7 +1897,7 @@ mod tests {
 
     #[test]
     fn a_reservation_lasts_as_long_as_the_state_it_stands_for() {
-        let config = NodeConfig { txn_ttl_us: 100, outcome_ttl_us: 1000, bug: None, log: None };
+        let config = NodeConfig { txn_ttl_us: 100, outcome_ttl_us: 1000, ..NodeConfig::default() };
         let mut h = Harness::new(config);
         h.check(0, read("t1", "x"), value(None, 0));
         h.check(0, commit("t2", &[("x", "1")], &[]), committed(&[("x", 1)]));
@@ -1914,7 +1925,7 @@ mod tests {
 
     #[test]
     fn expired_state_answers_an_indefinite_error() {
-        let config = NodeConfig { txn_ttl_us: 100, outcome_ttl_us: 1000, bug: None, log: None };
+        let config = NodeConfig { txn_ttl_us: 100, outcome_ttl_us: 1000, ..NodeConfig::default() };
         let mut h = Harness::new(config);
         h.check(0, begin(), begun("t1"));
         h.check(10, begin(), begun("t2"));
@@ -1934,7 +1945,7 @@ mod tests {
 
     #[test]
     fn tick_and_next_deadline_bound_memory() {
-        let config = NodeConfig { txn_ttl_us: 100, outcome_ttl_us: 200, bug: None, log: None };
+        let config = NodeConfig { txn_ttl_us: 100, outcome_ttl_us: 200, ..NodeConfig::default() };
         let mut h = Harness::new(config);
         for i in 0..1000 {
             h.send(i, begin());
@@ -1957,8 +1968,11 @@ mod tests {
 
     #[test]
     fn deadlines_stay_ordered_when_now_goes_backwards() {
-        let mut h =
-            Harness::new(NodeConfig { txn_ttl_us: 100, outcome_ttl_us: 100, bug: None, log: None });
+        let mut h = Harness::new(NodeConfig {
+            txn_ttl_us: 100,
+            outcome_ttl_us: 100,
+            ..NodeConfig::default()
+        });
         h.check(500, begin(), begun("t1"));
         h.check(0, begin(), begun("t2"));
         // t2's deadline was clamped up to t1's, so one tick at 600 clears both.

@@ -10,9 +10,10 @@
 //! - **Decide** (`txn_decide`, or the answer to a `txn_query`): apply the prepared writes at
 //!   the versions the vote promised (the reservations kept them current) or release, append
 //!   a `Resolved` record, acknowledge.
-//! - **In doubt**: a transaction prepared here for [`QUERY_AFTER_US`] without a decision
-//!   (the coordinator's message was lost, or it crashed, or this node restarted) makes this
-//!   node ask the coordinator, every [`QUERY_AFTER_US`], until it answers.
+//! - **In doubt**: a transaction prepared here for [`QUERY_AFTER_US`] (or the node's
+//!   `query_after_us`) without a decision (the coordinator's message was lost, or it
+//!   crashed, or this node restarted) makes this node ask the coordinator, every
+//!   [`QUERY_AFTER_US`], until it answers.
 //!
 //! **How a reservation ends.** Only by the coordinator's decision: commit (applied) or
 //! abort (released). Never on a timeout: a prepared transaction may have been committed
@@ -47,7 +48,7 @@ use crate::wal::{self, PreparedTxn};
 use super::Node;
 
 /// How long a participant waits for a decision before it asks the coordinator, and then
-/// between asks.
+/// between asks: the default of `NodeConfig::query_after_us`.
 pub const QUERY_AFTER_US: u64 = 100_000;
 
 /// The reservations held on one key by prepared transactions.
@@ -305,7 +306,7 @@ impl Node {
         };
         self.append(out, |lsn| wal::encode_prepared(lsn, txn_id, &prepared));
         let prepared_lsn = self.volatile.log.as_ref().map_or(0, |log| log.appended_lsn);
-        let ask_at_us = now_us.saturating_add(QUERY_AFTER_US);
+        let ask_at_us = now_us.saturating_add(self.config.query_after_us);
         self.durable.participant.hold(txn_id, prepared, ask_at_us, prepared_lsn);
         // Absent -> Reserved. The yes vote is a reply: `send` holds it until the record
         // is synced, and `assert_vote_durable` checks that where it leaves.
@@ -366,6 +367,7 @@ impl Node {
     /// Asks the coordinators of transactions in doubt here what they decided; resolves the
     /// ones this node coordinates itself (after a restart) from its own decisions.
     pub(super) fn ask_about_doubts(&mut self, now_us: u64, out: &mut Vec<Output>) {
+        let query_after_us = self.config.query_after_us;
         let due: Vec<(String, String)> = self
             .durable
             .participant
@@ -380,7 +382,7 @@ impl Node {
                 continue;
             }
             if let Some(doubt) = self.durable.participant.prepared.get_mut(&txn_id) {
-                doubt.ask_at_us = now_us.saturating_add(QUERY_AFTER_US);
+                doubt.ask_at_us = now_us.saturating_add(query_after_us);
             }
             self.planted_release_on_timeout(&txn_id);
             // A timeout is not a decision: the reservation stays whole (exempt: the bugs
@@ -400,9 +402,10 @@ impl Node {
     /// decision will resolve it; otherwise this node forgot the vote (a restart) and
     /// decided commit only if it recorded so.
     fn own_doubt(&mut self, now_us: u64, txn_id: &str, out: &mut Vec<Output>) {
+        let query_after_us = self.config.query_after_us;
         if self.volatile.coordinating.in_flight.contains_key(txn_id) {
             if let Some(doubt) = self.durable.participant.prepared.get_mut(txn_id) {
-                doubt.ask_at_us = now_us.saturating_add(QUERY_AFTER_US);
+                doubt.ask_at_us = now_us.saturating_add(query_after_us);
             }
             return;
         }

@@ -177,6 +177,7 @@ fn a_crash_at_any_point_keeps_every_promise_a_reply_made() {
             outcome_ttl_us: u64::MAX / 4,
             bug: None,
             log: Some(LogConfig { snapshot_min_bytes, ..LogConfig::default() }),
+            ..NodeConfig::default()
         };
         let mut log =
             CrashableLog { log: MemLog::default(), durable: 0, syncs: Vec::new(), wanted: None };

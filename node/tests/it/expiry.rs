@@ -59,7 +59,7 @@ fn a_remembered_outcome_expires_exactly_at_its_ttl_in_virtual_time() {
     // Proves, through the library in virtual time, the documented TTL boundaries: an
     // outcome answers retries until commit + outcome_ttl_us, then error 1000.
     let mut node =
-        Node::new(NodeConfig { txn_ttl_us: 1_000, outcome_ttl_us: 5_000, bug: None, log: None });
+        Node::new(NodeConfig { txn_ttl_us: 1_000, outcome_ttl_us: 5_000, ..NodeConfig::default() });
     send(&mut node, 0, 1, Payload::Init { node_id: "n1".into(), node_ids: vec![] });
     assert_eq!(
         send(&mut node, 0, 2, Payload::OccBegin),

@@ -146,6 +146,7 @@ fn the_node_survives_random_typed_messages() {
             outcome_ttl_us: 20_000,
             bug: None,
             log,
+            ..NodeConfig::default()
         };
         let mut node = Node::new(config);
         let mut log = MemLog::default();
@@ -231,8 +232,12 @@ fn the_node_survives_random_and_mutated_json_lines() {
     // the node survives whatever decodes.
     let mut rng = ChaCha8Rng::seed_from_u64(0x5eed);
     let log = Some(LogConfig { snapshot_min_bytes: 4096, ..LogConfig::default() });
-    let mut node =
-        Node::new(NodeConfig { txn_ttl_us: 1_000, outcome_ttl_us: 3_000, bug: None, log });
+    let mut node = Node::new(NodeConfig {
+        txn_ttl_us: 1_000,
+        outcome_ttl_us: 3_000,
+        log,
+        ..NodeConfig::default()
+    });
     let mut log = MemLog::default();
     let mut now_us = 0;
     let mut next_msg_id = 0;

@@ -61,6 +61,10 @@ pub struct ShapeFile {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot_min_bytes: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot_chunk_bytes: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query_after_us: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub txn_ttl_us: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outcome_ttl_us: Option<u64>,
@@ -76,6 +80,8 @@ impl ShapeFile {
     fn of(shape: &Shape) -> ShapeFile {
         ShapeFile {
             snapshot_min_bytes: shape.snapshot_min_bytes,
+            snapshot_chunk_bytes: shape.snapshot_chunk_bytes,
+            query_after_us: shape.query_after_us,
             txn_ttl_us: shape.txn_ttl_us,
             outcome_ttl_us: shape.outcome_ttl_us,
         }
@@ -87,10 +93,14 @@ impl ShapeFile {
             Some(value) => within(field, value, max, "a shape"),
         };
         check("shape.snapshot_min_bytes", self.snapshot_min_bytes, SNAPSHOT_MIN_BYTES_MAX)?;
+        check("shape.snapshot_chunk_bytes", self.snapshot_chunk_bytes, SNAPSHOT_MIN_BYTES_MAX)?;
+        check("shape.query_after_us", self.query_after_us, TTL_US_MAX)?;
         check("shape.txn_ttl_us", self.txn_ttl_us, TTL_US_MAX)?;
         check("shape.outcome_ttl_us", self.outcome_ttl_us, TTL_US_MAX)?;
         Ok(Shape {
             snapshot_min_bytes: self.snapshot_min_bytes,
+            snapshot_chunk_bytes: self.snapshot_chunk_bytes,
+            query_after_us: self.query_after_us,
             txn_ttl_us: self.txn_ttl_us,
             outcome_ttl_us: self.outcome_ttl_us,
         })
@@ -391,12 +401,15 @@ mod tests {
     fn a_shape_round_trips_an_old_file_loads_without_one_and_a_bad_one_is_refused() {
         let shape = Shape {
             snapshot_min_bytes: Some(128),
+            snapshot_chunk_bytes: Some(16),
+            query_after_us: Some(2_000),
             txn_ttl_us: None,
             outcome_ttl_us: Some(500_000),
         };
         let config = RunConfig { shape: Some(shape), ..RunConfig::default() };
         let text = ReplayFile::of(&config).to_json();
         assert!(text.contains(r#""snapshot_min_bytes": 128"#), "{text}");
+        assert!(text.contains(r#""snapshot_chunk_bytes": 16"#), "{text}");
         assert!(!text.contains("txn_ttl_us"), "{text}");
         let back: ReplayFile = serde_json::from_str(&text).unwrap();
         assert_eq!(back.config().unwrap().shape, Some(shape));
@@ -406,10 +419,14 @@ mod tests {
         assert_eq!(old.config().unwrap().shape, None);
         let with = |snapshot_min_bytes| ShapeFile {
             snapshot_min_bytes,
+            snapshot_chunk_bytes: None,
+            query_after_us: None,
             txn_ttl_us: None,
             outcome_ttl_us: None,
         };
         check(|f| f.shape = Some(with(Some(0))), "`shape.snapshot_min_bytes` is 0");
+        let no_chunk = ShapeFile { snapshot_chunk_bytes: Some(0), ..with(None) };
+        check(|f| f.shape = Some(no_chunk.clone()), "`shape.snapshot_chunk_bytes` is 0");
         check(
             |f| f.shape = Some(ShapeFile { txn_ttl_us: Some(u64::MAX), ..with(None) }),
             "`shape.txn_ttl_us` is",

@@ -90,6 +90,12 @@ pub fn layout(names: &[String], clients: u32) -> Vec<(String, Role)> {
 pub struct Shape {
     /// Replaces the drawn `LogConfig::snapshot_min_bytes`.
     pub snapshot_min_bytes: Option<u64>,
+    /// Replaces the drawn `LogConfig::snapshot_chunk_bytes`: smaller chunks split even a
+    /// small state's snapshot into several frames, which a crash can then tear apart.
+    pub snapshot_chunk_bytes: Option<u64>,
+    /// Replaces the store's `NodeConfig::query_after_us` (100 ms), how long a participant
+    /// waits for a decision before it asks: a doubt then shows after fewer transactions.
+    pub query_after_us: Option<u64>,
     /// Replace the `expiry` family's drawn TTLs (nothing without the family).
     pub txn_ttl_us: Option<u64>,
     pub outcome_ttl_us: Option<u64>,
@@ -101,6 +107,12 @@ impl Shape {
         let mut parts = Vec::new();
         if let Some(bytes) = self.snapshot_min_bytes {
             parts.push(format!("snapshots every {bytes} bytes"));
+        }
+        if let Some(bytes) = self.snapshot_chunk_bytes {
+            parts.push(format!("snapshot chunks of {bytes} bytes"));
+        }
+        if let Some(us) = self.query_after_us {
+            parts.push(format!("a participant in doubt asks after {}ms", us as f64 / 1000.0));
         }
         if let Some(ttl_us) = self.txn_ttl_us {
             parts.push(format!("txn TTL {}ms", ttl_us / 1000));
@@ -137,13 +149,17 @@ pub(crate) fn node_config(
     // Chunks small enough that snapshots span several frames, which crashes then tear.
     let snapshot_chunk_bytes = draws.gen_range(256..=2_048);
     let snapshot_min_bytes = shape.and_then(|s| s.snapshot_min_bytes).unwrap_or(snapshot_min_bytes);
+    let snapshot_chunk_bytes =
+        shape.and_then(|s| s.snapshot_chunk_bytes).unwrap_or(snapshot_chunk_bytes);
     let log = Some(LogConfig { snapshot_min_bytes, snapshot_chunk_bytes });
-    match mix.expiry {
-        Some(e) => {
-            NodeConfig { txn_ttl_us: e.txn_ttl_us, outcome_ttl_us: e.outcome_ttl_us, bug, log }
-        }
-        None => NodeConfig { bug, log, ..NodeConfig::default() },
+    let mut config = NodeConfig { bug, log, ..NodeConfig::default() };
+    if let Some(e) = mix.expiry {
+        (config.txn_ttl_us, config.outcome_ttl_us) = (e.txn_ttl_us, e.outcome_ttl_us);
     }
+    if let Some(us) = shape.and_then(|s| s.query_after_us) {
+        config.query_after_us = us;
+    }
+    config
 }
 
 /// A store node's disk and how long its syncs take: at once without the `crash` and
