@@ -10,10 +10,10 @@
 //! - **Decide** (`txn_decide`, or the answer to a `txn_query`): apply the prepared writes at
 //!   the versions the vote promised (the reservations kept them current) or release, append
 //!   a `Resolved` record, acknowledge.
-//! - **In doubt**: a transaction prepared here for [`QUERY_AFTER_US`] (or the node's
-//!   `query_after_us`) without a decision (the coordinator's message was lost, or it
-//!   crashed, or this node restarted) makes this node ask the coordinator, every
-//!   [`QUERY_AFTER_US`], until it answers.
+//! - **In doubt**: a transaction prepared here for the node's `query_after_us` (default
+//!   [`QUERY_AFTER_US`]) without a decision (the coordinator's message was lost, or it
+//!   crashed, or this node restarted) makes this node ask the coordinator, as often,
+//!   until it answers.
 //!
 //! **How a reservation ends.** Only by the coordinator's decision: commit (applied) or
 //! abort (released). Never on a timeout: a prepared transaction may have been committed
