@@ -19,9 +19,10 @@
 //! So does the store's timing shape (see [`Shape`]): a bug that shows only once the log
 //! holds two snapshots, once a crash tears a snapshot of several chunks, once a table
 //! outlives a TTL, or once a participant has waited in doubt, needs fewer transactions at
-//! a shorter snapshot interval, smaller chunks, a shorter TTL or a shorter wait. The shape pass runs in each round before the ddmin
-//! over programs, not before the first cut in transactions: there it sent other bugs'
-//! shrinks (volatile-outcomes) into worse local minima.
+//! a shorter snapshot interval, smaller chunks, a shorter TTL or a shorter wait. The
+//! shape pass runs in each round before the ddmin over programs, not before the first
+//! cut in transactions: there it sent other bugs' shrinks (volatile-outcomes) into worse
+//! local minima.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
