@@ -913,7 +913,7 @@ impl Node {
                 Payload::TxnDecideOk { txn_id }
             }
             Payload::TxnQuery { txn_id } if self.is_member(src) => {
-                self.answer_query(now_us, &txn_id, out)
+                return self.answer_query(now_us, &txn_id, out);
             }
             Payload::TxnPrepare { .. } | Payload::TxnDecide { .. } | Payload::TxnQuery { .. } => {
                 error(

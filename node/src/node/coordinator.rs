@@ -28,9 +28,9 @@
 //! forgotten only once every participant acknowledged it.
 //!
 //! **Presumed abort.** Only commit decisions are recorded. A participant that asks about a
-//! transaction with no recorded commit decision is told "abort", and if the transaction
-//! is still collecting votes it is aborted there and then, so that it can never commit
-//! later. This is safe because the coordinator writes the commit decision durably before
+//! transaction with no recorded commit decision is told "abort"; one that asks while the
+//! transaction is still collecting votes is not answered (the decision comes to it once
+//! taken). This is safe because the coordinator writes the commit decision durably before
 //! telling anyone: a coordinator that has no such record (it never decided, or crashed
 //! before the record was durable) has told no participant "commit", and never will. A
 //! decision is kept until every participant has applied it, so a participant in doubt
@@ -543,18 +543,23 @@ impl Node {
     }
 
     /// A participant in doubt asks about `txn_id`: commit only if a commit decision is on
-    /// record; a transaction still collecting votes aborts now (presumed abort).
+    /// record, otherwise abort (presumed abort). A transaction still collecting votes gets
+    /// no answer: its decision goes to every part that voted yes once it is taken (by the
+    /// prepare timeout at the latest), and the participant asks again meanwhile. Aborting
+    /// it here instead would abort every two-phase commit whose votes take longer to
+    /// gather than the participant waits before asking: with a slow link or a short
+    /// `query_after_us`, none would ever commit.
     pub(super) fn answer_query(
         &mut self,
         now_us: u64,
         txn_id: &str,
         out: &mut Vec<Output>,
-    ) -> Payload {
+    ) -> Option<Payload> {
         if self.coordinator_phase(txn_id) == Phase::Collecting {
-            self.abort_in_flight(now_us, txn_id, Vec::new(), out);
+            return None;
         }
         let committed = self.decision_on_record(now_us, txn_id, out);
-        Payload::TxnQueryOk { txn_id: txn_id.to_owned(), committed }
+        Some(Payload::TxnQueryOk { txn_id: txn_id.to_owned(), committed })
     }
 
     /// Whether `txn_id`, not in flight here, committed: only if a commit decision (or its
