@@ -24,8 +24,11 @@ pub enum Mark {
     ForeignCommitValidated,
     /// A reply waited for the sync of the records it depends on.
     ReplyHeldForSync,
-    /// The node wrote a snapshot record (and, with an older durable one, cut the log).
+    /// The node wrote a snapshot record.
     SnapshotTaken,
+    /// A snapshot let the node cut the log's head off (`Output::Compact`): the log stays
+    /// bounded.
+    LogCompacted,
     /// A restart rebuilt the state from a snapshot record and the records after it.
     RecoveredFromSnapshot,
     /// Recovery cut off a torn or lost tail of the log.
@@ -37,7 +40,7 @@ pub enum Mark {
 }
 
 impl Mark {
-    pub const ALL: [Mark; 13] = [
+    pub const ALL: [Mark; 14] = [
         Mark::ReadSetConflict,
         Mark::OutcomeReplayed,
         Mark::TxnExpired,
@@ -47,6 +50,7 @@ impl Mark {
         Mark::ForeignCommitValidated,
         Mark::ReplyHeldForSync,
         Mark::SnapshotTaken,
+        Mark::LogCompacted,
         Mark::RecoveredFromSnapshot,
         Mark::TornTailCut,
         Mark::CorruptReadRepaired,
@@ -64,6 +68,7 @@ impl Mark {
             Mark::ForeignCommitValidated => "foreign-commit-validated",
             Mark::ReplyHeldForSync => "reply-held-for-sync",
             Mark::SnapshotTaken => "snapshot-taken",
+            Mark::LogCompacted => "log-compacted",
             Mark::RecoveredFromSnapshot => "recovered-from-snapshot",
             Mark::TornTailCut => "torn-tail-cut",
             Mark::CorruptReadRepaired => "corrupt-read-repaired",

@@ -707,6 +707,7 @@ impl Node {
         if keep_from > head.len() as u64 {
             let shift = keep_from - head.len() as u64;
             out.push(Output::Compact { head, keep_from });
+            self.marks.hit(Mark::LogCompacted);
             log.len -= shift;
             for (offset, _, _) in &mut log.snapshots {
                 *offset -= shift;
